@@ -1,0 +1,131 @@
+"""The `reconciler` command line: parse, call, map errors to exit codes.
+
+Exit codes (contract): 0 success; 1 any error, usage errors included; 2 only with
+--detailed-exitcode, meaning success with changes present.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler import __version__
+from reconciler.problems import InvalidInput, Problem
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+state_dir = click.argument(
+    "directory",
+    required=False,
+    default=".",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """GitOps for Google Workspace identities: users, groups and memberships as YAML."""
+
+
+@cli.command()
+@state_dir
+def validate(directory: Path) -> None:
+    """Check a state directory; report every problem with file:line."""
+    from reconciler.desired.resolve import load_desired
+
+    desired = load_desired(directory)
+    _print_warnings(desired.warnings)
+    state = desired.state
+    bound = len(state.bound_users())
+    click.echo(
+        f"Valid: {len(desired.tree.files)} files, {len(state.users)} users ({bound} bound), "
+        f"{len(desired.tree.groups)} groups ({len(state.groups)} exported), "
+        f"{len(state.org_units)} org units."
+    )
+
+
+@cli.command()
+@state_dir
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 naming files not canonical.")
+def fmt(directory: Path, check: bool) -> None:
+    """Rewrite desired-state files in canonical form, keeping comments."""
+    from reconciler.desired.write import format_directory
+
+    changed = format_directory(directory, write=not check)
+    for path in changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {_shown(path)}")
+    if check and changed:
+        click.echo(f"{len(changed)} file(s) not in canonical form; run `reconciler fmt`.", err=True)
+        sys.exit(EXIT_ERROR)
+    if not changed:
+        click.echo("All files are in canonical form.")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of standard output.",
+)
+@click.option(
+    "--workspace", is_flag=True, help="The schema of workspace.yaml instead of the entry files."
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write both schemas (entry files and workspace.yaml) into this folder.",
+)
+def schema(out: Path | None, workspace: bool, out_dir: Path | None) -> None:
+    """Print or write the JSON Schema of desired-state files, for editors and CI."""
+    from reconciler.desired.schema import SCHEMA_FILES, schema_text
+
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, kind in SCHEMA_FILES.items():
+            (out_dir / name).write_text(schema_text(kind), encoding="utf-8")
+            click.echo(f"wrote {_shown(out_dir / name)}", err=True)
+        return
+    text = schema_text("workspace" if workspace else "files")
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {_shown(out)}", err=True)
+
+
+def _print_warnings(warnings: list[Problem]) -> None:
+    for w in warnings:
+        click.echo(w.render(), err=True)
+
+
+def _shown(path: Path) -> str:
+    from reconciler.problems import display_path
+
+    return display_path(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every expected failure into exit code 1."""
+    try:
+        cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        # Click uses 2 for usage errors; the contract reserves 2 for "changes present".
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except InvalidInput as exc:
+        for p in exc.problems:
+            click.echo(p.render(), err=True)
+        n = len(exc.problems)
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was changed.", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_OK)

@@ -1,0 +1,511 @@
+"""Named validation rules over a loaded desired tree. Every rule reports every problem it sees.
+
+A rule is a function `(Index) -> Iterable[Problem]`, registered in RULES under its name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.desired.load import DesiredTree, Located, Source
+from reconciler.desired.models import GroupEntry, UserEntry
+from reconciler.problems import Problem
+
+# Google's rules for the local part of a user, group or alias address.
+_GOOGLE_LOCAL = re.compile(r"^[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*$")
+_RESERVED_LOCAL = {"abuse", "postmaster"}
+# Any deliverable address (external members): a permissive RFC 5322 dot-atom.
+_ANY_LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~\-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~\-]+)*$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+MAX_LOCAL = 64
+MAX_PERSON_NAME = 60
+MAX_GROUP_NAME = 73
+MAX_DESCRIPTION = 4096
+MAX_HINT_CANDIDATES = 20_000
+
+
+@dataclass
+class Index:
+    """Lookups shared by the rules, built once per tree."""
+
+    tree: DesiredTree
+    domains: set[str]
+    users: dict[str, Located[UserEntry]] = field(default_factory=dict)
+    groups: dict[str, Located[GroupEntry]] = field(default_factory=dict)
+    group_emails: dict[str, Located[GroupEntry]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, tree: DesiredTree) -> Index:
+        index = cls(tree, {d.lower() for d in tree.workspace.directory.domains})
+        for u in tree.users:
+            index.users.setdefault(u.entry.email, u)
+        for g in tree.groups:
+            index.groups.setdefault(g.entry.name, g)
+            if g.entry.email:
+                index.group_emails.setdefault(g.entry.email, g)
+        return index
+
+    def in_domains(self, address: str) -> bool:
+        return address.rpartition("@")[2] in self.domains
+
+    def group_ref(self, ref: str) -> Located[GroupEntry] | None:
+        """The group a member reference names: by Git name, or by exported email."""
+        return self.group_emails.get(ref) if "@" in ref else self.groups.get(ref)
+
+
+Rule = Callable[[Index], Iterable[Problem]]
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        def named(index: Index) -> Iterator[Problem]:
+            for p in fn(index):
+                yield Problem(p.path, p.line, p.message, name, p.warning)
+
+        RULES[name] = named
+        return fn
+
+    return register
+
+
+def run_checks(tree: DesiredTree, only: Iterable[str] | None = None) -> list[Problem]:
+    """Run every rule (or the named ones) and return all problems found."""
+    index = Index.build(tree)
+    names = list(only) if only is not None else list(RULES)
+    return [p for name in names for p in RULES[name](index)]
+
+
+# -- addresses -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    """An email written somewhere: what it is, whose it is, and where."""
+
+    value: str
+    what: str  # e.g. "user email", "alias", "member"
+    owner: str  # e.g. "user jo@example.com", "group eng"
+    source: Source
+    loc: tuple[str | int, ...]
+    own: bool  # an address of the entry itself (primary, alias, previous)
+
+    def problem(self, message: str) -> Problem:
+        return self.source.problem(f"{self.owner}: {message}", *self.loc)
+
+
+def _addresses(tree: DesiredTree) -> Iterator[Address]:
+    for u in tree.users:
+        e, who = u.entry, f"user {u.entry.email}"
+        yield Address(e.email, "email", who, u.source, ("email",), True)
+        for i, a in enumerate(e.aliases or ()):
+            yield Address(a, "alias", who, u.source, ("aliases", i), True)
+        for i, a in enumerate(e.previous_emails):
+            yield Address(a, "previous email", who, u.source, ("previous_emails", i), True)
+        if e.manager:
+            yield Address(e.manager, "manager", who, u.source, ("manager",), False)
+    for g in tree.groups:
+        e, who = g.entry, f"group {g.entry.name}"
+        if e.email:
+            yield Address(e.email, "email", who, g.source, ("email",), True)
+        for i, a in enumerate(e.aliases or ()):
+            yield Address(a, "alias", who, g.source, ("aliases", i), True)
+        for i, a in enumerate(e.previous_emails):
+            yield Address(a, "previous email", who, g.source, ("previous_emails", i), True)
+        for role in ("owners", "managers", "members"):
+            for i, ref in enumerate(getattr(e, role)):
+                if "@" in ref:
+                    yield Address(ref, role[:-1], who, g.source, (role, i), False)
+    for b in tree.bindings:
+        if b.entry.user:
+            yield Address(b.entry.user, "user", "binding", b.source, ("user",), False)
+    ws = tree.workspace_source
+    for i, a in enumerate(tree.workspace.protected):
+        yield Address(a, "address", "protected", ws, ("protected", i), False)
+    if tree.workspace.provider.admin_subject:
+        subject = tree.workspace.provider.admin_subject
+        yield Address(subject, "address", "provider.admin_subject", ws, ("provider",), False)
+
+
+def syntax_error(address: str, google: bool) -> str | None:
+    """Why `address` is not a valid email (Google's naming rules when `google`), or None."""
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return "is not an email address"
+    if not _DOMAIN.match(domain):
+        return f"has an invalid domain '{domain}'"
+    if len(local) > MAX_LOCAL:
+        return f"has a name part over {MAX_LOCAL} characters"
+    if google:
+        if local in _RESERVED_LOCAL:
+            return f"uses the reserved name '{local}'"
+        if ".." in local or local.startswith(".") or local.endswith("."):
+            return "has a leading, trailing or doubled period"
+        if not _GOOGLE_LOCAL.match(local):
+            return "may only use letters, digits and - _ ' . before the @"
+    elif not _ANY_LOCAL.match(local):
+        return "is not a valid email address"
+    return None
+
+
+@rule("email-syntax")
+def check_email_syntax(index: Index) -> Iterator[Problem]:
+    for a in _addresses(index.tree):
+        # Addresses in our domains must follow Google's naming rules; outside, any valid one.
+        why = syntax_error(a.value, google=a.own or index.in_domains(a.value))
+        if why:
+            yield a.problem(f"{a.what} '{a.value}' {why}")
+
+
+@rule("domains")
+def check_domains(index: Index) -> Iterator[Problem]:
+    ws = index.tree.workspace_source
+    seen: set[str] = set()
+    for i, d in enumerate(index.tree.workspace.directory.domains):
+        if not _DOMAIN.match(d.lower()):
+            yield ws.problem(f"directory.domains: '{d}' is not a domain name", "directory", "domains", i)
+        if d.lower() in seen:
+            yield ws.problem(f"directory.domains: '{d}' is listed twice", "directory", "domains", i)
+        seen.add(d.lower())
+    configured = ", ".join(sorted(index.domains))
+    for a in _addresses(index.tree):
+        if not a.own or index.in_domains(a.value) or "@" not in a.value:
+            continue
+        domain = a.value.rpartition("@")[2]
+        hint = _did_you_mean(domain, index.domains)
+        yield a.problem(
+            f"{a.what} '{a.value}': domain '{domain}' is not in directory.domains "
+            f"({configured}){hint}"
+        )
+
+
+# -- uniqueness and collisions ---------------------------------------------------------------
+
+
+@rule("unique")
+def check_unique(index: Index) -> Iterator[Problem]:
+    tree = index.tree
+    yield from _duplicates(tree.users, lambda e: e.email, "user")
+    yield from _duplicates(tree.groups, lambda e: e.name, "group")
+    yield from _duplicates(tree.org_units, lambda e: e.path, "org unit")
+    yield from _duplicates(tree.bindings, lambda e: (e.user or "", e.group or ""), "binding")
+
+
+def _duplicates(items: list[Located[Any]], key: Callable[[Any], Any], noun: str):
+    first: dict[Any, Source] = {}
+    for item in items:
+        k = key(item.entry)
+        if k in first:
+            label = " ".join(x for x in k if x) if isinstance(k, tuple) else k
+            yield item.source.problem(f"{noun} {label} is defined twice (also at {_at(first[k])})")
+        else:
+            first[k] = item.source
+
+
+@rule("collisions")
+def check_collisions(index: Index) -> Iterator[Problem]:
+    claimed: dict[str, Address] = {}
+    for a in _addresses(index.tree):
+        if not a.own:
+            continue
+        if a.what == "previous email" and a.owner.startswith("user "):
+            if a.value == a.owner[len("user ") :]:
+                yield a.problem(f"previous email '{a.value}' is the user's own email")
+                continue
+        holder = claimed.get(a.value)
+        if holder is None:
+            claimed[a.value] = a
+            continue
+        if holder.owner == a.owner:
+            if a.what == "previous email" and holder.what == "email":
+                yield a.problem(f"previous email '{a.value}' is the group's own email")
+            elif holder.what == "email" and a.what == "alias":
+                yield a.problem(f"alias '{a.value}' is also the primary email")
+            continue
+        both = {holder.owner.split()[0], a.owner.split()[0]}
+        if both == {"user", "group"} and holder.what == a.what == "email":
+            yield a.problem(
+                f"email '{a.value}' is both a group's and a user's email "
+                f"({holder.owner}, {_at(holder.source)}): Google allows each address once"
+            )
+        elif holder.what == a.what == "email":
+            continue  # a duplicate definition: reported by the "unique" rule
+        else:
+            yield a.problem(
+                f"{a.what} '{a.value}' is already the {holder.what} of {holder.owner} "
+                f"({_at(holder.source)})"
+            )
+
+
+# -- references ------------------------------------------------------------------------------
+
+
+@rule("references")
+def check_references(index: Index) -> Iterator[Problem]:
+    tree = index.tree
+    broken = tree.broken_keys
+    for u in tree.users:
+        m = u.entry.manager
+        if m is None:
+            continue
+        if m == u.entry.email:
+            yield u.source.problem(f"user {u.entry.email}: is their own manager", "manager")
+        elif m not in index.users and m not in broken:
+            hint = _did_you_mean(m, index.users)
+            yield u.source.problem(
+                f"user {u.entry.email}: manager '{m}' is not a user in Git{hint}", "manager"
+            )
+    for g in tree.groups:
+        for role in ("owners", "managers", "members"):
+            for i, ref in enumerate(getattr(g.entry, role)):
+                why = _unknown_member(index, ref)
+                if why:
+                    yield g.source.problem(f"group {g.entry.name}: {role[:-1]} {why}", role, i)
+    for b in tree.bindings:
+        e = b.entry
+        if e.group is not None and e.group not in index.groups and e.group not in broken:
+            hint = _did_you_mean(e.group, index.groups)
+            yield b.source.problem(f"binding: group '{e.group}' is not defined{hint}", "group")
+        if e.user is not None and e.user not in index.users and e.user not in broken:
+            hint = _did_you_mean(e.user, index.users)
+            yield b.source.problem(f"binding: user '{e.user}' is not a user in Git{hint}", "user")
+
+
+def _unknown_member(index: Index, ref: str) -> str | None:
+    if ref in index.tree.broken_keys:
+        return None
+    if "@" not in ref:
+        if ref in index.groups:
+            return None
+        return f"'{ref}' is not a group in Git{_did_you_mean(ref, index.groups)}"
+    if ref in index.users or ref in index.group_emails or not index.in_domains(ref):
+        return None  # a user, an exported group, or an external address
+    hint = _did_you_mean(ref, [*index.users, *index.group_emails])
+    return (
+        f"'{ref}' is in a managed domain but is not a user or group in Git{hint}; "
+        "add it to Git (state: staged leaves an existing account alone)"
+    )
+
+
+@rule("group-cycles")
+def check_group_cycles(index: Index) -> Iterator[Problem]:
+    edges: dict[str, list[str]] = {}
+    for name, g in index.groups.items():
+        targets = []
+        for ref in (*g.entry.owners, *g.entry.managers, *g.entry.members):
+            target = index.group_ref(ref)
+            if target is not None:
+                targets.append(target.entry.name)
+        edges[name] = targets
+    for cycle in _cycles(edges):
+        g = index.groups[cycle[0]]
+        path = " -> ".join([*cycle, cycle[0]])
+        yield g.source.problem(f"group {cycle[0]}: groups contain each other: {path}")
+
+
+def _cycles(edges: dict[str, list[str]]) -> Iterator[list[str]]:
+    """One cycle per strongly connected component that has one (Tarjan, iterative)."""
+    counter = 0
+    number: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    for start in edges:
+        if start in number:
+            continue
+        work = [(start, iter(edges.get(start, ())))]
+        number[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in number:
+                    number[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges.get(child, ()))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], number[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == number[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                members = set(component)
+                if len(component) > 1 or node in edges.get(node, ()):
+                    yield _one_cycle(min(component), members, edges)
+
+
+def _one_cycle(start: str, members: set[str], edges: dict[str, list[str]]) -> list[str]:
+    """A concrete cycle through `start` inside one strongly connected component."""
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for node in frontier:
+            for child in edges.get(node, ()):
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return list(reversed(path))
+                if child in members and child not in previous:
+                    previous[child] = node
+                    nxt.append(child)
+        frontier = nxt
+    return [start]
+
+
+# -- names and paths -------------------------------------------------------------------------
+
+
+def _name_problem(value: str, limit: int) -> str | None:
+    if not value.strip():
+        return "must not be empty"
+    if value != value.strip():
+        return "must not start or end with spaces"
+    if len(value) > limit:
+        return f"is {len(value)} characters; Google allows {limit}"
+    if "<" in value or ">" in value:
+        return "must not contain < or >"
+    return None
+
+
+@rule("names")
+def check_names(index: Index) -> Iterator[Problem]:
+    for u in index.tree.users:
+        for f in ("given_name", "family_name"):
+            why = _name_problem(getattr(u.entry, f), MAX_PERSON_NAME)
+            if why:
+                yield u.source.problem(f"user {u.entry.email}: {f} {why}", f)
+    for g in index.tree.groups:
+        e = g.entry
+        who = f"group {e.name}"
+        if "@" in e.name:
+            yield g.source.problem(f"{who}: name must not contain @ (put addresses in email)", "name")
+        shown, f = (e.display_name, "display_name") if e.display_name is not None else (e.name, "name")
+        why = _name_problem(shown, MAX_GROUP_NAME)
+        if why:
+            yield g.source.problem(f"{who}: {f} {why}", f)
+        if e.description is not None and len(e.description) > MAX_DESCRIPTION:
+            yield g.source.problem(
+                f"{who}: description is {len(e.description)} characters; "
+                f"Google allows {MAX_DESCRIPTION}",
+                "description",
+            )
+
+
+def org_unit_path_problem(path: str) -> str | None:
+    """Why `path` is not a valid org unit path, or None."""
+    if not path.startswith("/"):
+        return "must start with /"
+    if path == "/":
+        return None
+    if path.endswith("/"):
+        return "must not end with /"
+    for part in path[1:].split("/"):
+        if not part:
+            return "has an empty part (//)"
+        if part != part.strip():
+            return "has a part that starts or ends with spaces"
+    return None
+
+
+@rule("org-units")
+def check_org_units(index: Index) -> Iterator[Problem]:
+    for o in index.tree.org_units:
+        why = org_unit_path_problem(o.entry.path)
+        if why:
+            yield o.source.problem(f"org unit '{o.entry.path}': path {why}", "path")
+        elif o.entry.path == "/":
+            yield o.source.problem("org unit '/': the root exists already; remove it", "path")
+    for u in index.tree.users:
+        if u.entry.org_unit is not None:
+            why = org_unit_path_problem(u.entry.org_unit)
+            if why:
+                yield u.source.problem(
+                    f"user {u.entry.email}: org_unit '{u.entry.org_unit}' {why}", "org_unit"
+                )
+
+
+# -- workspace -------------------------------------------------------------------------------
+
+
+@rule("workspace")
+def check_workspace(index: Index) -> Iterator[Problem]:
+    tree = index.tree
+    ws, src = tree.workspace, tree.workspace_source
+    raw_provider = src.raw.get("provider") if src.raw else None
+    if (
+        ws.provider.kind == "emulator"
+        and ws.provider.seed
+        and isinstance(raw_provider, dict)
+        and "seed" in raw_provider
+        and not (tree.root / ws.provider.seed).is_file()
+    ):
+        yield src.problem(f"provider.seed: '{ws.provider.seed}' does not exist", "provider", "seed")
+    if ws.provider.kind == "google" and ws.provider.credentials:
+        key = (tree.root / ws.provider.credentials).resolve()
+        if key.is_relative_to(tree.root.resolve()):
+            yield src.problem(
+                "provider.credentials: the key file lies inside the state directory, where it "
+                "may be committed; keep it outside the repository or use keyless delegation",
+                "provider",
+                "credentials",
+            )
+
+
+# -- warnings --------------------------------------------------------------------------------
+
+
+@rule("unbound-members")
+def check_unbound_members(index: Index) -> Iterator[Problem]:
+    from reconciler.desired.resolve import bound_emails  # resolve imports this module
+
+    bound = bound_emails(index.tree)
+    for g in index.tree.groups:
+        if not g.entry.email:
+            continue
+        for role in ("owners", "managers", "members"):
+            for i, ref in enumerate(getattr(g.entry, role)):
+                if ref in index.users and ref not in bound:
+                    yield Problem(
+                        g.source.path,
+                        g.source.line_of(role, i),
+                        f"group {g.entry.name}: {role[:-1]} '{ref}' has no binding, so no "
+                        "Google account, and is left out of the Google group",
+                        warning=True,
+                    )
+
+
+def _did_you_mean(value: str, known: Iterable[str]) -> str:
+    candidates = list(known)
+    if len(candidates) > MAX_HINT_CANDIDATES:
+        return ""  # fuzzy matching is quadratic; a large directory gets no hint
+    close = difflib.get_close_matches(value, candidates, n=1, cutoff=0.8)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _at(source: Source) -> str:
+    from reconciler.problems import display_path
+
+    return f"{display_path(source.path)}:{source.line}"

@@ -1,0 +1,35 @@
+"""Field types shared by the desired-state models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict, Field
+
+
+def _lower(value: Any) -> Any:
+    # Google lower-cases addresses; we store them the same way so both sides compare equal.
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _lower_if_email(value: Any) -> Any:
+    return _lower(value) if isinstance(value, str) and "@" in value else value
+
+
+Email = Annotated[
+    str,
+    BeforeValidator(_lower),
+    Field(description="An email address; compared case-insensitively and stored lower-case."),
+]
+
+MemberRef = Annotated[
+    str,
+    BeforeValidator(_lower_if_email),
+    Field(
+        description="A user's email, a group's name (from Git) or email, or an external "
+        "address outside the configured domains."
+    ),
+]
+
+STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+"""Unknown fields are errors, and types are never coerced: 1042 is not "1042"."""

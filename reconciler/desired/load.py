@@ -1,0 +1,334 @@
+"""Load a state directory: workspace.yaml plus every other YAML file, each entry located."""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from reconciler.desired.models import (
+    ENTRY_MODELS,
+    BindingEntry,
+    GroupEntry,
+    OrgUnitEntry,
+    UserEntry,
+)
+from reconciler.desired.yamlread import YMap, YSeq, read_yaml
+from reconciler.problems import InvalidInput, Problem
+from reconciler.settings import Workspace
+
+WORKSPACE_FILE = "workspace.yaml"
+LOCAL_STATE_DIR = ".reconciler"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+SECRET_KEYS = {
+    "password",
+    "password_hash",
+    "hash_function",
+    "hashfunction",
+    "secret",
+    "client_secret",
+    "private_key",
+    "token",
+    "access_token",
+    "refresh_token",
+    "api_key",
+}
+SECRET_HELP = (
+    "secrets never live in Git: new accounts get a random password and must change it at "
+    "first login (collect generated passwords with `reconciler apply --password-file FILE`), "
+    "and credentials belong in a key file or CI secret outside the repository"
+)
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an entry was written: file, line, and its raw mapping for field lines."""
+
+    path: Path
+    line: int
+    raw: YMap | None = field(default=None, compare=False, repr=False)
+
+    def line_of(self, *loc: str | int) -> int:
+        """The line of a field (or list item) inside this entry; the entry's line if unknown."""
+        return _line_at(self.raw, loc) if self.raw is not None else self.line
+
+    def problem(self, message: str, *loc: str | int, rule: str = "", warning: bool = False):
+        return Problem(self.path, self.line_of(*loc), message, rule, warning)
+
+
+@dataclass(frozen=True)
+class Located(Generic[T]):
+    entry: T
+    source: Source
+
+
+@dataclass
+class DesiredTree:
+    """Everything a state directory says, entry by entry, before resolution."""
+
+    root: Path
+    workspace: Workspace
+    workspace_source: Source
+    files: list[Path] = field(default_factory=list)
+    org_units: list[Located[OrgUnitEntry]] = field(default_factory=list)
+    users: list[Located[UserEntry]] = field(default_factory=list)
+    groups: list[Located[GroupEntry]] = field(default_factory=list)
+    bindings: list[Located[BindingEntry]] = field(default_factory=list)
+    # Keys of entries that failed validation: references to them are not reported again.
+    broken_keys: set[str] = field(default_factory=set)
+
+
+def load_tree(root: Path) -> DesiredTree:
+    """Read and validate the structure of every file; raise InvalidInput with all problems."""
+    root = Path(root)
+    problems: list[Problem] = []
+    ws_path = root / WORKSPACE_FILE
+    if not root.is_dir():
+        raise InvalidInput([Problem(root, 0, "not a directory: give the state directory")])
+    if not ws_path.is_file():
+        raise InvalidInput(
+            [Problem(ws_path, 0, "not found: a state directory needs workspace.yaml (README)")]
+        )
+    workspace, ws_raw = _load_workspace(ws_path, problems)
+    if workspace is None:
+        raise InvalidInput(problems)
+    tree = DesiredTree(root, workspace, Source(ws_path, 1, ws_raw))
+    for path in desired_files(root, workspace):
+        tree.files.append(path)
+        _load_file(path, tree, problems)
+    if problems:
+        raise InvalidInput(problems)
+    return tree
+
+
+def desired_files(root: Path, workspace: Workspace) -> list[Path]:
+    """Every desired-state YAML file under root, in a stable order."""
+    skip = {root / WORKSPACE_FILE}
+    if workspace.provider.seed:
+        skip.add(root / workspace.provider.seed)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        # Hidden folders (.git, .github, .reconciler) never hold desired state.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if (
+                name.startswith(".")
+                or not name.endswith(YAML_SUFFIXES)
+                or path in skip
+                or any(fnmatch.fnmatch(rel, pat) for pat in workspace.exclude)
+            ):
+                continue
+            found.append(path)
+    return found
+
+
+def _load_workspace(path: Path, problems: list[Problem]) -> tuple[Workspace | None, YMap | None]:
+    try:
+        raw = read_yaml(path)
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
+        return None, None
+    if not isinstance(raw, YMap):
+        problems.append(Problem(path, 1, "workspace.yaml must be a map of settings (README)"))
+        return None, None
+    problems.extend(_secret_problems(raw, path))
+    try:
+        return Workspace.model_validate(raw), raw
+    except ValidationError as exc:
+        problems.extend(_model_problems(exc, raw, path, "workspace", Workspace))
+        return None, raw
+
+
+def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:
+    try:
+        raw = read_yaml(path)
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
+        return
+    if raw is None:
+        return
+    if not isinstance(raw, YMap):
+        allowed = ", ".join(ENTRY_MODELS)
+        problems.append(Problem(path, 1, f"expected a map with any of the keys {allowed}"))
+        return
+    problems.extend(_secret_problems(raw, path))
+    for key, items in raw.items():
+        line = raw.key_lines[key]
+        model = ENTRY_MODELS.get(key)
+        if model is None:
+            problems.append(Problem(path, line, _unknown_key_message(key, ENTRY_MODELS)))
+            continue
+        if items is None:
+            continue
+        if not isinstance(items, YSeq):
+            problems.append(Problem(path, line, f"'{key}' must be a list of entries"))
+            continue
+        for item, item_line in zip(items, items.item_lines, strict=True):
+            _load_entry(key, model, item, Source(path, item_line, None), tree, problems)
+
+
+def _load_entry(
+    key: str,
+    model: type[BaseModel],
+    item: Any,
+    where: Source,
+    tree: DesiredTree,
+    problems: list[Problem],
+) -> None:
+    singular = key[:-1].replace("_", " ")
+    if not isinstance(item, YMap):
+        problems.append(Problem(where.path, where.line, f"each {singular} must be a map of fields"))
+        return
+    source = Source(where.path, where.line, item)
+    try:
+        entry = model.model_validate(item)
+    except ValidationError as exc:
+        ident = _entry_identity(item)
+        if ident:
+            tree.broken_keys.add(ident.lower())
+        what = f"{singular} {ident}" if ident else singular
+        problems.extend(_model_problems(exc, item, where.path, what, model))
+        return
+    getattr(tree, key).append(Located(entry, source))
+
+
+def _entry_identity(item: YMap) -> str | None:
+    for k in ("email", "name", "path", "user", "group"):
+        value = item.get(k)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _line_at(raw: Any, loc: tuple[str | int, ...]) -> int:
+    """The line of the deepest node of `loc` that exists in the raw tree."""
+    line = getattr(raw, "line", 0)
+    node = raw
+    for part in loc:
+        if isinstance(node, YMap) and part in node.key_lines:
+            line = node.key_lines[part]
+            node = node[part]
+        elif isinstance(node, YSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _secret_problems(raw: Any, path: Path) -> list[Problem]:
+    found: list[Problem] = []
+    stack = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, YMap):
+            for key, value in node.items():
+                if key.lower() in SECRET_KEYS:
+                    found.append(Problem(path, node.key_lines[key], f"'{key}': {SECRET_HELP}"))
+                stack.append(value)
+        elif isinstance(node, YSeq):
+            stack.extend(node)
+        elif isinstance(node, str) and "PRIVATE KEY-----" in node:
+            found.append(
+                Problem(path, getattr(raw, "line", 1), f"a private key is in this file: {SECRET_HELP}")
+            )
+    return found
+
+
+def _model_problems(
+    exc: ValidationError, raw: YMap, path: Path, what: str, model: type[BaseModel]
+) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
+            continue  # already explained by the secrets rule
+        line = _line_at(raw, loc)
+        where = ".".join(str(p) for p in loc)
+        prefix = f"{what}: {where}: " if where else f"{what}: "
+        out.append(Problem(path, line, prefix + _explain(err, model, loc), rule="schema"))
+    return out
+
+
+def _explain(err: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    kind, value = err["type"], err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        known = list(parent.model_fields) if parent else []
+        return _unknown_key_message(str(loc[-1]), known, noun="field")
+    if kind == "string_type":
+        if isinstance(value, bool | int | float):
+            return f"must be text, not the {type(value).__name__} {value!r}: put it in quotes"
+        return f"must be text, not {_describe(value)}"
+    if kind == "list_type":
+        return f"must be a list, not {_describe(value)}"
+    if kind == "bool_type":
+        return f"must be true or false, not {_describe(value)}"
+    if kind in ("int_type", "float_type"):
+        return f"must be a number, not {_describe(value)}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}, not {value!r}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"must be a map of fields, not {_describe(value)}"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} is not valid here (allowed: letters, digits, . _ / -)"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return str(err["msg"])
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The nested model that a location inside `model` falls in (None past a scalar)."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return None
+        current = _first_model(info.annotation)
+    return current
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _unknown_key_message(key: str, known: Any, noun: str = "top-level key") -> str:
+    names = list(known)
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {noun} '{key}'{hint}; allowed: {', '.join(names)}"

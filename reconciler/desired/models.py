@@ -1,0 +1,92 @@
+"""Models of the entries in desired-state files: users, groups, org units, bindings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from reconciler.desired.fields import STRICT, Email, MemberRef
+
+UserStateName = Literal["active", "staged", "suspended", "deleted"]
+
+
+class UserEntry(BaseModel):
+    """A person. Optional attributes left out are not managed: Google keeps its value."""
+
+    model_config = STRICT
+
+    email: Email = Field(description="Primary email: the key.")
+    given_name: str
+    family_name: str
+    org_unit: str | None = Field(None, description="Org unit path, e.g. /Engineering.")
+    title: str | None = None
+    department: str | None = None
+    manager: Email | None = Field(None, description="The manager's email; a user in Git.")
+    phone: str | None = Field(None, description="Work phone, quoted.")
+    employee_id: str | None = Field(None, description="Employee id, quoted.")
+    aliases: list[Email] | None = Field(
+        None, description="Absent: aliases are not managed. A list: exactly these."
+    )
+    previous_emails: list[Email] = Field(
+        default_factory=list,
+        description="Addresses this account had before: an account found by one is renamed.",
+    )
+    state: UserStateName = Field(
+        "active",
+        description="active: provisioned when bound; staged: not provisioned, an existing "
+        "account is left alone; suspended; deleted.",
+    )
+
+
+class GroupEntry(BaseModel):
+    """A user group; with an email it is exported as a Google group."""
+
+    model_config = STRICT
+
+    name: str = Field(description="The key within Git; members refer to groups by it.")
+    email: Email | None = Field(None, description="Present: exported as a Google group.")
+    display_name: str | None = Field(None, description="Google group name; default: name.")
+    description: str | None = None
+    aliases: list[Email] | None = None
+    previous_emails: list[Email] = Field(default_factory=list)
+    owners: list[MemberRef] = Field(default_factory=list)
+    managers: list[MemberRef] = Field(default_factory=list)
+    members: list[MemberRef] = Field(default_factory=list)
+    membership: Literal["authoritative", "additive"] = Field(
+        "authoritative",
+        description="authoritative: members Git does not list are removed; additive: kept.",
+    )
+
+
+class OrgUnitEntry(BaseModel):
+    """An organizational unit declared in Git (units users name are created anyway)."""
+
+    model_config = STRICT
+
+    path: str = Field(description="Full path, e.g. /Engineering/Platform.")
+    description: str | None = None
+
+
+class BindingEntry(BaseModel):
+    """Who gets a Google account: one user, or every transitive member of a group."""
+
+    model_config = STRICT
+
+    group: str | None = None
+    user: Email | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> BindingEntry:
+        if (self.group is None) == (self.user is None):
+            raise ValueError("a binding names exactly one of 'group' or 'user'")
+        return self
+
+
+ENTRY_MODELS: dict[str, type[BaseModel]] = {
+    "org_units": OrgUnitEntry,
+    "users": UserEntry,
+    "groups": GroupEntry,
+    "bindings": BindingEntry,
+}
+"""Top-level keys of a desired-state file, in canonical order, and the model of their items."""

@@ -1,0 +1,183 @@
+"""Turn a valid desired tree into the normalized State: bindings and memberships resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.desired.checks import Index, run_checks
+from reconciler.desired.load import DesiredTree, Located, load_tree
+from reconciler.desired.models import GroupEntry, UserEntry
+from reconciler.problems import InvalidInput, Problem
+from reconciler.state import ROLE_RANK, Group, Member, Origin, OrgUnit, State, User
+
+_ROLE_FIELDS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
+
+
+@dataclass
+class Desired:
+    """A validated state directory: its settings and files, the State, and any warnings."""
+
+    tree: DesiredTree
+    state: State
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def workspace(self):
+        return self.tree.workspace
+
+
+def load_desired(root: Path) -> Desired:
+    """Load, check and resolve a state directory; raise InvalidInput with every problem."""
+    tree = load_tree(root)
+    problems = run_checks(tree)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        raise InvalidInput(errors)
+    warnings = [p for p in problems if p.warning]
+    return Desired(tree, resolve(tree), warnings)
+
+
+def _group_children(index: Index, entry: GroupEntry) -> Iterator[Located[GroupEntry]]:
+    for ref in (*entry.owners, *entry.managers, *entry.members):
+        child = index.group_ref(ref)
+        if child is not None:
+            yield child
+
+
+def bound_emails(tree: DesiredTree) -> set[str]:
+    """Users bound directly, or as transitive members of a bound group."""
+    index = Index.build(tree)
+    bound: set[str] = set()
+    seen_groups: set[str] = set()
+    pending: list[str] = []
+    for b in tree.bindings:
+        if b.entry.user and b.entry.user in index.users:
+            bound.add(b.entry.user)
+        if b.entry.group and b.entry.group in index.groups:
+            pending.append(b.entry.group)
+    while pending:
+        name = pending.pop()
+        if name in seen_groups:
+            continue
+        seen_groups.add(name)
+        entry = index.groups[name].entry
+        for ref in (*entry.owners, *entry.managers, *entry.members):
+            if ref in index.users:
+                bound.add(ref)
+        pending.extend(g.entry.name for g in _group_children(index, entry))
+    return bound
+
+
+def resolve(tree: DesiredTree) -> State:
+    """The State Git asks for. Assumes the tree passed every check."""
+    index = Index.build(tree)
+    bound = bound_emails(tree)
+    synced = set(tree.workspace.sync.attributes)
+    state = State()
+    for located in tree.users:
+        state.users[located.entry.email] = _user(located, located.entry.email in bound, synced)
+    _resolve_groups(index, state)
+    _resolve_org_units(tree, state)
+    return state
+
+
+def _user(located: Located[UserEntry], bound: bool, synced: set[str]) -> User:
+    e = located.entry
+
+    def managed(name: str, value):
+        return value if name in synced else None
+
+    return User(
+        email=e.email,
+        given_name=managed("given_name", e.given_name),
+        family_name=managed("family_name", e.family_name),
+        org_unit=managed("org_unit", e.org_unit),
+        title=managed("title", e.title),
+        department=managed("department", e.department),
+        manager=managed("manager", e.manager),
+        phone=managed("phone", e.phone),
+        employee_id=managed("employee_id", e.employee_id),
+        aliases=managed("aliases", tuple(sorted(set(e.aliases))) if e.aliases is not None else None),
+        # What Google should hold if the account exists: unbound accounts are suspended.
+        suspended=e.state == "suspended" or (e.state == "active" and not bound),
+        state=e.state,
+        bound=bound,
+        previous_emails=tuple(sorted(set(e.previous_emails))),
+        origin=Origin(located.source.path, located.source.line),
+    )
+
+
+def _has_account(user: User) -> bool:
+    return user.bound and user.state in ("active", "suspended")
+
+
+def _resolve_groups(index: Index, state: State) -> None:
+    members_of: dict[str, dict[str, Member]] = {}
+
+    def resolve_group(name: str) -> dict[str, Member]:
+        if name in members_of:
+            return members_of[name]
+        entry = index.groups[name].entry
+        resolved: dict[str, Member] = {}
+        for role, attr in _ROLE_FIELDS:
+            for ref in getattr(entry, attr):
+                for member in expand(ref, role):
+                    current = resolved.get(member.email)
+                    if current is None or ROLE_RANK[member.role] > ROLE_RANK[current.role]:
+                        resolved[member.email] = member
+        members_of[name] = resolved
+        return resolved
+
+    def expand(ref: str, role: str) -> Iterator[Member]:
+        user = state.users.get(ref)
+        if user is not None:
+            if _has_account(user):
+                yield Member(ref, role, "USER")  # type: ignore[arg-type]
+            return
+        group = index.group_ref(ref)
+        if group is None:
+            yield Member(ref, role, "EXTERNAL")  # type: ignore[arg-type]
+            return
+        inner = resolve_group(group.entry.name)
+        if group.entry.email and inner:
+            yield Member(group.entry.email, role, "GROUP")  # type: ignore[arg-type]
+            return
+        # A user group that is not exported: its people join the parent directly.
+        for member in inner.values():
+            yield Member(member.email, role, member.type)  # type: ignore[arg-type]
+
+    for name, located in index.groups.items():
+        e = located.entry
+        members = resolve_group(name)
+        if not e.email or not members:
+            continue  # not exported; Google would hold an empty group
+        state.groups[e.email] = Group(
+            email=e.email,
+            name=e.display_name if e.display_name is not None else e.name,
+            description=e.description,
+            aliases=tuple(sorted(set(e.aliases))) if e.aliases is not None else None,
+            members=dict(sorted(members.items())),
+            git_name=e.name,
+            previous_emails=tuple(sorted(set(e.previous_emails))),
+            additive=e.membership == "additive",
+            origin=Origin(located.source.path, located.source.line),
+        )
+
+
+def _resolve_org_units(tree: DesiredTree, state: State) -> None:
+    for o in tree.org_units:
+        if o.entry.path != "/":
+            origin = Origin(o.source.path, o.source.line)
+            state.org_units[o.entry.path] = OrgUnit(o.entry.path, o.entry.description, origin)
+    for user in state.users.values():
+        if user.org_unit and user.org_unit != "/" and user.org_unit not in state.org_units:
+            state.org_units[user.org_unit] = OrgUnit(user.org_unit, origin=user.origin)
+    # Every ancestor of a unit must exist too.
+    for path in list(state.org_units):
+        head = path.rsplit("/", 1)[0]
+        while head and head not in state.org_units:
+            state.org_units[head] = OrgUnit(head, origin=state.org_units[path].origin)
+            head = head.rsplit("/", 1)[0]
+    state.org_units = dict(sorted(state.org_units.items()))

@@ -1,0 +1,226 @@
+"""Safe YAML reading that keeps the line of every mapping key and sequence item.
+
+We compose the node graph (C parser when available) and build plain Python values ourselves,
+so that nothing language-specific is ever constructed, duplicate keys are caught, alias
+expansion is measured before anything walks it, and every value can be traced to its line.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.problems import InvalidInput, Problem
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 32
+# Aliases may repeat a node, but the expanded document may only exceed the written one by
+# this many nodes: enough for any honest use, far too few for an expansion bomb.
+MAX_ALIAS_EXPANSION = 100_000
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+class YMap(dict):
+    """A mapping that remembers its own line and the line of each key (1-based)."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class YSeq(list):
+    """A sequence that remembers its own line and the line of each item (1-based)."""
+
+    line: int
+    item_lines: list[int]
+
+
+def read_yaml(path: Path) -> Any:
+    """Read one YAML file into plain values (YMap, YSeq, scalars); None when empty."""
+    return parse_yaml(read_text(path), path)
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML text; every problem is raised as InvalidInput located in `path`."""
+    node = compose_yaml(text, path)
+    if node is None:
+        return None
+    problems: list[Problem] = []
+    value = build_value(node, path, problems, 0)
+    if problems:
+        raise InvalidInput(problems)
+    return value
+
+
+def compose_yaml(text: str, path: Path) -> Node | None:
+    """The checked node graph of YAML text: syntax, recursion and alias expansion."""
+    yaml = YAML(typ="safe")
+    try:
+        node = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        if "but found another document" in what:
+            what = "more than one YAML document (---): keep one document per file"
+        raise InvalidInput([Problem(path, line, f"YAML syntax: {what}")]) from None
+    except RecursionError:
+        raise InvalidInput([Problem(path, 0, "YAML nesting is too deep")]) from None
+    except YAMLError as exc:
+        raise InvalidInput([Problem(path, 0, f"YAML syntax: {exc}")]) from None
+    if node is not None:
+        _check_expansion(node, path)
+    return node
+
+
+def read_text(path: Path) -> str:
+    """The text of a YAML file, refusing huge files and invalid UTF-8 with a located error."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidInput([Problem(path, 0, f"cannot read: {exc.strerror}")]) from None
+    if size > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        raise InvalidInput(
+            [Problem(path, 0, f"file is {size} bytes, over the {limit} MiB limit; split it")]
+        )
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            [Problem(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save as UTF-8")]
+        ) from None
+
+
+def _check_expansion(root: Node, path: Path) -> None:
+    """Refuse documents whose aliases expand far beyond their written size, or recurse."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[Node] = [root]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        if key in sizes:
+            stack.pop()
+            continue
+        children = _children(node)
+        pending = [c for c in children if id(c) not in sizes]
+        if pending and key not in open_nodes:
+            open_nodes.add(key)
+            stack.extend(pending)
+            continue
+        line = node.start_mark.line + 1
+        if pending:  # a child is still open: the alias refers to its own ancestor
+            raise InvalidInput([Problem(path, line, "recursive YAML alias: refused")])
+        stack.pop()
+        open_nodes.discard(key)
+        sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+        if sizes[key] > len(sizes) + MAX_ALIAS_EXPANSION:
+            raise InvalidInput(
+                [Problem(path, line, "YAML aliases expand too far (an alias bomb?): refused")]
+            )
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def build_value(node: Node, path: Path, problems: list[Problem], depth: int) -> Any:
+    line = node.start_mark.line + 1
+    if depth > MAX_DEPTH:
+        problems.append(Problem(path, line, "YAML nesting is too deep"))
+        return None
+    if isinstance(node, ScalarNode):
+        return _scalar(node, path, problems)
+    if isinstance(node, SequenceNode):
+        if node.tag != _CORE + "seq":
+            problems.append(_tag_problem(node, path))
+        seq = YSeq(build_value(item, path, problems, depth + 1) for item in node.value)
+        seq.line = line
+        seq.item_lines = [item.start_mark.line + 1 for item in node.value]
+        return seq
+    if isinstance(node, MappingNode):
+        if node.tag != _CORE + "map":
+            problems.append(_tag_problem(node, path))
+        mapping = YMap()
+        mapping.line = line
+        mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if key_node.tag == _CORE + "merge":
+                problems.append(
+                    Problem(path, key_line, "merge keys (<<) are not supported: write fields out")
+                )
+                continue
+            key = build_value(key_node, path, problems, depth + 1)
+            if not isinstance(key, str):
+                problems.append(Problem(path, key_line, f"keys must be text, not {key!r}"))
+                continue
+            if key in mapping.key_lines:
+                first = mapping.key_lines[key]
+                problems.append(
+                    Problem(path, key_line, f"duplicate key '{key}' (first at line {first})")
+                )
+                continue
+            mapping.key_lines[key] = key_line
+            mapping[key] = build_value(value_node, path, problems, depth + 1)
+        return mapping
+    problems.append(Problem(path, line, "unsupported YAML node"))
+    return None
+
+
+def _tag_problem(node: Node, path: Path) -> Problem:
+    tag = node.tag
+    if tag.startswith(_CORE):
+        tag = "!!" + tag[len(_CORE) :]
+    return Problem(
+        path,
+        node.start_mark.line + 1,
+        f"YAML tag '{tag}' is not allowed: only plain text, numbers, booleans, lists and maps",
+    )
+
+
+def _scalar(node: ScalarNode, path: Path, problems: list[Problem]) -> Any:
+    tag, text = node.tag, node.value
+    if tag not in _SCALAR_TAGS:
+        problems.append(_tag_problem(node, path))
+        return text
+    if tag == _CORE + "str" or tag == _CORE + "timestamp":
+        return text
+    if tag == _CORE + "null":
+        return None
+    if tag == _CORE + "bool":
+        return text.lower() == "true"
+    if tag == _CORE + "int":
+        return _int(text)
+    return _float(text)
+
+
+def _int(text: str) -> int:
+    t = text.replace("_", "")
+    sign = -1 if t.startswith("-") else 1
+    t = t.lstrip("+-")
+    if t.startswith(("0x", "0o", "0b")):
+        return sign * int(t, 0)
+    return sign * int(t or "0", 10)
+
+
+def _float(text: str) -> float:
+    t = text.replace("_", "").lower()
+    if t.endswith(".inf"):
+        return -math.inf if t.startswith("-") else math.inf
+    if t.endswith(".nan"):
+        return math.nan
+    return float(t)

@@ -1,0 +1,54 @@
+"""Problems found in user input: located, sortable, and reported all together."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, at a file and line (line 0: the file as a whole)."""
+
+    path: Path
+    line: int
+    message: str
+    rule: str = field(default="", compare=False)
+    warning: bool = field(default=False, compare=False)
+
+    def render(self) -> str:
+        where = display_path(self.path)
+        prefix = f"{where}:{self.line}" if self.line else where
+        kind = "warning: " if self.warning else ""
+        return f"{prefix}: {kind}{self.message}"
+
+
+class InvalidInput(Exception):
+    """Raised with every problem found, so the user can fix them all in one pass."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted_problems(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Sort by file, line and message; drop exact duplicates."""
+    seen: set[tuple[Path, int, str]] = set()
+    out = []
+    for p in sorted(problems):
+        key = (p.path, p.line, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the working directory when it lies below it, else as given."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel

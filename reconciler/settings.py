@@ -1,0 +1,133 @@
+"""The workspace.yaml model: directory, ownership, provider, sync, safety, protection."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from reconciler.desired.fields import STRICT, Email
+
+SYNCABLE_ATTRIBUTES = (
+    "given_name",
+    "family_name",
+    "org_unit",
+    "title",
+    "department",
+    "manager",
+    "phone",
+    "employee_id",
+    "aliases",
+)
+SyncAttribute = Literal[
+    "given_name",
+    "family_name",
+    "org_unit",
+    "title",
+    "department",
+    "manager",
+    "phone",
+    "employee_id",
+    "aliases",
+]
+
+
+class Directory(BaseModel):
+    """Which tenant and domains this repository manages."""
+
+    model_config = STRICT
+
+    customer: str = Field("my_customer", description="Google customer id, or my_customer.")
+    domains: list[str] = Field(
+        min_length=1,
+        description="Domains users and groups may live in; the first is the primary domain.",
+    )
+    group_management: bool = Field(
+        True, description="Off: no group or membership changes are ever planned."
+    )
+
+
+class Ownership(BaseModel):
+    """The marker stamped on accounts this repository creates or takes over."""
+
+    model_config = STRICT
+
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$",
+        description="Unique per repository, e.g. acme/identity. Accounts marked with another "
+        "id are never touched.",
+    )
+
+
+class Provider(BaseModel):
+    """Where the actual state lives: the embedded emulator or Google."""
+
+    model_config = STRICT
+
+    kind: Literal["emulator", "google"] = "emulator"
+    seed: str | None = Field(
+        "tenant.yaml", description="Emulator only: the tenant file to start from."
+    )
+    state: str = Field(
+        ".reconciler/emulator.json", description="Emulator only: where the tenant persists."
+    )
+    admin_subject: Email | None = Field(
+        None, description="Google only: the admin that domain-wide delegation acts as."
+    )
+    credentials: str | None = Field(
+        None,
+        description="Google only: service-account key file. Absent: keyless delegation or "
+        "application default credentials. Never commit the key.",
+    )
+    endpoint: str | None = Field(
+        None, description="Google only: base URL of the API, e.g. a running emulator."
+    )
+    quota_per_minute: int = Field(
+        2400, gt=0, description="Client-side pacing of API calls (Google's default quota)."
+    )
+
+
+class Sync(BaseModel):
+    """Which user attributes Git manages; the others are left as Google has them."""
+
+    model_config = STRICT
+
+    attributes: list[SyncAttribute] = Field(default_factory=lambda: list(SYNCABLE_ATTRIBUTES))
+
+
+class Safety(BaseModel):
+    """Limits past which a plan is refused unless --allow-unsafe."""
+
+    model_config = STRICT
+
+    max_suspend: int | None = Field(10, ge=0, description="Most suspensions in one plan.")
+    max_suspend_percent: float | None = Field(
+        None, ge=0, le=100, description="Most suspensions as a share of managed accounts."
+    )
+    max_delete: int | None = Field(5, ge=0, description="Most deletions in one plan.")
+    max_delete_percent: float | None = Field(None, ge=0, le=100)
+    max_member_removals: int | None = Field(100, ge=0, description="Most member removals.")
+    max_member_removals_percent: float | None = Field(None, ge=0, le=100)
+    percent_floor: int = Field(
+        10, ge=0, description="Percent limits apply only past this many existing objects."
+    )
+
+
+class Workspace(BaseModel):
+    """workspace.yaml: settings of the state directory."""
+
+    model_config = STRICT
+
+    directory: Directory
+    ownership: Ownership
+    provider: Provider = Field(default_factory=Provider)
+    sync: Sync = Field(default_factory=Sync)
+    safety: Safety = Field(default_factory=Safety)
+    protected: list[Email] = Field(
+        default_factory=list, description="Accounts never suspended, renamed or deleted."
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns (relative to the state directory) of YAML files that are "
+        "not desired state, e.g. docs/*.yaml.",
+    )

@@ -1,0 +1,109 @@
+"""The normalized State that both sides produce: Git (desired) and Google (actual).
+
+The diff compares like with like, so every value here is already normalized: emails
+lower-case, lists as sorted tuples, absent optional attributes as None ("not managed").
+Side-specific fields carry neutral defaults on the other side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+UserStateName = Literal["active", "staged", "suspended", "deleted"]
+Role = Literal["OWNER", "MANAGER", "MEMBER"]
+MemberType = Literal["USER", "GROUP", "EXTERNAL", "CUSTOMER"]
+
+ROLE_RANK: dict[str, int] = {"MEMBER": 0, "MANAGER": 1, "OWNER": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a desired object was written (file and line), for plans and errors."""
+
+    path: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    email: str
+    given_name: str | None = None
+    family_name: str | None = None
+    org_unit: str | None = None
+    title: str | None = None
+    department: str | None = None
+    manager: str | None = None
+    phone: str | None = None
+    employee_id: str | None = None
+    aliases: tuple[str, ...] | None = None
+    suspended: bool = False
+    # Desired side: what Git asks for.
+    state: UserStateName = "active"
+    bound: bool = False
+    previous_emails: tuple[str, ...] = ()
+    origin: Origin | None = None
+    # Actual side: what Google holds.
+    id: str | None = None
+    owner: str | None = None  # the ownership marker's value, if any
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    email: str
+    role: Role = "MEMBER"
+    type: MemberType = "USER"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    email: str
+    name: str
+    description: str | None = None
+    aliases: tuple[str, ...] | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    # Desired side.
+    git_name: str | None = None
+    previous_emails: tuple[str, ...] = ()
+    additive: bool = False
+    origin: Origin | None = None
+    # Actual side.
+    id: str | None = None
+    direct_members_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgUnit:
+    path: str
+    description: str | None = None
+    origin: Origin | None = None
+    id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1] or "/"
+
+    @property
+    def parent(self) -> str | None:
+        if self.path == "/":
+            return None
+        head = self.path.rsplit("/", 1)[0]
+        return head or "/"
+
+
+@dataclass
+class State:
+    """Users by primary email, groups by email, org units by path."""
+
+    users: dict[str, User] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    org_units: dict[str, OrgUnit] = field(default_factory=dict)
+
+    def bound_users(self) -> set[str]:
+        """Emails of users that Git binds to a Google account."""
+        return {email for email, user in self.users.items() if user.bound}
