@@ -42,7 +42,7 @@ ENTRY_SORT_KEYS = {"users": "email", "groups": "name", "org_units": "path"}
 MODELINE = "yaml-language-server:"
 
 _YAML11_SPECIAL = re.compile(
-    r"^(y|n|yes|no|on|off|true|false|null|~|[-+]?(\d[\d_]*)?\.?\d*([eE][-+]?\d+)?"
+    r"^(y|n|yes|no|on|off|true|false|null|~|[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?"
     r"|[-+]?\d[\d_]*(:[0-5]?\d)+(\.\d*)?|\d{4}-\d\d?-\d\d?.*|[-+]?\.(inf|nan)|0[xob].*)$",
     re.IGNORECASE,
 )

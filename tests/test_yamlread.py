@@ -1,0 +1,102 @@
+"""Safe located YAML reading."""
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.desired import yamlread
+from reconciler.desired.yamlread import YMap, YSeq, parse_yaml, read_yaml
+from reconciler.problems import InvalidInput
+
+P = Path("f.yaml")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(InvalidInput) as exc:
+        parse_yaml(text, P)
+    return [p.render() for p in exc.value.problems]
+
+
+def test_values_keep_their_lines():
+    doc = parse_yaml("users:\n  - email: a@x.com\n    given_name: A\n  - email: b@x.com\n", P)
+    assert isinstance(doc, YMap) and doc.key_lines == {"users": 1}
+    users = doc["users"]
+    assert isinstance(users, YSeq) and users.item_lines == [2, 4]
+    assert users[0].key_lines == {"email": 2, "given_name": 3}
+
+
+def test_scalars_follow_yaml_1_2_core_schema():
+    doc = parse_yaml("a: yes\nb: 0x1F\nc: ~\nd: true\ne: 1_000\nf: -.inf\ng: 2024-01-01\n", P)
+    assert doc == {
+        "a": "yes",
+        "b": 31,
+        "c": None,
+        "d": True,
+        "e": 1000,
+        "f": float("-inf"),
+        "g": "2024-01-01",
+    }
+
+
+def test_empty_document_is_none():
+    assert parse_yaml("# only a comment\n", P) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: 1\na: 2\n", "f.yaml:2: duplicate key 'a' (first at line 1)"),
+        ("<<: {a: 1}\n", "f.yaml:1: merge keys (<<) are not supported"),
+        ("a: !!python/object:os.system x\n", "f.yaml:1: YAML tag '!!python/object:os.system'"),
+        ("a: !custom x\n", "f.yaml:1: YAML tag '!custom' is not allowed"),
+        ("a: !!binary aGk=\n", "f.yaml:1: YAML tag '!!binary' is not allowed"),
+        ("a: &x [*x]\n", "f.yaml:1: recursive YAML alias"),
+        ("a: 1\n---\nb: 2\n", "f.yaml:2: YAML syntax: more than one YAML document"),
+        ("a: [1\n", "f.yaml:2: YAML syntax:"),
+        ("? [1, 2]\n: x\n", "f.yaml:1: keys must be text"),
+    ],
+)
+def test_refused_yaml(text, expected):
+    assert any(line.startswith(expected) for line in problems(text)), problems(text)
+
+
+def test_alias_bomb_fails_fast():
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        name, prev = chr(ord("a") + i), chr(ord("a") + i - 1)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    found = problems("\n".join(lines) + "\n")
+    assert any("alias bomb" in p for p in found)
+
+
+def test_honest_aliases_are_allowed():
+    doc = parse_yaml("base: &b [x@y.com, z@y.com]\nother: *b\n", P)
+    assert doc["other"] == ["x@y.com", "z@y.com"]
+
+
+def test_deep_nesting_is_refused():
+    assert any("too deep" in p for p in problems("[" * 3000 + "]" * 3000))
+
+
+def test_invalid_utf8_is_located(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"users:\n  - email: caf\xe9@x.com\n")
+    with pytest.raises(InvalidInput) as exc:
+        read_yaml(path)
+    (p,) = exc.value.problems
+    assert p.line == 2 and "not valid UTF-8 (byte 0xe9)" in p.message
+
+
+def test_huge_file_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(yamlread, "MAX_FILE_BYTES", 100)
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * 200 + "\n")
+    with pytest.raises(InvalidInput) as exc:
+        read_yaml(path)
+    assert "over the 0 MiB limit" in exc.value.problems[0].message
+
+
+def test_utf8_bom_is_accepted(tmp_path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfa: 1\n")
+    assert read_yaml(path) == {"a": 1}
