@@ -188,14 +188,16 @@ def _random_state(rng: random.Random) -> tuple[str, str]:
                 if rng.random() < 0.2:
                     lines.append("")
         elif section == "groups":
-            members = rng.sample(emails, rng.randint(1, n_users)) + ["ext@partner.com"]
+            members = [*rng.sample(emails, rng.randint(1, n_users)), "ext@partner.com"]
             head, *rest = listing([spell(m) for m in members], "      ", "member")
             lines.append("  - name: everyone")
             lines.append("    email: everyone@example.com" + cmt("group email"))
             lines.append(f"    members: {head}" + "".join("\n" + r for r in rest if r))
         else:
             bindings = ["  - group: everyone" + cmt("binding group")]
-            bindings += [f"  - user: {spell(e)}" for e in rng.sample(emails, rng.randint(0, min(2, n_users)))]
+            bindings += [
+                f"  - user: {spell(e)}" for e in rng.sample(emails, rng.randint(0, min(2, n_users)))
+            ]
             rng.shuffle(bindings)
             lines.extend(bindings)
     if rng.random() < 0.3:

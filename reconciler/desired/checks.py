@@ -167,7 +167,9 @@ def check_domains(index: Index) -> Iterator[Problem]:
     seen: set[str] = set()
     for i, d in enumerate(index.tree.workspace.directory.domains):
         if not _DOMAIN.match(d.lower()):
-            yield ws.problem(f"directory.domains: '{d}' is not a domain name", "directory", "domains", i)
+            yield ws.problem(
+                f"directory.domains: '{d}' is not a domain name", "directory", "domains", i
+            )
         if d.lower() in seen:
             yield ws.problem(f"directory.domains: '{d}' is listed twice", "directory", "domains", i)
         seen.add(d.lower())
@@ -212,17 +214,14 @@ def check_collisions(index: Index) -> Iterator[Problem]:
     for a in _addresses(index.tree):
         if not a.own:
             continue
-        if a.what == "previous email" and a.owner.startswith("user "):
-            if a.value == a.owner[len("user ") :]:
-                yield a.problem(f"previous email '{a.value}' is the user's own email")
-                continue
         holder = claimed.get(a.value)
         if holder is None:
             claimed[a.value] = a
             continue
         if holder.owner == a.owner:
             if a.what == "previous email" and holder.what == "email":
-                yield a.problem(f"previous email '{a.value}' is the group's own email")
+                kind = a.owner.split()[0]
+                yield a.problem(f"previous email '{a.value}' is the {kind}'s own email")
             elif holder.what == "email" and a.what == "alias":
                 yield a.problem(f"alias '{a.value}' is also the primary email")
             continue
@@ -401,8 +400,12 @@ def check_names(index: Index) -> Iterator[Problem]:
         e = g.entry
         who = f"group {e.name}"
         if "@" in e.name:
-            yield g.source.problem(f"{who}: name must not contain @ (put addresses in email)", "name")
-        shown, f = (e.display_name, "display_name") if e.display_name is not None else (e.name, "name")
+            yield g.source.problem(
+                f"{who}: name must not contain @ (put addresses in email)", "name"
+            )
+        shown, f = (
+            (e.display_name, "display_name") if e.display_name is not None else (e.name, "name")
+        )
         why = _name_problem(shown, MAX_GROUP_NAME)
         if why:
             yield g.source.problem(f"{who}: {f} {why}", f)

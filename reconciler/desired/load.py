@@ -240,7 +240,9 @@ def _secret_problems(raw: Any, path: Path) -> list[Problem]:
             stack.extend(node)
         elif isinstance(node, str) and "PRIVATE KEY-----" in node:
             found.append(
-                Problem(path, getattr(raw, "line", 1), f"a private key is in this file: {SECRET_HELP}")
+                Problem(
+                    path, getattr(raw, "line", 1), f"a private key is in this file: {SECRET_HELP}"
+                )
             )
     return found
 

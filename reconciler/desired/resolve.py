@@ -10,7 +10,7 @@ from reconciler.desired.checks import Index, run_checks
 from reconciler.desired.load import DesiredTree, Located, load_tree
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.problems import InvalidInput, Problem
-from reconciler.state import ROLE_RANK, Group, Member, Origin, OrgUnit, State, User
+from reconciler.state import ROLE_RANK, Group, Member, OrgUnit, Origin, State, User
 
 _ROLE_FIELDS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
 
@@ -99,7 +99,9 @@ def _user(located: Located[UserEntry], bound: bool, synced: set[str]) -> User:
         manager=managed("manager", e.manager),
         phone=managed("phone", e.phone),
         employee_id=managed("employee_id", e.employee_id),
-        aliases=managed("aliases", tuple(sorted(set(e.aliases))) if e.aliases is not None else None),
+        aliases=managed(
+            "aliases", tuple(sorted(set(e.aliases))) if e.aliases is not None else None
+        ),
         # What Google should hold if the account exists: unbound accounts are suspended.
         suspended=e.state == "suspended" or (e.state == "active" and not bound),
         state=e.state,

@@ -46,7 +46,8 @@ _YAML11_SPECIAL = re.compile(
     r"|[-+]?\d[\d_]*(:[0-5]?\d)+(\.\d*)?|\d{4}-\d\d?-\d\d?.*|[-+]?\.(inf|nan)|0[xob].*)$",
     re.IGNORECASE,
 )
-_PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\x00-\x1f\x7f,\[\]{}]*$")
+_PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\x00-\x1f\x7f]*$")
+_FLOW_INDICATORS = re.compile(r"[,\[\]{}]")
 _resolver = VersionedResolver(version=(1, 2))
 
 
@@ -125,9 +126,7 @@ class _Comments:
             by_line.setdefault(a[0], []).append(a)
         first_line = anchors[0][0] if anchors else len(lines)
         # Comments above the last blank line before the first key form the header.
-        header_end = max(
-            (n for n in range(first_line) if not lines[n].strip()), default=-1
-        )
+        header_end = max((n for n in range(first_line) if not lines[n].strip()), default=-1)
         found = cls()
         cursor = 0
         for number, line in enumerate(lines):
@@ -358,7 +357,7 @@ class _Writer:
             return None
         if any(id(n) in self.comments.leading or id(n) in self.comments.eol for n in items):
             return None
-        text = "[" + ", ".join(self.scalar(n, (*path, "*")) for n in items) + "]"
+        text = "[" + ", ".join(self.scalar(n, (*path, "*"), flow=True) for n in items) + "]"
         return text if width_used + len(text) <= MAX_FLOW_WIDTH else None
 
     # Scalars and comments -----------------------------------------------------------------
@@ -369,10 +368,10 @@ class _Writer:
             value = value.strip().lower()
         return value
 
-    def scalar(self, node: Node, path: tuple[str, ...]) -> str:
+    def scalar(self, node: Node, path: tuple[str, ...], flow: bool = False) -> str:
         if not isinstance(node, ScalarNode):
             return "null"
-        return scalar_text(self.scalar_value(node, path))
+        return scalar_text(self.scalar_value(node, path), flow)
 
     def key_text(self, name: str) -> str:
         return scalar_text(name)
@@ -417,7 +416,7 @@ def _binding_key(node: Node) -> tuple[int, str]:
     return (2, "")
 
 
-def scalar_text(value: Any) -> str:
+def scalar_text(value: Any, flow: bool = False) -> str:
     """A scalar as YAML text that reads back as the same value under YAML 1.1 and 1.2."""
     if value is None:
         return "null"
@@ -432,7 +431,7 @@ def scalar_text(value: Any) -> str:
             return ".inf" if value > 0 else "-.inf"
         return repr(value)
     text = str(value)
-    if _plain_ok(text):
+    if _plain_ok(text) and not (flow and _FLOW_INDICATORS.search(text)):
         return text
     return json.dumps(text, ensure_ascii=False)
 

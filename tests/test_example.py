@@ -1,0 +1,36 @@
+"""The example company is valid, canonical, and plants what its README promises."""
+
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from reconciler.desired.resolve import load_desired
+from reconciler.desired.write import format_directory
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
+
+
+def test_example_is_valid_without_warnings():
+    desired = load_desired(EXAMPLE)
+    assert desired.warnings == []
+    state = desired.state
+    assert len(state.users) >= 20
+    assert {u.state for u in state.users.values()} == {"active", "staged", "suspended"}
+    assert any(u.previous_emails for u in state.users.values())
+    assert any(not u.bound for u in state.users.values())
+    assert {d.rpartition("@")[2] for d in state.users} == {"example.com", "example.org"}
+    kinds = {m.type for g in state.groups.values() for m in g.members.values()}
+    roles = {m.role for g in state.groups.values() for m in g.members.values()}
+    assert kinds == {"USER", "GROUP", "EXTERNAL"} and roles == {"OWNER", "MANAGER", "MEMBER"}
+
+
+def test_example_is_in_canonical_form():
+    assert format_directory(EXAMPLE, write=False) == []
+
+
+def test_tenant_seed_uses_the_directory_api_shapes():
+    tenant = YAML(typ="safe").load((EXAMPLE / "tenant.yaml").read_text())
+    assert set(tenant) <= {"domains", "users", "groups", "orgUnits", "schemas"}
+    assert set(tenant["domains"]) == {"example.com", "example.org"}
+    assert all("primaryEmail" in u and "password" not in u for u in tenant["users"])
+    assert all("email" in g and "members" in g for g in tenant["groups"])

@@ -1,0 +1,37 @@
+"""The committed JSON Schemas match the models, and accept what the loader accepts."""
+
+import json
+from pathlib import Path
+
+from reconciler.cli import main
+from reconciler.desired.schema import SCHEMA_FILES, schema_text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_schemas_are_up_to_date():
+    for name, kind in SCHEMA_FILES.items():
+        committed = (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        assert committed == schema_text(kind), (
+            f"schemas/{name} is out of date: run `reconciler schema --out-dir schemas`"
+        )
+
+
+def test_schema_rejects_unknown_fields_and_names_every_field():
+    schema = json.loads(schema_text("files"))
+    user = schema["$defs"]["UserEntry"]
+    assert user["additionalProperties"] is False
+    assert set(user["required"]) == {"email", "given_name", "family_name"}
+    assert {"manager", "previous_emails", "state", "aliases"} <= set(user["properties"])
+    assert schema["additionalProperties"] is False
+    assert set(schema["properties"]) == {"users", "groups", "org_units", "bindings"}
+
+
+def test_schema_command_writes_a_file(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    try:
+        main(["schema", "--workspace", "--out", str(out)])
+    except SystemExit as exc:
+        assert exc.code == 0
+    schema = json.loads(out.read_text())
+    assert set(schema["required"]) == {"directory", "ownership"}
