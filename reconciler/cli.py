@@ -6,6 +6,7 @@ Exit codes (contract): 0 success; 1 any error, usage errors included; 2 only wit
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -127,5 +128,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error{where}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        if os.environ.get("RECONCILER_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug; please report it (RECONCILER_DEBUG=1 shows the traceback).",
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_OK)

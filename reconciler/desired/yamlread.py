@@ -90,7 +90,10 @@ def read_text(path: Path) -> str:
         raise InvalidInput(
             [Problem(path, 0, f"file is {size} bytes, over the {limit} MiB limit; split it")]
         )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput([Problem(path, 0, f"cannot read: {exc.strerror}")]) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
