@@ -98,9 +98,15 @@ def schema(out: Path | None, workspace: bool, out_dir: Path | None) -> None:
         click.echo(f"wrote {_shown(out)}", err=True)
 
 
+MAX_WARNINGS_SHOWN = 20
+
+
 def _print_warnings(warnings: list[Problem]) -> None:
-    for w in warnings:
+    for w in warnings[:MAX_WARNINGS_SHOWN]:
         click.echo(w.render(), err=True)
+    hidden = len(warnings) - MAX_WARNINGS_SHOWN
+    if hidden > 0:
+        click.echo(f"... and {hidden} more warnings", err=True)
 
 
 def _shown(path: Path) -> str:

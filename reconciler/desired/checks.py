@@ -9,7 +9,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler.desired.load import DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
@@ -20,7 +20,9 @@ _GOOGLE_LOCAL = re.compile(r"^[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*$")
 _RESERVED_LOCAL = {"abuse", "postmaster"}
 # Any deliverable address (external members): a permissive RFC 5322 dot-atom.
 _ANY_LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~\-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~\-]+)*$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9\-]{1,59})$"
+)
 MAX_LOCAL = 64
 MAX_PERSON_NAME = 60
 MAX_GROUP_NAME = 73
@@ -83,8 +85,7 @@ def run_checks(tree: DesiredTree, only: Iterable[str] | None = None) -> list[Pro
 # -- addresses -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     """An email written somewhere: what it is, whose it is, and where."""
 
     value: str
@@ -98,7 +99,8 @@ class Address:
         return self.source.problem(f"{self.owner}: {message}", *self.loc)
 
 
-def _addresses(tree: DesiredTree) -> Iterator[Address]:
+def _addresses(tree: DesiredTree, own_only: bool = False) -> Iterator[Address]:
+    """Every address written in the tree; with own_only, only entries' own addresses."""
     for u in tree.users:
         e, who = u.entry, f"user {u.entry.email}"
         yield Address(e.email, "email", who, u.source, ("email",), True)
@@ -106,7 +108,7 @@ def _addresses(tree: DesiredTree) -> Iterator[Address]:
             yield Address(a, "alias", who, u.source, ("aliases", i), True)
         for i, a in enumerate(e.previous_emails):
             yield Address(a, "previous email", who, u.source, ("previous_emails", i), True)
-        if e.manager:
+        if e.manager and not own_only:
             yield Address(e.manager, "manager", who, u.source, ("manager",), False)
     for g in tree.groups:
         e, who = g.entry, f"group {g.entry.name}"
@@ -116,10 +118,14 @@ def _addresses(tree: DesiredTree) -> Iterator[Address]:
             yield Address(a, "alias", who, g.source, ("aliases", i), True)
         for i, a in enumerate(e.previous_emails):
             yield Address(a, "previous email", who, g.source, ("previous_emails", i), True)
+        if own_only:
+            continue
         for role in ("owners", "managers", "members"):
             for i, ref in enumerate(getattr(e, role)):
                 if "@" in ref:
                     yield Address(ref, role[:-1], who, g.source, (role, i), False)
+    if own_only:
+        return
     for b in tree.bindings:
         if b.entry.user:
             yield Address(b.entry.user, "user", "binding", b.source, ("user",), False)
@@ -128,7 +134,9 @@ def _addresses(tree: DesiredTree) -> Iterator[Address]:
         yield Address(a, "address", "protected", ws, ("protected", i), False)
     if tree.workspace.provider.admin_subject:
         subject = tree.workspace.provider.admin_subject
-        yield Address(subject, "address", "provider.admin_subject", ws, ("provider",), False)
+        yield Address(
+            subject, "address", "provider.admin_subject", ws, ("provider", "admin_subject"), False
+        )
 
 
 def syntax_error(address: str, google: bool) -> str | None:
@@ -154,9 +162,13 @@ def syntax_error(address: str, google: bool) -> str | None:
 
 @rule("email-syntax")
 def check_email_syntax(index: Index) -> Iterator[Problem]:
+    verdicts: dict[tuple[str, bool], str | None] = {}  # members repeat the same addresses
     for a in _addresses(index.tree):
         # Addresses in our domains must follow Google's naming rules; outside, any valid one.
-        why = syntax_error(a.value, google=a.own or index.in_domains(a.value))
+        key = (a.value, a.own or index.in_domains(a.value))
+        if key not in verdicts:
+            verdicts[key] = syntax_error(*key)
+        why = verdicts[key]
         if why:
             yield a.problem(f"{a.what} '{a.value}' {why}")
 
@@ -174,10 +186,10 @@ def check_domains(index: Index) -> Iterator[Problem]:
             yield ws.problem(f"directory.domains: '{d}' is listed twice", "directory", "domains", i)
         seen.add(d.lower())
     configured = ", ".join(sorted(index.domains))
-    for a in _addresses(index.tree):
-        if not a.own or index.in_domains(a.value) or "@" not in a.value:
-            continue
+    for a in _addresses(index.tree, own_only=True):
         domain = a.value.rpartition("@")[2]
+        if index.in_domains(a.value) or "@" not in a.value or not _DOMAIN.match(domain):
+            continue  # a malformed address is reported by email-syntax
         hint = _did_you_mean(domain, index.domains)
         yield a.problem(
             f"{a.what} '{a.value}': domain '{domain}' is not in directory.domains "
@@ -193,6 +205,18 @@ def check_unique(index: Index) -> Iterator[Problem]:
     tree = index.tree
     yield from _duplicates(tree.users, lambda e: e.email, "user")
     yield from _duplicates(tree.groups, lambda e: e.name, "group")
+    first: dict[str, Located[GroupEntry]] = {}
+    for g in tree.groups:
+        email = g.entry.email
+        if email is None:
+            continue
+        other = first.setdefault(email, g)
+        if other is not g and other.entry.name != g.entry.name:
+            yield g.source.problem(
+                f"group {g.entry.name}: email '{email}' is also the email of group "
+                f"{other.entry.name} ({_at(other.source)})",
+                "email",
+            )
     yield from _duplicates(tree.org_units, lambda e: e.path, "org unit")
     yield from _duplicates(tree.bindings, lambda e: (e.user or "", e.group or ""), "binding")
 
@@ -211,9 +235,7 @@ def _duplicates(items: list[Located[Any]], key: Callable[[Any], Any], noun: str)
 @rule("collisions")
 def check_collisions(index: Index) -> Iterator[Problem]:
     claimed: dict[str, Address] = {}
-    for a in _addresses(index.tree):
-        if not a.own:
-            continue
+    for a in _addresses(index.tree, own_only=True):
         holder = claimed.get(a.value)
         if holder is None:
             claimed[a.value] = a
@@ -501,11 +523,29 @@ def check_unbound_members(index: Index) -> Iterator[Problem]:
 
 
 def _did_you_mean(value: str, known: Iterable[str]) -> str:
+    """A close match for a misspelt name or address, as a hint; empty when none is close."""
+    if "@" in value:
+        return _did_you_mean_email(value, known)
     candidates = list(known)
     if len(candidates) > MAX_HINT_CANDIDATES:
         return ""  # fuzzy matching is quadratic; a large directory gets no hint
     close = difflib.get_close_matches(value, candidates, n=1, cutoff=0.8)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _did_you_mean_email(value: str, known: Iterable[str]) -> str:
+    # Compare the part that differs: a shared domain makes any two addresses look alike.
+    local, _, domain = value.rpartition("@")
+    candidates = [k for k in known if "@" in k]
+    if len(candidates) > MAX_HINT_CANDIDATES:
+        return ""
+    same_domain = {k.rpartition("@")[0]: k for k in candidates if k.endswith("@" + domain)}
+    close = difflib.get_close_matches(local, list(same_domain), n=1, cutoff=0.8)
+    if close:
+        return f" (did you mean '{same_domain[close[0]]}'?)"
+    same_local = {k.rpartition("@")[2]: k for k in candidates if k.startswith(local + "@")}
+    close = difflib.get_close_matches(domain, list(same_local), n=1, cutoff=0.8)
+    return f" (did you mean '{same_local[close[0]]}'?)" if close else ""
 
 
 def _at(source: Source) -> str:

@@ -112,7 +112,7 @@ def load_tree(root: Path) -> DesiredTree:
 def desired_files(root: Path, workspace: Workspace) -> list[Path]:
     """Every desired-state YAML file under root, in a stable order."""
     skip = {root / WORKSPACE_FILE}
-    if workspace.provider.seed:
+    if workspace.provider.kind == "emulator" and workspace.provider.seed:
         skip.add(root / workspace.provider.seed)
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -193,7 +193,7 @@ def _load_entry(
     try:
         entry = model.model_validate(item)
     except ValidationError as exc:
-        ident = _entry_identity(item)
+        ident = _entry_identity(key, item)
         if ident:
             tree.broken_keys.add(ident.lower())
         what = f"{singular} {ident}" if ident else singular
@@ -202,8 +202,16 @@ def _load_entry(
     getattr(tree, key).append(Located(entry, source))
 
 
-def _entry_identity(item: YMap) -> str | None:
-    for k in ("email", "name", "path", "user", "group"):
+_IDENTITY_FIELDS = {
+    "users": ("email",),
+    "groups": ("name", "email"),
+    "org_units": ("path",),
+    "bindings": ("user", "group"),
+}
+
+
+def _entry_identity(key: str, item: YMap) -> str | None:
+    for k in _IDENTITY_FIELDS[key]:
         value = item.get(k)
         if isinstance(value, str) and value:
             return value
@@ -228,22 +236,19 @@ def _line_at(raw: Any, loc: tuple[str | int, ...]) -> int:
 
 def _secret_problems(raw: Any, path: Path) -> list[Problem]:
     found: list[Problem] = []
-    stack = [raw]
+    stack: list[tuple[Any, int]] = [(raw, getattr(raw, "line", 1))]
     while stack:
-        node = stack.pop()
+        node, line = stack.pop()
         if isinstance(node, YMap):
             for key, value in node.items():
+                key_line = node.key_lines[key]
                 if key.lower() in SECRET_KEYS:
-                    found.append(Problem(path, node.key_lines[key], f"'{key}': {SECRET_HELP}"))
-                stack.append(value)
+                    found.append(Problem(path, key_line, f"'{key}': {SECRET_HELP}"))
+                stack.append((value, key_line))
         elif isinstance(node, YSeq):
-            stack.extend(node)
+            stack.extend(zip(node, node.item_lines, strict=True))
         elif isinstance(node, str) and "PRIVATE KEY-----" in node:
-            found.append(
-                Problem(
-                    path, getattr(raw, "line", 1), f"a private key is in this file: {SECRET_HELP}"
-                )
-            )
+            found.append(Problem(path, line, f"a private key is in this file: {SECRET_HELP}"))
     return found
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +32,24 @@ class Desired:
 
 def load_desired(root: Path) -> Desired:
     """Load, check and resolve a state directory; raise InvalidInput with every problem."""
+    with _without_gc():
+        return _load_desired(root)
+
+
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    # Loading allocates millions of small acyclic objects; the cyclic collector would
+    # rescan them over and over (half the time of a 100k-user load) and free nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_desired(root: Path) -> Desired:
     tree = load_tree(root)
     problems = run_checks(tree)
     errors = [p for p in problems if not p.warning]

@@ -8,12 +8,16 @@ expansion is measured before anything walks it, and every value can be traced to
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from reconciler.problems import InvalidInput, Problem
 
@@ -25,6 +29,40 @@ MAX_ALIAS_EXPANSION = 100_000
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+_CORE_SCALARS = re.compile(
+    r"(?P<null>~|null|Null|NULL)"
+    r"|(?P<bool>true|True|TRUE|false|False|FALSE)"
+    r"|(?P<int>[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+)"
+    r"|(?P<float>[-+]?(\.[0-9]+|[0-9][0-9_]*)(\.[0-9_]*)?([eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))"
+)
+_MAYBE_NOT_TEXT = frozenset("~nNtTfF-+.0123456789")
+_TAGS = {
+    name: Tag(suffix=_CORE + name) for name in ("null", "bool", "int", "float", "str", "merge")
+}
+
+
+class CoreResolver(VersionedResolver):
+    """YAML 1.2 core schema resolution, several times faster than the generic resolver.
+
+    Dates stay text (no timestamp type): nothing in a desired state is a date.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            if implicit[0]:
+                if value == "":
+                    return _TAGS["null"]
+                if value == "<<":
+                    return _TAGS["merge"]
+                if value[0] in _MAYBE_NOT_TEXT:
+                    m = _CORE_SCALARS.fullmatch(value)
+                    if m:
+                        return _TAGS[m.lastgroup]
+            return _TAGS["str"]
+        return super().resolve(kind, value, implicit)
 
 
 class YMap(dict):
@@ -61,22 +99,41 @@ def parse_yaml(text: str, path: Path) -> Any:
 def compose_yaml(text: str, path: Path) -> Node | None:
     """The checked node graph of YAML text: syntax, recursion and alias expansion."""
     yaml = YAML(typ="safe")
+    yaml.Resolver = CoreResolver
     try:
         node = yaml.compose(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        if "but found another document" in what:
-            what = "more than one YAML document (---): keep one document per file"
-        raise InvalidInput([Problem(path, line, f"YAML syntax: {what}")]) from None
+        raise InvalidInput([_syntax_problem(exc, path)]) from None
+    except ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise InvalidInput(
+            [Problem(path, line, f"YAML syntax: character U+{ord(char):04X} is not allowed")]
+        ) from None
     except RecursionError:
         raise InvalidInput([Problem(path, 0, "YAML nesting is too deep")]) from None
     except YAMLError as exc:
         raise InvalidInput([Problem(path, 0, f"YAML syntax: {exc}")]) from None
-    if node is not None:
+    if node is not None and "&" in text:  # no anchors, no aliases: nothing can expand
         _check_expansion(node, path)
     return node
+
+
+def _syntax_problem(exc: MarkedYAMLError, path: Path) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 0
+    problem = str(exc.problem or "").strip()
+    context = str(exc.context or "").strip()
+    start = exc.context_mark.line + 1 if exc.context_mark else 0
+    if "but found another document" in problem:
+        what = "more than one YAML document (---): keep one document per file"
+    elif "duplicate anchor" in context:
+        what = f"anchor defined twice (first at line {start})"
+    elif context and start and start != line:
+        what = f"{problem} ({context}, which starts at line {start})"
+    else:
+        what = " ".join(x for x in (context, problem) if x)
+    return Problem(path, line, f"YAML syntax: {what}")
 
 
 def read_text(path: Path) -> str:
@@ -202,13 +259,29 @@ def _scalar(node: ScalarNode, path: Path, problems: list[Problem]) -> Any:
         return text
     if tag == _CORE + "str" or tag == _CORE + "timestamp":
         return text
-    if tag == _CORE + "null":
-        return None
-    if tag == _CORE + "bool":
-        return text.lower() == "true"
-    if tag == _CORE + "int":
-        return _int(text)
-    return _float(text)
+    kind = tag[len(_CORE) :]
+    try:
+        if kind == "null":
+            if text not in ("", "~", "null", "Null", "NULL"):
+                raise ValueError
+            return None
+        if kind == "bool":
+            if text.lower() not in ("true", "false"):
+                raise ValueError
+            return text.lower() == "true"
+        return _int(text) if kind == "int" else _float(text)
+    except ValueError:
+        line = node.start_mark.line + 1
+        problems.append(Problem(path, line, f"'{text}' is not a valid {_KIND_NAMES[kind]}"))
+        return text
+
+
+_KIND_NAMES = {
+    "null": "null",
+    "bool": "boolean (true or false)",
+    "int": "integer",
+    "float": "number",
+}
 
 
 def _int(text: str) -> int:
@@ -217,7 +290,7 @@ def _int(text: str) -> int:
     t = t.lstrip("+-")
     if t.startswith(("0x", "0o", "0b")):
         return sign * int(t, 0)
-    return sign * int(t or "0", 10)
+    return sign * int(t, 10)
 
 
 def _float(text: str) -> float:
