@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
 from reconciler.desired.fields import STRICT, Email
 
-SYNCABLE_ATTRIBUTES = (
-    "given_name",
-    "family_name",
-    "org_unit",
-    "title",
-    "department",
-    "manager",
-    "phone",
-    "employee_id",
-    "aliases",
-)
 SyncAttribute = Literal[
     "given_name",
     "family_name",
@@ -30,6 +19,7 @@ SyncAttribute = Literal[
     "employee_id",
     "aliases",
 ]
+SYNCABLE_ATTRIBUTES: tuple[str, ...] = get_args(SyncAttribute)
 
 
 class Directory(BaseModel):
