@@ -98,6 +98,108 @@ def schema(out: Path | None, workspace: bool, out_dir: Path | None) -> None:
         click.echo(f"wrote {_shown(out)}", err=True)
 
 
+@cli.group()
+def emulator() -> None:
+    """The Directory API emulator: a stand-in for Google on loopback."""
+
+
+@emulator.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Tenant to start from (YAML or JSON); default: empty, domain example.com.",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File the tenant persists to; loaded instead of the seed when it exists.",
+)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Added to every HTTP request.",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0,
+    show_default=True,
+    help="Share of API calls answered with a transient error or a dropped connection.",
+)
+@click.option("--fault-seed", type=int, help="Seed for faults, so runs repeat.")
+@click.option(
+    "--quota-per-minute",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="API calls allowed in any 60 s (0: unlimited); more get 403 userRateLimitExceeded.",
+)
+@click.option(
+    "--consistency-delay-ms",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="How long a new user or group is not usable by other calls.",
+)
+def serve(
+    port: int,
+    seed: Path | None,
+    state: Path | None,
+    latency_ms: float,
+    fault_rate: float,
+    fault_seed: int | None,
+    quota_per_minute: int,
+    consistency_delay_ms: float,
+) -> None:
+    """Serve the emulator on 127.0.0.1 until Ctrl-C; the tenant persists to --state."""
+    import signal
+    import threading
+
+    from reconciler.emulator.faults import EmulatorConfig
+    from reconciler.emulator.server import EmulatorServer
+    from reconciler.emulator.store import StateError
+
+    config = EmulatorConfig(
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        quota_per_minute=quota_per_minute,
+        consistency_delay_ms=consistency_delay_ms,
+    )
+    try:
+        server = EmulatorServer.open(seed=seed, state=state, config=config, port=port)
+    except StateError as exc:
+        raise click.ClickException(f"{exc} (move it aside to start again from the seed)") from None
+    try:
+        url = server.start()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
+            "choose another --port (0: any free port)"
+        ) from None
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    click.echo(f"Directory API emulator at {url} (Ctrl-C to stop)", err=True)
+    try:
+        while not stopped.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    where = f"; tenant saved to {_shown(state)}" if state else ""
+    click.echo(f"Emulator stopped{where}.", err=True)
+
+
 MAX_WARNINGS_SHOWN = 20
 
 

@@ -1,0 +1,122 @@
+"""An emulator of the Admin SDK Directory API, faithful enough for the real googleapiclient.
+
+It holds one Google Workspace tenant (domains, users, groups and their members, org units,
+custom user schemas) and answers the Directory API's methods with Google's resource shapes,
+error shapes and semantics, so plans and applies can be tried, and integration tests run,
+without reaching Google. The tenant starts from a seed in the API's own shapes and persists
+across restarts.
+
+Modules: `store` (TenantStore: the tenant, its seed, persistence), `tenant` (the in-memory
+model, its indexes and journaled mutations), `seed` (seed and state documents), `journal`
+(snapshot + append-only journal), `api` (DirectoryApi: routing, consistency delay, short
+reads) with `api_users`, `api_groups`, `api_members`, `api_orgunits`, `api_schemas`, and
+`fields` (partial responses), `query` (search), `paging`, `rules`, `errors`, `request`.
+`server` puts it on HTTP.
+
+Choices where Google's behaviour is undocumented (or where we simplify), so tests and users
+know what to expect:
+
+Listings
+- Users are listed by primary email (`orderBy` familyName/givenName and `sortOrder` are
+  supported), groups by email, members by member id, org units by path.
+- Page tokens are opaque, hold the last key returned and a digest of the listing's
+  parameters: writes between pages never repeat an item nor skip one that existed
+  throughout; a token used with other parameters is `400 invalid` "Invalid page token.";
+  tokens do not expire (Google: 3 days).
+- users.list `maxResults` must be 1-500 (`400 invalid`, "Values must be within the range:
+  [1, 500]"); for groups and members values above 200 are capped at 200 (the discovery
+  document declares no maximum there), below 1 is a 400.
+- An empty listing has no item key (`users`, `groups`, `members`, `aliases`,
+  `organizationUnits`, `schemas`), as Google's.
+- users.list needs `customer` (`my_customer` or the tenant's id) or `domain`; neither, or
+  another customer: `400 badRequest` "Bad Request"; a domain not in the tenant:
+  `404 notFound` "Domain not found.". `showDeleted=true` lists deleted users only.
+- `query` (users): email, givenName, familyName, name, a bare term, isAdmin, isSuspended,
+  isArchived, isDelegatedAdmin, isEnrolledIn2Sv, isEnforcedIn2Sv, orgUnitPath (the unit and
+  everything below it; an unknown unit is "Invalid Input: INVALID_OU_ID"), externalId,
+  org* fields, phone, manager/directManager(+Id), and `Schema.field`; groups: email, name,
+  memberKey. `=` is equality, `:` a whole-word match, `:abc*` a prefix; case is ignored.
+  Any other field is `400 invalid` "Invalid query: …", never an empty result. A filtered
+  listing scans from the cursor (O(matches skipped)); an `email:` query uses the index.
+- `includeDerivedMembership`: direct members, then the members of nested groups, each once.
+- Listings show a new user or group at once, even within the consistency delay.
+
+Writes
+- users.update and users.patch keep fields the body leaves out and clear fields set to
+  null (Google documents this for update); patch ignores null or [] for repeated fields
+  (Google: patch cannot clear them). groups, members and org units: update = patch.
+- Read-only fields in a body (id, etag, isAdmin, aliases, creationTime…) and unknown fields
+  are ignored. Passwords are checked (8-100 characters unless `hashFunction` is MD5, SHA-1
+  or crypt) and then dropped: never stored, never returned, never written to disk.
+- Required fields missing: `400 required` "Missing required field: name.givenName" (also
+  primaryEmail, password, name.familyName; email for groups and members; name and
+  parentOrgUnitPath for org units; schemaName, fields, fieldName, fieldType for schemas).
+  Bad values use Google's messages: "Invalid Password", "Invalid Input: primary_user_email",
+  "Invalid Given/Family Name: GivenName", "Invalid Input: INVALID_OU_ID".
+- An address (user, group, alias) outside the tenant's domains: `404 notFound` "Domain not
+  found." Any address already used by a user or group, as primary or alias: `409
+  duplicate` "Entity already exists."; an existing member: "Member already exists.".
+- Renaming a user or a group appends the old address to `aliases` (the old address still
+  finds it); renaming to one of its own aliases takes that alias out of `aliases`.
+- Suspending sets `suspensionReason` ADMIN. Lifting any other reason (a seed may say ABUSE,
+  UNDER13, WEB_LOGIN_REQUIRED…) is `412 adminCannotUnsuspend` "Cannot restore a user
+  suspended for abuse.".
+- Deleting a user removes its memberships (undelete does not restore them); deleted users
+  are kept 20 days, undeleted by id only, and undelete is `409 duplicate` when one of the
+  user's addresses has been taken since. Deleting a group removes it from other groups.
+- A group's default name is its email's local part; description defaults to "".
+- Cyclic memberships (a group in itself, directly or through others): `412
+  conditionNotMet` "Cyclic memberships not allowed" (a seed checks only self-membership).
+- Etags are a hash chain: every write changes the resource's etag; adding or removing a
+  member also changes the group's; listings carry an etag of the tenant's write count.
+
+Members
+- `type` is always present: USER, GROUP, EXTERNAL (an address outside the tenant's
+  domains), CUSTOMER (member id = the customer id). `status` is SUSPENDED for a suspended
+  user, ACTIVE otherwise. `delivery_settings` is returned by get, insert, update and patch
+  (default ALL_MAIL), not by listings, as the discovery document says.
+- An external member's id is derived from its address: the same in every group.
+- Inserting an address in the tenant's domains that is no user or group: `404 notFound`
+  "Resource Not Found: memberKey".
+- hasMember follows nested groups; an external memberKey with nested groups is `400
+  invalid` "Invalid Input: memberKey" (as documented); an unknown external address is
+  simply not a member; an unknown address in the tenant's domains is a 404.
+
+Eventual consistency (`consistency_delay_s`)
+- Within the delay after its insert, a user answers reads (get, aliases.list) with `404
+  notFound` "Resource Not Found: userKey" and writes (update, patch, delete, makeAdmin,
+  signOut, aliases) with `412 conditionNotMet` "User creation is not complete."; adding it
+  to a group is `404` "Resource Not Found: memberKey". A new group answers every call with
+  `404` "Resource Not Found: groupKey". The delay is not persisted: after a restart
+  everything is settled.
+
+Org units and schemas
+- orgunits.list `type` defaults to `children`; the root is listed only with
+  `allIncludingParent`. Unknown unit: `404 notFound` "Org unit not found"; unknown parent:
+  `400 invalid` "Invalid Parent Orgunit Id"; an existing path: `409 duplicate`; deleting a
+  unit that still holds users or units: `400 failedPrecondition`. Renaming or moving a unit
+  carries its sub-units and users along.
+- Schema names are case-insensitive and cannot be changed (400); deleting a schema removes
+  every user's values for it. customSchemas writes merge field by field, null removes;
+  INT64 values may be numbers or numeric strings and are returned as given. Unknown
+  schema or field, or a value of the wrong type: `400 invalid` "Invalid Input:
+  custom_schema …".
+
+Responses
+- User fields Google computes have fixed values: isDelegatedAdmin false, lastLoginTime
+  1970-01-01T00:00:00.000Z, agreedToTerms false (a seed may set it), isMailboxSetup true,
+  isEnrolledIn2Sv/isEnforcedIn2Sv false, ipWhitelisted false, includeInGlobalAddressList
+  true; `emails` lists the primary address, the aliases, then any other addresses set.
+- `viewType=domain_public` shows id, primaryEmail, name, emails, organizations, phones,
+  relations, addresses, locations, websites and custom fields readable by all users.
+- `fields` is honoured (nested selections, `*`); names absent from a body select nothing; a
+  malformed selection is `400 invalidParameter` "Invalid field selection …" and the call is
+  not run.
+- An unknown path or method: `404 notFound` "Not Found", method id `unknown`. An internal
+  error: `500 backendError` (logged), like Google's backend.
+
+Short reads (testing a client's guard against partial listings): `DirectoryApi.short_listing`
+maps a collection (users, groups, members, orgunits) to how many items every listing of it
+leaves out at its end; a page sequence then ends early with no error and no nextPageToken,
+and a member listing returns fewer members than the group's directMembersCount.
+"""

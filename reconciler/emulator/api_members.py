@@ -1,0 +1,242 @@
+"""members.*: who is in a group, with which role; hasMember follows nested groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.emulator.api_groups import find_group, page_size
+from reconciler.emulator.errors import (
+    ApiError,
+    condition_not_met,
+    duplicate,
+    invalid,
+    not_found,
+    required,
+)
+from reconciler.emulator.ids import external_member_id, next_etag
+from reconciler.emulator.paging import listing_digest
+from reconciler.emulator.request import Call
+from reconciler.emulator.rules import ROLES, any_address
+from reconciler.emulator.tenant import GROUP, Member, Record, Tenant, member_etag
+
+Answer = tuple[int, dict[str, Any] | None]
+DELIVERY = frozenset({"ALL_MAIL", "DAILY", "DIGEST", "DISABLED", "NONE"})
+DEFAULT_DELIVERY = "ALL_MAIL"
+
+
+def render_member(
+    tenant: Tenant, group_id: str, member_id: str, member: Member, *, delivery: bool = False
+) -> dict[str, Any]:
+    """A Member resource; `type` always present. delivery_settings only where Google
+    returns it (get, insert, update), not in listings."""
+    out: dict[str, Any] = {
+        "kind": "admin#directory#member",
+        "etag": member_etag(group_id, member_id, member),
+        "id": member_id,
+    }
+    email = tenant.member_email(member_id, member.type)
+    if email is not None:
+        out["email"] = email
+    out["role"] = member.role
+    out["type"] = member.type
+    out["status"] = member_status(tenant, member_id, member.type)
+    if delivery:
+        out["delivery_settings"] = member.delivery_settings or DEFAULT_DELIVERY
+    return out
+
+
+def member_status(tenant: Tenant, member_id: str, member_type: str) -> str:
+    """SUSPENDED for a suspended user, as Google shows it; ACTIVE otherwise."""
+    if member_type == "USER" and tenant.users.get(member_id, {}).get("suspended"):
+        return "SUSPENDED"
+    return "ACTIVE"
+
+
+def member_key(tenant: Tenant, key: str) -> str | None:
+    """The member id a key names: a user's or group's email, alias or id, an external
+    address, or the customer id; None if it names nothing known."""
+    hit = tenant.resolve(key)
+    if hit is not None:
+        return hit[1]
+    if key == tenant.customer_id:
+        return key
+    lowered = key.lower()
+    if "@" in lowered:
+        mid = external_member_id(lowered)
+        return mid if mid in tenant.external_emails else None
+    return key if key in tenant.external_emails else None
+
+
+def _find_member(call: Call, group: Record) -> tuple[str, Member]:
+    mid = member_key(call.tenant, call.params["memberKey"])
+    member = call.tenant.members[group["id"]].get(mid) if mid else None
+    if member is None or mid is None:
+        raise not_found("memberKey")
+    return mid, member
+
+
+def new_member(
+    tenant: Tenant, group: Record, body: dict[str, Any], settling: Any
+) -> tuple[str, str, str | None]:
+    """(member id, type, external address or None) for a member being inserted."""
+    if body.get("id") == tenant.customer_id or body.get("type") == "CUSTOMER":
+        return tenant.customer_id, "CUSTOMER", None
+    if body.get("email"):
+        address = any_address(body["email"], "email")
+        hit = tenant.addresses.get(address)
+        if hit is None:
+            if tenant.in_domain(address):
+                raise not_found("memberKey")
+            return external_member_id(address), "EXTERNAL", address
+    elif body.get("id"):
+        hit = tenant.resolve(str(body["id"]))
+        if hit is None:
+            raise not_found("memberKey")
+    else:
+        raise required("email")
+    kind, mid = hit
+    if settling(mid):
+        raise not_found("memberKey")
+    if kind == GROUP:
+        if group["id"] in (mid, *tenant.nested_groups(mid)):
+            raise condition_not_met("Cyclic memberships not allowed")
+        return mid, "GROUP", None
+    return mid, "USER", None
+
+
+def _role(value: Any, default: str) -> str:
+    if value is None:
+        return default
+    if value not in ROLES:
+        raise invalid("Invalid Input: role")
+    return value
+
+
+def _delivery(value: Any, default: str | None) -> str | None:
+    if value is None:
+        return default
+    if value not in DELIVERY:
+        raise invalid("Invalid Input: delivery_settings")
+    return value
+
+
+# ---- handlers ---------------------------------------------------------------------------
+
+
+def list_members(call: Call) -> Answer:
+    t = call.tenant
+    group = find_group(call, call.params["groupKey"])
+    limit = page_size(call)
+    roles_arg = call.arg("roles") or ""
+    roles = {r.strip().upper() for r in roles_arg.split(",") if r.strip()}
+    if roles - set(ROLES):
+        raise ApiError(400, "invalid", "Invalid Input: roles", location="roles")
+    derived = call.flag("includeDerivedMembership")
+    gid = group["id"]
+    if derived:
+        members, holders = _derived_members(t, gid)
+        keys: list[str] = sorted(members)
+
+        def holder(mid: str) -> str:
+            return holders[mid]
+
+    else:
+        members = t.members[gid]
+        keys = t.member_order[gid]
+
+        def holder(mid: str) -> str:
+            return gid
+
+    def match(mid: str) -> bool:
+        return not roles or members[mid].role in roles
+
+    digest = listing_digest("members", gid, sorted(roles), derived)
+    found, token = call.page("members", digest, keys, limit, match)
+    out: dict[str, Any] = {
+        "kind": "admin#directory#members",
+        "etag": next_etag(f"{group['etag']}/members"),
+    }
+    if found:
+        # Derived members are shown with the etag of the group that holds them directly.
+        out["members"] = [render_member(t, holder(mid), mid, members[mid]) for mid in found]
+    if token:
+        out["nextPageToken"] = token
+    return 200, out
+
+
+def _derived_members(t: Tenant, group_id: str) -> tuple[dict[str, Member], dict[str, str]]:
+    """Direct members, then the members of nested groups (each member once), and for
+    each the group that holds it directly."""
+    out = dict(t.members[group_id])
+    holders = dict.fromkeys(out, group_id)
+    for nested in t.nested_groups(group_id):
+        for mid, member in t.members[nested].items():
+            if mid not in out:
+                out[mid] = member
+                holders[mid] = nested
+    return out, holders
+
+
+def get_member(call: Call) -> Answer:
+    group = find_group(call, call.params["groupKey"])
+    mid, member = _find_member(call, group)
+    return 200, render_member(call.tenant, group["id"], mid, member, delivery=True)
+
+
+def insert_member(call: Call) -> Answer:
+    t = call.tenant
+    group = find_group(call, call.params["groupKey"])
+    body = call.body()
+    mid, member_type, external = new_member(t, group, body, call.settling)
+    role = _role(body.get("role"), "MEMBER")
+    delivery = _delivery(body.get("delivery_settings"), None)
+    if mid in t.members[group["id"]]:
+        raise duplicate("Member already exists.")
+    member = t.put_member(group["id"], mid, role, member_type, delivery, external)
+    return 200, render_member(t, group["id"], mid, member, delivery=True)
+
+
+def update_member(call: Call) -> Answer:
+    return _change_member(call)
+
+
+def patch_member(call: Call) -> Answer:
+    return _change_member(call)
+
+
+def _change_member(call: Call) -> Answer:
+    # update and patch alike: fields the body leaves out keep their values (our choice).
+    t = call.tenant
+    group = find_group(call, call.params["groupKey"])
+    mid, member = _find_member(call, group)
+    body = call.body()
+    role = _role(body.get("role"), member.role)
+    delivery = _delivery(body.get("delivery_settings"), member.delivery_settings)
+    new = t.put_member(group["id"], mid, role, member.type, delivery)
+    return 200, render_member(t, group["id"], mid, new, delivery=True)
+
+
+def delete_member(call: Call) -> Answer:
+    group = find_group(call, call.params["groupKey"])
+    mid, _ = _find_member(call, group)
+    call.tenant.delete_member(group["id"], mid)
+    return 204, None
+
+
+def has_member(call: Call) -> Answer:
+    t = call.tenant
+    group = find_group(call, call.params["groupKey"])
+    key = call.params["memberKey"]
+    mid = member_key(t, key)
+    if mid is None:
+        if "@" in key and not t.in_domain(key.lower()):
+            return 200, {"isMember": False}
+        raise not_found("memberKey")
+    gid = group["id"]
+    if mid in t.members[gid]:
+        return 200, {"isMember": True}
+    nested = list(t.nested_groups(gid))
+    if nested and mid in t.external_emails:
+        # Google: nested checks need member and group in the same domain.
+        raise invalid("Invalid Input: memberKey")
+    return 200, {"isMember": any(mid in t.members[g] for g in nested)}

@@ -1,0 +1,206 @@
+"""Latency, injected faults, the per-minute quota and the counters `/_emulator/stats` shows.
+
+Choices where Google documents nothing:
+- A call refused by the quota does not use up quota; every call attempted still counts in
+  `api_calls` and `by_method` (the quota unit), refused or faulted or not.
+- The quota is checked before faults are drawn, so a refused call never draws a fault.
+- Faults are drawn from a `random.Random(fault_seed)`: the same sequence of calls meets the
+  same faults. Reset re-seeds it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# name -> (HTTP status, reason, domain, message); "drop" closes the connection instead.
+FAULTS: dict[str, tuple[int, str, str, str]] = {
+    "too_many_requests": (429, "rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"),
+    "backend_error": (503, "backendError", "global", "The service is currently unavailable."),
+    "rate_limit": (403, "rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"),
+    "user_rate_limit": (403, "userRateLimitExceeded", "usageLimits", "User Rate Limit Exceeded"),
+}
+DROP = "drop"
+FAULT_KINDS = (*FAULTS, DROP)
+# A dropped connection cannot be told apart inside a batch: that part gets this instead.
+DROP_IN_BATCH = "backend_error"
+QUOTA_WINDOW_S = 60.0
+
+
+@dataclass
+class EmulatorConfig:
+    """Options that tests and operators may change at runtime (`POST /_emulator/config`)."""
+
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    fault_seed: int | None = None
+    fault_kinds: list[str] = field(default_factory=lambda: list(FAULT_KINDS))
+    quota_per_minute: int = 0  # 0: unlimited
+    consistency_delay_ms: float = 0.0
+    # collection ("users", "groups", "members"...) -> items every listing of it leaves out
+    short_listing: dict[str, int] = field(default_factory=dict)
+
+    def check(self) -> list[str]:
+        """Every problem with these values, as messages."""
+        problems = []
+        if self.latency_ms < 0:
+            problems.append("latency_ms must be 0 or more")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            problems.append("fault_rate must be between 0 and 1")
+        unknown = sorted(set(self.fault_kinds) - set(FAULT_KINDS))
+        if unknown or not self.fault_kinds:
+            problems.append(f"fault_kinds must be a non-empty list of {', '.join(FAULT_KINDS)}")
+        if self.quota_per_minute < 0:
+            problems.append("quota_per_minute must be 0 (unlimited) or more")
+        if self.consistency_delay_ms < 0:
+            problems.append("consistency_delay_ms must be 0 or more")
+        if any(
+            not isinstance(n, int) or isinstance(n, bool) or n < 0
+            for n in self.short_listing.values()
+        ):
+            problems.append("short_listing must map collection names to counts of 0 or more")
+        return problems
+
+    def updated(self, changes: dict[str, Any]) -> EmulatorConfig:
+        """A copy with `changes` applied; ValueError naming every bad key or value."""
+        known = {f.name: f for f in fields(self)}
+        problems = [f"unknown option {k!r}" for k in changes if k not in known]
+        values = asdict(self)
+        for key, value in changes.items():
+            if key not in known:
+                continue
+            if value is None:
+                ok = key in _NULLABLE
+            else:  # JSON true is not a number here
+                ok = isinstance(value, _TYPES[key]) and not isinstance(value, bool)
+            if ok and isinstance(value, list):
+                ok = all(isinstance(v, str) for v in value)
+                value = list(value)
+            if ok and isinstance(value, dict):
+                value = dict(value)
+            if ok:
+                values[key] = value
+            else:
+                problems.append(f"{key} has the wrong type: {value!r}")
+        new = EmulatorConfig(**values)
+        problems += new.check()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return new
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "latency_ms": (int, float),
+    "fault_rate": (int, float),
+    "fault_seed": int,
+    "fault_kinds": list,
+    "quota_per_minute": int,
+    "consistency_delay_ms": (int, float),
+    "short_listing": dict,
+}
+_NULLABLE = {"fault_seed"}
+
+
+class QuotaWindow:
+    """Admits at most `limit` calls in any sliding window of 60 seconds."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._admitted: deque[float] = deque()
+
+    def admit(self, limit: int) -> bool:
+        """Record and admit one call, or refuse it (refusals use no quota); limit 0: no limit."""
+        if limit <= 0:
+            return True
+        now = self._clock()
+        horizon = now - QUOTA_WINDOW_S
+        while self._admitted and self._admitted[0] <= horizon:
+            self._admitted.popleft()
+        if len(self._admitted) >= limit:
+            return False
+        self._admitted.append(now)
+        return True
+
+    def clear(self) -> None:
+        self._admitted.clear()
+
+
+class FaultPlan:
+    """Draws, per API call, whether it fails and how; repeatable for a given seed."""
+
+    def __init__(self, seed: int | None) -> None:
+        self._random = random.Random(seed)
+
+    def draw(self, rate: float, kinds: list[str]) -> str | None:
+        """A fault kind for this call, or None."""
+        if rate <= 0.0:
+            return None
+        if self._random.random() >= rate:
+            return None
+        return kinds[self._random.randrange(len(kinds))]
+
+
+class Stats:
+    """Counters for `/_emulator/stats`; callers hold the server's lock."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.http_requests = 0
+        self.api_calls = 0
+        self.batch_requests = 0
+        self.faults_injected = 0
+        self.quota_rejections = 0
+        self.token_grants = 0
+        self.by_method: Counter[str] = Counter()
+        self.by_status: Counter[int] = Counter()
+        self.faults_by_kind: Counter[str] = Counter()
+        self.since = time.time()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "http_requests": self.http_requests,
+            "api_calls": self.api_calls,
+            "by_method": dict(sorted(self.by_method.items())),
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "faults_injected": self.faults_injected,
+            "faults_by_kind": dict(sorted(self.faults_by_kind.items())),
+            "quota_rejections": self.quota_rejections,
+            "batch_requests": self.batch_requests,
+            "token_grants": self.token_grants,
+            "seconds_since_reset": round(time.time() - self.since, 3),
+        }
+
+
+def google_error(status: int, reason: str, message: str, domain: str = "global") -> dict:
+    """Google's JSON error body."""
+    return {
+        "error": {
+            "code": status,
+            "message": message,
+            "errors": [{"domain": domain, "reason": reason, "message": message}],
+        }
+    }
+
+
+def fault_error(kind: str) -> tuple[int, dict]:
+    """Status and body of an injected fault (not `drop`)."""
+    status, reason, domain, message = FAULTS[kind]
+    return status, google_error(status, reason, message, domain)
+
+
+def quota_error(limit: int) -> tuple[int, dict]:
+    """403 userRateLimitExceeded, as Google answers a call over the per-minute quota."""
+    message = (
+        "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' "
+        f"of service 'admin.googleapis.com' ({limit} per minute, emulated)."
+    )
+    return 403, google_error(403, "userRateLimitExceeded", message, "usageLimits")

@@ -1,0 +1,126 @@
+"""Google's rules for addresses, names and keys, shared by users, groups and the seed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from reconciler.emulator.errors import (
+    ApiError,
+    bad_request,
+    domain_not_found,
+    duplicate,
+    invalid,
+    not_found,
+)
+from reconciler.emulator.ids import next_etag
+from reconciler.emulator.tenant import Record, Tenant
+
+# Usernames and alias local parts: letters, digits, - _ ' and single inner periods.
+_LOCAL_PART = re.compile(r"[a-z0-9_'\-]+(?:\.[a-z0-9_'\-]+)*")
+_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)+")
+# Addresses outside the tenant (external members) only need to look like addresses.
+_ANY_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_RESERVED = frozenset({"abuse", "postmaster"})
+
+MAX_NAME = 60
+MAX_GROUP_NAME = 73
+MAX_DESCRIPTION = 4096
+ROLES = ("OWNER", "MANAGER", "MEMBER")
+
+
+def tenant_address(value: Any, field: str) -> str:
+    """A user, group or alias address: lower-cased and checked (400 `Invalid Input: field`)."""
+    if not isinstance(value, str):
+        raise invalid(f"Invalid Input: {field}")
+    address = value.strip().lower()
+    local, at, domain = address.partition("@")
+    if (
+        not at
+        or len(local) > 64
+        or local in _RESERVED
+        or not _LOCAL_PART.fullmatch(local)
+        or not _DOMAIN.fullmatch(domain)
+    ):
+        raise invalid(f"Invalid Input: {field}")
+    return address
+
+
+def any_address(value: Any, field: str) -> str:
+    """An address that may be outside the tenant (a member), lower-cased."""
+    if not isinstance(value, str) or not _ANY_ADDRESS.fullmatch(value.strip()):
+        raise invalid(f"Invalid Input: {field}")
+    return value.strip().lower()
+
+
+def claim(tenant: Tenant, address: str, owner: tuple[str, str] | None) -> None:
+    """Check that a new address may be used by `owner` (None: a new resource).
+
+    It must be in one of the tenant's domains and not be any other user's or group's
+    primary address or alias.
+    """
+    if not tenant.in_domain(address):
+        raise domain_not_found()
+    hit = tenant.addresses.get(address)
+    if hit is not None and hit != owner:
+        raise duplicate()
+
+
+def check_customer(tenant: Tenant, customer: str) -> None:
+    """`my_customer` or the tenant's own id; anything else is Google's bare 400."""
+    if customer not in ("my_customer", tenant.customer_id):
+        raise bad_request()
+
+
+def display_name(value: Any, field: str, limit: int = MAX_NAME) -> str:
+    """A person's or group's name: text, at most `limit` characters, no < or >."""
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(f"Invalid Input: {field}")
+    text = value.strip()
+    if len(text) > limit or "<" in text or ">" in text:
+        raise invalid(f"Invalid Input: {field}")
+    return text
+
+
+def alias_resource(owner_id: str, owner_etag: str, primary: str, alias: str) -> dict[str, Any]:
+    """An Alias resource as users.aliases and groups.aliases return it."""
+    return {
+        "kind": "admin#directory#alias",
+        "id": owner_id,
+        "etag": next_etag(owner_etag + alias),
+        "primaryEmail": primary,
+        "alias": alias,
+    }
+
+
+def aliases_resource(owner_id: str, rec: Record, primary_field: str) -> dict[str, Any]:
+    """The Aliases listing of a user or group (no `aliases` key when there are none)."""
+    out: dict[str, Any] = {"kind": "admin#directory#aliases", "etag": next_etag(rec["etag"])}
+    items = [
+        alias_resource(owner_id, rec["etag"], rec[primary_field], a) for a in rec.get("aliases", ())
+    ]
+    if items:
+        out["aliases"] = items
+    return out
+
+
+def new_alias(tenant: Tenant, body: dict[str, Any]) -> str:
+    """The address of an alias being inserted: present, well-formed, in a domain, free."""
+    if "alias" not in body or body["alias"] in (None, ""):
+        raise ApiError(400, "required", "Missing required field: alias")
+    address = tenant_address(body["alias"], "alias")
+    if not tenant.in_domain(address):
+        raise domain_not_found()
+    if address in tenant.addresses:
+        raise duplicate()
+    return address
+
+
+def removed_alias(rec: Record, key: str) -> list[str]:
+    """The aliases left after removing `key` from them; 404 if it is not one of them."""
+    alias = key.lower()
+    aliases = list(rec.get("aliases", ()))
+    if alias not in aliases:
+        raise not_found("alias")
+    aliases.remove(alias)
+    return aliases

@@ -1,0 +1,531 @@
+"""The emulator over HTTP on loopback: the Directory API, batch, discovery, a token endpoint.
+
+Routes:
+- `/admin/directory/v1/...`: one API call, delegated to `DirectoryApi.call`.
+- `POST /batch`, `POST /batch/admin/directory_v1`: up to 1000 calls in Google's multipart
+  format (see batch.py); each part is an API call for stats, quota and faults.
+- `GET /$discovery/rest?version=directory_v1`, `GET /discovery/v1/apis/admin/directory_v1/rest`:
+  the discovery document bundled with googleapiclient, with its root URL set to this server,
+  so a client built from it sends API calls and batches here.
+- `POST /token`: answers a JWT-bearer grant without checking the signature, so service-account
+  credentials (domain-wide delegation included) work offline. Tokens are not required by
+  the API routes, and neither assertions nor tokens are ever logged.
+- `/_emulator/stats` (GET), `/_emulator/reset` (POST), `/_emulator/state` (GET),
+  `/_emulator/config` (GET; POST a JSON object of options to change them at runtime).
+  These are not counted in the stats and get no latency.
+
+Choices where Google documents nothing: the server binds 127.0.0.1 only and refuses requests
+whose Host header names another host (no DNS rebinding from a browser); JSON is answered
+compact; errors always use Google's JSON error shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import secrets
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from reconciler.emulator import batch as batchfmt
+from reconciler.emulator.api import SHORT_LISTING_COLLECTIONS, DirectoryApi
+from reconciler.emulator.faults import (
+    DROP,
+    DROP_IN_BATCH,
+    EmulatorConfig,
+    FaultPlan,
+    QuotaWindow,
+    Stats,
+    fault_error,
+    google_error,
+    quota_error,
+)
+
+HOST = "127.0.0.1"
+API_PREFIX = "/admin/directory/v1/"
+BATCH_PATHS = ("/batch", "/batch/admin/directory_v1")
+DISCOVERY_PATHS = ("/$discovery/rest", "/discovery/v1/apis/admin/directory_v1/rest")
+API_VERSION = "directory_v1"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+MAX_BODY = 64 * 1024 * 1024
+JSON_TYPE = "application/json; charset=UTF-8"
+# How often the accept loop looks for a stop request: stop() waits up to this long.
+POLL_INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send back for one HTTP request; `drop` closes the connection unanswered."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON_TYPE
+    drop: bool = False
+
+
+def json_reply(status: int, body: Any) -> Reply:
+    if body is None:
+        return Reply(status)
+    return Reply(status, json.dumps(body, separators=(",", ":")).encode())
+
+
+def error_reply(status: int, reason: str, message: str) -> Reply:
+    return json_reply(status, google_error(status, reason, message))
+
+
+_DROPPED = Reply(0, drop=True)
+
+
+class EmulatorServer:
+    """The emulator's HTTP server on 127.0.0.1, run in a background thread.
+
+    `with EmulatorServer(api) as server:` starts it on an ephemeral port; `server.base_url`
+    is what clients use; leaving the block stops it and persists the tenant.
+    """
+
+    def __init__(
+        self,
+        api: DirectoryApi,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = HOST,
+        port: int = 0,
+        persist: Callable[[], None] | None = None,
+    ) -> None:
+        """Serve `api` with `config` (default: no latency, faults or quota; the API's
+        consistency delay and short listings are set from it); `persist` runs after the
+        server stops (e.g. the store's close)."""
+        if host != HOST:
+            raise ValueError(f"the emulator binds {HOST} only, not {host}")
+        self.api = api
+        self.port = port
+        self._persist = persist
+        self._config = EmulatorConfig()
+        self._lock = threading.Lock()  # guards stats, quota, faults and config
+        self.stats = Stats()
+        self._quota = QuotaWindow()
+        self._faults = FaultPlan(None)
+        self._httpd: _LoopbackHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._discovery: bytes | None = None
+        self.configure(**(config.as_json() if config else {}))
+
+    @classmethod
+    def open(
+        cls,
+        seed: Path | Mapping[str, Any] | None = None,
+        state: Path | None = None,
+        config: EmulatorConfig | None = None,
+        *,
+        port: int = 0,
+    ) -> EmulatorServer:
+        """A server over the tenant in `state` (or, if absent, `seed`: a YAML/JSON file or a
+        parsed document; None: empty, domain example.com), persisted to `state` on stop.
+
+        Raises InvalidInput for a bad seed and StateError for an unreadable state file.
+        """
+        from reconciler.emulator.store import TenantStore
+
+        store = TenantStore(seed=seed, state=state)
+        return cls(DirectoryApi(store), config, port=port, persist=store.close)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT`, without a trailing slash."""
+        if self._httpd is None:
+            raise RuntimeError("the emulator is not running")
+        return f"http://{HOST}:{self._httpd.server_address[1]}"
+
+    def start(self) -> str:
+        """Bind 127.0.0.1 (port 0: any free port), serve in a daemon thread; the base URL."""
+        if self._httpd is not None:
+            return self.base_url
+        httpd = _LoopbackHTTPServer((HOST, self.port), _Handler)
+        httpd.emulator = self
+        self._httpd = httpd
+        self._discovery = None  # its root URL names the port
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            args=(POLL_INTERVAL_S,),
+            name=f"emulator:{self.base_url}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        """Stop serving, close open connections, then persist the tenant."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()  # joins the connection threads
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._persist is not None:
+            self._persist()
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- runtime options -------------------------------------------------------------------
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self._config
+
+    def configure(self, **changes: Any) -> EmulatorConfig:
+        """Change options at runtime; ValueError naming every bad key or value."""
+        with self._lock:
+            new = self._config.updated(changes)
+            unknown = sorted(set(new.short_listing) - SHORT_LISTING_COLLECTIONS)
+            if unknown:
+                choices = ", ".join(sorted(SHORT_LISTING_COLLECTIONS))
+                raise ValueError(
+                    f"short_listing names unknown collections {unknown}: use {choices}"
+                )
+            if "fault_seed" in changes:
+                self._faults = FaultPlan(new.fault_seed)
+            self._config = new
+        _set_api_options(self.api, new)
+        return new
+
+    def reset(self) -> None:
+        """Tenant back to its seed, counters and quota window cleared, faults re-seeded."""
+        self.api.reset()
+        with self._lock:
+            self.stats.clear()
+            self._quota.clear()
+            self._faults = FaultPlan(self._config.fault_seed)
+
+    def stats_json(self) -> dict[str, Any]:
+        with self._lock:
+            out = self.stats.as_json()
+            out["config"] = self._config.as_json()
+        return out
+
+    # -- request handling ------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: Any, body: bytes | None) -> Reply:
+        """Answer one HTTP request (called from the connection's thread)."""
+        path, _, query = target.partition("?")
+        if path.startswith("/_emulator/"):
+            return self._control(method, path, body)
+        with self._lock:
+            self.stats.http_requests += 1
+            latency = self._config.latency_ms
+        if latency > 0:
+            time.sleep(latency / 1000)
+        if path.startswith(API_PREFIX):
+            return self._api_reply(method, path, query, body, in_batch=False)
+        if path in BATCH_PATHS:
+            return self._batch(method, headers.get("Content-Type", ""), body or b"")
+        if path in DISCOVERY_PATHS and method == "GET":
+            return self._discovery_reply(path, query)
+        if path == "/token" and method == "POST":
+            return self._token(body or b"")
+        return error_reply(404, "notFound", f"Not Found: {method} {path}")
+
+    def _api_reply(
+        self, method: str, path: str, query: str, body: bytes | None, *, in_batch: bool
+    ) -> Reply:
+        relative = path[len(API_PREFIX) :]
+        try:
+            method_id = self.api.method_id_for(method, relative)
+        except Exception:
+            method_id = "unknown"
+        with self._lock:
+            config = self._config
+            self.stats.api_calls += 1
+            self.stats.by_method[method_id] += 1
+            if not self._quota.admit(config.quota_per_minute):
+                self.stats.quota_rejections += 1
+                self.stats.by_status[403] += 1
+                return json_reply(*quota_error(config.quota_per_minute))
+            fault = self._faults.draw(config.fault_rate, config.fault_kinds)
+            if fault is not None:
+                self.stats.faults_injected += 1
+                self.stats.faults_by_kind[fault] += 1
+                if fault == DROP and not in_batch:
+                    return _DROPPED
+                status, error = fault_error(DROP_IN_BATCH if fault == DROP else fault)
+                self.stats.by_status[status] += 1
+                return json_reply(status, error)
+        try:
+            response = self.api.call(
+                method, relative, parse_qs(query, keep_blank_values=True), body
+            )
+            status, payload = response.status, response.body
+        except Exception as exc:  # a bug in the emulator: say so, keep serving
+            traceback.print_exc(file=sys.stderr)
+            status, payload = 500, google_error(500, "backendError", f"emulator bug: {exc!r}")
+        with self._lock:
+            self.stats.by_status[status] += 1
+        return json_reply(status, payload)
+
+    def _batch(self, method: str, content_type: str, body: bytes) -> Reply:
+        if method != "POST":
+            return error_reply(405, "methodNotAllowed", "A batch request must be a POST.")
+        try:
+            parts = batchfmt.parse_batch(content_type, body)
+        except batchfmt.BatchFormatError as exc:
+            return error_reply(400, "badRequest", f"Invalid batch request: {exc}.")
+        with self._lock:
+            self.stats.batch_requests += 1
+        answers = []
+        for part in parts:
+            path, _, query = part.target.partition("?")
+            if path.startswith(API_PREFIX):
+                reply = self._api_reply(part.method, path, query, part.body, in_batch=True)
+            else:
+                reply = error_reply(
+                    404, "notFound", f"Not Found: {part.target} (a batch holds Directory API calls)"
+                )
+            answers.append(batchfmt.PartResponse(part.content_id, reply.status, reply.body))
+        boundary = f"batch_{secrets.token_hex(12)}"
+        content_type, payload = batchfmt.format_batch(boundary, answers)
+        return Reply(200, payload, content_type)
+
+    def _discovery_reply(self, path: str, query: str) -> Reply:
+        if path == DISCOVERY_PATHS[0] and parse_qs(query).get("version") != [API_VERSION]:
+            return error_reply(404, "notFound", f"Only version={API_VERSION} is served here.")
+        if self._discovery is None:
+            doc = discovery_document(self.base_url)
+            self._discovery = json.dumps(doc, separators=(",", ":")).encode()
+        return Reply(200, self._discovery)
+
+    def _token(self, body: bytes) -> Reply:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        grant = form.get("grant_type", [""])[0]
+        if grant != JWT_BEARER:
+            return _oauth_error("unsupported_grant_type", f"grant_type must be {JWT_BEARER}")
+        claims = jwt_claims(form.get("assertion", [""])[0])
+        if claims is None:
+            return _oauth_error("invalid_grant", "the assertion is not a JWT")
+        missing = [c for c in ("iss", "scope", "aud") if not claims.get(c)]
+        if missing:
+            return _oauth_error("invalid_grant", f"the assertion lacks {', '.join(missing)}")
+        with self._lock:
+            self.stats.token_grants += 1
+        token = {"access_token": secrets.token_urlsafe(32), "token_type": "Bearer"}
+        return json_reply(200, {**token, "expires_in": 3600})
+
+    def _control(self, method: str, path: str, body: bytes | None) -> Reply:
+        name = path[len("/_emulator/") :]
+        allowed = {"stats": "GET", "state": "GET", "reset": "POST", "config": "GET POST"}
+        if name not in allowed:
+            return error_reply(404, "notFound", f"Not Found: {path}")
+        if method not in allowed[name].split():
+            return error_reply(405, "methodNotAllowed", f"{path} answers {allowed[name]}.")
+        if name == "stats":
+            return json_reply(200, self.stats_json())
+        if name == "state":
+            return json_reply(200, self.api.snapshot())
+        if name == "reset":
+            self.reset()
+            return json_reply(200, {"reset": True})
+        if method == "POST":
+            try:
+                changes = json.loads(body or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("the body must be a JSON object of options")
+                self.configure(**changes)
+            except ValueError as exc:
+                return error_reply(400, "invalid", f"Invalid emulator config: {exc}.")
+        return json_reply(200, self._config.as_json())
+
+
+def _set_api_options(api: DirectoryApi, config: EmulatorConfig) -> None:
+    # The API owns consistency and short listings; the server only passes the options on.
+    api.consistency_delay_s = config.consistency_delay_ms / 1000
+    api.short_listing = dict(config.short_listing)
+
+
+def _oauth_error(error: str, description: str) -> Reply:
+    return json_reply(400, {"error": error, "error_description": description})
+
+
+def jwt_claims(assertion: str) -> dict | None:
+    """The payload of a JWT, decoded without verifying its signature; None if malformed."""
+    pieces = assertion.split(".")
+    if len(pieces) != 3:
+        return None
+    payload = pieces[1] + "=" * (-len(pieces[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (binascii.Error, ValueError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+_BUNDLED_DOCUMENT: dict | None = None
+
+
+def bundled_discovery_document() -> dict:
+    """admin directory_v1 as bundled with googleapiclient (read once)."""
+    global _BUNDLED_DOCUMENT
+    if _BUNDLED_DOCUMENT is None:
+        import googleapiclient
+
+        path = (
+            Path(googleapiclient.__file__).parent
+            / "discovery_cache"
+            / "documents"
+            / "admin.directory_v1.json"
+        )
+        _BUNDLED_DOCUMENT = json.loads(path.read_text(encoding="utf-8"))
+    return _BUNDLED_DOCUMENT
+
+
+def discovery_document(base_url: str) -> dict:
+    """The bundled discovery document with every root URL pointing at `base_url`."""
+    doc = dict(bundled_discovery_document())
+    root = base_url.rstrip("/") + "/"
+    doc["rootUrl"] = root
+    doc["mtlsRootUrl"] = root
+    doc["baseUrl"] = root + doc.get("servicePath", "")
+    doc["batchPath"] = "batch"
+    return doc
+
+
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    emulator: EmulatorServer
+
+    def __init__(self, address: tuple[str, int], handler: type) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections so their threads finish."""
+        with self._open_lock:
+            open_now = list(self._open)
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away; nothing to report
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _LoopbackHTTPServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Malformed requests and unknown methods, answered in Google's error shape too."""
+        self.close_connection = True
+        phrase = _PHRASES.get(code, "Error")
+        reply = error_reply(code, "badRequest" if code == 400 else "unsupported", message or phrase)
+        self._send(Reply(code) if self.command == "HEAD" else reply)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet; request bodies (assertions, tokens) are never logged anyway
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            self.close_connection = True
+            self._send(error_reply(400, "badRequest", str(exc)))
+            return
+        if not _loopback_host(self.headers.get("Host")):
+            reply = error_reply(403, "forbidden", "The emulator answers loopback host names only.")
+        else:
+            try:
+                reply = self.server.emulator.handle(self.command, self.path, self.headers, body)
+            except Exception as exc:  # a bug in the emulator: answer, say so, keep serving
+                traceback.print_exc(file=sys.stderr)
+                reply = error_reply(500, "backendError", f"emulator bug: {exc!r}")
+        self._send(reply)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if not length:
+            return None
+        if not length.isdigit() or int(length) > MAX_BODY:
+            raise ValueError(f"Content-Length must be a number up to {MAX_BODY}.")
+        return self.rfile.read(int(length))
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            size_line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise ValueError("Malformed chunked body.") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise ValueError(f"The body exceeds {MAX_BODY} bytes.")
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def _send(self, reply: Reply) -> None:
+        if reply.drop:
+            self.close_connection = True
+            return
+        phrase = _PHRASES.get(reply.status, "Unknown")
+        head = [f"HTTP/1.1 {reply.status} {phrase}", f"Content-Length: {len(reply.body)}"]
+        if reply.body:
+            head.append(f"Content-Type: {reply.content_type}")
+        if self.close_connection:
+            head.append("Connection: close")
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body
+        self.wfile.write(data)
+
+
+_PHRASES = {s.value: s.phrase for s in HTTPStatus}
+
+
+def _loopback_host(host: str | None) -> bool:
+    if not host:
+        return True  # HTTP/1.0 clients may leave it out; the socket is loopback anyway
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.lower() in LOOPBACK_NAMES

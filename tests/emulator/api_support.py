@@ -1,0 +1,158 @@
+"""Helpers for tests that call DirectoryApi directly: a client that checks every answer
+against the discovery document, a settable clock, and small seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.emulator.api import ApiResponse, DirectoryApi
+from reconciler.emulator.store import TenantStore
+
+from .discovery_check import assert_valid_response
+
+EXAMPLE_SEED = Path(__file__).parents[2] / "examples" / "desired-state" / "tenant.yaml"
+PASSWORD = "correct-horse-battery"
+
+SMALL_SEED: dict[str, Any] = {
+    "domains": ["example.com", "example.org"],
+    "schemas": [
+        {
+            "schemaName": "Reconciler",
+            "fields": [
+                {"fieldName": "ownershipId", "fieldType": "STRING"},
+                {"fieldName": "secret", "fieldType": "STRING", "readAccessType": "ADMINS_AND_SELF"},
+                {"fieldName": "level", "fieldType": "INT64"},
+                {"fieldName": "tags", "fieldType": "STRING", "multiValued": True},
+            ],
+        }
+    ],
+    "orgUnits": [
+        {"name": "Sales", "parentOrgUnitPath": "/"},
+        {"orgUnitPath": "/Sales/Europe"},
+        {"orgUnitPath": "/Engineering"},
+    ],
+    "users": [
+        {
+            "primaryEmail": "admin@example.com",
+            "name": {"givenName": "Ada", "familyName": "Admin"},
+            "isAdmin": True,
+        },
+        {
+            "primaryEmail": "jo@example.com",
+            "name": {"givenName": "Jo", "familyName": "Lei"},
+            "orgUnitPath": "/Engineering",
+            "aliases": ["jo.lei@example.com"],
+            "customSchemas": {"Reconciler": {"ownershipId": "acme/identity"}},
+        },
+        {
+            "primaryEmail": "sam@example.org",
+            "name": {"givenName": "Sam", "familyName": "Okafor"},
+            "orgUnitPath": "/Sales/Europe",
+        },
+        {
+            "primaryEmail": "abused@example.com",
+            "name": {"givenName": "Abe", "familyName": "Used"},
+            "suspended": True,
+            "suspensionReason": "ABUSE",
+        },
+    ],
+    "groups": [
+        {
+            "email": "eng@example.com",
+            "name": "Engineering",
+            "aliases": ["dev@example.com"],
+            "members": [
+                {"email": "jo@example.com", "role": "OWNER"},
+                {"email": "partner@outside.net"},
+                {"email": "abused@example.com"},
+            ],
+        },
+        {"email": "all@example.com", "members": [{"email": "eng@example.com"}]},
+    ],
+}
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: float = 1_760_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def key(text: str) -> str:
+    """A path key percent-encoded as googleapiclient sends it."""
+    return quote(text, safe="")
+
+
+class Client:
+    """Calls DirectoryApi.call as the server does and checks every answer's shape."""
+
+    def __init__(self, api: DirectoryApi):
+        self.api = api
+
+    def request(self, method: str, path: str, body: Any = None, **query: Any) -> ApiResponse:
+        params = {k: [str(v)] for k, v in query.items() if v is not None}
+        raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body else None)
+        response = self.api.call(method, path, params, raw)
+        if response.method_id != "unknown":
+            assert_valid_response(response.method_id, response.status, response.body)
+        return response
+
+    def ok(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+        """The body of a call that must succeed."""
+        response = self.request(method, path, body, **query)
+        assert response.status < 300, response.body
+        return response.body
+
+    def fails(
+        self, status: int, reason: str, method: str, path: str, body: Any = None, **query: Any
+    ) -> str:
+        """The message of a call that must fail with this status and reason."""
+        response = self.request(method, path, body, **query)
+        assert response.status == status, response.body
+        assert response.body is not None
+        detail = response.body["error"]["errors"][0]
+        assert detail["reason"] == reason, response.body
+        return response.body["error"]["message"]
+
+    def list_all(self, path: str, item: str, **query: Any) -> list[dict[str, Any]]:
+        """Every item of a paged listing, following nextPageToken."""
+        items: list[dict[str, Any]] = []
+        token = query.pop("pageToken", None)
+        while True:
+            page = self.ok("GET", path, pageToken=token, **query)
+            items += page.get(item, [])
+            token = page.get("nextPageToken")
+            if not token:
+                return items
+
+
+def make(
+    seed: Any = SMALL_SEED,
+    *,
+    state: Path | None = None,
+    clock: Clock | None = None,
+    delay: float = 0.0,
+) -> Client:
+    """A client over a fresh tenant."""
+    clock = clock or Clock()
+    store = TenantStore(seed=seed, state=state, clock=clock)
+    return Client(DirectoryApi(store, clock=clock, consistency_delay_s=delay))
+
+
+def new_user(email: str, **extra: Any) -> dict[str, Any]:
+    """An insertable user body."""
+    given, _, family = email.partition("@")[0].partition(".")
+    body = {
+        "primaryEmail": email,
+        "name": {"givenName": given.title(), "familyName": (family or "Doe").title()},
+        "password": PASSWORD,
+    }
+    body.update(extra)
+    return body

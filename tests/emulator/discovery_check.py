@@ -1,0 +1,159 @@
+"""Check emulator responses against the discovery document bundled with googleapiclient.
+
+Every property a body holds must exist in the schema of its resource (following `$ref`s,
+arrays and additionalProperties), with the right JSON type; `kind` must equal the
+schema's default; int64 values are strings; date-times look like RFC 3339. A method
+without a response schema must answer with no body. So the emulator cannot drift from
+the real API's shapes.
+
+    from .discovery_check import assert_valid_response
+    assert_valid_response("directory.users.get", 200, body)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import googleapiclient
+
+DOCUMENT = (
+    Path(googleapiclient.__file__).parent
+    / "discovery_cache"
+    / "documents"
+    / "admin.directory_v1.json"
+)
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+_INT64 = re.compile(r"-?\d+")
+
+
+@functools.cache
+def discovery() -> dict[str, Any]:
+    """The bundled admin directory_v1 discovery document."""
+    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def methods() -> dict[str, dict[str, Any]]:
+    """Every method of the document by id (`directory.users.list` …)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(resources: dict[str, Any]) -> None:
+        for resource in resources.values():
+            for method in resource.get("methods", {}).values():
+                found[method["id"]] = method
+            walk(resource.get("resources", {}))
+
+    walk(discovery()["resources"])
+    return found
+
+
+def schema_properties(name: str) -> set[str]:
+    """The property names of a schema (e.g. "User")."""
+    return set(discovery()["schemas"][name].get("properties", {}))
+
+
+def problems(value: Any, schema: dict[str, Any] | str, where: str = "$") -> list[str]:
+    """Everything in `value` that the schema does not allow (empty when valid)."""
+    if isinstance(schema, str):
+        schema = {"$ref": schema}
+    if "$ref" in schema:
+        name = schema["$ref"]
+        return problems(value, discovery()["schemas"][name], f"{where}<{name}>")
+    kind = schema.get("type")
+    if kind == "any" or kind is None:
+        return []
+    if kind == "object":
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object, got {type(value).__name__}"]
+        found = []
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in props:
+                found += problems(item, props[key], f"{where}.{key}")
+                default = props[key].get("default")
+                if key == "kind" and default is not None and item != default:
+                    found.append(f"{where}.kind: {item!r}, the schema says {default!r}")
+            elif extra is not None:
+                found += problems(item, extra, f"{where}[{key!r}]")
+            else:
+                found.append(f"{where}: property {key!r} is not in the schema")
+        return found
+    if kind == "array":
+        if not isinstance(value, list):
+            return [f"{where}: expected an array, got {type(value).__name__}"]
+        found = []
+        for i, item in enumerate(value):
+            found += problems(item, schema.get("items", {"type": "any"}), f"{where}[{i}]")
+        return found
+    return _scalar_problems(value, kind, schema.get("format"), where)
+
+
+def _scalar_problems(value: Any, kind: str, fmt: str | None, where: str) -> list[str]:
+    if kind == "string":
+        if not isinstance(value, str):
+            return [f"{where}: expected a string, got {value!r}"]
+        if fmt == "int64" and not _INT64.fullmatch(value):
+            return [f"{where}: int64 string expected, got {value!r}"]
+        if fmt == "date-time" and not _DATE_TIME.fullmatch(value):
+            return [f"{where}: RFC 3339 date-time expected, got {value!r}"]
+        return []
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{where}: expected a boolean, got {value!r}"]
+    if kind == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return [] if ok else [f"{where}: expected an integer, got {value!r}"]
+    if kind == "number":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return [] if ok else [f"{where}: expected a number, got {value!r}"]
+    return [f"{where}: unknown schema type {kind!r}"]
+
+
+def response_problems(method_id: str, status: int, body: Any) -> list[str]:
+    """Problems of a success answer of `method_id` (2xx) against its response schema."""
+    method = methods().get(method_id)
+    if method is None:
+        return [f"{method_id}: no such method in the discovery document"]
+    if not 200 <= status < 300:
+        return [f"{method_id}: status {status} is not a success"]
+    response = method.get("response")
+    if response is None:
+        return [] if body is None else [f"{method_id}: has no response schema but got a body"]
+    if body is None:
+        return [f"{method_id}: expected a {response['$ref']} body, got none"]
+    return problems(body, response)
+
+
+def error_problems(status: int, body: Any) -> list[str]:
+    """Problems of an error answer against Google's error shape."""
+    if not isinstance(body, dict) or set(body) != {"error"}:
+        return [f"error body must be {{'error': ...}}, got {body!r}"]
+    error = body["error"]
+    found = []
+    if error.get("code") != status:
+        found.append(f"error.code {error.get('code')!r} differs from status {status}")
+    if not isinstance(error.get("message"), str) or not error["message"]:
+        found.append("error.message must be a non-empty string")
+    details = error.get("errors")
+    if not isinstance(details, list) or not details:
+        return [*found, "error.errors must be a non-empty list"]
+    for detail in details:
+        if detail.get("domain") != "global":
+            found.append(f"error.errors[].domain must be 'global': {detail!r}")
+        if not isinstance(detail.get("reason"), str) or not detail["reason"]:
+            found.append(f"error.errors[].reason missing: {detail!r}")
+        if detail.get("message") != error.get("message"):
+            found.append(f"error.errors[].message differs from error.message: {detail!r}")
+    return found
+
+
+def assert_valid_response(method_id: str, status: int, body: Any) -> None:
+    """Fail with every problem if a response does not match the discovery document."""
+    found = response_problems(method_id, status, body) if status < 300 else []
+    if status >= 400:
+        found = error_problems(status, body)
+    assert not found, "\n".join(found)

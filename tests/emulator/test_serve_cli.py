@@ -1,0 +1,153 @@
+"""`reconciler emulator serve`: starts, answers on loopback only, persists on exit."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def other_addresses() -> list[str]:
+    """This machine's non-loopback IPv4 addresses, if it has any."""
+    try:
+        names = socket.gethostbyname_ex(socket.gethostname())[2]
+    except OSError:
+        names = []
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))  # no packet is sent
+        names.append(probe.getsockname()[0])
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    return sorted({a for a in names if not a.startswith("127.") and a != "0.0.0.0"})
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_url(proc: subprocess.Popen) -> str:
+    line = proc.stderr.readline()
+    assert "http://127.0.0.1:" in line, line + proc.stderr.read()
+    return line.split(" at ", 1)[1].split()[0]
+
+
+def options_args(options: dict[str, str]) -> list[str]:
+    return [word for pair in options.items() for word in pair]
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
+    seed = tmp_path / "tenant.json"
+    seed.write_text(
+        json.dumps({"domains": ["example.com"], "groups": [{"email": "a@example.com"}]})
+    )
+    state = tmp_path / "state.json"
+    port = free_port()
+    options = {
+        "--latency-ms": "1",
+        "--fault-rate": "0",
+        "--fault-seed": "5",
+        "--quota-per-minute": "1000",
+        "--consistency-delay-ms": "0",
+    }
+    proc = start(
+        "--port", str(port), "--seed", str(seed), "--state", str(state), *options_args(options)
+    )
+    try:
+        url = wait_for_url(proc)
+        assert url == f"http://127.0.0.1:{port}"
+        config = get_json(url + "/_emulator/stats")["config"]
+        for option, value in options.items():
+            assert config[option[2:].replace("-", "_")] == float(value)
+        doc = get_json(url + "/$discovery/rest?version=directory_v1")
+        assert doc["rootUrl"] == url + "/"
+        body = json.dumps({"email": "b@example.com", "name": "b"}).encode()
+        req = urllib.request.Request(
+            url + "/admin/directory/v1/groups",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+        for address in other_addresses():
+            with pytest.raises(OSError):
+                socket.create_connection((address, port), timeout=2).close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Emulator stopped" in err and out == ""
+    assert "b@example.com" in state.read_text() or any(
+        "b@example.com" in p.read_text() for p in tmp_path.iterdir() if p.is_file()
+    )
+
+    proc = start("--port", str(port), "--seed", str(seed), "--state", str(state))
+    try:
+        url = wait_for_url(proc)
+        emails = [g["email"] for g in get_json(url + "/_emulator/state")["groups"]]
+        assert "b@example.com" in emails
+    finally:
+        proc.terminate()  # SIGTERM also stops cleanly
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+
+
+def test_serve_reports_a_busy_port_as_an_error(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        proc = start("--port", str(busy.getsockname()[1]))
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert "error" in err.lower() and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["--fault-rate", "2"], ["--port", "-1"], ["--bogus"]])
+def test_serve_usage_errors_exit_1(args):
+    proc = start(*args)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "Error:" in err
+
+
+def test_serve_help_lists_the_contract_options():
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for option in (
+        "--port",
+        "--seed",
+        "--state",
+        "--latency-ms",
+        "--fault-rate",
+        "--fault-seed",
+        "--quota-per-minute",
+        "--consistency-delay-ms",
+    ):
+        assert option in proc.stdout

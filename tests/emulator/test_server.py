@@ -1,0 +1,606 @@
+"""The emulator over loopback, driven only by the real googleapiclient and plain HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import google_auth_httplib2
+import httplib2
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.oauth2.credentials import Credentials as TokenCredentials
+from googleapiclient.discovery import build_from_document
+from googleapiclient.errors import HttpError
+
+from reconciler.emulator.faults import FAULT_KINDS
+from reconciler.emulator.server import EmulatorServer, bundled_discovery_document
+
+from .discovery_check import assert_valid_response, error_problems
+
+HOST_ADDR = "127.0.0.1"
+
+SEED = """\
+domains: [example.com]
+users:
+  - primaryEmail: admin@example.com
+    name: {givenName: Ada, familyName: Admin}
+    password: correct-horse-battery
+  - primaryEmail: jo@example.com
+    name: {givenName: Jo, familyName: Lei}
+    password: correct-horse-battery
+groups:
+  - email: eng@example.com
+    name: Engineering
+    members:
+      - {email: jo@example.com, role: MEMBER}
+"""
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Path:
+    path = tmp_path / "tenant.yaml"
+    path.write_text(SEED)
+    return path
+
+
+@pytest.fixture
+def emulator(seed: Path, tmp_path: Path):
+    with EmulatorServer.open(seed=seed, state=tmp_path / "state.json") as server:
+        yield server
+
+
+def request(
+    server: EmulatorServer,
+    method: str,
+    target: str,
+    body: bytes | dict | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One plain HTTP request: status, lower-cased headers, body."""
+    if isinstance(body, dict):
+        body = json.dumps(body).encode()
+    conn = http.client.HTTPConnection(urlsplit(server.base_url).netloc, timeout=10)
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def control(server: EmulatorServer, name: str, body: dict | None = None) -> dict:
+    status, _, data = request(
+        server, "POST" if body is not None else "GET", f"/_emulator/{name}", body
+    )
+    assert status == 200, data
+    return json.loads(data)
+
+
+def configure(server: EmulatorServer, **options) -> dict:
+    return control(server, "config", options)
+
+
+class RecordingHttp(httplib2.Http):
+    """httplib2.Http that remembers every URI it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=10)
+        self.uris: list[str] = []
+
+    def request(self, uri, *args, **kwargs):
+        self.uris.append(uri)
+        return super().request(uri, *args, **kwargs)
+
+
+def fetched_document(server: EmulatorServer) -> dict:
+    status, _, data = request(server, "GET", "/$discovery/rest?version=directory_v1")
+    assert status == 200
+    return json.loads(data)
+
+
+def directory(server: EmulatorServer, http: httplib2.Http | None = None):
+    """The real client, built from the document the emulator serves, with a fake token."""
+    authed = google_auth_httplib2.AuthorizedHttp(
+        TokenCredentials(token="fake"), http=http or httplib2.Http(timeout=10)
+    )
+    return build_from_document(fetched_document(server), http=authed)
+
+
+def new_group(service, email: str) -> dict:
+    return service.groups().insert(body={"email": email, "name": email.split("@")[0]}).execute()
+
+
+def google_error_problems(status: int, body: dict) -> list[str]:
+    """Google's error shape; usage-limit errors carry domain usageLimits, as Google's do."""
+    return [p for p in error_problems(status, body) if "usageLimits" not in p]
+
+
+# -- discovery and endpoints ---------------------------------------------------------------
+
+
+def test_discovery_document_points_at_the_emulator_on_both_paths(emulator):
+    root = emulator.base_url + "/"
+    for target in (
+        "/$discovery/rest?version=directory_v1",
+        "/discovery/v1/apis/admin/directory_v1/rest",
+    ):
+        status, headers, data = request(emulator, "GET", target)
+        assert status == 200 and headers["content-type"].startswith("application/json")
+        doc = json.loads(data)
+        assert (doc["rootUrl"], doc["mtlsRootUrl"], doc["baseUrl"]) == (root, root, root)
+        assert doc["resources"].keys() == bundled_discovery_document()["resources"].keys()
+    assert bundled_discovery_document()["rootUrl"] == "https://admin.googleapis.com/"
+    status, _, data = request(emulator, "GET", "/$discovery/rest?version=v1")
+    assert status == 404 and json.loads(data)["error"]["code"] == 404
+
+
+def test_no_request_built_for_the_emulator_targets_googleapis(emulator):
+    http = RecordingHttp()
+    service = directory(emulator, http)
+    built = [
+        service.users().list(customer="my_customer"),
+        service.users().get(userKey="jo@example.com"),
+        service.groups().insert(body={"email": "x@example.com"}),
+        service.members().delete(groupKey="eng@example.com", memberKey="jo@example.com"),
+        service.orgunits().list(customerId="my_customer"),
+    ]
+    batch = service.new_batch_http_request()
+    assert all(r.uri.startswith(emulator.base_url + "/admin/directory/v1/") for r in built)
+    assert batch._batch_uri == emulator.base_url + "/batch"
+
+    service.users().list(customer="my_customer").execute()
+    batch.add(service.groups().get(groupKey="eng@example.com"))
+    batch.add(service.users().get(userKey="jo@example.com"))
+    batch.execute()
+    assert len(http.uris) == 2
+    for uri in http.uris + [r.uri for r in built] + [batch._batch_uri]:
+        host = urlsplit(uri).hostname
+        assert host == "127.0.0.1" and "googleapis.com" not in uri
+
+
+def test_bundled_document_with_root_url_replaced_also_works(emulator):
+    doc = dict(bundled_discovery_document(), rootUrl=emulator.base_url + "/")
+    service = build_from_document(doc, credentials=AnonymousCredentials())
+    got = service.groups().get(groupKey="eng@example.com").execute()
+    assert got["email"] == "eng@example.com"
+
+
+def test_api_answers_json_and_delete_answers_204_with_empty_body(emulator):
+    status, headers, data = request(emulator, "GET", "/admin/directory/v1/groups/eng%40example.com")
+    assert status == 200 and headers["content-type"] == "application/json; charset=UTF-8"
+    assert int(headers["content-length"]) == len(data)
+    assert json.loads(data)["email"] == "eng@example.com"
+
+    status, headers, data = request(
+        emulator, "DELETE", "/admin/directory/v1/groups/eng%40example.com/members/jo%40example.com"
+    )
+    assert (status, headers["content-length"], data) == (204, "0", b"")
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body", "method_id"),
+    [
+        ("GET", "users?customer=my_customer&maxResults=1", None, "directory.users.list"),
+        ("GET", "users/jo%40example.com?projection=full", None, "directory.users.get"),
+        ("GET", "groups?customer=my_customer", None, "directory.groups.list"),
+        ("GET", "groups/eng%40example.com/members", None, "directory.members.list"),
+        ("GET", "groups/eng%40example.com/hasMember/jo%40example.com", None, None),
+        ("POST", "groups", {"email": "ops@example.com"}, "directory.groups.insert"),
+        ("POST", "groups/eng%40example.com/members", {"email": "jo@example.com"}, None),
+        ("DELETE", "groups/eng%40example.com", None, "directory.groups.delete"),
+        ("GET", "customer/my_customer/orgunits?type=all", None, "directory.orgunits.list"),
+        ("GET", "users/nobody%40example.com", None, None),
+    ],
+)
+def test_answers_over_http_match_the_discovery_document(emulator, method, target, body, method_id):
+    status, _, data = request(emulator, method, "/admin/directory/v1/" + target, body)
+    parsed = json.loads(data) if data else None
+    by_method = control(emulator, "stats")["by_method"]
+    assert len(by_method) == 1
+    assert_valid_response(method_id or next(iter(by_method)), status, parsed)
+
+
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [("GET", "/nowhere"), ("POST", "/_emulator/nothing"), ("GET", "/token"), ("GET", "/batch")],
+)
+def test_unknown_routes_answer_googles_error_shape(emulator, method, target):
+    status, _, data = request(emulator, method, target)
+    error = json.loads(data)["error"]
+    assert status in (404, 405) and error["code"] == status
+    assert error["errors"][0]["reason"] and error["message"]
+
+
+def test_malformed_requests_and_unknown_methods_answer_googles_error_shape(emulator):
+    for method in ("TRACE", "HEAD"):
+        status, headers, data = request(emulator, method, "/admin/directory/v1/users")
+        assert status == 501 and headers["content-length"] == str(len(data))
+        if method != "HEAD":
+            assert json.loads(data)["error"]["code"] == 501
+    with socket.create_connection((HOST_ADDR, urlsplit(emulator.base_url).port)) as sock:
+        sock.sendall(b"NONSENSE\r\n\r\n")
+        answer = sock.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and json.loads(body)["error"]["code"] == 400
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(emulator):
+    conn = http.client.HTTPConnection(urlsplit(emulator.base_url).netloc, timeout=10)
+    for _ in range(5):
+        conn.request("GET", "/admin/directory/v1/groups/eng%40example.com")
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Connection") is None
+        resp.read()
+    conn.close()
+
+
+def test_requests_naming_another_host_are_refused(emulator):
+    status, _, data = request(emulator, "GET", "/_emulator/stats", headers={"Host": "evil.test"})
+    assert status == 403 and json.loads(data)["error"]["errors"][0]["reason"] == "forbidden"
+    status, _, _ = request(emulator, "GET", "/_emulator/stats", headers={"Host": "localhost:1"})
+    assert status == 200
+
+
+def test_binds_loopback_only(emulator):
+    assert urlsplit(emulator.base_url).hostname == "127.0.0.1"
+    with pytest.raises(ValueError, match=r"binds 127\.0\.0\.1 only"):
+        EmulatorServer(emulator.api, host="0.0.0.0")
+
+
+# -- batch ---------------------------------------------------------------------------------
+
+
+def test_batch_with_mixed_successes_and_failures_reaches_the_callbacks(emulator):
+    service = directory(emulator)
+    results: dict[str, tuple] = {}
+    batch = service.new_batch_http_request(
+        callback=lambda rid, resp, exc: results.__setitem__(rid, (resp, exc))
+    )
+    members = service.members()
+    batch.add(
+        members.insert(groupKey="eng@example.com", body={"email": "admin@example.com"}),
+        request_id="new",
+    )
+    batch.add(
+        members.insert(groupKey="eng@example.com", body={"email": "jo@example.com"}),
+        request_id="dup",
+    )
+    batch.add(
+        members.get(groupKey="eng@example.com", memberKey="nobody@example.com"),
+        request_id="missing",
+    )
+    batch.add(
+        members.delete(groupKey="eng@example.com", memberKey="jo@example.com"), request_id="delete"
+    )
+    batch.execute()
+
+    assert results["new"][1] is None and results["new"][0]["email"] == "admin@example.com"
+    dup = results["dup"][1]
+    assert isinstance(dup, HttpError) and dup.status_code == 409
+    assert dup.error_details[0]["reason"] == "duplicate"
+    missing = results["missing"][1]
+    assert isinstance(missing, HttpError) and missing.status_code == 404
+    assert results["delete"] == ("", None)
+
+    stats = control(emulator, "stats")
+    assert stats["batch_requests"] == 1
+    assert stats["by_method"]["directory.members.insert"] == 2
+
+
+def batch_body(boundary: str, parts: list[str]) -> bytes:
+    text = "".join(
+        f"--{boundary}\nContent-Type: application/http\nContent-ID: <{uuid.uuid4()} + {n}>\n\n{p}\n"
+        for n, p in enumerate(parts, start=1)
+    )
+    return (text + f"--{boundary}--\n").encode()
+
+
+def test_batch_wire_format_over_plain_http(emulator):
+    boundary = "===============0123456789=="
+    body = batch_body(
+        boundary,
+        [
+            "GET /admin/directory/v1/groups/eng%40example.com?alt=json HTTP/1.1\n"
+            "Accept: application/json\n",
+            "GET /somewhere/else HTTP/1.1\nAccept: application/json\n",
+        ],
+    )
+    status, headers, data = request(
+        emulator,
+        "POST",
+        "/batch/admin/directory_v1",
+        body,
+        {"Content-Type": f'multipart/mixed; boundary="{boundary}"'},
+    )
+    assert status == 200 and headers["content-type"].startswith("multipart/mixed; boundary=")
+    text = data.decode()
+    assert text.count("Content-ID: <response-") == 2
+    assert "HTTP/1.1 200 OK\r\n" in text and "HTTP/1.1 404 Not Found\r\n" in text
+    assert text.count("\r\n\r\n{") == 2
+
+
+def test_batch_over_1000_parts_is_refused(emulator):
+    boundary = "b=1"
+    part = "GET /admin/directory/v1/groups/eng%40example.com HTTP/1.1\nAccept: application/json\n"
+    headers = {"Content-Type": f'multipart/mixed; boundary="{boundary}"'}
+    status, _, data = request(
+        emulator, "POST", "/batch", batch_body(boundary, [part] * 1001), headers
+    )
+    assert status == 400 and "at most 1000" in json.loads(data)["error"]["message"]
+    status, _, _ = request(emulator, "POST", "/batch", batch_body(boundary, [part] * 1000), headers)
+    assert status == 200
+    status, _, data = request(
+        emulator, "POST", "/batch", b"{}", {"Content-Type": "application/json"}
+    )
+    assert status == 400 and json.loads(data)["error"]["errors"][0]["reason"] == "badRequest"
+
+
+# -- stats, state, reset, config -----------------------------------------------------------
+
+
+def test_stats_count_http_requests_once_per_batch_and_every_api_call(emulator):
+    service = directory(emulator)
+    service.groups().get(groupKey="eng@example.com").execute()
+    batch = service.new_batch_http_request()
+    for _ in range(3):
+        batch.add(service.users().get(userKey="jo@example.com"))
+    batch.execute()
+    stats = control(emulator, "stats")
+    # The discovery fetch is an HTTP request too; /_emulator/ requests are not counted.
+    assert stats["http_requests"] == 3
+    assert stats["api_calls"] == 4
+    assert stats["by_method"] == {"directory.groups.get": 1, "directory.users.get": 3}
+    assert stats["faults_injected"] == 0 and stats["quota_rejections"] == 0
+    assert stats["config"]["latency_ms"] == 0
+
+
+def test_reset_restores_the_seed_and_zeroes_stats(emulator):
+    service = directory(emulator)
+    new_group(service, "ops@example.com")
+    assert any(g["email"] == "ops@example.com" for g in control(emulator, "state")["groups"])
+    assert control(emulator, "reset", {}) == {"reset": True}
+    stats = control(emulator, "stats")
+    assert (stats["http_requests"], stats["api_calls"], stats["by_method"]) == (0, 0, {})
+    emails = [g["email"] for g in control(emulator, "state")["groups"]]
+    assert emails == ["eng@example.com"]
+
+
+def test_config_changes_at_runtime_and_refuses_bad_options(emulator):
+    assert configure(emulator, latency_ms=1)["latency_ms"] == 1
+    assert control(emulator, "config")["latency_ms"] == 1
+    status, _, data = request(emulator, "POST", "/_emulator/config", {"fault_rate": 3, "nope": 1})
+    error = json.loads(data)["error"]
+    assert status == 400 and error["errors"][0]["reason"] == "invalid"
+    assert "fault_rate" in error["message"] and "'nope'" in error["message"]
+    status, _, _ = request(emulator, "POST", "/_emulator/config", b"[1]")
+    assert status == 400
+    status, _, data = request(emulator, "POST", "/_emulator/config", {"short_listing": {"u": 1}})
+    assert status == 400 and "unknown collections ['u']" in json.loads(data)["error"]["message"]
+
+
+# -- faults, latency, quota, consistency ---------------------------------------------------
+
+
+def test_latency_is_added_to_every_request(emulator):
+    service = directory(emulator)
+    configure(emulator, latency_ms=60)
+    started = time.perf_counter()
+    for _ in range(4):
+        service.groups().get(groupKey="eng@example.com").execute()
+    batch = service.new_batch_http_request()
+    for _ in range(5):
+        batch.add(service.groups().get(groupKey="eng@example.com"))
+    batch.execute()
+    assert time.perf_counter() - started >= 5 * 0.06  # the batch pays it once
+    assert control(emulator, "stats")["config"]["latency_ms"] == 60
+
+
+def outcomes(service, n: int) -> list[str]:
+    seen = []
+    for _ in range(n):
+        try:
+            service.groups().get(groupKey="eng@example.com").execute()
+            seen.append("ok")
+        except HttpError as exc:
+            seen.append(f"{exc.status_code} {exc.reason}")
+        except (http.client.HTTPException, ConnectionError):
+            seen.append("dropped")
+    return seen
+
+
+def test_fault_rate_with_a_seed_repeats_exactly(emulator):
+    service = directory(emulator)
+    configure(emulator, fault_rate=0.4, fault_seed=11)
+    first = outcomes(service, 60)
+    injected = control(emulator, "stats")["faults_injected"]
+    control(emulator, "reset", {})  # re-seeds the faults
+    second = outcomes(service, 60)
+    assert first == second
+    assert 10 <= first.count("ok") <= 55
+    assert injected >= 60 - first.count("ok")  # a drop is retried once by httplib2
+    kinds = {o for o in first if o != "ok"}
+    assert {"429 Rate Limit Exceeded", "503 The service is currently unavailable."} & kinds
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "reason"),
+    [
+        ("too_many_requests", 429, "rateLimitExceeded"),
+        ("backend_error", 503, "backendError"),
+        ("rate_limit", 403, "rateLimitExceeded"),
+        ("user_rate_limit", 403, "userRateLimitExceeded"),
+    ],
+)
+def test_each_fault_kind_answers_like_google(emulator, kind, status, reason):
+    service = directory(emulator)
+    configure(emulator, fault_rate=1, fault_kinds=[kind])
+    with pytest.raises(HttpError) as err:
+        service.groups().get(groupKey="eng@example.com").execute()
+    assert err.value.status_code == status
+    assert err.value.error_details[0]["reason"] == reason
+    assert not google_error_problems(status, json.loads(err.value.content))
+    stats = control(emulator, "stats")
+    assert stats["faults_injected"] == 1 and stats["faults_by_kind"] == {kind: 1}
+
+
+def test_dropped_connection_outside_and_inside_a_batch(emulator):
+    service = directory(emulator)
+    configure(emulator, fault_rate=1, fault_kinds=["drop"])
+    with pytest.raises((http.client.HTTPException, ConnectionError)):
+        service.groups().get(groupKey="eng@example.com").execute()
+    results = []
+    batch = service.new_batch_http_request(callback=lambda rid, resp, exc: results.append(exc))
+    batch.add(service.groups().get(groupKey="eng@example.com"))
+    batch.execute()
+    assert results[0].status_code == 503
+    assert control(emulator, "stats")["faults_by_kind"]["drop"] >= 2
+
+
+def test_retrying_client_gets_through_transient_faults(emulator):
+    service = directory(emulator)
+    configure(emulator, fault_rate=0.5, fault_seed=3, fault_kinds=list(FAULT_KINDS))
+    for _ in range(10):
+        req = service.groups().get(groupKey="eng@example.com")
+        req._sleep = lambda _seconds: None  # googleapiclient's backoff, skipped in tests
+        assert req.execute(num_retries=20)["email"] == "eng@example.com"
+    assert control(emulator, "stats")["faults_injected"] > 0
+
+
+def test_quota_per_minute_answers_403_user_rate_limit_exceeded(emulator):
+    service = directory(emulator)
+    configure(emulator, quota_per_minute=3)
+    for _ in range(3):
+        service.groups().get(groupKey="eng@example.com").execute()
+    with pytest.raises(HttpError) as err:
+        service.groups().get(groupKey="eng@example.com").execute()
+    assert err.value.status_code == 403
+    assert err.value.error_details[0]["reason"] == "userRateLimitExceeded"
+    assert not google_error_problems(403, json.loads(err.value.content))
+
+    results = []
+    batch = service.new_batch_http_request(callback=lambda rid, resp, exc: results.append(exc))
+    batch.add(service.groups().get(groupKey="eng@example.com"))
+    batch.add(service.users().get(userKey="jo@example.com"))
+    batch.execute()
+    assert [e.status_code for e in results] == [403, 403]
+    stats = control(emulator, "stats")
+    assert stats["quota_rejections"] == 3 and stats["api_calls"] == 6
+
+
+def test_consistency_delay_hides_new_resources_until_it_passes(emulator):
+    service = directory(emulator)
+    configure(emulator, consistency_delay_ms=60_000)
+    new_group(service, "new@example.com")
+    with pytest.raises(HttpError) as err:
+        service.groups().get(groupKey="new@example.com").execute()
+    assert err.value.status_code == 404
+    user = {
+        "primaryEmail": "new.user@example.com",
+        "name": {"givenName": "New", "familyName": "User"},
+        "password": "correct-horse-battery",
+    }
+    service.users().insert(body=user).execute()
+    with pytest.raises(HttpError) as err:
+        service.users().patch(userKey="new.user@example.com", body={"suspended": True}).execute()
+    assert err.value.status_code == 412 and "not complete" in str(err.value)
+
+    configure(emulator, consistency_delay_ms=0)  # the delay is judged when a call arrives
+    assert service.groups().get(groupKey="new@example.com").execute()["email"] == "new@example.com"
+    service.users().patch(userKey="new.user@example.com", body={"suspended": True}).execute()
+
+
+def test_short_listing_makes_listings_end_early(emulator):
+    service = directory(emulator)
+    configure(emulator, short_listing={"users": 1, "members": 1})
+    users = service.users().list(customer="my_customer").execute()
+    assert len(users["users"]) == 1 and "nextPageToken" not in users
+    group = service.groups().get(groupKey="eng@example.com").execute()
+    members = service.members().list(groupKey="eng@example.com").execute().get("members", [])
+    assert len(members) < int(group["directMembersCount"])
+    configure(emulator, short_listing={})
+    assert len(service.users().list(customer="my_customer").execute()["users"]) == 2
+
+
+# -- token endpoint ------------------------------------------------------------------------
+
+
+def test_service_account_with_delegation_gets_a_token_offline(emulator):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from google.oauth2 import service_account
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": "test",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "reconciler@test.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": emulator.base_url + "/token",
+    }
+    creds = service_account.Credentials.from_service_account_info(
+        info,
+        scopes=["https://www.googleapis.com/auth/admin.directory.user"],
+        subject="admin@example.com",
+    )
+    authed = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=10))
+    service = build_from_document(fetched_document(emulator), http=authed)
+    users = service.users().list(customer="my_customer").execute()["users"]
+    assert "jo@example.com" in [u["primaryEmail"] for u in users]
+    assert creds.valid and creds.token
+    assert control(emulator, "stats")["token_grants"] == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ("grant_type=client_credentials", "unsupported_grant_type"),
+        ("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=abc", "invalid_grant"),
+        (
+            "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=e30.e30.sig",
+            "invalid_grant",
+        ),
+    ],
+)
+def test_token_endpoint_refuses_other_grants(emulator, form, error):
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _, data = request(emulator, "POST", "/token", form.encode(), headers)
+    assert status == 400 and json.loads(data)["error"] == error
+
+
+# -- persistence and embedding -------------------------------------------------------------
+
+
+def test_tenant_persists_across_a_restart(seed, tmp_path):
+    state = tmp_path / "state.json"
+    with EmulatorServer.open(seed=seed, state=state) as server:
+        new_group(directory(server), "ops@example.com")
+    with EmulatorServer.open(seed=seed, state=state) as server:
+        got = directory(server).groups().get(groupKey="ops@example.com").execute()
+        assert got["email"] == "ops@example.com"
+
+
+def test_stop_closes_idle_keep_alive_connections_promptly(seed, tmp_path):
+    server = EmulatorServer.open(seed=seed, state=tmp_path / "s.json")
+    server.start()
+    conn = http.client.HTTPConnection(urlsplit(server.base_url).netloc, timeout=10)
+    conn.request("GET", "/_emulator/stats")
+    conn.getresponse().read()
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 5
+    conn.close()
+    with pytest.raises(RuntimeError):
+        server.base_url  # noqa: B018
