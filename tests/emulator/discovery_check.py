@@ -142,8 +142,9 @@ def error_problems(status: int, body: Any) -> list[str]:
     if not isinstance(details, list) or not details:
         return [*found, "error.errors must be a non-empty list"]
     for detail in details:
-        if detail.get("domain") != "global":
-            found.append(f"error.errors[].domain must be 'global': {detail!r}")
+        # Google puts quota and rate errors in usageLimits, everything else in global.
+        if detail.get("domain") not in ("global", "usageLimits"):
+            found.append(f"error.errors[].domain must be global or usageLimits: {detail!r}")
         if not isinstance(detail.get("reason"), str) or not detail["reason"]:
             found.append(f"error.errors[].reason missing: {detail!r}")
         if detail.get("message") != error.get("message"):

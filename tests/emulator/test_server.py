@@ -117,8 +117,8 @@ def new_group(service, email: str) -> dict:
 
 
 def google_error_problems(status: int, body: dict) -> list[str]:
-    """Google's error shape; usage-limit errors carry domain usageLimits, as Google's do."""
-    return [p for p in error_problems(status, body) if "usageLimits" not in p]
+    """Google's error shape (usage-limit errors carry domain usageLimits, as Google's do)."""
+    return error_problems(status, body)
 
 
 # -- discovery and endpoints ---------------------------------------------------------------

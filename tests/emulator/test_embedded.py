@@ -1,0 +1,49 @@
+"""The embedded emulator of a state directory: seeded from tenant.yaml, persisted locally."""
+
+import shutil
+from pathlib import Path
+
+import httplib2
+from googleapiclient.discovery import build_from_document
+
+from reconciler.desired.load import load_tree
+from reconciler.emulator.embedded import open_embedded
+from reconciler.emulator.server import discovery_document
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
+
+
+def service(base_url: str):
+    return build_from_document(discovery_document(base_url), http=httplib2.Http())
+
+
+def emails(base_url: str) -> set[str]:
+    users = service(base_url).users().list(customer="my_customer", maxResults=500).execute()
+    return {u["primaryEmail"] for u in users["users"]}
+
+
+def test_example_tenant_is_served_and_persists_locally(tmp_path):
+    root = tmp_path / "state"
+    shutil.copytree(EXAMPLE, root)
+    workspace = load_tree(root).workspace
+    with open_embedded(root, workspace) as server:
+        url = server.start()
+        assert url.startswith("http://127.0.0.1:")
+        before = emails(url)
+        assert "maria.costa@example.com" in before and "info@example.com" in before
+        service(url).users().delete(userKey="info@example.com").execute()
+    local = root / ".reconciler"
+    assert (local / "emulator.json").is_file()
+    assert (local / ".gitignore").read_text().splitlines()[-1] == "*"
+    with open_embedded(root, workspace) as server:
+        assert emails(server.start()) == before - {"info@example.com"}
+
+
+def test_missing_default_seed_means_an_empty_tenant(tmp_path):
+    (tmp_path / "workspace.yaml").write_text(
+        "directory:\n  domains: [example.com]\nownership:\n  id: acme/identity\n"
+    )
+    workspace = load_tree(tmp_path).workspace
+    with open_embedded(tmp_path, workspace) as server:
+        listing = service(server.start()).users().list(customer="my_customer").execute()
+    assert "users" not in listing
