@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -361,18 +360,13 @@ def test_clock_sets_creation_times() -> None:
 # ---- scale --------------------------------------------------------------------------------
 
 
-def test_a_big_seed_loads_in_linear_time(tmp_path: Path) -> None:
-    # A tenth of the 100k/10k/500k benchmark: anything quadratic would show here.
+def test_a_big_seed_loads_and_round_trips(tmp_path: Path) -> None:
+    # A tenth of the 100k/10k/500k benchmark (its timings: tests/emulator/big_seed.py).
     doc = generate(10_000, 1_000, 50_000)
-    start = time.perf_counter()
     store = TenantStore(seed=doc, state=tmp_path / "state.json")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5, f"{elapsed:.1f} s"
     assert sum(len(m) for m in store.tenant.members.values()) == 50_000
     client = client_for(store)
     page = client.ok("GET", "groups/" + key("group00000@example.com") + "/members")
     assert len(page["members"]) == 50
     store.compact()
-    start = time.perf_counter()
     assert TenantStore(state=tmp_path / "state.json").snapshot() == store.snapshot()
-    assert time.perf_counter() - start < 10
