@@ -1,14 +1,18 @@
-"""Helpers for tests that call DirectoryApi directly: a client that checks every answer
-against the discovery document, a settable clock, and small seeds."""
+"""Helpers for the API tests: a plain-HTTP client over a running emulator that checks every
+answer against the discovery document, a settable clock, and small seeds."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from reconciler.emulator.api import ApiResponse, DirectoryApi
+from reconciler.emulator.faults import EmulatorConfig
+from reconciler.emulator.server import EmulatorServer
 from reconciler.emulator.store import TenantStore
 
 from .discovery_check import assert_valid_response
@@ -90,16 +94,47 @@ def key(text: str) -> str:
     return quote(text, safe="")
 
 
-class Client:
-    """Calls DirectoryApi.call as the server does and checks every answer's shape."""
+_RUNNING: list[EmulatorServer] = []
 
-    def __init__(self, api: DirectoryApi):
+
+def stop_servers() -> None:
+    """Stop every server the helpers started (an autouse fixture calls this)."""
+    while _RUNNING:
+        _RUNNING.pop().stop()
+
+
+class Client:
+    """Sends plain HTTP requests to an emulator serving `api` and checks every answer's shape.
+
+    `api` stays reachable for the tests that set its knobs (short listings, delays) directly.
+    """
+
+    def __init__(self, api: DirectoryApi, delay_s: float | None = None):
         self.api = api
+        delay = api.consistency_delay_s if delay_s is None else delay_s
+        server = EmulatorServer(api, EmulatorConfig(consistency_delay_ms=delay * 1000))
+        server.start()
+        _RUNNING.append(server)
+        self.netloc = urlsplit(server.base_url).netloc
+        self.local = threading.local()  # http.client connections are not thread-safe
+
+    @property
+    def connection(self) -> http.client.HTTPConnection:
+        if not hasattr(self.local, "connection"):
+            self.local.connection = http.client.HTTPConnection(self.netloc, timeout=30)
+        return self.local.connection
 
     def request(self, method: str, path: str, body: Any = None, **query: Any) -> ApiResponse:
-        params = {k: [str(v)] for k, v in query.items() if v is not None}
+        params = {k: str(v) for k, v in query.items() if v is not None}
         raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body else None)
-        response = self.api.call(method, path, params, raw)
+        url = "/admin/directory/v1/" + path + ("?" + urlencode(params) if params else "")
+        headers = {"Content-Type": "application/json"} if raw is not None else {}
+        self.connection.request(method, url, body=raw, headers=headers)
+        answer = self.connection.getresponse()
+        data = answer.read()
+        response = ApiResponse(
+            answer.status, json.loads(data) if data else None, self.api.method_id_for(method, path)
+        )
         if response.method_id != "unknown":
             assert_valid_response(response.method_id, response.status, response.body)
         return response
@@ -143,7 +178,7 @@ def make(
     """A client over a fresh tenant."""
     clock = clock or Clock()
     store = TenantStore(seed=seed, state=state, clock=clock)
-    return Client(DirectoryApi(store, clock=clock, consistency_delay_s=delay))
+    return Client(DirectoryApi(store, clock=clock, consistency_delay_s=delay), delay)
 
 
 def new_user(email: str, **extra: Any) -> dict[str, Any]:
