@@ -14,9 +14,12 @@ SyncAttribute = Literal[
     "org_unit",
     "title",
     "department",
+    "cost_center",
     "manager",
     "phone",
     "employee_id",
+    "recovery_email",
+    "recovery_phone",
     "aliases",
 ]
 SYNCABLE_ATTRIBUTES: tuple[str, ...] = get_args(SyncAttribute)

@@ -37,9 +37,12 @@ class User:
     org_unit: str | None = None
     title: str | None = None
     department: str | None = None
+    cost_center: str | None = None
     manager: str | None = None
     phone: str | None = None
     employee_id: str | None = None
+    recovery_email: str | None = None
+    recovery_phone: str | None = None
     aliases: tuple[str, ...] | None = None
     suspended: bool = False
     # Desired side: what Git asks for.

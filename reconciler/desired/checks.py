@@ -110,6 +110,10 @@ def _addresses(tree: DesiredTree, own_only: bool = False) -> Iterator[Address]:
             yield Address(a, "previous email", who, u.source, ("previous_emails", i), True)
         if e.manager and not own_only:
             yield Address(e.manager, "manager", who, u.source, ("manager",), False)
+        if e.recovery_email and not own_only:
+            yield Address(
+                e.recovery_email, "recovery email", who, u.source, ("recovery_email",), False
+            )
     for g in tree.groups:
         e, who = g.entry, f"group {g.entry.name}"
         if e.email:
@@ -453,6 +457,21 @@ def org_unit_path_problem(path: str) -> str | None:
         if part != part.strip():
             return "has a part that starts or ends with spaces"
     return None
+
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+@rule("phones")
+def check_phones(index: Index) -> Iterator[Problem]:
+    for u in index.tree.users:
+        phone = u.entry.recovery_phone
+        if phone is not None and not _E164.match(phone):
+            yield u.source.problem(
+                f"user {u.entry.email}: recovery_phone '{phone}' must be in E.164 form "
+                '(+ then country code and number, no spaces), e.g. "+15550100100"',
+                "recovery_phone",
+            )
 
 
 @rule("org-units")

@@ -22,9 +22,14 @@ class UserEntry(BaseModel):
     org_unit: str | None = Field(None, description="Org unit path, e.g. /Engineering.")
     title: str | None = None
     department: str | None = None
+    cost_center: str | None = None
     manager: Email | None = Field(None, description="The manager's email; a user in Git.")
     phone: str | None = Field(None, description="Work phone, quoted.")
     employee_id: str | None = Field(None, description="Employee id, quoted.")
+    recovery_email: Email | None = Field(None, description="Personal address for recovery.")
+    recovery_phone: str | None = Field(
+        None, description='Recovery phone in E.164 form, quoted, e.g. "+15550100100".'
+    )
     aliases: list[Email] | None = Field(
         None, description="Absent: aliases are not managed. A list: exactly these."
     )

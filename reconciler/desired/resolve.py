@@ -116,9 +116,12 @@ def _user(located: Located[UserEntry], bound: bool, synced: set[str]) -> User:
         org_unit=managed("org_unit", e.org_unit),
         title=managed("title", e.title),
         department=managed("department", e.department),
+        cost_center=managed("cost_center", e.cost_center),
         manager=managed("manager", e.manager),
         phone=managed("phone", e.phone),
         employee_id=managed("employee_id", e.employee_id),
+        recovery_email=managed("recovery_email", e.recovery_email),
+        recovery_phone=managed("recovery_phone", e.recovery_phone),
         aliases=managed(
             "aliases", tuple(sorted(set(e.aliases))) if e.aliases is not None else None
         ),
