@@ -72,11 +72,19 @@ class Provider(BaseModel):
         description="Google only: service-account key file. Absent: keyless delegation or "
         "application default credentials. Never commit the key.",
     )
+    service_account: str | None = Field(
+        None,
+        description="Google only, keyless: the service account whose domain-wide delegation "
+        "the ambient credentials (e.g. workload identity federation) act through.",
+    )
     endpoint: str | None = Field(
         None, description="Google only: base URL of the API, e.g. a running emulator."
     )
     quota_per_minute: int = Field(
         2400, gt=0, description="Client-side pacing of API calls (Google's default quota)."
+    )
+    batch_size: int = Field(
+        100, ge=1, le=1000, description="API calls sent in one HTTP batch request."
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 Role = Literal["OWNER", "MANAGER", "MEMBER"]
@@ -54,6 +54,10 @@ class User:
     id: str | None = None
     owner: str | None = None  # the ownership marker's value, if any
     is_admin: bool = False
+    is_delegated_admin: bool = False
+    suspension_reason: str | None = None
+    # Google's list attributes as read, so a write keeps the entries Git does not manage.
+    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

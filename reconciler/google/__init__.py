@@ -1,0 +1,1 @@
+"""The Google side: credentials and client, fetching the actual State, write operations."""

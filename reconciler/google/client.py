@@ -1,0 +1,270 @@
+"""The Directory API client: one service, paced, retried, batched.
+
+Every request goes to the endpoint when one is set (the emulator, a proxy): the service is
+built from the bundled discovery document with its rootUrl replaced, so batch requests go
+there too (batch ignores `api_endpoint`). Without an endpoint it talks to Google.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import googleapiclient
+import httplib2
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import build_from_document
+from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest
+
+from reconciler.google.credentials import build_credentials
+from reconciler.google.pacing import Pacer
+from reconciler.google.retry import RetryPolicy, classify, error_message, error_reason
+from reconciler.settings import Provider
+
+ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
+HTTP_TIMEOUT_S = 120
+# Keep a little below the quota: the server counts a call when it arrives, not when sent.
+PACING_MARGIN = 0.97
+
+
+class GoogleApiError(Exception):
+    """A call failed for good; the message names the method, the resource and Google's words."""
+
+
+@dataclass
+class Call:
+    """One API call, ready to run alone or as a part of a batch."""
+
+    request: HttpRequest
+    label: str  # what it does to which resource, e.g. "members.insert eng@example.com"
+    # Statuses that mean "already done", e.g. {409: "already a member"} on an insert.
+    done_statuses: dict[int, str] = field(default_factory=dict)
+    # The same, but only on a retry: a 409 on the first attempt is a real conflict, on a
+    # later one it is most likely the first attempt's work, whose answer was lost.
+    done_on_retry: dict[int, str] = field(default_factory=dict)
+    # The call acts on something created moments ago: a 404 means "not yet", not "gone".
+    after_create: bool = False
+
+
+@dataclass
+class Outcome:
+    """What became of a Call."""
+
+    call: Call
+    ok: bool
+    body: Any = None
+    note: str | None = None
+    error: str | None = None
+    status: int | None = None
+    reason: str = ""
+    attempts: int = 1
+
+
+@dataclass
+class ClientStats:
+    api_calls: int = 0
+    http_requests: int = 0
+    retries: int = 0
+
+
+@cache
+def bundled_discovery() -> dict[str, Any]:
+    """The Directory API discovery document that ships with googleapiclient."""
+    path = (
+        Path(googleapiclient.__file__).parent
+        / "discovery_cache"
+        / "documents"
+        / "admin.directory_v1.json"
+    )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def discovery_for(endpoint: str | None) -> dict[str, Any]:
+    doc = copy.deepcopy(bundled_discovery())
+    if endpoint:
+        root = endpoint.rstrip("/") + "/"
+        doc["rootUrl"] = root
+        doc["mtlsRootUrl"] = root
+        doc["baseUrl"] = root + doc["servicePath"]
+    return doc
+
+
+def endpoint_for(provider: Provider, env: dict[str, str] | None = None) -> str | None:
+    """RECONCILER_GOOGLE_ENDPOINT overrides provider.endpoint."""
+    env = os.environ if env is None else env
+    return env.get(ENDPOINT_ENV) or provider.endpoint
+
+
+class GoogleClient:
+    """Runs Calls against the Directory API with pacing, retries and batching."""
+
+    def __init__(
+        self,
+        service: Any,
+        http: Any,
+        pacer: Pacer | None = None,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 100,
+    ):
+        self.service = service
+        self.http = http
+        self.pacer = pacer
+        self.retry = retry or RetryPolicy()
+        self.batch_size = batch_size
+        self.stats = ClientStats()
+
+    @classmethod
+    def connect(
+        cls,
+        provider: Provider,
+        root: Path,
+        *,
+        read_only: bool,
+        endpoint: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> GoogleClient:
+        """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given."""
+        endpoint = endpoint or endpoint_for(provider)
+        credentials = build_credentials(provider, root, endpoint, read_only)
+        http: Any = httplib2.Http(timeout=HTTP_TIMEOUT_S)
+        if credentials is not None:
+            http = AuthorizedHttp(credentials, http=http)
+        service = build_from_document(discovery_for(endpoint), http=http)
+        pacer = Pacer(max(1, int(provider.quota_per_minute * PACING_MARGIN)))
+        return cls(service, http, pacer, retry, provider.batch_size)
+
+    # -- running calls ---------------------------------------------------------------------
+
+    def execute(self, call: Call) -> Outcome:
+        """Run one call, retrying transient failures; never raises for an API error."""
+        attempts = 0
+        delays = self.retry.delays()
+        while True:
+            attempts += 1
+            if self.pacer:
+                self.pacer.acquire(1)
+            self.stats.api_calls += 1
+            self.stats.http_requests += 1
+            try:
+                body = call.request.execute(num_retries=0)
+                return Outcome(call, True, body, attempts=attempts)
+            except Exception as exc:  # classified below; unknown ones fail the call
+                outcome = self._settle(call, exc, attempts)
+                if outcome is not None:
+                    return outcome
+            wait = next(delays, None)
+            if wait is None:
+                return Outcome(call, False, error="gave up after retries", attempts=attempts)
+            self.stats.retries += 1
+            self.retry.sleep(wait)
+
+    def must(self, call: Call) -> Any:
+        """The body of a call that must succeed, else GoogleApiError."""
+        outcome = self.execute(call)
+        if not outcome.ok:
+            raise GoogleApiError(f"{call.label}: {outcome.error}")
+        return outcome.body
+
+    def execute_all(self, calls: Sequence[Call]) -> list[Outcome]:
+        """Run calls in batches of `batch_size`; failed parts are retried in later batches.
+
+        Outcomes come back in the order of `calls`.
+        """
+        outcomes: list[Outcome | None] = [None] * len(calls)
+        attempts = [0] * len(calls)
+        pending = list(range(len(calls)))
+        delays = self.retry.delays()
+        while pending:
+            again: list[int] = []
+            for chunk in _chunks(pending, self.batch_size):
+                for i, result in self._run_batch([calls[i] for i in chunk], chunk):
+                    attempts[i] += 1
+                    response, exc = result
+                    if exc is None:
+                        outcomes[i] = Outcome(calls[i], True, response, attempts=attempts[i])
+                        continue
+                    settled = self._settle(calls[i], exc, attempts[i])
+                    if settled is None:
+                        again.append(i)
+                    else:
+                        outcomes[i] = settled
+            if not again:
+                break
+            wait = next(delays, None)
+            if wait is None:
+                for i in again:
+                    outcomes[i] = Outcome(
+                        calls[i], False, error="gave up after retries", attempts=attempts[i]
+                    )
+                break
+            self.stats.retries += len(again)
+            self.retry.sleep(wait)
+            pending = again
+        return [o for o in outcomes if o is not None]
+
+    def _run_batch(
+        self, calls: list[Call], ids: list[int]
+    ) -> Iterator[tuple[int, tuple[Any, BaseException | None]]]:
+        if len(calls) == 1:
+            # A batch of one costs a multipart round trip for nothing.
+            if self.pacer:
+                self.pacer.acquire(1)
+            self.stats.api_calls += 1
+            self.stats.http_requests += 1
+            try:
+                yield ids[0], (calls[0].request.execute(num_retries=0), None)
+            except Exception as exc:
+                yield ids[0], (None, exc)
+            return
+        if self.pacer:
+            self.pacer.acquire(len(calls))
+        results: dict[str, tuple[Any, BaseException | None]] = {}
+
+        def collect(request_id: str, response: Any, exception: BaseException | None) -> None:
+            results[request_id] = (response, exception)
+
+        batch = self.service.new_batch_http_request(callback=collect)
+        for call, i in zip(calls, ids, strict=True):
+            batch.add(call.request, request_id=str(i))
+        self.stats.api_calls += len(calls)
+        self.stats.http_requests += 1
+        try:
+            batch.execute(http=self.http)
+        except Exception as exc:  # the whole round trip failed: every part failed with it
+            for i in ids:
+                yield i, (None, exc)
+            return
+        for i in ids:
+            yield i, results.get(str(i), (None, ConnectionError("no answer in the batch")))
+
+    def _settle(self, call: Call, exc: BaseException, attempts: int) -> Outcome | None:
+        """A final Outcome for a failed attempt, or None when it should be tried again."""
+        if isinstance(exc, HttpError):
+            done = dict(call.done_statuses)
+            if attempts > 1:
+                done.update(call.done_on_retry)
+            if exc.status_code in done:
+                note = done[exc.status_code]
+                return Outcome(call, True, note=note, status=exc.status_code, attempts=attempts)
+        verdict = classify(exc, call.after_create)
+        if verdict in ("retry", "not_ready"):
+            return None
+        if isinstance(exc, HttpError):
+            status, reason = exc.status_code, error_reason(exc)
+            detail = f"{status} {reason}: {error_message(exc)}".replace(" :", ":")
+            return Outcome(
+                call, False, error=detail, status=status, reason=reason, attempts=attempts
+            )
+        return Outcome(call, False, error=f"{type(exc).__name__}: {exc}", attempts=attempts)
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,92 @@
+"""Credentials for the Directory API: key file, keyless delegation, application default.
+
+Which mode applies follows from the provider settings:
+- `credentials: key.json` (+ `admin_subject`): a service account with domain-wide delegation.
+- `service_account: sa@project.iam.gserviceaccount.com` (+ `admin_subject`), no key: keyless
+  delegation. The ambient credentials (for example GitHub OIDC workload identity federation)
+  sign the delegation JWT through the IAM signBlob API, so no key ever exists.
+- neither: application default credentials, with `admin_subject` if they can delegate.
+- a loopback `http://` endpoint and none of the above: no credentials (the emulator).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import google.auth
+import google.auth.iam
+from google.auth.credentials import Credentials
+from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
+from google.auth.transport.requests import Request
+from google.oauth2 import service_account
+
+from reconciler.settings import Provider
+
+SCOPE_ROOT = "https://www.googleapis.com/auth/"
+WRITE_SCOPES = (
+    "admin.directory.user",
+    "admin.directory.group",
+    "admin.directory.orgunit",
+    "admin.directory.userschema",
+)
+TOKEN_URI = "https://oauth2.googleapis.com/token"
+
+
+class CredentialsError(Exception):
+    """Credentials could not be built; the message says what to fix."""
+
+
+def scopes(read_only: bool) -> list[str]:
+    """The least scopes for the job: read-only ones for planning, read-write for applying."""
+    suffix = ".readonly" if read_only else ""
+    return [SCOPE_ROOT + s + suffix for s in WRITE_SCOPES]
+
+
+def is_loopback_http(endpoint: str | None) -> bool:
+    if not endpoint:
+        return False
+    parts = urlsplit(endpoint)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def build_credentials(
+    provider: Provider, root: Path, endpoint: str | None, read_only: bool
+) -> Credentials | None:
+    """Credentials for `provider` (None: talk to a loopback endpoint without any)."""
+    wanted = scopes(read_only)
+    subject = provider.admin_subject
+    try:
+        if provider.credentials:
+            key = Path(provider.credentials).expanduser()
+            key = key if key.is_absolute() else root / key
+            if not key.is_file():
+                raise CredentialsError(f"provider.credentials: key file {key} not found")
+            return service_account.Credentials.from_service_account_file(
+                str(key), scopes=wanted, subject=subject
+            )
+        if provider.service_account:
+            return keyless_credentials(provider.service_account, subject, wanted)
+        if is_loopback_http(endpoint):
+            return None
+        creds, _ = google.auth.default(scopes=wanted)
+        if subject and hasattr(creds, "with_subject"):
+            creds = creds.with_subject(subject)
+        return creds
+    except (DefaultCredentialsError, ValueError, OSError) as exc:
+        raise CredentialsError(f"Google credentials: {exc}") from None
+    except GoogleAuthError as exc:
+        raise CredentialsError(f"Google credentials: {exc}") from None
+
+
+def keyless_credentials(
+    service_account_email: str, subject: str | None, wanted: list[str], source=None
+) -> service_account.Credentials:
+    """Domain-wide delegation without a key: the ambient (e.g. federated) credentials sign the
+    delegation JWT with the service account's Google-managed key through IAM signBlob."""
+    if source is None:
+        source, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    signer = google.auth.iam.Signer(Request(), source, service_account_email)
+    return service_account.Credentials(
+        signer, service_account_email, TOKEN_URI, scopes=wanted, subject=subject
+    )

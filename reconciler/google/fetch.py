@@ -1,0 +1,230 @@
+"""Read the actual State from the Directory API, with as few calls as the API allows, and
+refuse to return anything built from a short read.
+
+Calls: users ceil(N/500) pages, groups ceil(G/200), org units 1, the ownership schema 1, and
+for each group Git manages that has members, ceil(M/200) member pages, read through batch
+requests (many groups per HTTP round trip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.google.client import Call, GoogleApiError, GoogleClient
+from reconciler.google.mapping import (
+    GROUP_FIELDS,
+    MEMBER_FIELDS,
+    ORG_UNIT_FIELDS,
+    USER_FIELDS,
+    group_from_api,
+    member_from_api,
+    org_unit_from_api,
+    user_from_api,
+)
+from reconciler.google.marker import SCHEMA, has_marker_field
+from reconciler.progress import Progress
+from reconciler.state import Group, Member, State
+
+USERS_PAGE = 500
+GROUPS_PAGE = 200
+MEMBERS_PAGE = 200
+
+
+class ShortReadError(GoogleApiError):
+    """A listing came back incomplete: acting on it could suspend or remove the unread."""
+
+
+@dataclass
+class Actual:
+    """The tenant as read, and what the reading cost."""
+
+    state: State
+    marker_schema: bool  # the ownership schema exists (else no account can carry the marker)
+    calls: int = 0
+    http_requests: int = 0
+    retries: int = 0
+    # Addresses (primary and alias, lower-case) -> primary email, for users and for groups.
+    user_addresses: dict[str, str] = field(default_factory=dict)
+    group_addresses: dict[str, str] = field(default_factory=dict)
+
+
+def fetch_actual(
+    client: GoogleClient,
+    *,
+    customer: str,
+    domains: Iterable[str],
+    managed_groups: Callable[[Group], bool] | None,
+    progress: Callable[[str], Progress] = Progress,
+) -> Actual:
+    """Read users, org units, the ownership schema and groups; members only of the groups
+    `managed_groups` accepts (None: no groups at all, as with group_management off)."""
+    before = (client.stats.api_calls, client.stats.http_requests, client.stats.retries)
+    state = State()
+    marker_schema = _marker_schema_exists(client, customer)
+    actual = Actual(state, marker_schema)
+    _read_users(client, customer, marker_schema, actual, progress("Reading users"))
+    for ou in _pages(client, lambda _t: _org_units_request(client, customer), "organizationUnits"):
+        unit = org_unit_from_api(ou)
+        state.org_units[unit.path] = unit
+    if managed_groups is not None:
+        _read_groups(client, customer, actual, progress("Reading groups"))
+        managed = [g for g in state.groups.values() if managed_groups(g)]
+        _read_members(client, managed, state, progress("Reading members"))
+    _cross_check(actual, {d.lower() for d in domains})
+    actual.calls = client.stats.api_calls - before[0]
+    actual.http_requests = client.stats.http_requests - before[1]
+    actual.retries = client.stats.retries - before[2]
+    return actual
+
+
+def _marker_schema_exists(client: GoogleClient, customer: str) -> bool:
+    request = client.service.schemas().get(customerId=customer, schemaKey=SCHEMA)
+    outcome = client.execute(Call(request, f"schemas.get {SCHEMA}"))
+    if outcome.ok:
+        return has_marker_field(outcome.body or {})
+    if outcome.status == 404:
+        return False
+    raise GoogleApiError(f"schemas.get {SCHEMA}: {outcome.error}")
+
+
+def _pages(client: GoogleClient, make: Callable[[str | None], Any], item: str):
+    """Items of a sequential paged listing."""
+    token: str | None = None
+    while True:
+        request = make(token)
+        body = client.must(Call(request, request.methodId)) or {}
+        yield from body.get(item, [])
+        token = body.get("nextPageToken")
+        if not token:
+            return
+
+
+def _org_units_request(client: GoogleClient, customer: str):
+    return client.service.orgunits().list(
+        customerId=customer, type="all", fields=f"organizationUnits({ORG_UNIT_FIELDS})"
+    )
+
+
+def _read_users(
+    client: GoogleClient, customer: str, marker_schema: bool, actual: Actual, shown: Progress
+) -> None:
+    users = client.service.users()
+    extra = {"projection": "custom", "customFieldMask": SCHEMA} if marker_schema else {}
+
+    def page(token: str | None):
+        return users.list(
+            customer=customer,
+            maxResults=USERS_PAGE,
+            pageToken=token,
+            fields=f"nextPageToken,users({USER_FIELDS})",
+            **extra,
+        )
+
+    for resource in _pages(client, page, "users"):
+        user = user_from_api(resource)
+        actual.state.users[user.email] = user
+        actual.user_addresses[user.email] = user.email
+        for alias in user.aliases or ():
+            actual.user_addresses[alias] = user.email
+        shown.add()
+    shown.done()
+    if not actual.state.users:
+        # Every tenant has at least the admin this tool acts as: an empty list is a failure.
+        raise ShortReadError(
+            "users.list returned no users at all, yet every tenant has an admin: refusing "
+            "to plan from what looks like a failed read; check the customer id and scopes"
+        )
+
+
+def _read_groups(client: GoogleClient, customer: str, actual: Actual, shown: Progress) -> None:
+    groups = client.service.groups()
+
+    def page(token: str | None):
+        return groups.list(
+            customer=customer,
+            maxResults=GROUPS_PAGE,
+            pageToken=token,
+            fields=f"nextPageToken,groups({GROUP_FIELDS})",
+        )
+
+    for resource in _pages(client, page, "groups"):
+        group = group_from_api(resource)
+        actual.state.groups[group.email] = group
+        actual.group_addresses[group.email] = group.email
+        for alias in group.aliases or ():
+            actual.group_addresses[alias] = group.email
+        shown.add()
+    shown.done()
+
+
+def _read_members(client: GoogleClient, groups: list[Group], state: State, shown: Progress) -> None:
+    """Every member of `groups`, first pages in batches, then further pages the same way."""
+    members: dict[str, dict[str, Member]] = {g.email: {} for g in groups}
+    todo: list[tuple[Group, str | None]] = [(g, None) for g in groups if g.direct_members_count]
+    api = client.service.members()
+    while todo:
+        calls = [
+            Call(
+                api.list(
+                    groupKey=g.id or g.email,
+                    maxResults=MEMBERS_PAGE,
+                    pageToken=token,
+                    fields=f"nextPageToken,members({MEMBER_FIELDS})",
+                ),
+                f"members.list {g.email}",
+            )
+            for g, token in todo
+        ]
+        outcomes = client.execute_all(calls)
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            first = failed[0]
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            raise GoogleApiError(f"{first.call.label}: {first.error}{more}")
+        following: list[tuple[Group, str | None]] = []
+        for (group, _), outcome in zip(todo, outcomes, strict=True):
+            body = outcome.body or {}
+            for resource in body.get("members", []):
+                member = member_from_api(resource)
+                members[group.email][member.email] = member
+            shown.add(len(body.get("members", [])))
+            if body.get("nextPageToken"):
+                following.append((group, body["nextPageToken"]))
+        todo = following
+    shown.done()
+    for group in groups:
+        read = members[group.email]
+        expected = group.direct_members_count or 0
+        if len(read) != expected:
+            raise ShortReadError(
+                f"members.list {group.email}: read {len(read)} members but the group's "
+                f"directMembersCount is {expected}; refusing to plan from a partial listing "
+                "(if members changed during the read, run again)"
+            )
+        state.groups[group.email] = replace(group, members=dict(sorted(read.items())))
+
+
+def _cross_check(actual: Actual, domains: set[str]) -> None:
+    """Listings carry no totals, so check them against the other references we read: a
+    member in our domains that the users or groups listing lacks means a short read (Google
+    removes the memberships of a deleted user or group)."""
+    missing: list[str] = []
+    for group in actual.state.groups.values():
+        for member in group.members.values():
+            if member.email.rpartition("@")[2] not in domains:
+                continue
+            if member.type == "USER" and member.email not in actual.user_addresses:
+                missing.append(f"user {member.email} (a member of {group.email})")
+            elif member.type == "GROUP" and member.email not in actual.group_addresses:
+                missing.append(f"group {member.email} (a member of {group.email})")
+    # Managers are not checked: Google keeps a relation to a deleted user as plain text.
+    if missing:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise ShortReadError(
+            f"the listings look incomplete: {shown} exist but were not listed; refusing to plan "
+            "from a partial read (run again; if it persists, check the customer id)"
+        )

@@ -1,0 +1,160 @@
+"""Google's resource shapes to the State and back.
+
+Git manages one entry of each list attribute: the primary organization (title, department,
+cost center), the `manager` relation, the `work` phone and the `organization` external id.
+Writing keeps every other entry of those lists as Google has it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from reconciler.google.marker import marker_of
+from reconciler.state import Group, Member, OrgUnit, User
+
+USER_FIELDS = (
+    "id,primaryEmail,name(givenName,familyName),suspended,suspensionReason,orgUnitPath,"
+    "aliases,isAdmin,isDelegatedAdmin,organizations,relations,phones,externalIds,"
+    "recoveryEmail,recoveryPhone,customSchemas"
+)
+GROUP_FIELDS = "id,email,name,description,aliases,directMembersCount"
+MEMBER_FIELDS = "id,email,role,type,status"
+ORG_UNIT_FIELDS = "orgUnitId,orgUnitPath,description"
+
+LIST_ATTRIBUTES = ("organizations", "relations", "phones", "externalIds")
+# State attribute -> (list attribute, how to find Git's entry, the entry's key for the value)
+ORGANIZATION_KEYS = {"title": "title", "department": "department", "cost_center": "costCenter"}
+
+
+def _lower(value: Any) -> str | None:
+    return value.strip().lower() if isinstance(value, str) and value.strip() else None
+
+
+def _primary_organization(orgs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for org in orgs:
+        if org.get("primary"):
+            return org
+    return orgs[0] if orgs else None
+
+
+def _typed(entries: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    for entry in entries:
+        if entry.get("type") == kind:
+            return entry
+    return None
+
+
+def user_from_api(r: dict[str, Any]) -> User:
+    """A Google User resource as a State user."""
+    name = r.get("name") or {}
+    orgs = r.get("organizations") or []
+    org = _primary_organization(orgs) or {}
+    manager = _typed(r.get("relations") or [], "manager") or {}
+    phone = _typed(r.get("phones") or [], "work") or {}
+    external = _typed(r.get("externalIds") or [], "organization") or {}
+    aliases = tuple(sorted({a.lower() for a in r.get("aliases") or []}))
+    raw = {k: r[k] for k in LIST_ATTRIBUTES if r.get(k)}
+    return User(
+        email=r["primaryEmail"].lower(),
+        given_name=name.get("givenName"),
+        family_name=name.get("familyName"),
+        org_unit=r.get("orgUnitPath") or "/",
+        title=org.get("title"),
+        department=org.get("department"),
+        cost_center=org.get("costCenter"),
+        manager=_lower(manager.get("value")),
+        phone=phone.get("value"),
+        employee_id=external.get("value"),
+        recovery_email=_lower(r.get("recoveryEmail")),
+        recovery_phone=r.get("recoveryPhone") or None,
+        aliases=aliases,
+        suspended=bool(r.get("suspended")),
+        id=r.get("id"),
+        owner=marker_of(r),
+        is_admin=bool(r.get("isAdmin")),
+        is_delegated_admin=bool(r.get("isDelegatedAdmin")),
+        suspension_reason=r.get("suspensionReason"),
+        raw=raw or None,
+    )
+
+
+def user_body(changes: dict[str, Any], current: User | None = None) -> dict[str, Any]:
+    """The part of a User resource that sets `changes` (State attribute -> new value, where
+    "" or None clears), merged into the lists `current` has so other entries survive."""
+    raw = copy.deepcopy(current.raw) if current is not None and current.raw else {}
+    body: dict[str, Any] = {}
+    name = {}
+    if "given_name" in changes:
+        name["givenName"] = changes["given_name"]
+    if "family_name" in changes:
+        name["familyName"] = changes["family_name"]
+    if name:
+        body["name"] = name
+    if "org_unit" in changes:
+        body["orgUnitPath"] = changes["org_unit"] or "/"
+    if "recovery_email" in changes:
+        body["recoveryEmail"] = changes["recovery_email"] or ""
+    if "recovery_phone" in changes:
+        body["recoveryPhone"] = changes["recovery_phone"] or ""
+    if any(k in changes for k in ORGANIZATION_KEYS):
+        orgs = raw.get("organizations") or []
+        org = _primary_organization(orgs)
+        if org is None:
+            org = {"primary": True, "type": "work"}
+            orgs.append(org)
+        for attr, key in ORGANIZATION_KEYS.items():
+            if attr in changes:
+                _set_or_drop(org, key, changes[attr])
+        body["organizations"] = orgs
+    if "manager" in changes:
+        body["relations"] = _replace_typed(raw.get("relations"), "manager", changes["manager"])
+    if "phone" in changes:
+        body["phones"] = _replace_typed(raw.get("phones"), "work", changes["phone"])
+    if "employee_id" in changes:
+        body["externalIds"] = _replace_typed(
+            raw.get("externalIds"), "organization", changes["employee_id"]
+        )
+    return body
+
+
+def _set_or_drop(entry: dict[str, Any], key: str, value: Any) -> None:
+    if value:
+        entry[key] = value
+    else:
+        entry.pop(key, None)
+
+
+def _replace_typed(entries: list[dict[str, Any]] | None, kind: str, value: Any) -> list:
+    """The list with its `kind` entry set to `value` (removed when empty); others kept."""
+    kept = [e for e in entries or [] if e.get("type") != kind]
+    if value:
+        existing = _typed(entries or [], kind) or {}
+        kept.insert(0, {**existing, "type": kind, "value": value})
+    return kept
+
+
+def group_from_api(r: dict[str, Any], members: dict[str, Member] | None = None) -> Group:
+    """A Google Group resource (and its members, if read) as a State group."""
+    count = r.get("directMembersCount")
+    return Group(
+        email=r["email"].lower(),
+        name=r.get("name") or "",
+        description=r.get("description") or None,
+        aliases=tuple(sorted({a.lower() for a in r.get("aliases") or []})),
+        members=members or {},
+        id=r.get("id"),
+        direct_members_count=int(count) if count is not None else None,
+    )
+
+
+def member_from_api(r: dict[str, Any]) -> Member:
+    """A Google Member resource; members without an email (the customer) go by their id."""
+    email = (r.get("email") or r.get("id") or "").lower()
+    return Member(email=email, role=r.get("role", "MEMBER"), type=r.get("type", "USER"))
+
+
+def org_unit_from_api(r: dict[str, Any]) -> OrgUnit:
+    return OrgUnit(
+        path=r["orgUnitPath"], description=r.get("description") or None, id=r.get("orgUnitId")
+    )

@@ -1,0 +1,249 @@
+"""Write operations: one function per kind of change, each returning a Call to run alone or
+in a batch (GoogleClient.execute / execute_all).
+
+Idempotent where Google allows, so a retry after a lost answer, or a rerun after a crash,
+never fails on work already done: adding a member that is there, removing one that is gone,
+deleting what is deleted count as done; an insert that answers "already exists" on a retry
+(its first attempt succeeded, the answer was lost) counts as done too. `after_create` marks a
+call on something created moments ago, so "not found yet" is retried, not reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.google.client import Call, GoogleApiError, GoogleClient
+from reconciler.google.mapping import user_body
+from reconciler.google.marker import SCHEMA, has_marker_field, marker_patch, schema_body
+from reconciler.state import Group, OrgUnit, User
+
+ALREADY_GONE = {404: "already gone"}
+
+
+def _retried_duplicate(what: str) -> dict[int, str]:
+    return {409: f"{what} already exists (created by an earlier attempt)"}
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+def create_user(client: GoogleClient, user: User, ownership_id: str, password: str) -> Call:
+    """Insert a user, marked as ours, who must change `password` at first login."""
+    attrs = {
+        name: getattr(user, name)
+        for name in (
+            "org_unit",
+            "title",
+            "department",
+            "cost_center",
+            "manager",
+            "phone",
+            "employee_id",
+            "recovery_email",
+            "recovery_phone",
+        )
+        if getattr(user, name)
+    }
+    body = user_body(attrs)
+    body.update(
+        primaryEmail=user.email,
+        name={"givenName": user.given_name, "familyName": user.family_name},
+        password=password,
+        changePasswordAtNextLogin=True,
+        suspended=user.suspended,
+        **marker_patch(ownership_id),
+    )
+    request = client.service.users().insert(body=body, fields="id,primaryEmail")
+    # The label names the account, never the password.
+    return Call(request, f"users.insert {user.email}", done_on_retry=_retried_duplicate("user"))
+
+
+def update_user(
+    client: GoogleClient,
+    email: str,
+    changes: dict[str, Any],
+    current: User | None = None,
+    after_create: bool = False,
+) -> Call:
+    """Set the attributes in `changes` (State names), keeping list entries Git doesn't manage."""
+    body = user_body(changes, current)
+    request = client.service.users().patch(userKey=email, body=body, fields="id")
+    return Call(
+        request, f"users.patch {email} ({', '.join(sorted(changes))})", after_create=after_create
+    )
+
+
+def rename_user(client: GoogleClient, old_email: str, new_email: str) -> Call:
+    """Change the primary email; Google keeps the old address as an alias."""
+    request = client.service.users().patch(
+        userKey=old_email, body={"primaryEmail": new_email}, fields="id"
+    )
+    return Call(request, f"users.patch {old_email} (rename to {new_email})")
+
+
+def adopt_user(client: GoogleClient, email: str, ownership_id: str) -> Call:
+    """Mark an existing account as managed by this repository."""
+    request = client.service.users().patch(
+        userKey=email, body=marker_patch(ownership_id), fields="id"
+    )
+    return Call(request, f"users.patch {email} (adopt)")
+
+
+def suspend_user(client: GoogleClient, email: str) -> Call:
+    request = client.service.users().patch(userKey=email, body={"suspended": True}, fields="id")
+    return Call(request, f"users.patch {email} (suspend)")
+
+
+def unsuspend_user(client: GoogleClient, email: str) -> Call:
+    """Lift a suspension; one Google imposed (e.g. for abuse) fails with adminCannotUnsuspend."""
+    request = client.service.users().patch(userKey=email, body={"suspended": False}, fields="id")
+    return Call(request, f"users.patch {email} (unsuspend)")
+
+
+def delete_user(client: GoogleClient, email: str) -> Call:
+    request = client.service.users().delete(userKey=email)
+    return Call(request, f"users.delete {email}", done_statuses=ALREADY_GONE)
+
+
+def add_user_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:
+    request = client.service.users().aliases().insert(userKey=email, body={"alias": alias})
+    return Call(
+        request,
+        f"users.aliases.insert {email} {alias}",
+        done_on_retry=_retried_duplicate("alias"),
+        after_create=after_create,
+    )
+
+
+def remove_user_alias(client: GoogleClient, email: str, alias: str) -> Call:
+    request = client.service.users().aliases().delete(userKey=email, alias=alias)
+    return Call(request, f"users.aliases.delete {email} {alias}", done_statuses=ALREADY_GONE)
+
+
+# -- org units -------------------------------------------------------------------------------
+
+
+def create_org_unit(client: GoogleClient, customer: str, unit: OrgUnit) -> Call:
+    body = {"name": unit.name, "parentOrgUnitPath": unit.parent or "/"}
+    if unit.description:
+        body["description"] = unit.description
+    request = client.service.orgunits().insert(customerId=customer, body=body)
+    return Call(
+        request, f"orgunits.insert {unit.path}", done_on_retry=_retried_duplicate("org unit")
+    )
+
+
+def update_org_unit(client: GoogleClient, customer: str, path: str, description: str) -> Call:
+    request = client.service.orgunits().patch(
+        customerId=customer, orgUnitPath=path.lstrip("/"), body={"description": description}
+    )
+    return Call(request, f"orgunits.patch {path}")
+
+
+# -- groups ----------------------------------------------------------------------------------
+
+
+def create_group(client: GoogleClient, group: Group) -> Call:
+    body = {"email": group.email, "name": group.name}
+    if group.description:
+        body["description"] = group.description
+    request = client.service.groups().insert(body=body, fields="id,email")
+    return Call(request, f"groups.insert {group.email}", done_on_retry=_retried_duplicate("group"))
+
+
+def update_group(
+    client: GoogleClient, email: str, changes: dict[str, Any], after_create: bool = False
+) -> Call:
+    """Set name and/or description (None or "" clears the description)."""
+    body: dict[str, Any] = {}
+    if "name" in changes:
+        body["name"] = changes["name"]
+    if "description" in changes:
+        body["description"] = changes["description"] or ""
+    request = client.service.groups().patch(groupKey=email, body=body, fields="id")
+    return Call(
+        request, f"groups.patch {email} ({', '.join(sorted(changes))})", after_create=after_create
+    )
+
+
+def rename_group(client: GoogleClient, old_email: str, new_email: str) -> Call:
+    request = client.service.groups().patch(
+        groupKey=old_email, body={"email": new_email}, fields="id"
+    )
+    return Call(request, f"groups.patch {old_email} (rename to {new_email})")
+
+
+def delete_group(client: GoogleClient, email: str) -> Call:
+    request = client.service.groups().delete(groupKey=email)
+    return Call(request, f"groups.delete {email}", done_statuses=ALREADY_GONE)
+
+
+def add_group_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:
+    request = client.service.groups().aliases().insert(groupKey=email, body={"alias": alias})
+    return Call(
+        request,
+        f"groups.aliases.insert {email} {alias}",
+        done_on_retry=_retried_duplicate("alias"),
+        after_create=after_create,
+    )
+
+
+def remove_group_alias(client: GoogleClient, email: str, alias: str) -> Call:
+    request = client.service.groups().aliases().delete(groupKey=email, alias=alias)
+    return Call(request, f"groups.aliases.delete {email} {alias}", done_statuses=ALREADY_GONE)
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def add_member(
+    client: GoogleClient, group: str, email: str, role: str, after_create: bool = False
+) -> Call:
+    """Add a member with a role. Already a member counts as done (a role change is separate)."""
+    request = client.service.members().insert(
+        groupKey=group, body={"email": email, "role": role}, fields="id"
+    )
+    return Call(
+        request,
+        f"members.insert {group} {email}",
+        done_statuses={409: "already a member"},
+        after_create=after_create,
+    )
+
+
+def remove_member(client: GoogleClient, group: str, email: str) -> Call:
+    request = client.service.members().delete(groupKey=group, memberKey=email)
+    return Call(request, f"members.delete {group} {email}", done_statuses=ALREADY_GONE)
+
+
+def update_member(client: GoogleClient, group: str, email: str, role: str) -> Call:
+    request = client.service.members().patch(
+        groupKey=group, memberKey=email, body={"role": role}, fields="id"
+    )
+    return Call(request, f"members.patch {group} {email} (role {role})")
+
+
+# -- the ownership schema --------------------------------------------------------------------
+
+
+def ensure_marker_schema(client: GoogleClient, customer: str) -> bool:
+    """Create the ownership schema (or add its field) if missing; True if it was changed.
+
+    Only apply calls this: a plan never writes.
+    """
+    schemas = client.service.schemas()
+    found = client.execute(Call(schemas.get(customerId=customer, schemaKey=SCHEMA), "schemas.get"))
+    if found.ok and has_marker_field(found.body or {}):
+        return False
+    if found.ok:
+        fields = [*found.body.get("fields", []), *schema_body()["fields"]]
+        request = schemas.patch(customerId=customer, schemaKey=SCHEMA, body={"fields": fields})
+        client.must(Call(request, f"schemas.patch {SCHEMA}"))
+        return True
+    if found.status != 404:
+        raise GoogleApiError(f"schemas.get {SCHEMA}: {found.error}")
+    request = schemas.insert(customerId=customer, body=schema_body())
+    client.must(
+        Call(request, f"schemas.insert {SCHEMA}", done_on_retry=_retried_duplicate("schema"))
+    )
+    return True

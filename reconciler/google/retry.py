@@ -1,0 +1,85 @@
+"""Which failures are worth retrying, and how long to wait before the next attempt."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httplib2
+from googleapiclient.errors import HttpError
+
+Verdict = Literal["retry", "not_ready", "fail"]
+
+RATE_REASONS = {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
+# Google answers calls on a just-created user or group with these until it is usable.
+NOT_READY_MESSAGES = ("creation is not complete", "not yet")
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    socket.timeout,
+    http.client.HTTPException,
+    httplib2.error.ServerNotFoundError,
+    httplib2.error.RedirectMissingLocation,
+)
+
+
+def error_reason(exc: HttpError) -> str:
+    """The first `errors[].reason` of a Google error, or ''."""
+    try:
+        body = json.loads(exc.content.decode("utf-8"))
+        return str(body["error"]["errors"][0].get("reason", ""))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return ""
+
+
+def error_message(exc: HttpError) -> str:
+    """Google's message of an error, without the request URL googleapiclient adds."""
+    try:
+        body = json.loads(exc.content.decode("utf-8"))
+        return str(body["error"]["message"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return exc.reason or str(exc.status_code)
+
+
+def classify(exc: BaseException, after_create: bool = False) -> Verdict:
+    """retry: transient (rate limits, 5xx, dropped connections); not_ready: a resource created
+    moments ago is not usable yet (only when the call depends on one); fail: anything else."""
+    if isinstance(exc, HttpError):
+        status = exc.status_code
+        if status == 429 or status >= 500:
+            return "retry"
+        if status == 403 and error_reason(exc) in RATE_REASONS:
+            return "retry"
+        message = error_message(exc).lower()
+        if status == 412 and any(m in message for m in NOT_READY_MESSAGES):
+            return "not_ready"
+        if after_create and status == 404:
+            return "not_ready"
+        return "fail"
+    if isinstance(exc, CONNECTION_ERRORS):
+        return "retry"
+    return "fail"
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, capped: 1 s, 2 s, 4 s ... up to `cap_s`."""
+
+    max_attempts: int = 8
+    base_s: float = 1.0
+    cap_s: float = 32.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delays(self) -> Iterator[float]:
+        """The waits before attempts 2, 3, ... (max_attempts - 1 of them)."""
+        for attempt in range(self.max_attempts - 1):
+            ceiling = min(self.cap_s, self.base_s * (2**attempt))
+            # Half fixed, half random: never hammer, never synchronize with other clients.
+            yield ceiling / 2 + self.rng.uniform(0, ceiling / 2)
