@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from reconciler import __version__
-from reconciler.problems import InvalidInput, Problem
+from reconciler.problems import InvalidInput, Problem, ReconcilerError
 
-EXIT_OK, EXIT_ERROR = 0, 1
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 state_dir = click.argument(
     "directory",
@@ -46,6 +46,53 @@ def validate(directory: Path) -> None:
         f"{len(desired.tree.groups)} groups ({len(state.groups)} exported), "
         f"{len(state.org_units)} org units."
     )
+
+
+@cli.command()
+@state_dir
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for pull requests, json for machines.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the plan as JSON here, for `reconciler apply PLAN.json`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when the plan has changes (0: none, 1: error).",
+)
+def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) -> None:
+    """Show what it takes to make Google match the state directory. Changes nothing."""
+    from reconciler.desired.resolve import load_desired
+    from reconciler.plan.render import render_json, render_markdown, render_text
+    from reconciler.provenance import provenance
+    from reconciler.session import google_session, plan_for
+
+    desired = load_desired(directory)
+    _print_warnings(desired.warnings)
+    with google_session(desired, read_only=True) as client:
+        the_plan, _ = plan_for(desired, client)
+    meta = provenance(desired.tree)
+    if fmt_ == "json":
+        click.echo(render_json(the_plan, meta), nl=False)
+    elif fmt_ == "markdown":
+        click.echo(render_markdown(the_plan), nl=False)
+    else:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render_text(the_plan, colour=colour), nl=False, color=colour)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_json(the_plan, meta), encoding="utf-8")
+        click.echo(f"Saved the plan to {_shown(out)}.", err=True)
+    if detailed_exitcode and (the_plan.changes or the_plan.refused):
+        sys.exit(EXIT_CHANGES)
 
 
 @cli.command()
@@ -227,6 +274,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         # Click uses 2 for usage errors; the contract reserves 2 for "changes present".
         exc.show()
+        sys.exit(EXIT_ERROR)
+    except ReconcilerError as exc:
+        click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     except InvalidInput as exc:
         for p in exc.problems:

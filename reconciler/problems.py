@@ -25,6 +25,10 @@ class Problem:
         return f"{prefix}: {kind}{self.message}"
 
 
+class ReconcilerError(Exception):
+    """An expected failure (API, credentials, local state): its message is for the user."""
+
+
 class InvalidInput(Exception):
     """Raised with every problem found, so the user can fix them all in one pass."""
 

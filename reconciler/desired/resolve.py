@@ -97,13 +97,15 @@ def resolve(tree: DesiredTree) -> State:
     synced = set(tree.workspace.sync.attributes)
     state = State()
     for located in tree.users:
-        state.users[located.entry.email] = _user(located, located.entry.email in bound, synced)
+        state.users[located.entry.email] = _user(
+            located, located.entry.email in bound, synced, tree.root
+        )
     _resolve_groups(index, state)
     _resolve_org_units(tree, state)
     return state
 
 
-def _user(located: Located[UserEntry], bound: bool, synced: set[str]) -> User:
+def _user(located: Located[UserEntry], bound: bool, synced: set[str], root: Path) -> User:
     e = located.entry
 
     def managed(name: str, value):
@@ -130,8 +132,14 @@ def _user(located: Located[UserEntry], bound: bool, synced: set[str]) -> User:
         state=e.state,
         bound=bound,
         previous_emails=tuple(sorted(set(e.previous_emails))),
-        origin=Origin(located.source.path, located.source.line),
+        origin=_origin(located, root),
     )
+
+
+def _origin(located: Located, root: Path) -> Origin:
+    """Where an entry was written, relative to the state directory (the same on every
+    machine, so plans made in CI and locally agree)."""
+    return Origin(located.source.path.relative_to(root), located.source.line)
 
 
 def _has_account(user: User) -> bool:
@@ -187,14 +195,14 @@ def _resolve_groups(index: Index, state: State) -> None:
             git_name=e.name,
             previous_emails=tuple(sorted(set(e.previous_emails))),
             additive=e.membership == "additive",
-            origin=Origin(located.source.path, located.source.line),
+            origin=_origin(located, index.tree.root),
         )
 
 
 def _resolve_org_units(tree: DesiredTree, state: State) -> None:
     for o in tree.org_units:
         if o.entry.path != "/":
-            origin = Origin(o.source.path, o.source.line)
+            origin = _origin(o, tree.root)
             state.org_units[o.entry.path] = OrgUnit(o.entry.path, o.entry.description, origin)
     for user in state.users.values():
         if user.org_unit and user.org_unit != "/" and user.org_unit not in state.org_units:

@@ -19,8 +19,10 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from reconciler.problems import ReconcilerError
 
-class StateError(Exception):
+
+class StateError(ReconcilerError):
     """A state file or journal that cannot be read (not a torn last line: real damage)."""
 
 

@@ -26,6 +26,7 @@ from googleapiclient.http import HttpRequest
 from reconciler.google.credentials import build_credentials
 from reconciler.google.pacing import Pacer
 from reconciler.google.retry import RetryPolicy, classify, error_message, error_reason
+from reconciler.problems import ReconcilerError
 from reconciler.settings import Provider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
@@ -34,7 +35,7 @@ HTTP_TIMEOUT_S = 120
 PACING_MARGIN = 0.97
 
 
-class GoogleApiError(Exception):
+class GoogleApiError(ReconcilerError):
     """A call failed for good; the message names the method, the resource and Google's words."""
 
 

@@ -21,6 +21,7 @@ from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
+from reconciler.problems import ReconcilerError
 from reconciler.settings import Provider
 
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
@@ -33,7 +34,7 @@ WRITE_SCOPES = (
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
-class CredentialsError(Exception):
+class CredentialsError(ReconcilerError):
     """Credentials could not be built; the message says what to fix."""
 
 

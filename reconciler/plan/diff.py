@@ -1,0 +1,322 @@
+"""Desired State x actual State -> Plan, following the JumpCloud integration's semantics.
+
+Users: a desired user matches an account by primary email, then alias, then a previous email
+(the last two plan a rename). A matched account without our ownership marker is adopted when
+Git binds it (or asks for it suspended or deleted); one marked by another repository is never
+touched. Marked accounts that Git no longer binds are suspended, never deleted. Accounts
+neither marked nor named are never touched.
+
+Groups: exported groups match by email, alias, then previous email; membership is
+authoritative unless the group is additive. Groups Git does not name are never touched.
+
+Every comparison is on normalized values (lower-case emails, sorted tuples, "" and absent
+alike), so a plan made right after a successful apply is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from reconciler.plan.changes import Change, FieldChange, Plan
+from reconciler.plan.safety import check_safety
+from reconciler.settings import Workspace
+from reconciler.state import Group, Member, State, User
+
+USER_ATTRIBUTES = (
+    "given_name",
+    "family_name",
+    "org_unit",
+    "title",
+    "department",
+    "cost_center",
+    "manager",
+    "phone",
+    "employee_id",
+    "recovery_email",
+    "recovery_phone",
+)
+
+
+@dataclass
+class ActualView:
+    """The actual State with the lookups the diff needs."""
+
+    state: State
+    user_addresses: dict[str, str] = field(default_factory=dict)
+    group_addresses: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, state: State) -> ActualView:
+        view = cls(state)
+        for user in state.users.values():
+            view.user_addresses[user.email] = user.email
+            for alias in user.aliases or ():
+                view.user_addresses.setdefault(alias, user.email)
+        for group in state.groups.values():
+            view.group_addresses[group.email] = group.email
+            for alias in group.aliases or ():
+                view.group_addresses.setdefault(alias, group.email)
+        return view
+
+
+def make_plan(desired: State, actual: State, workspace: Workspace) -> Plan:
+    """The plan that makes `actual` match `desired`."""
+    view = ActualView.of(actual)
+    plan = Plan()
+    renamed_users = _diff_users(desired, view, workspace, plan)
+    _diff_org_units(desired, actual, plan)
+    if workspace.directory.group_management:
+        _diff_groups(desired, view, renamed_users, plan)
+    check_safety(plan, actual, workspace)
+    plan.sort()
+    return plan
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+def _match_user(user: User, view: ActualView) -> tuple[User | None, str]:
+    """The account a desired user is, and how it was found (primary, alias, previous)."""
+    primary = view.user_addresses.get(user.email)
+    if primary is not None:
+        how = "primary" if primary == user.email else "alias"
+        return view.state.users[primary], how
+    for old in user.previous_emails:
+        primary = view.user_addresses.get(old)
+        if primary is not None:
+            return view.state.users[primary], "previous"
+    return None, ""
+
+
+def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> dict[str, str]:
+    """User changes; returns old primary -> new primary for accounts renamed by the plan."""
+    ours = ws.ownership.id
+    renamed: dict[str, str] = {}
+    named: set[str] = set()
+    for user in desired.users.values():
+        account, how = _match_user(user, view)
+        if account is None:
+            if user.bound and user.state == "active":
+                plan.changes.append(_create_user(user))
+            continue
+        named.add(account.email)
+        if account.owner is not None and account.owner != ours:
+            plan.notes.append(
+                f"user {user.email}: the account is managed by '{account.owner}', "
+                "not by this repository; left alone"
+            )
+            continue
+        if user.state == "staged":
+            continue  # not provisioned yet: an existing account is left as it is
+        adopting = account.owner is None
+        if adopting and not (user.bound or user.state in ("suspended", "deleted")):
+            continue  # Git names it but does not bind it: not ours to take over
+        if user.state == "deleted":
+            if adopting:
+                plan.changes.append(_user_change("adopt", user, reason="to delete it"))
+            plan.changes.append(_user_change("delete", user, key=account.email))
+            continue
+        if how != "primary":
+            renamed[account.email] = user.email
+            plan.changes.append(
+                _user_change("rename", user, from_=account.email, reason=_FOUND_BY[how])
+            )
+        if adopting:
+            plan.changes.append(
+                _user_change("adopt", user, reason="takeover of an existing account")
+            )
+        fields = _user_fields(
+            user, account, renamed_from=account.email if how != "primary" else None
+        )
+        if fields:
+            plan.changes.append(_user_change("update", user, fields=fields))
+        _suspension(user, account, plan)
+    for account in view.state.users.values():
+        if account.email in named or account.owner != ours:
+            continue
+        if not account.suspended:
+            plan.changes.append(
+                Change("suspend", "user", account.email, reason="marked as ours but not in Git")
+            )
+    return renamed
+
+
+_FOUND_BY = {"alias": "found by its alias", "previous": "found by a previous email"}
+
+
+def _create_user(user: User) -> Change:
+    fields = {
+        name: FieldChange(None, getattr(user, name))
+        for name in (*USER_ATTRIBUTES, "aliases")
+        if getattr(user, name) not in (None, "", ())
+    }
+    return _user_change("create", user, fields=fields)
+
+
+def _user_change(action, user: User, key: str | None = None, **extra) -> Change:
+    return Change(action, "user", key or user.email, origin=user.origin, **extra)
+
+
+def _same(want, have) -> bool:
+    return (want or "") == (have or "")
+
+
+def _user_fields(user: User, account: User, renamed_from: str | None) -> dict[str, FieldChange]:
+    fields: dict[str, FieldChange] = {}
+    for name in USER_ATTRIBUTES:
+        want, have = getattr(user, name), getattr(account, name)
+        if want is None:
+            continue  # not managed
+        if name == "org_unit":
+            want, have = want or "/", have or "/"
+        if not _same(want, have):
+            fields[name] = FieldChange(have, want)
+    if user.aliases is not None:
+        have_aliases = set(account.aliases or ())
+        if renamed_from is not None:
+            # After the rename Google holds the old primary as an alias, and no longer the
+            # new primary; compare with what will be there.
+            have_aliases = (have_aliases - {user.email}) | {renamed_from}
+        # Google keeps the addresses of earlier renames: previous_emails stay as aliases.
+        keep = set(user.previous_emails) & have_aliases
+        want_aliases = set(user.aliases) | keep
+        if want_aliases != have_aliases:
+            fields["aliases"] = FieldChange(
+                tuple(sorted(have_aliases)), tuple(sorted(want_aliases))
+            )
+    return fields
+
+
+def _suspension(user: User, account: User, plan: Plan) -> None:
+    if user.suspended and not account.suspended:
+        reason = "state: suspended" if user.state == "suspended" else "no longer bound"
+        plan.changes.append(_user_change("suspend", user, reason=reason))
+    elif not user.suspended and account.suspended:
+        if account.suspension_reason not in (None, "ADMIN"):
+            plan.notes.append(
+                f"user {user.email}: suspended by Google ({account.suspension_reason}); only "
+                "Google can lift that, so no unsuspend is planned"
+            )
+            return
+        plan.changes.append(_user_change("unsuspend", user))
+
+
+# -- org units -------------------------------------------------------------------------------
+
+
+def _diff_org_units(desired: State, actual: State, plan: Plan) -> None:
+    for path, unit in desired.org_units.items():
+        have = actual.org_units.get(path)
+        if have is None:
+            fields = (
+                {"description": FieldChange(None, unit.description)} if unit.description else {}
+            )
+            plan.changes.append(Change("create", "org_unit", path, fields, origin=unit.origin))
+        elif unit.description is not None and not _same(unit.description, have.description):
+            fields = {"description": FieldChange(have.description, unit.description)}
+            plan.changes.append(Change("update", "org_unit", path, fields, origin=unit.origin))
+
+
+# -- groups ----------------------------------------------------------------------------------
+
+
+def _match_group(group: Group, view: ActualView) -> tuple[Group | None, str]:
+    primary = view.group_addresses.get(group.email)
+    if primary is not None:
+        return view.state.groups[primary], "primary" if primary == group.email else "alias"
+    for old in group.previous_emails:
+        primary = view.group_addresses.get(old)
+        if primary is not None:
+            return view.state.groups[primary], "previous"
+    return None, ""
+
+
+def _diff_groups(desired: State, view: ActualView, renamed_users: dict[str, str], plan: Plan):
+    renamed_groups: dict[str, str] = {}
+    matches: list[tuple[Group, Group | None, str]] = []
+    for group in desired.groups.values():
+        existing, how = _match_group(group, view)
+        if existing is not None and how != "primary":
+            renamed_groups[existing.email] = group.email
+        matches.append((group, existing, how))
+    renames = {**renamed_users, **renamed_groups}
+    for group, existing, how in matches:
+        if existing is None:
+            fields = {"name": FieldChange(None, group.name)}
+            if group.description:
+                fields["description"] = FieldChange(None, group.description)
+            if group.aliases:
+                fields["aliases"] = FieldChange((), group.aliases)
+            plan.changes.append(Change("create", "group", group.email, fields, origin=group.origin))
+            _members(group, {}, renames, plan)
+            continue
+        renamed_from = existing.email if existing.email != group.email else None
+        if renamed_from is not None:
+            plan.changes.append(
+                Change(
+                    "rename",
+                    "group",
+                    group.email,
+                    from_=renamed_from,
+                    reason=_FOUND_BY.get(how),
+                    origin=group.origin,
+                )
+            )
+        fields = _group_fields(group, existing, renamed_from)
+        if fields:
+            plan.changes.append(Change("update", "group", group.email, fields, origin=group.origin))
+        _members(group, existing.members, renames, plan)
+
+
+def _group_fields(group: Group, existing: Group, renamed_from: str | None):
+    fields: dict[str, FieldChange] = {}
+    if group.name != existing.name:
+        fields["name"] = FieldChange(existing.name, group.name)
+    if group.description is not None and not _same(group.description, existing.description):
+        fields["description"] = FieldChange(existing.description, group.description)
+    if group.aliases is not None:
+        have = set(existing.aliases or ())
+        if renamed_from is not None:
+            have = (have - {group.email}) | {renamed_from}
+        want = set(group.aliases) | (set(group.previous_emails) & have)
+        if want != have:
+            fields["aliases"] = FieldChange(tuple(sorted(have)), tuple(sorted(want)))
+    return fields
+
+
+def _members(group: Group, actual: dict[str, Member], renames: dict[str, str], plan: Plan) -> None:
+    # Members follow accounts through renames: compare with the addresses they will have.
+    have = {renames.get(email, email): m for email, m in actual.items()}
+    for email, member in group.members.items():
+        current = have.get(email)
+        if current is None:
+            plan.changes.append(_member_change("add_member", group, member, member.role))
+        elif current.role != member.role:
+            role = {"role": FieldChange(current.role, member.role)}
+            plan.changes.append(_member_change("update_member", group, member, member.role, role))
+    if group.additive:
+        return
+    for email, member in have.items():
+        if email not in group.members:
+            plan.changes.append(_member_change("remove_member", group, member, member.role))
+
+
+def _member_change(action, group: Group, member: Member, role: str, fields=None) -> Change:
+    return Change(
+        action,
+        "membership",
+        f"{group.email}/{member.email}",
+        fields or {},
+        group=group.email,
+        member=member.email,
+        role=role,
+        member_type=member.type,
+        origin=group.origin,
+    )
+
+
+def changes_of(plan: Plan, kind: str, actions: Iterable[str]) -> list[Change]:
+    """The plan's changes of one kind and some actions (a helper for callers and tests)."""
+    wanted = set(actions)
+    return [c for c in plan.changes if c.kind == kind and c.action in wanted]

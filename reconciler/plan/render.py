@@ -1,0 +1,252 @@
+"""Plans for people (text), pull requests (markdown) and machines (json)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.plan.changes import Change, Plan
+
+SYMBOLS = {
+    "create": "+",
+    "add_member": "+",
+    "update": "~",
+    "rename": "~",
+    "adopt": "~",
+    "unsuspend": "~",
+    "update_member": "~",
+    "suspend": "-",
+    "delete": "-",
+    "remove_member": "-",
+}
+COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
+SUMMARY_ORDER = [
+    ("create", "to create"),
+    ("rename", "to rename"),
+    ("adopt", "to adopt"),
+    ("update", "to update"),
+    ("unsuspend", "to unsuspend"),
+    ("suspend", "to suspend"),
+    ("delete", "to delete"),
+]
+MEMBER_ORDER = [
+    ("add_member", "to add"),
+    ("update_member", "to change"),
+    ("remove_member", "to remove"),
+]
+# GitHub refuses comments over 65,536 characters; leave room for the rest of the comment.
+MARKDOWN_LIMIT = 60_000
+
+Style = Callable[[str, str], str]
+
+
+def _plain(text: str, _colour: str) -> str:
+    return text
+
+
+def summary_line(plan: Plan) -> str:
+    """`Plan: ...` with the counts, or `No changes. ...`."""
+    if not plan.changes and not plan.refused:
+        return "No changes. Google matches the desired state."
+    counts = plan.summary()
+    parts = [f"{counts.get(a, 0)} {label}" for a, label in SUMMARY_ORDER]
+    members = [f"{counts[a]} {label}" for a, label in MEMBER_ORDER if counts.get(a)]
+    line = "Plan: " + ", ".join(parts)
+    if members:
+        line += "; members: " + ", ".join(members)
+    if plan.refused:
+        line += f"; {len(plan.refused)} refused"
+    return line + "."
+
+
+def describe(change: Change) -> str:
+    """One line saying what a change does to what."""
+    a, k = change.action, change.kind.replace("_", " ")
+    if a == "rename":
+        text = f"rename {k} {change.from_} -> {change.key}"
+    elif a == "add_member":
+        text = f"add {change.member} to {change.group} as {change.role}"
+    elif a == "remove_member":
+        text = f"remove {change.member} from {change.group}"
+    elif a == "update_member":
+        text = f"change the role of {change.member} in {change.group}"
+    else:
+        text = f"{a} {k} {change.key}"
+    if change.reason:
+        text += f" ({change.reason})"
+    return text
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def change_lines(change: Change, symbol: str | None = None) -> list[str]:
+    """The lines of one change: a head line, then one line per field."""
+    symbol = symbol or SYMBOLS[change.action]
+    head = f"{symbol} {describe(change)}"
+    lines = [head]
+    width = max((len(n) for n in change.fields), default=0)
+    for name, fc in change.fields.items():
+        label = f"{name}:".ljust(width + 1)
+        if change.action == "create":
+            lines.append(f"    {label} {_value(fc.new)}")
+        else:
+            lines.append(f"    {label} {_value(fc.old)} -> {_value(fc.new)}")
+    return lines
+
+
+def render_text(plan: Plan, colour: bool = False, title: str | None = None) -> str:
+    """Terraform-like text: legend, a block per change, the summary line."""
+    style: Style = _plain
+    if colour:
+        import click
+
+        def style(text: str, name: str) -> str:
+            return click.style(text, fg=name)
+
+    out: list[str] = []
+    if title:
+        out += [title, ""]
+    if not plan.changes and not plan.refused:
+        out.append(summary_line(plan))
+        out += [f"Note: {n}" for n in plan.notes]
+        return "\n".join(out) + "\n"
+    out.append(
+        "Symbols: + create or add, ~ change in place (update, rename, adopt, unsuspend), "
+        "- suspend, delete or remove"
+    )
+    out.append("")
+    for change in plan.changes:
+        lines = change_lines(change)
+        symbol = lines[0][0]
+        out.append("  " + style(lines[0], COLOURS[symbol]))
+        out += ["  " + line for line in lines[1:]]
+        if change.origin is not None:
+            out.append(f"      # {change.origin.path.as_posix()}:{change.origin.line}")
+    if plan.refused:
+        out += ["", "Refused: never applied, with or without --allow-unsafe:"]
+        for change in plan.refused:
+            out.append("  " + style("! " + describe(change), COLOURS["!"]))
+    out += ["", summary_line(plan)]
+    out += [f"Note: {n}" for n in plan.notes]
+    out += _safety_lines(plan)
+    return "\n".join(out) + "\n"
+
+
+def _safety_lines(plan: Plan) -> list[str]:
+    lines: list[str] = []
+    if plan.over_limits:
+        lines += ["", "UNSAFE: this plan exceeds the safety limits of workspace.yaml:"]
+        lines += [f"  - {why}" for why in plan.over_limits]
+        lines.append(
+            "Review every change above. To apply it anyway, run apply with --allow-unsafe "
+            "(or raise the limits under `safety:` in workspace.yaml)."
+        )
+    if plan.refused:
+        lines += [
+            "",
+            "UNSAFE: this plan would suspend, rename or delete protected accounts or super "
+            "admins. That is never applied; fix Git first (bind the account, or correct it).",
+        ]
+    return lines
+
+
+def _escape_cell(text: str) -> str:
+    return re.sub(r"([\\|`*_<>\[\]])", r"\\\1", text)
+
+
+def render_markdown(plan: Plan, title: str = "Reconciler plan") -> str:
+    """For a pull request comment: summary table first, details folded, size capped."""
+    out = [f"### {_escape_cell(title)}", ""]
+    if not plan.changes and not plan.refused:
+        out.append(summary_line(plan))
+        return "\n".join(out) + "\n"
+    if plan.unsafe:
+        out.append("> [!WARNING]")
+        for why in plan.over_limits:
+            out.append(
+                f"> Over a safety limit: {_escape_cell(why)}. Applying needs `--allow-unsafe`."
+            )
+        for change in plan.refused:
+            out.append(f"> Refused, never applied: {_escape_cell(describe(change))}")
+        out.append("")
+    out += _summary_table(plan)
+    out += ["", f"**{_escape_cell(summary_line(plan))}**", ""]
+    lines: list[str] = []
+    for change in plan.changes:
+        lines += change_lines(change)
+    for change in plan.refused:
+        lines.append("! " + describe(change))
+    body, shown = _fit(lines, MARKDOWN_LIMIT - sum(len(x) + 1 for x in out) - 500)
+    fence = "`" * max(3, _longest_backtick_run(body) + 1)
+    out += [
+        f"<details><summary>Details ({len(plan.changes)} changes)</summary>",
+        "",
+        f"{fence}diff",
+        body,
+        fence,
+        "",
+        "</details>",
+    ]
+    if shown < len(lines):
+        out += [
+            "",
+            f"_Plan truncated: {len(lines) - shown} of {len(lines)} lines not shown. "
+            "The JSON plan has every change._",
+        ]
+    for note in plan.notes:
+        out.append(f"- {_escape_cell(note)}")
+    return "\n".join(out) + "\n"
+
+
+KINDS = [
+    ("user", "users"),
+    ("group", "groups"),
+    ("org_unit", "org units"),
+    ("membership", "members"),
+]
+
+
+def _summary_table(plan: Plan) -> list[str]:
+    """Counts by action (rows) and kind (columns); empty rows and columns are left out."""
+    counts: dict[tuple[str, str], int] = {}
+    for change in plan.changes:
+        key = (change.action, change.kind)
+        counts[key] = counts.get(key, 0) + 1
+    kinds = [(k, name) for k, name in KINDS if any(kind == k for _, kind in counts)]
+    actions = [a for a, _ in [*SUMMARY_ORDER, *MEMBER_ORDER] if any(x == a for x, _ in counts)]
+    rows = ["| | " + " | ".join(name for _, name in kinds) + " |"]
+    rows.append("| --- |" + " ---: |" * len(kinds))
+    for action in actions:
+        cells = [str(counts.get((action, k), "")) for k, _ in kinds]
+        rows.append(f"| {action.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _fit(lines: list[str], budget: int) -> tuple[str, int]:
+    used, shown = 0, 0
+    for line in lines:
+        if used + len(line) + 1 > budget:
+            break
+        used += len(line) + 1
+        shown += 1
+    return "\n".join(lines[:shown]), shown
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def render_json(plan: Plan, meta: dict[str, Any] | None = None) -> str:
+    """The DESIGN.md JSON shape, with any metadata (`meta`) alongside."""
+    data = plan.to_json()
+    if meta:
+        data["meta"] = meta
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,60 @@
+"""Opening the provider a state directory names: the embedded emulator or Google."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from reconciler.desired.resolve import Desired
+from reconciler.google.client import ENDPOINT_ENV, GoogleClient
+from reconciler.google.fetch import Actual, fetch_actual
+from reconciler.plan.changes import Plan
+from reconciler.plan.diff import make_plan
+from reconciler.state import Group
+
+
+@contextmanager
+def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
+    """A client for the directory's provider. With `provider.kind: emulator` and no
+    RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant."""
+    ws, root = desired.workspace, desired.tree.root
+    if ws.provider.kind == "emulator" and not os.environ.get(ENDPOINT_ENV):
+        from reconciler.emulator.embedded import open_embedded
+
+        with open_embedded(root, ws) as server:
+            url = server.start()
+            yield GoogleClient.connect(ws.provider, root, read_only=read_only, endpoint=url)
+        return
+    yield GoogleClient.connect(ws.provider, root, read_only=read_only)
+
+
+def read_actual(desired: Desired, client: GoogleClient) -> Actual:
+    """The tenant as Google holds it, members read only for the groups Git manages."""
+    ws = desired.workspace
+    addresses: set[str] = set()
+    for group in desired.state.groups.values():
+        addresses.add(group.email)
+        addresses.update(group.aliases or ())
+        addresses.update(group.previous_emails)
+
+    def managed(group: Group) -> bool:
+        return group.email in addresses or any(a in addresses for a in group.aliases or ())
+
+    return fetch_actual(
+        client,
+        customer=ws.directory.customer,
+        domains=ws.directory.domains,
+        managed_groups=managed if ws.directory.group_management else None,
+    )
+
+
+def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
+    """Read the tenant and compute the plan."""
+    actual = read_actual(desired, client)
+    plan = make_plan(desired.state, actual.state, desired.workspace)
+    if not actual.marker_schema:
+        plan.notes.append(
+            "the ownership schema does not exist yet: apply creates it before marking accounts"
+        )
+    return plan, actual
