@@ -96,6 +96,52 @@ def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) 
 
 
 @cli.command()
+@click.argument("target", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.option(
+    "--allow-unsafe",
+    is_flag=True,
+    help="Apply a plan over the safety limits. Never overrides protected accounts.",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append one JSON line per change (what, when, who, result) to this file.",
+)
+@click.option(
+    "--result-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the outcome (counts and every change's result) as JSON, for CI.",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append generated passwords of new accounts here (mode 0600); shown nowhere else.",
+)
+def apply(
+    target: Path,
+    auto_approve: bool,
+    allow_unsafe: bool,
+    audit_log: Path | None,
+    result_file: Path | None,
+    password_file: Path | None,
+) -> None:
+    """Apply the plan for DIR (asking first), or a saved PLAN.json if it is still current."""
+    from reconciler.apply.run import ApplyOptions, run_apply
+
+    options = ApplyOptions(
+        auto_approve=auto_approve,
+        allow_unsafe=allow_unsafe,
+        audit_log=audit_log,
+        result_file=result_file,
+        password_file=password_file,
+        colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
+        interactive=sys.stdin.isatty(),
+    )
+    sys.exit(run_apply(target, options))
+
+
+@cli.command()
 @state_dir
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 naming files not canonical.")
 def fmt(directory: Path, check: bool) -> None:

@@ -1,0 +1,1 @@
+"""Applying a plan: the executor, saved plans, audit records, generated passwords."""

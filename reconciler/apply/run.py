@@ -1,0 +1,165 @@
+"""`reconciler apply`: plan afresh, check it may run, ask, execute, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from reconciler.apply.audit import AuditLog, write_result_file
+from reconciler.apply.executor import ChangeResult, Context, execute_plan, summarize
+from reconciler.apply.passwords import PasswordFile
+from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
+from reconciler.desired.resolve import load_desired
+from reconciler.google import ops
+from reconciler.plan.changes import Plan
+from reconciler.plan.render import describe, render_text
+from reconciler.provenance import git_commit
+from reconciler.session import google_session, plan_for
+
+OK, ERROR = 0, 1
+
+
+@dataclass
+class ApplyOptions:
+    auto_approve: bool = False
+    allow_unsafe: bool = False
+    audit_log: Path | None = None
+    result_file: Path | None = None
+    password_file: Path | None = None
+    colour: bool = False
+    interactive: bool = False
+
+
+def run_apply(target: Path, options: ApplyOptions) -> int:
+    """The exit code of applying `target` (a state directory or a saved plan)."""
+    saved: SavedPlan | None = None
+    directory = target
+    if target.is_file():
+        saved = load_saved_plan(target)
+        directory = saved.directory
+        if not directory.is_dir():
+            return _refuse(f"the plan was made from {directory}, which is not a directory here")
+    desired = load_desired(directory)
+    for warning in desired.warnings[:20]:
+        click.echo(warning.render(), err=True)
+    with google_session(desired, read_only=False) as client:
+        plan, actual = plan_for(desired, client)
+        click.echo(render_text(plan, colour=options.colour), nl=False, color=options.colour)
+        refusal = _check(plan, saved, options)
+        if refusal is not None:
+            return refusal
+        if not plan.changes:
+            return OK
+        if saved is None and not options.auto_approve and not _approved(options):
+            return ERROR
+        ws = desired.workspace
+        marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
+        if marks and ops.ensure_marker_schema(client, ws.directory.customer):
+            click.echo("Created the ownership schema (custom user field).", err=True)
+        checksum = plan.checksum()
+        audit = AuditLog(options.audit_log, checksum, git_commit(desired.tree.root))
+        passwords = PasswordFile(options.password_file)
+        results: list[ChangeResult] = []
+
+        def on_result(result: ChangeResult) -> None:
+            results.append(result)
+            audit.record(result)
+
+        context = Context(
+            client=client,
+            desired=desired.state,
+            actual=actual.state,
+            ownership_id=ws.ownership.id,
+            customer=ws.directory.customer,
+            on_password=passwords.add,
+            on_result=on_result,
+        )
+        try:
+            execute_plan(plan, context)
+        except KeyboardInterrupt:
+            click.echo(
+                "Interrupted. Changes already made stay made; run apply again to finish the rest.",
+                err=True,
+            )
+            return ERROR
+        finally:
+            audit.close()
+            passwords.close()
+            counts = summarize(results)
+            if options.result_file is not None:
+                write_result_file(options.result_file, checksum, counts, results)
+    return _report(results, counts, passwords, options)
+
+
+def _check(plan: Plan, saved: SavedPlan | None, options: ApplyOptions) -> int | None:
+    """An exit code when the plan must not run, else None."""
+    if saved is not None and saved.checksum != plan.checksum():
+        lines = what_moved(saved.plan, plan)
+        return _refuse(
+            f"the saved plan {saved.path} is stale: Google or Git changed since it was made, "
+            "so a fresh plan differs:\n" + "\n".join(lines) + "\nMake and review a new plan."
+        )
+    if plan.refused:
+        return _refuse(
+            "the plan would suspend, rename or delete protected accounts or super admins; "
+            "that is never applied, even with --allow-unsafe. Fix Git first."
+        )
+    if plan.over_limits and not options.allow_unsafe:
+        return _refuse(
+            "the plan exceeds the safety limits (" + "; ".join(plan.over_limits) + "). "
+            "Review it; apply with --allow-unsafe if it is right."
+        )
+    return None
+
+
+def _approved(options: ApplyOptions) -> bool:
+    if not options.interactive:
+        click.echo(
+            "Error: no terminal to ask for approval; review the plan and run with "
+            "--auto-approve (or apply a saved plan).",
+            err=True,
+        )
+        return False
+    answer = click.prompt(
+        "Apply these changes? Only 'yes' is accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        click.echo("Apply cancelled; nothing was changed.", err=True)
+        return False
+    return True
+
+
+def _refuse(message: str) -> int:
+    click.echo(f"Error: refused: {message}", err=True)
+    return ERROR
+
+
+def _report(
+    results: list[ChangeResult], counts: dict[str, int], passwords: PasswordFile, options
+) -> int:
+    for r in results:
+        if r.result != "applied":
+            click.echo(f"{r.result}: {describe(r.change)}: {r.error}", err=True)
+    click.echo(
+        f"Apply complete: {counts['applied']} applied, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped."
+    )
+    if passwords.count:
+        if options.password_file is not None:
+            click.echo(
+                f"{passwords.count} new account(s): their one-time passwords are in "
+                f"{options.password_file} (readable by you only).",
+                err=True,
+            )
+        else:
+            click.echo(
+                f"{passwords.count} new account(s) got random one-time passwords that were not "
+                "kept; reset them in the Admin console, or use --password-file next time.",
+                err=True,
+            )
+    if counts["failed"]:
+        click.echo("Some changes failed; `reconciler plan` shows what is left.", err=True)
+        return ERROR
+    return OK

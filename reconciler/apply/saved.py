@@ -1,0 +1,85 @@
+"""Saved plans (`plan --out PLAN.json`): reading them back, refusing edited, truncated or
+foreign ones, and saying what moved when a fresh plan no longer matches."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.plan.changes import FORMAT_VERSION, Change, Plan
+from reconciler.plan.render import describe
+from reconciler.problems import ReconcilerError
+
+
+class InvalidPlanFile(ReconcilerError):
+    """A saved plan that cannot be applied as it is."""
+
+
+@dataclass
+class SavedPlan:
+    path: Path
+    plan: Plan
+    checksum: str
+    meta: dict[str, Any]
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.meta["directory"])
+
+
+def load_saved_plan(path: Path) -> SavedPlan:
+    """Read a saved plan; InvalidPlanFile says precisely what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidPlanFile(f"{path}: cannot read the plan file ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidPlanFile(
+            f"{path}:{exc.lineno}: not a complete JSON plan ({exc.msg}); was it truncated? "
+            "Make a new one with `reconciler plan --out`"
+        ) from None
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise InvalidPlanFile(f"{path}: not a plan file (no format_version)")
+    version = data["format_version"]
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise InvalidPlanFile(
+            f"{path}: plan format_version {version!r} is newer than this reconciler reads "
+            f"({FORMAT_VERSION}); apply it with the version that made it, or plan again"
+        )
+    meta = data.get("meta")
+    if not isinstance(meta, dict) or not meta.get("directory"):
+        raise InvalidPlanFile(f"{path}: the plan does not say which state directory it is for")
+    try:
+        plan = Plan(
+            changes=[Change.from_json(c) for c in data["changes"]],
+            refused=[Change.from_json(c) for c in data.get("refused", [])],
+            over_limits=list(data.get("over_limits", [])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidPlanFile(f"{path}: a change in the plan is malformed ({exc!r})") from None
+    checksum = data.get("checksum")
+    if checksum != plan.checksum():
+        raise InvalidPlanFile(
+            f"{path}: the changes do not match the plan's checksum: the file was edited or "
+            "damaged. Make a new one with `reconciler plan --out`"
+        )
+    return SavedPlan(path, plan, checksum, meta)
+
+
+def what_moved(saved: Plan, fresh: Plan, limit: int = 20) -> list[str]:
+    """Lines naming changes planned now but not saved (+) and saved but not planned now (-)."""
+
+    def canonical(c: Change) -> str:
+        return json.dumps({k: v for k, v in c.to_json().items() if k != "source"}, sort_keys=True)
+
+    before = {canonical(c): c for c in [*saved.changes, *saved.refused]}
+    after = {canonical(c): c for c in [*fresh.changes, *fresh.refused]}
+    lines = [f"  + now also: {describe(after[k])}" for k in after if k not in before]
+    lines += [f"  - no longer: {describe(before[k])}" for k in before if k not in after]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"  ... and {len(lines) - limit} more"]
+    return lines
