@@ -94,11 +94,23 @@ def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> 
     ours = ws.ownership.id
     renamed: dict[str, str] = {}
     named: set[str] = set()
-    for user in desired.users.values():
-        account, how = _match_user(user, view)
+    matches = [(user, *_match_user(user, view)) for user in desired.users.values()]
+    # Two Git users can find one account (one by its primary email, one by an alias Git
+    # doesn't know of): the primary match wins, the other is left alone with a note.
+    claimed = {
+        acc.email: u.email for u, acc, how in matches if acc is not None and how == "primary"
+    }
+    for user, account, how in matches:
         if account is None:
             if user.bound and user.state == "active":
                 plan.changes.append(_create_user(user))
+            continue
+        owner = claimed.setdefault(account.email, user.email)
+        if owner != user.email:
+            plan.notes.append(
+                f"user {user.email}: found the account {account.email}, which is also "
+                f"{owner}'s in Git; left alone (remove the alias or the previous email)"
+            )
             continue
         named.add(account.email)
         if account.owner is not None and account.owner != ours:
