@@ -141,6 +141,63 @@ def apply(
     sys.exit(run_apply(target, options))
 
 
+@cli.command("import")
+@state_dir
+@click.option(
+    "--mode",
+    type=click.Choice(["all", "new", "updates"]),
+    default="all",
+    show_default=True,
+    help="new: add accounts Git lacks; updates: rewrite attributes of entries Git has.",
+)
+@click.option("--user", "users", multiple=True, help="Only this account (repeatable).")
+@click.option("--groups", is_flag=True, help="Also import Google groups with their members.")
+@click.option("--include-suspended", is_flag=True, help="Also import suspended accounts.")
+@click.option(
+    "--file",
+    "target",
+    default="imported.yaml",
+    show_default=True,
+    help="File (in DIR) that receives new entries and their bindings.",
+)
+def import_(
+    directory: Path,
+    mode: str,
+    users: tuple[str, ...],
+    groups: bool,
+    include_suspended: bool,
+    target: str,
+) -> None:
+    """Bring accounts (and groups) from Google into the state directory's YAML."""
+    from reconciler.desired.resolve import load_desired
+    from reconciler.importer import ImportOptions, plan_import, write_edits
+    from reconciler.session import google_session, read_actual
+
+    desired = load_desired(directory)
+    options = ImportOptions(
+        mode=mode,  # type: ignore[arg-type]
+        only_users={u.strip().lower() for u in users},
+        groups=groups,
+        include_suspended=include_suspended,
+        target=target,
+    )
+    with google_session(desired, read_only=True) as client:
+        actual = read_actual(desired, client, all_groups=groups)
+    edits, report = plan_import(desired.tree, actual, options)
+    write_edits(edits, report)
+    for note in report.notes[:MAX_WARNINGS_SHOWN]:
+        click.echo(f"note: {note}", err=True)
+    if len(report.notes) > MAX_WARNINGS_SHOWN:
+        click.echo(f"... and {len(report.notes) - MAX_WARNINGS_SHOWN} more notes", err=True)
+    click.echo(
+        f"Imported {len(report.new_users)} new and {len(report.updated_users)} updated "
+        f"users, {len(report.new_groups)} new and {len(report.updated_groups)} updated groups."
+    )
+    for path in report.files:
+        click.echo(f"wrote {_shown(path)}")
+    load_desired(directory)  # the result must be valid; InvalidInput says where if not
+
+
 @cli.command()
 @state_dir
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 naming files not canonical.")

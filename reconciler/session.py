@@ -29,8 +29,9 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
     yield GoogleClient.connect(ws.provider, root, read_only=read_only)
 
 
-def read_actual(desired: Desired, client: GoogleClient) -> Actual:
-    """The tenant as Google holds it, members read only for the groups Git manages."""
+def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False) -> Actual:
+    """The tenant as Google holds it, members read only for the groups Git manages (or for
+    every group, with `all_groups`)."""
     ws = desired.workspace
     addresses: set[str] = set()
     for group in desired.state.groups.values():
@@ -39,13 +40,16 @@ def read_actual(desired: Desired, client: GoogleClient) -> Actual:
         addresses.update(group.previous_emails)
 
     def managed(group: Group) -> bool:
+        if all_groups:
+            return True
         return group.email in addresses or any(a in addresses for a in group.aliases or ())
 
+    reads_groups = ws.directory.group_management or all_groups
     return fetch_actual(
         client,
         customer=ws.directory.customer,
         domains=ws.directory.domains,
-        managed_groups=managed if ws.directory.group_management else None,
+        managed_groups=managed if reads_groups else None,
     )
 
 

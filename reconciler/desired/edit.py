@@ -1,0 +1,218 @@
+"""Minimal edits to desired-state files: change a field, add a field, append an entry.
+
+Edits splice the file's text at the positions the YAML parser reports, so every byte outside
+an edited value (comments, order, quoting, blank lines of untouched entries) stays the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.desired.models import ENTRY_MODELS
+from reconciler.desired.write import BLOCK_LISTS, MAX_FLOW_WIDTH, format_text, scalar_text
+from reconciler.desired.yamlread import compose_yaml
+
+INDENT = "  "
+
+
+@dataclass
+class _Splice:
+    start: int
+    end: int
+    text: str
+
+
+class FileEdit:
+    """Pending edits to one file; `text()` returns the result."""
+
+    def __init__(self, path: Path, text: str | None = None):
+        self.path = path
+        self.original = text if text is not None else _read(path)
+        self.root = compose_yaml(self.original, path) if self.original.strip() else None
+        self._starts = [0]
+        for i, ch in enumerate(self.original):
+            if ch == "\n":
+                self._starts.append(i + 1)
+        self._splices: list[_Splice] = []
+        self._appended: dict[str, list[dict[str, Any]]] = {}
+
+    @property
+    def created(self) -> bool:
+        return not self.original.strip()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def entries(self, key: str) -> list[MappingNode]:
+        """The mapping nodes of the entries under a top-level key."""
+        seq = self._top(key)
+        if not isinstance(seq, SequenceNode):
+            return []
+        return [n for n in seq.value if isinstance(n, MappingNode)]
+
+    @staticmethod
+    def scalar(entry: MappingNode, field: str) -> Any:
+        for k, v in entry.value:
+            if k.value == field and isinstance(v, ScalarNode):
+                return v.value
+        return None
+
+    # -- editing ---------------------------------------------------------------------------
+
+    def set_field(self, entry: MappingNode, field: str, value: Any) -> None:
+        """Give `field` a new value (None removes the field)."""
+        if entry.flow_style:
+            raise ValueError("flow-style entries are rewritten whole, not edited")
+        for k, v in entry.value:
+            if k.value != field:
+                continue
+            if value is None:
+                self._remove_pair(k, v)
+            else:
+                self._replace_value(field, k, v, value)
+            return
+        if value is not None:
+            self._add_pair(entry, field, value)
+
+    def append_entry(self, key: str, data: dict[str, Any]) -> None:
+        """Add an entry at the end of the top-level list `key` (created if missing)."""
+        self._appended.setdefault(key, []).append(data)
+
+    def text(self) -> str:
+        out = self.original
+        for s in sorted(self._splices, key=lambda s: (s.start, s.end), reverse=True):
+            out = out[: s.start] + s.text + out[s.end :]
+        if self._appended:
+            out = self._with_appended(out)
+        if self.created:
+            out = format_text(out, self.path)
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _top(self, key: str) -> Node | None:
+        if not isinstance(self.root, MappingNode):
+            return None
+        for k, v in self.root.value:
+            if k.value == key:
+                return v
+        return None
+
+    def _offset(self, mark) -> int:
+        return self._starts[mark.line] + mark.column
+
+    def _line_start(self, line: int) -> int:
+        return self._starts[line] if line < len(self._starts) else len(self.original)
+
+    def _replace_value(self, field: str, key: ScalarNode, value_node: Node, value: Any) -> None:
+        column = key.start_mark.column
+        if isinstance(value, (list, tuple)) and (
+            isinstance(value_node, SequenceNode) and not value_node.flow_style
+        ):
+            # A block list: replace its lines with the new list, one item per line.
+            start = self._line_start(key.start_mark.line)
+            end = self._line_start(_last_line(value_node) + 1)
+            self._splices.append(_Splice(start, end, _pair_text(field, value, column)))
+            return
+        rendered = _inline_value(field, value, column)
+        if rendered is None:  # a long list: write the pair as a block
+            start = self._line_start(key.start_mark.line)
+            end = self._line_start(_last_line(value_node) + 1)
+            self._splices.append(_Splice(start, end, _pair_text(field, value, column)))
+            return
+        start, end = self._offset(value_node.start_mark), self._offset(value_node.end_mark)
+        if isinstance(value_node, ScalarNode) and value_node.value == "" and start == end:
+            rendered = " " + rendered if self.original[start - 1 : start] == ":" else rendered
+        self._splices.append(_Splice(start, end, rendered))
+
+    def _remove_pair(self, key: ScalarNode, value_node: Node) -> None:
+        start = self._line_start(key.start_mark.line)
+        end = self._line_start(max(_last_line(value_node), key.start_mark.line) + 1)
+        self._splices.append(_Splice(start, end, ""))
+
+    def _add_pair(self, entry: MappingNode, field: str, value: Any) -> None:
+        column = entry.value[0][0].start_mark.column
+        at = self._line_start(_last_line(entry) + 1)
+        text = _pair_text(field, value, column)
+        if at == len(self.original) and not self.original.endswith("\n"):
+            text = "\n" + text
+        self._splices.append(_Splice(at, at, text))
+
+    def _with_appended(self, text: str) -> str:
+        for key in [k for k in ENTRY_MODELS if k in self._appended]:
+            items = "".join(_entry_text(data, 1) for data in self._appended[key])
+            root = compose_yaml(text, self.path) if text.strip() else None
+            seq = None
+            if isinstance(root, MappingNode):
+                for k, v in root.value:
+                    if k.value == key:
+                        seq = v
+            if isinstance(seq, SequenceNode) and not seq.flow_style and seq.value:
+                starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+                dash = seq.value[0].start_mark.column - 2
+                items = "".join(_entry_text(d, 0, dash) for d in self._appended[key])
+                last = _last_line(seq) + 1
+                at = starts[last] if last < len(starts) else len(text)
+                if not text[:at].endswith("\n"):
+                    items = "\n" + items
+                text = text[:at] + items + text[at:]
+            else:
+                if text and not text.endswith("\n"):
+                    text += "\n"
+                if text.strip():
+                    text += "\n"
+                if isinstance(seq, SequenceNode) or seq is not None:
+                    raise ValueError(f"{self.path}: '{key}' is not a block list; cannot append")
+                text += f"{key}:\n{items}"
+        return text
+
+
+def _last_line(node: Node) -> int:
+    """The last line (0-based) holding any of the node's own text."""
+    if isinstance(node, ScalarNode) or node.flow_style or not node.value:
+        mark = node.end_mark
+        # A plain scalar ends where its text ends; a flow collection right after its bracket.
+        return mark.line if mark.column else max(mark.line - 1, node.start_mark.line)
+    last = node.value[-1]
+    if isinstance(node, MappingNode):
+        key, value = last
+        return max(_last_line(key), _last_line(value))
+    return _last_line(last)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def _inline_value(field: str, value: Any, column: int) -> str | None:
+    if isinstance(value, (list, tuple)):
+        if field in BLOCK_LISTS and value:
+            return None
+        flow = "[" + ", ".join(scalar_text(v, flow=True) for v in value) + "]"
+        return flow if column + len(field) + 2 + len(flow) <= MAX_FLOW_WIDTH else None
+    return scalar_text(value)
+
+
+def _pair_text(field: str, value: Any, column: int) -> str:
+    pad = " " * column
+    inline = _inline_value(field, value, column)
+    if inline is not None:
+        return f"{pad}{field}: {inline}\n"
+    items = "".join(f"{pad}{INDENT}- {scalar_text(v)}\n" for v in value)
+    return f"{pad}{field}:\n{items}"
+
+
+def _entry_text(data: dict[str, Any], level: int, dash_column: int | None = None) -> str:
+    """One list entry in canonical style; keys in the order given."""
+    dash = " " * (dash_column if dash_column is not None else len(INDENT) * level)
+    column = len(dash) + 2
+    lines = []
+    for i, (field, value) in enumerate(data.items()):
+        pair = _pair_text(field, value, column)
+        if i == 0:
+            pair = dash + "- " + pair[column:]
+        lines.append(pair)
+    return "".join(lines)

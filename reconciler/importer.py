@@ -1,0 +1,311 @@
+"""`reconciler import`: bring accounts (and groups) from Google into Git.
+
+`new` adds what Git lacks, `updates` rewrites the managed attributes of entries Git has,
+`all` does both. Existing files are edited in place (only the edited values change); new
+entries, with the bindings that keep imported users bound, go to one target file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reconciler.desired.edit import FileEdit
+from reconciler.desired.load import DesiredTree
+from reconciler.google.fetch import Actual
+from reconciler.state import Group, User
+
+Mode = Literal["all", "new", "updates"]
+
+USER_FIELDS = (
+    "given_name",
+    "family_name",
+    "org_unit",
+    "title",
+    "department",
+    "cost_center",
+    "manager",
+    "phone",
+    "employee_id",
+    "recovery_email",
+    "recovery_phone",
+)
+
+
+@dataclass
+class ImportOptions:
+    mode: Mode = "all"
+    only_users: set[str] = field(default_factory=set)  # empty: every account
+    groups: bool = False
+    include_suspended: bool = False
+    target: str = "imported.yaml"
+
+
+@dataclass
+class ImportReport:
+    new_users: list[str] = field(default_factory=list)
+    updated_users: list[str] = field(default_factory=list)
+    new_groups: list[str] = field(default_factory=list)
+    updated_groups: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def plan_import(
+    tree: DesiredTree, actual: Actual, options: ImportOptions
+) -> tuple[dict[Path, FileEdit], ImportReport]:
+    """The file edits an import makes (nothing written yet) and what they amount to."""
+    return _Importer(tree, actual, options).run()
+
+
+def write_edits(edits: dict[Path, FileEdit], report: ImportReport) -> None:
+    for path, edit in edits.items():
+        text = edit.text()
+        if text != edit.original:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            report.files.append(path)
+
+
+class _Importer:
+    def __init__(self, tree: DesiredTree, actual: Actual, options: ImportOptions):
+        self.tree = tree
+        self.actual = actual
+        self.options = options
+        self.ws = tree.workspace
+        self.domains = {d.lower() for d in self.ws.directory.domains}
+        self.synced = set(self.ws.sync.attributes)
+        self.report = ImportReport()
+        self.edits: dict[Path, FileEdit] = {}
+        self.target = tree.root / options.target
+        # Every address Git already uses for a user -> the entry's email.
+        self.git_users: dict[str, str] = {}
+        for u in tree.users:
+            for address in (u.entry.email, *(u.entry.aliases or ()), *u.entry.previous_emails):
+                self.git_users.setdefault(address, u.entry.email)
+        self.git_groups: dict[str, str] = {}
+        for g in tree.groups:
+            if g.entry.email:
+                for address in (g.entry.email, *(g.entry.aliases or ()), *g.entry.previous_emails):
+                    self.git_groups.setdefault(address, g.entry.name)
+        self.group_names = {g.entry.name for g in tree.groups}
+
+    def run(self) -> tuple[dict[Path, FileEdit], ImportReport]:
+        accounts = self._accounts()
+        incoming = {u.email for u in accounts if self._git_email(u) is None}
+        if self.options.mode in ("new", "all"):
+            # Known to Git after this import: references to them are valid.
+            self.known = set(self.git_users) | incoming
+        else:
+            self.known = set(self.git_users)
+        for user in accounts:
+            git_email = self._git_email(user)
+            if git_email is None and self.options.mode in ("new", "all"):
+                self._add_user(user)
+            elif git_email is not None and self.options.mode in ("updates", "all"):
+                self._update_user(git_email, user)
+        if self.options.groups:
+            for group in sorted(self.actual.state.groups.values(), key=lambda g: g.email):
+                self._import_group(group)
+        return self.edits, self.report
+
+    # -- users -----------------------------------------------------------------------------
+
+    def _accounts(self) -> list[User]:
+        chosen = []
+        ours = self.ws.ownership.id
+        for user in sorted(self.actual.state.users.values(), key=lambda u: u.email):
+            if self.options.only_users and not (
+                {user.email, *(user.aliases or ())} & self.options.only_users
+            ):
+                continue
+            if user.owner is not None and user.owner != ours:
+                self.report.notes.append(f"{user.email}: managed by '{user.owner}'; not imported")
+                continue
+            if user.email.rpartition("@")[2] not in self.domains:
+                self.report.notes.append(f"{user.email}: not in directory.domains; not imported")
+                continue
+            new = self._git_email(user) is None
+            if user.suspended and new and not self.options.include_suspended:
+                self.report.notes.append(f"{user.email}: suspended; not imported")
+                continue
+            chosen.append(user)
+        return chosen
+
+    def _git_email(self, user: User) -> str | None:
+        for address in (user.email, *(user.aliases or ())):
+            if address in self.git_users:
+                return self.git_users[address]
+        return None
+
+    def _values(self, user: User) -> dict[str, Any]:
+        """The attributes Git would hold for this account (synced ones, non-empty)."""
+        values: dict[str, Any] = {}
+        for name in USER_FIELDS:
+            if name not in self.synced and name not in ("given_name", "family_name"):
+                continue
+            value = getattr(user, name)
+            if name == "org_unit" and value == "/":
+                value = None
+            if name == "manager" and value and value not in self.known:
+                self.report.notes.append(
+                    f"{user.email}: manager {value} is not in Git; manager left out"
+                )
+                value = None
+            if value not in (None, ""):
+                values[name] = value
+        return values
+
+    def _aliases(self, user: User, previous: Iterable[str] = ()) -> list[str]:
+        # Addresses of earlier renames stay in previous_emails, not in aliases.
+        return sorted(set(user.aliases or ()) - set(previous))
+
+    def _add_user(self, user: User) -> None:
+        data: dict[str, Any] = {"email": user.email, **self._values(user)}
+        aliases = self._aliases(user)
+        if aliases and "aliases" in self.synced:
+            data["aliases"] = aliases
+        if user.suspended:
+            data["state"] = "suspended"
+        edit = self._edit(self.target)
+        edit.append_entry("users", data)
+        # Suspended accounts are bound too: they keep their account (suspended) and their
+        # group memberships, exactly as Google has them.
+        edit.append_entry("bindings", {"user": user.email})
+        self.report.new_users.append(user.email)
+
+    def _update_user(self, git_email: str, user: User) -> None:
+        located = next(u for u in self.tree.users if u.entry.email == git_email)
+        edit = self._edit(located.source.path)
+        node = next(
+            (
+                n
+                for n in edit.entries("users")
+                if (edit.scalar(n, "email") or "").lower() == git_email
+            ),
+            None,
+        )
+        if node is None or node.flow_style:
+            self.report.notes.append(f"{git_email}: written in flow style; not updated")
+            return
+        entry = located.entry
+        wanted = self._values(user)
+        changed = False
+        for name in USER_FIELDS:
+            if name not in self.synced:
+                continue
+            have = getattr(entry, name)
+            want = wanted.get(name)
+            if name == "manager" and want is None and have is not None and user.manager:
+                continue  # Google's manager is not in Git: keep Git's
+            if (have or None) != (want or None):
+                edit.set_field(node, name, want)
+                changed = True
+        if "aliases" in self.synced:
+            want_aliases = self._aliases(user, entry.previous_emails)
+            have_aliases = sorted(entry.aliases) if entry.aliases is not None else None
+            if have_aliases != want_aliases and (have_aliases is not None or want_aliases):
+                edit.set_field(node, "aliases", want_aliases)
+                changed = True
+        if changed:
+            self.report.updated_users.append(git_email)
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def _import_group(self, group: Group) -> None:
+        existing = next(
+            (
+                self.git_groups[a]
+                for a in (group.email, *(group.aliases or ()))
+                if a in self.git_groups
+            ),
+            None,
+        )
+        if existing is None and self.options.mode in ("new", "all"):
+            self._add_group(group)
+        elif existing is not None and self.options.mode in ("updates", "all"):
+            self._update_group(existing, group)
+
+    def _group_data(self, group: Group, name: str) -> tuple[dict[str, Any], bool]:
+        """Fields of a group entry, and whether members had to be left out."""
+        roles: dict[str, list[str]] = {"OWNER": [], "MANAGER": [], "MEMBER": []}
+        left_out = False
+        for member in group.members.values():
+            ref = self._member_ref(member.email, member.type)
+            if ref is None:
+                left_out = True
+                continue
+            roles[member.role].append(ref)
+        data: dict[str, Any] = {"name": name, "email": group.email}
+        if group.name and group.name != name:
+            data["display_name"] = group.name
+        if group.description:
+            data["description"] = group.description
+        aliases = sorted(group.aliases or ())
+        if aliases:
+            data["aliases"] = aliases
+        for role, key in (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members")):
+            if roles[role]:
+                data[key] = sorted(roles[role])
+        if left_out:
+            data["membership"] = "additive"
+        return data, left_out
+
+    def _member_ref(self, email: str, member_type: str) -> str | None:
+        if member_type == "CUSTOMER":
+            return None
+        in_domains = email.rpartition("@")[2] in self.domains
+        if member_type == "GROUP":
+            if email in self.git_groups or (self.options.mode != "updates" and in_domains):
+                return email
+            return None
+        if not in_domains or email in self.known:
+            return self.git_users.get(email, email) if in_domains else email
+        return None  # a user Git does not have (and is not importing)
+
+    def _add_group(self, group: Group) -> None:
+        name = self._free_name(group.email.partition("@")[0])
+        data, left_out = self._group_data(group, name)
+        if left_out:
+            self.report.notes.append(
+                f"group {group.email}: some members are not in Git; imported as additive"
+            )
+        self._edit(self.target).append_entry("groups", data)
+        self.group_names.add(name)
+        self.git_groups[group.email] = name
+        self.report.new_groups.append(group.email)
+
+    def _update_group(self, name: str, group: Group) -> None:
+        located = next(g for g in self.tree.groups if g.entry.name == name)
+        edit = self._edit(located.source.path)
+        node = next((n for n in edit.entries("groups") if edit.scalar(n, "name") == name), None)
+        if node is None or node.flow_style:
+            self.report.notes.append(f"group {name}: written in flow style; not updated")
+            return
+        data, _ = self._group_data(group, name)
+        entry = located.entry
+        changed = False
+        for key in ("display_name", "description", "aliases", "owners", "managers", "members"):
+            have = getattr(entry, key)
+            have = sorted(have) if isinstance(have, list) else have
+            want = data.get(key)
+            if key == "display_name" and want is None and have is None:
+                continue
+            if (have or None) != (want or None):
+                edit.set_field(node, key, want)
+                changed = True
+        if changed:
+            self.report.updated_groups.append(group.email)
+
+    def _free_name(self, base: str) -> str:
+        name, n = base, 2
+        while name in self.group_names:
+            name, n = f"{base}-{n}", n + 1
+        return name
+
+    def _edit(self, path: Path) -> FileEdit:
+        if path not in self.edits:
+            self.edits[path] = FileEdit(path)
+        return self.edits[path]
