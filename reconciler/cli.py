@@ -200,6 +200,31 @@ def import_(
 
 @cli.command()
 @state_dir
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "markdown", "json", "csv"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when anything is found (0: clean).")
+def report(directory: Path, fmt_: str, detailed_exitcode: bool) -> None:
+    """Drift between Git and Google, unmanaged accounts and privileged access, for audits."""
+    from reconciler.desired.resolve import load_desired
+    from reconciler.report import build_report, render_report
+    from reconciler.session import google_session, plan_for
+
+    desired = load_desired(directory)
+    with google_session(desired, read_only=True) as client:
+        the_plan, actual = plan_for(desired, client)
+    found = build_report(desired.state, actual.state, the_plan, desired.workspace)
+    click.echo(render_report(found, fmt_), nl=False)
+    if detailed_exitcode and found.findings:
+        sys.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@state_dir
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 naming files not canonical.")
 def fmt(directory: Path, check: bool) -> None:
     """Rewrite desired-state files in canonical form, keeping comments."""

@@ -1,0 +1,148 @@
+"""`reconciler report`: drift between Git and Google, for IT and auditors.
+
+Sections: accounts Google has that Git does not name (unmanaged), accounts Git binds that
+Google lacks (missing), attribute and membership drift, accounts another repository manages,
+and privileged access (super and delegated admins) with whether Git names them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from reconciler.plan.changes import Plan
+from reconciler.plan.render import describe
+from reconciler.settings import Workspace
+from reconciler.state import State
+
+SECTIONS = {
+    "unmanaged": "Accounts in Google that Git does not name",
+    "missing": "Accounts Git binds that Google lacks",
+    "drift": "Attribute and membership drift",
+    "orphaned": "Accounts marked as ours that Git no longer binds",
+    "other_owner": "Accounts managed by another repository",
+    "privileged": "Privileged access (super and delegated admins)",
+}
+
+
+ORPHANED = {"marked as ours but not in Git", "no longer bound"}
+
+
+@dataclass
+class Row:
+    key: str
+    detail: str
+    finding: bool = True  # False: listed for review, not a discrepancy
+
+
+@dataclass
+class Report:
+    sections: dict[str, list[Row]] = field(default_factory=lambda: {k: [] for k in SECTIONS})
+
+    @property
+    def findings(self) -> int:
+        return sum(1 for rows in self.sections.values() for r in rows if r.finding)
+
+
+def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace) -> Report:
+    """The report of what differs between `desired` and `actual` (and who holds power)."""
+    report = Report()
+    ours = workspace.ownership.id
+    named: set[str] = set()
+    for user in desired.users.values():
+        named.update({user.email, *user.previous_emails})
+    addresses = {}
+    for account in actual.users.values():
+        for a in (account.email, *(account.aliases or ())):
+            addresses[a] = account.email
+    named_accounts = {addresses[a] for a in named if a in addresses}
+    for account in sorted(actual.users.values(), key=lambda u: u.email):
+        state = "suspended" if account.suspended else "active"
+        if account.owner not in (None, ours):
+            report.sections["other_owner"].append(
+                Row(account.email, f"managed by '{account.owner}' ({state})")
+            )
+        elif account.email not in named_accounts and account.owner is None:
+            report.sections["unmanaged"].append(Row(account.email, f"not in Git ({state})"))
+        if account.is_admin or account.is_delegated_admin:
+            role = "super admin" if account.is_admin else "delegated admin"
+            in_git = account.email in named_accounts
+            protected = account.email in workspace.protected
+            detail = f"{role}; {'named in Git' if in_git else 'NOT named in Git'}"
+            if protected:
+                detail += "; protected"
+            report.sections["privileged"].append(Row(account.email, detail, finding=not in_git))
+    for change in plan.changes:
+        if change.kind == "user" and change.action == "create":
+            report.sections["missing"].append(Row(change.key, "bound in Git, no account"))
+        elif change.kind == "user" and change.action == "suspend" and change.reason in ORPHANED:
+            report.sections["orphaned"].append(Row(change.key, describe(change)))
+        else:
+            report.sections["drift"].append(Row(change.key, _drift_detail(change)))
+    for change in plan.refused:
+        report.sections["drift"].append(Row(change.key, describe(change)))
+    return report
+
+
+def _drift_detail(change) -> str:
+    text = describe(change)
+    if change.fields:
+        parts = [f"{n}: {_short(fc.old)} -> {_short(fc.new)}" for n, fc in change.fields.items()]
+        text += ": " + "; ".join(parts)
+    return text
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value) + "]"
+    return str(value)
+
+
+def render_report(report: Report, fmt: str) -> str:
+    if fmt == "json":
+        data = {
+            "findings": report.findings,
+            "sections": {k: [asdict(r) for r in rows] for k, rows in report.sections.items()},
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["section", "key", "detail", "finding"])
+        for section, rows in report.sections.items():
+            for r in rows:
+                row = [section, r.key, r.detail, "yes" if r.finding else "no"]
+                writer.writerow([_no_formula(cell) for cell in row])
+        return out.getvalue()
+    markdown = fmt == "markdown"
+    lines = ["## Reconciliation report" if markdown else "Reconciliation report", ""]
+    for section, title in SECTIONS.items():
+        rows = report.sections[section]
+        lines.append(f"### {title} ({len(rows)})" if markdown else f"{title}: {len(rows)}")
+        if markdown and rows:
+            lines += ["", "| account | detail |", "| --- | --- |"]
+            lines += [f"| {_cell(r.key)} | {_cell(r.detail)} |" for r in rows]
+        else:
+            lines += [f"  {r.key}: {r.detail}" for r in rows]
+        lines.append("")
+    verdict = (
+        "Clean: Google matches Git."
+        if report.findings == 0
+        else f"{report.findings} finding(s) to review."
+    )
+    lines.append(f"**{verdict}**" if markdown else verdict)
+    return "\n".join(lines) + "\n"
+
+
+def _no_formula(text: str) -> str:
+    # A spreadsheet would run a cell starting with = or @ as a formula (CSV injection).
+    return "'" + text if text[:1] in ("=", "@", "\t", "\r") else text
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
