@@ -11,6 +11,7 @@ Which mode applies follows from the provider settings:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +33,9 @@ WRITE_SCOPES = (
     "admin.directory.userschema",
 )
 TOKEN_URI = "https://oauth2.googleapis.com/token"
+# A key file path from the environment (a CI secret written to a temporary file) overrides
+# provider.credentials, so the key never needs a fixed path in the repository.
+CREDENTIALS_ENV = "RECONCILER_GOOGLE_CREDENTIALS"
 
 
 class CredentialsError(ReconcilerError):
@@ -57,12 +61,16 @@ def build_credentials(
     """Credentials for `provider` (None: talk to a loopback endpoint without any)."""
     wanted = scopes(read_only)
     subject = provider.admin_subject
+    key_file = os.environ.get(CREDENTIALS_ENV) or provider.credentials
     try:
-        if provider.credentials:
-            key = Path(provider.credentials).expanduser()
+        if key_file:
+            key = Path(key_file).expanduser()
             key = key if key.is_absolute() else root / key
             if not key.is_file():
-                raise CredentialsError(f"provider.credentials: key file {key} not found")
+                named_by = (
+                    CREDENTIALS_ENV if os.environ.get(CREDENTIALS_ENV) else "provider.credentials"
+                )
+                raise CredentialsError(f"{named_by}: key file {key} not found")
             return service_account.Credentials.from_service_account_file(
                 str(key), scopes=wanted, subject=subject
             )
