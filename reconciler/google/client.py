@@ -25,7 +25,13 @@ from googleapiclient.http import HttpRequest
 
 from reconciler.google.credentials import build_credentials
 from reconciler.google.pacing import Pacer
-from reconciler.google.retry import RetryPolicy, classify, error_message, error_reason
+from reconciler.google.retry import (
+    RetryPolicy,
+    classify,
+    error_message,
+    error_reason,
+    may_have_run,
+)
 from reconciler.problems import ReconcilerError
 from reconciler.settings import Provider
 
@@ -47,8 +53,9 @@ class Call:
     label: str  # what it does to which resource, e.g. "members.insert eng@example.com"
     # Statuses that mean "already done", e.g. {409: "already a member"} on an insert.
     done_statuses: dict[int, str] = field(default_factory=dict)
-    # The same, but only on a retry: a 409 on the first attempt is a real conflict, on a
-    # later one it is most likely the first attempt's work, whose answer was lost.
+    # The same, but only on a retry after an attempt that may have run (no answer, or a
+    # server error): a 409 on the first attempt, or after refusals only (rate limits, not
+    # ready yet), is a real conflict; after a lost answer it is most likely that attempt's work.
     done_on_retry: dict[int, str] = field(default_factory=dict)
     # The call acts on something created moments ago: a 404 means "not yet", not "gone".
     after_create: bool = False
@@ -146,6 +153,7 @@ class GoogleClient:
     def execute(self, call: Call) -> Outcome:
         """Run one call, retrying transient failures; never raises for an API error."""
         attempts = 0
+        maybe_done = False
         delays = self.retry.delays()
         while True:
             attempts += 1
@@ -157,12 +165,14 @@ class GoogleClient:
                 body = call.request.execute(num_retries=0)
                 return Outcome(call, True, body, attempts=attempts)
             except Exception as exc:  # classified below; unknown ones fail the call
-                outcome = self._settle(call, exc, attempts)
+                outcome = self._settle(call, exc, attempts, maybe_done)
                 if outcome is not None:
                     return outcome
+                last = exc
+                maybe_done = maybe_done or may_have_run(exc)
             wait = next(delays, None)
             if wait is None:
-                return Outcome(call, False, error="gave up after retries", attempts=attempts)
+                return _failure(call, last, attempts, "gave up after retries: ")
             self.stats.retries += 1
             self.retry.sleep(wait)
 
@@ -180,20 +190,27 @@ class GoogleClient:
         """
         outcomes: list[Outcome | None] = [None] * len(calls)
         attempts = [0] * len(calls)
+        last: dict[int, BaseException] = {}
+        maybe_done = [False] * len(calls)
         pending = list(range(len(calls)))
         delays = self.retry.delays()
+        # Every part counts against the quota: a batch the pacer cannot admit at once would
+        # go out over the rate.
+        size = min(self.batch_size, self.pacer.per_minute) if self.pacer else self.batch_size
         while pending:
             again: list[int] = []
-            for chunk in _chunks(pending, self.batch_size):
+            for chunk in _chunks(pending, size):
                 for i, result in self._run_batch([calls[i] for i in chunk], chunk):
                     attempts[i] += 1
                     response, exc = result
                     if exc is None:
                         outcomes[i] = Outcome(calls[i], True, response, attempts=attempts[i])
                         continue
-                    settled = self._settle(calls[i], exc, attempts[i])
+                    settled = self._settle(calls[i], exc, attempts[i], maybe_done[i])
                     if settled is None:
                         again.append(i)
+                        last[i] = exc
+                        maybe_done[i] = maybe_done[i] or may_have_run(exc)
                     else:
                         outcomes[i] = settled
             if not again:
@@ -201,8 +218,8 @@ class GoogleClient:
             wait = next(delays, None)
             if wait is None:
                 for i in again:
-                    outcomes[i] = Outcome(
-                        calls[i], False, error="gave up after retries", attempts=attempts[i]
+                    outcomes[i] = _failure(
+                        calls[i], last[i], attempts[i], "gave up after retries: "
                     )
                 break
             self.stats.retries += len(again)
@@ -245,11 +262,15 @@ class GoogleClient:
         for i in ids:
             yield i, results.get(str(i), (None, ConnectionError("no answer in the batch")))
 
-    def _settle(self, call: Call, exc: BaseException, attempts: int) -> Outcome | None:
-        """A final Outcome for a failed attempt, or None when it should be tried again."""
+    def _settle(
+        self, call: Call, exc: BaseException, attempts: int, maybe_done: bool = False
+    ) -> Outcome | None:
+        """A final Outcome for a failed attempt, or None when it should be tried again.
+
+        `maybe_done`: an earlier attempt may have done the work, its answer lost."""
         if isinstance(exc, HttpError):
             done = dict(call.done_statuses)
-            if attempts > 1:
+            if maybe_done:
                 done.update(call.done_on_retry)
             if exc.status_code in done:
                 note = done[exc.status_code]
@@ -257,13 +278,18 @@ class GoogleClient:
         verdict = classify(exc, call.after_create)
         if verdict in ("retry", "not_ready"):
             return None
-        if isinstance(exc, HttpError):
-            status, reason = exc.status_code, error_reason(exc)
-            detail = f"{status} {reason}: {error_message(exc)}".replace(" :", ":")
-            return Outcome(
-                call, False, error=detail, status=status, reason=reason, attempts=attempts
-            )
-        return Outcome(call, False, error=f"{type(exc).__name__}: {exc}", attempts=attempts)
+        return _failure(call, exc, attempts)
+
+
+def _failure(call: Call, exc: BaseException, attempts: int, prefix: str = "") -> Outcome:
+    """A failed Outcome that says what Google (or the connection) said last."""
+    if isinstance(exc, HttpError):
+        status, reason = exc.status_code, error_reason(exc)
+        detail = f"{status} {reason}: {error_message(exc)}".replace(" :", ":")
+        return Outcome(
+            call, False, error=prefix + detail, status=status, reason=reason, attempts=attempts
+        )
+    return Outcome(call, False, error=f"{prefix}{type(exc).__name__}: {exc}", attempts=attempts)
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -67,9 +67,11 @@ def update_user(
 ) -> Call:
     """Set the attributes in `changes` (State names), keeping list entries Git doesn't manage."""
     body = user_body(changes, current)
-    request = client.service.users().patch(userKey=email, body=body, fields="id")
+    # users.update, not patch: patch cannot clear a list (the last phone, the manager).
+    # Both keep the fields a body leaves out.
+    request = client.service.users().update(userKey=email, body=body, fields="id")
     return Call(
-        request, f"users.patch {email} ({', '.join(sorted(changes))})", after_create=after_create
+        request, f"users.update {email} ({', '.join(sorted(changes))})", after_create=after_create
     )
 
 

@@ -67,6 +67,15 @@ def classify(exc: BaseException, after_create: bool = False) -> Verdict:
     return "fail"
 
 
+def may_have_run(exc: BaseException) -> bool:
+    """Whether a failed attempt may still have done its work: no answer came (a dropped
+    connection, a timeout) or a server error did. Refusals (rate limits, not ready yet) come
+    before any work is done."""
+    if isinstance(exc, HttpError):
+        return exc.status_code >= 500
+    return True
+
+
 @dataclass
 class RetryPolicy:
     """Exponential backoff with full jitter, capped: 1 s, 2 s, 4 s ... up to `cap_s`."""

@@ -1,0 +1,133 @@
+"""API calls of a fetch against the minimum the API allows, counted by the emulator."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CUSTOMER, connect, start_emulator, stats
+
+from reconciler.google.fetch import GROUPS_PAGE, MEMBERS_PAGE, USERS_PAGE, fetch_actual
+
+USERS = 2_600
+GROUPS = 330
+# Group number -> members, for groups past one page; every other group has SMALL members.
+LARGE = {3: 201, 5: 400, 7: 401, 9: 650, 11: 250, 13: 999, 20: 450}
+SMALL = 12
+EMPTY = range(300, 315)
+
+
+def group_email(g: int) -> str:
+    return f"group{g:04d}@example.com"
+
+
+def is_managed(g: int) -> bool:
+    """Odd groups and group 0 (whose members include another group and an outsider)."""
+    return g % 2 == 1 or g == 0
+
+
+def generate() -> tuple[dict[str, Any], dict[int, int]]:
+    """A tenant of USERS users and GROUPS groups (some over a page of members, some empty),
+    and each group's member count."""
+    emails = [f"user{i:05d}@example.com" for i in range(USERS)]
+    doc: dict[str, Any] = {
+        "domains": ["example.com"],
+        "schemas": [
+            {
+                "schemaName": "Reconciler",
+                "fields": [{"fieldName": "ownershipId", "fieldType": "STRING"}],
+            }
+        ],
+        "orgUnits": [{"orgUnitPath": "/Staff"}],
+        "users": [
+            {
+                "primaryEmail": email,
+                "name": {"givenName": f"Given{i}", "familyName": f"Family{i}"},
+                "orgUnitPath": "/Staff",
+                "externalIds": [{"type": "organization", "value": f"E-{i:05d}"}],
+                "customSchemas": {"Reconciler": {"ownershipId": "bench/identity"}},
+            }
+            for i, email in enumerate(emails)
+        ],
+        "groups": [],
+    }
+    sizes: dict[int, int] = {}
+    for g in range(GROUPS):
+        count = 0 if g in EMPTY else LARGE.get(g, SMALL)
+        # (g*37 + k*1009) mod USERS never repeats within a group of < USERS members.
+        members: list[dict[str, Any]] = [
+            {"email": emails[(g * 37 + k * 1009) % USERS], "role": "MEMBER"} for k in range(count)
+        ]
+        if g == 0:
+            members[0] = {"email": group_email(1), "role": "MANAGER"}
+            members[1] = {"email": "partner@outside.net", "role": "MEMBER"}
+        doc["groups"].append({"email": group_email(g), "name": f"Group {g}", "members": members})
+        sizes[g] = count
+    return doc, sizes
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory):
+    doc, sizes = generate()
+    server = start_emulator(doc)
+    yield server, sizes
+    server.stop()
+
+
+def minimum_calls(sizes: dict[int, int]) -> dict[str, int]:
+    members = sum(math.ceil(n / MEMBERS_PAGE) for g, n in sizes.items() if is_managed(g) and n)
+    return {
+        "directory.users.list": math.ceil(USERS / USERS_PAGE),
+        "directory.groups.list": math.ceil(GROUPS / GROUPS_PAGE),
+        "directory.orgunits.list": 1,
+        "directory.schemas.get": 1,
+        "directory.members.list": members,
+    }
+
+
+def test_fetch_is_within_five_percent_of_the_minimum(generated, tmp_path: Path):
+    server, sizes = generated
+    before = stats(server)
+    managed_emails = {group_email(g) for g in range(GROUPS) if is_managed(g)}
+    client = connect(server, tmp_path, read_only=True)
+    actual = fetch_actual(
+        client,
+        customer=CUSTOMER,
+        domains=["example.com"],
+        managed_groups=lambda group: group.email in managed_emails,
+    )
+    after = stats(server)
+    seen = {k: after[k] - before[k] for k in ("api_calls", "http_requests", "batch_requests")}
+    seen["by_method"] = {
+        m: n - before["by_method"].get(m, 0) for m, n in after["by_method"].items()
+    }
+    minimum = minimum_calls(sizes)
+
+    # Correct first: every user and group, and every member of each managed group.
+    assert len(actual.state.users) == USERS
+    assert len(actual.state.groups) == GROUPS
+    for g, count in sizes.items():
+        members = actual.state.groups[group_email(g)].members
+        assert len(members) == (count if is_managed(g) else 0), group_email(g)
+    group0 = actual.state.groups[group_email(0)].members
+    assert group0[group_email(1)].type == "GROUP"
+    assert group0["partner@outside.net"].type == "EXTERNAL"
+
+    # Each method at its minimum, and the total within 5% of it.
+    assert {m: seen["by_method"].get(m, 0) for m in minimum} == minimum
+    assert seen["api_calls"] <= 1.05 * sum(minimum.values())
+    assert actual.calls == seen["api_calls"] and actual.retries == 0
+
+    # Member pages travel in batches: far fewer round trips than calls.
+    member_calls = minimum["directory.members.list"]
+    single = minimum["directory.users.list"] + minimum["directory.groups.list"] + 2
+    member_round_trips = seen["http_requests"] - single
+    assert seen["batch_requests"] >= 1
+    assert member_round_trips * 10 <= member_calls
+    print(
+        f"\ncalls {seen['api_calls']} (minimum {sum(minimum.values())}: {minimum}), "
+        f"HTTP requests {seen['http_requests']}, batches {seen['batch_requests']}, "
+        f"member calls {member_calls} in {member_round_trips} round trips"
+    )

@@ -1,0 +1,529 @@
+"""Each write operation against the emulator, through the real client."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httplib2
+import pytest
+from conftest import (
+    CUSTOMER,
+    DOMAINS,
+    OWNERSHIP,
+    PASSWORD,
+    connect,
+    example_tenant,
+    fast_retry,
+    managed,
+    start_emulator,
+    stats,
+)
+from googleapiclient.errors import HttpError
+
+from reconciler.google import ops
+from reconciler.google.client import Call, GoogleClient
+from reconciler.google.fetch import fetch_actual
+from reconciler.google.mapping import user_from_api
+from reconciler.google.marker import FIELD, SCHEMA
+from reconciler.state import Group, OrgUnit, User
+
+
+def get_user(client: GoogleClient, key: str) -> dict[str, Any]:
+    return client.must(Call(client.service.users().get(userKey=key, projection="full"), "get"))
+
+
+def get_group(client: GoogleClient, key: str) -> dict[str, Any]:
+    return client.must(Call(client.service.groups().get(groupKey=key), "get"))
+
+
+def members(client: GoogleClient, group: str) -> dict[str, tuple[str, str]]:
+    body = client.must(Call(client.service.members().list(groupKey=group), "list"))
+    return {m["email"]: (m["role"], m["type"]) for m in body.get("members", [])}
+
+
+def user(client: GoogleClient, key: str) -> User:
+    return user_from_api(get_user(client, key))
+
+
+def run(client: GoogleClient, call: Call):
+    outcome = client.execute(call)
+    assert outcome.ok, outcome.error
+    return outcome
+
+
+# -- users -----------------------------------------------------------------------------------
+
+KENJI = User(
+    email="kenji.watanabe@example.com",
+    given_name="Kenji",
+    family_name="Watanabe",
+    org_unit="/Engineering",
+    title="Site Reliability Engineer",
+    department="Engineering",
+    cost_center="CC-310",
+    manager="ana.ruiz@example.com",
+    phone="+1 555 0115",
+    employee_id="E-1077",
+    recovery_email="kenji@example.net",
+    recovery_phone="+15550115",
+)
+
+
+def test_create_user(client, sent):
+    call = ops.create_user(client, KENJI, OWNERSHIP, PASSWORD)
+    assert PASSWORD not in call.label
+    outcome = run(client, call)
+    assert set(outcome.body) == {"id", "primaryEmail"}  # the password never comes back
+    resource = get_user(client, KENJI.email)
+    assert "password" not in resource
+    assert resource["changePasswordAtNextLogin"] is True
+    assert resource["customSchemas"] == {SCHEMA: {FIELD: OWNERSHIP}}
+    created = user_from_api(resource)
+    managed_attrs = [
+        "email", "given_name", "family_name", "org_unit", "title", "department",
+        "cost_center", "manager", "phone", "employee_id", "recovery_email", "recovery_phone",
+    ]  # fmt: skip
+    assert [getattr(created, a) for a in managed_attrs] == [
+        getattr(KENJI, a) for a in managed_attrs
+    ]
+    assert created.owner == OWNERSHIP and not created.suspended
+    # The password travels once, in the insert, and nowhere else.
+    assert sum(PASSWORD in r.body for r in sent) == 1
+
+
+def test_create_a_suspended_user_with_only_the_required_attributes(client):
+    lena = User("lena@example.com", "Lena", "Hoffmann", suspended=True)
+    run(client, ops.create_user(client, lena, OWNERSHIP, PASSWORD))
+    lena = user(client, "lena@example.com")
+    assert lena.suspended and lena.org_unit == "/" and lena.title is None and lena.phone is None
+
+
+def test_create_user_that_exists_fails_on_the_first_attempt(client):
+    outcome = client.execute(
+        ops.create_user(client, User("jo.lei@example.com", "Jo", "Lei"), OWNERSHIP, PASSWORD)
+    )
+    assert (outcome.ok, outcome.status, outcome.reason, outcome.attempts) == (
+        False,
+        409,
+        "duplicate",
+        1,
+    )
+
+
+class LosesFirstAnswer:
+    """An http whose first request reaches the server but whose answer is lost."""
+
+    def __init__(self, http: Any):
+        self.http = http
+        self.lost = 0
+
+    def request(self, *args: Any, **kwargs: Any):
+        answer = self.http.request(*args, **kwargs)
+        if not self.lost:
+            self.lost += 1
+            raise ConnectionResetError("connection reset by peer")
+        return answer
+
+
+def lose_first_answer(call: Call) -> Call:
+    call.request.http = LosesFirstAnswer(call.request.http)
+    return call
+
+
+def get_org_unit(client: GoogleClient, path: str) -> dict[str, Any]:
+    request = client.service.orgunits().get(customerId=CUSTOMER, orgUnitPath=path.lstrip("/"))
+    return client.must(Call(request, "get"))
+
+
+# name -> (an insert, how to find what it made)
+INSERTS = {
+    "user": (
+        lambda c: ops.create_user(c, User("new@example.com", "New", "Hire"), OWNERSHIP, PASSWORD),
+        lambda c: get_user(c, "new@example.com"),
+    ),
+    "group": (
+        lambda c: ops.create_group(c, Group("new@example.com", "New")),
+        lambda c: get_group(c, "new@example.com"),
+    ),
+    "org unit": (
+        lambda c: ops.create_org_unit(c, CUSTOMER, OrgUnit("/Engineering/Platform")),
+        lambda c: get_org_unit(c, "/Engineering/Platform"),
+    ),
+    "user alias": (
+        lambda c: ops.add_user_alias(c, "jo.lei@example.com", "joe@example.com"),
+        lambda c: get_user(c, "joe@example.com"),
+    ),
+    "group alias": (
+        lambda c: ops.add_group_alias(c, "sales@example.com", "deals@example.com"),
+        lambda c: get_group(c, "deals@example.com"),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", INSERTS)
+def test_an_insert_whose_answer_was_lost_counts_as_done_on_the_retry(kind, client, emulator):
+    make, find = INSERTS[kind]
+    outcome = client.execute(lose_first_answer(make(client)))
+    assert outcome.ok, outcome.error
+    assert (outcome.attempts, outcome.status) == (2, 409)
+    assert "earlier attempt" in outcome.note
+    assert find(client)
+    assert stats(emulator)["by_status"]["409"] == 1
+
+
+def conflict_after(kind: str, client: GoogleClient, emulator) -> Any:
+    """users.insert of an existing address whose first attempt meets the fault `kind`."""
+
+    def heal(_seconds: float) -> None:
+        emulator.configure(fault_rate=0.0)
+
+    client.retry = fast_retry(sleep=heal)
+    emulator.configure(fault_rate=1.0, fault_kinds=[kind], fault_seed=1)
+    jo = User("jo.lei@example.com", "Jo", "Lei")
+    return client.execute(ops.create_user(client, jo, OWNERSHIP, PASSWORD))
+
+
+@pytest.mark.parametrize("kind", ["too_many_requests", "rate_limit", "user_rate_limit"])
+def test_a_409_after_a_refusal_is_a_conflict(kind, client, emulator):
+    # A rate-limit refusal did no work: the 409 on the retry is someone else's account.
+    outcome = conflict_after(kind, client, emulator)
+    assert (outcome.ok, outcome.status, outcome.attempts) == (False, 409, 2)
+
+
+@pytest.mark.parametrize("kind", ["backend_error", "drop"])
+def test_a_409_after_a_lost_answer_counts_as_done(kind, client, emulator):
+    # A server error or a dropped connection may have done the work: Google cannot say.
+    outcome = conflict_after(kind, client, emulator)
+    assert (outcome.ok, outcome.status, outcome.attempts) == (True, 409, 2)
+
+
+def test_settle_counts_409_as_done_only_after_a_lost_answer(client):
+    call = ops.create_user(client, KENJI, OWNERSHIP, PASSWORD)
+    body = {"error": {"code": 409, "message": "Entity already exists.", "errors": [
+        {"domain": "global", "reason": "duplicate", "message": "Entity already exists."}
+    ]}}  # fmt: skip
+    conflict = HttpError(httplib2.Response({"status": 409}), json.dumps(body).encode())
+    first = client._settle(call, conflict, 1)
+    assert first is not None and (first.ok, first.reason) == (False, "duplicate")
+    assert "Entity already exists." in first.error
+    refused_before = client._settle(call, conflict, 2, maybe_done=False)
+    assert refused_before is not None and not refused_before.ok
+    lost_before = client._settle(call, conflict, 2, maybe_done=True)
+    assert lost_before is not None and (lost_before.ok, lost_before.status) == (True, 409)
+    assert client._settle(call, ConnectionResetError(), 1) is None  # retried
+
+
+ANA = "ana.ruiz@example.com"
+
+
+def entries(resource: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return resource.get(kind) or []
+
+
+def test_update_user_changes_managed_entries_and_keeps_the_others(client):
+    before = get_user(client, ANA)
+    current = user_from_api(before)
+    changes = {
+        "given_name": "Anna",
+        "org_unit": "/Executive",
+        "title": "Chief Technology Officer",
+        "department": "Executive",
+        "cost_center": "CC-001",
+        "manager": "nora.baker@example.com",
+        "phone": "+1 555 0999",
+        "employee_id": "E-0001",
+        "recovery_email": "anna@example.net",
+        "recovery_phone": "+15550999",
+    }
+    run(client, ops.update_user(client, ANA, changes, current))
+    after = get_user(client, ANA)
+    updated = user_from_api(after)
+    assert {k: getattr(updated, k) for k in changes} == changes
+    assert updated.family_name == "Ruiz" and updated.aliases == current.aliases
+    assert updated.owner == OWNERSHIP
+    # Entries Git does not manage are exactly as they were.
+    assert [o for o in after["organizations"] if not o.get("primary")] == [
+        o for o in before["organizations"] if not o.get("primary")
+    ]
+    for kind, managed_type in (
+        ("phones", "work"),
+        ("relations", "manager"),
+        ("externalIds", "organization"),
+    ):
+        kept = [e for e in entries(before, kind) if e.get("type") != managed_type]
+        assert kept, kind
+        assert [e for e in entries(after, kind) if e.get("type") != managed_type] == kept
+
+
+def test_update_user_clears_with_empty_values_and_keeps_the_others(client):
+    before = get_user(client, ANA)
+    cleared = {
+        "title": "",
+        "cost_center": None,
+        "manager": "",
+        "phone": "",
+        "employee_id": None,
+        "recovery_email": "",
+        "recovery_phone": None,
+    }
+    run(client, ops.update_user(client, ANA, cleared, user_from_api(before)))
+    after = get_user(client, ANA)
+    updated = user_from_api(after)
+    assert {k: getattr(updated, k) for k in cleared} == dict.fromkeys(cleared)
+    assert updated.department == "Engineering"  # the primary organization's other keys stay
+    assert [p["type"] for p in after["phones"]] == ["mobile"]
+    assert [r["type"] for r in after["relations"]] == ["assistant"]
+    assert [e["type"] for e in after["externalIds"]] == ["custom"]
+    assert len(after["organizations"]) == 2
+
+
+def test_update_user_clears_the_only_entry_of_a_list(client):
+    # Emma has one phone, one relation and one external id: clearing leaves the lists empty.
+    email = "emma.johnson@example.com"
+    current = user(client, email)
+    changes = {"phone": "", "manager": "", "employee_id": ""}
+    run(client, ops.update_user(client, email, changes, current))
+    resource = get_user(client, email)
+    for kind in ("phones", "relations", "externalIds"):
+        assert not resource.get(kind), kind
+    updated = user_from_api(resource)
+    assert (updated.phone, updated.manager, updated.employee_id) == (None, None, None)
+    assert updated.title == "Account Executive"
+
+
+def test_update_user_without_current_sets_a_first_entry(client):
+    email = "info@example.com"  # no organizations, phones... at all
+    run(client, ops.update_user(client, email, {"title": "Mailbox", "phone": "+1 555 0000"}))
+    updated = user(client, email)
+    assert (updated.title, updated.phone) == ("Mailbox", "+1 555 0000")
+
+
+def test_rename_user_keeps_the_old_address_as_an_alias(client):
+    run(client, ops.rename_user(client, "maria.costa@example.com", "maria.silva@example.com"))
+    renamed = get_user(client, "maria.costa@example.com")  # the old address still finds her
+    assert renamed["primaryEmail"] == "maria.silva@example.com"
+    assert user_from_api(renamed).aliases == ("maria.costa@example.com",)
+    dev = members(client, "dev@example.com")
+    assert "maria.silva@example.com" in dev and "maria.costa@example.com" not in dev
+
+
+def test_adopt_user_marks_the_account_and_nothing_else(client):
+    before = user(client, "hannah.lee@example.com")
+    assert before.owner is None
+    run(client, ops.adopt_user(client, "hannah.lee@example.com", OWNERSHIP))
+    after = user(client, "hannah.lee@example.com")
+    assert after.owner == OWNERSHIP
+    assert after == replace(before, owner=OWNERSHIP)
+
+
+def test_suspend_and_unsuspend(client):
+    run(client, ops.suspend_user(client, "james.wright@example.com"))
+    james = user(client, "james.wright@example.com")
+    assert james.suspended and james.suspension_reason == "ADMIN"
+    run(client, ops.unsuspend_user(client, "james.wright@example.com"))
+    assert not user(client, "james.wright@example.com").suspended
+    run(client, ops.unsuspend_user(client, "tom.becker@example.com"))
+    assert not user(client, "tom.becker@example.com").suspended
+
+
+def test_unsuspend_a_user_suspended_for_abuse_is_reported_not_retried(client, emulator):
+    outcome = client.execute(ops.unsuspend_user(client, "abused@example.com"))
+    assert (outcome.ok, outcome.status, outcome.reason, outcome.attempts) == (
+        False,
+        412,
+        "adminCannotUnsuspend",
+        1,
+    )
+    assert "abused@example.com" in outcome.call.label and "abuse" in outcome.error
+    assert client.stats.retries == 0 and stats(emulator)["api_calls"] == 1
+    assert user(client, "abused@example.com").suspended
+
+
+def test_delete_user_twice(client):
+    first = run(client, ops.delete_user(client, "sam.okafor@example.com"))
+    assert first.note is None
+    second = run(client, ops.delete_user(client, "sam.okafor@example.com"))
+    assert (second.status, second.note) == (404, "already gone")
+    outcome = client.execute(
+        Call(client.service.users().get(userKey="sam.okafor@example.com"), "get")
+    )
+    assert outcome.status == 404
+
+
+def test_user_aliases(client):
+    run(client, ops.add_user_alias(client, "jo.lei@example.com", "joseph@example.com"))
+    assert user(client, "jo.lei@example.com").aliases == ("jo@example.com", "joseph@example.com")
+    taken = client.execute(ops.add_user_alias(client, "jo.lei@example.com", "ceo@example.com"))
+    assert (taken.ok, taken.status) == (False, 409)  # someone else's: a real conflict
+    run(client, ops.remove_user_alias(client, "jo.lei@example.com", "jo@example.com"))
+    again = run(client, ops.remove_user_alias(client, "jo.lei@example.com", "jo@example.com"))
+    assert (again.status, again.note) == (404, "already gone")
+    assert user(client, "jo.lei@example.com").aliases == ("joseph@example.com",)
+
+
+# -- org units -------------------------------------------------------------------------------
+
+
+def test_org_units(client):
+    platform = OrgUnit("/Engineering/Platform", description="Platform team")
+    run(client, ops.create_org_unit(client, CUSTOMER, platform))
+    again = client.execute(ops.create_org_unit(client, CUSTOMER, platform))
+    assert (again.ok, again.status) == (False, 409)
+    run(client, ops.create_org_unit(client, CUSTOMER, OrgUnit("/Labs")))
+    run(client, ops.update_org_unit(client, CUSTOMER, "/Sales/Europe", "Acme Europe"))
+    units = fetch_actual(client, customer=CUSTOMER, domains=DOMAINS, managed_groups=None)
+    found = units.state.org_units
+    assert found["/Engineering/Platform"].description == "Platform team"
+    assert found["/Engineering/Platform"].parent == "/Engineering"
+    assert found["/Labs"].description is None
+    assert found["/Sales/Europe"].description == "Acme Europe"
+
+
+# -- groups ----------------------------------------------------------------------------------
+
+
+def test_groups(client):
+    run(client, ops.create_group(client, Group("platform@example.com", "Platform", "Infra")))
+    created = get_group(client, "platform@example.com")
+    assert (created["name"], created["description"]) == ("Platform", "Infra")
+    run(client, ops.update_group(client, "platform@example.com", {"name": "Platform Team"}))
+    assert get_group(client, "platform@example.com")["description"] == "Infra"
+    run(client, ops.update_group(client, "platform@example.com", {"description": None}))
+    updated = get_group(client, "platform@example.com")
+    assert (updated["name"], updated.get("description", "")) == ("Platform Team", "")
+    run(client, ops.rename_group(client, "dev@example.com", "eng@example.com"))
+    renamed = get_group(client, "dev@example.com")
+    assert renamed["email"] == "eng@example.com" and renamed["aliases"] == ["dev@example.com"]
+    run(client, ops.delete_group(client, "platform@example.com"))
+    again = run(client, ops.delete_group(client, "platform@example.com"))
+    assert (again.status, again.note) == (404, "already gone")
+
+
+def test_group_aliases(client):
+    run(client, ops.add_group_alias(client, "helpdesk@example.com", "support@example.com"))
+    assert sorted(get_group(client, "helpdesk@example.com")["aliases"]) == [
+        "it@example.com",
+        "support@example.com",
+    ]
+    run(client, ops.remove_group_alias(client, "helpdesk@example.com", "it@example.com"))
+    again = run(client, ops.remove_group_alias(client, "helpdesk@example.com", "it@example.com"))
+    assert (again.status, again.note) == (404, "already gone")
+    assert get_group(client, "helpdesk@example.com")["aliases"] == ["support@example.com"]
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def test_members(client):
+    group = "finance@example.com"
+    run(client, ops.add_member(client, group, "rfischer@example.com", "MEMBER"))
+    run(client, ops.add_member(client, group, "controller@partner-firm.com", "MEMBER"))
+    run(client, ops.add_member(client, group, "leadership@example.com", "MEMBER"))
+    already = run(client, ops.add_member(client, group, "hannah.lee@example.com", "OWNER"))
+    assert (already.status, already.note) == (409, "already a member")
+    run(client, ops.update_member(client, group, "hannah.lee@example.com", "OWNER"))
+    run(client, ops.remove_member(client, group, "audit@example.com"))
+    gone = run(client, ops.remove_member(client, group, "audit@example.com"))
+    assert (gone.status, gone.note) == (404, "already gone")
+    assert members(client, group) == {
+        "hannah.lee@example.com": ("OWNER", "USER"),
+        "rfischer@example.com": ("MEMBER", "USER"),
+        "controller@partner-firm.com": ("MEMBER", "EXTERNAL"),
+        "leadership@example.com": ("MEMBER", "GROUP"),
+    }
+    unknown = client.execute(ops.add_member(client, group, "nobody@example.com", "MEMBER"))
+    assert (unknown.ok, unknown.status) == (False, 404)
+
+
+def test_update_member_that_is_not_there_fails(client):
+    outcome = client.execute(
+        ops.update_member(client, "finance@example.com", "jo.lei@example.com", "OWNER")
+    )
+    assert (outcome.ok, outcome.status) == (False, 404)
+
+
+# -- many calls at once ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault_rate", [0.0, 0.4])
+def test_execute_all_keeps_the_order_of_outcomes(fault_rate, client, emulator):
+    # Refusals only, so the conflicting insert stays a conflict even when retried.
+    emulator.configure(fault_rate=fault_rate, fault_seed=3, fault_kinds=["too_many_requests"])
+    client.batch_size = 4
+    calls = [
+        ops.add_member(client, "sales@example.com", "sofia.rossi@example.com", "MEMBER"),
+        ops.update_group(client, "nope@example.com", {"name": "Nope"}),  # 404
+        ops.remove_member(client, "sales@example.com", "james.wright@example.com"),
+        ops.create_user(client, User("jo.lei@example.com", "Jo", "Lei"), OWNERSHIP, PASSWORD),
+        ops.update_member(client, "finance@example.com", "hannah.lee@example.com", "OWNER"),
+        ops.unsuspend_user(client, "abused@example.com"),  # 412
+        ops.add_member(client, "sales@example.com", "daniel.kim@example.com", "OWNER"),  # 409
+        ops.remove_user_alias(client, "olivia.grant@example.com", "ceo@example.com"),
+        ops.update_group(client, "sales@example.com", {"description": "Sales, Americas"}),
+    ]
+    outcomes = client.execute_all(calls)
+    assert [o.call for o in outcomes] == calls
+    assert [(o.ok, o.status) for o in outcomes] == [
+        (True, None),
+        (False, 404),
+        (True, None),
+        (False, 409),
+        (True, None),
+        (False, 412),
+        (True, 409),
+        (True, None),
+        (True, None),
+    ]
+    if fault_rate:
+        assert client.stats.retries > 0
+    assert members(client, "sales@example.com")["sofia.rossi@example.com"] == ("MEMBER", "USER")
+    assert "james.wright@example.com" not in members(client, "sales@example.com")
+
+
+# -- the ownership schema --------------------------------------------------------------------
+
+
+def schema(client: GoogleClient) -> dict[str, Any]:
+    request = client.service.schemas().get(customerId=CUSTOMER, schemaKey=SCHEMA)
+    return client.must(Call(request, "schemas.get"))
+
+
+def test_ensure_marker_schema_when_present_does_nothing(client, emulator):
+    assert ops.ensure_marker_schema(client, CUSTOMER) is False
+    assert set(stats(emulator)["by_method"]) == {"directory.schemas.get"}
+
+
+def tenant_with_schemas(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    doc = example_tenant()
+    doc["schemas"] = schemas
+    for u in doc["users"]:
+        u.pop("customSchemas", None)
+    return doc
+
+
+@pytest.mark.parametrize(
+    "schemas",
+    [
+        [],
+        [{"schemaName": SCHEMA, "fields": [{"fieldName": "costCode", "fieldType": "STRING"}]}],
+    ],
+    ids=["missing", "without the field"],
+)
+def test_ensure_marker_schema_creates_what_is_missing(schemas, tmp_path: Path):
+    server = start_emulator(tenant_with_schemas(copy.deepcopy(schemas)))
+    try:
+        client = connect(server, tmp_path)
+        assert ops.ensure_marker_schema(client, CUSTOMER) is True
+        fields = {f["fieldName"] for f in schema(client)["fields"]}
+        assert fields == {FIELD} | {f["fieldName"] for s in schemas for f in s["fields"]}
+        assert ops.ensure_marker_schema(client, CUSTOMER) is False
+        run(client, ops.adopt_user(client, "info@example.com", OWNERSHIP))
+        actual = fetch_actual(client, customer=CUSTOMER, domains=DOMAINS, managed_groups=managed)
+        assert actual.marker_schema
+        assert actual.state.users["info@example.com"].owner == OWNERSHIP
+    finally:
+        server.stop()
