@@ -223,6 +223,33 @@ def report(directory: Path, fmt_: str, detailed_exitcode: bool) -> None:
         sys.exit(EXIT_CHANGES)
 
 
+@cli.command("audit")
+@state_dir
+@click.option("--since", help="Start of the period (any date git understands).")
+@click.option("--until", help="End of the period.")
+@click.option(
+    "--audit-log",
+    "logs",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Apply records to use besides the git notes (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+def audit_(
+    directory: Path, since: str | None, until: str | None, logs: tuple[Path, ...], fmt_: str
+) -> None:
+    """Who changed which account or group, in which commit and PR, applied when and how."""
+    from reconciler.audit import audit, render_audit
+
+    click.echo(render_audit(audit(directory, since, until, list(logs)), fmt_), nl=False)
+
+
 @cli.command()
 @state_dir
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 naming files not canonical.")
@@ -254,8 +281,12 @@ def fmt(directory: Path, check: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write both schemas (entry files and workspace.yaml) into this folder.",
 )
-def schema(out: Path | None, workspace: bool, out_dir: Path | None) -> None:
+@click.option(
+    "--reference", is_flag=True, help="The YAML reference in Markdown instead of a schema."
+)
+def schema(out: Path | None, workspace: bool, out_dir: Path | None, reference: bool) -> None:
     """Print or write the JSON Schema of desired-state files, for editors and CI."""
+    from reconciler.desired.reference import reference_markdown
     from reconciler.desired.schema import SCHEMA_FILES, schema_text
 
     if out_dir is not None:
@@ -264,7 +295,7 @@ def schema(out: Path | None, workspace: bool, out_dir: Path | None) -> None:
             (out_dir / name).write_text(schema_text(kind), encoding="utf-8")
             click.echo(f"wrote {_shown(out_dir / name)}", err=True)
         return
-    text = schema_text("workspace" if workspace else "files")
+    text = reference_markdown() if reference else schema_text("workspace" if workspace else "files")
     if out is None:
         click.echo(text, nl=False)
     else:

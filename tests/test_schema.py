@@ -35,3 +35,24 @@ def test_schema_command_writes_a_file(tmp_path, capsys):
         assert exc.code == 0
     schema = json.loads(out.read_text())
     assert set(schema["required"]) == {"directory", "ownership"}
+
+
+def test_committed_yaml_reference_is_up_to_date():
+    from reconciler.desired.reference import reference_markdown
+
+    committed = (ROOT / "docs" / "yaml-reference.md").read_text(encoding="utf-8")
+    assert committed == reference_markdown(), (
+        "docs/yaml-reference.md is out of date: run "
+        "`reconciler schema --reference --out docs/yaml-reference.md`"
+    )
+
+
+def test_yaml_reference_lists_every_field():
+    from reconciler.desired.models import ENTRY_MODELS
+    from reconciler.desired.reference import reference_markdown
+    from reconciler.settings import Workspace
+
+    text = reference_markdown()
+    for model in [Workspace, *ENTRY_MODELS.values()]:
+        for name in model.model_fields:
+            assert f"| `{name}` |" in text, name
