@@ -8,12 +8,14 @@ entries, with the bindings that keep imported users bound, go to one target file
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.desired.edit import FileEdit
-from reconciler.desired.load import DesiredTree
+from reconciler.desired.load import DesiredTree, Located
+from reconciler.desired.models import GroupEntry
+from reconciler.desired.resolve import bound_emails
 from reconciler.google.fetch import Actual
 from reconciler.state import Group, User
 
@@ -61,11 +63,13 @@ def plan_import(
 
 
 def write_edits(edits: dict[Path, FileEdit], report: ImportReport) -> None:
+    """Write the files that changed; none at all if one of the edits cannot be made."""
+    texts = {path: edit.text() for path, edit in edits.items()}
     for path, edit in edits.items():
-        text = edit.text()
+        text = texts[path]
         if text != edit.original:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            path.write_text(text, encoding="utf-8", newline="")  # line endings as they are
             report.files.append(path)
 
 
@@ -85,12 +89,18 @@ class _Importer:
         for u in tree.users:
             for address in (u.entry.email, *(u.entry.aliases or ()), *u.entry.previous_emails):
                 self.git_users.setdefault(address, u.entry.email)
+        # Every address Google has for a user -> its primary email.
+        self.primaries = {a: u.email for u in actual.state.users.values() for a in u.aliases or ()}
         self.git_groups: dict[str, str] = {}
         for g in tree.groups:
             if g.entry.email:
                 for address in (g.entry.email, *(g.entry.aliases or ()), *g.entry.previous_emails):
                     self.git_groups.setdefault(address, g.entry.name)
+        self.known_groups = set(self.git_groups)  # addresses of the groups Git already has
+        self.group_emails = {g.entry.name: g.entry.email for g in tree.groups if g.entry.email}
         self.group_names = {g.entry.name for g in tree.groups}
+        self.new_members: dict[str, dict[str, list[str]]] = {}  # updated group -> role lists
+        self.nameable: dict[str, bool] = {}
 
     def run(self) -> tuple[dict[Path, FileEdit], ImportReport]:
         accounts = self._accounts()
@@ -109,6 +119,7 @@ class _Importer:
         if self.options.groups:
             for group in sorted(self.actual.state.groups.values(), key=lambda g: g.email):
                 self._import_group(group)
+            self._keep_bound()
         return self.edits, self.report
 
     # -- users -----------------------------------------------------------------------------
@@ -116,11 +127,13 @@ class _Importer:
     def _accounts(self) -> list[User]:
         chosen = []
         ours = self.ws.ownership.id
+        unmatched = set(self.options.only_users)
         for user in sorted(self.actual.state.users.values(), key=lambda u: u.email):
-            if self.options.only_users and not (
-                {user.email, *(user.aliases or ())} & self.options.only_users
-            ):
+            # An account goes by its addresses in Google, or by the one Git gives it.
+            names = {user.email, *(user.aliases or ()), self._git_email(user)}
+            if self.options.only_users and not names & self.options.only_users:
                 continue
+            unmatched -= names
             if user.owner is not None and user.owner != ours:
                 self.report.notes.append(f"{user.email}: managed by '{user.owner}'; not imported")
                 continue
@@ -132,6 +145,8 @@ class _Importer:
                 self.report.notes.append(f"{user.email}: suspended; not imported")
                 continue
             chosen.append(user)
+        for name in sorted(unmatched):
+            self.report.notes.append(f"--user {name}: no account in Google has that address")
         return chosen
 
     def _git_email(self, user: User) -> str | None:
@@ -149,23 +164,41 @@ class _Importer:
             value = getattr(user, name)
             if name == "org_unit" and value == "/":
                 value = None
+            if name == "manager" and value:
+                value = self.primaries.get(value, value)  # Google keeps the address as typed
             if name == "manager" and value and value not in self.known:
                 self.report.notes.append(
                     f"{user.email}: manager {value} is not in Git; manager left out"
                 )
                 value = None
+            if name == "manager" and value:
+                value = self.git_users.get(value, value)  # Git names users by primary email
             if value not in (None, ""):
                 values[name] = value
         return values
 
-    def _aliases(self, user: User, previous: Iterable[str] = ()) -> list[str]:
-        # Addresses of earlier renames stay in previous_emails, not in aliases.
-        return sorted(set(user.aliases or ()) - set(previous))
+    def _aliases(
+        self, who: str, found: User | Group, email: str, previous: Iterable[str] = ()
+    ) -> list[str] | None:
+        """The aliases Git writes for an account or group it calls `email`; None: leave them
+        unmanaged (Git cannot name addresses outside directory.domains).
+
+        One that Git calls by an alias is renamed to it, and Google then holds the old
+        primary as an alias. Addresses of earlier renames stay in previous_emails.
+        """
+        addresses = {*(found.aliases or ()), found.email} - {email} - set(previous)
+        outside = sorted(a for a in addresses if a.rpartition("@")[2] not in self.domains)
+        if outside:
+            self.report.notes.append(
+                f"{who}: alias {outside[0]} is not in directory.domains; aliases not imported"
+            )
+            return None
+        return sorted(addresses)
 
     def _add_user(self, user: User) -> None:
         data: dict[str, Any] = {"email": user.email, **self._values(user)}
-        aliases = self._aliases(user)
-        if aliases and "aliases" in self.synced:
+        aliases = self._aliases(user.email, user, user.email) if "aliases" in self.synced else None
+        if aliases:
             data["aliases"] = aliases
         if user.suspended:
             data["state"] = "suspended"
@@ -200,11 +233,17 @@ class _Importer:
             want = wanted.get(name)
             if name == "manager" and want is None and have is not None and user.manager:
                 continue  # Google's manager is not in Git: keep Git's
+            if name == "org_unit" and (have or "/") == (user.org_unit or "/"):
+                continue  # "/" and no org unit are the same place
             if (have or None) != (want or None):
                 edit.set_field(node, name, want)
                 changed = True
-        if "aliases" in self.synced:
-            want_aliases = self._aliases(user, entry.previous_emails)
+        want_aliases = (
+            self._aliases(git_email, user, git_email, entry.previous_emails)
+            if "aliases" in self.synced
+            else None
+        )
+        if want_aliases is not None:
             have_aliases = sorted(entry.aliases) if entry.aliases is not None else None
             if have_aliases != want_aliases and (have_aliases is not None or want_aliases):
                 edit.set_field(node, "aliases", want_aliases)
@@ -223,13 +262,19 @@ class _Importer:
             ),
             None,
         )
+        if existing is None and group.email.rpartition("@")[2] not in self.domains:
+            self.report.notes.append(f"group {group.email}: not in directory.domains; not imported")
+            return
         if existing is None and self.options.mode in ("new", "all"):
             self._add_group(group)
         elif existing is not None and self.options.mode in ("updates", "all"):
             self._update_group(existing, group)
 
-    def _group_data(self, group: Group, name: str) -> tuple[dict[str, Any], bool]:
-        """Fields of a group entry, and whether members had to be left out."""
+    def _group_data(
+        self, group: Group, name: str, email: str, previous: Iterable[str] = ()
+    ) -> tuple[dict[str, Any], bool]:
+        """Fields of a group entry Git calls `email` (aliases absent: leave them unmanaged),
+        and whether members had to be left out."""
         roles: dict[str, list[str]] = {"OWNER": [], "MANAGER": [], "MEMBER": []}
         left_out = False
         for member in group.members.values():
@@ -243,8 +288,8 @@ class _Importer:
             data["display_name"] = group.name
         if group.description:
             data["description"] = group.description
-        aliases = sorted(group.aliases or ())
-        if aliases:
+        aliases = self._aliases(f"group {group.email}", group, email, previous)
+        if aliases is not None:
             data["aliases"] = aliases
         for role, key in (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members")):
             if roles[role]:
@@ -253,21 +298,45 @@ class _Importer:
             data["membership"] = "additive"
         return data, left_out
 
-    def _member_ref(self, email: str, member_type: str) -> str | None:
+    def _member_ref(
+        self, email: str, member_type: str, seen: frozenset[str] = frozenset()
+    ) -> str | None:
         if member_type == "CUSTOMER":
             return None
         in_domains = email.rpartition("@")[2] in self.domains
         if member_type == "GROUP":
-            if email in self.git_groups or (self.options.mode != "updates" and in_domains):
+            if email in self.known_groups or (
+                self.options.mode != "updates" and in_domains and self._nameable(email, seen)
+            ):
                 return email
             return None
         if not in_domains or email in self.known:
             return self.git_users.get(email, email) if in_domains else email
         return None  # a user Git does not have (and is not importing)
 
+    def _nameable(self, email: str, seen: frozenset[str]) -> bool:
+        """Whether the imported group would name anyone: one that names no one is not
+        exported, so as a member of another group it would be removed from it."""
+        if not seen and email in self.nameable:
+            return self.nameable[email]
+        group = self.actual.state.groups.get(email)
+        found = (
+            group is not None
+            and email not in seen
+            and any(
+                self._member_ref(m.email, m.type, seen | {email}) is not None
+                for m in group.members.values()
+            )
+        )
+        if not seen:
+            self.nameable[email] = found
+        return found
+
     def _add_group(self, group: Group) -> None:
         name = self._free_name(group.email.partition("@")[0])
-        data, left_out = self._group_data(group, name)
+        data, left_out = self._group_data(group, name, group.email)
+        if not data.get("aliases"):
+            data.pop("aliases", None)
         if left_out:
             self.report.notes.append(
                 f"group {group.email}: some members are not in Git; imported as additive"
@@ -284,8 +353,13 @@ class _Importer:
         if node is None or node.flow_style:
             self.report.notes.append(f"group {name}: written in flow style; not updated")
             return
-        data, _ = self._group_data(group, name)
         entry = located.entry
+        data, left_out = self._group_data(group, name, entry.email or "", entry.previous_emails)
+        # Git may name a member group by its name: keep Git's spelling of every member.
+        spelling = {self.group_emails.get(ref, ref): ref for ref in _member_refs(entry)}
+        for key in ("owners", "managers", "members"):
+            if key in data:
+                data[key] = sorted(spelling.get(ref, ref) for ref in data[key])
         changed = False
         for key in ("display_name", "description", "aliases", "owners", "managers", "members"):
             have = getattr(entry, key)
@@ -293,11 +367,40 @@ class _Importer:
             want = data.get(key)
             if key == "display_name" and want is None and have is None:
                 continue
+            if key == "aliases" and key not in data:
+                continue  # aliases outside directory.domains: Git leaves them unmanaged
             if (have or None) != (want or None):
                 edit.set_field(node, key, want)
                 changed = True
+        self.new_members[name] = {k: data.get(k, []) for k in ("owners", "managers", "members")}
+        if left_out and entry.membership != "additive":
+            # Members Git cannot name would be removed from an authoritative group.
+            edit.set_field(node, "membership", "additive")
+            self.report.notes.append(
+                f"group {group.email}: some members are not in Git; membership set to additive"
+            )
+            changed = True
         if changed:
             self.report.updated_groups.append(group.email)
+
+    def _keep_bound(self) -> None:
+        """Users Git bound before the import stay bound. Bindings flow through groups, so a
+        membership Google lacks must not take an account away (or stop one being created)."""
+        if not self.new_members:
+            return
+        groups = [
+            Located(g.entry.model_copy(update=self.new_members[g.entry.name]), g.source)
+            if g.entry.name in self.new_members
+            else g
+            for g in self.tree.groups
+        ]
+        lost = bound_emails(self.tree) - bound_emails(replace(self.tree, groups=groups))
+        for email in sorted(lost):
+            self._edit(self.target).append_entry("bindings", {"user": email})
+            self.report.notes.append(
+                f"{email}: no longer bound through a group Google changed; bound directly in "
+                f"{self.options.target}"
+            )
 
     def _free_name(self, base: str) -> str:
         name, n = base, 2
@@ -309,3 +412,7 @@ class _Importer:
         if path not in self.edits:
             self.edits[path] = FileEdit(path)
         return self.edits[path]
+
+
+def _member_refs(entry: GroupEntry) -> list[str]:
+    return [*entry.owners, *entry.managers, *entry.members]

@@ -62,8 +62,9 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
     for account in sorted(actual.users.values(), key=lambda u: u.email):
         state = "suspended" if account.suspended else "active"
         if account.owner not in (None, ours):
+            # Listed for review, not a discrepancy: another repository keeps it as it should be.
             report.sections["other_owner"].append(
-                Row(account.email, f"managed by '{account.owner}' ({state})")
+                Row(account.email, f"managed by '{_one_line(account.owner)}' ({state})", False)
             )
         elif account.email not in named_accounts and account.owner is None:
             report.sections["unmanaged"].append(Row(account.email, f"not in Git ({state})"))
@@ -100,7 +101,12 @@ def _short(value: Any) -> str:
         return "(none)"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(value) + "]"
-    return str(value)
+    return _one_line(str(value))
+
+
+def _one_line(text: str) -> str:
+    # A line break in a value (a group description, say) would end a row in every format.
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def render_report(report: Report, fmt: str) -> str:
@@ -140,8 +146,8 @@ def render_report(report: Report, fmt: str) -> str:
 
 
 def _no_formula(text: str) -> str:
-    # A spreadsheet would run a cell starting with = or @ as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "@", "\t", "\r") else text
+    # A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _cell(text: str) -> str:

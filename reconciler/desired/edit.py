@@ -6,6 +6,7 @@ an edited value (comments, order, quoting, blank lines of untouched entries) sta
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.desired.models import ENTRY_MODELS
 from reconciler.desired.write import BLOCK_LISTS, MAX_FLOW_WIDTH, format_text, scalar_text
 from reconciler.desired.yamlread import compose_yaml
+from reconciler.problems import InvalidInput, Problem
 
 INDENT = "  "
 
@@ -70,7 +72,7 @@ class FileEdit:
             if k.value != field:
                 continue
             if value is None:
-                self._remove_pair(k, v)
+                self._remove_pair(entry, k, v)
             else:
                 self._replace_value(field, k, v, value)
             return
@@ -83,12 +85,17 @@ class FileEdit:
 
     def text(self) -> str:
         out = self.original
-        for s in sorted(self._splices, key=lambda s: (s.start, s.end), reverse=True):
+        # From the end backwards; of two insertions at one place, the later goes in first so
+        # that the fields come out in the order they were set.
+        order = sorted(enumerate(self._splices), key=lambda p: (p[1].start, p[1].end, p[0]))
+        for _, s in reversed(order):
             out = out[: s.start] + s.text + out[s.end :]
         if self._appended:
             out = self._with_appended(out)
         if self.created:
             out = format_text(out, self.path)
+        elif "\r\n" in self.original and "\n" not in self.original.replace("\r\n", ""):
+            out = re.sub(r"(?<!\r)\n", "\r\n", out)  # new lines end as the file's lines do
         return out
 
     # -- internals -------------------------------------------------------------------------
@@ -124,13 +131,22 @@ class FileEdit:
             self._splices.append(_Splice(start, end, _pair_text(field, value, column)))
             return
         start, end = self._offset(value_node.start_mark), self._offset(value_node.end_mark)
+        if isinstance(value_node, ScalarNode) and value_node.style in ("|", ">"):
+            # A block scalar ends at the start of the line after its text: keep that newline
+            # (and any blank lines it took in) so the next key stays on its own line.
+            while end > start and self.original[end - 1] in " \t\r\n":
+                end -= 1
         if isinstance(value_node, ScalarNode) and value_node.value == "" and start == end:
             rendered = " " + rendered if self.original[start - 1 : start] == ":" else rendered
         self._splices.append(_Splice(start, end, rendered))
 
-    def _remove_pair(self, key: ScalarNode, value_node: Node) -> None:
+    def _remove_pair(self, entry: MappingNode, key: ScalarNode, value_node: Node) -> None:
         start = self._line_start(key.start_mark.line)
         end = self._line_start(max(_last_line(value_node), key.start_mark.line) + 1)
+        following = [k for k, _ in entry.value if k.start_mark.line > key.start_mark.line]
+        if self.original[start : self._offset(key.start_mark)].strip() and following:
+            # The pair shares its line with the entry's "- ": the next key moves up to it.
+            start, end = self._offset(key.start_mark), self._offset(following[0].start_mark)
         self._splices.append(_Splice(start, end, ""))
 
     def _add_pair(self, entry: MappingNode, field: str, value: Any) -> None:
@@ -145,29 +161,58 @@ class FileEdit:
         for key in [k for k in ENTRY_MODELS if k in self._appended]:
             items = "".join(_entry_text(data, 1) for data in self._appended[key])
             root = compose_yaml(text, self.path) if text.strip() else None
-            seq = None
+            name, seq = None, None
             if isinstance(root, MappingNode):
                 for k, v in root.value:
                     if k.value == key:
-                        seq = v
+                        name, seq = k, v
+            starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
             if isinstance(seq, SequenceNode) and not seq.flow_style and seq.value:
-                starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
-                dash = seq.value[0].start_mark.column - 2
+                dash = seq.start_mark.column  # the first item's "-"
                 items = "".join(_entry_text(d, 0, dash) for d in self._appended[key])
-                last = _last_line(seq) + 1
-                at = starts[last] if last < len(starts) else len(text)
+                at = _at_line(starts, _last_line(seq) + 1, text)
                 if not text[:at].endswith("\n"):
                     items = "\n" + items
                 text = text[:at] + items + text[at:]
+            elif name is not None and seq is not None and _empty(seq):
+                # `key: []` or `key:` alone: the list starts here, in block style.
+                column = name.start_mark.column
+                items = "".join(
+                    _entry_text(d, 0, column + len(INDENT)) for d in self._appended[key]
+                )
+                start = starts[name.start_mark.line] + column
+                end = _at_line(starts, max(_last_line(seq), name.start_mark.line) + 1, text)
+                text = text[:start] + f"{key}:\n{items}" + text[end:]
+            elif name is not None and seq is not None:
+                raise InvalidInput(
+                    [
+                        Problem(
+                            self.path,
+                            name.start_mark.line + 1,
+                            f"'{key}' is not a block list, so entries cannot be appended to it: "
+                            "write it one '- ' entry per line",
+                        )
+                    ]
+                )
             else:
                 if text and not text.endswith("\n"):
                     text += "\n"
                 if text.strip():
                     text += "\n"
-                if isinstance(seq, SequenceNode) or seq is not None:
-                    raise ValueError(f"{self.path}: '{key}' is not a block list; cannot append")
                 text += f"{key}:\n{items}"
         return text
+
+
+def _at_line(starts: list[int], line: int, text: str) -> int:
+    """The offset where a line starts (the end of the text past its last line)."""
+    return starts[line] if line < len(starts) else len(text)
+
+
+def _empty(node: Node) -> bool:
+    """An empty list (`[]`) or no value at all (`key:`, `key: ~`, `key: null`)."""
+    if isinstance(node, SequenceNode):
+        return not node.value
+    return isinstance(node, ScalarNode) and not node.style and node.value in ("", "~", "null")
 
 
 def _last_line(node: Node) -> int:
@@ -184,7 +229,8 @@ def _last_line(node: Node) -> int:
 
 
 def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    # As bytes, not text: text mode would turn CRLF into LF, and the write change every line.
+    return path.read_bytes().decode("utf-8") if path.exists() else ""
 
 
 def _inline_value(field: str, value: Any, column: int) -> str | None:

@@ -1,0 +1,208 @@
+"""`reconciler import --groups`: groups with owners, managers, members, nested groups and
+external addresses; additive where Git cannot name a member; updates of groups Git has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from .support import (
+    THEIRS,
+    account,
+    cli,
+    copy_example,
+    google_group,
+    group_entry,
+    plan_actions,
+    state_dir,
+    tenant,
+)
+
+PEOPLE = [
+    account("ann@example.com", "Ann", "A"),
+    account("ben@example.com", "Ben", "B"),
+    account("cat@example.org", "Cat", "C"),
+    account("dan@example.com", "Dan", "D", suspended=True),
+    account("eve@example.com", "Eve", "E", owner=THEIRS),
+]
+GROUPS = [
+    google_group(
+        "eng@example.com",
+        "Engineering",
+        owners=["ann@example.com"],
+        managers=["ben@example.com"],
+        members=["cat@example.org"],
+        groups=["platform@example.com"],
+        external=["x@partner.net"],
+        aliases=["engineering@example.com"],
+        description="All engineers: | pipes, 'quotes' and # hashes",
+    ),
+    google_group(
+        "platform@example.com", "platform", members=["ann@example.com", "cat@example.org"]
+    ),
+    google_group("ops@example.com", "Ops", owners=["ben@example.com"], members=["dan@example.com"]),
+    google_group("mkt@example.com", "Marketing", members=["eve@example.com", "ben@example.com"]),
+]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return state_dir(tmp_path / "groups", tenant(PEOPLE, GROUPS))
+
+
+def groups_of(root: Path) -> dict[str, dict]:
+    doc = YAML(typ="safe").load((root / "imported.yaml").read_text(encoding="utf-8"))
+    return {g["name"]: g for g in doc.get("groups", [])}
+
+
+def test_groups_come_with_owners_managers_members_nested_groups_and_externals(root, capsys):
+    run = cli(capsys, "import", root, "--groups")
+    assert run.code == 0, run.err
+    assert "3 new and 0 updated users, 4 new and 0 updated groups" in run.out
+    groups = groups_of(root)
+    assert groups["eng"] == {
+        "name": "eng",
+        "email": "eng@example.com",
+        "display_name": "Engineering",
+        "description": "All engineers: | pipes, 'quotes' and # hashes",
+        "aliases": ["engineering@example.com"],
+        "owners": ["ann@example.com"],
+        "managers": ["ben@example.com"],
+        "members": ["cat@example.org", "platform@example.com", "x@partner.net"],
+    }
+    # The Google name equals the Git name: no display_name.
+    assert groups["platform"] == {
+        "name": "platform",
+        "email": "platform@example.com",
+        "members": ["ann@example.com", "cat@example.org"],
+    }
+
+
+def test_a_group_with_members_git_cannot_name_is_additive(root, capsys):
+    run = cli(capsys, "import", root, "--groups")
+    groups = groups_of(root)
+    # dan is suspended (not imported), eve is another repository's.
+    assert groups["ops"]["membership"] == "additive" and "members" not in groups["ops"]
+    assert groups["mkt"]["membership"] == "additive"
+    assert groups["mkt"]["members"] == ["ben@example.com"]
+    assert "membership" not in groups["eng"]
+    assert "group ops@example.com: some members are not in Git; imported as additive" in run.err
+    assert "group mkt@example.com: some members are not in Git; imported as additive" in run.err
+
+
+def test_with_suspended_accounts_the_group_can_name_everyone(root, capsys):
+    assert cli(capsys, "import", root, "--groups", "--include-suspended").code == 0
+    ops = groups_of(root)["ops"]
+    assert ops["members"] == ["dan@example.com"] and "membership" not in ops
+
+
+@pytest.mark.parametrize("suspended", [False, True])
+def test_the_plan_after_importing_groups_only_adopts(root, capsys, suspended):
+    flags = ["--include-suspended"] if suspended else []
+    assert cli(capsys, "import", root, "--groups", *flags).code == 0
+    expected = ["ann@example.com", "ben@example.com", "cat@example.org"]
+    if suspended:
+        expected.insert(3, "dan@example.com")
+    assert plan_actions(capsys, root) == [("adopt", e) for e in expected]
+
+
+def test_without_groups_no_group_is_written(root, capsys):
+    assert cli(capsys, "import", root).code == 0
+    assert groups_of(root) == {}
+
+
+def test_a_group_name_git_already_uses_gets_a_suffix(tmp_path, capsys):
+    existing = "groups:\n  - name: eng\n    members: [x@partner.net]\n"
+    root = state_dir(tmp_path / "clash", tenant(PEOPLE, GROUPS), {"teams.yaml": existing})
+    assert cli(capsys, "import", root, "--groups").code == 0
+    assert groups_of(root)["eng-2"]["email"] == "eng@example.com"
+    assert (root / "teams.yaml").read_text(encoding="utf-8") == existing
+
+
+def test_a_nested_group_git_names_by_name_keeps_that_name(tmp_path, capsys):
+    text = (
+        "users:\n"
+        "  - email: ann@example.com\n    given_name: Ann\n    family_name: A\n"
+        "  - email: cat@example.org\n    given_name: Cat\n    family_name: C\n"
+        "groups:\n"
+        "  - name: platform\n    email: platform@example.com\n"
+        "    members:\n      - ann@example.com\n"
+        "  - name: eng\n    email: eng@example.com\n"
+        "    members:\n      - platform\n"
+        "bindings:\n  - group: eng\n"
+    )
+    root = state_dir(tmp_path / "nested", tenant(PEOPLE, GROUPS), {"git.yaml": text})
+    run = cli(capsys, "import", root, "--groups", "--mode", "updates")
+    assert run.code == 0, run.err
+    eng = group_entry(root, "eng")
+    assert eng.members == ["cat@example.org", "platform", "x@partner.net"]
+    assert eng.owners == ["ann@example.com"]
+    assert eng.membership == "additive"  # ben is not in Git
+    assert group_entry(root, "platform").members == ["ann@example.com", "cat@example.org"]
+
+
+def test_updates_make_a_group_additive_rather_than_remove_people_git_lacks(tmp_path, capsys):
+    text = (
+        "users:\n  - email: ben@example.com\n    given_name: Ben\n    family_name: B\n"
+        "groups:\n  - name: ops\n    email: ops@example.com\n    display_name: Ops\n"
+        "    owners:\n      - ben@example.com\n"
+        "bindings:\n  - user: ben@example.com\n"
+    )
+    people = [*PEOPLE, account("zed@example.com", "Zed", "Z", owner="acme/identity")]
+    groups = [
+        google_group(
+            "ops@example.com", "Ops", owners=["ben@example.com"], members=["zed@example.com"]
+        )
+    ]
+    root = state_dir(tmp_path / "ops", tenant(people, groups), {"git.yaml": text})
+    assert ("remove_member", "ops@example.com/zed@example.com") in plan_actions(capsys, root)
+    run = cli(capsys, "import", root, "--groups", "--mode", "updates")
+    assert run.code == 0, run.err
+    assert (
+        "group ops@example.com: some members are not in Git; membership set to additive" in run.err
+    )
+    after = (root / "git.yaml").read_text(encoding="utf-8")
+    assert after == text.replace(
+        "      - ben@example.com\nbindings",
+        "      - ben@example.com\n    membership: additive\nbindings",
+    )
+    assert not [a for a in plan_actions(capsys, root) if a[0] == "remove_member"]
+
+
+def test_group_updates_never_take_an_account_away(tmp_path, capsys):
+    """On the example, Google's groups lack members Git has (Sofia in sales, Omar and Robert
+    in finance, the platform team in engineering). Bindings flow through those groups:
+    updating them from Google must not unbind anyone."""
+    root = copy_example(tmp_path / "example")
+    before = plan_actions(capsys, root)
+    run = cli(capsys, "import", root, "--groups", "--mode", "updates")
+    assert run.code == 0, run.err
+    after = plan_actions(capsys, root)
+    assert [a for a in after if a[0] == "suspend"] == [a for a in before if a[0] == "suspend"]
+    assert {a for a in before if a[0] in ("create", "adopt") and a[1].count("@") == 1} <= set(after)
+    assert "sofia.rossi@example.com: no longer bound through a group Google changed" in run.err
+    doc = YAML(typ="safe").load((root / "imported.yaml").read_text(encoding="utf-8"))
+    assert {"user": "sofia.rossi@example.com"} in doc["bindings"]
+    # Membership and attribute drift is gone: Git now says what Google has.
+    assert not [a for a in after if a[0] in ("update", "remove_member", "update_member")]
+    assert cli(capsys, "validate", root).code == 0
+
+
+def test_a_nested_group_that_names_no_one_is_left_out_of_its_parent(tmp_path, capsys):
+    # mkt@ holds only another repository's account: imported, it names no one, so it is
+    # not exported; listed in eng@ it would be removed from it.
+    people = [account("ann@example.com"), account("eve@example.com", owner=THEIRS)]
+    groups = [
+        google_group(
+            "eng@example.com", "Eng", members=["ann@example.com"], groups=["mkt@example.com"]
+        ),
+        google_group("mkt@example.com", "Mkt", members=["eve@example.com"]),
+    ]
+    root = state_dir(tmp_path / "nested", tenant(people, groups))
+    run = cli(capsys, "import", root, "--groups")
+    assert run.code == 0, run.err
+    eng = groups_of(root)["eng"]
+    assert eng["members"] == ["ann@example.com"] and eng["membership"] == "additive"
+    assert plan_actions(capsys, root) == [("adopt", "ann@example.com")]

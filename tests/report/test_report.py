@@ -1,0 +1,308 @@
+"""`reconciler report`: each section on a purpose-built tenant, each format on the example
+(snapshots), escaping of markdown and CSV, and the exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from importing.support import (
+    EXAMPLE,
+    OURS,
+    THEIRS,
+    account,
+    cli,
+    copy_example,
+    google_group,
+    state_dir,
+    tenant,
+)
+
+from reconciler.plan.changes import Plan
+from reconciler.report import SECTIONS, Report, Row, build_report, render_report
+from reconciler.settings import Workspace
+from reconciler.state import State, User
+
+# Git: Ann and Root are bound and in Google; Ben is bound but Google lacks him; Sam is in
+# Git but bound no more.
+AUDIT_GIT = """\
+users:
+  - email: ann@example.com
+    given_name: Ann
+    family_name: A
+    title: Lead
+    aliases: [ann.a@example.com, a@example.com]
+  - email: ben@example.com
+    given_name: Ben
+    family_name: B
+  - email: sam@example.com
+    given_name: Sam
+    family_name: S
+  - email: root@example.com
+    given_name: Root
+    family_name: Admin
+groups:
+  - name: team
+    email: team@example.com
+    display_name: Team
+    members:
+      - ann@example.com
+bindings:
+  - user: ann@example.com
+  - user: ben@example.com
+  - user: root@example.com
+"""
+
+AUDIT_GOOGLE = tenant(
+    [
+        account("ann@example.com", "Ann", "A", owner=OURS, title="Old title"),
+        account("sam@example.com", "Sam", "S", owner=OURS),
+        account("root@example.com", "Root", "Admin", owner=OURS, admin=True),
+        account("old@example.com", "Old", "O", owner=OURS),
+        account("info@example.com", "Info", "Box"),
+        account("gone@example.com", "Gone", "G", suspended=True),
+        account("ext@example.com", "Ext", "E", owner=THEIRS),
+        account("shadow@example.com", "Shadow", "Admin", admin=True),
+    ],
+    [google_group("team@example.com", "Team", members=["ann@example.com", "info@example.com"])],
+)
+
+
+@pytest.fixture
+def audit(tmp_path: Path) -> Path:
+    return state_dir(
+        tmp_path / "audit", AUDIT_GOOGLE, {"git.yaml": AUDIT_GIT}, protected=["root@example.com"]
+    )
+
+
+def report_json(capsys, root: Path) -> dict[str, Any]:
+    run = cli(capsys, "report", root, "--format", "json")
+    assert run.code == 0, run.err
+    return json.loads(run.out)
+
+
+def rows(data: dict[str, Any], section: str) -> list[tuple[str, str, bool]]:
+    return [(r["key"], r["detail"], r["finding"]) for r in data["sections"][section]]
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def test_each_section_on_a_purpose_built_tenant(audit, capsys):
+    data = report_json(capsys, audit)
+    assert list(data["sections"]) == list(SECTIONS)
+    assert rows(data, "unmanaged") == [
+        ("gone@example.com", "not in Git (suspended)", True),
+        ("info@example.com", "not in Git (active)", True),
+        ("shadow@example.com", "not in Git (active)", True),
+    ]
+    assert rows(data, "missing") == [("ben@example.com", "bound in Git, no account", True)]
+    assert rows(data, "drift") == [
+        (
+            "ann@example.com",
+            "update user ann@example.com: title: Old title -> Lead; "
+            "aliases: [] -> [a@example.com, ann.a@example.com]",
+            True,
+        ),
+        (
+            "team@example.com/info@example.com",
+            "remove info@example.com from team@example.com",
+            True,
+        ),
+    ]
+    assert rows(data, "orphaned") == [
+        ("old@example.com", "suspend user old@example.com (marked as ours but not in Git)", True),
+        ("sam@example.com", "suspend user sam@example.com (no longer bound)", True),
+    ]
+    assert rows(data, "other_owner") == [
+        ("ext@example.com", f"managed by '{THEIRS}' (active)", False),
+    ]
+    assert rows(data, "privileged") == [
+        ("root@example.com", "super admin; named in Git; protected", False),
+        ("shadow@example.com", "super admin; NOT named in Git", True),
+    ]
+    assert data["findings"] == 9
+
+
+def test_a_protected_account_git_would_suspend_is_drift_marked_refused(audit, capsys):
+    (audit / "git.yaml").write_text(
+        AUDIT_GIT.replace("  - user: root@example.com\n", ""), encoding="utf-8"
+    )
+    data = report_json(capsys, audit)
+    assert rows(data, "orphaned") == [
+        ("old@example.com", "suspend user old@example.com (marked as ours but not in Git)", True),
+        ("sam@example.com", "suspend user sam@example.com (no longer bound)", True),
+    ]
+    refused = [r for r in rows(data, "drift") if r[0] == "root@example.com"]
+    assert refused == [
+        (
+            "root@example.com",
+            "suspend user root@example.com (refused: root@example.com is protected "
+            "(workspace.yaml: protected); no longer bound)",
+            True,
+        )
+    ]
+
+
+def test_accounts_git_names_by_alias_or_previous_address_are_not_unmanaged(tmp_path, capsys):
+    git = (
+        "users:\n"
+        "  - email: robert@example.com\n    given_name: R\n    family_name: F\n"
+        "  - email: maria.silva@example.com\n    given_name: M\n    family_name: S\n"
+        "    previous_emails: [maria.costa@example.com]\n"
+        "bindings:\n  - user: robert@example.com\n  - user: maria.silva@example.com\n"
+    )
+    google = tenant(
+        [
+            account("rf@example.com", "R", "F", aliases=["robert@example.com"]),
+            account("maria.costa@example.com", "M", "S", owner=OURS),
+        ]
+    )
+    root = state_dir(tmp_path / "renames", google, {"git.yaml": git})
+    data = report_json(capsys, root)
+    assert rows(data, "unmanaged") == []
+    assert {r[1].split(" (")[0] for r in rows(data, "drift")} == {
+        "rename user rf@example.com -> robert@example.com",
+        "adopt user robert@example.com",
+        "rename user maria.costa@example.com -> maria.silva@example.com",
+    }
+
+
+def test_delegated_admins_are_listed_with_whether_git_names_them():
+    # The emulator has no delegated admins (isDelegatedAdmin is always false there).
+    ws = Workspace.model_validate(
+        {"directory": {"domains": ["example.com"]}, "ownership": {"id": OURS}}
+    )
+    desired = State(users={"help@example.com": User("help@example.com", bound=True)})
+    actual = State(
+        users={
+            "help@example.com": User("help@example.com", owner=OURS, is_delegated_admin=True),
+            "ops@example.com": User("ops@example.com", owner=OURS, is_delegated_admin=True),
+            "boss@example.com": User(
+                "boss@example.com", owner=THEIRS, is_admin=True, is_delegated_admin=True
+            ),
+        }
+    )
+    found = build_report(desired, actual, Plan(), ws)
+    assert [(r.key, r.detail, r.finding) for r in found.sections["privileged"]] == [
+        ("boss@example.com", "super admin; NOT named in Git", True),
+        ("help@example.com", "delegated admin; named in Git", False),
+        ("ops@example.com", "delegated admin; NOT named in Git", True),
+    ]
+    assert [r.key for r in found.sections["other_owner"]] == ["boss@example.com"]
+
+
+# -- formats -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "csv"])
+def test_each_format_on_the_example(tmp_path, capsys, snapshot, fmt):
+    root = copy_example(tmp_path / "example")
+    run = cli(capsys, "report", root, "--format", fmt)
+    assert run.code == 0, run.err
+    assert run.err == ""
+    suffix = {"text": "txt", "markdown": "md"}.get(fmt, fmt)
+    snapshot.assert_match(run.out, f"example.{suffix}")
+
+
+def test_the_formats_agree(tmp_path, capsys):
+    root = copy_example(tmp_path / "example")
+    data = json.loads(cli(capsys, "report", root, "--format", "json").out)
+    table = list(csv.DictReader(io.StringIO(cli(capsys, "report", root, "--format", "csv").out)))
+    flat = [
+        (section, r["key"], r["detail"], "yes" if r["finding"] else "no")
+        for section, found in data["sections"].items()
+        for r in found
+    ]
+    assert [(r["section"], r["key"], r["detail"], r["finding"]) for r in table] == flat
+    text = cli(capsys, "report", root).out
+    assert text.rstrip().endswith(f"{data['findings']} finding(s) to review.")
+    for section, title in SECTIONS.items():
+        assert f"{title}: {len(data['sections'][section])}\n" in text
+
+
+def test_markdown_cells_are_escaped(tmp_path, capsys):
+    evil = "<script>alert(1)</script> | R&D"
+    git = (
+        "users:\n  - email: ann@example.com\n    given_name: Ann\n    family_name: A\n"
+        f"    title: {json.dumps(evil)}\n"
+        "groups:\n  - name: team\n    email: team@example.com\n"
+        '    description: "Line one\\n| not | a row |\\nLine three"\n'
+        "    members:\n      - ann@example.com\n"
+        "bindings:\n  - user: ann@example.com\n"
+    )
+    google = tenant(
+        [account("ann@example.com", "Ann", "A", owner=OURS, title="Plain")],
+        [google_group("team@example.com", "team", members=["ann@example.com"])],
+    )
+    root = state_dir(tmp_path / "md", google, {"git.yaml": git})
+    run = cli(capsys, "report", root, "--format", "markdown")
+    assert run.code == 0, run.err
+    assert "<script>" not in run.out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; \\| R&D" in run.out
+    table = [line for line in run.out.splitlines() if line.startswith("| ")]
+    # Every row is one line of exactly two cells: no pipe or newline breaks out.
+    assert all(line.replace("\\|", "").count("|") == 3 for line in table)
+    assert any("team@example.com" in line and "Line three" in line for line in table)
+    text = cli(capsys, "report", root).out
+    assert "\n| not | a row |" not in text and "\nLine three" not in text
+
+
+@pytest.mark.parametrize(
+    "value", ['=HYPERLINK("http://x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1"]
+)
+def test_csv_cells_a_spreadsheet_would_run_are_defused(value):
+    found = Report()
+    found.sections["unmanaged"].append(Row(value, value))
+    table = list(csv.reader(io.StringIO(render_report(found, "csv"))))
+    assert table[1] == ["unmanaged", "'" + value, "'" + value, "yes"]
+
+
+def test_csv_leaves_ordinary_cells_alone(audit, capsys):
+    run = cli(capsys, "report", audit, "--format", "csv")
+    table = list(csv.reader(io.StringIO(run.out)))
+    assert table[0] == ["section", "key", "detail", "finding"]
+    assert not [cell for row in table for cell in row if cell.startswith("'")]
+
+
+# -- exit codes --------------------------------------------------------------------------------
+
+
+def test_findings_exit_2_with_detailed_exitcode_and_0_without(audit, capsys):
+    assert cli(capsys, "report", audit, "--detailed-exitcode").code == 2
+    assert cli(capsys, "report", audit).code == 0
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json", "csv"])
+def test_clean_after_import_and_apply(tmp_path, capsys, fmt):
+    root = tmp_path / "acme"
+    root.mkdir()
+    for name in ("workspace.yaml", "tenant.yaml"):
+        shutil.copy(EXAMPLE / name, root / name)
+    assert cli(capsys, "import", root, "--groups", "--include-suspended").code == 0
+    applied = cli(capsys, "apply", root, "--auto-approve")
+    assert applied.code == 0, applied.err
+    run = cli(capsys, "report", root, "--detailed-exitcode", "--format", fmt)
+    assert run.code == 0, run.out
+    if fmt == "text":
+        assert run.out.rstrip().endswith("Clean: Google matches Git.")
+        # Listed for review, yet nothing to act on.
+        assert "cms-publisher@example.com: managed by 'acme/marketing-sites'" in run.out
+        assert "admin@example.com: super admin; named in Git; protected" in run.out
+    if fmt == "json":
+        assert json.loads(run.out)["findings"] == 0
+
+
+def test_invalid_input_exits_1(tmp_path, capsys):
+    root = copy_example(tmp_path / "example")
+    (root / "users" / "broken.yaml").write_text("users:\n  - email: [nope\n", encoding="utf-8")
+    run = cli(capsys, "report", root, "--detailed-exitcode")
+    assert run.code == 1
+    assert "broken.yaml:" in run.err and run.out == ""
+    assert cli(capsys, "report", tmp_path / "missing", "--detailed-exitcode").code == 1
+    assert cli(capsys, "report", root, "--format", "html").code == 1
