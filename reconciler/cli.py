@@ -184,7 +184,8 @@ def import_(
     with google_session(desired, read_only=True) as client:
         actual = read_actual(desired, client, all_groups=groups)
     edits, report = plan_import(desired.tree, actual, options)
-    write_edits(edits, report)
+    # The result must be valid; if not, every file is put back and InvalidInput says where.
+    write_edits(edits, report, check=lambda: load_desired(directory))
     for note in report.notes[:MAX_WARNINGS_SHOWN]:
         click.echo(f"note: {note}", err=True)
     if len(report.notes) > MAX_WARNINGS_SHOWN:
@@ -195,7 +196,6 @@ def import_(
     )
     for path in report.files:
         click.echo(f"wrote {_shown(path)}")
-    load_desired(directory)  # the result must be valid; InvalidInput says where if not
 
 
 @cli.command()

@@ -7,7 +7,7 @@ entries, with the bindings that keep imported users bound, go to one target file
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -62,15 +62,34 @@ def plan_import(
     return _Importer(tree, actual, options).run()
 
 
-def write_edits(edits: dict[Path, FileEdit], report: ImportReport) -> None:
-    """Write the files that changed; none at all if one of the edits cannot be made."""
+def write_edits(
+    edits: dict[Path, FileEdit], report: ImportReport, check: Callable[[], object] | None = None
+) -> None:
+    """Write the files that changed; none at all if one of the edits cannot be made.
+
+    `check` (e.g. loading the directory) runs on the written files; if it raises, every
+    file is put back as it was and the exception propagates: an import never leaves an
+    invalid directory behind.
+    """
     texts = {path: edit.text() for path, edit in edits.items()}
-    for path, edit in edits.items():
-        text = texts[path]
-        if text != edit.original:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="")  # line endings as they are
-            report.files.append(path)
+    written: list[tuple[Path, FileEdit]] = []
+    try:
+        for path, edit in edits.items():
+            text = texts[path]
+            if text != edit.original:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8", newline="")  # line endings as they are
+                written.append((path, edit))
+        if check is not None:
+            check()
+    except BaseException:
+        for path, edit in written:
+            if edit.created:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(edit.original, encoding="utf-8", newline="")
+        raise
+    report.files.extend(path for path, _ in written)
 
 
 class _Importer:
