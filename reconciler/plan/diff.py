@@ -16,7 +16,7 @@ alike), so a plan made right after a successful apply is empty.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.safety import check_safety
@@ -126,7 +126,10 @@ def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> 
             continue  # Git names it but does not bind it: not ours to take over
         if user.state == "deleted":
             if adopting:
-                plan.changes.append(_user_change("adopt", user, reason="to delete it"))
+                # The account may still have its old address: mark the one deleted.
+                plan.changes.append(
+                    _user_change("adopt", user, key=account.email, reason="to delete it")
+                )
             plan.changes.append(_user_change("delete", user, key=account.email))
             continue
         if how != "primary":
@@ -253,6 +256,10 @@ def _diff_groups(desired: State, view: ActualView, renamed_users: dict[str, str]
             renamed_groups[existing.email] = group.email
         matches.append((group, existing, how))
     renames = {**renamed_users, **renamed_groups}
+    # Users Google will have: Git may list a user suspended before any account existed, and
+    # none is created for them, so adding them would fail.
+    users = {*view.user_addresses, *renamed_users.values()}
+    users.update(c.key for c in plan.changes if c.kind == "user" and c.action == "create")
     for group, existing, how in matches:
         if existing is None:
             fields = {"name": FieldChange(None, group.name)}
@@ -261,7 +268,7 @@ def _diff_groups(desired: State, view: ActualView, renamed_users: dict[str, str]
             if group.aliases:
                 fields["aliases"] = FieldChange((), group.aliases)
             plan.changes.append(Change("create", "group", group.email, fields, origin=group.origin))
-            _members(group, {}, renames, plan)
+            _members(group, {}, renames, users, plan)
             continue
         renamed_from = existing.email if existing.email != group.email else None
         if renamed_from is not None:
@@ -278,7 +285,7 @@ def _diff_groups(desired: State, view: ActualView, renamed_users: dict[str, str]
         fields = _group_fields(group, existing, renamed_from)
         if fields:
             plan.changes.append(Change("update", "group", group.email, fields, origin=group.origin))
-        _members(group, existing.members, renames, plan)
+        _members(group, existing.members, renames, users, plan)
 
 
 def _group_fields(group: Group, existing: Group, renamed_from: str | None):
@@ -297,12 +304,16 @@ def _group_fields(group: Group, existing: Group, renamed_from: str | None):
     return fields
 
 
-def _members(group: Group, actual: dict[str, Member], renames: dict[str, str], plan: Plan) -> None:
+def _members(
+    group: Group, actual: dict[str, Member], renames: dict[str, str], users: set[str], plan: Plan
+) -> None:
     # Members follow accounts through renames: compare with the addresses they will have.
     have = {renames.get(email, email): m for email, m in actual.items()}
     for email, member in group.members.items():
         current = have.get(email)
         if current is None:
+            if member.type == "USER" and email not in users:
+                continue
             plan.changes.append(_member_change("add_member", group, member, member.role))
         elif current.role != member.role:
             role = {"role": FieldChange(current.role, member.role)}
@@ -311,7 +322,9 @@ def _members(group: Group, actual: dict[str, Member], renames: dict[str, str], p
         return
     for email, member in have.items():
         if email not in group.members:
-            plan.changes.append(_member_change("remove_member", group, member, member.role))
+            # By the address it will have: the plan may also drop the old one from its aliases.
+            gone = replace(member, email=email)
+            plan.changes.append(_member_change("remove_member", group, gone, member.role))
 
 
 def _member_change(action, group: Group, member: Member, role: str, fields=None) -> Change:

@@ -38,6 +38,8 @@ MEMBER_ORDER = [
 ]
 # GitHub refuses comments over 65,536 characters; leave room for the rest of the comment.
 MARKDOWN_LIMIT = 60_000
+# Refusals and notes listed in a comment at most (the details and the JSON plan have all).
+MARKDOWN_LISTED = 20
 
 Style = Callable[[str, str], str]
 
@@ -174,8 +176,10 @@ def render_markdown(plan: Plan, title: str = "Reconciler plan") -> str:
             out.append(
                 f"> Over a safety limit: {_escape_cell(why)}. Applying needs `--allow-unsafe`."
             )
-        for change in plan.refused:
+        for change in plan.refused[:MARKDOWN_LISTED]:
             out.append(f"> Refused, never applied: {_escape_cell(describe(change))}")
+        if len(plan.refused) > MARKDOWN_LISTED:
+            out.append(f"> ... and {len(plan.refused) - MARKDOWN_LISTED} more refused changes.")
         out.append("")
     out += _summary_table(plan)
     out += ["", f"**{_escape_cell(summary_line(plan))}**", ""]
@@ -184,7 +188,11 @@ def render_markdown(plan: Plan, title: str = "Reconciler plan") -> str:
         lines += change_lines(change)
     for change in plan.refused:
         lines.append("! " + describe(change))
-    body, shown = _fit(lines, MARKDOWN_LIMIT - sum(len(x) + 1 for x in out) - 500)
+    notes = [f"- {_escape_cell(note)}" for note in plan.notes[:MARKDOWN_LISTED]]
+    if len(plan.notes) > MARKDOWN_LISTED:
+        hidden = len(plan.notes) - MARKDOWN_LISTED
+        notes.append(f"- ... and {hidden} more notes; the JSON plan has them all.")
+    body, shown = _fit(lines, MARKDOWN_LIMIT - sum(len(x) + 1 for x in [*out, *notes]) - 500)
     fence = "`" * max(3, _longest_backtick_run(body) + 1)
     out += [
         f"<details><summary>Details ({len(plan.changes)} changes)</summary>",
@@ -201,8 +209,7 @@ def render_markdown(plan: Plan, title: str = "Reconciler plan") -> str:
             f"_Plan truncated: {len(lines) - shown} of {len(lines)} lines not shown. "
             "The JSON plan has every change._",
         ]
-    for note in plan.notes:
-        out.append(f"- {_escape_cell(note)}")
+    out += notes
     return "\n".join(out) + "\n"
 
 

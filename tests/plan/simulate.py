@@ -1,0 +1,293 @@
+"""An in-memory Google for plans: apply each Change to a copy of an actual State the way the
+Directory API would, and refuse what Google (or a careful reviewer) would refuse.
+
+Google's behaviour copied here: a renamed user or group keeps its old primary as an alias
+and loses the new one from its aliases; members follow a renamed user or group (listings
+show the current address); deleting a user drops its memberships; a member key or user key
+may be any address of the account; values written empty read back as absent.
+
+Refused, so a plan that could not run fails its test: an unknown key, an address already in
+use, a member that does not exist or already does, adopting an account that is not
+unmarked, touching an account of another repository, a unit whose parent is missing, and
+an `old` value that is not what the tenant holds when the change runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from typing import Any
+
+from reconciler.plan.changes import Change, FieldChange, Plan
+from reconciler.state import Group, Member, OrgUnit, State, User
+
+
+class Refused(AssertionError):
+    """Google (or the simulator's stricter checks) would not apply this change."""
+
+
+def simulate(actual: State, plan: Plan, ownership_id: str) -> State:
+    """The actual State after every change of `plan` (refused ones are never applied)."""
+    tenant = Tenant(copy.deepcopy(actual), ownership_id)
+    for change in plan.changes:
+        try:
+            tenant.apply(change)
+        except Refused as exc:
+            raise Refused(f"{change.action} {change.kind} {change.key}: {exc}") from None
+    return tenant.state
+
+
+def _read_back(value: Any) -> Any:
+    """What Google returns for a value written: empty strings and lists read as absent."""
+    return None if value in ("", None) else value
+
+
+class Tenant:
+    def __init__(self, state: State, ownership_id: str) -> None:
+        self.state = state
+        self.ours = ownership_id
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    def user_at(self, address: str) -> User | None:
+        for user in self.state.users.values():
+            if address == user.email or address in (user.aliases or ()):
+                return user
+        return None
+
+    def group_at(self, address: str) -> Group | None:
+        for group in self.state.groups.values():
+            if address == group.email or address in (group.aliases or ()):
+                return group
+        return None
+
+    def taken(self, address: str) -> bool:
+        return self.user_at(address) is not None or self.group_at(address) is not None
+
+    def _claim(self, addresses: tuple[str, ...] | set[str], holder: str) -> None:
+        for a in addresses:
+            user, group = self.user_at(a), self.group_at(a)
+            if (user and user.email != holder) or (group and group.email != holder):
+                raise Refused(f"the address {a} is already in use")
+
+    def account(self, key: str, *, primary: bool = True) -> User:
+        user = self.user_at(key)
+        if user is None:
+            raise Refused("no such user")
+        if primary and user.email != key:
+            raise Refused(f"{key} is an alias of {user.email}: the plan should name the primary")
+        if user.owner is not None and user.owner != self.ours:
+            raise Refused(f"the account is managed by {user.owner!r}")
+        return user
+
+    def group(self, key: str) -> Group:
+        group = self.group_at(key)
+        if group is None:
+            raise Refused(f"no such group {key}")
+        if group.email != key:
+            raise Refused(f"{key} is an alias of {group.email}: the plan should name the primary")
+        return group
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        handler = getattr(self, f"_{change.kind}_{change.action}", None)
+        if handler is None:
+            raise Refused("the simulator does not know this kind of change")
+        handler(change)
+
+    def _org_unit_create(self, c: Change) -> None:
+        if c.key in self.state.org_units:
+            raise Refused("the unit exists")
+        parent = OrgUnit(c.key).parent
+        if parent != "/" and parent not in self.state.org_units:
+            raise Refused(f"the parent {parent} does not exist")
+        description = c.fields.get("description")
+        self.state.org_units[c.key] = OrgUnit(
+            c.key, _read_back(description.new) if description else None
+        )
+
+    def _org_unit_update(self, c: Change) -> None:
+        unit = self.state.org_units.get(c.key)
+        if unit is None:
+            raise Refused("no such unit")
+        _check_old(c.fields["description"], unit.description)
+        self.state.org_units[c.key] = replace(
+            unit, description=_read_back(c.fields["description"].new)
+        )
+
+    def _org_unit_exists(self, path: Any) -> None:
+        if path and path != "/" and path not in self.state.org_units:
+            raise Refused(f"the org unit {path} does not exist")
+
+    # users
+
+    def _user_create(self, c: Change) -> None:
+        values = {name: fc.new for name, fc in c.fields.items()}
+        aliases = tuple(sorted(values.pop("aliases", None) or ()))
+        self._claim({c.key, *aliases}, c.key)
+        self._org_unit_exists(values.get("org_unit"))
+        attributes = {name: _read_back(v) for name, v in values.items()}
+        attributes["org_unit"] = attributes.get("org_unit") or "/"
+        self.state.users[c.key] = User(
+            email=c.key, aliases=aliases, owner=self.ours, id=f"new:{c.key}", **attributes
+        )
+
+    def _user_rename(self, c: Change) -> None:
+        old = c.from_ or ""
+        user = self.user_at(old)
+        if user is None or user.email != old:
+            raise Refused(f"no account has the primary {old}")
+        if user.owner not in (None, self.ours):
+            raise Refused(f"the account is managed by {user.owner!r}")
+        self._claim({c.key}, old)
+        aliases = tuple(sorted((set(user.aliases or ()) - {c.key}) | {old}))
+        del self.state.users[old]
+        self.state.users[c.key] = replace(user, email=c.key, aliases=aliases)
+        self._members_follow(old, c.key)
+
+    def _user_adopt(self, c: Change) -> None:
+        user = self.user_at(c.key)
+        if user is None or user.email != c.key:
+            raise Refused("no account has this primary")
+        if user.owner is not None:
+            raise Refused(f"the account is already marked ({user.owner!r})")
+        self.state.users[c.key] = replace(user, owner=self.ours)
+
+    def _user_update(self, c: Change) -> None:
+        user = self.account(c.key)
+        values: dict[str, Any] = {}
+        for name, fc in c.fields.items():
+            have = getattr(user, name)
+            if name == "aliases":
+                if set(fc.old or ()) != set(have or ()):
+                    raise Refused(f"aliases: the plan expects {fc.old}, Google holds {have}")
+                self._claim(set(fc.new), c.key)
+                values[name] = tuple(sorted(fc.new))
+                continue
+            _check_old(fc, have, root=name == "org_unit")
+            if name == "org_unit":
+                self._org_unit_exists(fc.new)
+                values[name] = fc.new or "/"
+            else:
+                values[name] = _read_back(fc.new)
+        self.state.users[c.key] = replace(user, **values)
+
+    def _user_suspend(self, c: Change) -> None:
+        user = self.account(c.key)
+        if user.suspended:
+            raise Refused("already suspended")
+        self.state.users[c.key] = replace(user, suspended=True, suspension_reason="ADMIN")
+
+    def _user_unsuspend(self, c: Change) -> None:
+        user = self.account(c.key)
+        if not user.suspended or user.suspension_reason not in (None, "ADMIN"):
+            raise Refused(f"cannot unsuspend (suspended: {user.suspension_reason})")
+        self.state.users[c.key] = replace(user, suspended=False, suspension_reason=None)
+
+    def _user_delete(self, c: Change) -> None:
+        user = self.account(c.key)
+        del self.state.users[user.email]
+        for email, group in list(self.state.groups.items()):
+            if user.email in group.members:
+                members = {k: m for k, m in group.members.items() if k != user.email}
+                self.state.groups[email] = replace(group, members=members)
+
+    # groups
+
+    def _group_create(self, c: Change) -> None:
+        values = {name: fc.new for name, fc in c.fields.items()}
+        aliases = tuple(sorted(values.get("aliases") or ()))
+        self._claim({c.key, *aliases}, c.key)
+        self.state.groups[c.key] = Group(
+            email=c.key,
+            name=values.get("name") or c.key.partition("@")[0],
+            description=_read_back(values.get("description")),
+            aliases=aliases,
+            id=f"new:{c.key}",
+        )
+
+    def _group_rename(self, c: Change) -> None:
+        old = c.from_ or ""
+        group = self.group_at(old)
+        if group is None or group.email != old:
+            raise Refused(f"no group has the primary {old}")
+        self._claim({c.key}, old)
+        aliases = tuple(sorted((set(group.aliases or ()) - {c.key}) | {old}))
+        del self.state.groups[old]
+        self.state.groups[c.key] = replace(group, email=c.key, aliases=aliases)
+        self._members_follow(old, c.key)
+
+    def _group_update(self, c: Change) -> None:
+        group = self.group(c.key)
+        values: dict[str, Any] = {}
+        for name, fc in c.fields.items():
+            have = getattr(group, name)
+            if name == "aliases":
+                if set(fc.old or ()) != set(have or ()):
+                    raise Refused(f"aliases: the plan expects {fc.old}, Google holds {have}")
+                self._claim(set(fc.new), c.key)
+                values[name] = tuple(sorted(fc.new))
+            else:
+                _check_old(fc, have)
+                values[name] = _read_back(fc.new) if name == "description" else fc.new
+        self.state.groups[c.key] = replace(group, **values)
+
+    def _members_follow(self, old: str, new: str) -> None:
+        for email, group in list(self.state.groups.items()):
+            if old in group.members:
+                members = {
+                    (new if k == old else k): (replace(m, email=new) if k == old else m)
+                    for k, m in group.members.items()
+                }
+                self.state.groups[email] = replace(group, members=dict(sorted(members.items())))
+
+    # memberships
+
+    def _member_address(self, c: Change) -> str:
+        """The address Google lists the member by: its primary, whatever key named it."""
+        address = c.member or ""
+        if c.member_type == "USER":
+            user = self.user_at(address)
+            if user is None:
+                raise Refused(f"no user {address}")
+            return user.email
+        if c.member_type == "GROUP":
+            group = self.group_at(address)
+            if group is None:
+                raise Refused(f"no group {address}")
+            return group.email
+        return address
+
+    def _membership_add_member(self, c: Change) -> None:
+        group = self.group(c.group or "")
+        address = self._member_address(c)
+        if address in group.members:
+            raise Refused(f"{address} is already a member")
+        members = {**group.members, address: Member(address, c.role, c.member_type)}  # type: ignore[arg-type]
+        self.state.groups[group.email] = replace(group, members=dict(sorted(members.items())))
+
+    def _membership_update_member(self, c: Change) -> None:
+        group = self.group(c.group or "")
+        address = self._member_address(c)
+        current = group.members.get(address)
+        if current is None:
+            raise Refused(f"{address} is not a member")
+        _check_old(c.fields["role"], current.role)
+        members = {**group.members, address: replace(current, role=c.role)}
+        self.state.groups[group.email] = replace(group, members=members)
+
+    def _membership_remove_member(self, c: Change) -> None:
+        group = self.group(c.group or "")
+        address = self._member_address(c)
+        if address not in group.members:
+            raise Refused(f"{address} is not a member")
+        members = {k: m for k, m in group.members.items() if k != address}
+        self.state.groups[group.email] = replace(group, members=members)
+
+
+def _check_old(fc: FieldChange, have: Any, *, root: bool = False) -> None:
+    """The plan's `old` must be what the tenant holds when the change runs."""
+    old, now = (fc.old or "/", have or "/") if root else (fc.old or "", have or "")
+    if old != now:
+        raise Refused(f"the plan expects {fc.old!r}, Google holds {have!r}")
