@@ -10,8 +10,10 @@ Modules: `store` (TenantStore: the tenant, its seed, persistence), `tenant` (the
 model, its indexes and journaled mutations), `seed` (seed and state documents), `journal`
 (snapshot + append-only journal), `api` (DirectoryApi: routing, consistency delay, short
 reads) with `api_users`, `api_groups`, `api_members`, `api_orgunits`, `api_schemas`, and
-`fields` (partial responses), `query` (search), `paging`, `rules`, `errors`, `request`.
-`server` puts it on HTTP.
+`fields` (partial responses), `discovery` (the bundled discovery document: `fields` names
+are checked against its response schemas), `query` (search), `paging`, `rules`, `errors`,
+`request`. `server` puts it on HTTP, with `batch` (the multipart wire format) and `faults`
+(latency, injected faults, quota, batch order, stats).
 
 Choices where Google's behaviour is undocumented (or where we simplify), so tests and users
 know what to expect:
@@ -110,10 +112,26 @@ Responses
 - `viewType=domain_public` shows id, primaryEmail, name, emails, organizations, phones,
   relations, addresses, locations, websites and custom fields readable by all users.
 - `fields` is honoured (nested selections, `*`); names absent from a body select nothing; a
-  malformed selection is `400 invalidParameter` "Invalid field selection …" and the call is
-  not run.
+  malformed selection, or a name the method's response schema (discovery document) does not
+  have, is `400 invalidParameter` "Invalid field selection <name>" and the call is not run.
+  Below free-form values (`customSchemas`, values of type `any` such as `emails`) any name
+  is accepted; a sub-field of a plain value (`primaryEmail/x`) is refused.
 - An unknown path or method: `404 notFound` "Not Found", method id `unknown`. An internal
   error: `500 backendError` (logged), like Google's backend.
+
+Batches, faults, persistence (details in batch.py, faults.py, server.py, store.py)
+- Batch parts run, and are answered, in request order; `batch_order: "shuffle"` runs them in
+  a random order and answers them in another (Google: "in any order"), repeatable for a
+  `fault_seed`. A delimiter counts only as a whole line; folded part headers are unfolded.
+- Injected faults fail a call before it runs, except the opt-in kinds `backend_error_after`
+  and `drop_after`, which run it (its changes stay) and then answer 503 or drop the
+  connection (503 inside a batch).
+- One process at a time holds a state file (`STATE.lock`; a second gets StateError naming
+  the holder's pid). A write whose journal line cannot be written is undone and answered
+  503 `backendError`. A tenant started from a seed has the same ids on every run.
+- Requests from web pages are refused: a non-loopback `Origin` or `Sec-Fetch-Site:
+  cross-site` is 403 `forbidden`; a non-JSON body on an API call or a `/_emulator/` POST
+  is 415 `unsupportedMediaType`.
 
 Short reads (testing a client's guard against partial listings): `DirectoryApi.short_listing`
 maps a collection (users, groups, members, orgunits) to how many items every listing of it

@@ -34,10 +34,11 @@ from reconciler.emulator import (
     api_schemas,
     api_users,
 )
+from reconciler.emulator.discovery import check_selection
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.fields import parse_fields, select
 from reconciler.emulator.request import Call
-from reconciler.emulator.store import TenantStore
+from reconciler.emulator.store import StateError, TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,8 @@ class DirectoryApi:
         try:
             fields = query.get("fields")
             selection = parse_fields(fields[-1]) if fields and fields[-1] else None
+            if selection is not None:
+                check_selection(method_id, selection)
             with self.store.transaction() as tenant:
                 now = self.clock()
                 call = Call(
@@ -278,6 +281,9 @@ class DirectoryApi:
                 status, out = handler(call)
         except ApiError as exc:
             return ApiResponse(exc.code, exc.body(), method_id)
+        except StateError as exc:  # the tenant could not be saved: nothing of it stays
+            message = f"The service is currently unavailable. ({exc})"
+            return ApiResponse(503, ApiError(503, "backendError", message).body(), method_id)
         except Exception:  # a bug here must answer like Google's backend, not kill a thread
             log.exception("emulator: %s %s failed", http_method, path)
             return ApiResponse(
@@ -320,5 +326,12 @@ class DirectoryApi:
         return True
 
     def _created(self, id_: str, now: float) -> None:
+        # Forget what has settled: the oldest first (insertion order is creation order).
+        created_at = self._created_at
+        while created_at:
+            oldest = next(iter(created_at))
+            if now - created_at[oldest] < self.consistency_delay_s:
+                break
+            del created_at[oldest]
         if self.consistency_delay_s > 0:
-            self._created_at[id_] = now
+            created_at[id_] = now

@@ -59,29 +59,31 @@ def boundary_of(content_type: str) -> str:
 
 
 def parse_batch(content_type: str, body: bytes) -> list[BatchPart]:
-    """Split a batch request into its parts, in order."""
-    delimiter = b"--" + boundary_of(content_type).encode("latin-1")
-    segments = body.split(delimiter)
-    if len(segments) < 2:
+    """Split a batch request into its parts, in order.
+
+    A delimiter counts only as a whole line (RFC 2046): `--boundary` at the start of the
+    body or of a line, then optional spaces or tabs (transport padding) and a line break;
+    `--boundary--` closes. The same text inside a part (a JSON string, say) is content."""
+    delimiter = re.escape(b"--" + boundary_of(content_type).encode("latin-1"))
+    lines = re.compile(rb"(?:\A|(?<=\n))" + delimiter + rb"(--)?[ \t]*(?:\r?\n|\Z)")
+    matches = list(lines.finditer(body))
+    if not matches:
         raise BatchFormatError("the batch body does not contain its boundary")
     parts = []
-    for n, segment in enumerate(segments[1:], start=1):
-        if segment.startswith(b"--"):  # the close delimiter
+    ends = [m.start() for m in matches[1:]] + [len(body)]
+    for n, (match, end) in enumerate(zip(matches, ends, strict=True), start=1):
+        if match.group(1):  # the close delimiter
             break
         if len(parts) == MAX_PARTS:
             raise BatchFormatError(f"a batch holds at most {MAX_PARTS} requests")
-        parts.append(_parse_part(_strip_line_breaks(segment), n))
+        parts.append(_parse_part(_strip_line_break(body[match.end() : end]), n))
     if not parts:
         raise BatchFormatError("the batch holds no requests")
     return parts
 
 
-def _strip_line_breaks(segment: bytes) -> bytes:
-    # The line break after a delimiter and the one before the next belong to the delimiters.
-    if segment.startswith(b"\r\n"):
-        segment = segment[2:]
-    elif segment.startswith(b"\n"):
-        segment = segment[1:]
+def _strip_line_break(segment: bytes) -> bytes:
+    # The line break before the next delimiter belongs to that delimiter.
     if segment.endswith(b"\r\n"):
         return segment[:-2]
     if segment.endswith(b"\n"):
@@ -124,10 +126,17 @@ def _split_head(data: bytes) -> tuple[dict[str, str], bytes]:
     match = _BLANK_LINE.search(data)
     head, rest = (data[: match.start()], data[match.end() :]) if match else (data, b"")
     headers: dict[str, str] = {}
+    name = None
     for line in head.decode("latin-1").splitlines():
+        if line[:1] in (" ", "\t") and name is not None:
+            # A folded header (RFC 5322): googleapiclient's email generator folds a long
+            # Content-ID, such as one made from a long request_id.
+            headers[name] = f"{headers[name]} {line.strip()}".strip()
+            continue
         name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
+        name = name.strip().lower() if sep else None
+        if name is not None:
+            headers[name] = value.strip()
     return headers, rest
 
 

@@ -6,6 +6,16 @@ Choices where Google documents nothing:
 - The quota is checked before faults are drawn, so a refused call never draws a fault.
 - Faults are drawn from a `random.Random(fault_seed)`: the same sequence of calls meets the
   same faults. Reset re-seeds it.
+- The default kinds (FAULT_KINDS) fail a call before it runs: nothing changes. The kinds
+  of AFTER_FAULT_KINDS run the call, and keep its changes, then fail its answer, as a
+  timeout or a lost answer does in Google's: `backend_error_after` answers 503,
+  `drop_after` closes the connection (inside a batch, where a connection cannot be dropped
+  for one part, that part answers 503). They are opt-in (name them in `fault_kinds`):
+  a client that retries them must cope with its first attempt having worked.
+- `batch_order: "shuffle"` runs the parts of a batch in a random order and answers them in
+  another (Google: "the calls may be executed in any order"), drawn from a
+  `random.Random(fault_seed)` of its own; `"sequential"` (the default) keeps both in the
+  order of the request.
 """
 
 from __future__ import annotations
@@ -25,9 +35,16 @@ FAULTS: dict[str, tuple[int, str, str, str]] = {
     "user_rate_limit": (403, "userRateLimitExceeded", "usageLimits", "User Rate Limit Exceeded"),
 }
 DROP = "drop"
+# The default kinds: the call fails before it runs.
 FAULT_KINDS = (*FAULTS, DROP)
+# Opt-in kinds: the call runs (its changes stay), then its answer fails.
+BACKEND_ERROR_AFTER = "backend_error_after"
+DROP_AFTER = "drop_after"
+AFTER_FAULT_KINDS = (BACKEND_ERROR_AFTER, DROP_AFTER)
+ALL_FAULT_KINDS = (*FAULT_KINDS, *AFTER_FAULT_KINDS)
 # A dropped connection cannot be told apart inside a batch: that part gets this instead.
 DROP_IN_BATCH = "backend_error"
+BATCH_ORDERS = ("sequential", "shuffle")
 QUOTA_WINDOW_S = 60.0
 
 
@@ -43,6 +60,7 @@ class EmulatorConfig:
     consistency_delay_ms: float = 0.0
     # collection ("users", "groups", "members"...) -> items every listing of it leaves out
     short_listing: dict[str, int] = field(default_factory=dict)
+    batch_order: str = "sequential"  # or "shuffle": parts run and answer in any order
 
     def check(self) -> list[str]:
         """Every problem with these values, as messages."""
@@ -51,9 +69,11 @@ class EmulatorConfig:
             problems.append("latency_ms must be 0 or more")
         if not 0.0 <= self.fault_rate <= 1.0:
             problems.append("fault_rate must be between 0 and 1")
-        unknown = sorted(set(self.fault_kinds) - set(FAULT_KINDS))
+        unknown = sorted(set(self.fault_kinds) - set(ALL_FAULT_KINDS))
         if unknown or not self.fault_kinds:
-            problems.append(f"fault_kinds must be a non-empty list of {', '.join(FAULT_KINDS)}")
+            problems.append(f"fault_kinds must be a non-empty list of {', '.join(ALL_FAULT_KINDS)}")
+        if self.batch_order not in BATCH_ORDERS:
+            problems.append(f"batch_order must be one of {', '.join(BATCH_ORDERS)}")
         if self.quota_per_minute < 0:
             problems.append("quota_per_minute must be 0 (unlimited) or more")
         if self.consistency_delay_ms < 0:
@@ -104,6 +124,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "quota_per_minute": int,
     "consistency_delay_ms": (int, float),
     "short_listing": dict,
+    "batch_order": str,
 }
 _NULLABLE = {"fault_seed"}
 
@@ -192,9 +213,13 @@ def google_error(status: int, reason: str, message: str, domain: str = "global")
 
 
 def fault_error(kind: str) -> tuple[int, dict]:
-    """Status and body of an injected fault (not `drop`)."""
-    status, reason, domain, message = FAULTS[kind]
+    """Status and body of an injected fault (not `drop`; `backend_error_after` answers as
+    `backend_error`)."""
+    status, reason, domain, message = FAULTS[DROP_IN_BATCH if kind in _AS_BACKEND else kind]
     return status, google_error(status, reason, message, domain)
+
+
+_AS_BACKEND = frozenset({DROP, *AFTER_FAULT_KINDS})
 
 
 def quota_error(limit: int) -> tuple[int, dict]:

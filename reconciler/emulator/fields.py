@@ -2,7 +2,8 @@
 
 Syntax (Google's): `a,b/c,d(e,f/g)`; commas separate selections, `/` walks into an object,
 parentheses select several sub-fields, `*` selects everything at its level. A selection
-applied to a list applies to each item. Names absent from the body are simply absent.
+applied to a list applies to each item. Names absent from the body are simply absent; names
+the response schema cannot have are refused before the call runs (discovery.py).
 """
 
 from __future__ import annotations

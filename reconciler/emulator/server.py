@@ -17,6 +17,12 @@ Routes:
 Choices where Google documents nothing: the server binds 127.0.0.1 only and refuses requests
 whose Host header names another host (no DNS rebinding from a browser); JSON is answered
 compact; errors always use Google's JSON error shape.
+
+No web page can drive it from a browser: requests with an `Origin` that is not a loopback
+origin, or with `Sec-Fetch-Site: cross-site`, are refused (403 forbidden), and request
+bodies of API calls and of `/_emulator/` POSTs must be `application/json` (415 otherwise;
+a batch must be multipart/mixed), which a cross-site form cannot send. googleapiclient and
+google-auth (whose `/token` request is form-encoded) send no Origin.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import base64
 import binascii
 import contextlib
 import json
+import random
 import secrets
 import socket
 import sys
@@ -37,13 +44,15 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from reconciler.emulator import batch as batchfmt
 from reconciler.emulator.api import SHORT_LISTING_COLLECTIONS, DirectoryApi
+from reconciler.emulator.discovery import bundled_discovery_document
 from reconciler.emulator.faults import (
+    AFTER_FAULT_KINDS,
     DROP,
-    DROP_IN_BATCH,
+    DROP_AFTER,
     EmulatorConfig,
     FaultPlan,
     QuotaWindow,
@@ -52,6 +61,7 @@ from reconciler.emulator.faults import (
     google_error,
     quota_error,
 )
+from reconciler.emulator.journal import StateError
 
 HOST = "127.0.0.1"
 API_PREFIX = "/admin/directory/v1/"
@@ -62,6 +72,9 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 MAX_BODY = 64 * 1024 * 1024
 JSON_TYPE = "application/json; charset=UTF-8"
+# Connections waiting to be accepted: a burst of clients (a retry storm, many threads)
+# must not meet the default of 5, past which Linux drops SYNs (1 s and more of delay).
+LISTEN_BACKLOG = 128
 # How often the accept loop looks for a stop request: stop() waits up to this long.
 POLL_INTERVAL_S = 0.05
 
@@ -118,6 +131,7 @@ class EmulatorServer:
         self.stats = Stats()
         self._quota = QuotaWindow()
         self._faults = FaultPlan(None)
+        self._batch_random = random.Random(None)
         self._httpd: _LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._discovery: bytes | None = None
@@ -140,7 +154,11 @@ class EmulatorServer:
         from reconciler.emulator.store import TenantStore
 
         store = TenantStore(seed=seed, state=state)
-        return cls(DirectoryApi(store), config, port=port, persist=store.close)
+        try:
+            return cls(DirectoryApi(store), config, port=port, persist=store.close)
+        except BaseException:
+            store.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -169,18 +187,19 @@ class EmulatorServer:
         return self.base_url
 
     def stop(self) -> None:
-        """Stop serving, close open connections, then persist the tenant."""
+        """Stop serving, close open connections, then persist the tenant (and release its
+        state file) — also when the server never started."""
         httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.close_connections()
-        httpd.server_close()  # joins the connection threads
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._persist is not None:
-            self._persist()
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.close_connections()
+            httpd.server_close()  # joins the connection threads
+            if self._thread is not None:
+                self._thread.join()
+                self._thread = None
+        persist, self._persist = self._persist, None
+        if persist is not None:
+            persist()
 
     def __enter__(self) -> EmulatorServer:
         self.start()
@@ -207,8 +226,9 @@ class EmulatorServer:
                 )
             if "fault_seed" in changes:
                 self._faults = FaultPlan(new.fault_seed)
+                self._batch_random = random.Random(new.fault_seed)
             self._config = new
-        _set_api_options(self.api, new)
+            _set_api_options(self.api, new)
         return new
 
     def reset(self) -> None:
@@ -218,6 +238,7 @@ class EmulatorServer:
             self.stats.clear()
             self._quota.clear()
             self._faults = FaultPlan(self._config.fault_seed)
+            self._batch_random = random.Random(self._config.fault_seed)
 
     def stats_json(self) -> dict[str, Any]:
         with self._lock:
@@ -230,6 +251,11 @@ class EmulatorServer:
     def handle(self, method: str, target: str, headers: Any, body: bytes | None) -> Reply:
         """Answer one HTTP request (called from the connection's thread)."""
         path, _, query = target.partition("?")
+        refusal = _cross_site(headers)
+        if refusal is None and (path.startswith(("/_emulator/", API_PREFIX))):
+            refusal = _not_json(method, headers, body)
+        if refusal is not None:
+            return refusal
         if path.startswith("/_emulator/"):
             return self._control(method, path, body)
         with self._lock:
@@ -267,9 +293,10 @@ class EmulatorServer:
             if fault is not None:
                 self.stats.faults_injected += 1
                 self.stats.faults_by_kind[fault] += 1
+            if fault is not None and fault not in AFTER_FAULT_KINDS:
                 if fault == DROP and not in_batch:
                     return _DROPPED
-                status, error = fault_error(DROP_IN_BATCH if fault == DROP else fault)
+                status, error = fault_error(fault)
                 self.stats.by_status[status] += 1
                 return json_reply(status, error)
         try:
@@ -280,6 +307,10 @@ class EmulatorServer:
         except Exception as exc:  # a bug in the emulator: say so, keep serving
             traceback.print_exc(file=sys.stderr)
             status, payload = 500, google_error(500, "backendError", f"emulator bug: {exc!r}")
+        if fault is not None:  # an after-fault: the call ran, its answer is lost
+            if fault == DROP_AFTER and not in_batch:
+                return _DROPPED
+            status, payload = fault_error(fault)
         with self._lock:
             self.stats.by_status[status] += 1
         return json_reply(status, payload)
@@ -293,8 +324,14 @@ class EmulatorServer:
             return error_reply(400, "badRequest", f"Invalid batch request: {exc}.")
         with self._lock:
             self.stats.batch_requests += 1
-        answers = []
-        for part in parts:
+            run_order = list(range(len(parts)))
+            answer_order = list(range(len(parts)))
+            if self._config.batch_order == "shuffle":
+                self._batch_random.shuffle(run_order)
+                self._batch_random.shuffle(answer_order)
+        answered: dict[int, batchfmt.PartResponse] = {}
+        for n in run_order:
+            part = parts[n]
             path, _, query = part.target.partition("?")
             if path.startswith(API_PREFIX):
                 reply = self._api_reply(part.method, path, query, part.body, in_batch=True)
@@ -302,7 +339,11 @@ class EmulatorServer:
                 reply = error_reply(
                     404, "notFound", f"Not Found: {part.target} (a batch holds Directory API calls)"
                 )
-            answers.append(batchfmt.PartResponse(part.content_id, reply.status, reply.body))
+            # The part's number keeps its Content-ID, whatever the order of the answers.
+            answered[n] = batchfmt.PartResponse(
+                part.content_id or f"<part + {n + 1}>", reply.status, reply.body
+            )
+        answers = [answered[n] for n in answer_order]
         boundary = f"batch_{secrets.token_hex(12)}"
         content_type, payload = batchfmt.format_batch(boundary, answers)
         return Reply(200, payload, content_type)
@@ -340,11 +381,15 @@ class EmulatorServer:
             return error_reply(405, "methodNotAllowed", f"{path} answers {allowed[name]}.")
         if name == "stats":
             return json_reply(200, self.stats_json())
-        if name == "state":
-            return json_reply(200, self.api.snapshot())
-        if name == "reset":
-            self.reset()
-            return json_reply(200, {"reset": True})
+        try:
+            if name == "state":
+                return json_reply(200, self.api.snapshot())
+            if name == "reset":
+                self.reset()
+                return json_reply(200, {"reset": True})
+        except StateError as exc:  # the tenant cannot be saved or reloaded just now
+            message = f"The service is currently unavailable. ({exc})"
+            return error_reply(503, "backendError", message)
         if method == "POST":
             try:
                 changes = json.loads(body or b"{}")
@@ -379,25 +424,6 @@ def jwt_claims(assertion: str) -> dict | None:
     return claims if isinstance(claims, dict) else None
 
 
-_BUNDLED_DOCUMENT: dict | None = None
-
-
-def bundled_discovery_document() -> dict:
-    """admin directory_v1 as bundled with googleapiclient (read once)."""
-    global _BUNDLED_DOCUMENT
-    if _BUNDLED_DOCUMENT is None:
-        import googleapiclient
-
-        path = (
-            Path(googleapiclient.__file__).parent
-            / "discovery_cache"
-            / "documents"
-            / "admin.directory_v1.json"
-        )
-        _BUNDLED_DOCUMENT = json.loads(path.read_text(encoding="utf-8"))
-    return _BUNDLED_DOCUMENT
-
-
 def discovery_document(base_url: str) -> dict:
     """The bundled discovery document with every root URL pointing at `base_url`."""
     doc = dict(bundled_discovery_document())
@@ -411,6 +437,7 @@ def discovery_document(base_url: str) -> dict:
 
 class _LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
     emulator: EmulatorServer
 
     def __init__(self, address: tuple[str, int], handler: type) -> None:
@@ -522,6 +549,43 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}
+
+
+def _cross_site(headers: Any) -> Reply | None:
+    """403 for a request a web page made: a non-loopback Origin, or cross-site fetch."""
+    origin = headers.get("Origin")
+    if origin is not None and not _loopback_origin(origin):
+        return error_reply(
+            403, "forbidden", f"The emulator answers no requests from web pages ({origin})."
+        )
+    if (headers.get("Sec-Fetch-Site") or "").strip().lower() == "cross-site":
+        return error_reply(403, "forbidden", "The emulator answers no cross-site requests.")
+    return None
+
+
+def _not_json(method: str, headers: Any, body: bytes | None) -> Reply | None:
+    """415 for a request body (or a typed POST, PUT, PATCH, DELETE) that is not JSON."""
+    content_type = headers.get("Content-Type")
+    if not body and (content_type is None or method == "GET"):
+        return None
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        return None
+    return error_reply(
+        415,
+        "unsupportedMediaType",
+        f"A request body must be application/json, not {media or 'untyped'}.",
+    )
+
+
+def _loopback_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises for a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and host is not None and host in LOOPBACK_NAMES
 
 
 def _loopback_host(host: str | None) -> bool:

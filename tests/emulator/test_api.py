@@ -147,6 +147,45 @@ def test_bad_fields_are_rejected_before_any_write(client: Client) -> None:
     client.fails(404, "notFound", "GET", "users/" + key("f@example.com"))
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        (JO, {"fields": "nope"}, "nope"),
+        (JO, {"fields": "id,name/middleName"}, "middleName"),
+        (JO, {"fields": "primaryEmail/local"}, "local"),  # a plain value has no fields
+        ("users", {"customer": "my_customer", "fields": "users(primaryEmail,bogus)"}, "bogus"),
+        ("users", {"customer": "my_customer", "fields": "nextPageToken,user"}, "user"),
+        (ENG + "/members", {"fields": "members(email,address)"}, "address"),
+        (ENG + "/hasMember/" + key("jo@example.com"), {"fields": "member"}, "member"),
+        ("customer/my_customer/orgunits", {"fields": "orgunits"}, "orgunits"),
+    ],
+)
+def test_unknown_field_names_are_refused(client: Client, path: str, query: dict, name: str) -> None:
+    message = client.fails(400, "invalidParameter", "GET", path, **query)
+    assert message == f"Invalid field selection {name}"
+
+
+def test_field_names_follow_the_response_schema(client: Client) -> None:
+    # Free-form values (customSchemas, type "any" such as emails) accept any name below them.
+    got = client.ok(
+        "GET",
+        JO,
+        projection="full",
+        fields="kind,name(*),customSchemas/Reconciler/undeclared,emails(address),organizations",
+    )
+    assert got["kind"] == "admin#directory#user" and got["name"]["givenName"] == "Jo"
+    assert "undeclared" not in got.get("customSchemas", {}).get("Reconciler", {})
+    page = client.ok("GET", "users", customer="my_customer", fields="users/customSchemas,etag")
+    assert set(page) <= {"users", "etag"}
+    client.ok("DELETE", ENG + "/members/" + key("jo@example.com"), fields="anything")  # no body
+
+
+def test_an_unknown_field_name_runs_nothing(client: Client) -> None:
+    body = new_user("f@example.com")
+    client.fails(400, "invalidParameter", "POST", "users", body, fields="primaryEmail,secret")
+    client.fails(404, "notFound", "GET", "users/" + key("f@example.com"))
+
+
 # ---- consistency delay --------------------------------------------------------------------
 
 
@@ -194,6 +233,15 @@ def test_consistency_delay_in_milliseconds(client: Client) -> None:
     client.api.consistency_delay_ms = 1500
     assert client.api.consistency_delay_s == 1.5
     assert client.api.consistency_delay_ms == 1500
+
+
+def test_settled_resources_are_forgotten() -> None:
+    clock = Clock()
+    client = make(clock=clock, delay=1.0)
+    for n in range(40):
+        client.ok("POST", "groups", {"email": f"g{n}@example.com"})
+        clock.now += 0.5
+    assert len(client.api._created_at) <= 3  # not one entry per resource ever created
 
 
 def test_reset_forgets_settling_resources() -> None:

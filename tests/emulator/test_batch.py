@@ -142,3 +142,44 @@ def test_formatted_reply_is_read_by_googleapiclient():
         "2": (409, json.dumps(error)),
         "3": (204, ""),
     }
+
+
+def test_the_boundary_counts_only_at_the_start_of_a_line():
+    # A JSON string may hold the delimiter text (escaped line breaks keep it mid-line).
+    text = json.dumps(
+        {"email": "x@example.com", "description": f"a\n--{BOUNDARY}\nb --{BOUNDARY}--"}
+    )
+    body = (
+        f"--{BOUNDARY}\nContent-Type: application/http\nContent-ID: <u + 1>\n\n"
+        f"POST /admin/directory/v1/groups HTTP/1.1\nContent-Type: application/json\n\n{text}\n"
+        f"--{BOUNDARY}\nContent-Type: application/http\nContent-ID: <u + 2>\n\n"
+        f"GET /admin/directory/v1/groups/x%40example.com HTTP/1.1\n\n\n"
+        f"--{BOUNDARY}--\n"
+    )
+    first, second = parse_batch(CONTENT_TYPE, body.encode())
+    assert json.loads(first.body)["description"] == f"a\n--{BOUNDARY}\nb --{BOUNDARY}--"
+    assert (second.content_id, second.method) == ("<u + 2>", "GET")
+
+
+def test_delimiter_lines_may_carry_transport_padding():
+    body = (
+        f"--{BOUNDARY} \t\r\nContent-ID: <u + 1>\r\n\r\n"
+        "GET /admin/directory/v1/users HTTP/1.1\r\n\r\n\r\n"
+        f"--{BOUNDARY}--  \r\n"
+    )
+    (part,) = parse_batch(CONTENT_TYPE, body.encode())
+    assert (part.content_id, part.target) == ("<u + 1>", "/admin/directory/v1/users")
+
+
+def test_folded_part_headers_are_unfolded():
+    # googleapiclient's email generator folds a long Content-ID (a long request_id).
+    body = (
+        f"--{BOUNDARY}\nContent-Type: application/http\n"
+        "Content-ID: <9687d705-262c-46d6-95a0-98a7026cca22 +\n directory.users.aliases.insert>\n\n"
+        "GET /admin/directory/v1/users HTTP/1.1\n\n\n"
+        f"--{BOUNDARY}--\n"
+    )
+    (part,) = parse_batch(CONTENT_TYPE, body.encode())
+    assert (
+        part.content_id == "<9687d705-262c-46d6-95a0-98a7026cca22 + directory.users.aliases.insert>"
+    )

@@ -4,10 +4,12 @@ import shutil
 from pathlib import Path
 
 import httplib2
+import pytest
 from googleapiclient.discovery import build_from_document
 
 from reconciler.desired.load import load_tree
 from reconciler.emulator.embedded import open_embedded
+from reconciler.emulator.journal import StateError
 from reconciler.emulator.server import discovery_document
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
@@ -47,3 +49,25 @@ def test_missing_default_seed_means_an_empty_tenant(tmp_path):
     with open_embedded(tmp_path, workspace) as server:
         listing = service(server.start()).users().list(customer="my_customer").execute()
     assert "users" not in listing
+
+
+def test_one_run_at_a_time_per_state_directory(tmp_path):
+    root = tmp_path / "state"
+    shutil.copytree(EXAMPLE, root)
+    workspace = load_tree(root).workspace
+    with open_embedded(root, workspace) as server:
+        service(server.start()).users().delete(userKey="info@example.com").execute()
+        with pytest.raises(StateError, match="is in use by process"):
+            open_embedded(root, workspace)
+    for _ in range(2):  # runs one after the other: each opens the state the last one left
+        with open_embedded(root, workspace) as server:
+            assert "info@example.com" not in emails(server.start())
+
+
+def test_a_server_that_never_started_releases_the_state(tmp_path):
+    root = tmp_path / "state"
+    shutil.copytree(EXAMPLE, root)
+    workspace = load_tree(root).workspace
+    open_embedded(root, workspace).stop()
+    with open_embedded(root, workspace) as server:
+        assert "info@example.com" in emails(server.start())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -151,3 +153,34 @@ def test_serve_help_lists_the_contract_options():
         "--consistency-delay-ms",
     ):
         assert option in proc.stdout
+
+
+def test_serve_with_a_fault_rate_injects_faults(tmp_path: Path):
+    seed = tmp_path / "tenant.json"
+    seed.write_text(
+        json.dumps({"domains": ["example.com"], "groups": [{"email": "a@example.com"}]})
+    )
+    proc = start("--port", "0", "--seed", str(seed), "--fault-rate", "1", "--fault-seed", "3")
+    try:
+        url = wait_for_url(proc)
+        assert get_json(url + "/_emulator/config")["fault_rate"] == 1  # not faulted itself
+        failures = []
+        for _ in range(6):
+            try:
+                urllib.request.urlopen(
+                    url + "/admin/directory/v1/groups/a%40example.com", timeout=10
+                )
+            except urllib.error.HTTPError as exc:
+                body = json.loads(exc.read())
+                assert body["error"]["code"] == exc.code
+                failures.append(exc.code)
+            except (urllib.error.URLError, http.client.HTTPException, ConnectionError):
+                failures.append("dropped")
+        assert len(failures) == 6 and set(failures) <= {429, 503, 403, "dropped"}
+        stats = get_json(url + "/_emulator/stats")
+        assert stats["faults_injected"] == 6 and stats["api_calls"] == 6
+        assert sum(stats["faults_by_kind"].values()) == 6
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
+import shutil
 import socket
+import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +22,9 @@ from google.oauth2.credentials import Credentials as TokenCredentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
-from reconciler.emulator.faults import FAULT_KINDS
+from reconciler.emulator import server as server_module
+from reconciler.emulator.faults import AFTER_FAULT_KINDS, FAULT_KINDS, EmulatorConfig
+from reconciler.emulator.ids import next_etag
 from reconciler.emulator.server import EmulatorServer, bundled_discovery_document
 
 from .discovery_check import assert_valid_response, error_problems
@@ -62,9 +68,10 @@ def request(
     body: bytes | dict | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One plain HTTP request: status, lower-cased headers, body."""
+    """One plain HTTP request: status, lower-cased headers, body (a dict is sent as JSON)."""
     if isinstance(body, dict):
         body = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", **(headers or {})}
     conn = http.client.HTTPConnection(urlsplit(server.base_url).netloc, timeout=10)
     try:
         conn.request(method, target, body=body, headers=headers or {})
@@ -378,7 +385,8 @@ def test_config_changes_at_runtime_and_refuses_bad_options(emulator):
     error = json.loads(data)["error"]
     assert status == 400 and error["errors"][0]["reason"] == "invalid"
     assert "fault_rate" in error["message"] and "'nope'" in error["message"]
-    status, _, _ = request(emulator, "POST", "/_emulator/config", b"[1]")
+    json_type = {"Content-Type": "application/json"}
+    status, _, _ = request(emulator, "POST", "/_emulator/config", b"[1]", json_type)
     assert status == 400
     status, _, data = request(emulator, "POST", "/_emulator/config", {"short_listing": {"u": 1}})
     assert status == 400 and "unknown collections ['u']" in json.loads(data)["error"]["message"]
@@ -604,3 +612,340 @@ def test_stop_closes_idle_keep_alive_connections_promptly(seed, tmp_path):
     conn.close()
     with pytest.raises(RuntimeError):
         server.base_url  # noqa: B018
+
+
+# -- requests from web pages ---------------------------------------------------------------
+
+EVIL = "https://evil.test"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "text/plain", "Origin": EVIL},  # what a cross-site form sends
+        {"Content-Type": "application/json", "Origin": EVIL},
+        {"Content-Type": "application/json", "Origin": "null"},
+        {"Content-Type": "application/json", "Origin": "http://127.0.0.1.evil.test"},
+        {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+    ],
+)
+def test_requests_from_other_sites_are_refused(emulator, headers):
+    for target, body in (
+        ("/admin/directory/v1/groups", b'{"email": "pwned@example.com"}'),
+        ("/_emulator/config", b'{"fault_rate": 1}'),
+        ("/_emulator/reset", b""),
+        ("/batch", b""),
+        ("/admin/directory/v1/groups/eng%40example.com", None),
+    ):
+        method = "GET" if body is None else "POST"
+        status, _, data = request(emulator, method, target, body, headers)
+        assert status == 403, (target, data)
+        assert json.loads(data)["error"]["errors"][0]["reason"] == "forbidden"
+        assert not error_problems(403, json.loads(data))
+    assert control(emulator, "config")["fault_rate"] == 0
+    emails = [g["email"] for g in control(emulator, "state")["groups"]]
+    assert "pwned@example.com" not in emails
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "content_type"),
+    [
+        ("/admin/directory/v1/groups", b'{"email": "pwned@example.com"}', "text/plain"),
+        ("/admin/directory/v1/groups", b'{"email": "pwned@example.com"}', None),
+        (
+            "/admin/directory/v1/groups",
+            b"email=pwned%40example.com",
+            "application/x-www-form-urlencoded",
+        ),
+        ("/admin/directory/v1/users/jo%40example.com/signOut", b"", "text/plain"),
+        ("/_emulator/config", b'{"fault_rate": 1}', "text/plain"),
+        ("/_emulator/reset", b"", "multipart/form-data; boundary=x"),
+    ],
+)
+def test_request_bodies_must_be_json(emulator, target, body, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    status, _, data = request(emulator, "POST", target, body, headers)
+    assert status == 415, data
+    assert json.loads(data)["error"]["errors"][0]["reason"] == "unsupportedMediaType"
+    assert control(emulator, "config")["fault_rate"] == 0
+    assert control(emulator, "stats")["api_calls"] == 0  # nothing ran
+
+
+def test_loopback_pages_and_real_clients_still_get_through(emulator):
+    port = urlsplit(emulator.base_url).port
+    origins = (f"http://localhost:{port}", f"http://127.0.0.1:{port}", "http://[::1]:9")
+    for n, origin in enumerate(origins):
+        headers = {"Content-Type": "application/json; charset=utf-8", "Origin": origin}
+        body = json.dumps({"email": f"ok{n}@example.com"}).encode()
+        status, _, data = request(emulator, "POST", "/admin/directory/v1/groups", body, headers)
+        assert status == 200, data
+    status, _, _ = request(emulator, "POST", "/_emulator/reset")  # no body, no type: curl -X POST
+    assert status == 200
+    service = directory(emulator)  # application/json, multipart/mixed for its batches
+    new_group(service, "real@example.com")
+    results = []
+    batch = service.new_batch_http_request(callback=lambda rid, resp, exc: results.append(exc))
+    batch.add(service.groups().patch(groupKey="real@example.com", body={"description": "x"}))
+    batch.add(service.users().signOut(userKey="jo@example.com"))
+    batch.execute()
+    assert results == [None, None]
+    # /token (form-encoded, from google-auth): test_service_account_with_delegation_…
+
+
+# -- faults after the call ----------------------------------------------------------------
+
+
+def test_after_fault_kinds_are_opt_in():
+    assert EmulatorConfig().fault_kinds == list(FAULT_KINDS)
+    assert not set(AFTER_FAULT_KINDS) & set(FAULT_KINDS)
+    config = EmulatorConfig().updated({"fault_kinds": list(AFTER_FAULT_KINDS)})
+    assert config.fault_kinds == ["backend_error_after", "drop_after"]
+
+
+def test_backend_error_after_keeps_the_change(emulator):
+    service = directory(emulator)
+    configure(emulator, fault_rate=1, fault_kinds=["backend_error_after"])
+    with pytest.raises(HttpError) as err:
+        new_group(service, "after@example.com")
+    assert err.value.status_code == 503
+    assert err.value.error_details[0]["reason"] == "backendError"
+    assert not google_error_problems(503, json.loads(err.value.content))
+    configure(emulator, fault_rate=0)
+    assert service.groups().get(groupKey="after@example.com").execute()["name"] == "after"
+    stats = control(emulator, "stats")
+    assert stats["faults_by_kind"] == {"backend_error_after": 1}
+    assert stats["by_status"]["503"] == 1
+
+
+def test_drop_after_keeps_the_change_and_answers_503_inside_a_batch(emulator):
+    configure(emulator, fault_rate=1, fault_kinds=["drop_after"])
+    body = {"email": "dropped@example.com"}
+    with pytest.raises((http.client.HTTPException, ConnectionError)):
+        request(emulator, "POST", "/admin/directory/v1/groups", body)
+    service = directory(emulator)
+    results = {}
+    batch = service.new_batch_http_request(
+        callback=lambda rid, resp, exc: results.__setitem__(rid, exc)
+    )
+    batch.add(
+        service.groups().patch(groupKey="dropped@example.com", body={"description": "in batch"}),
+        request_id="patch",
+    )
+    batch.execute()
+    assert results["patch"].status_code == 503
+    configure(emulator, fault_rate=0)
+    got = service.groups().get(groupKey="dropped@example.com").execute()
+    assert got["description"] == "in batch"
+    assert control(emulator, "stats")["faults_by_kind"] == {"drop_after": 2}
+
+
+# -- batch order ---------------------------------------------------------------------------
+
+
+def patch_batch(emulator: EmulatorServer, n: int) -> tuple[list[int], list[int]]:
+    """Send n PATCHes of one group in a batch; (the order they ran in, the order of the
+    answers), as part numbers. The etag chain tells the order they ran in."""
+    first = json.loads(request(emulator, "GET", "/admin/directory/v1/groups/eng%40example.com")[2])
+    chain = [first["etag"]]
+    for _ in range(n):
+        chain.append(next_etag(chain[-1]))
+    boundary = "===============42=="
+    parts = [
+        "PATCH /admin/directory/v1/groups/eng%40example.com HTTP/1.1\n"
+        f"Content-Type: application/json\n\n{json.dumps({'description': f'step {i}'})}"
+        for i in range(1, n + 1)
+    ]
+    headers = {"Content-Type": f'multipart/mixed; boundary="{boundary}"'}
+    status, _, data = request(emulator, "POST", "/batch", batch_body(boundary, parts), headers)
+    assert status == 200
+    answered, ran = [], {}
+    for chunk in data.decode().split("Content-ID: <response-")[1:]:
+        number = int(chunk.split(" + ", 1)[1].split(">", 1)[0])
+        body = json.loads(chunk[chunk.index("{") : chunk.rindex("}") + 1])
+        assert body["description"] == f"step {number}"
+        answered.append(number)
+        ran[chain.index(body["etag"])] = number
+    return [ran[k] for k in sorted(ran)], answered
+
+
+def test_batch_parts_run_in_order_unless_shuffled(emulator):
+    in_order = list(range(1, 9))
+    assert patch_batch(emulator, 8) == (in_order, in_order)
+    assert control(emulator, "config")["batch_order"] == "sequential"
+    configure(emulator, batch_order="shuffle", fault_seed=7)
+    ran, answered = patch_batch(emulator, 8)
+    assert sorted(ran) == sorted(answered) == in_order
+    assert ran != in_order and answered != in_order and ran != answered
+    control(emulator, "reset", {})  # re-seeds the order too
+    assert patch_batch(emulator, 8) == (ran, answered)
+    status, _, data = request(emulator, "POST", "/_emulator/config", {"batch_order": "random"})
+    assert status == 400 and "batch_order must be one of" in json.loads(data)["error"]["message"]
+
+
+def test_shuffled_batches_reach_the_right_callbacks(emulator):
+    service = directory(emulator)
+    configure(emulator, batch_order="shuffle", fault_seed=1)
+    for name in ("a", "b", "c", "d"):
+        new_group(service, f"{name}@example.com")
+    got = {}
+    batch = service.new_batch_http_request(
+        callback=lambda rid, resp, exc: got.__setitem__(rid, resp["email"])
+    )
+    for name in ("a", "b", "c", "d", "eng"):
+        batch.add(service.groups().get(groupKey=f"{name}@example.com"), request_id=name)
+    batch.execute()
+    assert got == {n: f"{n}@example.com" for n in ("a", "b", "c", "d", "eng")}
+
+
+# -- server plumbing -----------------------------------------------------------------------
+
+
+def test_listen_backlog_takes_a_burst_of_connections(emulator):
+    assert server_module._LoopbackHTTPServer.request_queue_size >= 128
+    if shutil.which("ss") is None:
+        pytest.skip("ss is not installed")
+    port = urlsplit(emulator.base_url).port
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0] == "LISTEN" and int(out[2]) >= 128  # Send-Q of a listener: its backlog
+
+
+def test_config_reaches_the_api_under_the_servers_lock(emulator, monkeypatch):
+    held = []
+    real = server_module._set_api_options
+
+    def record(api, config):
+        held.append(emulator._lock.locked())
+        real(api, config)
+
+    monkeypatch.setattr(server_module, "_set_api_options", record)
+    threads = [
+        threading.Thread(target=emulator.configure, kwargs={"consistency_delay_ms": n})
+        for n in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert held == [True] * 8
+    assert emulator.api.consistency_delay_ms == emulator.config.consistency_delay_ms
+
+
+# -- batches: answers against the discovery document, paging -----------------------------
+
+
+def test_batch_part_answers_match_the_discovery_document(emulator):
+    service = directory(emulator)
+    users, groups, members = service.users(), service.groups(), service.members()
+    calls = {
+        "directory.users.list": users.list(customer="my_customer", maxResults=1),
+        "directory.users.get": users.get(userKey="jo@example.com", projection="full"),
+        "directory.users.patch": users.patch(userKey="jo@example.com", body={"suspended": True}),
+        "directory.users.aliases.insert": users.aliases().insert(
+            userKey="jo@example.com", body={"alias": "jl@example.com"}
+        ),
+        "directory.users.aliases.list": users.aliases().list(userKey="jo@example.com"),
+        "directory.groups.list": groups.list(customer="my_customer"),
+        "directory.groups.get": groups.get(groupKey="eng@example.com"),
+        "directory.groups.insert": groups.insert(body={"email": "ops@example.com"}),
+        "directory.members.list": members.list(groupKey="eng@example.com"),
+        "directory.members.insert": members.insert(
+            groupKey="eng@example.com", body={"email": "admin@example.com"}
+        ),
+        "directory.members.get": members.get(
+            groupKey="eng@example.com", memberKey="admin@example.com"
+        ),
+        "directory.members.hasMember": members.hasMember(
+            groupKey="eng@example.com", memberKey="jo@example.com"
+        ),
+        "directory.members.delete": members.delete(
+            groupKey="eng@example.com", memberKey="admin@example.com"
+        ),
+        "directory.orgunits.list": service.orgunits().list(customerId="my_customer"),
+        "directory.schemas.list": service.schemas().list(customerId="my_customer"),
+        "directory.users.makeAdmin": users.makeAdmin(
+            userKey="jo@example.com", body={"status": True}
+        ),
+        "directory.groups.delete": groups.delete(groupKey="nobody@example.com"),
+        "directory.users.insert": users.insert(body={"primaryEmail": "x@example.com"}),
+    }
+    answers = {}
+    batch = service.new_batch_http_request(
+        callback=lambda rid, resp, exc: answers.__setitem__(rid, (resp, exc))
+    )
+    for method_id, call in calls.items():
+        batch.add(call, request_id=method_id)
+    batch.execute()
+    assert answers.keys() == calls.keys()
+    failed = set()
+    for method_id, (resp, exc) in answers.items():
+        if exc is None:
+            assert_valid_response(method_id, 204 if resp == "" else 200, resp or None)
+        else:
+            failed.add(method_id)
+            assert not error_problems(exc.status_code, json.loads(exc.content)), method_id
+    assert failed == {"directory.groups.delete", "directory.users.insert"}
+
+
+def test_members_pages_followed_inside_batches(tmp_path):
+    seed = {
+        "domains": ["example.com"],
+        "users": [
+            {"primaryEmail": f"u{n}@example.com", "name": {"givenName": "U", "familyName": "N"}}
+            for n in range(7)
+        ],
+        "groups": [
+            {
+                "email": "big@example.com",
+                "members": [{"email": f"u{n}@example.com"} for n in range(7)],
+            },
+            {
+                "email": "mid@example.com",
+                "members": [{"email": f"u{n}@example.com"} for n in range(3)],
+            },
+            {"email": "none@example.com"},
+        ],
+    }
+    with EmulatorServer.open(seed=seed, state=tmp_path / "state.json") as server:
+        service = directory(server)
+        pending: dict[str, str | None] = dict.fromkeys(("big", "mid", "none"))
+        found: dict[str, list[str]] = {name: [] for name in pending}
+        batches = 0
+        pages: dict[str, tuple] = {}
+        while pending:
+            pages.clear()
+            batch = service.new_batch_http_request(
+                callback=lambda rid, resp, exc: pages.__setitem__(rid, (resp, exc))
+            )
+            for name, token in pending.items():
+                call = service.members().list(
+                    groupKey=f"{name}@example.com", maxResults=2, pageToken=token
+                )
+                batch.add(call, request_id=name)
+            batch.execute()
+            batches += 1
+            pending = {}
+            for name, (page, exc) in pages.items():
+                assert exc is None
+                assert_valid_response("directory.members.list", 200, page)
+                found[name] += [m["email"] for m in page.get("members", [])]
+                if page.get("nextPageToken"):
+                    pending[name] = page["nextPageToken"]
+        assert batches == math.ceil(7 / 2)
+        for name in found:
+            whole = service.members().list(groupKey=f"{name}@example.com").execute()
+            assert found[name] == [m["email"] for m in whole.get("members", [])]
+        assert len(found["big"]) == 7 and len(found["mid"]) == 3 and found["none"] == []
+
+
+def test_boundary_text_inside_a_part_body_is_content(emulator):
+    boundary = "===============0123456789=="
+    description = f"a\n--{boundary}\nb"  # JSON escapes the line breaks: mid-line text
+    body = json.dumps({"email": "odd@example.com", "description": description})
+    part = f"POST /admin/directory/v1/groups HTTP/1.1\nContent-Type: application/json\n\n{body}"
+    headers = {"Content-Type": f'multipart/mixed; boundary="{boundary}"'}
+    status, _, data = request(emulator, "POST", "/batch", batch_body(boundary, [part]), headers)
+    assert status == 200 and "HTTP/1.1 200 OK" in data.decode()
+    got = directory(emulator).groups().get(groupKey="odd@example.com").execute()
+    assert got["description"] == description

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from reconciler.emulator import store as store_module
 from reconciler.emulator.api import DirectoryApi
-from reconciler.emulator.journal import StateError
+from reconciler.emulator.journal import StateError, StateFiles, StateInUse
 from reconciler.emulator.store import TenantStore
 from reconciler.problems import InvalidInput
 
@@ -25,6 +30,19 @@ def client_for(store: TenantStore) -> Client:
 
 def journal(state: Path) -> Path:
     return state.with_name(state.name + ".journal")
+
+
+def base(state: Path) -> Path:
+    return state.with_name(state.name + ".base")
+
+
+def emails(client: Client) -> list[str]:
+    return [u["primaryEmail"] for u in client.list_all("users", "users", customer="my_customer")]
+
+
+def crash(store: TenantStore) -> None:
+    """What the death of the store's process leaves: its lock released, nothing compacted."""
+    store.close(compact=False)
 
 
 # ---- seeds --------------------------------------------------------------------------------
@@ -160,12 +178,12 @@ def test_a_crash_loses_nothing_that_was_answered(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     store = TenantStore(seed=SMALL_SEED, state=state)
     client = client_for(store)
-    client.ok("POST", "users", new_user("one@example.com"))  # first write: a snapshot
-    client.ok("POST", "users", new_user("two@example.com"))  # then journal lines
+    client.ok("POST", "users", new_user("one@example.com"))  # the base snapshot + a line
+    client.ok("POST", "users", new_user("two@example.com"))
     client.ok("PATCH", ENG, {"description": "after"})
-    assert len(journal(state).read_text().splitlines()) == 2
+    assert len(journal(state).read_text().splitlines()) == 3
     before = store.snapshot()
-    # No close(): as if the process died here.
+    crash(store)
     assert TenantStore(state=state).snapshot() == before
 
 
@@ -214,14 +232,16 @@ def test_every_kind_of_write_replays_exactly(tmp_path: Path) -> None:
     clock.now += 21 * 86400
     client.ok("GET", "users", customer="my_customer", showDeleted="true")  # purges jo@
     before = store.snapshot()
-    assert len(journal(state).read_text().splitlines()) == len(steps) + 2
-    assert TenantStore(state=state).snapshot() == before  # replayed, no close()
+    assert len(journal(state).read_text().splitlines()) == len(steps) + 3
+    crash(store)
+    assert TenantStore(state=state).snapshot() == before  # replayed
 
 
 def test_an_unknown_journal_operation_is_an_error(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     store = TenantStore(seed=SMALL_SEED, state=state)
     client_for(store).ok("POST", "users", new_user("one@example.com"))
+    crash(store)
     journal(state).write_text('{"seq":5,"ops":[["drop_table",1]]}\n')
     with pytest.raises(StateError, match="entry 5 cannot be replayed"):
         TenantStore(state=state)
@@ -234,12 +254,14 @@ def test_torn_last_journal_line_is_ignored_and_cut(tmp_path: Path) -> None:
     client.ok("POST", "users", new_user("one@example.com"))
     client.ok("POST", "users", new_user("two@example.com"))
     before = store.snapshot()
+    crash(store)
     with open(journal(state), "ab") as f:
         f.write(b'{"seq":99,"ops":[["put_user",{"id":"1","primaryE')
     again = TenantStore(state=state)
     assert again.snapshot() == before
     assert journal(state).read_bytes().endswith(b"]}\n")
     client_for(again).ok("POST", "users", new_user("three@example.com"))
+    crash(again)
     third = TenantStore(state=state)
     assert "three@example.com" in [u["primaryEmail"] for u in third.snapshot()["users"]]
 
@@ -250,6 +272,7 @@ def test_damage_before_the_last_line_is_an_error(tmp_path: Path) -> None:
     client = client_for(store)
     for name in ("one", "two", "three"):
         client.ok("POST", "users", new_user(f"{name}@example.com"))
+    crash(store)
     lines = journal(state).read_bytes().splitlines(keepends=True)
     lines[0] = b"garbage\n"
     journal(state).write_bytes(b"".join(lines))
@@ -271,6 +294,7 @@ def test_a_crash_between_snapshot_and_journal_truncation(tmp_path: Path) -> None
     assert old_journal
     store.compact()
     assert journal(state).read_bytes() == b""
+    crash(store)
     journal(state).write_bytes(old_journal)  # the truncation never happened
     again = TenantStore(state=state)
     assert again.snapshot() == store.snapshot()
@@ -283,7 +307,7 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
     client.ok("GET", "users", customer="my_customer")
     client.request("PATCH", JO, {"primaryEmail": "admin@example.com"})  # refused: no write
     store.close()
-    assert not state.exists() and not journal(state).exists()
+    assert not state.exists() and not journal(state).exists() and not base(state).exists()
 
 
 def test_journal_is_compacted(tmp_path: Path) -> None:
@@ -311,6 +335,7 @@ def test_state_file_wins_over_the_seed_and_reset_returns_to_it(tmp_path: Path) -
     client.fails(404, "notFound", "GET", JO)
     client.api.reset()
     assert client.ok("GET", JO)["primaryEmail"] == "jo@example.com"
+    crash(store)
     assert TenantStore(seed=SMALL_SEED, state=state).snapshot() == store.snapshot()
 
 
@@ -369,4 +394,203 @@ def test_a_big_seed_loads_and_round_trips(tmp_path: Path) -> None:
     page = client.ok("GET", "groups/" + key("group00000@example.com") + "/members")
     assert len(page["members"]) == 50
     store.compact()
+    crash(store)
     assert TenantStore(state=tmp_path / "state.json").snapshot() == store.snapshot()
+
+
+# ---- one process per state file ------------------------------------------------------------
+
+
+def test_a_state_file_is_held_by_one_store_at_a_time(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    store = TenantStore(seed=SMALL_SEED, state=state)
+    client_for(store).ok("POST", "users", new_user("one@example.com"))
+    me = os.getpid()
+    with pytest.raises(StateInUse, match=f"tenant at {state} is in use by process {me}"):
+        TenantStore(seed=SMALL_SEED, state=state)
+    assert issubclass(StateInUse, StateError)
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from reconciler.emulator.store import "
+            "TenantStore; TenantStore(state=Path(sys.argv[1]))",
+            str(state),
+        ],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert other.returncode != 0
+    assert f"is in use by process {me}" in other.stderr, other.stderr
+    store.close()
+    again = TenantStore(seed=SMALL_SEED, state=state)  # free once closed
+    assert "one@example.com" in emails(client_for(again))
+    again.close()
+
+
+def test_a_run_that_only_reads_leaves_the_files_as_they_are(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    writer = TenantStore(seed=SMALL_SEED, state=state)
+    client = client_for(writer)
+    client.ok("POST", "users", new_user("one@example.com"))
+    client.ok("POST", "users", new_user("two@example.com"))
+    crash(writer)  # its journal is not folded in
+    snapshot, lines = state.read_bytes(), journal(state).read_bytes()
+    assert lines.count(b"\n") == 2
+    reader = TenantStore(seed=SMALL_SEED, state=state)
+    client = client_for(reader)
+    assert {"one@example.com", "two@example.com"} <= set(emails(client))
+    client.request("PATCH", JO, {"primaryEmail": "admin@example.com"})  # refused: no write
+    reader.close()
+    assert (state.read_bytes(), journal(state).read_bytes()) == (snapshot, lines)
+    writer = TenantStore(state=state)  # a run that writes folds the journal in on close
+    client_for(writer).ok("POST", "users", new_user("three@example.com"))
+    writer.close()
+    assert journal(state).read_bytes() == b"" and b"three@example.com" in state.read_bytes()
+
+
+# ---- a write that cannot be saved ------------------------------------------------------------
+
+
+def test_a_write_that_cannot_be_saved_is_undone_and_answers_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state.json"
+    store = TenantStore(seed=SMALL_SEED, state=state)
+    client = client_for(store)
+    client.ok("POST", "users", new_user("first@example.com"))
+    real_write = os.write
+
+    def disk_full(fd: int, data: bytes) -> int:
+        if not os.readlink(f"/proc/self/fd/{fd}").endswith(".journal"):
+            return real_write(fd, data)
+        real_write(fd, bytes(data[: len(data) // 2]))  # half a line, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_full)
+    message = client.fails(503, "backendError", "POST", "users", new_user("lost@example.com"))
+    assert "No space left on device" in message
+    client.fails(404, "notFound", "GET", "users/" + key("lost@example.com"))  # undone
+    client.fails(503, "backendError", "POST", ENG + "/members", {"email": "first@example.com"})
+    assert client.ok("GET", ENG + "/members")["members"]  # reads still answer
+    monkeypatch.setattr(os, "write", real_write)
+
+    client.ok("POST", "users", new_user("lost@example.com"))
+    client.ok("POST", ENG + "/members", {"email": "lost@example.com"})
+    before = store.snapshot()
+    crash(store)
+    again = TenantStore(state=state)  # the journal holds whole lines only
+    assert again.snapshot() == before
+    again.close()  # compacts
+    assert TenantStore(state=state).snapshot() == before
+
+
+def test_while_the_tenant_cannot_be_reloaded_every_call_answers_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state.json"
+    store = TenantStore(seed=SMALL_SEED, state=state)
+    client = client_for(store)
+    client.ok("POST", "users", new_user("first@example.com"))
+    monkeypatch.setattr(store_module, "RECOVERY_INTERVAL_S", 0.0)
+
+    def fail(*_args: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    def unreadable(*_args: object) -> None:
+        raise StateError("cannot read the emulator state")
+
+    monkeypatch.setattr(StateFiles, "append", fail)
+    monkeypatch.setattr(StateFiles, "read_snapshot", unreadable)
+    client.fails(503, "backendError", "POST", "users", new_user("lost@example.com"))
+    assert "nor reloaded" in client.fails(503, "backendError", "GET", JO)  # reads too
+    monkeypatch.undo()
+    client.fails(404, "notFound", "GET", "users/" + key("lost@example.com"))  # recovered
+    client.ok("POST", "users", new_user("lost@example.com"))
+
+
+# ---- the same seed, the same ids ----------------------------------------------------------
+
+
+def ids(client: Client) -> dict[str, str]:
+    found = {
+        u["primaryEmail"]: u["id"]
+        for u in client.list_all("users", "users", customer="my_customer")
+    }
+    found.update(
+        {g["email"]: g["id"] for g in client.ok("GET", "groups", customer="my_customer")["groups"]}
+    )
+    return found
+
+
+def test_the_same_seed_gives_the_same_ids_on_every_run(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    seed = tmp_path / "tenant.json"
+    seed.write_text(json.dumps(SMALL_SEED))
+    runs = []
+    for _ in range(2):  # read-only runs: no state is kept between them
+        store = TenantStore(seed=seed, state=state)
+        runs.append((store.snapshot()["customerId"], ids(client_for(store))))
+        store.close()
+    assert runs[0] == runs[1] and not state.exists()
+    clock = Clock()
+    assert (
+        TenantStore(seed=SMALL_SEED, clock=clock).snapshot()
+        == TenantStore(seed=SMALL_SEED, clock=clock).snapshot()
+    )
+    other = dict(SMALL_SEED, domains=["example.com", "example.org", "example.net"])
+    customer = TenantStore(seed=SMALL_SEED).snapshot()["customerId"]
+    assert TenantStore(seed=other).snapshot()["customerId"] != customer
+
+    store = TenantStore(seed=seed, state=state)
+    client = client_for(store)
+    client.ok("POST", "users", new_user("new@example.com"))
+    client.api.reset()  # back to the seed: its ids again
+    assert ids(client) == runs[0][1]
+    client.ok("POST", "users", new_user("new@example.com"))
+    store.close()
+    store = TenantStore(seed=seed, state=state)  # from the state: new ids are new
+    client = client_for(store)
+    for n in range(5):
+        client.ok("POST", "users", new_user(f"later{n}@example.com"))
+    found = ids(client)
+    assert len(set(found.values())) == len(found) == len(runs[0][1]) + 6
+    store.close()
+
+
+# ---- the base snapshot ----------------------------------------------------------------------
+
+
+def test_the_first_write_renames_the_base_snapshot_and_appends_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    store = TenantStore(seed=SMALL_SEED, state=state)
+    client = client_for(store)
+    seeded = emails(client)
+    assert not state.exists()  # a run that reads leaves no state (test_reading_writes_nothing)
+    client.ok("POST", "users", new_user("one@example.com"))
+    saved = json.loads(state.read_text())
+    assert saved["journalSeq"] == 0
+    assert [u["primaryEmail"] for u in saved["users"]] == seeded  # the seed's tenant
+    assert [json.loads(line)["seq"] for line in journal(state).read_text().splitlines()] == [1]
+    assert not base(state).exists()
+    before = store.snapshot()
+    crash(store)
+    assert TenantStore(state=state).snapshot() == before
+
+
+def test_a_stale_journal_is_not_replayed_over_a_new_base(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    store = TenantStore(seed=SMALL_SEED, state=state)
+    client_for(store).ok("POST", "users", new_user("one@example.com"))
+    crash(store)
+    state.unlink()  # start again from the seed, an old journal left beside it
+    store = TenantStore(seed=SMALL_SEED, state=state)
+    client = client_for(store)
+    client.ok("POST", "users", new_user("two@example.com"))
+    before = store.snapshot()
+    crash(store)
+    after = TenantStore(state=state).snapshot()
+    assert after == before
+    assert "one@example.com" not in [u["primaryEmail"] for u in after["users"]]
