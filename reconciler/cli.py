@@ -356,6 +356,14 @@ def emulator() -> None:
     show_default=True,
     help="How long a new user or group is not usable by other calls.",
 )
+@click.option(
+    "--batch-order",
+    type=click.Choice(["sequential", "shuffle"]),
+    default="sequential",
+    show_default=True,
+    help="shuffle: run and answer batch parts in any order, as Google may (seeded by "
+    "--fault-seed).",
+)
 def serve(
     port: int,
     seed: Path | None,
@@ -365,12 +373,14 @@ def serve(
     fault_seed: int | None,
     quota_per_minute: int,
     consistency_delay_ms: float,
+    batch_order: str,
 ) -> None:
     """Serve the emulator on 127.0.0.1 until Ctrl-C; the tenant persists to --state."""
     import signal
     import threading
 
     from reconciler.emulator.faults import EmulatorConfig
+    from reconciler.emulator.journal import StateInUse
     from reconciler.emulator.server import EmulatorServer
     from reconciler.emulator.store import StateError
 
@@ -380,9 +390,12 @@ def serve(
         fault_seed=fault_seed,
         quota_per_minute=quota_per_minute,
         consistency_delay_ms=consistency_delay_ms,
+        batch_order=batch_order,
     )
     try:
         server = EmulatorServer.open(seed=seed, state=state, config=config, port=port)
+    except StateInUse as exc:
+        raise click.ClickException(str(exc)) from None
     except StateError as exc:
         raise click.ClickException(f"{exc} (move it aside to start again from the seed)") from None
     try:

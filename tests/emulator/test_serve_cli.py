@@ -184,3 +184,30 @@ def test_serve_with_a_fault_rate_injects_faults(tmp_path: Path):
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
+
+
+def test_serve_takes_the_batch_order(tmp_path: Path):
+    proc = start("--port", "0", "--batch-order", "shuffle", "--fault-seed", "5")
+    try:
+        url = wait_for_url(proc)
+        config = get_json(url + "/_emulator/config")
+        assert config["batch_order"] == "shuffle" and config["fault_seed"] == 5
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+
+
+def test_a_state_in_use_says_so_without_the_seed_hint(tmp_path: Path):
+    state = tmp_path / "tenant.json"
+    first = start("--port", "0", "--state", str(state))
+    try:
+        wait_for_url(first)
+        second = start("--port", "0", "--state", str(state))
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 1
+        assert "in use by process" in err and "move it aside" not in err
+        assert "Traceback" not in err
+    finally:
+        first.terminate()
+        first.communicate(timeout=20)
