@@ -1,8 +1,9 @@
 """Execute a Plan against Google: phase by phase, batched, dependents of failures skipped.
 
-Each Change becomes one or more Calls (a user create, then its aliases). The calls of a phase
-run together in batches; a change whose prerequisite failed in this run (its org unit, its
-user's creation or rename, its group's creation) is skipped, not attempted.
+Each Change becomes one or more Calls (a user create, then its aliases). A phase runs a batch
+of changes at a time, and their results are reported as each batch ends; a change whose
+prerequisite failed or was skipped in this run (its org unit, its user's creation or rename,
+its group's creation) is skipped, not attempted.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class _Runner:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.results: list[ChangeResult] = []
-        self.failed: set[str] = set()  # user/group emails and OU paths whose change failed
+        # User/group emails and OU paths whose creation (or rename, adoption) did not happen
+        # in this run -> "failed" or "skipped".
+        self.failed: dict[str, str] = {}
         self.created: set[str] = set()  # created in this run: "not found" means "not yet"
         # An account renamed in this run is known under its new address from then on.
         self.actual_by_key: dict[str, User] = dict(ctx.actual.users)
@@ -82,11 +85,21 @@ class _Runner:
     # -- one phase ---------------------------------------------------------------------------
 
     def run_phase(self, changes: list[Change]) -> None:
+        # A batch of changes at a time, each reported when done: a run interrupted or killed
+        # mid-phase has results and audit records for all it finished, not only whole phases.
+        size = self.ctx.client.batch_size
+        for start in range(0, len(changes), size):
+            self._run_part(changes[start : start + size])
+
+    def _run_part(self, changes: list[Change]) -> None:
         todo: list[tuple[Change, list[Call], list[Callable[[], list[Call]]]]] = []
         for change in changes:
             blocker = self._blocked_by(change)
             if blocker:
-                self._finish(ChangeResult(change, "skipped", f"{blocker} failed earlier"))
+                # A skipped creation blocks its own dependents too (the members of a user
+                # whose org unit failed), or they would be tried against nothing.
+                self._mark_failed(change, "skipped")
+                self._finish(ChangeResult(change, "skipped", blocker))
                 continue
             first, later = self._calls(change)
             todo.append((change, first, later))
@@ -109,7 +122,7 @@ class _Runner:
                     round_calls += [(i, c) for c in later.pop(0)()]
         for i, (change, _, _) in enumerate(todo):
             if i in errors:
-                self._mark_failed(change)
+                self._mark_failed(change, "failed")
                 self._finish(ChangeResult(change, "failed", "; ".join(errors[i]), notes.get(i, [])))
             else:
                 self._succeeded(change)
@@ -136,13 +149,13 @@ class _Runner:
                 needs += [unit.new, *_ancestors(unit.new)]
         for need in needs:
             if need in self.failed:
-                return need
+                return f"{need} {self.failed[need]} earlier"
         return None
 
-    def _mark_failed(self, change: Change) -> None:
+    def _mark_failed(self, change: Change, how: str) -> None:
         # Whatever later depends on this resource cannot work now: skip it, don't try it.
         if change.action in ("create", "rename", "adopt") or change.kind == "org_unit":
-            self.failed.add(change.key)
+            self.failed[change.key] = how
 
     def _succeeded(self, change: Change) -> None:
         if change.action == "create":

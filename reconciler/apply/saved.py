@@ -4,12 +4,12 @@ foreign ones, and saying what moved when a fresh plan no longer matches."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler.plan.changes import FORMAT_VERSION, Change, Plan
-from reconciler.plan.render import describe
+from reconciler.plan.render import change_lines, describe
 from reconciler.problems import ReconcilerError
 
 
@@ -35,6 +35,16 @@ def load_saved_plan(path: Path) -> SavedPlan:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidPlanFile(f"{path}: cannot read the plan file ({exc})") from None
+    if not text.strip():
+        raise InvalidPlanFile(
+            f"{path}: the plan file is empty; was it truncated? "
+            "Make a new one with `reconciler plan --out`"
+        )
+    if not text.lstrip().startswith("{"):
+        raise InvalidPlanFile(
+            f"{path}: not a plan file (a JSON plan from `reconciler plan --out`); to apply a "
+            "state directory, give the directory"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -71,15 +81,41 @@ def load_saved_plan(path: Path) -> SavedPlan:
 
 
 def what_moved(saved: Plan, fresh: Plan, limit: int = 20) -> list[str]:
-    """Lines naming changes planned now but not saved (+) and saved but not planned now (-)."""
+    """Lines naming changes planned now but not saved (+), saved but not planned now (-), and
+    planned both times with other values (~, with the fields that differ)."""
 
     def canonical(c: Change) -> str:
         return json.dumps({k: v for k, v in c.to_json().items() if k != "source"}, sort_keys=True)
 
+    def identity(c: Change) -> tuple:
+        return (c.action, c.kind, c.key, c.from_, c.group, c.member)
+
     before = {canonical(c): c for c in [*saved.changes, *saved.refused]}
     after = {canonical(c): c for c in [*fresh.changes, *fresh.refused]}
-    lines = [f"  + now also: {describe(after[k])}" for k in after if k not in before]
-    lines += [f"  - no longer: {describe(before[k])}" for k in before if k not in after]
+    gone = {identity(c): c for k, c in before.items() if k not in after}
+    lines: list[str] = []
+    for key, change in after.items():
+        if key in before:
+            continue
+        was = gone.pop(identity(change), None)
+        if was is None:
+            lines.append(f"  + now also: {describe(change)}")
+        else:
+            lines += _differences(was, change)
+    lines += [f"  - no longer: {describe(c)}" for c in gone.values()]
     if len(lines) > limit:
         lines = [*lines[:limit], f"  ... and {len(lines) - limit} more"]
+    return lines
+
+
+def _differences(was: Change, now: Change) -> list[str]:
+    """The same change on the same resource, with other values: what each plan said."""
+    names = [n for n in {**was.fields, **now.fields} if was.fields.get(n) != now.fields.get(n)]
+    lines = [f"  ~ now different: {describe(now)}"]
+    for label, change in (("saved:", was), ("now:  ", now)):
+        fields = {n: change.fields[n] for n in names if n in change.fields}
+        shown = [line.strip() for line in change_lines(replace(change, fields=fields))[1:]]
+        if not names:  # same fields, another role or reason
+            shown = [describe(change)]
+        lines.append(f"      {label} {'; '.join(shown) or '(no change)'}")
     return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from reconciler.state import Origin
 
@@ -24,6 +24,7 @@ Action = Literal[
 Kind = Literal["user", "group", "org_unit", "membership"]
 
 FORMAT_VERSION = 1
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 # The order changes are applied in (DESIGN.md "Apply"); the plan lists them the same way.
 PHASES: list[tuple[Kind, Action]] = [
@@ -135,7 +136,8 @@ class Plan:
         return bool(self.refused or self.over_limits)
 
     def summary(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
+        """Changes per action, every action listed (0 when none), in apply order."""
+        counts: dict[str, int] = dict.fromkeys(ACTIONS, 0)
         for change in self.changes:
             counts[change.action] = counts.get(change.action, 0) + 1
         return counts

@@ -96,16 +96,20 @@ def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> 
     named: set[str] = set()
     matches = [(user, *_match_user(user, view)) for user in desired.users.values()]
     # Two Git users can find one account (one by its primary email, one by an alias Git
-    # doesn't know of): the primary match wins, the other is left alone with a note.
-    claimed = {
-        acc.email: u.email for u, acc, how in matches if acc is not None and how == "primary"
-    }
+    # doesn't know of): the best match wins (primary, then alias, then previous email, then
+    # the smaller address, so moving YAML around never changes the plan); the other is
+    # left alone with a note.
+    claimed: dict[str, str] = {}
+    for user, account, _how in sorted(
+        (m for m in matches if m[1] is not None), key=lambda m: (_MATCH_RANK[m[2]], m[0].email)
+    ):
+        claimed.setdefault(account.email, user.email)
     for user, account, how in matches:
         if account is None:
             if user.bound and user.state == "active":
                 plan.changes.append(_create_user(user))
             continue
-        owner = claimed.setdefault(account.email, user.email)
+        owner = claimed[account.email]
         if owner != user.email:
             plan.notes.append(
                 f"user {user.email}: found the account {account.email}, which is also "
@@ -147,8 +151,15 @@ def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> 
         if fields:
             plan.changes.append(_user_change("update", user, fields=fields))
         _suspension(user, account, plan)
+    domains = {d.lower() for d in ws.directory.domains}
     for account in view.state.users.values():
         if account.email in named or account.owner != ours:
+            continue
+        if account.email.rpartition("@")[2] not in domains:
+            # Git cannot name accounts outside its domains, so it cannot mean to unbind them.
+            plan.notes.append(
+                f"user {account.email}: marked as ours but outside directory.domains; left alone"
+            )
             continue
         if not account.suspended:
             plan.changes.append(
@@ -157,6 +168,7 @@ def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> 
     return renamed
 
 
+_MATCH_RANK = {"primary": 0, "alias": 1, "previous": 2}
 _FOUND_BY = {"alias": "found by its alias", "previous": "found by a previous email"}
 
 

@@ -169,6 +169,7 @@ def render_markdown(plan: Plan, title: str = "Reconciler plan") -> str:
     out = [f"### {_escape_cell(title)}", ""]
     if not plan.changes and not plan.refused:
         out.append(summary_line(plan))
+        out += [f"- {_escape_cell(note)}" for note in plan.notes[:MARKDOWN_LISTED]]
         return "\n".join(out) + "\n"
     if plan.unsafe:
         out.append("> [!WARNING]")

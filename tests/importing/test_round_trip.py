@@ -86,11 +86,6 @@ def test_a_generated_tenant_on_one_of_its_domains(tmp_path, capsys):
     assert only_adopts(plan) == unmarked(seed, include_suspended=False, domains=("example.com",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the plan suspends accounts marked as ours outside directory.domains, which import "
-    "may not write (reconciler/plan/diff.py, reported)",
-)
 def test_accounts_marked_as_ours_outside_the_domains(tmp_path, capsys):
     seed = tenant([account("in@example.com"), account("out@example.org", owner=OURS)])
     root = state_dir(tmp_path / "com", seed, domains=["example.com"])

@@ -287,8 +287,22 @@ def test_json_has_the_design_shape(example: Example) -> None:
     assert data["format_version"] == 1
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", data["checksum"])
     assert data["meta"] == {"created": "now"}
-    assert data["summary"] == dict(Counter(c["action"] for c in data["changes"]))
-    assert data["summary"] == {
+    counted = Counter(c["action"] for c in data["changes"])
+    # Every action is listed, with 0 where there are none (as in DESIGN.md's example).
+    assert data["summary"] == {action: counted.get(action, 0) for action in data["summary"]}
+    assert set(data["summary"]) == {
+        "create",
+        "update",
+        "rename",
+        "adopt",
+        "suspend",
+        "unsuspend",
+        "delete",
+        "add_member",
+        "remove_member",
+        "update_member",
+    }
+    assert {a: n for a, n in data["summary"].items() if n} == {
         "create": 4,
         "rename": 3,
         "adopt": 2,

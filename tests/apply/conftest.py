@@ -1,0 +1,86 @@
+"""Fixtures: a copy of the example state directory, the CLI run in-process, and emulators the
+test starts itself. Nothing here reaches beyond loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import google.auth
+import pytest
+
+from reconciler.cli import main
+from reconciler.emulator.faults import EmulatorConfig
+from reconciler.emulator.server import EmulatorServer
+from reconciler.google.client import ENDPOINT_ENV
+
+from .support import CI_VARIABLES, Run, Tenant, copy_example
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Loopback only, no application default credentials, no endpoint, actor or CI run from
+    the caller's environment, no colour, and no git repository above the test's folder."""
+
+    def no_adc(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a test reached for application default credentials")
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in LOOPBACK:
+            raise AssertionError(f"a test tried to reach {name}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(google.auth, "default", no_adc)
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+    for name in (ENDPOINT_ENV, *CI_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    """A fresh copy of examples/desired-state."""
+    return copy_example(tmp_path / "state")
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """Run `reconciler ARGS` in-process (stdin is no terminal under pytest)."""
+
+    def run(*args: Any) -> Run:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as ended:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return Run(ended.value.code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Tenant]]:
+    """Start an emulator (seed: the state directory's tenant.yaml unless given; tenant kept
+    in memory) and point RECONCILER_GOOGLE_ENDPOINT at it, for this process and the children
+    it starts."""
+    servers: list[EmulatorServer] = []
+
+    def start(seed: Path | dict[str, Any] | None = None, **config: Any) -> Tenant:
+        server = EmulatorServer.open(
+            seed=seed if seed is not None else state_dir / "tenant.yaml",
+            config=EmulatorConfig(**config),
+        )
+        servers.append(server)
+        monkeypatch.setenv(ENDPOINT_ENV, server.start())
+        return Tenant(server)
+
+    yield start
+    for server in servers:
+        server.stop()

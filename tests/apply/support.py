@@ -1,0 +1,200 @@
+"""Helpers for the apply tests: running the CLI (in-process, as a subprocess, on a terminal),
+editing state directories, and looking at or disturbing an emulated tenant over loopback."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from reconciler.emulator.server import EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "desired-state"
+# CI variables that name an actor or a run: cleared so each test sets what it needs.
+CI_VARIABLES = (
+    "RECONCILER_ACTOR",
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILDKITE_BUILD_CREATOR",
+    "GITHUB_RUN_ID",
+    "CI_PIPELINE_ID",
+    "BUILDKITE_BUILD_ID",
+)
+
+
+@dataclass
+class Run:
+    """How one reconciler command ended."""
+
+    code: int | None
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+# -- state directories -------------------------------------------------------------------------
+
+
+def copy_example(dest: Path) -> Path:
+    """A fresh copy of the example state directory (its emulated tenant lands inside it)."""
+    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".reconciler"))
+    return dest
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in a file (fails loudly if the file moved on)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path.name}: expected {old!r} exactly once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# -- subprocesses ------------------------------------------------------------------------------
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a `python -m reconciler` child: this one (endpoint included), no CI
+    variables unless given, no colour, the package importable from the checkout."""
+    env = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES}
+    env["NO_COLOR"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def reconciler_command(*args: Any) -> list[str]:
+    return [sys.executable, "-m", "reconciler", *(str(a) for a in args)]
+
+
+def run_reconciler(*args: Any, cwd: Path, timeout: float = 120, **env: str) -> Run:
+    """Run the CLI as a child process with no terminal at all (stdin is /dev/null)."""
+    proc = subprocess.run(
+        reconciler_command(*args),
+        cwd=cwd,
+        env=child_env(**env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_on_terminal(*args: Any, answer: str, cwd: Path, timeout: float = 120) -> Run:
+    """Run the CLI with a pseudo-terminal as stdin and type `answer` + Enter into it.
+
+    The line waits in the terminal's buffer until apply prompts and reads it, as if typed.
+    """
+    controller, terminal = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            reconciler_command(*args),
+            cwd=cwd,
+            env=child_env(),
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(terminal)
+        terminal = -1
+        os.write(controller, answer.encode() + b"\n")
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    return Run(proc.returncode, out, err)
+
+
+def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Poll until `condition` holds; fail if the process ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before the kill point")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("the kill point was never reached")
+        time.sleep(0.002)
+
+
+# -- an emulated tenant the test controls --------------------------------------------------------
+
+
+class Tenant:
+    """An emulator started by the test: the CLI reaches it through RECONCILER_GOOGLE_ENDPOINT,
+    the test looks at it (/_emulator/state, /_emulator/stats) or changes it behind the
+    reconciler's back through the Directory API, like an admin in the console."""
+
+    def __init__(self, server: EmulatorServer):
+        self.server = server
+        self.url = server.base_url
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection(urlsplit(self.url).netloc, timeout=30)
+        try:
+            payload = None if body is None else json.dumps(body)
+            headers = {"Content-Type": "application/json"} if body is not None else {}
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, json.loads(data) if data else None
+        finally:
+            conn.close()
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """A Directory API call that must succeed, e.g. api("DELETE", "users/x@example.com")."""
+        status, answer = self.request(method, "/admin/directory/v1/" + quote(path), body)
+        assert 200 <= status < 300, f"{method} {path}: {status} {answer}"
+        return answer
+
+    def snapshot(self) -> dict[str, Any]:
+        status, state = self.request("GET", "/_emulator/state")
+        assert status == 200
+        return state
+
+    def stats(self) -> dict[str, Any]:
+        status, stats = self.request("GET", "/_emulator/stats")
+        assert status == 200
+        return stats
+
+    def calls(self, method_id: str) -> int:
+        """API calls made so far of one method, e.g. `directory.users.insert` (no HTTP)."""
+        return self.server.stats.by_method.get(method_id, 0)
+
+    def users(self) -> dict[str, dict[str, Any]]:
+        return {u["primaryEmail"]: u for u in self.snapshot()["users"]}
+
+    def groups(self) -> dict[str, dict[str, Any]]:
+        return {g["email"]: g for g in self.snapshot()["groups"]}
+
+
+def duplicates(state: dict[str, Any]) -> list[str]:
+    """Everything the tenant holds twice: users, groups, org units, addresses, memberships."""
+    found: list[str] = []
+    addresses: Counter[str] = Counter()
+    for user in state["users"]:
+        addresses.update([user["primaryEmail"].lower(), *map(str.lower, user.get("aliases", []))])
+    for group in state["groups"]:
+        addresses.update([group["email"].lower(), *map(str.lower, group.get("aliases", []))])
+        members = Counter(m["email"].lower() for m in group.get("members", []))
+        found += [f"{group['email']} lists {m} {n} times" for m, n in members.items() if n > 1]
+    found += [f"address {a} used {n} times" for a, n in addresses.items() if n > 1]
+    units = Counter(u["orgUnitPath"].lower() for u in state["orgUnits"])
+    found += [f"org unit {u} {n} times" for u, n in units.items() if n > 1]
+    return found

@@ -1,0 +1,164 @@
+"""A kill or Ctrl-C mid-apply leaves Google consistent: apply run again finishes the job, the
+plan after it is empty, and nothing exists twice.
+
+The run is a child process against an emulator in this process (slowed by latency so it lasts
+a couple of seconds); the kill points are read off the emulator's call counts or the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reconciler.google.marker import marker_of
+
+from .company import OWNERSHIP, TEAMS, email, write_company
+from .support import Tenant, child_env, duplicates, reconciler_command, wait_for
+
+PEOPLE = 100
+CHANGES = 310  # 4 org units, 100 users, 4 groups, 200 memberships, 1 removal, 1 suspension
+LATENCY_MS = 25
+BATCH = 10  # provider.batch_size of the generated company
+
+
+def audit_lines(path: Path) -> int:
+    return path.read_text().count("\n") if path.exists() else 0
+
+
+# name -> when to kill, given the emulator and the audit log
+KILL_POINTS: dict[str, Callable[[Tenant, Path], bool]] = {
+    "first-user-batch": lambda t, _: t.calls("directory.users.insert") >= 1,
+    "half-the-users": lambda t, _: t.calls("directory.users.insert") >= PEOPLE // 2,
+    "new-user-before-its-alias": lambda t, _: t.calls("directory.users.aliases.insert") >= 1,
+    # Org units and users are audited: the groups are next.
+    "after-the-user-phase": lambda _, audit: audit_lines(audit) >= TEAMS + PEOPLE,
+    "mid-memberships": lambda t, _: t.calls("directory.members.insert") >= PEOPLE,
+}
+
+
+@pytest.fixture
+def company(tmp_path, emulator) -> tuple[Path, Tenant]:
+    root = tmp_path / "company"
+    seed = write_company(root, people=PEOPLE, batch_size=BATCH)
+    return root, emulator(seed=seed, latency_ms=LATENCY_MS)
+
+
+def start_apply(root: Path, audit: Path, result: Path) -> subprocess.Popen:
+    """`apply --auto-approve` in a child; its output goes to files (a pipe nobody reads
+    would fill up with the long plan and stall it)."""
+    with (root.parent / "out.txt").open("w") as out, (root.parent / "err.txt").open("w") as err:
+        return subprocess.Popen(
+            reconciler_command(
+                "apply", root, "--auto-approve", "--audit-log", audit, "--result-file", result
+            ),
+            cwd=root.parent,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+
+
+def unaudited(tenant: Tenant, audit: Path) -> dict[str, int]:
+    """How many accounts and memberships the interrupted run made that its audit log lacks."""
+    records = (
+        [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+    )
+    audited = {(r["action"], r["key"]) for r in records if r["result"] == "applied"}
+    state = tenant.snapshot()
+    made = {
+        ("create", u["primaryEmail"])
+        for u in state["users"]
+        if u["primaryEmail"] != "admin@example.com" and u["primaryEmail"] != "leaver@example.com"
+    }
+    made |= {
+        ("add_member", f"{g['email']}/{m['email']}")
+        for g in state["groups"]
+        for m in g.get("members", [])
+        if m["email"] != "leaver@example.com"
+    }
+    return {
+        action: len({key for a, key in made - audited if a == action})
+        for action in ("create", "add_member")
+    }
+
+
+def assert_converged(root: Path, tenant: Tenant, cli) -> None:
+    """A second apply finishes the rest (there was some); then Google is exactly what Git
+    says, once."""
+    tenant.server.configure(latency_ms=0)
+    rerun = cli("apply", root, "--auto-approve")
+    assert rerun.code == 0, rerun.err
+    finished = re.search(r"Apply complete: (\d+) applied, 0 failed, 0 skipped\.", rerun.out)
+    assert finished and 0 < int(finished[1]) < CHANGES, rerun.out
+    after = cli("plan", root, "--detailed-exitcode")
+    assert after.code == 0 and after.out.startswith("No changes."), after.out
+
+    state = tenant.snapshot()
+    assert duplicates(state) == []
+    users = {u["primaryEmail"]: u for u in state["users"]}
+    assert set(users) == {email(i) for i in range(PEOPLE)} | {
+        "admin@example.com",
+        "leaver@example.com",
+    }
+    for i in range(PEOPLE):
+        user = users[email(i)]
+        assert marker_of(user) == OWNERSHIP and user["orgUnitPath"] == f"/Staff/Team {i % TEAMS}"
+        assert user.get("aliases", []) == ([f"u{i:03}@example.com"] if i % 10 == 0 else [])
+    assert users["leaver@example.com"]["suspended"] is True
+    assert users["admin@example.com"]["suspended"] is False
+    members = {g["email"]: {m["email"] for m in g.get("members", [])} for g in state["groups"]}
+    assert members["staff@example.com"] == {email(i) for i in range(PEOPLE)}
+    for t in range(TEAMS):
+        assert members[f"team{t}@example.com"] == {email(i) for i in range(t, PEOPLE, TEAMS)}
+
+
+@pytest.mark.parametrize("kill_point", KILL_POINTS)
+def test_a_killed_apply_is_finished_by_the_next(company, tmp_path, cli, kill_point):
+    root, tenant = company
+    audit, result = tmp_path / "audit.jsonl", tmp_path / "result.json"
+    proc = start_apply(root, audit, result)
+    try:
+        wait_for(lambda: KILL_POINTS[kill_point](tenant, audit), proc)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    # Whatever the audit log holds survived whole: one JSON record per line.
+    records = (
+        [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+    )
+    assert len(records) < CHANGES and all(r["result"] == "applied" for r in records)
+    assert not result.exists()  # the run never got to write it
+    # Changes are audited a batch at a time: at most the batch in flight went unrecorded.
+    gap = unaudited(tenant, audit)
+    assert max(gap.values()) <= BATCH, gap
+    assert_converged(root, tenant, cli)
+
+
+def test_ctrl_c_stops_between_calls_and_the_next_apply_finishes(company, tmp_path, cli):
+    root, tenant = company
+    audit, result = tmp_path / "audit.jsonl", tmp_path / "result.json"
+    proc = start_apply(root, audit, result)
+    try:
+        wait_for(lambda: tenant.calls("directory.members.insert") >= 60, proc)
+        proc.send_signal(signal.SIGINT)
+    finally:
+        proc.wait(timeout=60)
+    err = (tmp_path / "err.txt").read_text()
+    assert proc.returncode == 1
+    assert "Interrupted. Changes already made stay made; run apply again" in err
+    assert "Traceback" not in err
+    # The result file says how far it got, and agrees with the audit log.
+    outcome = json.loads(result.read_text())
+    assert outcome["applied"] == len(outcome["results"]) == audit_lines(audit)
+    assert TEAMS + PEOPLE <= outcome["applied"] < CHANGES
+    gap = unaudited(tenant, audit)
+    assert max(gap.values()) <= BATCH, gap
+    assert_converged(root, tenant, cli)
