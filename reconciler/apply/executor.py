@@ -182,9 +182,13 @@ class _Runner:
         if kind == "group":
             return self._group_calls(change, fresh)
         group, member = change.group or "", change.member or ""
-        after_create = group in self.created or member in self.created
         if action == "add_member":
-            return [ops.add_member(c, group, member, change.role or "MEMBER", after_create)], []
+            role = change.role or "MEMBER"
+            new_group, new_member = group in self.created, member in self.created
+            call = ops.add_member(
+                c, group, member, role, new_group=new_group, new_member=new_member
+            )
+            return [call], []
         if action == "update_member":
             return [ops.update_member(c, group, member, change.role or "MEMBER")], []
         return [ops.remove_member(c, group, member)], []

@@ -59,6 +59,9 @@ class Call:
     done_on_retry: dict[int, str] = field(default_factory=dict)
     # The call acts on something created moments ago: a 404 means "not yet", not "gone".
     after_create: bool = False
+    # Which of its keys (userKey, groupKey, memberKey) name something created moments ago;
+    # empty: all of them.
+    new_keys: tuple[str, ...] = ()
 
 
 @dataclass
@@ -275,7 +278,7 @@ class GoogleClient:
             if exc.status_code in done:
                 note = done[exc.status_code]
                 return Outcome(call, True, note=note, status=exc.status_code, attempts=attempts)
-        verdict = classify(exc, call.after_create)
+        verdict = classify(exc, call.after_create, call.new_keys)
         if verdict in ("retry", "not_ready"):
             return None
         return _failure(call, exc, attempts)

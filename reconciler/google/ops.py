@@ -199,9 +199,21 @@ def remove_group_alias(client: GoogleClient, email: str, alias: str) -> Call:
 
 
 def add_member(
-    client: GoogleClient, group: str, email: str, role: str, after_create: bool = False
+    client: GoogleClient,
+    group: str,
+    email: str,
+    role: str,
+    after_create: bool = False,
+    new_group: bool | None = None,
+    new_member: bool | None = None,
 ) -> Call:
-    """Add a member with a role. Already a member counts as done (a role change is separate)."""
+    """Add a member with a role. Already a member counts as done (a role change is separate).
+
+    `new_group` / `new_member` say which of the two was created moments ago, so only a "not
+    found" about that one is waited out (unknown: either)."""
+    new_keys = tuple(
+        key for key, new in (("groupKey", new_group), ("memberKey", new_member)) if new
+    )
     request = client.service.members().insert(
         groupKey=group, body={"email": email, "role": role}, fields="id"
     )
@@ -209,7 +221,8 @@ def add_member(
         request,
         f"members.insert {group} {email}",
         done_statuses={409: "already a member"},
-        after_create=after_create,
+        after_create=after_create or bool(new_keys),
+        new_keys=new_keys,
     )
 
 

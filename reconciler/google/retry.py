@@ -47,9 +47,13 @@ def error_message(exc: HttpError) -> str:
         return exc.reason or str(exc.status_code)
 
 
-def classify(exc: BaseException, after_create: bool = False) -> Verdict:
+def classify(
+    exc: BaseException, after_create: bool = False, new_keys: tuple[str, ...] = ()
+) -> Verdict:
     """retry: transient (rate limits, 5xx, dropped connections); not_ready: a resource created
-    moments ago is not usable yet (only when the call depends on one); fail: anything else."""
+    moments ago is not usable yet (only when the call depends on one, and, when `new_keys`
+    names which of its keys are new, only a "Resource Not Found" about one of those: a
+    member that was never created is not worth waiting for); fail: anything else."""
     if isinstance(exc, HttpError):
         status = exc.status_code
         if status == 429 or status >= 500:
@@ -59,7 +63,8 @@ def classify(exc: BaseException, after_create: bool = False) -> Verdict:
         message = error_message(exc).lower()
         if status == 412 and any(m in message for m in NOT_READY_MESSAGES):
             return "not_ready"
-        if after_create and status == 404:
+        about_new = not new_keys or any(key.lower() in message for key in new_keys)
+        if after_create and status == 404 and about_new:
             return "not_ready"
         return "fail"
     if isinstance(exc, CONNECTION_ERRORS):

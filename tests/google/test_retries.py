@@ -250,3 +250,34 @@ def test_calls_on_a_new_group_wait_for_it(client, settling):
     outcomes = client.execute_all(calls)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
     assert all(o.attempts > 1 for o in outcomes)
+
+
+def test_a_missing_member_of_a_new_group_is_not_waited_for():
+    from googleapiclient.errors import HttpError
+    from httplib2 import Response
+
+    from reconciler.google.retry import classify
+
+    def not_found(key: str) -> HttpError:
+        body = json.dumps(
+            {
+                "error": {
+                    "code": 404,
+                    "message": f"Resource Not Found: {key}",
+                    "errors": [
+                        {
+                            "domain": "global",
+                            "reason": "notFound",
+                            "message": f"Resource Not Found: {key}",
+                        }
+                    ],
+                }
+            }
+        ).encode()
+        return HttpError(Response({"status": 404}), body)
+
+    assert classify(not_found("memberKey"), True, ("groupKey",)) == "fail"
+    assert classify(not_found("groupKey"), True, ("groupKey",)) == "not_ready"
+    assert classify(not_found("memberKey"), True, ("memberKey",)) == "not_ready"
+    assert classify(not_found("memberKey"), True) == "not_ready"  # unknown: either may be new
+    assert classify(not_found("memberKey"), False) == "fail"
