@@ -34,3 +34,12 @@ def test_tenant_seed_uses_the_directory_api_shapes():
     assert set(tenant["domains"]) == {"example.com", "example.org"}
     assert all("primaryEmail" in u and "password" not in u for u in tenant["users"])
     assert all("email" in g and "members" in g for g in tenant["groups"])
+
+
+def test_example_files_carry_a_schema_modeline_that_resolves():
+    for path in [p for p in EXAMPLE.rglob("*.yaml") if p.name != "tenant.yaml"]:
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        expected = "workspace" if path.name == "workspace.yaml" else "desired-state"
+        assert target.name == f"{expected}.schema.json" and target.is_file(), path

@@ -75,7 +75,7 @@ def test_audit_result_and_password_files(emulator, state_dir, tmp_path, cli, mon
     emma = next(r for r in records if r["key"] == "emma.johnson@example.com")
     assert emma["action"] == "update" and emma["kind"] == "user"
     assert emma["fields"] == {"phone": {"old": "+1 555 0132", "new": "+1 555 0137"}}
-    assert emma["source"] == "users/sales.yaml:14"
+    assert emma["source"] == "users/sales.yaml:16"
 
     # Result file: counts and every change with its result.
     outcome = json.loads(result.read_text())

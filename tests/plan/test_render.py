@@ -138,7 +138,7 @@ def test_text_says_plainly_what_is_refused() -> None:
 def test_text_names_the_source_of_each_change(example: Example) -> None:
     text = render_text(example.plan)
     assert "  + create user kenji.watanabe@example.com\n" in text
-    assert "      # users/engineering.yaml:26\n" in text
+    assert "      # users/engineering.yaml:28\n" in text
 
 
 # -- markdown --------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "old": "Senior Software Engineer",
         "new": "Platform Team Lead",
     }
-    assert update["source"] == "users/engineering.yaml:61"
+    assert update["source"] == "users/engineering.yaml:63"
     assert data["refused"] == [] and data["over_limits"] == [] and data["notes"] == []
 
 
@@ -375,7 +375,7 @@ def test_checksum_ignores_where_entries_are_written(example: Example, tmp_path: 
     plan = make_plan(moved.state, example.actual, moved.workspace)
     assert plan.checksum() == example.plan.checksum()
     sources = {c.to_json().get("source") for c in plan.changes}
-    assert "users/engineering.yaml:26" not in sources
+    assert "users/engineering.yaml:28" not in sources
     assert any(s and s.startswith("people/eng-team.yaml:") for s in sources)
 
 
