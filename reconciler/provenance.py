@@ -43,4 +43,32 @@ def provenance(tree: DesiredTree) -> dict[str, Any]:
         "tool_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "directory": tree.root.as_posix(),
+        # The same folder relative to the repository root: a plan saved in one working
+        # directory (or CI job) still finds it when applied from another.
+        "directory_in_repo": repo_relative(tree.root),
     }
+
+
+def repo_relative(path: Path) -> str | None:
+    """`path` relative to the root of its git repository, if it is in one."""
+    top = git_toplevel(path)
+    if top is None:
+        return None
+    try:
+        return Path(path).resolve().relative_to(top).as_posix()
+    except ValueError:
+        return None
+
+
+def git_toplevel(path: Path) -> Path | None:
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(found.stdout.strip()).resolve() if found.returncode == 0 else None

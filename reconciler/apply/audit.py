@@ -77,6 +77,7 @@ def write_result_file(
     """A machine-readable summary for CI: counts and every change with its result."""
     data = {
         "plan_checksum": checksum,
+        "status": "failed" if counts.get("failed") else "applied",
         **counts,
         "results": [{**r.change.to_json(), "result": r.result, "error": r.error} for r in results],
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +36,35 @@ class ApplyOptions:
 
 
 def run_apply(target: Path, options: ApplyOptions) -> int:
-    """The exit code of applying `target` (a state directory or a saved plan)."""
+    """The exit code of applying `target` (a state directory or a saved plan).
+
+    A run that applies nothing (refused, not approved) still leaves a result file, when one
+    was asked for, saying why; SIGTERM stops a run the way Ctrl-C does.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return _run(target, options)  # only the main thread may take signals
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(target, options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(target: Path, options: ApplyOptions) -> int:
     saved: SavedPlan | None = None
     directory = target
     if target.is_file():
         saved = load_saved_plan(target)
         directory = saved.directory
         if not directory.is_dir():
-            return _refuse(f"the plan was made from {directory}, which is not a directory here")
+            return _refuse(
+                f"the plan {target} was made from {directory}, which is not a directory here; "
+                "run apply from where plan ran, or from inside the same repository"
+            )
     desired = load_desired(directory)
     for warning in desired.warnings[:20]:
         click.echo(warning.render(), err=True)
@@ -49,10 +73,12 @@ def run_apply(target: Path, options: ApplyOptions) -> int:
         click.echo(render_text(plan, colour=options.colour), nl=False, color=options.colour)
         refusal = _check(plan, saved, options)
         if refusal is not None:
-            return refusal
+            _write_outcome(options, plan.checksum(), "refused", refusal)
+            return ERROR
         if not plan.changes:
             return OK
         if saved is None and not options.auto_approve and not _approved(options):
+            _write_outcome(options, plan.checksum(), "not approved", "nobody approved the plan")
             return ERROR
         ws = desired.workspace
         marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
@@ -93,25 +119,30 @@ def run_apply(target: Path, options: ApplyOptions) -> int:
     return _report(results, counts, passwords, options)
 
 
-def _check(plan: Plan, saved: SavedPlan | None, options: ApplyOptions) -> int | None:
-    """An exit code when the plan must not run, else None."""
+def _check(plan: Plan, saved: SavedPlan | None, options: ApplyOptions) -> str | None:
+    """Why the plan must not run (printed), else None."""
     if saved is not None and saved.checksum != plan.checksum():
         lines = what_moved(saved.plan, plan)
-        return _refuse(
+        return _refusal(
             f"the saved plan {saved.path} is stale: Google or Git changed since it was made, "
             "so a fresh plan differs:\n" + "\n".join(lines) + "\nMake and review a new plan."
         )
     if plan.refused:
-        return _refuse(
+        return _refusal(
             "the plan would suspend, rename or delete protected accounts or super admins; "
             "that is never applied, even with --allow-unsafe. Fix Git first."
         )
     if plan.over_limits and not options.allow_unsafe:
-        return _refuse(
+        return _refusal(
             "the plan exceeds the safety limits (" + "; ".join(plan.over_limits) + "). "
             "Review it; apply with --allow-unsafe if it is right."
         )
     return None
+
+
+def _refusal(message: str) -> str:
+    _refuse(message)
+    return message
 
 
 def _approved(options: ApplyOptions) -> bool:
@@ -134,6 +165,22 @@ def _approved(options: ApplyOptions) -> bool:
 def _refuse(message: str) -> int:
     click.echo(f"Error: refused: {message}", err=True)
     return ERROR
+
+
+def _write_outcome(options: ApplyOptions, checksum: str, status: str, reason: str) -> None:
+    if options.result_file is None:
+        return
+    data = {
+        "plan_checksum": checksum,
+        "status": status,
+        "reason": reason,
+        "applied": 0,
+        "failed": 0,
+        "skipped": 0,
+        "results": [],
+    }
+    options.result_file.parent.mkdir(parents=True, exist_ok=True)
+    options.result_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def _report(

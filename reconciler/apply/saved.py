@@ -26,7 +26,20 @@ class SavedPlan:
 
     @property
     def directory(self) -> Path:
-        return Path(self.meta["directory"])
+        """The state directory: as recorded (relative to where `plan` ran), else found from
+        the repository root of the working directory or of the plan file."""
+        recorded = Path(self.meta["directory"])
+        if recorded.is_dir():
+            return recorded
+        in_repo = self.meta.get("directory_in_repo")
+        if in_repo:
+            from reconciler.provenance import git_toplevel
+
+            for start in (Path.cwd(), self.path.resolve().parent):
+                top = git_toplevel(start)
+                if top is not None and (top / in_repo).is_dir():
+                    return top / in_repo
+        return recorded
 
 
 def load_saved_plan(path: Path) -> SavedPlan:

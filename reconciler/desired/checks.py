@@ -27,6 +27,7 @@ MAX_LOCAL = 64
 MAX_PERSON_NAME = 60
 MAX_GROUP_NAME = 73
 MAX_DESCRIPTION = 4096
+MAX_ORG_UNIT_NAME = 100
 MAX_HINT_CANDIDATES = 20_000
 
 
@@ -456,6 +457,8 @@ def org_unit_path_problem(path: str) -> str | None:
             return "has an empty part (//)"
         if part != part.strip():
             return "has a part that starts or ends with spaces"
+        if len(part) > MAX_ORG_UNIT_NAME:
+            return f"has a part over {MAX_ORG_UNIT_NAME} characters, more than Google allows"
     return None
 
 
