@@ -17,23 +17,11 @@ from reconciler.desired.load import DesiredTree, Located
 from reconciler.desired.models import GroupEntry
 from reconciler.desired.resolve import bound_emails
 from reconciler.google.fetch import Actual
-from reconciler.state import Group, User
+from reconciler.state import USER_ATTRIBUTES, Group, User
 
 Mode = Literal["all", "new", "updates"]
 
-USER_FIELDS = (
-    "given_name",
-    "family_name",
-    "org_unit",
-    "title",
-    "department",
-    "cost_center",
-    "manager",
-    "phone",
-    "employee_id",
-    "recovery_email",
-    "recovery_phone",
-)
+USER_FIELDS = USER_ATTRIBUTES
 
 
 @dataclass

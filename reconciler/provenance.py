@@ -21,11 +21,11 @@ def state_digest(tree: DesiredTree) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def git_commit(root: Path) -> str | None:
-    """The commit checked out at `root`, if it is in a git repository (and git exists)."""
+def _git_output(root: Path, *args: str) -> str | None:
+    """The stripped output of a git command in `root`, or None (no git, not a repository)."""
     try:
         found = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            ["git", "-C", str(root), *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -34,6 +34,11 @@ def git_commit(root: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return found.stdout.strip() or None if found.returncode == 0 else None
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit checked out at `root`, if it is in a git repository (and git exists)."""
+    return _git_output(root, "rev-parse", "HEAD")
 
 
 def provenance(tree: DesiredTree) -> dict[str, Any]:
@@ -61,14 +66,5 @@ def repo_relative(path: Path) -> str | None:
 
 
 def git_toplevel(path: Path) -> Path | None:
-    try:
-        found = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return Path(found.stdout.strip()).resolve() if found.returncode == 0 else None
+    top = _git_output(path, "rev-parse", "--show-toplevel")
+    return Path(top).resolve() if top else None

@@ -17,6 +17,22 @@ MemberType = Literal["USER", "GROUP", "EXTERNAL", "CUSTOMER"]
 
 ROLE_RANK: dict[str, int] = {"MEMBER": 0, "MANAGER": 1, "OWNER": 2}
 
+# The user attributes Git can manage, besides aliases (one place; settings.Sync lists the
+# same names, a test keeps them in step).
+USER_ATTRIBUTES: tuple[str, ...] = (
+    "given_name",
+    "family_name",
+    "org_unit",
+    "title",
+    "department",
+    "cost_center",
+    "manager",
+    "phone",
+    "employee_id",
+    "recovery_email",
+    "recovery_phone",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:

@@ -56,3 +56,10 @@ def test_yaml_reference_lists_every_field():
     for model in [Workspace, *ENTRY_MODELS.values()]:
         for name in model.model_fields:
             assert f"| `{name}` |" in text, name
+
+
+def test_sync_attributes_are_the_state_attributes_and_aliases():
+    from reconciler.settings import SYNCABLE_ATTRIBUTES
+    from reconciler.state import USER_ATTRIBUTES
+
+    assert (*USER_ATTRIBUTES, "aliases") == SYNCABLE_ATTRIBUTES

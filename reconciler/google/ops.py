@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.google.client import Call, GoogleApiError, GoogleClient
 from reconciler.google.mapping import user_body
 from reconciler.google.marker import SCHEMA, has_marker_field, marker_patch, schema_body
-from reconciler.state import Group, OrgUnit, User
+from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
 
 ALREADY_GONE = {404: "already gone"}
 
@@ -31,18 +31,9 @@ def create_user(client: GoogleClient, user: User, ownership_id: str, password: s
     """Insert a user, marked as ours, who must change `password` at first login."""
     attrs = {
         name: getattr(user, name)
-        for name in (
-            "org_unit",
-            "title",
-            "department",
-            "cost_center",
-            "manager",
-            "phone",
-            "employee_id",
-            "recovery_email",
-            "recovery_phone",
-        )
-        if getattr(user, name)
+        for name in USER_ATTRIBUTES
+        # The name goes in separately: Google requires both parts on insert.
+        if name not in ("given_name", "family_name") and getattr(user, name)
     }
     body = user_body(attrs)
     body.update(

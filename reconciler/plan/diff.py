@@ -21,21 +21,7 @@ from dataclasses import dataclass, field, replace
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.safety import check_safety
 from reconciler.settings import Workspace
-from reconciler.state import Group, Member, State, User
-
-USER_ATTRIBUTES = (
-    "given_name",
-    "family_name",
-    "org_unit",
-    "title",
-    "department",
-    "cost_center",
-    "manager",
-    "phone",
-    "employee_id",
-    "recovery_email",
-    "recovery_phone",
-)
+from reconciler.state import USER_ATTRIBUTES, Group, Member, State, User
 
 
 @dataclass
