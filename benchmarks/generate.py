@@ -1,0 +1,225 @@
+"""Generate a synthetic tenant (an emulator seed) and the desired state that manages it.
+
+    python benchmarks/generate.py OUT_DIR --size M --changes 0.01
+
+writes OUT_DIR/seed.json (Directory API shapes, every account marked with the ownership id)
+and OUT_DIR/state/ (workspace.yaml, users, groups, bindings). With `--changes 0` the plan is
+empty; with a share c, about c of the users get another title in the tenant, c of them are
+missing from the tenant (created by apply), and c of the memberships are missing from the
+tenant (added) or extra in it (removed), half each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OWNERSHIP_ID = "bench/identity"
+DOMAINS = ("example.com", "example.org")
+DEPARTMENTS = ("Engineering", "Sales", "Operations", "Finance", "Support", "Marketing")
+
+
+@dataclass(frozen=True)
+class Size:
+    users: int
+    groups: int
+    members: int
+
+
+SIZES = {
+    "XS": Size(200, 20, 1_000),
+    "S": Size(1_000, 100, 5_000),
+    "M": Size(10_000, 1_000, 50_000),
+    "L": Size(100_000, 10_000, 500_000),
+}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the generated pair should cost and change, for the runner to compare against."""
+
+    tenant_users: int
+    tenant_groups: int
+    member_pages: int  # members.list pages of the managed groups (every group here)
+    title_updates: int
+    creates: int
+    member_adds: int
+    member_removals: int
+    desired_users: int = 0
+    desired_member_pages: int = 0  # after apply, when the tenant matches Git
+
+    @property
+    def minimum_read_calls(self) -> int:
+        """The fewest API calls a full read allows: users 500 a page, groups 200 a page, one
+        for org units, one for the ownership schema, members 200 a page."""
+        return (
+            math.ceil(self.tenant_users / 500)
+            + math.ceil(self.tenant_groups / 200)
+            + 1
+            + 1
+            + self.member_pages
+        )
+
+    @property
+    def minimum_read_calls_after_apply(self) -> int:
+        return (
+            math.ceil(self.desired_users / 500)
+            + math.ceil(self.tenant_groups / 200)
+            + 2
+            + self.desired_member_pages
+        )
+
+    @property
+    def changes(self) -> int:
+        return self.title_updates + self.creates + self.member_adds + self.member_removals
+
+
+def _email(i: int) -> str:
+    return f"user{i:06d}@{DOMAINS[i % 10 == 9]}"
+
+
+def _every(share: float) -> int:
+    """1 in how many objects changes; 0: none."""
+    return max(1, round(1 / share)) if share > 0 else 0
+
+
+def generate(out: Path, size: Size, changes: float = 0.0, quota_per_minute: int = 2400) -> Expected:
+    """Write `out/seed.json` and `out/state/`; return what a plan of them should hold.
+    `quota_per_minute` goes to workspace.yaml: the reconciler paces reads and writes under it."""
+    every = _every(changes)
+    state = out / "state"
+    (state / "users").mkdir(parents=True, exist_ok=True)
+    (state / "workspace.yaml").write_text(
+        "directory:\n  domains: [example.com, example.org]\n\n"
+        f"ownership:\n  id: {OWNERSHIP_ID}\n\n"
+        "provider:\n  kind: google\n  endpoint: http://127.0.0.1:9\n"
+        f"  quota_per_minute: {quota_per_minute}\n\n"
+        # Benchmarks change more than the default limits allow; the limits are not measured.
+        "safety:\n  max_suspend: null\n  max_delete: null\n  max_member_removals: null\n"
+    )
+    seed: dict[str, Any] = {
+        "domains": list(DOMAINS),
+        "schemas": [
+            {
+                "schemaName": "Reconciler",
+                "fields": [{"fieldName": "ownershipId", "fieldType": "STRING"}],
+            }
+        ],
+        "orgUnits": [{"orgUnitPath": f"/{d}", "name": d} for d in DEPARTMENTS],
+        "users": [],
+        "groups": [],
+    }
+    (state / "org_units.yaml").write_text(
+        "org_units:\n" + "".join(f"  - path: /{d}\n" for d in DEPARTMENTS)
+    )
+    by_dept: dict[str, list[str]] = {d: [] for d in DEPARTMENTS}
+    titles = creates = 0
+    missing: set[int] = set()  # users only Git has
+    for i in range(users := size.users):
+        email, dept = _email(i), DEPARTMENTS[i % len(DEPARTMENTS)]
+        title = f"Title {i % 40}"
+        by_dept[dept].append(
+            f"  - email: {email}\n    given_name: Given{i}\n    family_name: Family{i}\n"
+            f"    org_unit: /{dept}\n    title: {title}\n    department: {dept}\n"
+            f'    employee_id: "E-{i:06d}"\n'
+        )
+        # Odd multiples of `every` are missing from the tenant, even ones have another title.
+        kind = (i // every) % 2 if every and i % every == every // 2 else -1
+        if kind == 1:
+            creates += 1
+            missing.add(i)
+            continue
+        if kind == 0:
+            titles += 1
+            title = "Old title"
+        seed["users"].append(
+            {
+                "primaryEmail": email,
+                "name": {"givenName": f"Given{i}", "familyName": f"Family{i}"},
+                "orgUnitPath": f"/{dept}",
+                "organizations": [{"title": title, "department": dept, "primary": True}],
+                "externalIds": [{"type": "organization", "value": f"E-{i:06d}"}],
+                "customSchemas": {"Reconciler": {"ownershipId": OWNERSHIP_ID}},
+            }
+        )
+    for dept, entries in by_dept.items():
+        (state / "users" / f"{dept.lower()}.yaml").write_text("users:\n" + "".join(entries))
+    (state / "bindings.yaml").write_text(
+        "bindings:\n" + "".join(f"  - user: {_email(i)}\n" for i in range(users))
+    )
+
+    per_group, extra = divmod(size.members, size.groups) if size.groups else (0, 0)
+    adds = removals = member_pages = desired_pages = n = 0
+    group_lines = []
+    removal_every = max(1, round(2 * every / max(per_group, 1))) if every else 0
+    for g in range(size.groups):
+        count = min(users, per_group + (1 if g < extra else 0))
+        # (g*37 + k*1009) mod users never repeats within a group while 1009 does not divide
+        # users; the next index after the last is a member of the tenant only (a removal).
+        picked = sorted({(g * 37 + k * 1009) % users for k in range(count + 1)})
+        wanted, spare = picked[:count], picked[count:]
+        have: list[int] = []
+        for idx in wanted:
+            n += 1
+            if idx in missing or (every and n % every == 0 and n // every % 2 == 1):
+                adds += 1  # wanted, not yet in the tenant
+            else:
+                have.append(idx)
+        # Half the changed memberships are removals: the spare member stays in the tenant
+        # in one group out of `removal_every`.
+        if every and spare and g % removal_every == 0 and spare[0] not in missing:
+            have.extend(spare)
+            removals += 1
+        member_pages += math.ceil(len(have) / 200)
+        desired_pages += math.ceil(len(wanted) / 200)
+        email = f"group{g:05d}@example.com"
+        seed["groups"].append(
+            {
+                "email": email,
+                "name": f"group{g:05d}",
+                "members": [{"email": _email(i), "role": "MEMBER"} for i in have],
+            }
+        )
+        group_lines.append(
+            f"  - name: group{g:05d}\n    email: {email}\n    members:\n"
+            + "".join(f"      - {_email(i)}\n" for i in wanted)
+        )
+    (state / "groups.yaml").write_text("groups:\n" + "".join(group_lines))
+    (out / "seed.json").write_text(json.dumps(seed))
+    expected = Expected(
+        tenant_users=len(seed["users"]),
+        tenant_groups=size.groups,
+        member_pages=member_pages,
+        title_updates=titles,
+        creates=creates,
+        member_adds=adds,
+        member_removals=removals,
+        desired_users=users,
+        desired_member_pages=desired_pages,
+    )
+    (out / "expected.json").write_text(json.dumps(expected.__dict__, indent=2))
+    return expected
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--size", choices=SIZES, default="S")
+    parser.add_argument("--users", type=int, help="override the size's users")
+    parser.add_argument("--groups", type=int, help="override the size's groups")
+    parser.add_argument("--members", type=int, help="override the size's memberships")
+    parser.add_argument("--changes", type=float, default=0.01, help="share that differs")
+    parser.add_argument("--quota-per-minute", type=int, default=2400, help="for workspace.yaml")
+    args = parser.parse_args()
+    base = SIZES[args.size]
+    size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
+    expected = generate(args.out, size, args.changes, args.quota_per_minute)
+    print(json.dumps(expected.__dict__ | {"minimum_read_calls": expected.minimum_read_calls}))
+
+
+if __name__ == "__main__":
+    main()

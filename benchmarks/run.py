@@ -1,0 +1,282 @@
+"""Run plan (and apply) of a synthetic tenant as a user would, and print what it cost.
+
+    python benchmarks/run.py --size S --apply
+    python benchmarks/run.py --size M --latency-ms 20
+    python benchmarks/run.py --size S --apply --quota-per-minute 2400
+
+Generates a tenant and its desired state (benchmarks/generate.py), starts `reconciler
+emulator serve` in its own process, runs the `reconciler` CLI in a child process with
+RECONCILER_GOOGLE_ENDPOINT pointing at it, and prints one row per command: wall seconds, API
+calls against the minimum the API allows, HTTP round trips (a batch is one), the peak memory
+of the reconciler process, changes planned or applied, failed changes and quota errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import SIZES, Expected, Size, generate
+
+UNLIMITED = 10**9  # workspace quota when the emulator has none: no pacing
+
+
+@dataclass
+class Row:
+    """What one CLI command cost."""
+
+    command: str
+    seconds: float
+    api_calls: int
+    minimum_calls: int
+    round_trips: int
+    peak_mb: float
+    changes: int  # planned (plan) or applied (apply)
+    failed: int
+    quota_errors: int
+    exit_code: int
+    quota_bound_seconds: float | None = None  # apply: the least time the quota allows
+
+    @property
+    def over_minimum(self) -> float:
+        return (
+            (self.api_calls - self.minimum_calls) / self.minimum_calls if self.minimum_calls else 0
+        )
+
+    @property
+    def round_trip_share(self) -> float:
+        return self.round_trips / self.api_calls if self.api_calls else 0
+
+
+class Emulator:
+    """`reconciler emulator serve` in its own process, on a free port."""
+
+    def __init__(self, seed: Path, log: Path, latency_ms: float, quota_per_minute: int):
+        self.log = log
+        self.process = subprocess.Popen(
+            [
+                *reconciler_command(),
+                "emulator",
+                "serve",
+                "--port",
+                "0",
+                "--seed",
+                str(seed),
+                "--latency-ms",
+                str(latency_ms),
+                "--quota-per-minute",
+                str(quota_per_minute),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self, seconds: float = 600) -> str:
+        # The emulator prints "... at http://127.0.0.1:PORT ..." once the seed is loaded.
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            text = self.log.read_text()
+            if " at http" in text:
+                return text.split(" at ", 1)[1].split()[0]
+            if self.process.poll() is not None:
+                raise SystemExit(f"the emulator stopped: {text.strip()}")
+            time.sleep(0.1)
+        raise SystemExit(f"the emulator did not start within {seconds:.0f} s")
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.url + "/_emulator/stats", timeout=60) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def reconciler_command() -> list[str]:
+    return [sys.executable, "-m", "reconciler"]
+
+
+def run_cli(args: list[str], url: str, log: Path) -> tuple[int, float, float]:
+    """Run the reconciler CLI in a child process; its exit code, wall seconds and peak RSS
+    in MB (from wait4, so only that process)."""
+    env = {**os.environ, "RECONCILER_GOOGLE_ENDPOINT": url}
+    started = time.perf_counter()
+    with log.open("w") as out:
+        process = subprocess.Popen([*reconciler_command(), *args], stdout=out, stderr=out, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, seconds, usage.ru_maxrss / 1024  # kB on Linux
+
+
+def measured(emulator: Emulator, before: dict, **fields) -> Row:
+    after = emulator.stats()
+    return Row(
+        api_calls=after["api_calls"] - before["api_calls"],
+        round_trips=after["http_requests"] - before["http_requests"],
+        quota_errors=after["quota_rejections"] - before["quota_rejections"],
+        **fields,
+    )
+
+
+def benchmark(
+    work: Path,
+    size: Size,
+    changes: float = 0.01,
+    latency_ms: float = 0,
+    quota_per_minute: int = 0,
+    apply: bool = False,
+) -> tuple[Expected, list[Row]]:
+    """Generate, serve, plan (and apply, then plan again); one Row per command."""
+    expected = generate(work, size, changes, quota_per_minute or UNLIMITED)
+    state = str(work / "state")
+    emulator = Emulator(work / "seed.json", work / "emulator.log", latency_ms, quota_per_minute)
+    rows = []
+    try:
+        before = emulator.stats()
+        plan_file = work / "plan.json"
+        code, seconds, peak = run_cli(
+            ["plan", state, "--detailed-exitcode", "--out", str(plan_file)],
+            emulator.url,
+            work / "plan.log",
+        )
+        planned = len(json.loads(plan_file.read_text())["changes"]) if code in (0, 2) else 0
+        rows.append(
+            measured(
+                emulator,
+                before,
+                command="plan",
+                seconds=seconds,
+                minimum_calls=expected.minimum_read_calls,
+                peak_mb=peak,
+                changes=planned,
+                failed=0,
+                exit_code=code,
+            )
+        )
+        if not apply:
+            return expected, rows
+        before = emulator.stats()
+        result = work / "apply-result.json"
+        code, seconds, peak = run_cli(
+            [
+                "apply",
+                state,
+                "--auto-approve",
+                "--result-file",
+                str(result),
+                "--password-file",
+                str(work / "passwords.txt"),
+            ],
+            emulator.url,
+            work / "apply.log",
+        )
+        outcome = json.loads(result.read_text()) if result.exists() else {}
+        row = measured(
+            emulator,
+            before,
+            command="apply",
+            seconds=seconds,
+            # Apply reads the tenant again, then one call per change.
+            minimum_calls=expected.minimum_read_calls + expected.changes,
+            peak_mb=peak,
+            changes=outcome.get("applied", 0),
+            failed=outcome.get("failed", 0),
+            exit_code=code,
+        )
+        if quota_per_minute:
+            row.quota_bound_seconds = (
+                60 * max(0, row.api_calls - quota_per_minute) / quota_per_minute
+            )
+        rows.append(row)
+        before = emulator.stats()
+        code, seconds, peak = run_cli(
+            ["plan", state, "--detailed-exitcode", "--out", str(plan_file)],
+            emulator.url,
+            work / "replan.log",
+        )
+        replanned = len(json.loads(plan_file.read_text())["changes"]) if code in (0, 2) else 0
+        rows.append(
+            measured(
+                emulator,
+                before,
+                command="plan again",
+                seconds=seconds,
+                minimum_calls=expected.minimum_read_calls_after_apply,
+                peak_mb=peak,
+                changes=replanned,
+                failed=0,
+                exit_code=code,
+            )
+        )
+        return expected, rows
+    finally:
+        emulator.stop()
+
+
+def table(rows: list[Row]) -> str:
+    header = (
+        f"{'command':<11}{'wall s':>8}{'API calls':>11}{'minimum':>9}{'over':>7}"
+        f"{'round trips':>13}{'RT/calls':>9}{'peak MB':>9}{'changes':>9}{'failed':>8}"
+        f"{'quota err':>10}{'exit':>6}{'quota-bound s':>15}"
+    )
+    lines = [header]
+    for r in rows:
+        bound = f"{r.quota_bound_seconds:.1f}" if r.quota_bound_seconds is not None else "-"
+        lines.append(
+            f"{r.command:<11}{r.seconds:>8.1f}{r.api_calls:>11,}{r.minimum_calls:>9,}"
+            f"{r.over_minimum:>7.1%}{r.round_trips:>13,}{r.round_trip_share:>9.1%}"
+            f"{r.peak_mb:>9.0f}{r.changes:>9,}{r.failed:>8,}{r.quota_errors:>10,}"
+            f"{r.exit_code:>6}{bound:>15}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=SIZES, default="S")
+    parser.add_argument("--users", type=int, help="override the size's users")
+    parser.add_argument("--groups", type=int, help="override the size's groups")
+    parser.add_argument("--members", type=int, help="override the size's memberships")
+    parser.add_argument("--changes", type=float, default=0.01, help="share that differs")
+    parser.add_argument("--latency-ms", type=float, default=0, help="emulator: added per request")
+    parser.add_argument(
+        "--quota-per-minute", type=int, default=0, help="emulator and workspace (0: unlimited)"
+    )
+    parser.add_argument("--apply", action="store_true", help="also apply, then plan again")
+    parser.add_argument("--work", type=Path, help="keep the files here (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    base = SIZES[args.size]
+    size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
+    work = args.work or Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    expected, rows = benchmark(
+        work, size, args.changes, args.latency_ms, args.quota_per_minute, args.apply
+    )
+    print(
+        f"size {args.size}: {size.users:,} users, {size.groups:,} groups, "
+        f"{size.members:,} memberships; changes {args.changes:g} "
+        f"({expected.changes:,} expected); latency {args.latency_ms:g} ms; "
+        f"quota {args.quota_per_minute or 'unlimited'}/min; files in {work}"
+    )
+    print(table(rows))
+    if args.json:
+        args.json.write_text(
+            json.dumps({"expected": asdict(expected), "rows": [asdict(r) for r in rows]}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()

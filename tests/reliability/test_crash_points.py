@@ -1,0 +1,141 @@
+"""More kill points for the crash suite (tests/apply/test_crash.py has six): SIGKILL
+`python -m reconciler apply` at points spread over the whole run, from the first org unit to
+the last membership removal, then apply again and check Google converged: the next plan is
+empty and no user, group, org unit, address or membership exists twice.
+
+The emulator runs in this process and the apply in a child that reaches it through
+RECONCILER_GOOGLE_ENDPOINT; the kill points are read off the emulator's call counts. The
+company is small (40 people, 130 changes) and latency low, so each point takes about two
+seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from apply.company import OWNERSHIP, TEAMS, email, write_company
+from apply.support import Tenant, child_env, duplicates, reconciler_command, wait_for
+
+from reconciler.google.marker import marker_of
+
+PEOPLE = 40
+CHANGES = 130  # 4 org units, 40 users, 4 groups, 80 memberships, 1 removal, 1 suspension
+LATENCY_MS = 20
+BATCH = 10
+# The reads before the first write: schemas, org units, users, groups, members.
+READS = 6
+
+
+def api_calls(tenant: Tenant) -> int:
+    return tenant.server.stats.api_calls
+
+
+# name -> when to kill. The run writes org units, then users (aliases right after their
+# user), then groups, memberships, the leaver's removal and, last, the leaver's suspension.
+KILL_POINTS: dict[str, Callable[[Tenant], bool]] = {
+    "during-the-reads": lambda t: api_calls(t) >= 3,
+    "first-org-unit": lambda t: t.calls("directory.orgunits.insert") >= 1,
+    "all-org-units": lambda t: t.calls("directory.orgunits.insert") >= TEAMS,
+    "first-write-batch-of-users": lambda t: t.calls("directory.users.insert") >= 5,
+    "third-of-the-users": lambda t: t.calls("directory.users.insert") >= PEOPLE // 3,
+    "second-alias": lambda t: t.calls("directory.users.aliases.insert") >= 2,
+    "most-users": lambda t: t.calls("directory.users.insert") >= PEOPLE - 5,
+    "every-user": lambda t: t.calls("directory.users.insert") >= PEOPLE,
+    "first-group": lambda t: t.calls("directory.groups.insert") >= 1,
+    "last-group": lambda t: t.calls("directory.groups.insert") >= TEAMS,
+    "first-membership": lambda t: t.calls("directory.members.insert") >= 1,
+    "quarter-of-memberships": lambda t: t.calls("directory.members.insert") >= PEOPLE // 2,
+    "half-the-calls": lambda t: api_calls(t) >= (CHANGES + READS) // 2,
+    "three-quarters-of-memberships": lambda t: (
+        t.calls("directory.members.insert") >= PEOPLE * 3 // 2
+    ),
+    "last-membership": lambda t: t.calls("directory.members.insert") >= 2 * PEOPLE,
+    "leaver-removed": lambda t: t.calls("directory.members.delete") >= 1,
+}
+
+
+@pytest.fixture
+def company(tmp_path, emulator) -> tuple[Path, Tenant]:
+    root = tmp_path / "company"
+    seed = write_company(root, people=PEOPLE, batch_size=BATCH)
+    return root, emulator(seed=seed, latency_ms=LATENCY_MS)
+
+
+def start_apply(root: Path, audit: Path) -> subprocess.Popen:
+    with (root.parent / "out.txt").open("w") as out, (root.parent / "err.txt").open("w") as err:
+        return subprocess.Popen(
+            reconciler_command("apply", root, "--auto-approve", "--audit-log", audit),
+            cwd=root.parent,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+
+
+def assert_converged(root: Path, tenant: Tenant, cli) -> int:
+    """Apply again: it succeeds; then the plan is empty and Google is what Git says, once.
+    Returns how many changes the second run made."""
+    tenant.server.configure(latency_ms=0)
+    rerun = cli("apply", root, "--auto-approve")
+    assert rerun.code == 0, rerun.text
+    finished = re.search(r"Apply complete: (\d+) applied, 0 failed, 0 skipped\.", rerun.out)
+    assert finished or rerun.out.startswith("No changes."), rerun.out
+    after = cli("plan", root, "--detailed-exitcode")
+    assert after.code == 0 and after.out.startswith("No changes."), after.out
+
+    state = tenant.snapshot()
+    assert duplicates(state) == []
+    users = {u["primaryEmail"]: u for u in state["users"]}
+    assert set(users) == {email(i) for i in range(PEOPLE)} | {
+        "admin@example.com",
+        "leaver@example.com",
+    }
+    for i in range(PEOPLE):
+        user = users[email(i)]
+        assert marker_of(user) == OWNERSHIP and user["orgUnitPath"] == f"/Staff/Team {i % TEAMS}"
+        assert user.get("aliases", []) == ([f"u{i:03}@example.com"] if i % 10 == 0 else [])
+    assert users["leaver@example.com"]["suspended"] is True
+    assert users["admin@example.com"]["suspended"] is False
+    members = {g["email"]: {m["email"] for m in g.get("members", [])} for g in state["groups"]}
+    assert members["staff@example.com"] == {email(i) for i in range(PEOPLE)}
+    for t in range(TEAMS):
+        assert members[f"team{t}@example.com"] == {email(i) for i in range(t, PEOPLE, TEAMS)}
+    return int(finished[1]) if finished else 0
+
+
+@pytest.mark.parametrize("kill_point", KILL_POINTS)
+def test_killed_at_any_point_the_next_apply_converges(company, tmp_path, cli, kill_point):
+    root, tenant = company
+    audit = tmp_path / "audit.jsonl"
+    proc = start_apply(root, audit)
+    try:
+        wait_for(lambda: KILL_POINTS[kill_point](tenant), proc)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    # Each audit record that was written survived whole.
+    records = (
+        [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
+    )
+    assert len(records) < CHANGES and all(r["result"] == "applied" for r in records)
+    second = assert_converged(root, tenant, cli)
+    # Nothing was done twice: the two runs together made each change at most once, plus at
+    # most the batch in flight when the first was killed (made, but not yet audited).
+    assert len(records) + second <= CHANGES
+    assert second >= CHANGES - len(records) - BATCH
+
+
+def test_the_kill_points_are_many_and_distinct():
+    from apply.test_crash import KILL_POINTS as EARLIER
+
+    assert len(KILL_POINTS) >= 14
+    assert not set(KILL_POINTS) & set(EARLIER)
+    assert len(KILL_POINTS) + len(EARLIER) >= 20
