@@ -92,8 +92,11 @@ def test_taken_addresses_fail_their_creates_and_skip_their_memberships(
 
 
 def test_a_refused_org_unit_skips_its_users_and_their_memberships(
-    emulator, state_dir, tmp_path, cli
+    emulator, state_dir, tmp_path, cli, monkeypatch
 ):
+    # Validation refuses such a name before any call; lift that rule here so that Google's
+    # own refusal, and how apply handles it, can be shown.
+    monkeypatch.setattr("reconciler.desired.checks.MAX_ORG_UNIT_NAME", 1000)
     for name in ("org_units.yaml", "users/engineering.yaml"):
         path = state_dir / name
         path.write_text(path.read_text().replace("/Engineering/Platform", LONG_UNIT))

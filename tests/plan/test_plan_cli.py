@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -149,12 +150,15 @@ def test_readme_table_rows_all_appear(run: Run, example_dir: Path) -> None:
 
 def test_plan_runs_as_a_program(example_dir: Path) -> None:
     """The README's main-job command, as a user types it (a subprocess, no tty)."""
+    # The console script installed next to this interpreter (CI does not put the
+    # virtual environment on PATH).
+    script = Path(sys.executable).parent / "reconciler"
     proc = subprocess.run(
-        [shutil.which("reconciler") or "reconciler", "plan", str(example_dir)],
+        [str(script), "plan", str(example_dir)],
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": str(Path(shutil.which("python") or "python").parent)},
+        env={"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"},
     )
     assert proc.returncode == 0, proc.stderr
     assert "  + create user kenji.watanabe@example.com" in proc.stdout
