@@ -39,6 +39,8 @@ ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
 HTTP_TIMEOUT_S = 120
 # Keep a little below the quota: the server counts a call when it arrives, not when sent.
 PACING_MARGIN = 0.97
+# A refused connection is retried this often before the endpoint is declared unreachable.
+REFUSED_ATTEMPTS = 3
 
 
 class GoogleApiError(ReconcilerError):
@@ -271,6 +273,15 @@ class GoogleClient:
         """A final Outcome for a failed attempt, or None when it should be tried again.
 
         `maybe_done`: an earlier attempt may have done the work, its answer lost."""
+        if isinstance(exc, ConnectionRefusedError) and attempts >= REFUSED_ATTEMPTS:
+            # Nothing listens there: a wrong endpoint, not a blip. Say so now, not minutes on.
+            return Outcome(
+                call,
+                False,
+                error=f"connection refused {attempts} times: nothing is listening at the "
+                "endpoint (check provider.endpoint / RECONCILER_GOOGLE_ENDPOINT)",
+                attempts=attempts,
+            )
         if isinstance(exc, HttpError):
             done = dict(call.done_statuses)
             if maybe_done:

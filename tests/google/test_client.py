@@ -124,3 +124,27 @@ def test_a_whole_batch_lost_is_retried(client, emulator, monkeypatch):
     assert json.dumps([o.body for o in outcomes]) == json.dumps(
         [{"email": "audit@example.com"}, {"email": "dev@example.com"}]
     )
+
+
+def test_a_dead_endpoint_fails_fast_with_a_clear_message(tmp_path):
+    import socket
+
+    from reconciler.google.client import Call, GoogleClient
+    from reconciler.google.retry import RetryPolicy
+    from reconciler.settings import Provider
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    slept: list[float] = []
+    client = GoogleClient.connect(
+        Provider(kind="google"),
+        tmp_path,
+        read_only=True,
+        endpoint=f"http://127.0.0.1:{port}",
+        retry=RetryPolicy(sleep=slept.append),
+    )
+    outcome = client.execute(Call(client.service.users().get(userKey="a@example.com"), "get"))
+    assert not outcome.ok and outcome.attempts == 3
+    assert "nothing is listening at the endpoint" in outcome.error
+    assert len(slept) == 2
