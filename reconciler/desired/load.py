@@ -48,9 +48,10 @@ SECRET_HELP = (
 T = TypeVar("T", bound=BaseModel)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
-    """Where an entry was written: file, line, and its raw mapping for field lines."""
+    """Where an entry was written: file, line, and its raw mapping for field lines (dropped
+    once the checks pass: see resolve._forget_raw)."""
 
     path: Path
     line: int
@@ -64,7 +65,7 @@ class Source:
         return Problem(self.path, self.line_of(*loc), message, rule, warning)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Located(Generic[T]):
     entry: T
     source: Source

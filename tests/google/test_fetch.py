@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def test_every_mapped_user_attribute_spelled_out(client):
     assert (ana.owner, ana.suspended, ana.is_admin) == ("acme/identity", False, False)
     assert ana.id and ana.raw is not None
     # Entries Git does not manage are kept aside for writes, not mapped.
-    assert {p["type"] for p in ana.raw["phones"]} == {"work", "mobile"}
+    assert {p["type"] for p in json.loads(ana.raw)["phones"]} == {"work", "mobile"}
     admin = users["admin@example.com"]
     assert admin.is_admin and admin.owner == "acme/identity" and admin.org_unit == "/"
     assert users["hannah.lee@example.com"].owner is None  # made by hand, never marked
