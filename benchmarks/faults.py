@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -41,53 +38,7 @@ from ruamel.yaml import YAML
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import SIZES, Size, generate
-from run import UNLIMITED, reconciler_command, run_cli
-
-
-class Emulator:
-    """`reconciler emulator serve` in its own process, on a free port, with faults."""
-
-    def __init__(self, seed: Path, log: Path, **options: float | int):
-        self.log = log
-        flags = [f"--{k.replace('_', '-')}={v}" for k, v in options.items() if v is not None]
-        self.process = subprocess.Popen(
-            [
-                *reconciler_command(),
-                "emulator",
-                "serve",
-                "--port",
-                "0",
-                "--seed",
-                str(seed),
-                *flags,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("w"),
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.url = self._wait_for_url()
-
-    def _wait_for_url(self, seconds: float = 120) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            text = self.log.read_text()
-            if " at http" in text:
-                return text.split(" at ", 1)[1].split()[0]
-            if self.process.poll() is not None:
-                raise SystemExit(f"the emulator stopped: {text.strip()}")
-            time.sleep(0.1)
-        raise SystemExit(f"the emulator did not start within {seconds:.0f} s")
-
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=120) as response:
-            return json.loads(response.read())
-
-    def stats(self) -> dict:
-        return self.get("/_emulator/stats")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
+from run import UNLIMITED, Emulator, run_cli
 
 
 def delta(after: dict, before: dict) -> dict[str, Any]:

@@ -58,10 +58,12 @@ class Row:
 
 
 class Emulator:
-    """`reconciler emulator serve` in its own process, on a free port."""
+    """`reconciler emulator serve` in its own process, on a free port; `options` become its
+    flags (latency_ms=5 -> --latency-ms=5; None is left out)."""
 
-    def __init__(self, seed: Path, log: Path, latency_ms: float, quota_per_minute: int):
+    def __init__(self, seed: Path, log: Path, **options: float | int | None):
         self.log = log
+        flags = [f"--{k.replace('_', '-')}={v}" for k, v in options.items() if v is not None]
         self.process = subprocess.Popen(
             [
                 *reconciler_command(),
@@ -71,10 +73,7 @@ class Emulator:
                 "0",
                 "--seed",
                 str(seed),
-                "--latency-ms",
-                str(latency_ms),
-                "--quota-per-minute",
-                str(quota_per_minute),
+                *flags,
             ],
             stdout=subprocess.DEVNULL,
             stderr=log.open("w"),
@@ -94,9 +93,12 @@ class Emulator:
             time.sleep(0.1)
         raise SystemExit(f"the emulator did not start within {seconds:.0f} s")
 
-    def stats(self) -> dict:
-        with urllib.request.urlopen(self.url + "/_emulator/stats", timeout=60) as response:
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=120) as response:
             return json.loads(response.read())
+
+    def stats(self) -> dict:
+        return self.get("/_emulator/stats")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -141,7 +143,12 @@ def benchmark(
     """Generate, serve, plan (and apply, then plan again); one Row per command."""
     expected = generate(work, size, changes, quota_per_minute or UNLIMITED)
     state = str(work / "state")
-    emulator = Emulator(work / "seed.json", work / "emulator.log", latency_ms, quota_per_minute)
+    emulator = Emulator(
+        work / "seed.json",
+        work / "emulator.log",
+        latency_ms=latency_ms,
+        quota_per_minute=quota_per_minute,
+    )
     rows = []
     try:
         before = emulator.stats()

@@ -25,7 +25,7 @@ from reconciler.google.mapping import (
 )
 from reconciler.google.marker import SCHEMA, has_marker_field
 from reconciler.progress import Progress
-from reconciler.state import Group, Member, State
+from reconciler.state import Group, Member, State, User
 
 USERS_PAGE = 500
 GROUPS_PAGE = 200
@@ -123,11 +123,7 @@ def _read_users(
         )
 
     for resource in _pages(client, page, "users"):
-        user = user_from_api(resource)
-        actual.state.users[user.email] = user
-        actual.user_addresses[user.email] = user.email
-        for alias in user.aliases or ():
-            actual.user_addresses[alias] = user.email
+        _index(user_from_api(resource), actual.state.users, actual.user_addresses)
         shown.add()
     shown.done()
     if not actual.state.users:
@@ -136,6 +132,15 @@ def _read_users(
             "users.list returned no users at all, yet every tenant has an admin: refusing "
             "to plan from what looks like a failed read; check the customer id and scopes"
         )
+
+
+def _index(found: User | Group, table: dict, addresses: dict[str, str]) -> None:
+    """Keep a listed user or group by its email, and every address of it (primary and
+    aliases) in the lookup the short-read cross-check uses."""
+    table[found.email] = found
+    addresses[found.email] = found.email
+    for alias in found.aliases or ():
+        addresses[alias] = found.email
 
 
 def _read_groups(client: GoogleClient, customer: str, actual: Actual, shown: Progress) -> None:
@@ -150,11 +155,7 @@ def _read_groups(client: GoogleClient, customer: str, actual: Actual, shown: Pro
         )
 
     for resource in _pages(client, page, "groups"):
-        group = group_from_api(resource)
-        actual.state.groups[group.email] = group
-        actual.group_addresses[group.email] = group.email
-        for alias in group.aliases or ():
-            actual.group_addresses[alias] = group.email
+        _index(group_from_api(resource), actual.state.groups, actual.group_addresses)
         shown.add()
     shown.done()
 
