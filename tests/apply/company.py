@@ -103,3 +103,29 @@ def tenant() -> dict[str, Any]:
             }
         ],
     }
+
+
+def assert_tenant_is_the_company(state: dict[str, Any], people: int) -> None:
+    """The emulated tenant holds exactly the company `write_company(people)` describes, once:
+    every account marked, in its team's unit, with its alias; the leaver suspended; every
+    group with exactly its members."""
+    from reconciler.google.marker import marker_of
+
+    from .support import duplicates
+
+    assert duplicates(state) == []
+    users = {u["primaryEmail"]: u for u in state["users"]}
+    assert set(users) == {email(i) for i in range(people)} | {
+        "admin@example.com",
+        "leaver@example.com",
+    }
+    for i in range(people):
+        user = users[email(i)]
+        assert marker_of(user) == OWNERSHIP and user["orgUnitPath"] == f"/Staff/Team {i % TEAMS}"
+        assert user.get("aliases", []) == ([f"u{i:03}@example.com"] if i % 10 == 0 else [])
+    assert users["leaver@example.com"]["suspended"] is True
+    assert users["admin@example.com"]["suspended"] is False
+    members = {g["email"]: {m["email"] for m in g.get("members", [])} for g in state["groups"]}
+    assert members["staff@example.com"] == {email(i) for i in range(people)}
+    for t in range(TEAMS):
+        assert members[f"team{t}@example.com"] == {email(i) for i in range(t, people, TEAMS)}

@@ -19,10 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from apply.company import OWNERSHIP, TEAMS, email, write_company
-from apply.support import Tenant, child_env, duplicates, reconciler_command, wait_for
-
-from reconciler.google.marker import marker_of
+from apply.company import TEAMS, assert_tenant_is_the_company, write_company
+from apply.support import Tenant, child_env, reconciler_command, wait_for
 
 PEOPLE = 40
 CHANGES = 130  # 4 org units, 40 users, 4 groups, 80 memberships, 1 removal, 1 suspension
@@ -90,23 +88,7 @@ def assert_converged(root: Path, tenant: Tenant, cli) -> int:
     after = cli("plan", root, "--detailed-exitcode")
     assert after.code == 0 and after.out.startswith("No changes."), after.out
 
-    state = tenant.snapshot()
-    assert duplicates(state) == []
-    users = {u["primaryEmail"]: u for u in state["users"]}
-    assert set(users) == {email(i) for i in range(PEOPLE)} | {
-        "admin@example.com",
-        "leaver@example.com",
-    }
-    for i in range(PEOPLE):
-        user = users[email(i)]
-        assert marker_of(user) == OWNERSHIP and user["orgUnitPath"] == f"/Staff/Team {i % TEAMS}"
-        assert user.get("aliases", []) == ([f"u{i:03}@example.com"] if i % 10 == 0 else [])
-    assert users["leaver@example.com"]["suspended"] is True
-    assert users["admin@example.com"]["suspended"] is False
-    members = {g["email"]: {m["email"] for m in g.get("members", [])} for g in state["groups"]}
-    assert members["staff@example.com"] == {email(i) for i in range(PEOPLE)}
-    for t in range(TEAMS):
-        assert members[f"team{t}@example.com"] == {email(i) for i in range(t, PEOPLE, TEAMS)}
+    assert_tenant_is_the_company(tenant.snapshot(), PEOPLE)
     return int(finished[1]) if finished else 0
 
 
