@@ -57,6 +57,15 @@ class Row:
         return self.round_trips / self.api_calls if self.api_calls else 0
 
 
+def quota_bound_seconds(calls: int, per_minute: int) -> float:
+    """The least time from the first to the last of `calls` calls under the emulator's
+    quota: at most `per_minute` calls in any sliding 60 s. Every 60 s window from the first
+    call holds at most `per_minute` of them, so the last call goes out no sooner than
+    60 s times the number of full windows before it, even if each window's calls were sent
+    at once and answered in no time."""
+    return 60.0 * ((calls - 1) // per_minute) if calls > 0 else 0.0
+
+
 class Emulator:
     """`reconciler emulator serve` in its own process, on a free port; `options` become its
     flags (latency_ms=5 -> --latency-ms=5; None is left out)."""
@@ -208,9 +217,7 @@ def benchmark(
             exit_code=code,
         )
         if quota_per_minute:
-            row.quota_bound_seconds = (
-                60 * max(0, row.api_calls - quota_per_minute) / quota_per_minute
-            )
+            row.quota_bound_seconds = quota_bound_seconds(row.minimum_calls, quota_per_minute)
         rows.append(row)
         before = emulator.stats()
         code, seconds, peak = run_cli(

@@ -5,14 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 WINDOW_S = 60.0
 
 
 class Pacer:
     """At most `per_minute` API calls in any sliding 60-second window (Google's quota unit
-    is the call, so each part of a batch counts)."""
+    is the call, so each part of a batch counts).
+
+    A call is counted from when it is sent (`acquire`) and, once answered, from when its
+    answer came (`settle`): the server counted it somewhere in between, so a window that
+    runs from the answer frees no call before the server does, and a paced client never
+    bounces off the quota, however slowly the server works through a batch.
+    """
 
     def __init__(
         self,
@@ -45,3 +52,23 @@ class Pacer:
                 wait = self._sent[calls - room - 1] + WINDOW_S - now
                 self.waited_s += max(wait, 0.0)
                 self.sleep(max(wait, 0.001))
+
+    def settle(self, calls: int = 1) -> None:
+        """Count the last `calls` calls sent from now, their answer having come."""
+        calls = min(calls, self.per_minute)
+        with self._lock:
+            now = self.clock()
+            calls = min(calls, len(self._sent))
+            for _ in range(calls):
+                self._sent.pop()
+            # `now` is no earlier than any stamp, so the window stays in time order.
+            self._sent.extend([now] * calls)
+
+    @contextmanager
+    def spending(self, calls: int = 1) -> Iterator[None]:
+        """Acquire room for `calls`, and settle them when the block ends (answered or not)."""
+        self.acquire(calls)
+        try:
+            yield
+        finally:
+            self.settle(calls)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from generate import Size
-from run import benchmark
+from run import benchmark, quota_bound_seconds
 
 
 def test_plan_apply_plan_costs_the_fewest_calls(tmp_path: Path) -> None:
@@ -25,3 +27,25 @@ def test_plan_apply_plan_costs_the_fewest_calls(tmp_path: Path) -> None:
     # the schema, and that batch.
     assert expected.member_pages == 20
     assert plan.round_trips == 5
+
+
+def earliest_last_call(calls: int, per_minute: int) -> float:
+    """Send each call as early as a sliding 60 s window of `per_minute` allows."""
+    sent: list[float] = []
+    for i in range(calls):
+        sent.append(0.0 if i < per_minute else sent[i - per_minute] + 60.0)
+    return sent[-1]
+
+
+@pytest.mark.parametrize(
+    "calls, per_minute",
+    [(1, 10), (10, 10), (11, 10), (20, 10), (21, 10), (35, 7), (10_597, 2_400), (9_600, 2_400)],
+)
+def test_quota_bound_is_the_sliding_windows_earliest_last_call(calls, per_minute) -> None:
+    assert quota_bound_seconds(calls, per_minute) == earliest_last_call(calls, per_minute)
+
+
+def test_quota_bound_of_the_ten_thousand_change_apply() -> None:
+    # 10,597 calls at 2,400 a minute: four full windows go first, so the last call is at
+    # 240 s; a steady 40 calls a second after an initial 2,400 would wrongly say 205 s.
+    assert quota_bound_seconds(10_597, 2_400) == 240.0

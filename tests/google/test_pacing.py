@@ -108,10 +108,38 @@ def test_per_minute_must_be_positive():
         Pacer(0)
 
 
-def test_connect_paces_a_little_below_the_configured_quota(emulator, tmp_path: Path):
+def test_connect_paces_at_the_configured_quota(emulator, tmp_path: Path):
     client = connect(emulator, tmp_path, quota_per_minute=1000)
-    assert client.pacer is not None and 900 <= client.pacer.per_minute < 1000
+    assert client.pacer is not None and client.pacer.per_minute == 1000
     assert connect(emulator, tmp_path, quota_per_minute=1).pacer.per_minute == 1
+
+
+def test_settled_calls_count_from_their_answer():
+    pacer, t = paced(3)
+    with pacer.spending(2):
+        t.now += 5  # the answer takes 5 s: the server counted the calls within those 5 s
+    pacer.acquire()
+    t.now = 1059
+    pacer.acquire()  # counted from 1005, the two leave the window at 1065, not 1060
+    assert t.now == pytest.approx(1065) and t.sleeps == [pytest.approx(6)]
+
+
+def test_a_failed_call_is_settled_too():
+    pacer, t = paced(1)
+    with pytest.raises(ConnectionError), pacer.spending(1):
+        t.now += 2
+        raise ConnectionError("dropped")
+    pacer.acquire()
+    assert t.now == pytest.approx(1062)
+
+
+def test_settling_keeps_the_window_in_time_order():
+    pacer, t = paced(4)
+    pacer.acquire(2)
+    t.now += 1
+    with pacer.spending(2):
+        t.now += 3
+    assert list(pacer._sent) == [1000, 1000, 1004, 1004]
 
 
 # -- against the emulator's quota, with both windows shortened so a run takes a second --------
@@ -166,3 +194,23 @@ def test_paced_batches_stay_under_the_quota(batch_size, short_window, client):
     seen = stats(short_window)
     assert seen["quota_rejections"] == 0 and seen["api_calls"] == CALLS
     assert seen["batch_requests"] >= CALLS // PACED
+
+
+@pytest.mark.parametrize("batch_size", [1, QUOTA])
+def test_pacing_at_the_full_quota_never_bounces_off_a_slow_answer(batch_size, short_window, client):
+    # A slow first round: the server counts those calls 0.1 s after they were sent. Then
+    # fast ones: the client must not take the window as free 0.25 s after sending.
+    client.pacer = Pacer(QUOTA)
+    client.batch_size = batch_size
+    short_window.configure(quota_per_minute=QUOTA, latency_ms=100)
+    first = user_gets(client)[:QUOTA]
+    if batch_size == 1:
+        outcomes = [client.execute(call) for call in first]
+    else:
+        outcomes = client.execute_all(first)
+    short_window.configure(quota_per_minute=QUOTA, latency_ms=0)
+    outcomes += client.execute_all(user_gets(client)[:QUOTA])
+    assert all(o.ok and o.attempts == 1 for o in outcomes)
+    seen = stats(short_window)
+    assert seen["quota_rejections"] == 0 and seen["api_calls"] == 2 * QUOTA
+    assert client.pacer.waited_s > 0  # the second round did wait for the window
