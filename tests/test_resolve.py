@@ -127,3 +127,15 @@ def test_group_names_are_case_sensitive_keys(tmp_path, name):
         with pytest.raises(InvalidInput) as exc:
             load_desired(make(tmp_path, people=people))
         assert "group 'ENG' is not defined" in str(exc.value)
+
+
+def test_member_addresses_share_the_users_strings(tmp_path):
+    # One string per address however many groups name it (memory at 500k memberships).
+    state = load_desired(make(tmp_path)).state
+    shared = [
+        m.email is state.users[m.email].email
+        for g in state.groups.values()
+        for m in g.members.values()
+        if m.email in state.users
+    ]
+    assert len(shared) > 3 and all(shared)

@@ -1,5 +1,6 @@
 """Safe located YAML reading."""
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,30 @@ def test_utf8_bom_is_accepted(tmp_path):
     path = tmp_path / "bom.yaml"
     path.write_bytes(b"\xef\xbb\xbfa: 1\n")
     assert read_yaml(path) == {"a": 1}
+
+
+def _loaders_alive() -> int:
+    return sum(type(o).__name__ == "XLoader" for o in gc.get_objects())
+
+
+def test_nothing_of_the_parser_outlives_a_parse_with_the_collector_paused():
+    # Loading a state directory pauses the cyclic collector; ruamel's loader (and its copy
+    # of the whole text) must still go as soon as a file is parsed.
+    gc.collect()
+    before = _loaders_alive()
+    gc.disable()
+    try:
+        docs = [parse_yaml("users:\n  - email: a@x.com\n", P) for _ in range(3)]
+        assert _loaders_alive() == before
+    finally:
+        gc.enable()
+    assert docs[0] == {"users": [{"email": "a@x.com"}]}
+
+
+def test_parsed_maps_are_lean():
+    # One YMap per entry at 100k users: no instance dict, and the field names shared.
+    doc = parse_yaml("users:\n  - email: a@x.com\n  - email: b@x.com\n", P)
+    first, second = doc["users"]
+    assert not hasattr(first, "__dict__") and not hasattr(doc["users"], "__dict__")
+    (k1,), (k2,) = first.keys(), second.keys()
+    assert k1 is k2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field
@@ -9,7 +10,11 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 def _lower(value: Any) -> Any:
     # Google lower-cases addresses; we store them the same way so both sides compare equal.
-    return value.strip().lower() if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    lowered = value.strip().lower()
+    # One string per address, however many groups and bindings name it.
+    return sys.intern(value if lowered == value else lowered)
 
 
 def _lower_if_email(value: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ class CoreResolver(VersionedResolver):
 class YMap(dict):
     """A mapping that remembers its own line and the line of each key (1-based)."""
 
+    __slots__ = ("key_lines", "line")  # no instance dict: there is one per entry
     line: int
     key_lines: dict[str, int]
 
@@ -75,6 +77,7 @@ class YMap(dict):
 class YSeq(list):
     """A sequence that remembers its own line and the line of each item (1-based)."""
 
+    __slots__ = ("item_lines", "line")
     line: int
     item_lines: list[int]
 
@@ -101,7 +104,7 @@ def compose_yaml(text: str, path: Path) -> Node | None:
     yaml = YAML(typ="safe")
     yaml.Resolver = CoreResolver
     try:
-        node = yaml.compose(text)
+        node = _compose(yaml, text)
     except MarkedYAMLError as exc:
         raise InvalidInput([_syntax_problem(exc, path)]) from None
     except ReaderError as exc:
@@ -117,6 +120,20 @@ def compose_yaml(text: str, path: Path) -> Node | None:
     if node is not None and "&" in text:  # no anchors, no aliases: nothing can expand
         _check_expansion(node, path)
     return node
+
+
+def _compose(yaml: YAML, text: str) -> Node | None:
+    try:
+        return yaml.compose(text)
+    finally:
+        # ruamel's loader is a knot of reference cycles (it is its own parser and composer),
+        # so only the cyclic collector frees it and, with it, a copy of the whole text. That
+        # collector is paused while a state directory loads (resolve._without_gc): cut the
+        # knot so each file's buffers go as soon as its nodes are built.
+        loader = yaml.__dict__.get("_scanner")
+        if loader is not None and hasattr(loader, "__dict__"):
+            loader.__dict__.clear()
+        yaml.__dict__.clear()
 
 
 def _syntax_problem(exc: MarkedYAMLError, path: Path) -> Problem:
@@ -228,6 +245,7 @@ def build_value(node: Node, path: Path, problems: list[Problem], depth: int) -> 
             if not isinstance(key, str):
                 problems.append(Problem(path, key_line, f"keys must be text, not {key!r}"))
                 continue
+            key = sys.intern(key)  # a few field names, repeated in every entry
             if key in mapping.key_lines:
                 first = mapping.key_lines[key]
                 problems.append(

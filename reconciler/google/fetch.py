@@ -30,6 +30,8 @@ from reconciler.state import Group, Member, State, User
 USERS_PAGE = 500
 GROUPS_PAGE = 200
 MEMBERS_PAGE = 200
+# Member pages requested before their answers are filed (a multiple of any batch size).
+MEMBER_PAGES_AT_ONCE = 1000
 
 
 class ShortReadError(GoogleApiError):
@@ -164,35 +166,13 @@ def _read_members(client: GoogleClient, groups: list[Group], state: State, shown
     """Every member of `groups`, first pages in batches, then further pages the same way."""
     members: dict[str, dict[str, Member]] = {g.email: {} for g in groups}
     todo: list[tuple[Group, str | None]] = [(g, None) for g in groups if g.direct_members_count]
-    api = client.service.members()
     while todo:
-        calls = [
-            Call(
-                api.list(
-                    groupKey=g.id or g.email,
-                    maxResults=MEMBERS_PAGE,
-                    pageToken=token,
-                    fields=f"nextPageToken,members({MEMBER_FIELDS})",
-                ),
-                f"members.list {g.email}",
-            )
-            for g, token in todo
-        ]
-        outcomes = client.execute_all(calls)
-        failed = [o for o in outcomes if not o.ok]
-        if failed:
-            first = failed[0]
-            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-            raise GoogleApiError(f"{first.call.label}: {first.error}{more}")
         following: list[tuple[Group, str | None]] = []
-        for (group, _), outcome in zip(todo, outcomes, strict=True):
-            body = outcome.body or {}
-            for resource in body.get("members", []):
-                member = member_from_api(resource)
-                members[group.email][member.email] = member
-            shown.add(len(body.get("members", [])))
-            if body.get("nextPageToken"):
-                following.append((group, body["nextPageToken"]))
+        # A slice at a time, its answers turned into members before the next is read: the
+        # parsed pages of every group at once would be the largest thing a plan holds.
+        for start in range(0, len(todo), MEMBER_PAGES_AT_ONCE):
+            pages = todo[start : start + MEMBER_PAGES_AT_ONCE]
+            following += _read_member_pages(client, pages, members, shown)
         todo = following
     shown.done()
     for group in groups:
@@ -205,6 +185,45 @@ def _read_members(client: GoogleClient, groups: list[Group], state: State, shown
                 "(if members changed during the read, run again)"
             )
         state.groups[group.email] = replace(group, members=dict(sorted(read.items())))
+
+
+def _read_member_pages(
+    client: GoogleClient,
+    pages: list[tuple[Group, str | None]],
+    members: dict[str, dict[str, Member]],
+    shown: Progress,
+) -> list[tuple[Group, str | None]]:
+    """Read one member page of each group (batched); file the members, and return the
+    groups with a further page."""
+    api = client.service.members()
+    calls = [
+        Call(
+            api.list(
+                groupKey=g.id or g.email,
+                maxResults=MEMBERS_PAGE,
+                pageToken=token,
+                fields=f"nextPageToken,members({MEMBER_FIELDS})",
+            ),
+            f"members.list {g.email}",
+        )
+        for g, token in pages
+    ]
+    outcomes = client.execute_all(calls)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise GoogleApiError(f"{first.call.label}: {first.error}{more}")
+    following: list[tuple[Group, str | None]] = []
+    for (group, _), outcome in zip(pages, outcomes, strict=True):
+        body = outcome.body or {}
+        for resource in body.get("members", []):
+            member = member_from_api(resource)
+            members[group.email][member.email] = member
+        shown.add(len(body.get("members", [])))
+        if body.get("nextPageToken"):
+            following.append((group, body["nextPageToken"]))
+    return following
 
 
 def _cross_check(actual: Actual, domains: set[str]) -> None:

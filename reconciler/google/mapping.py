@@ -57,7 +57,7 @@ def user_from_api(r: dict[str, Any]) -> User:
     aliases = tuple(sorted({a.lower() for a in r.get("aliases") or []}))
     raw = {k: r[k] for k in LIST_ATTRIBUTES if r.get(k)}
     return User(
-        email=r["primaryEmail"].lower(),
+        email=sys.intern(r["primaryEmail"].lower()),
         given_name=name.get("givenName"),
         family_name=name.get("familyName"),
         org_unit=r.get("orgUnitPath") or "/",
@@ -151,7 +151,8 @@ def group_from_api(r: dict[str, Any], members: dict[str, Member] | None = None) 
 
 def member_from_api(r: dict[str, Any]) -> Member:
     """A Google Member resource; members without an email (the customer) go by their id."""
-    email = (r.get("email") or r.get("id") or "").lower()
+    # Interned, as users' emails are: one string per address, however many groups hold it.
+    email = sys.intern((r.get("email") or r.get("id") or "").lower())
     # One shared string per role and type, not one per member read (500k at 100k users).
     role, kind = r.get("role", "MEMBER"), r.get("type", "USER")
     return Member(email=email, role=sys.intern(role), type=sys.intern(kind))

@@ -20,6 +20,7 @@ from conftest import (
     stats,
 )
 
+from reconciler.google import fetch as fetch_module
 from reconciler.google.fetch import Actual, fetch_actual
 from reconciler.progress import Progress
 from reconciler.state import Member, User
@@ -149,6 +150,35 @@ def test_without_group_management_no_group_is_read(client, emulator):
     by_method = stats(emulator)["by_method"]
     assert "directory.groups.list" not in by_method
     assert "directory.members.list" not in by_method
+
+
+def test_members_are_read_and_filed_a_slice_at_a_time(client, monkeypatch):
+    whole = fetch(client).state.groups
+    monkeypatch.setattr(fetch_module, "MEMBER_PAGES_AT_ONCE", 2)
+    sizes: list[int] = []
+    execute_all = client.execute_all
+
+    def recorded(calls):
+        sizes.append(len(calls))
+        return execute_all(calls)
+
+    monkeypatch.setattr(client, "execute_all", recorded)
+    sliced = fetch(client).state.groups
+    assert sliced == whole
+    assert sizes and max(sizes) == 2 and sum(sizes) > 2
+
+
+def test_member_addresses_share_the_users_strings(client):
+    # At 500k memberships, one string per address instead of one per membership.
+    actual = fetch(client)
+    users = actual.state.users
+    shared = [
+        m.email is users[m.email].email
+        for g in actual.state.groups.values()
+        for m in g.members.values()
+        if m.email in users
+    ]
+    assert shared and all(shared)
 
 
 def test_fetch_shows_progress_on_large_phases(client):
