@@ -82,7 +82,9 @@ def _run(target: Path, options: ApplyOptions) -> int:
             return ERROR
         ws = desired.workspace
         marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
-        if marks and ops.ensure_marker_schema(client, ws.directory.customer):
+        # The read just now saw whether the schema holds the marker field: no second look.
+        needs_schema = marks and not actual.marker_schema
+        if needs_schema and ops.ensure_marker_schema(client, ws.directory.customer):
             click.echo("Created the ownership schema (custom user field).", err=True)
         checksum = plan.checksum()
         audit = AuditLog(options.audit_log, checksum, git_commit(desired.tree.root))
