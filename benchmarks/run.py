@@ -120,7 +120,7 @@ def reconciler_command() -> list[str]:
 
 def run_cli(args: list[str], url: str, log: Path) -> tuple[int, float, float]:
     """Run the reconciler CLI in a child process; its exit code, wall seconds and peak RSS
-    in MB (from wait4, so only that process)."""
+    in MiB (from wait4, so only that process)."""
     env = {**os.environ, "RECONCILER_GOOGLE_ENDPOINT": url}
     started = time.perf_counter()
     with log.open("w") as out:
@@ -247,7 +247,7 @@ def benchmark(
 def table(rows: list[Row]) -> str:
     header = (
         f"{'command':<11}{'wall s':>8}{'API calls':>11}{'minimum':>9}{'over':>7}"
-        f"{'round trips':>13}{'RT/calls':>9}{'peak MB':>9}{'changes':>9}{'failed':>8}"
+        f"{'round trips':>13}{'RT/calls':>9}{'peak MiB':>9}{'changes':>9}{'failed':>8}"
         f"{'quota err':>10}{'exit':>6}{'quota-bound s':>15}"
     )
     lines = [header]

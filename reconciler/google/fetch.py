@@ -30,7 +30,7 @@ from reconciler.state import Group, Member, State, User
 USERS_PAGE = 500
 GROUPS_PAGE = 200
 MEMBERS_PAGE = 200
-# Member pages requested before their answers are filed (a multiple of any batch size).
+# About this many member pages are requested before their answers are filed.
 MEMBER_PAGES_AT_ONCE = 1000
 
 
@@ -169,9 +169,11 @@ def _read_members(client: GoogleClient, groups: list[Group], state: State, shown
     while todo:
         following: list[tuple[Group, str | None]] = []
         # A slice at a time, its answers turned into members before the next is read: the
-        # parsed pages of every group at once would be the largest thing a plan holds.
-        for start in range(0, len(todo), MEMBER_PAGES_AT_ONCE):
-            pages = todo[start : start + MEMBER_PAGES_AT_ONCE]
+        # parsed pages of every group at once would be the largest thing a plan holds. The
+        # slice is whole batches, so slicing costs no extra round trip.
+        at_once = max(1, MEMBER_PAGES_AT_ONCE // client.batch_size) * client.batch_size
+        for start in range(0, len(todo), at_once):
+            pages = todo[start : start + at_once]
             following += _read_member_pages(client, pages, members, shown)
         todo = following
     shown.done()

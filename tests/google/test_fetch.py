@@ -154,7 +154,8 @@ def test_without_group_management_no_group_is_read(client, emulator):
 
 def test_members_are_read_and_filed_a_slice_at_a_time(client, monkeypatch):
     whole = fetch(client).state.groups
-    monkeypatch.setattr(fetch_module, "MEMBER_PAGES_AT_ONCE", 2)
+    monkeypatch.setattr(fetch_module, "MEMBER_PAGES_AT_ONCE", 5)
+    client.batch_size = 2  # slices of whole batches: 4 pages
     sizes: list[int] = []
     execute_all = client.execute_all
 
@@ -165,7 +166,7 @@ def test_members_are_read_and_filed_a_slice_at_a_time(client, monkeypatch):
     monkeypatch.setattr(client, "execute_all", recorded)
     sliced = fetch(client).state.groups
     assert sliced == whole
-    assert sizes and max(sizes) == 2 and sum(sizes) > 2
+    assert sizes and max(sizes) == 4 and sum(sizes) > 4
 
 
 def test_member_addresses_share_the_users_strings(client):
