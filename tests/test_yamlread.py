@@ -103,19 +103,23 @@ def test_utf8_bom_is_accepted(tmp_path):
     assert read_yaml(path) == {"a": 1}
 
 
-def _loaders_alive() -> int:
-    return sum(type(o).__name__ == "XLoader" for o in gc.get_objects())
+def _parser_objects() -> tuple[int, int]:
+    """Loaders alive, and classes (ruamel's YAML() makes a loader class per call)."""
+    objects = gc.get_objects()
+    loaders = sum(type(o).__name__ in ("_CoreLoader", "XLoader") for o in objects)
+    return loaders, sum(isinstance(o, type) for o in objects)
 
 
 def test_nothing_of_the_parser_outlives_a_parse_with_the_collector_paused():
-    # Loading a state directory pauses the cyclic collector; ruamel's loader (and its copy
-    # of the whole text) must still go as soon as a file is parsed.
+    # Loading a state directory pauses the cyclic collector; each file's loader (with its
+    # copy of the whole text) must still go as soon as the file is parsed, and no class may
+    # pile up per file (100k one-user files would keep 100k of them).
     gc.collect()
-    before = _loaders_alive()
+    before = _parser_objects()
     gc.disable()
     try:
         docs = [parse_yaml("users:\n  - email: a@x.com\n", P) for _ in range(3)]
-        assert _loaders_alive() == before
+        assert _parser_objects() == before
     finally:
         gc.enable()
     assert docs[0] == {"users": [{"email": "a@x.com"}]}
@@ -128,3 +132,18 @@ def test_parsed_maps_are_lean():
     assert not hasattr(first, "__dict__") and not hasattr(doc["users"], "__dict__")
     (k1,), (k2,) = first.keys(), second.keys()
     assert k1 is k2
+
+
+def test_without_the_c_parser_the_pure_python_one_reads_the_same(monkeypatch):
+    # ruamel.yaml.clib is not installed everywhere (PyPy): the same values, lines and error
+    # lines (the two parsers word some syntax errors differently).
+    text = "users:\n  - email: a@x.com\n    n: 0x1F\n  - email: b@x.com\n"
+    with_c = parse_yaml(text, P)
+    broken = problems("a: [1, 2\n")
+    monkeypatch.setattr(yamlread, "CParser", None)
+    pure = parse_yaml(text, P)
+    assert pure == with_c and pure["users"].item_lines == with_c["users"].item_lines == [2, 4]
+    (pure_broken,) = problems("a: [1, 2\n")
+    assert pure_broken.startswith("f.yaml:2: YAML syntax: ") and broken[0].startswith(
+        "f.yaml:2: YAML syntax: "
+    )

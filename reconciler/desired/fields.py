@@ -12,9 +12,8 @@ def _lower(value: Any) -> Any:
     # Google lower-cases addresses; we store them the same way so both sides compare equal.
     if not isinstance(value, str):
         return value
-    lowered = value.strip().lower()
     # One string per address, however many groups and bindings name it.
-    return sys.intern(value if lowered == value else lowered)
+    return sys.intern(value.strip().lower())
 
 
 def _lower_if_email(value: Any) -> Any:

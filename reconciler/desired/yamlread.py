@@ -22,6 +22,11 @@ from ruamel.yaml.tag import Tag
 
 from reconciler.problems import InvalidInput, Problem
 
+try:
+    from ruamel.yaml.cyaml import CParser
+except ImportError:  # ruamel.yaml.clib is not installed (it is not on PyPy)
+    CParser = None
+
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 32
 # Aliases may repeat a node, but the expanded document may only exceed the written one by
@@ -101,10 +106,8 @@ def parse_yaml(text: str, path: Path) -> Any:
 
 def compose_yaml(text: str, path: Path) -> Node | None:
     """The checked node graph of YAML text: syntax, recursion and alias expansion."""
-    yaml = YAML(typ="safe")
-    yaml.Resolver = CoreResolver
     try:
-        node = _compose(yaml, text)
+        node = _compose(text)
     except MarkedYAMLError as exc:
         raise InvalidInput([_syntax_problem(exc, path)]) from None
     except ReaderError as exc:
@@ -122,18 +125,34 @@ def compose_yaml(text: str, path: Path) -> Node | None:
     return node
 
 
-def _compose(yaml: YAML, text: str) -> Node | None:
-    try:
+if CParser is not None:
+
+    class _CoreLoader(CParser, CoreResolver):  # type: ignore[misc]
+        """ruamel's C parser composing with the core resolver, one class for every file:
+        `YAML().compose` builds a new loader class per call, and a class outlives its use
+        until the cyclic collector runs."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            self._parser = self._composer = self
+            CoreResolver.__init__(self, loadumper=self)
+
+
+def _compose(text: str) -> Node | None:
+    if CParser is None:  # no C extension (PyPy): ruamel's pure-Python loader
+        yaml = YAML(typ="safe", pure=True)
+        yaml.Resolver = CoreResolver
         return yaml.compose(text)
+    loader = _CoreLoader(text)
+    try:
+        return loader.get_single_node()
     finally:
-        # ruamel's loader is a knot of reference cycles (it is its own parser and composer),
-        # so only the cyclic collector frees it and, with it, a copy of the whole text. That
-        # collector is paused while a state directory loads (resolve._without_gc): cut the
+        # The loader refers to itself (it is its own parser, composer and resolver), so
+        # only the cyclic collector would free it and its copy of the whole text; that
+        # collector is paused while a state directory loads (resolve._without_gc). Cut the
         # knot so each file's buffers go as soon as its nodes are built.
-        loader = yaml.__dict__.get("_scanner")
-        if loader is not None and hasattr(loader, "__dict__"):
-            loader.__dict__.clear()
-        yaml.__dict__.clear()
+        loader.dispose()
+        loader.__dict__.clear()
 
 
 def _syntax_problem(exc: MarkedYAMLError, path: Path) -> Problem:

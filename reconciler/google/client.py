@@ -189,6 +189,13 @@ class GoogleClient:
             raise GoogleApiError(f"{call.label}: {outcome.error}")
         return outcome.body
 
+    @property
+    def batch_limit(self) -> int:
+        """Calls per batch request: `batch_size`, or less under a quota smaller than that
+        (every part counts against the quota, so a batch the pacer cannot admit at once
+        would go out over the rate)."""
+        return min(self.batch_size, self.pacer.per_minute) if self.pacer else self.batch_size
+
     def execute_all(self, calls: Sequence[Call]) -> list[Outcome]:
         """Run calls in batches of `batch_size`; failed parts are retried in later batches.
 
@@ -200,12 +207,9 @@ class GoogleClient:
         maybe_done = [False] * len(calls)
         pending = list(range(len(calls)))
         delays = self.retry.delays()
-        # Every part counts against the quota: a batch the pacer cannot admit at once would
-        # go out over the rate.
-        size = min(self.batch_size, self.pacer.per_minute) if self.pacer else self.batch_size
         while pending:
             again: list[int] = []
-            for chunk in _chunks(pending, size):
+            for chunk in _chunks(pending, self.batch_limit):
                 for i, result in self._run_batch([calls[i] for i in chunk], chunk):
                     attempts[i] += 1
                     response, exc = result

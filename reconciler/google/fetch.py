@@ -171,7 +171,8 @@ def _read_members(client: GoogleClient, groups: list[Group], state: State, shown
         # A slice at a time, its answers turned into members before the next is read: the
         # parsed pages of every group at once would be the largest thing a plan holds. The
         # slice is whole batches, so slicing costs no extra round trip.
-        at_once = max(1, MEMBER_PAGES_AT_ONCE // client.batch_size) * client.batch_size
+        batch = client.batch_limit
+        at_once = max(1, MEMBER_PAGES_AT_ONCE // batch) * batch
         for start in range(0, len(todo), at_once):
             pages = todo[start : start + at_once]
             following += _read_member_pages(client, pages, members, shown)

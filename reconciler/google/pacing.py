@@ -17,8 +17,14 @@ class Pacer:
 
     A call is counted from when it is sent (`acquire`) and, once answered, from when its
     answer came (`settle`): the server counted it somewhere in between, so a window that
-    runs from the answer frees no call before the server does, and a paced client never
-    bounces off the quota, however slowly the server works through a batch.
+    runs from the answer frees no call before the server does, and the answered calls of
+    one process never bounce off the quota, however slowly the server works through a
+    batch. What it cannot see may still meet a refusal, which the client retries: calls of
+    other processes on the same quota, and a call whose answer was lost (timed out or cut
+    off), which the server may count after the client gave up on it.
+
+    `settle` re-stamps the most recent calls, so one request is in flight at a time (as
+    GoogleClient sends them).
     """
 
     def __init__(

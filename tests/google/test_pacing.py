@@ -114,6 +114,14 @@ def test_connect_paces_at_the_configured_quota(emulator, tmp_path: Path):
     assert connect(emulator, tmp_path, quota_per_minute=1).pacer.per_minute == 1
 
 
+def test_batches_are_no_larger_than_the_quota(emulator, tmp_path: Path):
+    client = connect(emulator, tmp_path, quota_per_minute=40)
+    client.batch_size = 100
+    assert client.batch_limit == 40  # a batch of 100 would go out over the rate
+    client.pacer = None
+    assert client.batch_limit == 100
+
+
 def test_settled_calls_count_from_their_answer():
     pacer, t = paced(3)
     with pacer.spending(2):
@@ -146,8 +154,8 @@ def test_settling_keeps_the_window_in_time_order():
 
 WINDOW_S = 0.25
 QUOTA = 20
-# The client's rate, below the quota by a whole batch: the pacer stamps a call when it is
-# sent, the emulator when it arrives, and a batch can arrive late as a block.
+# The client's rate in the first tests, well below the quota; the tests at the full quota
+# come last.
 PACED = 10
 CALLS = 30
 
