@@ -197,7 +197,7 @@ class GoogleClient:
         return min(self.batch_size, self.pacer.per_minute) if self.pacer else self.batch_size
 
     def execute_all(self, calls: Sequence[Call]) -> list[Outcome]:
-        """Run calls in batches of `batch_size`; failed parts are retried in later batches.
+        """Run calls in batches of `batch_limit`; failed parts are retried in later batches.
 
         Outcomes come back in the order of `calls`.
         """
