@@ -141,6 +141,29 @@ def measured(emulator: Emulator, before: dict, **fields) -> Row:
     )
 
 
+def planned(emulator: Emulator, work: Path, command: str, minimum_calls: int, log: str) -> Row:
+    """Run `plan` on the generated state (plan in plan.json, output in `log`); its Row."""
+    plan_file = work / "plan.json"
+    before = emulator.stats()
+    code, seconds, peak = run_cli(
+        ["plan", str(work / "state"), "--detailed-exitcode", "--out", str(plan_file)],
+        emulator.url,
+        work / log,
+    )
+    changes = len(json.loads(plan_file.read_text())["changes"]) if code in (0, 2) else 0
+    return measured(
+        emulator,
+        before,
+        command=command,
+        seconds=seconds,
+        minimum_calls=minimum_calls,
+        peak_mb=peak,
+        changes=changes,
+        failed=0,
+        exit_code=code,
+    )
+
+
 def benchmark(
     work: Path,
     size: Size,
@@ -160,27 +183,7 @@ def benchmark(
     )
     rows = []
     try:
-        before = emulator.stats()
-        plan_file = work / "plan.json"
-        code, seconds, peak = run_cli(
-            ["plan", state, "--detailed-exitcode", "--out", str(plan_file)],
-            emulator.url,
-            work / "plan.log",
-        )
-        planned = len(json.loads(plan_file.read_text())["changes"]) if code in (0, 2) else 0
-        rows.append(
-            measured(
-                emulator,
-                before,
-                command="plan",
-                seconds=seconds,
-                minimum_calls=expected.minimum_read_calls,
-                peak_mb=peak,
-                changes=planned,
-                failed=0,
-                exit_code=code,
-            )
-        )
+        rows.append(planned(emulator, work, "plan", expected.minimum_read_calls, "plan.log"))
         if not apply:
             return expected, rows
         if quota_per_minute:
@@ -219,24 +222,9 @@ def benchmark(
         if quota_per_minute:
             row.quota_bound_seconds = quota_bound_seconds(row.minimum_calls, quota_per_minute)
         rows.append(row)
-        before = emulator.stats()
-        code, seconds, peak = run_cli(
-            ["plan", state, "--detailed-exitcode", "--out", str(plan_file)],
-            emulator.url,
-            work / "replan.log",
-        )
-        replanned = len(json.loads(plan_file.read_text())["changes"]) if code in (0, 2) else 0
         rows.append(
-            measured(
-                emulator,
-                before,
-                command="plan again",
-                seconds=seconds,
-                minimum_calls=expected.minimum_read_calls_after_apply,
-                peak_mb=peak,
-                changes=replanned,
-                failed=0,
-                exit_code=code,
+            planned(
+                emulator, work, "plan again", expected.minimum_read_calls_after_apply, "replan.log"
             )
         )
         return expected, rows
