@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.google.marker import group_marker_line
+
 OWNERSHIP_ID = "bench/identity"
 DOMAINS = ("example.com", "example.org")
 DEPARTMENTS = ("Engineering", "Sales", "Operations", "Finance", "Support", "Marketing")
@@ -181,6 +183,7 @@ def generate(out: Path, size: Size, changes: float = 0.0, quota_per_minute: int 
             {
                 "email": email,
                 "name": f"group{g:05d}",
+                "description": group_marker_line(OWNERSHIP_ID),
                 "members": [{"email": _email(i), "role": "MEMBER"} for i in have],
             }
         )

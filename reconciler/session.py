@@ -42,6 +42,8 @@ def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False
     def managed(group: Group) -> bool:
         if all_groups:
             return True
+        if group.owner not in (None, ws.ownership.id):
+            return False  # another repository's: left alone, its members not needed
         return group.email in addresses or any(a in addresses for a in group.aliases or ())
 
     reads_groups = ws.directory.group_management or all_groups

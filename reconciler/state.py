@@ -99,6 +99,7 @@ class Group:
     # Actual side.
     id: str | None = None
     direct_members_count: int | None = None
+    owner: str | None = None  # the ownership marker's value, if any (see google.marker)
 
 
 @dataclass(frozen=True, slots=True)

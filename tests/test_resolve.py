@@ -73,7 +73,12 @@ def test_users_are_normalized(tmp_path):
 
 def test_exported_groups_have_resolved_members_and_roles(tmp_path):
     state = load_desired(make(tmp_path)).state
-    assert set(state.groups) == {"alumni@example.com", "eng@example.com", "platform@example.com"}
+    assert set(state.groups) == {
+        "alumni@example.com",
+        "empty@example.com",
+        "eng@example.com",
+        "platform@example.com",
+    }
     assert list(state.groups["alumni@example.com"].members) == ["jo@example.com"]
     eng = state.groups["eng@example.com"]
     assert eng.git_name == "eng" and eng.name == "eng"
@@ -92,9 +97,11 @@ def test_exported_groups_have_resolved_members_and_roles(tmp_path):
     }
 
 
-def test_group_with_no_members_is_not_exported(tmp_path):
+def test_group_with_no_members_is_still_exported_with_no_members(tmp_path):
+    # The plan gives a group that exists exactly Git's membership, nobody included; it is
+    # the plan that declines to create an empty one.
     state = load_desired(make(tmp_path)).state
-    assert "empty@example.com" not in state.groups
+    assert state.groups["empty@example.com"].members == {}
 
 
 def test_org_units_include_ancestors(tmp_path):

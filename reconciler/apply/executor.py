@@ -81,6 +81,7 @@ class _Runner:
         self.created: set[str] = set()  # created in this run: "not found" means "not yet"
         # An account renamed in this run is known under its new address from then on.
         self.actual_by_key: dict[str, User] = dict(ctx.actual.users)
+        self.groups_by_key: dict[str, Group] = dict(ctx.actual.groups)
 
     # -- one phase ---------------------------------------------------------------------------
 
@@ -164,6 +165,10 @@ class _Runner:
             account = self.actual_by_key.pop(change.from_, None)
             if account is not None:
                 self.actual_by_key[change.key] = account
+        if change.kind == "group" and change.action == "rename" and change.from_:
+            group = self.groups_by_key.pop(change.from_, None)
+            if group is not None:
+                self.groups_by_key[change.key] = group
 
     # -- calls of one change -----------------------------------------------------------------
 
@@ -228,6 +233,7 @@ class _Runner:
 
     def _group_calls(self, change: Change, fresh: bool):
         c, key, action = self.ctx.client, change.key, change.action
+        ours = self.ctx.ownership_id
         if action == "create":
             desired: Group = self.ctx.desired.groups[key]
             aliases = list(desired.aliases or ())
@@ -235,15 +241,25 @@ class _Runner:
             def then() -> list[Call]:
                 return [ops.add_group_alias(c, key, a, after_create=True) for a in aliases]
 
-            return [ops.create_group(c, desired)], [then]
+            return [ops.create_group(c, desired, ours)], [then]
         if action == "rename":
             return [ops.rename_group(c, change.from_ or "", key)], []
+        if action == "adopt":
+            return [ops.adopt_group(c, key, self._group_description(key), ours)], []
         if action == "delete":
             return [ops.delete_group(c, key)], []
         attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
-        calls = [ops.update_group(c, key, attrs, after_create=fresh)] if attrs else []
+        calls = [ops.update_group(c, key, attrs, ours, after_create=fresh)] if attrs else []
         calls += _alias_calls(change, key, ops.add_group_alias, ops.remove_group_alias, c, fresh)
         return calls, []
+
+    def _group_description(self, key: str) -> str | None:
+        """The description an adopted group keeps: Git's when Git manages it, else Google's."""
+        desired = self.ctx.desired.groups.get(key)
+        if desired is not None and desired.description is not None:
+            return desired.description
+        existing = self.groups_by_key.get(key)
+        return existing.description if existing is not None else None
 
 
 def _alias_calls(change: Change, key: str, add, remove, client, fresh: bool) -> list[Call]:

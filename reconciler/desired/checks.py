@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from reconciler.desired.load import DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
+from reconciler.google.marker import group_marker_length
 from reconciler.problems import Problem
 
 # Google's rules for the local part of a user, group or alias address.
@@ -423,6 +424,9 @@ def check_names(index: Index) -> Iterator[Problem]:
             why = _name_problem(getattr(u.entry, f), MAX_PERSON_NAME)
             if why:
                 yield u.source.problem(f"user {u.entry.email}: {f} {why}", f)
+    workspace = index.tree.workspace
+    marker = group_marker_length(workspace.ownership.id) if workspace is not None else 0
+    room = MAX_DESCRIPTION - marker
     for g in index.tree.groups:
         e = g.entry
         who = f"group {e.name}"
@@ -436,10 +440,10 @@ def check_names(index: Index) -> Iterator[Problem]:
         why = _name_problem(shown, MAX_GROUP_NAME)
         if why:
             yield g.source.problem(f"{who}: {f} {why}", f)
-        if e.description is not None and len(e.description) > MAX_DESCRIPTION:
+        if e.description is not None and len(e.description) > room:
             yield g.source.problem(
-                f"{who}: description is {len(e.description)} characters; "
-                f"Google allows {MAX_DESCRIPTION}",
+                f"{who}: description is {len(e.description)} characters; Google allows "
+                f"{MAX_DESCRIPTION}, of which the ownership marker takes {MAX_DESCRIPTION - room}",
                 "description",
             )
 

@@ -184,7 +184,9 @@ def _resolve_groups(index: Index, state: State) -> None:
             yield Member(ref, role, "EXTERNAL")  # type: ignore[arg-type]
             return
         inner = resolve_group(group.entry.name)
-        if group.entry.email and inner:
+        if group.entry.email:
+            # Even when empty: if Google has it, it stays a member (the plan adds it only
+            # once the group exists or is being created).
             yield Member(group.entry.email, role, "GROUP")  # type: ignore[arg-type]
             return
         # A user group that is not exported: its people join the parent directly.
@@ -194,8 +196,10 @@ def _resolve_groups(index: Index, state: State) -> None:
     for name, located in index.groups.items():
         e = located.entry
         members = resolve_group(name)
-        if not e.email or not members:
-            continue  # not exported; Google would hold an empty group
+        if not e.email:
+            continue  # a user group, not exported
+        # Exported even with no members: a group that exists is given exactly Git's
+        # membership, nobody included (the plan does not create one that is empty).
         state.groups[e.email] = Group(
             email=e.email,
             name=e.display_name if e.display_name is not None else e.name,

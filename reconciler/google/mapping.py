@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from reconciler.google.marker import marker_of
+from reconciler.google.marker import marker_of, split_group_description
 from reconciler.state import Group, Member, OrgUnit, User
 
 USER_FIELDS = (
@@ -138,10 +138,12 @@ def _replace_typed(entries: list[dict[str, Any]] | None, kind: str, value: Any) 
 def group_from_api(r: dict[str, Any], members: dict[str, Member] | None = None) -> Group:
     """A Google Group resource (and its members, if read) as a State group."""
     count = r.get("directMembersCount")
+    description, owner = split_group_description(r.get("description"))
     return Group(
         email=r["email"].lower(),
         name=r.get("name") or "",
-        description=r.get("description") or None,
+        description=description,
+        owner=owner,
         aliases=tuple(sorted({a.lower() for a in r.get("aliases") or []})),
         members=members or {},
         id=r.get("id"),

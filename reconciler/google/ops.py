@@ -14,7 +14,13 @@ from typing import Any
 
 from reconciler.google.client import Call, GoogleApiError, GoogleClient
 from reconciler.google.mapping import user_body
-from reconciler.google.marker import SCHEMA, has_marker_field, marker_patch, schema_body
+from reconciler.google.marker import (
+    SCHEMA,
+    has_marker_field,
+    marked_group_description,
+    marker_patch,
+    schema_body,
+)
 from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
 
 ALREADY_GONE = {404: "already gone"}
@@ -136,27 +142,43 @@ def update_org_unit(client: GoogleClient, customer: str, path: str, description:
 # -- groups ----------------------------------------------------------------------------------
 
 
-def create_group(client: GoogleClient, group: Group) -> Call:
-    body = {"email": group.email, "name": group.name}
-    if group.description:
-        body["description"] = group.description
+def create_group(client: GoogleClient, group: Group, ownership_id: str) -> Call:
+    """Insert a group, marked as ours (the marker is the description's last line)."""
+    body = {
+        "email": group.email,
+        "name": group.name,
+        "description": marked_group_description(group.description, ownership_id),
+    }
     request = client.service.groups().insert(body=body, fields="id,email")
     return Call(request, f"groups.insert {group.email}", done_on_retry=_retried_duplicate("group"))
 
 
 def update_group(
-    client: GoogleClient, email: str, changes: dict[str, Any], after_create: bool = False
+    client: GoogleClient,
+    email: str,
+    changes: dict[str, Any],
+    ownership_id: str,
+    after_create: bool = False,
 ) -> Call:
-    """Set name and/or description (None or "" clears the description)."""
+    """Set name and/or description (None or "" clears it); the ownership marker stays."""
     body: dict[str, Any] = {}
     if "name" in changes:
         body["name"] = changes["name"]
     if "description" in changes:
-        body["description"] = changes["description"] or ""
+        body["description"] = marked_group_description(changes["description"], ownership_id)
     request = client.service.groups().patch(groupKey=email, body=body, fields="id")
     return Call(
         request, f"groups.patch {email} ({', '.join(sorted(changes))})", after_create=after_create
     )
+
+
+def adopt_group(
+    client: GoogleClient, email: str, description: str | None, ownership_id: str
+) -> Call:
+    """Mark an existing group as managed by this repository, keeping its `description`."""
+    body = {"description": marked_group_description(description, ownership_id)}
+    request = client.service.groups().patch(groupKey=email, body=body, fields="id")
+    return Call(request, f"groups.patch {email} (adopt)")
 
 
 def rename_group(client: GoogleClient, old_email: str, new_email: str) -> Call:

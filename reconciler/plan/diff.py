@@ -50,10 +50,10 @@ def make_plan(desired: State, actual: State, workspace: Workspace) -> Plan:
     """The plan that makes `actual` match `desired`."""
     view = ActualView.of(actual)
     plan = Plan()
-    renamed_users = _diff_users(desired, view, workspace, plan)
+    renamed_users, staged = _diff_users(desired, view, workspace, plan)
     _diff_org_units(desired, actual, plan)
     if workspace.directory.group_management:
-        _diff_groups(desired, view, renamed_users, plan)
+        _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan)
     check_safety(plan, actual, workspace)
     plan.sort()
     return plan
@@ -75,10 +75,14 @@ def _match_user(user: User, view: ActualView) -> tuple[User | None, str]:
     return None, ""
 
 
-def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> dict[str, str]:
-    """User changes; returns old primary -> new primary for accounts renamed by the plan."""
+def _diff_users(
+    desired: State, view: ActualView, ws: Workspace, plan: Plan
+) -> tuple[dict[str, str], set[str]]:
+    """User changes; returns old primary -> new primary for accounts renamed by the plan,
+    and the accounts of staged users (their group memberships stay as Google has them)."""
     ours = ws.ownership.id
     renamed: dict[str, str] = {}
+    staged: set[str] = set()
     named: set[str] = set()
     matches = [(user, *_match_user(user, view)) for user in desired.users.values()]
     # Two Git users can find one account (one by its primary email, one by an alias Git
@@ -110,7 +114,10 @@ def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> 
             )
             continue
         if user.state == "staged":
-            continue  # not provisioned yet: an existing account is left as it is
+            # Not provisioned yet: an existing account is left as it is, with its access
+            # (JumpCloud: existing staged users keep their access in the directory).
+            staged.add(account.email)
+            continue
         adopting = account.owner is None
         if adopting and not (user.bound or user.state in ("suspended", "deleted")):
             continue  # Git names it but does not bind it: not ours to take over
@@ -151,7 +158,7 @@ def _diff_users(desired: State, view: ActualView, ws: Workspace, plan: Plan) -> 
             plan.changes.append(
                 Change("suspend", "user", account.email, reason="marked as ours but not in Git")
             )
-    return renamed
+    return renamed, staged
 
 
 _MATCH_RANK = {"primary": 0, "alias": 1, "previous": 2}
@@ -245,28 +252,42 @@ def _match_group(group: Group, view: ActualView) -> tuple[Group | None, str]:
     return None, ""
 
 
-def _diff_groups(desired: State, view: ActualView, renamed_users: dict[str, str], plan: Plan):
+def _diff_groups(
+    desired: State,
+    view: ActualView,
+    renamed_users: dict[str, str],
+    staged: set[str],
+    ours: str,
+    plan: Plan,
+) -> None:
     renamed_groups: dict[str, str] = {}
     matches: list[tuple[Group, Group | None, str]] = []
     for group in desired.groups.values():
         existing, how = _match_group(group, view)
-        if existing is not None and how != "primary":
+        if existing is not None and existing.owner not in (None, ours):
+            plan.notes.append(
+                f"group {group.email}: the group {existing.email} is managed by "
+                f"'{existing.owner}', not by this repository; left alone"
+            )
+            existing, how = None, "other"
+        elif existing is not None and how != "primary":
             renamed_groups[existing.email] = group.email
         matches.append((group, existing, how))
     renames = {**renamed_users, **renamed_groups}
-    # Users Google will have: Git may list a user suspended before any account existed, and
-    # none is created for them, so adding them would fail.
+    # Users and groups Google will have: Git may list a user suspended before any account
+    # existed, or an empty group, and neither is created, so adding them would fail.
     users = {*view.user_addresses, *renamed_users.values()}
     users.update(c.key for c in plan.changes if c.kind == "user" and c.action == "create")
+    groups = {*view.group_addresses, *renamed_groups.values()}
+    groups.update(
+        g.email for g, existing, how in matches if existing is None and how != "other" and g.members
+    )
+    member_of = _MemberRules(renames, users, groups, staged)
     for group, existing, how in matches:
+        if how == "other":
+            continue
         if existing is None:
-            fields = {"name": FieldChange(None, group.name)}
-            if group.description:
-                fields["description"] = FieldChange(None, group.description)
-            if group.aliases:
-                fields["aliases"] = FieldChange((), group.aliases)
-            plan.changes.append(Change("create", "group", group.email, fields, origin=group.origin))
-            _members(group, {}, renames, users, plan)
+            _create_group(group, view, plan, member_of)
             continue
         renamed_from = existing.email if existing.email != group.email else None
         if renamed_from is not None:
@@ -280,10 +301,58 @@ def _diff_groups(desired: State, view: ActualView, renamed_users: dict[str, str]
                     origin=group.origin,
                 )
             )
+        if existing.owner is None:
+            reason = "takeover of an existing group"
+            plan.changes.append(
+                Change("adopt", "group", group.email, reason=reason, origin=group.origin)
+            )
         fields = _group_fields(group, existing, renamed_from)
         if fields:
             plan.changes.append(Change("update", "group", group.email, fields, origin=group.origin))
-        _members(group, existing.members, renames, users, plan)
+        _members(group, existing.members, member_of, plan)
+    _note_left_behind(matches, view, ours, plan)
+
+
+def _create_group(group: Group, view: ActualView, plan: Plan, member_of: _MemberRules) -> None:
+    if not group.members:
+        # JumpCloud's rule: a group is exported once it has someone in it.
+        plan.notes.append(f"group {group.email}: not created while it has no members")
+        return
+    fields = {"name": FieldChange(None, group.name)}
+    if group.description:
+        fields["description"] = FieldChange(None, group.description)
+    if group.aliases:
+        fields["aliases"] = FieldChange((), group.aliases)
+    plan.changes.append(Change("create", "group", group.email, fields, origin=group.origin))
+    _members(group, {}, member_of, plan)
+
+
+def _note_left_behind(
+    matches: list[tuple[Group, Group | None, str]], view: ActualView, ours: str, plan: Plan
+) -> None:
+    """Groups Git stopped naming are never touched; say so where one looks left behind (a
+    group of ours that no Git group matches, or a namesake of a group being created)."""
+    matched = {existing.email for _, existing, _ in matches if existing is not None}
+    created = {
+        g.name: g.email
+        for g, existing, how in matches
+        if existing is None and how != "other" and g.members
+    }
+    for group in view.state.groups.values():
+        if group.email in matched:
+            continue
+        count = group.direct_members_count or 0
+        if group.owner == ours:
+            why = "is managed by this repository but no longer in Git"
+        elif group.owner is None and group.name in created:
+            why = f"has the name of {created[group.name]}, which the plan creates"
+        else:
+            continue
+        plan.notes.append(
+            f"group {group.email} {why}; it keeps its {count} member"
+            f"{'' if count == 1 else 's'}: if its email changed, add {group.email} to the "
+            "group's previous_emails, or delete the old group in Google"
+        )
 
 
 def _group_fields(group: Group, existing: Group, renamed_from: str | None):
@@ -302,24 +371,34 @@ def _group_fields(group: Group, existing: Group, renamed_from: str | None):
     return fields
 
 
-def _members(
-    group: Group, actual: dict[str, Member], renames: dict[str, str], users: set[str], plan: Plan
-) -> None:
+@dataclass(frozen=True)
+class _MemberRules:
+    """What membership changes need beyond the two groups' member lists."""
+
+    renames: dict[str, str]  # old address -> new, for accounts and groups the plan renames
+    users: set[str]  # users Google will have
+    groups: set[str]  # groups Google will have
+    staged: set[str]  # accounts whose memberships stay as Google has them
+
+
+def _members(group: Group, actual: dict[str, Member], rules: _MemberRules, plan: Plan) -> None:
     # Members follow accounts through renames: compare with the addresses they will have.
-    have = {renames.get(email, email): m for email, m in actual.items()}
+    have = {rules.renames.get(email, email): m for email, m in actual.items()}
     for email, member in group.members.items():
         current = have.get(email)
         if current is None:
-            if member.type == "USER" and email not in users:
+            if member.type == "USER" and email not in rules.users:
+                continue
+            if member.type == "GROUP" and email not in rules.groups:
                 continue
             plan.changes.append(_member_change("add_member", group, member, member.role))
-        elif current.role != member.role:
+        elif current.role != member.role and email not in rules.staged:
             role = {"role": FieldChange(current.role, member.role)}
             plan.changes.append(_member_change("update_member", group, member, member.role, role))
     if group.additive:
         return
     for email, member in have.items():
-        if email not in group.members:
+        if email not in group.members and email not in rules.staged:
             # By the address it will have: the plan may also drop the old one from its aliases.
             gone = replace(member, email=email)
             plan.changes.append(_member_change("remove_member", group, gone, member.role))

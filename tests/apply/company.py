@@ -8,6 +8,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from reconciler.google.marker import group_marker_line
+
 TEAMS = 4
 OWNERSHIP = "acme/identity"
 
@@ -73,7 +75,7 @@ def write_company(root: Path, people: int = 120, batch_size: int = 10) -> Path:
 
 def tenant() -> dict[str, Any]:
     """Google before the first apply: a super admin Git does not name, a marked leaver in
-    staff@, the ownership schema and the /Staff org unit."""
+    staff@ (a group this repository marks), the ownership schema and the /Staff org unit."""
     return {
         "domains": ["example.com"],
         "schemas": [
@@ -99,6 +101,7 @@ def tenant() -> dict[str, Any]:
             {
                 "email": "staff@example.com",
                 "name": "staff",
+                "description": group_marker_line(OWNERSHIP),  # managed here already
                 "members": [{"email": "leaver@example.com", "role": "MEMBER", "type": "USER"}],
             }
         ],

@@ -7,8 +7,8 @@ import pytest
 
 from .support import run_on_terminal, run_reconciler
 
-FIRST_PLAN = "Plan: 4 to create, 3 to rename, 2 to adopt, 5 to update, 1 to unsuspend"
-ALL_APPLIED = "Apply complete: 25 applied, 0 failed, 0 skipped."
+FIRST_PLAN = "Plan: 4 to create, 3 to rename, 3 to adopt, 5 to update, 1 to unsuspend"
+ALL_APPLIED = "Apply complete: 26 applied, 0 failed, 0 skipped."
 PROMPT = "Apply these changes? Only 'yes' is accepted"
 
 

@@ -25,10 +25,10 @@ def test_apply_converges_through_faults_and_slow_consistency(
     result = tmp_path / "result.json"
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result)
     assert run.code == 0, run.err
-    assert "Apply complete: 25 applied, 0 failed, 0 skipped." in run.out
+    assert "Apply complete: 26 applied, 0 failed, 0 skipped." in run.out
     outcome = json.loads(result.read_text())
-    assert (outcome["applied"], outcome["failed"]) == (25, 0)
-    # Every fault met a retry: 25 changes applied, none failed.
+    assert (outcome["applied"], outcome["failed"]) == (26, 0)
+    # Every fault met a retry: 26 changes applied, none failed.
     assert tenant.stats()["faults_injected"] > 0
 
     # Faults still on: the plan right after reads through them and finds nothing to do.

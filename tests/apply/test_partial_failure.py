@@ -50,7 +50,7 @@ def test_taken_addresses_fail_their_creates_and_skip_their_memberships(
 
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result_file)
     assert run.code == 1
-    assert "Apply complete: 19 applied, 2 failed, 4 skipped." in run.out
+    assert "Apply complete: 20 applied, 2 failed, 4 skipped." in run.out
     for line in (
         "failed: create user omar.haddad@example.com: users.insert omar.haddad@example.com: "
         "409 duplicate",
@@ -67,7 +67,7 @@ def test_taken_addresses_fail_their_creates_and_skip_their_memberships(
         assert line in run.err
     assert "Traceback" not in run.text
     counts = json.loads(result_file.read_text())
-    assert (counts["applied"], counts["failed"], counts["skipped"]) == (19, 2, 4)
+    assert (counts["applied"], counts["failed"], counts["skipped"]) == (20, 2, 4)
 
     # Independent changes went through, in both directions of the dependency graph.
     users = tenant.users()
@@ -105,7 +105,7 @@ def test_a_refused_org_unit_skips_its_users_and_their_memberships(
 
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result_file)
     assert run.code == 1
-    assert "Apply complete: 21 applied, 1 failed, 3 skipped." in run.out
+    assert "Apply complete: 22 applied, 1 failed, 3 skipped." in run.out
     assert f"failed: create org unit {LONG_UNIT}: orgunits.insert" in run.err
     assert "400 invalid: Invalid Input: name" in run.err
     assert f"skipped: create user kenji.watanabe@example.com: {LONG_UNIT} failed" in run.err

@@ -61,7 +61,7 @@ def test_audit_result_and_password_files(emulator, state_dir, tmp_path, cli, mon
     # Audit: one line per change, carrying the plan's own change, and when, who, what became.
     lines = audit.read_text().splitlines()
     records = [json.loads(line) for line in lines]
-    assert len(records) == len(plan["changes"]) == 25
+    assert len(records) == len(plan["changes"]) == 26
     for record in records:
         assert set(AUDIT_ONLY) <= set(record) and {"action", "kind", "key"} <= set(record)
         assert started <= dt.datetime.fromisoformat(record["time"]) <= dt.datetime.now(dt.UTC)
@@ -80,8 +80,8 @@ def test_audit_result_and_password_files(emulator, state_dir, tmp_path, cli, mon
     # Result file: counts and every change with its result.
     outcome = json.loads(result.read_text())
     assert outcome["plan_checksum"] == plan["checksum"]
-    assert (outcome["applied"], outcome["failed"], outcome["skipped"]) == (25, 0, 0)
-    assert len(outcome["results"]) == 25
+    assert (outcome["applied"], outcome["failed"], outcome["skipped"]) == (26, 0, 0)
+    assert len(outcome["results"]) == 26
     assert {r["result"] for r in outcome["results"]} == {"applied"}
 
     # Passwords: exactly the created accounts, in a file only its owner reads.
@@ -120,7 +120,7 @@ def test_failures_are_audited_with_their_error(emulator, state_dir, tmp_path, cl
     skipped = records[("add_member", "finance@example.com/omar.haddad@example.com")]
     assert skipped["result"] == "skipped"
     assert skipped["error"] == "omar.haddad@example.com failed earlier"
-    assert sum(r["result"] == "applied" for r in records.values()) == 23
+    assert sum(r["result"] == "applied" for r in records.values()) == 24
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_inside_a_repository_records_name_the_commit(repository, state_dir, tmp_
     run = run_reconciler("apply", saved, "--audit-log", audit, cwd=tmp_path)
     assert run.code == 0, run.err
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert len(records) == 25 and {r["git_commit"] for r in records} == {repository}
+    assert len(records) == 26 and {r["git_commit"] for r in records} == {repository}
     # The embedded tenant lives in the state directory, and git ignores it.
     assert (state_dir / ".reconciler" / "emulator.json").is_file()
     assert git(state_dir, "status", "--porcelain") == ""

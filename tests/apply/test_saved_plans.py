@@ -13,7 +13,7 @@ from reconciler.plan.changes import Change, Plan
 
 from .support import edit
 
-ALL_APPLIED = "Apply complete: 25 applied, 0 failed, 0 skipped."
+ALL_APPLIED = "Apply complete: 26 applied, 0 failed, 0 skipped."
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reconciler.google.marker import group_marker_line
+
 DOMAINS = ("example.com", "example.org")
 DEPARTMENTS = ("Engineering", "Sales", "Operations", "Finance", "Support", "Marketing")
 
@@ -62,7 +64,12 @@ def generate(users: int, groups: int, members: int) -> dict[str, Any]:
             if g + 1 < groups:
                 group_members[0] = {"email": f"group{g + 1:05d}@example.com", "role": "MEMBER"}
         doc["groups"].append(
-            {"email": f"group{g:05d}@example.com", "name": f"Group {g}", "members": group_members}
+            {
+                "email": f"group{g:05d}@example.com",
+                "name": f"Group {g}",
+                "description": group_marker_line("bench/identity"),
+                "members": group_members,
+            }
         )
     return doc
 

@@ -71,7 +71,7 @@ def test_no_request_for_an_endpoint_targets_googleapis(emulator, tmp_path: Path,
     )
     client.execute_all(
         [
-            ops.create_group(client, Group("new-group@example.com", "New")),
+            ops.create_group(client, Group("new-group@example.com", "New"), "acme/identity"),
             ops.add_member(client, "dev@example.com", "new@example.com", "MEMBER"),
             ops.add_member(client, "sales@example.com", "new@example.com", "MEMBER"),
             ops.remove_member(client, "sales@example.com", "james.wright@example.com"),

@@ -12,6 +12,7 @@ import pytest
 from conftest import (
     CUSTOMER,
     DOMAINS,
+    OWNERSHIP,
     UNMANAGED_GROUP,
     connect,
     example_tenant,
@@ -108,7 +109,11 @@ def test_groups_and_members_equal_the_seed(client):
     for email, seed in seeded.items():
         group = actual.state.groups[email]
         assert group.name == seed["name"]
-        assert group.description == seed.get("description")
+        # The ownership marker (the description's last line) is read apart from the text.
+        text, marked, owner = seed.get("description"), "\n\nManaged in Git by", None
+        if text and marked in text:
+            text, owner = text.split(marked)[0], OWNERSHIP
+        assert (group.description, group.owner) == (text, owner)
         assert group.aliases == tuple(sorted(seed.get("aliases", [])))
         assert group.direct_members_count == len(seed["members"])
         assert group.id

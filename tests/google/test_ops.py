@@ -27,7 +27,7 @@ from googleapiclient.errors import HttpError
 from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import fetch_actual
-from reconciler.google.mapping import user_from_api
+from reconciler.google.mapping import group_from_api, user_from_api
 from reconciler.google.marker import FIELD, SCHEMA
 from reconciler.state import Group, OrgUnit, User
 
@@ -146,7 +146,7 @@ INSERTS = {
         lambda c: get_user(c, "new@example.com"),
     ),
     "group": (
-        lambda c: ops.create_group(c, Group("new@example.com", "New")),
+        lambda c: ops.create_group(c, Group("new@example.com", "New"), OWNERSHIP),
         lambda c: get_group(c, "new@example.com"),
     ),
     "org unit": (
@@ -387,20 +387,41 @@ def test_org_units(client):
 
 
 def test_groups(client):
-    run(client, ops.create_group(client, Group("platform@example.com", "Platform", "Infra")))
+    """Every write keeps the ownership marker as the description's last line."""
+    marker = f"Managed in Git by reconciler, ownership id: {OWNERSHIP}"
+    run(
+        client,
+        ops.create_group(client, Group("platform@example.com", "Platform", "Infra"), OWNERSHIP),
+    )
     created = get_group(client, "platform@example.com")
-    assert (created["name"], created["description"]) == ("Platform", "Infra")
-    run(client, ops.update_group(client, "platform@example.com", {"name": "Platform Team"}))
-    assert get_group(client, "platform@example.com")["description"] == "Infra"
-    run(client, ops.update_group(client, "platform@example.com", {"description": None}))
+    assert (created["name"], created["description"]) == ("Platform", f"Infra\n\n{marker}")
+    assert group_from_api(created).owner == OWNERSHIP
+    run(
+        client,
+        ops.update_group(client, "platform@example.com", {"name": "Platform Team"}, OWNERSHIP),
+    )
+    assert get_group(client, "platform@example.com")["description"] == f"Infra\n\n{marker}"
+    run(client, ops.update_group(client, "platform@example.com", {"description": None}, OWNERSHIP))
     updated = get_group(client, "platform@example.com")
-    assert (updated["name"], updated.get("description", "")) == ("Platform Team", "")
+    assert (updated["name"], updated["description"]) == ("Platform Team", marker)
+    assert group_from_api(updated).description is None
     run(client, ops.rename_group(client, "dev@example.com", "eng@example.com"))
     renamed = get_group(client, "dev@example.com")
     assert renamed["email"] == "eng@example.com" and renamed["aliases"] == ["dev@example.com"]
     run(client, ops.delete_group(client, "platform@example.com"))
     again = run(client, ops.delete_group(client, "platform@example.com"))
     assert (again.status, again.note) == (404, "already gone")
+
+
+def test_adopting_a_group_keeps_its_description_and_adds_the_marker(client):
+    before = get_group(client, "leadership@example.com")
+    assert group_from_api(before).owner is None
+    run(
+        client,
+        ops.adopt_group(client, "leadership@example.com", before.get("description"), OWNERSHIP),
+    )
+    after = group_from_api(get_group(client, "leadership@example.com"))
+    assert (after.owner, after.description) == (OWNERSHIP, before.get("description") or None)
 
 
 def test_group_aliases(client):
@@ -456,14 +477,16 @@ def test_execute_all_keeps_the_order_of_outcomes(fault_rate, client, emulator):
     client.batch_size = 4
     calls = [
         ops.add_member(client, "sales@example.com", "sofia.rossi@example.com", "MEMBER"),
-        ops.update_group(client, "nope@example.com", {"name": "Nope"}),  # 404
+        ops.update_group(client, "nope@example.com", {"name": "Nope"}, OWNERSHIP),  # 404
         ops.remove_member(client, "sales@example.com", "james.wright@example.com"),
         ops.create_user(client, User("jo.lei@example.com", "Jo", "Lei"), OWNERSHIP, PASSWORD),
         ops.update_member(client, "finance@example.com", "hannah.lee@example.com", "OWNER"),
         ops.unsuspend_user(client, "abused@example.com"),  # 412
         ops.add_member(client, "sales@example.com", "daniel.kim@example.com", "OWNER"),  # 409
         ops.remove_user_alias(client, "olivia.grant@example.com", "ceo@example.com"),
-        ops.update_group(client, "sales@example.com", {"description": "Sales, Americas"}),
+        ops.update_group(
+            client, "sales@example.com", {"description": "Sales, Americas"}, OWNERSHIP
+        ),
     ]
     outcomes = client.execute_all(calls)
     assert [o.call for o in outcomes] == calls

@@ -239,11 +239,17 @@ def test_member_add_right_after_create(client, settling):
 
 
 def test_calls_on_a_new_group_wait_for_it(client, settling):
-    client.must(ops.create_group(client, Group("platform@example.com", "Platform")))
-    early = client.execute(ops.update_group(client, "platform@example.com", {"name": "P"}))
+    client.must(
+        ops.create_group(client, Group("platform@example.com", "Platform"), "acme/identity")
+    )
+    early = client.execute(
+        ops.update_group(client, "platform@example.com", {"name": "P"}, "acme/identity")
+    )
     assert (early.ok, early.status) == (False, 404)
     calls = [
-        ops.update_group(client, "platform@example.com", {"name": "Platform"}, after_create=True),
+        ops.update_group(
+            client, "platform@example.com", {"name": "Platform"}, "acme/identity", after_create=True
+        ),
         ops.add_member(client, "platform@example.com", "jo.lei@example.com", "OWNER", True),
         ops.add_group_alias(client, "platform@example.com", "plat@example.com", True),
     ]

@@ -104,8 +104,10 @@ def test_the_plan_after_importing_groups_only_adopts(root, capsys, suspended):
     assert cli(capsys, "import", root, "--groups", *flags).code == 0
     expected = ["ann@example.com", "ben@example.com", "cat@example.org"]
     if suspended:
-        expected.insert(3, "dan@example.com")
-    assert plan_actions(capsys, root) == [("adopt", e) for e in expected]
+        expected.append("dan@example.com")
+    # Groups made by hand carry no ownership marker: imported, they are adopted too.
+    expected += [g["email"] for g in GROUPS]
+    assert plan_actions(capsys, root) == [("adopt", e) for e in sorted(expected)]
 
 
 def test_without_groups_no_group_is_written(root, capsys):
@@ -205,4 +207,9 @@ def test_a_nested_group_that_names_no_one_is_left_out_of_its_parent(tmp_path, ca
     assert run.code == 0, run.err
     eng = groups_of(root)["eng"]
     assert eng["members"] == ["ann@example.com"] and eng["membership"] == "additive"
-    assert plan_actions(capsys, root) == [("adopt", "ann@example.com")]
+    # Both groups are adopted; mkt@ is additive (it names no one Git can), so eve stays.
+    assert plan_actions(capsys, root) == [
+        ("adopt", "ann@example.com"),
+        ("adopt", "eng@example.com"),
+        ("adopt", "mkt@example.com"),
+    ]

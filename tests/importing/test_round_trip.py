@@ -45,11 +45,26 @@ def round_trip(capsys, root: Path, *flags: str) -> dict[str, Any]:
     return plan_json(capsys, root)
 
 
-def only_adopts(plan: dict[str, Any]) -> list[str]:
+def only_adopts(plan: dict[str, Any], groups: list[str] | None = None) -> list[str]:
+    """The accounts the plan adopts, once sure it does nothing else but adopt `groups` (the
+    groups without our marker; None: any)."""
     assert plan["refused"] == [] and plan["over_limits"] == []
     others = [c for c in plan["changes"] if c["action"] != "adopt"]
     assert others == []
-    return sorted(c["key"] for c in plan["changes"])
+    adopted_groups = sorted(c["key"] for c in plan["changes"] if c["kind"] == "group")
+    if groups is not None:
+        assert adopted_groups == sorted(groups)
+    return sorted(c["key"] for c in plan["changes"] if c["kind"] == "user")
+
+
+def unmarked_groups(seed: dict[str, Any], domains=("example.com", "example.org")) -> list[str]:
+    """Groups an import takes that a plan then adopts: in our domains, without a marker."""
+    return [
+        g["email"]
+        for g in seed["groups"]
+        if "Managed in Git by" not in g.get("description", "")
+        and g["email"].rpartition("@")[2] in domains
+    ]
 
 
 @pytest.mark.parametrize("include_suspended", [False, True])
@@ -60,7 +75,7 @@ def test_the_example_tenant(tmp_path, capsys, include_suspended):
         shutil.copy(EXAMPLE / name, root / name)
     flags = ["--include-suspended"] if include_suspended else []
     plan = round_trip(capsys, root, *flags)
-    assert only_adopts(plan) == [
+    assert only_adopts(plan, groups=["leadership@example.com", "social@example.com"]) == [
         "hannah.lee@example.com",
         "info@example.com",
         "rfischer@example.com",
@@ -73,7 +88,8 @@ def test_a_generated_tenant(tmp_path, capsys, include_suspended):
     root = state_dir(tmp_path / "generated", seed)
     flags = ["--include-suspended"] if include_suspended else []
     plan = round_trip(capsys, root, *flags)
-    assert only_adopts(plan) == unmarked(seed, include_suspended=include_suspended)
+    adopted = only_adopts(plan, groups=unmarked_groups(seed))
+    assert adopted == unmarked(seed, include_suspended=include_suspended)
 
 
 def test_a_generated_tenant_on_one_of_its_domains(tmp_path, capsys):
@@ -83,7 +99,8 @@ def test_a_generated_tenant_on_one_of_its_domains(tmp_path, capsys):
             user.pop("customSchemas", None)  # see the test below
     root = state_dir(tmp_path / "com", seed, domains=["example.com"])
     plan = round_trip(capsys, root)
-    assert only_adopts(plan) == unmarked(seed, include_suspended=False, domains=("example.com",))
+    adopted = only_adopts(plan, groups=unmarked_groups(seed, domains=("example.com",)))
+    assert adopted == unmarked(seed, include_suspended=False, domains=("example.com",))
 
 
 def test_accounts_marked_as_ours_outside_the_domains(tmp_path, capsys):

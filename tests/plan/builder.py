@@ -122,9 +122,11 @@ def group(
     aliases: tuple[str, ...] | None = None,
     previous: tuple[str, ...] = (),
     additive: bool = False,
+    owner: str | None = OURS,
 ) -> Group:
     """A group on either side; every group is called "Team" unless told otherwise, so a
-    rename changes only the address."""
+    rename changes only the address. As an actual group it is marked as ours unless told
+    otherwise (the desired side has no owner)."""
     return Group(
         email=addr(name),
         name=title if title is not None else "Team",
@@ -133,6 +135,7 @@ def group(
         members={m.email: m for m in members},
         previous_emails=addrs(previous) or (),
         additive=additive,
+        owner=owner,
     )
 
 

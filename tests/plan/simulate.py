@@ -205,7 +205,14 @@ class Tenant:
             description=_read_back(values.get("description")),
             aliases=aliases,
             id=f"new:{c.key}",
+            owner=self.ours,
         )
+
+    def _group_adopt(self, c: Change) -> None:
+        group = self.group(c.key)
+        if group.owner is not None:
+            raise Refused(f"the group is already marked ({group.owner!r})")
+        self.state.groups[c.key] = replace(group, owner=self.ours)
 
     def _group_rename(self, c: Change) -> None:
         old = c.from_ or ""

@@ -94,6 +94,7 @@ EXAMPLE_LINES = [
     "  + create group platform@example.com",
     '      name:        "Platform Team"',
     "  ~ rename group dev@example.com -> eng@example.com",
+    "  ~ adopt group leadership@example.com (takeover of an existing group)",
     "  ~ update group sales@example.com",
     '      description: "Sales team" -> "Sales team: quotes, renewals and customer escalations"',
     "  + add platform@example.com to eng@example.com as MEMBER",
@@ -127,7 +128,7 @@ def test_plan_of_the_example_shows_every_planted_change(run: Run, example_dir: P
     assert missing == []
     for address in UNTOUCHED:
         assert address not in out
-    assert lines[-1].startswith("Plan: 4 to create, 3 to rename, 2 to adopt, 5 to update")
+    assert lines[-1].startswith("Plan: 4 to create, 3 to rename, 3 to adopt, 5 to update")
     assert "UNSAFE" not in out and "\x1b[" not in out
     # The embedded emulator keeps its state in the copy, git-ignored.
     assert (example_dir / ".reconciler" / ".gitignore").is_file()
@@ -138,7 +139,7 @@ def test_readme_table_rows_all_appear(run: Run, example_dir: Path) -> None:
     readme = (EXAMPLE / "README.md").read_text(encoding="utf-8")
     table = readme.split("## What the first plan will show", 1)[1].split("No change, on")[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
-    assert len(rows) == 20
+    assert len(rows) == 21
     code, out, _ = run("plan", str(example_dir))
     assert code == 0
     for line in rows:
@@ -275,7 +276,7 @@ def test_format_markdown(run: Run, example_dir: Path) -> None:
     code, out, _ = run("plan", str(example_dir), "--format", "markdown")
     assert code == 0
     assert out.startswith("### Reconciler plan\n\n| | users | groups | org units | members |")
-    assert "<details><summary>Details (25 changes)</summary>" in out
+    assert "<details><summary>Details (26 changes)</summary>" in out
 
 
 def test_out_saves_the_json_plan_with_meta(run: Run, example_dir: Path) -> None:
@@ -300,7 +301,7 @@ def test_out_saves_the_json_plan_with_meta(run: Run, example_dir: Path) -> None:
     assert meta["tool_version"] == __version__
     created = dt.datetime.fromisoformat(meta["created"])
     assert created.tzinfo is not None
-    assert len(data["changes"]) == 25
+    assert len(data["changes"]) == 26
     # Saved twice: the same checksum and digest; only `created` may move.
     again = example_dir / "again.json"
     assert run("plan", str(example_dir), "--format", "json", "--out", str(again))[0] == 0

@@ -150,7 +150,7 @@ def test_markdown_puts_the_summary_table_first_and_folds_the_details(example: Ex
     assert lines[0] == "### Reconciler plan" and lines[1] == ""
     assert lines[2].startswith("| | users | groups | org units | members |")
     assert lines[3].startswith("| --- |")
-    details = lines.index("<details><summary>Details (25 changes)</summary>")
+    details = lines.index("<details><summary>Details (26 changes)</summary>")
     end = lines.index("</details>")
     table_end = lines.index("", 2)
     assert table_end < details < end
@@ -305,7 +305,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
     assert {a: n for a, n in data["summary"].items() if n} == {
         "create": 4,
         "rename": 3,
-        "adopt": 2,
+        "adopt": 3,
         "update": 5,
         "unsuspend": 1,
         "add_member": 6,

@@ -110,6 +110,11 @@ def test_each_section_on_a_purpose_built_tenant(audit, capsys):
             True,
         ),
         (
+            "team@example.com",
+            "adopt group team@example.com (takeover of an existing group)",
+            True,
+        ),
+        (
             "team@example.com/info@example.com",
             "remove info@example.com from team@example.com",
             True,
@@ -126,7 +131,7 @@ def test_each_section_on_a_purpose_built_tenant(audit, capsys):
         ("root@example.com", "super admin; named in Git; protected", False),
         ("shadow@example.com", "super admin; NOT named in Git", True),
     ]
-    assert data["findings"] == 9
+    assert data["findings"] == 10
 
 
 def test_a_protected_account_git_would_suspend_is_drift_marked_refused(audit, capsys):
