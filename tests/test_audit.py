@@ -13,7 +13,7 @@ from reconciler.cli import main
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
 
 
-def git(repo: Path, *args: str, who: str = "Ana") -> str:
+def git(repo: Path, *args: str, who: str = "Ana", date: str | None = None) -> str:
     env = {
         "GIT_AUTHOR_NAME": who,
         "GIT_AUTHOR_EMAIL": f"{who.lower()}@example.com",
@@ -21,6 +21,8 @@ def git(repo: Path, *args: str, who: str = "Ana") -> str:
         "GIT_COMMITTER_EMAIL": f"{who.lower()}@example.com",
         "HOME": str(repo),
         "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        **({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {}),
     }
     done = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -28,21 +30,53 @@ def git(repo: Path, *args: str, who: str = "Ana") -> str:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    git(tmp_path, "init", "-q")
+def base(tmp_path: Path) -> Path:
+    """A repository on branch main with one commit: the example directory."""
+    git(tmp_path, "init", "-q", "-b", "main")
     shutil.copytree(EXAMPLE, tmp_path / "directory", ignore=shutil.ignore_patterns(".reconciler"))
     git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-qm", "Initial directory")
-    users = tmp_path / "directory" / "users" / "engineering.yaml"
-    users.write_text(users.read_text().replace("Platform Team Lead", "Head of Platform"))
-    ws = tmp_path / "directory" / "workspace.yaml"
-    ws.write_text(
-        ws.read_text().replace(
-            "protected: [admin@example.com]", "protected: [admin@example.com, ana.ruiz@example.com]"
-        )
-    )
-    git(tmp_path, "commit", "-qam", "Promote Priya (#12)", who="Jo")
+    git(tmp_path, "commit", "-qm", "Initial directory", date="2026-01-05T09:00:00Z")
     return tmp_path
+
+
+@pytest.fixture
+def repo(base: Path) -> Path:
+    edit(base, "users/engineering.yaml", "Platform Team Lead", "Head of Platform")
+    edit(base, "workspace.yaml", "protected: [admin@example.com]", PROTECT_ANA)
+    git(base, "commit", "-qam", "Promote Priya (#12)", who="Jo")
+    return base
+
+
+PROTECT_ANA = "protected: [admin@example.com, ana.ruiz@example.com]"
+
+
+def edit(repo: Path, name: str, old: str, new: str) -> None:
+    path = repo / "directory" / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def commit(repo: Path, message: str, who: str = "Ana", date: str | None = None) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message, who=who, date=date)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def record(sha: str, **fields: str) -> dict[str, str]:
+    """An apply record as `apply --audit-log` writes it, naming the commit it applied."""
+    base = {"time": "2026-11-21T10:00:00Z", "git_commit": sha, "actor": "octocat"}
+    change = {"action": "update", "kind": "user", "key": "priya.natarajan@example.com"}
+    return {**base, **change, "result": "applied", **fields}
+
+
+def add_note(repo: Path, sha: str, *records: dict[str, str]) -> None:
+    lines = "\n".join(json.dumps(r) for r in records)
+    git(repo, "notes", "--ref=reconciler", "add", "-m", lines, sha, who="Reconciler")
+
+
+def keyed(changes) -> set[tuple[str, str, str, tuple[str, ...]]]:
+    return {(c.kind, c.key, c.change, tuple(c.fields)) for c in changes}
 
 
 def test_commits_show_author_pr_and_entry_changes(repo):
@@ -99,3 +133,4 @@ def test_outside_a_repository_is_a_clear_error(tmp_path, capsys):
     assert exc.value.code == 1
     err = capsys.readouterr().err
     assert "Error: git rev-parse" in err and "Traceback" not in err
+
