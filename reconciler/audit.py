@@ -1,9 +1,24 @@
 """`reconciler audit`: an access-change report for a period, from git history and apply records.
 
-For every commit that touched the state directory in the period: who made it, when, the
-pull request it merged (from the commit message), which accounts, groups and bindings it
-changed (compared entry by entry with its parent), and what apply did with it (the records
-in the git note `refs/notes/reconciler` and any --audit-log files given).
+The report follows the checked-out branch's own line of history (first parents only): one entry
+per commit on it in the period that touched the state directory or that apply records name.
+Each entry has its author and date, the pull request (read from the subject line only), which
+accounts, groups, bindings, org units and settings it changed (compared entry by entry with its
+first parent) and what apply did with it (the records in the git note `refs/notes/reconciler`
+and in any --audit-log files). Every way GitHub merges a pull request maps onto that line:
+
+- a merge commit ("Merge pull request #12 from ...") is one entry for PR #12. Its changes are
+  what the PR changed on main (compared with the first parent), and the commits it merged
+  (reachable from it, not from its first parent) that touched the directory or carry apply
+  records are listed under it, never as entries of their own: no change is reported twice;
+- a squash commit ("Subject (#12)") is one entry for PR #12;
+- a rebase merge replays the PR's commits one by one with their own messages: one entry each,
+  with "no PR recorded" since their messages name none.
+
+Apply records stay with the commit they name, whether an entry or a merged commit; records
+naming a commit outside this history are not shown. An entry without records of its own names
+the nearest later commit on the line that has some (after a rebase merge, the last replayed
+commit): that apply covered its state.
 """
 
 from __future__ import annotations
@@ -19,8 +34,12 @@ from reconciler.desired.yamlread import parse_yaml
 from reconciler.problems import InvalidInput, ReconcilerError
 
 NOTES_REF = "reconciler"
-_PR = re.compile(r"(?:Merge pull request #(\d+)|\(#(\d+)\)\s*$)", re.MULTILINE)
+# GitHub's subject lines: "Merge pull request #12 from org/branch" and "Subject (#12)".
+_PR = re.compile(r"^Merge pull request #(\d+) from |\(#(\d+)\)\s*$")
+_LOG_FORMAT = "--format=%H%x1f%P%x1f%aI%x1f%an <%ae>%x1f%B%x1e"
 _KEYS = {"users": "email", "groups": "name", "org_units": "path"}
+
+Record = dict[str, Any]
 
 
 class AuditError(ReconcilerError):
@@ -36,6 +55,17 @@ class EntryChange:
 
 
 @dataclass
+class MergedCommit:
+    """A commit a merge brought onto the line, with the apply records that name it."""
+
+    commit: str
+    date: str
+    author: str
+    subject: str
+    applied: list[Record] = field(default_factory=list)
+
+
+@dataclass
 class CommitAudit:
     commit: str
     date: str
@@ -43,13 +73,47 @@ class CommitAudit:
     subject: str
     pull_request: int | None
     changes: list[EntryChange] = field(default_factory=list)
-    applied: list[dict[str, Any]] = field(default_factory=list)
+    applied: list[Record] = field(default_factory=list)
+    merged: list[MergedCommit] = field(default_factory=list)
+    # No records of its own: the nearest later commit on the line whose apply covered it.
+    applied_with: str | None = None
 
     def result_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for record in self.applied:
-            counts[record.get("result", "?")] = counts.get(record.get("result", "?"), 0) + 1
-        return counts
+        return _result_counts(self.applied)
+
+
+@dataclass
+class _Commit:
+    """One commit as git log gives it."""
+
+    sha: str
+    parents: list[str]
+    date: str
+    author: str
+    subject: str
+
+
+@dataclass
+class _Records:
+    """Apply records by the commit they name: git notes (read when asked) and log files."""
+
+    top: Path
+    noted: set[str]
+    logged: dict[str, list[Record]]
+
+    def commits(self) -> set[str]:
+        return self.noted | set(self.logged)
+
+    def of(self, sha: str) -> list[Record]:
+        notes = _note_records(self.top, sha) if sha in self.noted else []
+        return notes + self.logged.get(sha, [])
+
+
+def _result_counts(records: list[Record]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.get("result", "?")] = counts.get(record.get("result", "?"), 0) + 1
+    return counts
 
 
 def _git(root: Path, *args: str, check: bool = True) -> str:
@@ -67,34 +131,87 @@ def _git(root: Path, *args: str, check: bool = True) -> str:
 def audit(
     directory: Path, since: str | None, until: str | None, logs: list[Path]
 ) -> list[CommitAudit]:
-    """Commits touching `directory` in the period, newest first, with their apply records."""
+    """Commits on the first-parent line touching `directory` in the period, newest first."""
     directory = directory.resolve()
     top = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
     rel = directory.relative_to(top).as_posix() if directory != top else "."
-    args = ["log", "--format=%H%x1f%aI%x1f%an <%ae>%x1f%B%x1e"]
-    if since:
-        args.append(f"--since={since}")
-    if until:
-        args.append(f"--until={until}")
-    out = _git(top, *args, "--", rel)
-    records = _records_from_logs(logs)
+    period = [f"--since={since}"] if since else []
+    period += [f"--until={until}"] if until else []
+    records = _Records(top, _noted_commits(top), _records_from_logs(logs))
+    applied = records.commits()
+    touching = set(_git(top, "log", "--first-parent", "--format=%H", *period, "--", rel).split())
+    later = _next_applied(top, applied)
     skip = _not_desired_state(directory)
+    return [
+        _commit_audit(top, commit, rel, skip, records, later.get(commit.sha))
+        for commit in _log(top, "--first-parent", *period)
+        if commit.sha in touching or commit.sha in applied
+    ]
+
+
+def _log(top: Path, *args: str) -> list[_Commit]:
+    out = _git(top, "log", _LOG_FORMAT, *args)
     commits = []
     for chunk in out.split("\x1e"):
         if not chunk.strip():
             continue
-        sha, date, author, body = chunk.strip("\n").split("\x1f", 3)
-        match = _PR.search(body)
-        pr = int(match.group(1) or match.group(2)) if match else None
-        entry = CommitAudit(sha, date, author, body.strip().splitlines()[0], pr)
-        entry.changes = _entry_changes(top, sha, rel, skip)
-        entry.applied = _note_records(top, sha) + records.get(sha, [])
-        commits.append(entry)
+        sha, parents, date, author, body = chunk.strip("\n").split("\x1f", 4)
+        subject = next(iter(body.strip().splitlines()), "")
+        commits.append(_Commit(sha, parents.split(), date, author, subject))
     return commits
 
 
-def _records_from_logs(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
-    by_commit: dict[str, list[dict[str, Any]]] = {}
+def _commit_audit(
+    top: Path, commit: _Commit, rel: str, skip: set[str], records: _Records, later: str | None
+) -> CommitAudit:
+    """One entry: its PR, its changes against its first parent, what it merged, its records."""
+    base = commit.parents[0] if commit.parents else None
+    entry = CommitAudit(
+        commit.sha, commit.date, commit.author, commit.subject, _pull_request(commit.subject)
+    )
+    entry.changes = _entry_changes(top, base, commit.sha, rel, skip)
+    entry.applied = records.of(commit.sha)
+    if len(commit.parents) > 1:
+        entry.merged = _merged_commits(top, commit, rel, records)
+    entry.applied_with = None if entry.applied else later
+    return entry
+
+
+def _pull_request(subject: str) -> int | None:
+    """The PR number GitHub writes in a merge or squash commit's subject line, if any."""
+    match = _PR.search(subject)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def _merged_commits(top: Path, merge: _Commit, rel: str, records: _Records) -> list[MergedCommit]:
+    """Commits reachable from a merge but not from its first parent, newest first: those
+    touching the directory or named by apply records."""
+    span = [f"^{merge.parents[0]}", merge.sha]
+    touching = set(_git(top, "log", "--full-history", "--format=%H", *span, "--", rel).split())
+    applied = records.commits()
+    return [
+        MergedCommit(c.sha, c.date, c.author, c.subject, records.of(c.sha))
+        for c in _log(top, *span)
+        if c.sha != merge.sha and (c.sha in touching or c.sha in applied)
+    ]
+
+
+def _next_applied(top: Path, applied: set[str]) -> dict[str, str]:
+    """For each commit on HEAD's first-parent line, the nearest later one with apply records."""
+    if not applied:
+        return {}
+    found: dict[str, str] = {}
+    nearest = None
+    for sha in _git(top, "rev-list", "--first-parent", "HEAD").split():
+        if nearest:
+            found[sha] = nearest
+        if sha in applied:
+            nearest = sha
+    return found
+
+
+def _records_from_logs(paths: list[Path]) -> dict[str, list[Record]]:
+    by_commit: dict[str, list[Record]] = {}
     for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -108,7 +225,13 @@ def _records_from_logs(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
     return by_commit
 
 
-def _note_records(top: Path, sha: str) -> list[dict[str, Any]]:
+def _noted_commits(top: Path) -> set[str]:
+    """The commits that carry a `refs/notes/reconciler` note."""
+    listed = _git(top, "notes", f"--ref={NOTES_REF}", "list", check=False)
+    return {line.split()[1] for line in listed.splitlines() if len(line.split()) == 2}
+
+
+def _note_records(top: Path, sha: str) -> list[Record]:
     text = _git(top, "notes", f"--ref={NOTES_REF}", "show", sha, check=False)
     records = []
     for line in text.splitlines():
@@ -130,8 +253,12 @@ def _not_desired_state(directory: Path) -> set[str]:
     return {workspace.provider.seed} if workspace.provider.seed else set()
 
 
-def _entry_changes(top: Path, sha: str, rel: str, skip: set[str]) -> list[EntryChange]:
-    names = _git(top, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", sha, "--", rel)
+def _entry_changes(
+    top: Path, base: str | None, sha: str, rel: str, skip: set[str]
+) -> list[EntryChange]:
+    """Entries `sha` changed against `base` (its first parent; None for a root commit)."""
+    span = [base, sha] if base else ["--root", sha]
+    names = _git(top, "diff-tree", "--no-commit-id", "--name-only", "-r", *span, "--", rel)
     changes: list[EntryChange] = []
     for name in names.splitlines():
         inside = PurePosixPath(name).relative_to(rel) if rel != "." else PurePosixPath(name)
@@ -139,9 +266,9 @@ def _entry_changes(top: Path, sha: str, rel: str, skip: set[str]) -> list[EntryC
         if not name.endswith((".yaml", ".yml")) or hidden or inside.as_posix() in skip:
             continue
         if inside.as_posix() == "workspace.yaml":
-            changes += _settings_changes(top, sha, name)
+            changes += _settings_changes(top, base, sha, name)
             continue
-        before = _entries(top, f"{sha}^", name)
+        before = _entries(top, base, name) if base else {}
         after = _entries(top, sha, name)
         for key in sorted(set(before) | set(after)):
             kind, ident = key
@@ -156,11 +283,11 @@ def _entry_changes(top: Path, sha: str, rel: str, skip: set[str]) -> list[EntryC
     return changes
 
 
-def _settings_changes(top: Path, sha: str, name: str) -> list[EntryChange]:
+def _settings_changes(top: Path, base: str | None, sha: str, name: str) -> list[EntryChange]:
     """workspace.yaml: which settings changed (protected accounts and limits matter here)."""
     docs = []
-    for rev in (f"{sha}^", sha):
-        text = _git(top, "show", f"{rev}:{name}", check=False)
+    for rev in (base, sha):
+        text = _git(top, "show", f"{rev}:{name}", check=False) if rev else ""
         try:
             doc = parse_yaml(text, PurePosixPath(name)) if text else {}  # type: ignore[arg-type]
         except InvalidInput:
@@ -218,26 +345,51 @@ def render_audit(commits: list[CommitAudit], fmt: str) -> str:
     if not commits:
         lines.append("No changes to the directory in this period.")
     for c in commits:
-        pr = f", PR #{c.pull_request}" if c.pull_request else ""
-        head = f"{c.date} {c.commit[:12]} by {c.author}{pr}: {c.subject}"
-        lines.append(f"### {head}" if md else head)
-        for ch in c.changes:
-            detail = f" ({', '.join(ch.fields)})" if ch.fields else ""
-            lines.append(f"  - {ch.change} {ch.kind} {ch.key}{detail}")
-        if c.applied:
-            counts = ", ".join(f"{n} {r}" for r, n in sorted(c.result_counts().items()))
-            times = sorted(r.get("time", "") for r in c.applied if r.get("time"))
-            when = f" at {times[0]}" if times else ""
-            actors = sorted({r["actor"] for r in c.applied if r.get("actor")})
-            by = f" by {', '.join(actors)}" if actors else ""
-            lines.append(f"  applied{when}{by}: {counts}")
-            for r in c.applied:
-                if r.get("result") != "applied":
-                    lines.append(
-                        f"    {r.get('result')}: {r.get('action')} {r.get('kind')} "
-                        f"{r.get('key')}: {r.get('error')}"
-                    )
-        else:
-            lines.append("  not applied (no apply records)")
+        lines += _render_commit(c, md)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _render_commit(c: CommitAudit, md: bool) -> list[str]:
+    """A commit's heading, its changes, its apply records, then the commits it merged."""
+    pr = f"PR #{c.pull_request}" if c.pull_request else "no PR recorded"
+    head = f"{c.date} {c.commit[:12]} by {c.author}, {pr}: {c.subject}"
+    lines = [f"### {head}" if md else head]
+    for ch in c.changes:
+        detail = f" ({', '.join(ch.fields)})" if ch.fields else ""
+        lines.append(f"  - {ch.change} {ch.kind} {ch.key}{detail}")
+    if not c.changes:
+        lines.append("  no changes to the directory")
+    if c.applied:
+        lines += _render_records(c.applied, "  ")
+    elif c.applied_with:
+        lines.append(
+            f"  no apply records of its own; covered by the apply of {c.applied_with[:12]}"
+        )
+    else:
+        lines.append("  not applied (no apply records)")
+    if c.merged:
+        lines.append(f"  commits merged ({len(c.merged)}):")
+    for m in c.merged:
+        lines.append(f"    {m.commit[:12]} {m.date} by {m.author}: {m.subject}")
+        lines += _render_records(m.applied, "      ")
+    return lines
+
+
+def _render_records(records: list[Record], indent: str) -> list[str]:
+    """One summary line for a commit's apply records, then every record that did not apply."""
+    if not records:
+        return []
+    counts = ", ".join(f"{n} {r}" for r, n in sorted(_result_counts(records).items()))
+    times = sorted(r.get("time", "") for r in records if r.get("time"))
+    when = f" at {times[0]}" if times else ""
+    actors = sorted({r["actor"] for r in records if r.get("actor")})
+    by = f" by {', '.join(actors)}" if actors else ""
+    lines = [f"{indent}applied{when}{by}: {counts}"]
+    for r in records:
+        if r.get("result") != "applied":
+            lines.append(
+                f"{indent}  {r.get('result')}: {r.get('action')} {r.get('kind')} "
+                f"{r.get('key')}: {r.get('error')}"
+            )
+    return lines
