@@ -341,7 +341,10 @@ def _note_left_behind(
     for group in view.state.groups.values():
         if group.email in matched:
             continue
-        count = group.direct_members_count or 0
+        # Its members are not read (Git does not name it); the listing says how many.
+        count = group.direct_members_count
+        if count is None:
+            count = len(group.members)
         if group.owner == ours:
             why = "is managed by this repository but no longer in Git"
         elif group.owner is None and group.name in created:

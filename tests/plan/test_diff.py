@@ -616,6 +616,103 @@ GROUPS: dict[str, Scenario] = {
         ),
         [],
     ),
+    # -- access Git removes ends (empty groups), ownership, staged users --------------------
+    "a managed group Git empties loses every member, and stays": Scenario(
+        state(want("jo"), group("audit")),
+        state(
+            have("jo"),
+            group("audit", member("jo", "OWNER"), member("auditor@firm.com", type="EXTERNAL")),
+        ),
+        [
+            ("remove_member", "membership", "audit@x.io/auditor@firm.com", "MEMBER"),
+            ("remove_member", "membership", "audit@x.io/jo@x.io", "OWNER"),
+        ],
+    ),
+    "an empty group that does not exist is not created, with a note": Scenario(
+        state(want("jo"), group("later")),
+        state(have("jo")),
+        [],
+        notes=("group later@x.io: not created while it has no members",),
+    ),
+    "an empty exported group is a GROUP member once it exists, and not before": Scenario(
+        state(
+            want("jo"),
+            group(
+                "parent", member("jo"), member("here", type="GROUP"), member("gone", type="GROUP")
+            ),
+            group("here"),
+            group("gone"),
+        ),
+        state(have("jo"), group("parent", member("jo")), group("here")),
+        [("add_member", "membership", "parent@x.io/here@x.io", "MEMBER")],
+        notes=("group gone@x.io: not created while it has no members",),
+    ),
+    "an unmarked group Git names is adopted, then managed": Scenario(
+        state(want("jo"), group("eng", member("jo"), description="All")),
+        state(have("jo"), group("eng", member("bo"), description="Old", owner=None)),
+        [
+            ("adopt", "group", "eng@x.io"),
+            ("update", "group", "eng@x.io", {"description": ("Old", "All")}),
+            ("add_member", "membership", "eng@x.io/jo@x.io", "MEMBER"),
+            ("remove_member", "membership", "eng@x.io/bo@x.io", "MEMBER"),
+        ],
+    ),
+    "an unmarked group found by a previous email is renamed and adopted": Scenario(
+        state(want("jo"), group("eng", member("jo"), previous=("dev",))),
+        state(have("jo"), group("dev", member("jo"), owner=None)),
+        [
+            ("rename", "group", "eng@x.io", "dev@x.io"),
+            ("adopt", "group", "eng@x.io"),
+        ],
+    ),
+    "a group managed by another repository is left alone, naming its owner": Scenario(
+        state(want("jo"), group("web", member("jo"), description="Ours now?")),
+        state(have("jo"), group("web", member("bo"), owner=THEIRS)),
+        [],
+        notes=(f"group web@x.io: the group web@x.io is managed by '{THEIRS}'",),
+    ),
+    "another repository's group found by a previous email is not renamed or created": Scenario(
+        state(want("jo"), group("eng", member("jo"), previous=("dev",))),
+        state(have("jo"), group("dev", member("jo"), owner=THEIRS)),
+        [],
+        notes=(f"group eng@x.io: the group dev@x.io is managed by '{THEIRS}'",),
+    ),
+    "a staged user's memberships stay as Google has them": Scenario(
+        state(
+            want("jo"),
+            want("lena", state="staged"),
+            group("team", member("jo")),
+        ),
+        state(
+            have("jo"),
+            have("lena", owner=None),
+            group("team", member("jo"), member("lena", "MANAGER")),
+        ),
+        [],
+    ),
+    "a staged user found by a previous email keeps the memberships of that account": Scenario(
+        state(want("jo"), want("lena.new", state="staged", previous=("lena",)), group("team")),
+        state(have("jo"), have("lena"), group("team", member("jo"), member("lena"))),
+        [("remove_member", "membership", "team@x.io/jo@x.io", "MEMBER")],
+    ),
+    "a group of ours that Git no longer names is noted with its member count": Scenario(
+        state(want("jo"), group("eng", member("jo"))),
+        state(have("jo"), group("eng", member("jo")), group("old", member("jo"), member("bo"))),
+        [],
+        notes=(
+            "group old@x.io is managed by this repository but no longer in Git; it keeps its "
+            "2 members: if its email changed, add old@x.io to the group's previous_emails",
+        ),
+    ),
+    "a group whose email changed without previous_emails: created, the old one noted": Scenario(
+        state(want("jo"), group("eng", member("jo"), title="Engineering")),
+        state(have("jo"), group("dev", member("jo"), title="Engineering", owner=None)),
+        [
+            ("create", "group", "eng@x.io", {"name": (None, "Engineering")}),
+            ("add_member", "membership", "eng@x.io/jo@x.io", "MEMBER"),
+        ],
+        notes=("group dev@x.io has the name of eng@x.io, which the plan creates",),
+    ),
     "group_management false: no group or membership changes at all": Scenario(
         state(
             want("jo", title="Lead"),
