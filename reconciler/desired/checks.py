@@ -274,13 +274,15 @@ def check_collisions(index: Index) -> Iterator[Problem]:
 def check_references(index: Index) -> Iterator[Problem]:
     tree = index.tree
     broken = tree.broken_keys
+    # With a file or entry that could not be read, a reference may name what is in it.
+    complete = tree.entries_complete
     for u in tree.users:
         m = u.entry.manager
         if m is None:
             continue
         if m == u.entry.email:
             yield u.source.problem(f"user {u.entry.email}: is their own manager", "manager")
-        elif m not in index.users and m not in broken:
+        elif complete and m not in index.users and m not in broken:
             hint = _did_you_mean(m, index.users)
             yield u.source.problem(
                 f"user {u.entry.email}: manager '{m}' is not a user in Git{hint}", "manager"
@@ -291,6 +293,8 @@ def check_references(index: Index) -> Iterator[Problem]:
                 why = _unknown_member(index, ref)
                 if why:
                     yield g.source.problem(f"group {g.entry.name}: {role[:-1]} {why}", role, i)
+    if not complete:
+        return
     for b in tree.bindings:
         e = b.entry
         if e.group is not None and e.group not in index.groups and e.group not in broken:
@@ -302,7 +306,7 @@ def check_references(index: Index) -> Iterator[Problem]:
 
 
 def _unknown_member(index: Index, ref: str) -> str | None:
-    if ref in index.tree.broken_keys:
+    if ref in index.tree.broken_keys or not index.tree.entries_complete:
         return None
     if "@" not in ref:
         if ref in index.groups:

@@ -83,12 +83,28 @@ class DesiredTree:
     users: list[Located[UserEntry]] = field(default_factory=list)
     groups: list[Located[GroupEntry]] = field(default_factory=list)
     bindings: list[Located[BindingEntry]] = field(default_factory=list)
-    # Keys of entries that failed validation: references to them are not reported again.
+    # Keys (user emails, group names and emails) of entries that failed validation and could
+    # not be kept: references to them are not reported again.
     broken_keys: set[str] = field(default_factory=set)
+    # False when some users or groups could not be read at all (a file that does not parse, a
+    # user or group without a readable key): "not in Git" cannot then be told.
+    entries_complete: bool = True
 
 
 def load_tree(root: Path) -> DesiredTree:
     """Read and validate the structure of every file; raise InvalidInput with all problems."""
+    tree, problems = read_tree(root)
+    if problems:
+        raise InvalidInput(problems)
+    return tree
+
+
+def read_tree(root: Path) -> tuple[DesiredTree, list[Problem]]:
+    """Read every file and return what validated, with every problem found on the way.
+
+    An entry that fails its model is kept without the fields in error when the rest is valid.
+    Raises InvalidInput when there is no state directory to read (not a directory, no
+    workspace.yaml) or when workspace.yaml is invalid."""
     root = Path(root)
     problems: list[Problem] = []
     ws_path = root / WORKSPACE_FILE
@@ -105,9 +121,7 @@ def load_tree(root: Path) -> DesiredTree:
     for path in desired_files(root, workspace):
         tree.files.append(path)
         _load_file(path, tree, problems)
-    if problems:
-        raise InvalidInput(problems)
-    return tree
+    return tree, problems
 
 
 def desired_files(root: Path, workspace: Workspace) -> list[Path]:
@@ -155,12 +169,14 @@ def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:
         raw = read_yaml(path)
     except InvalidInput as exc:
         problems.extend(exc.problems)
+        tree.entries_complete = False
         return
     if raw is None:
         return
     if not isinstance(raw, YMap):
         allowed = ", ".join(ENTRY_MODELS)
         problems.append(Problem(path, 1, f"expected a map with any of the keys {allowed}"))
+        _forget_entries(raw, tree)  # e.g. a list of users without `users:`
         return
     problems.extend(_secret_problems(raw, path))
     for key, items in raw.items():
@@ -168,11 +184,13 @@ def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:
         model = ENTRY_MODELS.get(key)
         if model is None:
             problems.append(Problem(path, line, _unknown_key_message(key, ENTRY_MODELS)))
+            _forget_entries(items, tree)  # e.g. `usres:`
             continue
         if items is None:
             continue
         if not isinstance(items, YSeq):
             problems.append(Problem(path, line, f"'{key}' must be a list of entries"))
+            _forget_entries(items, tree, _REFERRED_BY.get(key, ()))
             continue
         for item, item_line in zip(items, items.item_lines, strict=True):
             _load_entry(key, model, item, Source(path, item_line, None), tree, problems)
@@ -189,17 +207,20 @@ def _load_entry(
     singular = key[:-1].replace("_", " ")
     if not isinstance(item, YMap):
         problems.append(Problem(where.path, where.line, f"each {singular} must be a map of fields"))
+        _forget_entry(item, _REFERRED_BY.get(key, ()), tree)
         return
     source = Source(where.path, where.line, item)
     try:
         entry = model.model_validate(item)
     except ValidationError as exc:
         ident = _entry_identity(key, item)
-        if ident:
-            tree.broken_keys.add(ident.lower())
         what = f"{singular} {ident}" if ident else singular
         problems.extend(_model_problems(exc, item, where.path, what, model))
-        return
+        salvaged = _salvage(model, item, exc)
+        if salvaged is None:
+            _forget_entry(item, _REFERRED_BY.get(key, ()), tree)
+            return
+        entry = salvaged
     getattr(tree, key).append(Located(entry, source))
 
 
@@ -209,6 +230,8 @@ _IDENTITY_FIELDS = {
     "org_units": ("path",),
     "bindings": ("user", "group"),
 }
+# Entries other entries refer to, and the fields they are referred to by.
+_REFERRED_BY = {"users": ("email",), "groups": ("name", "email")}
 
 
 def _entry_identity(key: str, item: YMap) -> str | None:
@@ -217,6 +240,47 @@ def _entry_identity(key: str, item: YMap) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def _salvage(model: type[BaseModel], item: YMap, exc: ValidationError) -> BaseModel | None:
+    """The entry without its fields in error, so that the checks still see it; None when
+    what is left is not valid (a required field in error) or the entry fails as a whole."""
+    bad = set()
+    for err in exc.errors():
+        if not err["loc"]:
+            return None
+        bad.add(err["loc"][0])
+    try:
+        return model.model_validate({k: v for k, v in item.items() if k not in bad})
+    except ValidationError:
+        return None
+
+
+def _forget_entries(
+    value: Any, tree: DesiredTree, fields: tuple[str, ...] = ("email", "name")
+) -> None:
+    """The keys of the maps in a section that could not be read as entries (by default,
+    either a user's or a group's): references to them are not reported as unknown."""
+    for item in value if isinstance(value, YSeq) else [value]:
+        if isinstance(item, YMap):
+            _forget_entry(item, fields, tree, keyless_is_unknown=False)
+
+
+def _forget_entry(
+    item: Any, fields: tuple[str, ...], tree: DesiredTree, keyless_is_unknown: bool = True
+) -> None:
+    """Remember the keys (`fields`) of an entry that could not be kept, so that references to
+    it are not reported as unknown. A user or group without a readable key could be what any
+    reference names: then none is judged."""
+    if not fields:
+        return  # org units and bindings: nothing refers to them
+    keys = [(f, item.get(f)) for f in fields] if isinstance(item, YMap) else []
+    readable = [(f, v) for f, v in keys if isinstance(v, str) and v.strip()]
+    if not readable and keyless_is_unknown:
+        tree.entries_complete = False
+    for f, value in readable:
+        # As the models store them: addresses lower-cased, group names as written.
+        tree.broken_keys.add(value.strip().lower() if f == "email" else value)
 
 
 def _line_at(raw: Any, loc: tuple[str | int, ...]) -> int:
