@@ -244,15 +244,20 @@ FIVE_MISTAKES = [
     ("users.yaml", 14, "manager 'ana.ruis@example.com' is not a user in Git"),
     ("users.yaml", 15, "domain 'example.org' is not in directory.domains"),
 ]
+# Beside directory.domains, which stays usable: the domain check still runs.
+WORKSPACE_MISTAKE = ("workspace.yaml", 3, "directory.group_management: must be true or false")
 
 
 @pytest.mark.parametrize(
     ("case", "mistakes"),
-    [("several-problems-one-pass", FIVE_MISTAKES)],
+    [
+        ("several-problems-one-pass", FIVE_MISTAKES),
+        ("several-problems-one-pass-workspace", [*FIVE_MISTAKES, WORKSPACE_MISTAKE]),
+    ],
 )
 def test_validate_reports_every_mistake_in_one_run(case, mistakes):
     """`reconciler validate DIR`: a secret, a number for text, a manager typo, a group cycle
-    and a foreign domain all in the first run, sorted."""
+    and a foreign domain (and an invalid workspace.yaml) all in the first run, sorted."""
     env = {k: v for k, v in os.environ.items() if k != "RECONCILER_DEBUG"}
     proc = subprocess.run(
         [sys.executable, "-m", "reconciler", "validate", case],
@@ -365,6 +370,30 @@ def test_unreadable_file_causes_no_reference_error(tmp_path, monkeypatch, capsys
     assert lines[2:] == ["2 problems found; nothing was changed."]
 
 
+def test_invalid_settings_still_find_the_entry_files(tmp_path, monkeypatch, capsys):
+    """With provider and exclude invalid, the entry files are still checked, and the
+    emulator's seed and the excluded files still left out (their text is no desired state)."""
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": WORKSPACE + "provider:\n  kind: azure\nexclude: docs/*.yaml\n",
+            "tenant.yaml": "customer: my_customer\nusers: []\n",
+            "docs/notes.yaml": "title: How we name groups\n",
+            "users.yaml": "users:\n  - {email: jo@example.com, given_name: Jo, family_name: 7}\n",
+        },
+    )
+    result = run_validate(tmp_path, monkeypatch, capsys)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "users.yaml:2: user jo@example.com: family_name: must be text, not the int 7: put it "
+        "in quotes",
+        "workspace.yaml:6: workspace: provider.kind: must be one of 'emulator' or 'google', "
+        "not 'azure'",
+        "workspace.yaml:7: workspace: exclude: must be a list, not 'docs/*.yaml'",
+        "3 problems found; nothing was changed.",
+    ]
+
+
 def test_entries_under_a_misspelt_section_count_for_references(tmp_path, monkeypatch, capsys):
     """`usrs:` is reported, and the users in it are not reported again as unknown wherever
     they are named; other references are still judged."""
@@ -397,3 +426,26 @@ def test_entries_under_a_misspelt_section_count_for_references(tmp_path, monkeyp
         "user in Git",
         "2 problems found; nothing was changed.",
     ]
+
+
+def test_settings_stand_in_falls_back_to_defaults(tmp_path, monkeypatch):
+    """Should a required setting lack a stand-in, every setting counts as broken (so no check
+    trusts one) and the entry files are still read."""
+    from reconciler.desired import load
+
+    monkeypatch.setattr(load, "_REQUIRED_SETTINGS", {})
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": "directory:\n  domains: [example.com]\n",
+            "users.yaml": "users:\n  - {email: jo@example.com, given_name: Jo, family_name: 7}\n",
+        },
+    )
+    tree, problems = load.read_tree(tmp_path)
+    assert [(p.path.name, p.line) for p in sorted(problems)] == [
+        ("users.yaml", 2),
+        ("workspace.yaml", 1),
+    ]
+    assert tree.broken_settings == set(load.Workspace.model_fields)
+    assert not tree.has_setting("directory.domains")
+    assert tree.workspace.directory.domains == []

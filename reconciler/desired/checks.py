@@ -37,13 +37,17 @@ class Index:
 
     tree: DesiredTree
     domains: set[str]
+    # False when directory.domains is invalid: `domains` is then empty, so every address
+    # counts as outside them (syntax and member checks are lenient) and the domains rule skips.
+    domains_known: bool = True
     users: dict[str, Located[UserEntry]] = field(default_factory=dict)
     groups: dict[str, Located[GroupEntry]] = field(default_factory=dict)
     group_emails: dict[str, Located[GroupEntry]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, tree: DesiredTree) -> Index:
-        index = cls(tree, {d.lower() for d in tree.workspace.directory.domains})
+        domains = {d.lower() for d in tree.workspace.directory.domains}
+        index = cls(tree, domains, tree.has_setting("directory.domains"))
         for u in tree.users:
             index.users.setdefault(u.entry.email, u)
         for g in tree.groups:
@@ -180,6 +184,8 @@ def check_email_syntax(index: Index) -> Iterator[Problem]:
 
 @rule("domains")
 def check_domains(index: Index) -> Iterator[Problem]:
+    if not index.domains_known:
+        return  # workspace.yaml's own problem is reported; no address can be judged
     ws = index.tree.workspace_source
     seen: set[str] = set()
     for i, d in enumerate(index.tree.workspace.directory.domains):
@@ -506,8 +512,11 @@ def check_workspace(index: Index) -> Iterator[Problem]:
     tree = index.tree
     ws, src = tree.workspace, tree.workspace_source
     raw_provider = src.raw.get("provider") if src.raw else None
+    if not tree.has_setting("provider.kind"):
+        return  # which provider is meant is unknown; workspace.yaml's problem says why
     if (
-        ws.provider.kind == "emulator"
+        tree.has_setting("provider.seed")  # else the default stands in for it
+        and ws.provider.kind == "emulator"
         and ws.provider.seed
         and isinstance(raw_provider, dict)
         and "seed" in raw_provider
