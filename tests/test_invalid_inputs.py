@@ -232,3 +232,220 @@ def test_warning_exits_zero(tmp_path, monkeypatch, capsys):
         "groups.yaml:6: warning: group eng: member 'jo.lei@example.com' has no binding, so no "
         "Google account, and is left out of the Google group"
     ]
+
+
+# -- one pass: every problem in one run ------------------------------------------------------
+
+# The five mistakes of several-problems-one-pass, each as (file, line, part of the message).
+FIVE_MISTAKES = [
+    ("groups.yaml", 2, "group eng: groups contain each other: eng -> platform -> eng"),
+    ("users.yaml", 5, "'password': secrets never live in Git"),
+    ("users.yaml", 9, "employee_id: must be text, not the int 1042"),
+    ("users.yaml", 14, "manager 'ana.ruis@example.com' is not a user in Git"),
+    ("users.yaml", 15, "domain 'example.org' is not in directory.domains"),
+]
+# Beside directory.domains, which stays usable: the domain check still runs.
+WORKSPACE_MISTAKE = ("workspace.yaml", 3, "directory.group_management: must be true or false")
+
+
+@pytest.mark.parametrize(
+    ("case", "mistakes"),
+    [
+        ("several-problems-one-pass", FIVE_MISTAKES),
+        ("several-problems-one-pass-workspace", [*FIVE_MISTAKES, WORKSPACE_MISTAKE]),
+    ],
+)
+def test_validate_reports_every_mistake_in_one_run(case, mistakes):
+    """`reconciler validate DIR`: a secret, a number for text, a manager typo, a group cycle
+    and a foreign domain (and an invalid workspace.yaml) all in the first run, sorted."""
+    env = {k: v for k, v in os.environ.items() if k != "RECONCILER_DEBUG"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", case],
+        cwd=FIXTURES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert proc.stdout == ""
+    *lines, summary = proc.stderr.splitlines()
+    assert summary == f"{len(mistakes)} problems found; nothing was changed."
+    found = []
+    for line in lines:
+        m = PROBLEM_LINE.match(line)
+        assert m and m["line"], f"not 'file:LINE: message': {line!r}"
+        found.append((Path(m["file"]), int(m["line"]), m["message"]))
+    assert [(f, n) for f, n, _ in found] == sorted((f, n) for f, n, _ in found)
+    assert len(found) == len(mistakes)
+    for (file, line, part), (got_file, got_line, message) in zip(mistakes, found, strict=True):
+        assert (got_file, got_line) == (Path(case, file), line), message
+        assert part in message
+
+
+def test_model_error_causes_no_reference_error(tmp_path, monkeypatch, capsys):
+    """Entries that fail their model still count for references: no "not a user in Git" for
+    jo (unusable: given_name is a number), no "not a group" for Platform or its email (kept
+    without its bad field); the one real wrong reference is reported, with its hint."""
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": WORKSPACE,
+            "users.yaml": (
+                "users:\n"
+                "  - email: Jo.Lei@example.com\n"
+                "    given_name: 42\n"
+                "    family_name: Lei\n"
+                "  - email: ana.ruiz@example.com\n"
+                "    given_name: Ana\n"
+                "    family_name: Ruiz\n"
+                "    titel: Engineer\n"
+                "    manager: jo.lei@example.com\n"
+                "  - email: sam.okafor@example.com\n"
+                "    given_name: Sam\n"
+                "    family_name: Okafor\n"
+                "    manager: ana.ruis@example.com\n"
+                "bindings:\n"
+                "  - user: jo.lei@example.com\n"
+                "  - group: Platform\n"
+            ),
+            "groups.yaml": (
+                "groups:\n"
+                "  - name: Platform\n"
+                "    email: platform@example.com\n"
+                "    membership: exclusive\n"
+                "    members: [jo.lei@example.com]\n"
+                "  - name: eng\n"
+                "    members: [platform@example.com, Platform, ana.ruiz@example.com]\n"
+            ),
+        },
+    )
+    result = run_validate(tmp_path, monkeypatch, capsys)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "groups.yaml:4: group Platform: membership: must be one of 'authoritative' or "
+        "'additive', not 'exclusive'",
+        "users.yaml:3: user Jo.Lei@example.com: given_name: must be text, not the int 42: "
+        "put it in quotes",
+        "users.yaml:8: user ana.ruiz@example.com: titel: unknown field 'titel' (did you mean "
+        "'title'?); allowed: email, given_name, family_name, org_unit, title, department, "
+        "cost_center, manager, phone, employee_id, recovery_email, recovery_phone, aliases, "
+        "previous_emails, state",
+        "users.yaml:13: user sam.okafor@example.com: manager 'ana.ruis@example.com' is not a "
+        "user in Git (did you mean 'ana.ruiz@example.com'?)",
+        "4 problems found; nothing was changed.",
+    ]
+
+
+def test_unreadable_file_causes_no_reference_error(tmp_path, monkeypatch, capsys):
+    """A file that does not parse may hold any user or group: references are not judged
+    (the other checks still run), rather than reported unknown one by one."""
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": WORKSPACE,
+            "users.yaml": "users:\n  - email: jo.lei@example.com\n    given_name: [Jo\n",
+            "more.yaml": (
+                "users:\n"
+                "  - email: ana.ruiz@example.com\n"
+                "    given_name: Ana\n"
+                "    family_name: Ruiz\n"
+                "    manager: jo.lei@example.com\n"
+                "groups:\n"
+                "  - name: eng\n"
+                "    members: [jo.lei@example.com, leads]\n"
+                "bindings:\n"
+                "  - user: jo.lei@example.com\n"
+                "  - group: eng\n"
+                "  - group: eng\n"
+            ),
+        },
+    )
+    result = run_validate(tmp_path, monkeypatch, capsys)
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert lines[0] == "more.yaml:12: binding eng is defined twice (also at more.yaml:11)"
+    assert lines[1].startswith("users.yaml:4: YAML syntax: ")
+    assert lines[2:] == ["2 problems found; nothing was changed."]
+
+
+def test_invalid_settings_still_find_the_entry_files(tmp_path, monkeypatch, capsys):
+    """With provider and exclude invalid, the entry files are still checked, and the
+    emulator's seed and the excluded files still left out (their text is no desired state)."""
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": WORKSPACE + "provider:\n  kind: azure\nexclude: docs/*.yaml\n",
+            "tenant.yaml": "customer: my_customer\nusers: []\n",
+            "docs/notes.yaml": "title: How we name groups\n",
+            "users.yaml": "users:\n  - {email: jo@example.com, given_name: Jo, family_name: 7}\n",
+        },
+    )
+    result = run_validate(tmp_path, monkeypatch, capsys)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "users.yaml:2: user jo@example.com: family_name: must be text, not the int 7: put it "
+        "in quotes",
+        "workspace.yaml:6: workspace: provider.kind: must be one of 'emulator' or 'google', "
+        "not 'azure'",
+        "workspace.yaml:7: workspace: exclude: must be a list, not 'docs/*.yaml'",
+        "3 problems found; nothing was changed.",
+    ]
+
+
+def test_entries_under_a_misspelt_section_count_for_references(tmp_path, monkeypatch, capsys):
+    """`usrs:` is reported, and the users in it are not reported again as unknown wherever
+    they are named; other references are still judged."""
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": WORKSPACE,
+            "extra.yaml": "usrs:\n  - {email: jo.lei@example.com, given_name: Jo}\n",
+            "users.yaml": (
+                "users:\n"
+                "  - email: ana.ruiz@example.com\n"
+                "    given_name: Ana\n"
+                "    family_name: Ruiz\n"
+                "    manager: jo.lei@example.com\n"
+                "  - email: sam.okafor@example.com\n"
+                "    given_name: Sam\n"
+                "    family_name: Okafor\n"
+                "    manager: kim.park@example.com\n"
+                "bindings:\n"
+                "  - user: jo.lei@example.com\n"
+            ),
+        },
+    )
+    result = run_validate(tmp_path, monkeypatch, capsys)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "extra.yaml:1: unknown top-level key 'usrs' (did you mean 'users'?); allowed: "
+        "org_units, users, groups, bindings",
+        "users.yaml:9: user sam.okafor@example.com: manager 'kim.park@example.com' is not a "
+        "user in Git",
+        "2 problems found; nothing was changed.",
+    ]
+
+
+def test_settings_stand_in_falls_back_to_defaults(tmp_path, monkeypatch):
+    """Should a required setting lack a stand-in, every setting counts as broken (so no check
+    trusts one) and the entry files are still read."""
+    from reconciler.desired import load
+
+    monkeypatch.setattr(load, "_REQUIRED_SETTINGS", {})
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": "directory:\n  domains: [example.com]\n",
+            "users.yaml": "users:\n  - {email: jo@example.com, given_name: Jo, family_name: 7}\n",
+        },
+    )
+    tree, problems = load.read_tree(tmp_path)
+    assert [(p.path.name, p.line) for p in sorted(problems)] == [
+        ("users.yaml", 2),
+        ("workspace.yaml", 1),
+    ]
+    assert tree.broken_settings == set(load.Workspace.model_fields)
+    assert not tree.has_setting("directory.domains")
+    assert tree.workspace.directory.domains == []

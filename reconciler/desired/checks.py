@@ -38,13 +38,17 @@ class Index:
 
     tree: DesiredTree
     domains: set[str]
+    # False when directory.domains is invalid: `domains` is then empty, so every address
+    # counts as outside them (syntax and member checks are lenient) and the domains rule skips.
+    domains_known: bool = True
     users: dict[str, Located[UserEntry]] = field(default_factory=dict)
     groups: dict[str, Located[GroupEntry]] = field(default_factory=dict)
     group_emails: dict[str, Located[GroupEntry]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, tree: DesiredTree) -> Index:
-        index = cls(tree, {d.lower() for d in tree.workspace.directory.domains})
+        domains = {d.lower() for d in tree.workspace.directory.domains}
+        index = cls(tree, domains, tree.has_setting("directory.domains"))
         for u in tree.users:
             index.users.setdefault(u.entry.email, u)
         for g in tree.groups:
@@ -181,6 +185,8 @@ def check_email_syntax(index: Index) -> Iterator[Problem]:
 
 @rule("domains")
 def check_domains(index: Index) -> Iterator[Problem]:
+    if not index.domains_known:
+        return  # workspace.yaml's own problem is reported; no address can be judged
     ws = index.tree.workspace_source
     seen: set[str] = set()
     for i, d in enumerate(index.tree.workspace.directory.domains):
@@ -275,13 +281,15 @@ def check_collisions(index: Index) -> Iterator[Problem]:
 def check_references(index: Index) -> Iterator[Problem]:
     tree = index.tree
     broken = tree.broken_keys
+    # With a file or entry that could not be read, a reference may name what is in it.
+    complete = tree.entries_complete
     for u in tree.users:
         m = u.entry.manager
         if m is None:
             continue
         if m == u.entry.email:
             yield u.source.problem(f"user {u.entry.email}: is their own manager", "manager")
-        elif m not in index.users and m not in broken:
+        elif complete and m not in index.users and m not in broken:
             hint = _did_you_mean(m, index.users)
             yield u.source.problem(
                 f"user {u.entry.email}: manager '{m}' is not a user in Git{hint}", "manager"
@@ -292,6 +300,8 @@ def check_references(index: Index) -> Iterator[Problem]:
                 why = _unknown_member(index, ref)
                 if why:
                     yield g.source.problem(f"group {g.entry.name}: {role[:-1]} {why}", role, i)
+    if not complete:
+        return
     for b in tree.bindings:
         e = b.entry
         if e.group is not None and e.group not in index.groups and e.group not in broken:
@@ -303,7 +313,7 @@ def check_references(index: Index) -> Iterator[Problem]:
 
 
 def _unknown_member(index: Index, ref: str) -> str | None:
-    if ref in index.tree.broken_keys:
+    if ref in index.tree.broken_keys or not index.tree.entries_complete:
         return None
     if "@" not in ref:
         if ref in index.groups:
@@ -506,8 +516,11 @@ def check_workspace(index: Index) -> Iterator[Problem]:
     tree = index.tree
     ws, src = tree.workspace, tree.workspace_source
     raw_provider = src.raw.get("provider") if src.raw else None
+    if not tree.has_setting("provider.kind"):
+        return  # which provider is meant is unknown; workspace.yaml's problem says why
     if (
-        ws.provider.kind == "emulator"
+        tree.has_setting("provider.seed")  # else the default stands in for it
+        and ws.provider.kind == "emulator"
         and ws.provider.seed
         and isinstance(raw_provider, dict)
         and "seed" in raw_provider

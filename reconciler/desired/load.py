@@ -20,7 +20,7 @@ from reconciler.desired.models import (
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
 from reconciler.problems import InvalidInput, Problem
-from reconciler.settings import Workspace
+from reconciler.settings import Directory, Ownership, Workspace
 
 WORKSPACE_FILE = "workspace.yaml"
 LOCAL_STATE_DIR = ".reconciler"
@@ -83,12 +83,38 @@ class DesiredTree:
     users: list[Located[UserEntry]] = field(default_factory=list)
     groups: list[Located[GroupEntry]] = field(default_factory=list)
     bindings: list[Located[BindingEntry]] = field(default_factory=list)
-    # Keys of entries that failed validation: references to them are not reported again.
+    # Keys (user emails, group names and emails) of entries that failed validation and could
+    # not be kept: references to them are not reported again.
     broken_keys: set[str] = field(default_factory=set)
+    # False when some users or groups could not be read at all (a file that does not parse, a
+    # user or group without a readable key): "not in Git" cannot then be told.
+    entries_complete: bool = True
+    # Settings of workspace.yaml that failed validation, as dotted names ("directory.domains",
+    # "provider"): `workspace` holds defaults in their place, and checks that need them skip.
+    broken_settings: frozenset[str] = frozenset()
+
+    def has_setting(self, name: str) -> bool:
+        """Whether a setting (e.g. "directory.domains") validated, so checks may rely on it."""
+        return name not in self.broken_settings and (
+            name.partition(".")[0] not in self.broken_settings
+        )
 
 
 def load_tree(root: Path) -> DesiredTree:
     """Read and validate the structure of every file; raise InvalidInput with all problems."""
+    tree, problems = read_tree(root)
+    if problems:
+        raise InvalidInput(problems)
+    return tree
+
+
+def read_tree(root: Path) -> tuple[DesiredTree, list[Problem]]:
+    """Read every file and return what validated, with every problem found on the way.
+
+    An invalid workspace.yaml does not stop the entry files from being read: its valid
+    settings are used and the broken ones are named in `broken_settings`. An entry that fails
+    its model is kept without the fields in error when the rest is valid. Raises InvalidInput
+    only when there is no state directory to read (not a directory, no workspace.yaml)."""
     root = Path(root)
     problems: list[Problem] = []
     ws_path = root / WORKSPACE_FILE
@@ -98,16 +124,12 @@ def load_tree(root: Path) -> DesiredTree:
         raise InvalidInput(
             [Problem(ws_path, 0, "not found: a state directory needs workspace.yaml (README)")]
         )
-    workspace, ws_raw = _load_workspace(ws_path, problems)
-    if workspace is None:
-        raise InvalidInput(problems)
-    tree = DesiredTree(root, workspace, Source(ws_path, 1, ws_raw))
+    workspace, ws_raw, broken = _read_workspace(ws_path, problems)
+    tree = DesiredTree(root, workspace, Source(ws_path, 1, ws_raw), broken_settings=broken)
     for path in desired_files(root, workspace):
         tree.files.append(path)
         _load_file(path, tree, problems)
-    if problems:
-        raise InvalidInput(problems)
-    return tree
+    return tree, problems
 
 
 def desired_files(root: Path, workspace: Workspace) -> list[Path]:
@@ -134,20 +156,90 @@ def desired_files(root: Path, workspace: Workspace) -> list[Path]:
 
 
 def _load_workspace(path: Path, problems: list[Problem]) -> tuple[Workspace | None, YMap | None]:
+    """workspace.yaml's settings, None when they are invalid (problems says why)."""
+    workspace, raw, broken = _read_workspace(path, problems)
+    return (None if broken else workspace), raw
+
+
+def _read_workspace(
+    path: Path, problems: list[Problem]
+) -> tuple[Workspace, YMap | None, frozenset[str]]:
+    """workspace.yaml's settings, or when they are invalid a stand-in made of the valid ones,
+    with the dotted names of the settings that are not (every one if the file is unreadable)."""
     try:
         raw = read_yaml(path)
     except InvalidInput as exc:
         problems.extend(exc.problems)
-        return None, None
-    if not isinstance(raw, YMap):
-        problems.append(Problem(path, 1, "workspace.yaml must be a map of settings (README)"))
-        return None, None
+        raw = None
+    else:
+        if not isinstance(raw, YMap):
+            problems.append(Problem(path, 1, "workspace.yaml must be a map of settings (README)"))
+            raw = None
+    if raw is None:
+        workspace, broken = _stand_in({}, set(Workspace.model_fields))
+        return workspace, None, broken
     problems.extend(_secret_problems(raw, path))
     try:
-        return Workspace.model_validate(raw), raw
+        return Workspace.model_validate(raw), raw, frozenset()
     except ValidationError as exc:
         problems.extend(_model_problems(exc, raw, path, "workspace", Workspace))
-        return None, raw
+        workspace, broken = _stand_in(raw, {_setting_name(err["loc"]) for err in exc.errors()})
+        return workspace, raw, broken
+
+
+# Required settings: a value that validates, put in while the stand-in is built, and the empty
+# value left in its place (nothing relies on it: the setting is named broken).
+_REQUIRED_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "directory.domains": (["stand-in.invalid"], []),
+    "ownership.id": ("stand-in", ""),
+}
+
+
+def _setting_name(loc: tuple[str | int, ...]) -> str:
+    """The setting an error of the Workspace model is about: a section's field, else a key."""
+    head = str(loc[0]) if loc else ""
+    sections = {n for n, f in Workspace.model_fields.items() if _first_model(f.annotation)}
+    if head in sections and len(loc) > 1 and isinstance(loc[1], str):
+        return f"{head}.{loc[1]}"
+    return head
+
+
+def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozenset[str]]:
+    """The valid settings of an invalid workspace.yaml, with defaults for the broken ones."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for name in broken:
+        head, _, tail = name.partition(".")
+        if not tail:
+            data.pop(head, None)
+        elif isinstance(data.get(head), dict):
+            data[head].pop(tail, None)
+    for name, (valid, _) in _REQUIRED_SETTINGS.items():
+        head, _, tail = name.partition(".")
+        section = data.get(head)
+        section = dict(section) if isinstance(section, dict) else {}
+        section.setdefault(tail, valid)
+        data[head] = section
+    try:
+        workspace = Workspace.model_validate(data)
+    except ValidationError:  # a required setting _REQUIRED_SETTINGS does not know
+        defaults = Workspace.model_construct(
+            directory=Directory.model_construct(domains=[]),
+            ownership=Ownership.model_construct(id=""),
+        )
+        return defaults, frozenset(Workspace.model_fields)
+    for name, (_, empty) in _REQUIRED_SETTINGS.items():
+        head, _, tail = name.partition(".")
+        if name in broken or head in broken:
+            section = getattr(workspace, head).model_copy(update={tail: empty})
+            workspace = workspace.model_copy(update={head: section})
+    if "exclude" in broken:
+        # Finding the entry files needs the patterns: take the ones written as text, so that
+        # the files meant to be left out are not read (and their errors not reported).
+        value = raw.get("exclude")
+        patterns = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        update = {"exclude": [p for p in patterns if isinstance(p, str)]}
+        workspace = workspace.model_copy(update=update)
+    return workspace, frozenset(broken)
 
 
 def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:
@@ -155,12 +247,14 @@ def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:
         raw = read_yaml(path)
     except InvalidInput as exc:
         problems.extend(exc.problems)
+        tree.entries_complete = False
         return
     if raw is None:
         return
     if not isinstance(raw, YMap):
         allowed = ", ".join(ENTRY_MODELS)
         problems.append(Problem(path, 1, f"expected a map with any of the keys {allowed}"))
+        _forget_entries(raw, tree)  # e.g. a list of users without `users:`
         return
     problems.extend(_secret_problems(raw, path))
     for key, items in raw.items():
@@ -168,11 +262,13 @@ def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:
         model = ENTRY_MODELS.get(key)
         if model is None:
             problems.append(Problem(path, line, _unknown_key_message(key, ENTRY_MODELS)))
+            _forget_entries(items, tree)  # e.g. `usres:`
             continue
         if items is None:
             continue
         if not isinstance(items, YSeq):
             problems.append(Problem(path, line, f"'{key}' must be a list of entries"))
+            _forget_entries(items, tree, _REFERRED_BY.get(key, ()))
             continue
         for item, item_line in zip(items, items.item_lines, strict=True):
             _load_entry(key, model, item, Source(path, item_line, None), tree, problems)
@@ -189,17 +285,20 @@ def _load_entry(
     singular = key[:-1].replace("_", " ")
     if not isinstance(item, YMap):
         problems.append(Problem(where.path, where.line, f"each {singular} must be a map of fields"))
+        _forget_entry(item, _REFERRED_BY.get(key, ()), tree)
         return
     source = Source(where.path, where.line, item)
     try:
         entry = model.model_validate(item)
     except ValidationError as exc:
         ident = _entry_identity(key, item)
-        if ident:
-            tree.broken_keys.add(ident.lower())
         what = f"{singular} {ident}" if ident else singular
         problems.extend(_model_problems(exc, item, where.path, what, model))
-        return
+        salvaged = _salvage(model, item, exc)
+        if salvaged is None:
+            _forget_entry(item, _REFERRED_BY.get(key, ()), tree)
+            return
+        entry = salvaged
     getattr(tree, key).append(Located(entry, source))
 
 
@@ -209,6 +308,8 @@ _IDENTITY_FIELDS = {
     "org_units": ("path",),
     "bindings": ("user", "group"),
 }
+# Entries other entries refer to, and the fields they are referred to by.
+_REFERRED_BY = {"users": ("email",), "groups": ("name", "email")}
 
 
 def _entry_identity(key: str, item: YMap) -> str | None:
@@ -217,6 +318,47 @@ def _entry_identity(key: str, item: YMap) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def _salvage(model: type[BaseModel], item: YMap, exc: ValidationError) -> BaseModel | None:
+    """The entry without its fields in error, so that the checks still see it; None when
+    what is left is not valid (a required field in error) or the entry fails as a whole."""
+    bad = set()
+    for err in exc.errors():
+        if not err["loc"]:
+            return None
+        bad.add(err["loc"][0])
+    try:
+        return model.model_validate({k: v for k, v in item.items() if k not in bad})
+    except ValidationError:
+        return None
+
+
+def _forget_entries(
+    value: Any, tree: DesiredTree, fields: tuple[str, ...] = ("email", "name")
+) -> None:
+    """The keys of the maps in a section that could not be read as entries (by default,
+    either a user's or a group's): references to them are not reported as unknown."""
+    for item in value if isinstance(value, YSeq) else [value]:
+        if isinstance(item, YMap):
+            _forget_entry(item, fields, tree, keyless_is_unknown=False)
+
+
+def _forget_entry(
+    item: Any, fields: tuple[str, ...], tree: DesiredTree, keyless_is_unknown: bool = True
+) -> None:
+    """Remember the keys (`fields`) of an entry that could not be kept, so that references to
+    it are not reported as unknown. A user or group without a readable key could be what any
+    reference names: then none is judged."""
+    if not fields:
+        return  # org units and bindings: nothing refers to them
+    keys = [(f, item.get(f)) for f in fields] if isinstance(item, YMap) else []
+    readable = [(f, v) for f, v in keys if isinstance(v, str) and v.strip()]
+    if not readable and keyless_is_unknown:
+        tree.entries_complete = False
+    for f, value in readable:
+        # As the models store them: addresses lower-cased, group names as written.
+        tree.broken_keys.add(value.strip().lower() if f == "email" else value)
 
 
 def _line_at(raw: Any, loc: tuple[str | int, ...]) -> int:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.desired.checks import Index, run_checks
-from reconciler.desired.load import DesiredTree, Located, load_tree
+from reconciler.desired.load import DesiredTree, Located, read_tree
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.problems import InvalidInput, Problem
 from reconciler.state import ROLE_RANK, Group, Member, OrgUnit, Origin, State, User
@@ -50,8 +50,9 @@ def _without_gc() -> Iterator[None]:
 
 
 def _load_desired(root: Path) -> Desired:
-    tree = load_tree(root)
-    problems = run_checks(tree)
+    # One pass: the checks run on whatever was read, so every problem is reported at once.
+    tree, problems = read_tree(root)
+    problems += run_checks(tree)
     errors = [p for p in problems if not p.warning]
     if errors:
         raise InvalidInput(errors)
