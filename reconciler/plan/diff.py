@@ -333,11 +333,10 @@ def _note_left_behind(
     """Groups Git stopped naming are never touched; say so where one looks left behind (a
     group of ours that no Git group matches, or a namesake of a group being created)."""
     matched = {existing.email for _, existing, _ in matches if existing is not None}
-    created = {
-        g.name: g.email
-        for g, existing, how in matches
-        if existing is None and how != "other" and g.members
-    }
+    created: dict[str, list[str]] = {}
+    for g, existing, how in matches:
+        if existing is None and how != "other" and g.members:
+            created.setdefault(g.name, []).append(g.email)
     for group in view.state.groups.values():
         if group.email in matched:
             continue
@@ -348,7 +347,9 @@ def _note_left_behind(
         if group.owner == ours:
             why = "is managed by this repository but no longer in Git"
         elif group.owner is None and group.name in created:
-            why = f"has the name of {created[group.name]}, which the plan creates"
+            why = (
+                f"has the name of {', '.join(sorted(created[group.name]))}, which the plan creates"
+            )
         else:
             continue
         plan.notes.append(

@@ -649,12 +649,15 @@ GROUPS: dict[str, Scenario] = {
     ),
     "an unmarked group Git names is adopted, then managed": Scenario(
         state(want("jo"), group("eng", member("jo"), description="All")),
-        state(have("jo"), group("eng", member("bo"), description="Old", owner=None)),
+        state(
+            have("jo"),
+            group("eng", member("bo@firm.com", type="EXTERNAL"), description="Old", owner=None),
+        ),
         [
             ("adopt", "group", "eng@x.io"),
             ("update", "group", "eng@x.io", {"description": ("Old", "All")}),
             ("add_member", "membership", "eng@x.io/jo@x.io", "MEMBER"),
-            ("remove_member", "membership", "eng@x.io/bo@x.io", "MEMBER"),
+            ("remove_member", "membership", "eng@x.io/bo@firm.com", "MEMBER"),
         ],
     ),
     "an unmarked group found by a previous email is renamed and adopted": Scenario(
