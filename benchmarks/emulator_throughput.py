@@ -23,7 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httplib2
+from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build_from_document
+
+from reconciler.google.credentials import loopback_credentials, scopes
 
 
 def seed_document(users: int) -> dict:
@@ -53,7 +56,9 @@ def rate(seconds: float, step: Callable[[int], int]) -> float:
 def measure(base_url: str, users: int, seconds: float) -> dict[str, float]:
     http = httplib2.Http(timeout=30)
     _, content = http.request(base_url + "/$discovery/rest?version=directory_v1")
-    service = build_from_document(json.loads(content), http=http)
+    # The emulator wants a token, as Google does: the tool's own throwaway credentials.
+    credentials = loopback_credentials(base_url, None, scopes(read_only=False))
+    service = build_from_document(json.loads(content), http=AuthorizedHttp(credentials, http=http))
 
     def get_uncached(i: int) -> int:  # service.users() builds every users method anew
         service.users().get(userKey=f"user{i % users:06d}@example.com").execute()
@@ -67,7 +72,8 @@ def measure(base_url: str, users: int, seconds: float) -> dict[str, float]:
 
     def get_plain(i: int) -> int:  # the server alone: plain HTTP, no client library
         response, _ = http.request(
-            f"{base_url}/admin/directory/v1/users/user{i % users:06d}%40example.com"
+            f"{base_url}/admin/directory/v1/users/user{i % users:06d}%40example.com",
+            headers={"Authorization": f"Bearer {credentials.token}"},
         )
         assert response.status == 200
         return 1

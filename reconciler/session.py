@@ -24,7 +24,13 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
 
         with open_embedded(root, ws) as server:
             url = server.start()
-            yield GoogleClient.connect(ws.provider, root, read_only=read_only, endpoint=url)
+            provider = ws.provider
+            if provider.admin_subject is None:
+                # Delegation acts as the tenant's first super admin, as it would in Google;
+                # a tenant without one is called by the service account itself.
+                admin = server.first_super_admin()
+                provider = provider.model_copy(update={"admin_subject": admin})
+            yield GoogleClient.connect(provider, root, read_only=read_only, endpoint=url)
         return
     yield GoogleClient.connect(ws.provider, root, read_only=read_only)
 

@@ -61,6 +61,10 @@ class EmulatorConfig:
     # collection ("users", "groups", "members"...) -> items every listing of it leaves out
     short_listing: dict[str, int] = field(default_factory=dict)
     batch_order: str = "sequential"  # or "shuffle": parts run and answer in any order
+    # Scopes the tenant's domain-wide delegation grants the client (None: any scope).
+    delegated_scopes: list[str] | None = None
+    # Service accounts holding an admin role, which may call without a subject (None: all).
+    admin_service_accounts: list[str] | None = None
 
     def check(self) -> list[str]:
         """Every problem with these values, as messages."""
@@ -125,8 +129,10 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "consistency_delay_ms": (int, float),
     "short_listing": dict,
     "batch_order": str,
+    "delegated_scopes": list,
+    "admin_service_accounts": list,
 }
-_NULLABLE = {"fault_seed"}
+_NULLABLE = {"fault_seed", "delegated_scopes", "admin_service_accounts"}
 
 
 class QuotaWindow:
@@ -181,6 +187,7 @@ class Stats:
         self.faults_injected = 0
         self.quota_rejections = 0
         self.token_grants = 0
+        self.token_scopes: Counter[str] = Counter()  # scope -> tokens granted with it
         self.by_method: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
         self.faults_by_kind: Counter[str] = Counter()
@@ -197,6 +204,7 @@ class Stats:
             "quota_rejections": self.quota_rejections,
             "batch_requests": self.batch_requests,
             "token_grants": self.token_grants,
+            "token_scopes": dict(sorted(self.token_scopes.items())),
             "seconds_since_reset": round(time.time() - self.since, 3),
         }
 

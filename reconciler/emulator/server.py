@@ -8,8 +8,10 @@ Routes:
   the discovery document bundled with googleapiclient, with its root URL set to this server,
   so a client built from it sends API calls and batches here.
 - `POST /token`: answers a JWT-bearer grant without checking the signature, so service-account
-  credentials (domain-wide delegation included) work offline. Tokens are not required by
-  the API routes, and neither assertions nor tokens are ever logged.
+  credentials (domain-wide delegation included) work offline; it checks the assertion's
+  subject and scopes as Google does, and every API call (every batch part) needs one of
+  its tokens, with a scope that authorizes the method (see auth.py). Neither assertions nor
+  tokens are ever logged.
 - `/_emulator/stats` (GET), `/_emulator/reset` (POST), `/_emulator/state` (GET),
   `/_emulator/config` (GET; POST a JSON object of options to change them at runtime).
   These are not counted in the stats and get no latency.
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from reconciler.emulator import auth
 from reconciler.emulator import batch as batchfmt
 from reconciler.emulator.api import SHORT_LISTING_COLLECTIONS, DirectoryApi
 from reconciler.emulator.discovery import bundled_discovery_document
@@ -135,6 +138,7 @@ class EmulatorServer:
         self._httpd: _LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._discovery: bytes | None = None
+        self.tokens = auth.Tokens()
         self.configure(**(config.as_json() if config else {}))
 
     @classmethod
@@ -240,6 +244,10 @@ class EmulatorServer:
             self._faults = FaultPlan(self._config.fault_seed)
             self._batch_random = random.Random(self._config.fault_seed)
 
+    def first_super_admin(self) -> str | None:
+        """The tenant's first super admin (by address): a subject that delegation may act as."""
+        return auth.first_super_admin(self.api.store)
+
     def stats_json(self) -> dict[str, Any]:
         with self._lock:
             out = self.stats.as_json()
@@ -259,14 +267,16 @@ class EmulatorServer:
         if path.startswith("/_emulator/"):
             return self._control(method, path, body)
         with self._lock:
-            self.stats.http_requests += 1
+            if path != "/token":  # OAuth, not the API: counted in token_grants instead
+                self.stats.http_requests += 1
             latency = self._config.latency_ms
         if latency > 0:
             time.sleep(latency / 1000)
+        authorization = headers.get("Authorization")
         if path.startswith(API_PREFIX):
-            return self._api_reply(method, path, query, body, in_batch=False)
+            return self._api_reply(method, path, query, body, authorization, in_batch=False)
         if path in BATCH_PATHS:
-            return self._batch(method, headers.get("Content-Type", ""), body or b"")
+            return self._batch(method, headers.get("Content-Type", ""), body or b"", authorization)
         if path in DISCOVERY_PATHS and method == "GET":
             return self._discovery_reply(path, query)
         if path == "/token" and method == "POST":
@@ -274,17 +284,28 @@ class EmulatorServer:
         return error_reply(404, "notFound", f"Not Found: {method} {path}")
 
     def _api_reply(
-        self, method: str, path: str, query: str, body: bytes | None, *, in_batch: bool
+        self,
+        method: str,
+        path: str,
+        query: str,
+        body: bytes | None,
+        authorization: str | None,
+        *,
+        in_batch: bool,
     ) -> Reply:
         relative = path[len(API_PREFIX) :]
         try:
             method_id = self.api.method_id_for(method, relative)
         except Exception:
             method_id = "unknown"
+        refusal = self._unauthorized(method_id, authorization)
         with self._lock:
             config = self._config
             self.stats.api_calls += 1
             self.stats.by_method[method_id] += 1
+            if refusal is not None:  # checked before quota: a refused call uses none
+                self.stats.by_status[refusal[0]] += 1
+                return json_reply(*refusal)
             if not self._quota.admit(config.quota_per_minute):
                 self.stats.quota_rejections += 1
                 self.stats.by_status[403] += 1
@@ -315,7 +336,23 @@ class EmulatorServer:
             self.stats.by_status[status] += 1
         return json_reply(status, payload)
 
-    def _batch(self, method: str, content_type: str, body: bytes) -> Reply:
+    def _unauthorized(self, method_id: str, authorization: str | None) -> tuple[int, dict] | None:
+        """401 or 403 for a call its token does not allow; None when it may run. An unknown
+        method is not checked: it answers 404 whoever asks."""
+        if method_id == "unknown":
+            return None
+        grant = self.tokens.lookup(auth.bearer(authorization))
+        if grant is None:
+            return auth.unauthenticated()
+        if not auth.covers(grant.scopes, method_id):
+            return auth.insufficient_scopes()
+        if not auth.may_administer(self.api.store, grant, self._config.admin_service_accounts):
+            return auth.not_authorized()
+        return None
+
+    def _batch(
+        self, method: str, content_type: str, body: bytes, authorization: str | None = None
+    ) -> Reply:
         if method != "POST":
             return error_reply(405, "methodNotAllowed", "A batch request must be a POST.")
         try:
@@ -334,7 +371,12 @@ class EmulatorServer:
             part = parts[n]
             path, _, query = part.target.partition("?")
             if path.startswith(API_PREFIX):
-                reply = self._api_reply(part.method, path, query, part.body, in_batch=True)
+                # A part's own Authorization header wins over the batch's (Google: the outer
+                # request's headers apply to every part unless the part sets its own).
+                part_auth = part.headers.get("authorization", authorization)
+                reply = self._api_reply(
+                    part.method, path, query, part.body, part_auth, in_batch=True
+                )
             else:
                 reply = error_reply(
                     404, "notFound", f"Not Found: {part.target} (a batch holds Directory API calls)"
@@ -364,13 +406,26 @@ class EmulatorServer:
         claims = jwt_claims(form.get("assertion", [""])[0])
         if claims is None:
             return _oauth_error("invalid_grant", "the assertion is not a JWT")
-        missing = [c for c in ("iss", "scope", "aud") if not claims.get(c)]
+        missing = [c for c in ("iss", "aud") if not claims.get(c)]
         if missing:
             return _oauth_error("invalid_grant", f"the assertion lacks {', '.join(missing)}")
+        scopes = str(claims.get("scope") or "").split()
+        subject = claims.get("sub")
+        subject_id = None
+        try:
+            if subject is not None:
+                subject_id = auth.find_subject(self.api.store, str(subject))
+                if subject_id is None:
+                    raise auth.TokenError("invalid_grant", auth.INVALID_SUBJECT)
+            auth.check_scopes(scopes, subject is not None, self._config.delegated_scopes)
+        except auth.TokenError as exc:
+            return _oauth_error(exc.error, exc.description, exc.status)
+        token = self.tokens.issue(scopes, subject_id, str(claims["iss"]))
         with self._lock:
             self.stats.token_grants += 1
-        token = {"access_token": secrets.token_urlsafe(32), "token_type": "Bearer"}
-        return json_reply(200, {**token, "expires_in": 3600})
+            self.stats.token_scopes.update(set(scopes))
+        answer = {"access_token": token, "token_type": "Bearer"}
+        return json_reply(200, {**answer, "expires_in": auth.TOKEN_LIFETIME_S})
 
     def _control(self, method: str, path: str, body: bytes | None) -> Reply:
         name = path[len("/_emulator/") :]
@@ -407,8 +462,8 @@ def _set_api_options(api: DirectoryApi, config: EmulatorConfig) -> None:
     api.short_listing = dict(config.short_listing)
 
 
-def _oauth_error(error: str, description: str) -> Reply:
-    return json_reply(400, {"error": error, "error_description": description})
+def _oauth_error(error: str, description: str, status: int = 400) -> Reply:
+    return json_reply(status, {"error": error, "error_description": description})
 
 
 def jwt_claims(assertion: str) -> dict | None:

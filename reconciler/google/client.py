@@ -19,12 +19,13 @@ from typing import Any
 
 import googleapiclient
 import httplib2
+from google.auth.exceptions import RefreshError
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest
 
-from reconciler.google.credentials import build_credentials
+from reconciler.google.credentials import access_hint, build_credentials, token_refused
 from reconciler.google.pacing import Pacer
 from reconciler.google.retry import (
     RetryPolicy,
@@ -308,10 +309,14 @@ def _failure(call: Call, exc: BaseException, attempts: int, prefix: str = "") ->
     """A failed Outcome that says what Google (or the connection) said last."""
     if isinstance(exc, HttpError):
         status, reason = exc.status_code, error_reason(exc)
-        detail = f"{status} {reason}: {error_message(exc)}".replace(" :", ":")
+        message = error_message(exc)
+        detail = f"{status} {reason}: {message}".replace(" :", ":")
+        detail += access_hint(status, reason, message)
         return Outcome(
             call, False, error=prefix + detail, status=status, reason=reason, attempts=attempts
         )
+    if isinstance(exc, RefreshError):
+        return Outcome(call, False, error=prefix + token_refused(exc), attempts=attempts)
     return Outcome(call, False, error=f"{prefix}{type(exc).__name__}: {exc}", attempts=attempts)
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from emulator.api_support import access_token
+
 from reconciler.emulator.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,12 +146,17 @@ class Tenant:
     def __init__(self, server: EmulatorServer):
         self.server = server
         self.url = server.base_url
+        self._token: str | None = None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         conn = http.client.HTTPConnection(urlsplit(self.url).netloc, timeout=30)
         try:
             payload = None if body is None else json.dumps(body)
             headers = {"Content-Type": "application/json"} if body is not None else {}
+            if not path.startswith("/_emulator/"):
+                if self._token is None:  # the admin in the console holds every scope
+                    self._token = access_token(self.url)
+                headers["Authorization"] = f"Bearer {self._token}"
             conn.request(method, path, body=payload, headers=headers)
             response = conn.getresponse()
             data = response.read()

@@ -3,6 +3,7 @@ answer against the discovery document, a settable clock, and small seeds."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import threading
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from reconciler.emulator.api import ApiResponse, DirectoryApi
+from reconciler.emulator.auth import known_scopes
 from reconciler.emulator.faults import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
 from reconciler.emulator.store import TenantStore
@@ -19,6 +21,9 @@ from .discovery_check import assert_valid_response
 
 EXAMPLE_SEED = Path(__file__).parents[2] / "examples" / "desired-state" / "tenant.yaml"
 PASSWORD = "correct-horse-battery"
+# Every scope of the Directory API: what a test that is not about authorization asks for.
+ALL_SCOPES = tuple(sorted(known_scopes()))
+SERVICE_ACCOUNT = "tests@emulator.iam.gserviceaccount.com"
 
 SMALL_SEED: dict[str, Any] = {
     "domains": ["example.com", "example.org"],
@@ -94,6 +99,54 @@ def key(text: str) -> str:
     return quote(text, safe="")
 
 
+def unsigned_assertion(
+    scopes: tuple[str, ...] | list[str] = ALL_SCOPES,
+    subject: str | None = None,
+    issuer: str = SERVICE_ACCOUNT,
+) -> str:
+    """A JWT-bearer assertion as google-auth makes one, unsigned (the emulator does not check
+    signatures)."""
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": "https://oauth2.googleapis.com/token",
+        "scope": " ".join(scopes),
+        "iat": 0,
+        "exp": 3600,
+    }
+    if subject is not None:
+        claims["sub"] = subject
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.unsigned"
+
+
+def token_answer(netloc: str, assertion: str) -> tuple[int, dict[str, Any]]:
+    """Status and JSON answer of the emulator's token endpoint for a JWT-bearer grant."""
+    form = urlencode(
+        {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+    )
+    conn = http.client.HTTPConnection(netloc, timeout=10)
+    try:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        conn.request("POST", "/token", body=form, headers=headers)
+        answer = conn.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        conn.close()
+
+
+def access_token(
+    netloc: str, scopes: tuple[str, ...] | list[str] = ALL_SCOPES, subject: str | None = None
+) -> str:
+    """A token from the emulator at `netloc` (host:port, or a base URL)."""
+    netloc = urlsplit(netloc).netloc or netloc
+    status, answer = token_answer(netloc, unsigned_assertion(scopes, subject))
+    assert status == 200, answer
+    return answer["access_token"]
+
+
 _RUNNING: list[EmulatorServer] = []
 
 
@@ -107,6 +160,8 @@ class Client:
     """Sends plain HTTP requests to an emulator serving `api` and checks every answer's shape.
 
     `api` stays reachable for the tests that set its knobs (short listings, delays) directly.
+    Requests carry a token with every Directory scope (`authorization` holds the header; set
+    it to None, or to another token's, to send that instead).
     """
 
     def __init__(self, api: DirectoryApi, delay_s: float | None = None):
@@ -115,8 +170,10 @@ class Client:
         server = EmulatorServer(api, EmulatorConfig(consistency_delay_ms=delay * 1000))
         server.start()
         _RUNNING.append(server)
+        self.server = server
         self.netloc = urlsplit(server.base_url).netloc
         self.local = threading.local()  # http.client connections are not thread-safe
+        self.authorization: str | None = "Bearer " + access_token(self.netloc)
 
     @property
     def connection(self) -> http.client.HTTPConnection:
@@ -129,6 +186,8 @@ class Client:
         raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body else None)
         url = "/admin/directory/v1/" + path + ("?" + urlencode(params) if params else "")
         headers = {"Content-Type": "application/json"} if raw is not None else {}
+        if self.authorization is not None:
+            headers["Authorization"] = self.authorization
         self.connection.request(method, url, body=raw, headers=headers)
         answer = self.connection.getresponse()
         data = answer.read()

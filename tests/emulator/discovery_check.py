@@ -128,6 +128,13 @@ def response_problems(method_id: str, status: int, body: Any) -> list[str]:
     return problems(body, response)
 
 
+# Where Google's detail has a message of its own, shorter than the error's.
+_DETAIL_MESSAGES = {
+    "authError": "Invalid Credentials",
+    "insufficientPermissions": "Insufficient Permission",
+}
+
+
 def error_problems(status: int, body: Any) -> list[str]:
     """Problems of an error answer against Google's error shape."""
     if not isinstance(body, dict) or set(body) != {"error"}:
@@ -147,7 +154,9 @@ def error_problems(status: int, body: Any) -> list[str]:
             found.append(f"error.errors[].domain must be global or usageLimits: {detail!r}")
         if not isinstance(detail.get("reason"), str) or not detail["reason"]:
             found.append(f"error.errors[].reason missing: {detail!r}")
-        if detail.get("message") != error.get("message"):
+        if detail.get("message") != _DETAIL_MESSAGES.get(
+            detail.get("reason"), error.get("message")
+        ):
             found.append(f"error.errors[].message differs from error.message: {detail!r}")
     return found
 

@@ -5,18 +5,22 @@ from pathlib import Path
 
 import httplib2
 import pytest
+from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build_from_document
 
 from reconciler.desired.load import load_tree
 from reconciler.emulator.embedded import open_embedded
 from reconciler.emulator.journal import StateError
 from reconciler.emulator.server import discovery_document
+from reconciler.google.credentials import loopback_credentials, scopes
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
 
 
 def service(base_url: str):
-    return build_from_document(discovery_document(base_url), http=httplib2.Http())
+    credentials = loopback_credentials(base_url, None, scopes(read_only=False))
+    http = AuthorizedHttp(credentials, http=httplib2.Http())
+    return build_from_document(discovery_document(base_url), http=http)
 
 
 def emails(base_url: str) -> set[str]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .api_support import access_token
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -57,6 +59,11 @@ def options_args(options: dict[str, str]) -> list[str]:
     return [word for pair in options.items() for word in pair]
 
 
+def bearer(url: str) -> dict[str, str]:
+    """An Authorization header with a token the emulator at `url` issued."""
+    return {"Authorization": f"Bearer {access_token(url)}"}
+
+
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read())
@@ -91,7 +98,7 @@ def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
         req = urllib.request.Request(
             url + "/admin/directory/v1/groups",
             data=body,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **bearer(url)},
         )
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert resp.status == 200
@@ -167,9 +174,10 @@ def test_serve_with_a_fault_rate_injects_faults(tmp_path: Path):
         failures = []
         for _ in range(6):
             try:
-                urllib.request.urlopen(
-                    url + "/admin/directory/v1/groups/a%40example.com", timeout=10
+                req = urllib.request.Request(
+                    url + "/admin/directory/v1/groups/a%40example.com", headers=bearer(url)
                 )
+                urllib.request.urlopen(req, timeout=10)
             except urllib.error.HTTPError as exc:
                 body = json.loads(exc.read())
                 assert body["error"]["code"] == exc.code

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 import google_auth_httplib2
 import httplib2
 import pytest
-from google.auth.credentials import AnonymousCredentials
 from google.oauth2.credentials import Credentials as TokenCredentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
@@ -27,6 +26,7 @@ from reconciler.emulator.faults import AFTER_FAULT_KINDS, FAULT_KINDS, EmulatorC
 from reconciler.emulator.ids import next_etag
 from reconciler.emulator.server import EmulatorServer, bundled_discovery_document
 
+from .api_support import access_token
 from .discovery_check import assert_valid_response, error_problems
 
 HOST_ADDR = "127.0.0.1"
@@ -37,6 +37,7 @@ users:
   - primaryEmail: admin@example.com
     name: {givenName: Ada, familyName: Admin}
     password: correct-horse-battery
+    isAdmin: true
   - primaryEmail: jo@example.com
     name: {givenName: Jo, familyName: Lei}
     password: correct-horse-battery
@@ -68,10 +69,13 @@ def request(
     body: bytes | dict | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One plain HTTP request: status, lower-cased headers, body (a dict is sent as JSON)."""
+    """One plain HTTP request: status, lower-cased headers, body (a dict is sent as JSON).
+    API calls and batches carry a token with every scope unless `headers` has one."""
     if isinstance(body, dict):
         body = json.dumps(body).encode()
         headers = {"Content-Type": "application/json", **(headers or {})}
+    if target.startswith(("/admin/", "/batch")) and "Authorization" not in (headers or {}):
+        headers = {"Authorization": f"Bearer {token_of(server)}", **(headers or {})}
     conn = http.client.HTTPConnection(urlsplit(server.base_url).netloc, timeout=10)
     try:
         conn.request(method, target, body=body, headers=headers or {})
@@ -79,6 +83,20 @@ def request(
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
+
+
+_TOKENS: dict[str, str] = {}
+
+
+def token_of(server: EmulatorServer) -> str:
+    """A token with every scope from `server` (one per server and test run)."""
+    if server.base_url not in _TOKENS:
+        _TOKENS[server.base_url] = access_token(server.base_url)
+    return _TOKENS[server.base_url]
+
+
+def bearer(server: EmulatorServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_of(server)}"}
 
 
 def control(server: EmulatorServer, name: str, body: dict | None = None) -> dict:
@@ -112,9 +130,10 @@ def fetched_document(server: EmulatorServer) -> dict:
 
 
 def directory(server: EmulatorServer, http: httplib2.Http | None = None):
-    """The real client, built from the document the emulator serves, with a fake token."""
+    """The real client, built from the document the emulator serves, with a token it issued."""
     authed = google_auth_httplib2.AuthorizedHttp(
-        TokenCredentials(token="fake"), http=http or httplib2.Http(timeout=10)
+        TokenCredentials(token=access_token(server.base_url)),
+        http=http or httplib2.Http(timeout=10),
     )
     return build_from_document(fetched_document(server), http=authed)
 
@@ -173,7 +192,7 @@ def test_no_request_built_for_the_emulator_targets_googleapis(emulator):
 
 def test_bundled_document_with_root_url_replaced_also_works(emulator):
     doc = dict(bundled_discovery_document(), rootUrl=emulator.base_url + "/")
-    service = build_from_document(doc, credentials=AnonymousCredentials())
+    service = build_from_document(doc, credentials=TokenCredentials(token_of(emulator)))
     got = service.groups().get(groupKey="eng@example.com").execute()
     assert got["email"] == "eng@example.com"
 
@@ -240,7 +259,8 @@ def test_malformed_requests_and_unknown_methods_answer_googles_error_shape(emula
 def test_keep_alive_serves_many_requests_on_one_connection(emulator):
     conn = http.client.HTTPConnection(urlsplit(emulator.base_url).netloc, timeout=10)
     for _ in range(5):
-        conn.request("GET", "/admin/directory/v1/groups/eng%40example.com")
+        target, auth = "/admin/directory/v1/groups/eng%40example.com", bearer(emulator)
+        conn.request("GET", target, headers=auth)
         resp = conn.getresponse()
         assert resp.status == 200 and resp.getheader("Connection") is None
         resp.read()
@@ -359,7 +379,8 @@ def test_stats_count_http_requests_once_per_batch_and_every_api_call(emulator):
         batch.add(service.users().get(userKey="jo@example.com"))
     batch.execute()
     stats = control(emulator, "stats")
-    # The discovery fetch is an HTTP request too; /_emulator/ requests are not counted.
+    # The discovery fetch is an HTTP request too; /_emulator/ requests and token grants
+    # (counted in token_grants) are not.
     assert stats["http_requests"] == 3
     assert stats["api_calls"] == 4
     assert stats["by_method"] == {"directory.groups.get": 1, "directory.users.get": 3}

@@ -18,15 +18,18 @@ from google.auth.exceptions import DefaultCredentialsError
 from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
 
+from reconciler.emulator.auth import Tokens
 from reconciler.emulator.server import JWT_BEARER, jwt_claims
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.credentials import (
+    LOOPBACK_SERVICE_ACCOUNT,
     SCOPE_ROOT,
     TOKEN_URI,
     CredentialsError,
     build_credentials,
     is_loopback_http,
     keyless_credentials,
+    loopback_credentials,
     scopes,
 )
 from reconciler.settings import Provider
@@ -271,19 +274,104 @@ def test_no_application_default_credentials(monkeypatch):
         build_credentials(Provider(kind="google"), Path("."), None, read_only=True)
 
 
-# -- loopback without credentials ------------------------------------------------------------
+# -- loopback: throwaway credentials, the same OAuth flow -------------------------------------
 
 
-def test_loopback_endpoint_needs_no_credentials(emulator, tmp_path, sent):
+def test_loopback_endpoint_gets_throwaway_credentials(emulator, tmp_path, sent):
     # The autouse fixture makes google.auth.default fail: it is never called here.
-    assert build_credentials(Provider(kind="google"), tmp_path, emulator.base_url, True) is None
+    credentials = build_credentials(Provider(kind="google"), tmp_path, emulator.base_url, True)
+    assert isinstance(credentials, service_account.Credentials)
+    assert credentials.service_account_email == LOOPBACK_SERVICE_ACCOUNT
+    assert list(credentials.scopes) == scopes(read_only=True)
     client = GoogleClient.connect(
         Provider(kind="google", admin_subject=ADMIN),
         tmp_path,
         read_only=True,
         endpoint=emulator.base_url,
     )
-    assert not isinstance(client.http, AuthorizedHttp)
-    client.must(Call(client.service.users().get(userKey=ADMIN), "users.get"))
+    assert isinstance(client.http, AuthorizedHttp)
+    for _ in range(3):
+        client.must(Call(client.service.users().get(userKey=ADMIN), "users.get"))
+    seen = stats(emulator)
+    assert seen["token_grants"] == 1  # one token for the run, not one per call
+    assert seen["token_scopes"] == {scope: 1 for scope in scopes(read_only=True)}
+    [claims] = token_claims(sent, emulator.base_url + "/token")
+    assert (claims["sub"], claims["iss"]) == (ADMIN, LOOPBACK_SERVICE_ACCOUNT)
+    assert claims["scope"].split() == scopes(read_only=True)
+    api_calls = [r for r in sent if "/admin/directory/v1/" in r.uri]
+    assert len(api_calls) == 3
+    assert all(r.headers["authorization"].startswith("Bearer ") for r in api_calls)
+
+
+def test_the_throwaway_key_is_made_once_per_process(emulator):
+    first = loopback_credentials(emulator.base_url, None, scopes(read_only=True))
+    second = loopback_credentials("http://127.0.0.1:9", ADMIN, scopes(read_only=False))
+    assert first.signer is second.signer
+    assert second._token_uri == "http://127.0.0.1:9/token"
+
+
+def test_a_loopback_subject_that_is_no_user_is_refused_with_a_hint(emulator, tmp_path):
+    client = GoogleClient.connect(
+        Provider(kind="google", admin_subject="nobody@example.com"),
+        tmp_path,
+        read_only=True,
+        endpoint=emulator.base_url,
+    )
+    outcome = client.execute(Call(client.service.users().get(userKey=ADMIN), "users.get"))
+    assert not outcome.ok and outcome.attempts == 1  # refused for good: not retried
+    assert outcome.error == (
+        "Google refused the credentials: invalid_grant: Invalid email or User ID "
+        "(provider.admin_subject must be a user of the tenant (a super admin), and the key "
+        "must be the service account's)"
+    )
     assert stats(emulator)["token_grants"] == 0
-    assert sent and not any("authorization" in r.headers for r in sent)
+
+
+def test_a_subject_who_is_not_an_admin_is_refused_with_a_hint(emulator, tmp_path):
+    client = GoogleClient.connect(
+        Provider(kind="google", admin_subject="ana.ruiz@example.com"),
+        tmp_path,
+        read_only=True,
+        endpoint=emulator.base_url,
+    )
+    outcome = client.execute(Call(client.service.users().get(userKey=ADMIN), "users.get"))
+    assert not outcome.ok and (outcome.status, outcome.reason) == (403, "forbidden")
+    assert outcome.error == (
+        "403 forbidden: Not Authorized to access this resource/api (the credentials must act "
+        "as a super admin: check provider.admin_subject)"
+    )
+
+
+def test_scopes_not_delegated_are_refused_with_a_hint(emulator, tmp_path):
+    emulator.configure(delegated_scopes=scopes(read_only=True))
+    provider = Provider(kind="google", admin_subject=ADMIN)
+    reader = GoogleClient.connect(provider, tmp_path, read_only=True, endpoint=emulator.base_url)
+    reader.must(Call(reader.service.users().get(userKey=ADMIN), "users.get"))
+    writer = GoogleClient.connect(provider, tmp_path, read_only=False, endpoint=emulator.base_url)
+    outcome = writer.execute(Call(writer.service.users().get(userKey=ADMIN), "users.get"))
+    assert not outcome.ok
+    assert outcome.error.startswith(
+        "Google refused the credentials: unauthorized_client: Client is unauthorized to "
+        "retrieve access tokens using this method, or client not authorized for any of the "
+        "scopes requested. (the service account's client id must be listed under Admin "
+        "console > Security > API controls > Domain-wide delegation"
+    )
+
+
+def test_a_token_the_emulator_forgot_is_replaced_without_a_failure(emulator, tmp_path):
+    client = GoogleClient.connect(
+        Provider(kind="google", admin_subject=ADMIN),
+        tmp_path,
+        read_only=True,
+        endpoint=emulator.base_url,
+    )
+    get = client.service.users().get
+    client.must(Call(get(userKey=ADMIN), "users.get"))
+    emulator.tokens = Tokens()  # as after a restart: every token it issued is unknown
+    client.must(Call(get(userKey=ADMIN), "users.get"))  # 401, new token, again
+    emulator.tokens = Tokens()
+    outcomes = client.execute_all([Call(get(userKey=ADMIN), "users.get") for _ in range(3)])
+    assert all(o.ok for o in outcomes)  # the batch's 401 parts, again with a new token
+    seen = stats(emulator)
+    assert seen["token_grants"] == 3 and seen["by_status"]["401"] == 4
+    assert client.stats.retries == 0

@@ -15,7 +15,10 @@ from apply.support import Tenant
 from reconciler.desired.load import load_tree
 from reconciler.emulator.embedded import open_embedded
 from reconciler.emulator.server import HOST, EmulatorServer, jwt_claims
+from reconciler.google import ops
+from reconciler.google.client import GoogleClient
 from reconciler.google.credentials import CREDENTIALS_ENV, WRITE_SCOPES, scopes
+from reconciler.settings import Provider
 
 from .test_secrets import throwaway_key
 
@@ -131,5 +134,65 @@ def test_a_web_page_cannot_drive_the_emulator(emulator):
             headers={"Origin": "https://evil.example", "Content-Type": "application/json"},
         )
         assert conn.getresponse().status == 403
+    finally:
+        conn.close()
+
+
+# -- without a key: the loopback emulator's throwaway credentials, the same scopes -------------
+
+
+@pytest.mark.parametrize(
+    ("command", "read_only"),
+    [
+        (("plan",), True),
+        (("report",), True),
+        (("import", "--mode", "new"), True),
+        (("apply", "--auto-approve"), False),
+    ],
+    ids=["plan", "report", "import", "apply"],
+)
+def test_each_command_asks_a_loopback_emulator_for_its_scopes_once(
+    emulator, state_dir, cli, command, read_only
+):
+    tenant = emulator()
+    run = cli(*command, state_dir)
+    assert run.code in (0, 2), run.text
+    stats = tenant.server.stats_json()
+    assert stats["token_grants"] == 1, stats  # one token for the whole run
+    assert stats["token_scopes"] == {s: 1 for s in scopes(read_only=read_only)}
+    assert "401" not in stats["by_status"] and "403" not in stats["by_status"]
+
+
+def test_the_embedded_emulator_is_called_as_the_tenants_first_super_admin(
+    state_dir, cli, monkeypatch
+):
+    subjects: list[str | None] = []
+    grant = EmulatorServer._token
+
+    def recording_grant(self: EmulatorServer, body: bytes):
+        claims = jwt_claims(parse_qs(body.decode())["assertion"][0])
+        subjects.append(claims.get("sub"))
+        return grant(self, body)
+
+    monkeypatch.setattr(EmulatorServer, "_token", recording_grant)
+    run = cli("plan", state_dir)
+    assert run.code == 0, run.text
+    assert subjects == ["admin@example.com"]  # isAdmin in the example's tenant.yaml
+
+
+def test_a_read_only_client_cannot_write_and_no_token_cannot_read(emulator, tmp_path):
+    tenant = emulator()
+    provider = Provider(kind="google")
+    client = GoogleClient.connect(provider, tmp_path, read_only=True, endpoint=tenant.url)
+    outcome = client.execute(ops.suspend_user(client, "maria.costa@example.com"))
+    assert not outcome.ok and (outcome.status, outcome.reason) == (403, "insufficientPermissions")
+    assert tenant.server.stats_json()["by_status"] == {"403": 1}
+    assert not tenant.users()["maria.costa@example.com"].get("suspended")
+    conn = http.client.HTTPConnection(urlsplit(tenant.url).netloc, timeout=10)
+    try:
+        conn.request("GET", "/admin/directory/v1/users/maria.costa%40example.com")
+        answer = conn.getresponse()
+        assert answer.status == 401
+        assert json.loads(answer.read())["error"]["status"] == "UNAUTHENTICATED"
     finally:
         conn.close()
