@@ -110,6 +110,24 @@ def test_org_units_include_ancestors(tmp_path):
     assert state.org_units["/Eng/Platform"].parent == "/Eng"
 
 
+def test_org_units_are_spelt_as_git_declares_them(tmp_path):
+    # Google's org unit paths ignore case: a user's /ENG/platform is the declared /Eng's.
+    people = """\
+org_units:
+  - {path: /Eng, description: Engineering}
+users:
+  - {email: ana@example.com, given_name: Ana, family_name: Ruiz, org_unit: /ENG/platform}
+  - {email: jo@example.com, given_name: Jo, family_name: Lei, org_unit: /eng/platform}
+  - {email: kim@example.com, given_name: Kim, family_name: Park, org_unit: /eng}
+bindings:
+  - {user: ana@example.com}
+"""
+    state = load_desired(make(tmp_path, people=people)).state
+    assert list(state.org_units) == ["/Eng", "/Eng/platform"]
+    assert state.org_units["/Eng"].description == "Engineering"
+    assert [u.org_unit for u in state.users.values()] == ["/Eng/platform"] * 2 + ["/Eng"]
+
+
 def test_unsynced_attributes_are_not_managed(tmp_path):
     extra = "sync:\n  attributes: [given_name, family_name]"
     ana = load_desired(make(tmp_path, extra)).state.users["ana@example.com"]

@@ -181,7 +181,15 @@ class _Runner:
                 desc = change.fields.get("description")
                 unit = OrgUnit(key, desc.new if desc else None)
                 return [ops.create_org_unit(c, ctx.customer, unit)], []
-            return [ops.update_org_unit(c, ctx.customer, key, change.fields["description"].new)], []
+            desc, name = change.fields.get("description"), change.fields.get("name")
+            call = ops.update_org_unit(
+                c,
+                ctx.customer,
+                key,
+                desc.new if desc else None,
+                name=name.new if name else None,
+            )
+            return [call], []
         if kind == "user":
             return self._user_calls(change, fresh)
         if kind == "group":

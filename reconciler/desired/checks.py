@@ -506,6 +506,88 @@ def check_org_units(index: Index) -> Iterator[Problem]:
                 yield u.source.problem(
                     f"user {u.entry.email}: org_unit '{u.entry.org_unit}' {why}", "org_unit"
                 )
+    yield from org_unit_spellings(index.tree).problems
+
+
+@dataclass
+class Spellings:
+    """How Git spells each org unit: lower-case path -> path. Google's org unit paths ignore
+    case (`/engineering` is `/Engineering`), so Git must spell each unit one way."""
+
+    paths: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def of(self, path: str) -> str:
+        """Git's spelling of `path` (itself when Git names no such unit)."""
+        return self.paths.get(path.lower(), path)
+
+
+def org_unit_spellings(tree: DesiredTree) -> Spellings:
+    """Each unit's spelling, from `org_units` (and every unit above one), then from users'
+    org_unit. Two units in `org_units` that differ only by case are an error, and so are two
+    users' spellings of a unit `org_units` does not declare; a user's spelling of a declared
+    unit is simply that unit."""
+    found = Spellings()
+    declared: dict[str, tuple[str, Source]] = {}
+    for o in tree.org_units:
+        path = o.entry.path
+        if path == "/" or org_unit_path_problem(path):
+            continue
+        for prefix in _prefixes(path):
+            other = declared.get(prefix.lower())
+            if other is None:
+                declared[prefix.lower()] = (prefix, o.source)
+                found.paths[prefix.lower()] = prefix
+            elif other[0] != prefix:
+                what = f"org unit '{path}'" + ("" if prefix == path else f": '{prefix}'")
+                found.problems.append(
+                    o.source.problem(
+                        f"{what} differs only by case from org unit '{other[0]}' "
+                        f"({_at(other[1])}): Google's org unit paths ignore case, so both name "
+                        "one unit; spell it one way",
+                        "path",
+                    )
+                )
+                break
+    if "org_unit" not in tree.workspace.sync.attributes:
+        return found
+    named_by: dict[str, tuple[str, Located[UserEntry]]] = {}
+    for u in tree.users:
+        path = u.entry.org_unit
+        if path is None or path == "/" or org_unit_path_problem(path):
+            continue
+        spelled = ""
+        for prefix in _prefixes(path):
+            key = prefix.lower()
+            mine = spelled + "/" + prefix.rsplit("/", 1)[1]
+            if key in declared:
+                spelled = declared[key][0]
+                continue
+            other = named_by.get(key)
+            if other is None:
+                named_by[key] = (mine, u)
+                found.paths[key] = spelled = mine
+            elif other[0].rsplit("/", 1)[1] != mine.rsplit("/", 1)[1]:
+                what = f"org_unit '{path}'" + ("" if prefix == path else f": '{prefix}'")
+                found.problems.append(
+                    u.source.problem(
+                        f"user {u.entry.email}: {what} differs only by case from "
+                        f"'{other[0]}' (user {other[1].entry.email}, {_at(other[1].source)}): "
+                        "Google's org unit paths ignore case; spell the unit one way, or "
+                        "declare it under org_units",
+                        "org_unit",
+                    )
+                )
+                break
+            else:
+                spelled = other[0]
+    return found
+
+
+def _prefixes(path: str) -> list[str]:
+    """`/a/b/c` -> [`/a`, `/a/b`, `/a/b/c`]."""
+    parts = path.split("/")[1:]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 # -- workspace -------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reconciler.desired.checks import Index, run_checks
+from reconciler.desired.checks import Index, org_unit_spellings, run_checks
 from reconciler.desired.load import DesiredTree, Located, read_tree
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.problems import InvalidInput, Problem
@@ -215,13 +215,21 @@ def _resolve_groups(index: Index, state: State) -> None:
 
 
 def _resolve_org_units(tree: DesiredTree, state: State) -> None:
+    # One spelling per unit, as Git declares it: Google's paths ignore case.
+    spelled = org_unit_spellings(tree)
     for o in tree.org_units:
         if o.entry.path != "/":
             origin = _origin(o, tree.root)
-            state.org_units[o.entry.path] = OrgUnit(o.entry.path, o.entry.description, origin)
-    for user in state.users.values():
-        if user.org_unit and user.org_unit != "/" and user.org_unit not in state.org_units:
-            state.org_units[user.org_unit] = OrgUnit(user.org_unit, origin=user.origin)
+            path = spelled.of(o.entry.path)
+            state.org_units[path] = OrgUnit(path, o.entry.description, origin)
+    for email, user in state.users.items():
+        if not user.org_unit or user.org_unit == "/":
+            continue
+        path = spelled.of(user.org_unit)
+        if path != user.org_unit:
+            state.users[email] = user = replace(user, org_unit=path)
+        if path not in state.org_units:
+            state.org_units[path] = OrgUnit(path, origin=user.origin)
     # Every ancestor of a unit must exist too.
     for path in list(state.org_units):
         head = path.rsplit("/", 1)[0]

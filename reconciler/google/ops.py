@@ -132,9 +132,23 @@ def create_org_unit(client: GoogleClient, customer: str, unit: OrgUnit) -> Call:
     )
 
 
-def update_org_unit(client: GoogleClient, customer: str, path: str, description: str) -> Call:
+def update_org_unit(
+    client: GoogleClient,
+    customer: str,
+    path: str,
+    description: str | None,
+    *,
+    name: str | None = None,
+) -> Call:
+    """Change a unit's description and/or name (None: leave it); `path` may be spelt in any
+    case, as Google's org unit paths ignore it."""
+    body: dict[str, str] = {}
+    if description is not None:
+        body["description"] = description
+    if name is not None:
+        body["name"] = name
     request = client.service.orgunits().patch(
-        customerId=customer, orgUnitPath=path.lstrip("/"), body={"description": description}
+        customerId=customer, orgUnitPath=path.lstrip("/"), body=body
     )
     return Call(request, f"orgunits.patch {path}")
 

@@ -189,7 +189,11 @@ def _user_fields(user: User, account: User, renamed_from: str | None) -> dict[st
         if want is None:
             continue  # not managed
         if name == "org_unit":
+            # Google's org unit paths ignore case: a unit spelt otherwise is the same unit,
+            # and the plan renames the unit itself (see _diff_org_units).
             want, have = want or "/", have or "/"
+            if want.lower() == have.lower():
+                continue
         if not _same(want, have):
             fields[name] = FieldChange(have, want)
     if user.aliases is not None:
@@ -226,15 +230,24 @@ def _suspension(user: User, account: User, plan: Plan) -> None:
 
 
 def _diff_org_units(desired: State, actual: State, plan: Plan) -> None:
+    # Google's org unit paths ignore case (/engineering is /Engineering): a unit Git spells
+    # otherwise exists, and only its name is changed to Git's spelling (which carries the
+    # units and users below it along).
+    existing = {path.lower(): unit for path, unit in actual.org_units.items()}
     for path, unit in desired.org_units.items():
-        have = actual.org_units.get(path)
+        have = existing.get(path.lower())
         if have is None:
             fields = (
                 {"description": FieldChange(None, unit.description)} if unit.description else {}
             )
             plan.changes.append(Change("create", "org_unit", path, fields, origin=unit.origin))
-        elif unit.description is not None and not _same(unit.description, have.description):
-            fields = {"description": FieldChange(have.description, unit.description)}
+            continue
+        fields = {}
+        if have.name != unit.name:
+            fields["name"] = FieldChange(have.name, unit.name)
+        if unit.description is not None and not _same(unit.description, have.description):
+            fields["description"] = FieldChange(have.description, unit.description)
+        if fields:
             plan.changes.append(Change("update", "org_unit", path, fields, origin=unit.origin))
 
 

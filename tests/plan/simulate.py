@@ -96,29 +96,66 @@ class Tenant:
             raise Refused("the simulator does not know this kind of change")
         handler(change)
 
+    # org units: paths ignore case, as Google's; a unit keeps the spelling it was created or
+    # renamed with, and users in it show that spelling.
+
+    def unit_at(self, path: str) -> OrgUnit | None:
+        for unit in self.state.org_units.values():
+            if unit.path.lower() == path.lower():
+                return unit
+        return None
+
     def _org_unit_create(self, c: Change) -> None:
-        if c.key in self.state.org_units:
+        if self.unit_at(c.key) is not None:
             raise Refused("the unit exists")
-        parent = OrgUnit(c.key).parent
-        if parent != "/" and parent not in self.state.org_units:
+        parent = OrgUnit(c.key).parent or "/"
+        above = self.unit_at(parent) if parent != "/" else None
+        if parent != "/" and above is None:
             raise Refused(f"the parent {parent} does not exist")
+        path = (above.path if above else "") + "/" + OrgUnit(c.key).name
         description = c.fields.get("description")
-        self.state.org_units[c.key] = OrgUnit(
-            c.key, _read_back(description.new) if description else None
+        self.state.org_units[path] = OrgUnit(
+            path, _read_back(description.new) if description else None
         )
 
     def _org_unit_update(self, c: Change) -> None:
-        unit = self.state.org_units.get(c.key)
+        unit = self.unit_at(c.key)
         if unit is None:
             raise Refused("no such unit")
-        _check_old(c.fields["description"], unit.description)
-        self.state.org_units[c.key] = replace(
-            unit, description=_read_back(c.fields["description"].new)
-        )
+        if "description" in c.fields:
+            _check_old(c.fields["description"], unit.description)
+            unit = replace(unit, description=_read_back(c.fields["description"].new))
+        self.state.org_units[unit.path] = unit
+        if "name" in c.fields:
+            _check_old(c.fields["name"], unit.name)
+            self._move_units(
+                unit.path, (unit.parent or "").rstrip("/") + "/" + c.fields["name"].new
+            )
 
-    def _org_unit_exists(self, path: Any) -> None:
-        if path and path != "/" and path not in self.state.org_units:
+    def _move_units(self, old: str, new: str) -> None:
+        """A renamed unit carries the units and users below it along."""
+
+        def moved(path: str) -> str:
+            low = path.lower()
+            if low == old.lower() or low.startswith(old.lower() + "/"):
+                return new + path[len(old) :]
+            return path
+
+        self.state.org_units = {
+            moved(p): replace(u, path=moved(p)) for p, u in self.state.org_units.items()
+        }
+        for email, user in list(self.state.users.items()):
+            if user.org_unit and moved(user.org_unit) != user.org_unit:
+                self.state.users[email] = replace(user, org_unit=moved(user.org_unit))
+
+    def _org_unit_exists(self, path: Any) -> str:
+        """The unit's own spelling of `path` (Google stores that one); refused if none."""
+        if not path or path == "/":
+            return "/"
+        unit = self.unit_at(path)
+        if unit is None:
             raise Refused(f"the org unit {path} does not exist")
+        return unit.path
 
     # users
 
@@ -126,9 +163,9 @@ class Tenant:
         values = {name: fc.new for name, fc in c.fields.items()}
         aliases = tuple(sorted(values.pop("aliases", None) or ()))
         self._claim({c.key, *aliases}, c.key)
-        self._org_unit_exists(values.get("org_unit"))
+        unit = self._org_unit_exists(values.get("org_unit"))
         attributes = {name: _read_back(v) for name, v in values.items()}
-        attributes["org_unit"] = attributes.get("org_unit") or "/"
+        attributes["org_unit"] = unit
         self.state.users[c.key] = User(
             email=c.key, aliases=aliases, owner=self.ours, id=f"new:{c.key}", **attributes
         )
@@ -167,8 +204,7 @@ class Tenant:
                 continue
             _check_old(fc, have, root=name == "org_unit")
             if name == "org_unit":
-                self._org_unit_exists(fc.new)
-                values[name] = fc.new or "/"
+                values[name] = self._org_unit_exists(fc.new)
             else:
                 values[name] = _read_back(fc.new)
         self.state.users[c.key] = replace(user, **values)
@@ -296,5 +332,7 @@ class Tenant:
 def _check_old(fc: FieldChange, have: Any, *, root: bool = False) -> None:
     """The plan's `old` must be what the tenant holds when the change runs."""
     old, now = (fc.old or "/", have or "/") if root else (fc.old or "", have or "")
+    if root:  # org unit paths ignore case
+        old, now = old.lower(), now.lower()
     if old != now:
         raise Refused(f"the plan expects {fc.old!r}, Google holds {have!r}")

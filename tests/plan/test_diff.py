@@ -368,6 +368,50 @@ ORG_UNITS: dict[str, Scenario] = {
         [("update", "org_unit", "/Ops", {"description": ("Operations", "")})],
     ),
     "units Git does not name are left alone": Scenario(state(), state(unit("/Legacy", "old")), []),
+    # Google's org unit paths ignore case: /eng is /Eng, renamed to Git's spelling.
+    "a unit spelt in another case is renamed, not created": Scenario(
+        state(unit("/engineering")),
+        state(unit("/Engineering")),
+        [("update", "org_unit", "/engineering", {"name": ("Engineering", "engineering")})],
+    ),
+    "a case rename and a new description are one update": Scenario(
+        state(unit("/OPS", "Operations")),
+        state(unit("/Ops", "Ops")),
+        [
+            (
+                "update",
+                "org_unit",
+                "/OPS",
+                {"name": ("Ops", "OPS"), "description": ("Ops", "Operations")},
+            )
+        ],
+    ),
+    "only the unit whose own name differs is renamed; units below follow it": Scenario(
+        state(unit("/engineering"), unit("/engineering/Platform", "Infra")),
+        state(unit("/Engineering"), unit("/Engineering/Platform", "Infra")),
+        [("update", "org_unit", "/engineering", {"name": ("Engineering", "engineering")})],
+    ),
+    "a new unit under a unit spelt otherwise is created, the parent renamed": Scenario(
+        state(unit("/engineering"), unit("/engineering/Web")),
+        state(unit("/Engineering")),
+        [
+            ("create", "org_unit", "/engineering/Web"),
+            ("update", "org_unit", "/engineering", {"name": ("Engineering", "engineering")}),
+        ],
+    ),
+    "a user in a unit spelt otherwise is not moved: the unit's rename covers it": Scenario(
+        state(want("jo", org_unit="/engineering"), unit("/engineering")),
+        state(have("jo", org_unit="/Engineering"), unit("/Engineering")),
+        [("update", "org_unit", "/engineering", {"name": ("Engineering", "engineering")})],
+    ),
+    "a user moved to another unit still moves": Scenario(
+        state(want("jo", org_unit="/sales"), unit("/sales")),
+        state(have("jo", org_unit="/Engineering"), unit("/Engineering"), unit("/Sales")),
+        [
+            ("update", "org_unit", "/sales", {"name": ("Sales", "sales")}),
+            ("update", "user", "jo@x.io", {"org_unit": ("/Engineering", "/sales")}),
+        ],
+    ),
 }
 
 GROUPS: dict[str, Scenario] = {
