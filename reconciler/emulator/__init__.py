@@ -12,8 +12,9 @@ model, its indexes and journaled mutations), `seed` (seed and state documents), 
 reads) with `api_users`, `api_groups`, `api_members`, `api_orgunits`, `api_schemas`, and
 `fields` (partial responses), `discovery` (the bundled discovery document: `fields` names
 are checked against its response schemas), `query` (search), `paging`, `rules`, `errors`,
-`request`. `server` puts it on HTTP, with `batch` (the multipart wire format) and `faults`
-(latency, injected faults, quota, batch order, stats).
+`request`. `server` puts it on HTTP, with `batch` (the multipart wire format), `auth` (the
+token endpoint and the Bearer token of every call) and `faults` (latency, injected faults,
+quota, batch order, stats).
 
 Choices where Google's behaviour is undocumented (or where we simplify), so tests and users
 know what to expect:
@@ -92,7 +93,23 @@ Eventual consistency (`consistency_delay_s`)
   `404` "Resource Not Found: groupKey". The delay is not persisted: after a restart
   everything is settled.
 
+Authorization (details in auth.py and docs/emulator.md)
+- `POST /token` answers a JWT-bearer grant (the signature is not checked). A `sub` that is no
+  user of the tenant: `400 invalid_grant` "Invalid email or User ID"; with a `sub`, a scope
+  outside the option `delegated_scopes` (default: any): `401 unauthorized_client`. Tokens
+  remember their scopes and subject, last an hour, and live in memory only.
+- Every API call and batch part needs one (a part's own Authorization header, else the
+  batch's): none, unknown or expired: `401 authError` (UNAUTHENTICATED); scopes that the
+  discovery document does not list for the method (read-only scopes are listed for reads
+  only): `403 insufficientPermissions`; a subject who is not a super admin, or a service
+  account acting as itself outside `admin_service_accounts` (default: every one): `403
+  forbidden` "Not Authorized to access this resource/api". Checked before quota and faults.
+
 Org units and schemas
+- Paths ignore case everywhere (lookups, parents, users' orgUnitPath, queries); answers show
+  the unit's own spelling, and a user's orgUnitPath is stored as the unit spells it. An
+  insert that differs from a unit only by case is that unit's `409 duplicate`; a rename may
+  change only the case.
 - orgunits.list `type` defaults to `children`; the root is listed only with
   `allIncludingParent`. Unknown unit: `404 notFound` "Org unit not found"; unknown parent:
   `400 invalid` "Invalid Parent Orgunit Id"; an existing path: `409 duplicate`; deleting a
