@@ -240,8 +240,8 @@ class _Importer:
             want = wanted.get(name)
             if name == "manager" and want is None and have is not None and user.manager:
                 continue  # Google's manager is not in Git: keep Git's
-            if name == "org_unit" and (have or "/") == (user.org_unit or "/"):
-                continue  # "/" and no org unit are the same place
+            if name == "org_unit" and (have or "/").lower() == (user.org_unit or "/").lower():
+                continue  # "/" and no org unit are the same place; paths ignore case
             if (have or None) != (want or None):
                 edit.set_field(node, name, want)
                 changed = True

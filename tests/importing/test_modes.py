@@ -277,6 +277,21 @@ def test_updates_keeps_git_alone_where_google_agrees(tmp_path, capsys):
     assert (root / "jo.yaml").read_text(encoding="utf-8") == text  # org_unit: / stays
 
 
+def test_updates_keep_gits_spelling_of_an_org_unit(tmp_path, capsys):
+    # Google's org unit paths ignore case: /engineering is the unit Google spells otherwise.
+    text = (
+        "org_units:\n  - path: /engineering\nusers:\n  - email: jo@example.com\n"
+        "    given_name: Jo\n    family_name: Lei\n    org_unit: /engineering\n"
+        "bindings:\n  - user: jo@example.com\n"
+    )
+    seed = tenant([account("jo@example.com", "Jo", "Lei", org_unit="/Engineering")])
+    root = state_dir(tmp_path / "case", seed, {"jo.yaml": text})
+    run = cli(capsys, "import", root, "--mode", "updates")
+    assert run.code == 0, run.err
+    assert "Imported 0 new and 0 updated users" in run.out
+    assert (root / "jo.yaml").read_text(encoding="utf-8") == text
+
+
 def test_updates_of_a_flow_style_entry_is_a_note_not_an_edit(tmp_path, capsys):
     text = "users:\n  - {email: bo@example.com, given_name: Bo, family_name: Old}\n"
     root = state_dir(
