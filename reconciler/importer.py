@@ -272,6 +272,12 @@ class _Importer:
         if existing is None and group.email.rpartition("@")[2] not in self.domains:
             self.report.notes.append(f"group {group.email}: not in directory.domains; not imported")
             return
+        if group.owner not in (None, self.ws.ownership.id):
+            # Another repository's group: Git here could never manage it (plans leave it alone).
+            self.report.notes.append(
+                f"group {group.email}: managed by '{group.owner}'; not imported"
+            )
+            return
         if existing is None and self.options.mode in ("new", "all"):
             self._add_group(group)
         elif existing is not None and self.options.mode in ("updates", "all"):

@@ -22,8 +22,8 @@ SECTIONS = {
     "unmanaged": "Accounts in Google that Git does not name",
     "missing": "Accounts Git binds that Google lacks",
     "drift": "Attribute and membership drift",
-    "orphaned": "Accounts marked as ours that Git no longer binds",
-    "other_owner": "Accounts managed by another repository",
+    "orphaned": "Accounts and groups marked as ours that Git no longer binds or names",
+    "other_owner": "Accounts and groups managed by another repository",
     "privileged": "Privileged access (super and delegated admins)",
 }
 
@@ -76,6 +76,7 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
             if protected:
                 detail += "; protected"
             report.sections["privileged"].append(Row(account.email, detail, finding=not in_git))
+    _groups(desired, actual, ours, report)
     for change in plan.changes:
         if change.kind == "user" and change.action == "create":
             report.sections["missing"].append(Row(change.key, "bound in Git, no account"))
@@ -86,6 +87,27 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
     for change in plan.refused:
         report.sections["drift"].append(Row(change.key, describe(change)))
     return report
+
+
+def _groups(desired: State, actual: State, ours: str, report: Report) -> None:
+    """Groups of another repository (a finding when Git names one: it cannot manage it),
+    and groups marked as ours that Git no longer names (they keep their members)."""
+    named: set[str] = set()
+    for group in desired.groups.values():
+        named.update({group.email, *(group.aliases or ()), *group.previous_emails})
+    for group in sorted(actual.groups.values(), key=lambda g: g.email):
+        in_git = bool({group.email, *(group.aliases or ())} & named)
+        count = group.direct_members_count
+        members = f"{count} member{'' if count == 1 else 's'}" if count is not None else "members"
+        if group.owner not in (None, ours):
+            detail = f"group managed by '{_one_line(group.owner)}'"
+            if in_git:
+                detail += "; named in Git, so left alone by this repository"
+            report.sections["other_owner"].append(Row(group.email, detail, finding=in_git))
+        elif group.owner == ours and not in_git:
+            report.sections["orphaned"].append(
+                Row(group.email, f"group marked as ours but not in Git (keeps its {members})")
+            )
 
 
 def _drift_detail(change) -> str:
