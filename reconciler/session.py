@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from reconciler.desired.resolve import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
+from reconciler.google.domains import check_domains, read_domains
 from reconciler.google.fetch import Actual, fetch_actual
 from reconciler.plan.changes import Plan
 from reconciler.plan.diff import make_plan
@@ -54,7 +55,13 @@ def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False
 
 
 def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
-    """Read the tenant and compute the plan."""
+    """Read the tenant and compute the plan: plan, report, apply DIR and apply PLAN.json
+    all come here, so none can act on a domain the tenant lacks.
+
+    Calls beyond the read (fetch.py): one `domains.list` first (cheap, and a missing
+    domain is refused before the big read)."""
+    customer = desired.workspace.directory.customer
+    check_domains(desired, read_domains(client, customer))
     actual = read_actual(desired, client)
     plan = make_plan(desired.state, actual.state, desired.workspace)
     if not actual.marker_schema:
