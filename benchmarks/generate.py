@@ -75,12 +75,13 @@ class Expected:
 
     @property
     def minimum_plan_calls(self) -> int:
-        """A plan: one domains.list, then the read."""
-        return 1 + self.minimum_read_calls
+        """A plan: one domains.list, the read, then one users.get per planned create (each
+        must be checked absent; generated users have no previous emails)."""
+        return 1 + self.minimum_read_calls + self.creates
 
     @property
     def minimum_plan_calls_after_apply(self) -> int:
-        """One domains.list and the read of the tenant as Git has it."""
+        """Nothing left to create: one domains.list and the read."""
         return 1 + self.minimum_read_calls_after_apply
 
     @property

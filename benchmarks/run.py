@@ -212,7 +212,8 @@ def benchmark(
             before,
             command="apply",
             seconds=seconds,
-            # Apply plans again (domains, the read), then one call per change.
+            # Apply plans again (domains, the read, the creates' checks), then one call
+            # per change.
             minimum_calls=expected.minimum_plan_calls + expected.changes,
             peak_mb=peak,
             changes=outcome.get("applied", 0),
