@@ -31,6 +31,9 @@ from reconciler.state import Group, State, User
 _FIELDS = {"user": "primaryEmail", "group": "email", "org_unit": "orgUnitPath"}
 # Names of found resources shown in the error, at most.
 SHOWN = 5
+# About this many lookups are built and sent before the next ones: a first apply of a whole
+# company creates every account, and all its requests at once would be held for nothing.
+LOOKUPS_AT_ONCE = 1000
 
 
 @dataclass(frozen=True)
@@ -65,18 +68,20 @@ def verify_creates(client: GoogleClient, plan: Plan, desired: State, customer: s
     """Look up every key of the plan's creates; ShortReadError if any exists, GoogleApiError
     if a lookup fails. Returns the number of lookups (calls) made."""
     wanted = lookups(plan, desired)
-    if not wanted:
-        return 0
-    outcomes = client.execute_all([_call(client, w, customer) for w in wanted])
     existing: list[str] = []
-    for lookup, outcome in zip(wanted, outcomes, strict=True):
-        if outcome.ok:
-            existing.append(_describe(lookup, outcome))
-        elif outcome.status != 404:
-            raise GoogleApiError(
-                f"{outcome.call.label}: {outcome.error}; could not check that the planned "
-                f"create of {lookup.created} is new, so nothing is planned (run again)"
-            )
+    # Whole batches at a time, so slicing costs no extra round trip.
+    at_once = max(1, LOOKUPS_AT_ONCE // client.batch_limit) * client.batch_limit
+    for start in range(0, len(wanted), at_once):
+        part = wanted[start : start + at_once]
+        outcomes = client.execute_all([_call(client, w, customer) for w in part])
+        for lookup, outcome in zip(part, outcomes, strict=True):
+            if outcome.ok:
+                existing.append(_describe(lookup, outcome))
+            elif outcome.status != 404:
+                raise GoogleApiError(
+                    f"{outcome.call.label}: {outcome.error}; could not check that the planned "
+                    f"create of {lookup.created} is new, so nothing is planned (run again)"
+                )
     if existing:
         shown = "; ".join(existing[:SHOWN])
         more = f" (and {len(existing) - SHOWN} more)" if len(existing) > SHOWN else ""

@@ -57,6 +57,19 @@ def test_absent_keys_pass_in_batches(client, emulator):
     assert after["http_requests"] - before["http_requests"] == 2
 
 
+def test_many_creates_are_looked_up_a_slice_of_whole_batches_at_a_time(
+    client, emulator, monkeypatch
+):
+    monkeypatch.setattr("reconciler.google.verify.LOOKUPS_AT_ONCE", 250)  # 2 batches of 100
+    creates = [Change("create", "user", f"new{i}@example.com") for i in range(450)]
+    before = stats(emulator)
+    assert verify_creates(client, plan_of(*creates), State(), CUSTOMER) == 450
+    after = stats(emulator)
+    assert after["by_method"]["directory.users.get"] == 450
+    # Slices of 200: batches of 100, 100 | 100, 100 | 50: five round trips, as unsliced.
+    assert after["http_requests"] - before["http_requests"] == 5
+
+
 def test_an_existing_key_is_a_short_read(client):
     plan = plan_of(
         Change("create", "user", "new@example.com"),
