@@ -76,6 +76,17 @@ class Expected:
         )
 
     @property
+    def minimum_plan_calls(self) -> int:
+        """A plan: one domains.list, the read, then one users.get per planned create (each
+        must be checked absent; generated users have no previous emails)."""
+        return 1 + self.minimum_read_calls + self.creates
+
+    @property
+    def minimum_plan_calls_after_apply(self) -> int:
+        """Nothing left to create: one domains.list and the read."""
+        return 1 + self.minimum_read_calls_after_apply
+
+    @property
     def changes(self) -> int:
         return self.title_updates + self.creates + self.member_adds + self.member_removals
 
@@ -221,7 +232,11 @@ def main() -> None:
     base = SIZES[args.size]
     size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
     expected = generate(args.out, size, args.changes, args.quota_per_minute)
-    print(json.dumps(expected.__dict__ | {"minimum_read_calls": expected.minimum_read_calls}))
+    minimums = {
+        "minimum_read_calls": expected.minimum_read_calls,
+        "minimum_plan_calls": expected.minimum_plan_calls,
+    }
+    print(json.dumps(expected.__dict__ | minimums))
 
 
 if __name__ == "__main__":

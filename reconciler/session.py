@@ -8,7 +8,9 @@ from contextlib import contextmanager
 
 from reconciler.desired.resolve import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
+from reconciler.google.domains import check_domains, read_domains
 from reconciler.google.fetch import Actual, fetch_actual
+from reconciler.google.verify import verify_creates
 from reconciler.plan.changes import Plan
 from reconciler.plan.diff import make_plan
 from reconciler.state import Group
@@ -56,9 +58,17 @@ def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False
 
 
 def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
-    """Read the tenant and compute the plan."""
+    """Read the tenant and compute the plan: plan, report, apply DIR and apply PLAN.json
+    all come here, so none can act on a domain the tenant lacks or on a partial read.
+
+    Calls beyond the read (fetch.py): one `domains.list` first (cheap, and a missing
+    domain is refused before the big read), then one lookup per key of each planned
+    create (verify.py; none when nothing is created)."""
+    customer = desired.workspace.directory.customer
+    check_domains(desired, read_domains(client, customer))
     actual = read_actual(desired, client)
     plan = make_plan(desired.state, actual.state, desired.workspace)
+    verify_creates(client, plan, desired.state, customer)
     if not actual.marker_schema:
         plan.notes.append(
             "the ownership schema does not exist yet: apply creates it before marking accounts"

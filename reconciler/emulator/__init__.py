@@ -1,15 +1,16 @@
 """An emulator of the Admin SDK Directory API, faithful enough for the real googleapiclient.
 
-It holds one Google Workspace tenant (domains, users, groups and their members, org units,
-custom user schemas) and answers the Directory API's methods with Google's resource shapes,
-error shapes and semantics, so plans and applies can be tried, and integration tests run,
-without reaching Google. The tenant starts from a seed in the API's own shapes and persists
-across restarts.
+It holds one Google Workspace tenant (domains and domain aliases, users, groups and their
+members, org units, custom user schemas) and answers the Directory API's methods with
+Google's resource shapes, error shapes and semantics, so plans and applies can be tried, and
+integration tests run, without reaching Google. The tenant starts from a seed in the API's
+own shapes and persists across restarts.
 
 Modules: `store` (TenantStore: the tenant, its seed, persistence), `tenant` (the in-memory
 model, its indexes and journaled mutations), `seed` (seed and state documents), `journal`
 (snapshot + append-only journal), `api` (DirectoryApi: routing, consistency delay, short
-reads) with `api_users`, `api_groups`, `api_members`, `api_orgunits`, `api_schemas`, and
+reads) with `api_users`, `api_groups`, `api_members`, `api_orgunits`, `api_schemas`,
+`api_domains` (over `domains`: the tenant's domains and which addresses may use), and
 `fields` (partial responses), `discovery` (the bundled discovery document: `fields` names
 are checked against its response schemas), `query` (search), `paging`, `rules`, `errors`,
 `request`. `server` puts it on HTTP, with `batch` (the multipart wire format) and `faults`
@@ -92,6 +93,14 @@ Eventual consistency (`consistency_delay_s`)
   `404` "Resource Not Found: groupKey". The delay is not persisted: after a restart
   everything is settled.
 
+Domains (domains.py)
+- A seed's `domains` entry is a name or a Domains resource with `domainAliases`; the
+  primary domain is the one marked `isPrimary`, else the first; `verified` defaults to true.
+- Addresses may use verified domains and their verified domain aliases (primary addresses
+  included); anything else is `404 notFound` "Domain not found.".
+- domains.list/get and domainAliases.list/get are served (read-only); `creationTime` only
+  when the seed gives it. An unknown domain or alias is `404 notFound` "Domain not found.".
+
 Org units and schemas
 - orgunits.list `type` defaults to `children`; the root is listed only with
   `allIncludingParent`. Unknown unit: `404 notFound` "Org unit not found"; unknown parent:
@@ -134,7 +143,8 @@ Batches, faults, persistence (details in batch.py, faults.py, server.py, store.p
   is 415 `unsupportedMediaType`.
 
 Short reads (testing a client's guard against partial listings): `DirectoryApi.short_listing`
-maps a collection (users, groups, members, orgunits) to how many items every listing of it
-leaves out at its end; a page sequence then ends early with no error and no nextPageToken,
-and a member listing returns fewer members than the group's directMembersCount.
+maps a collection (users, groups, members, orgunits, domains) to how many items every listing
+of it leaves out at its end (more than there are: nothing is listed); a page sequence then
+ends early with no error and no nextPageToken, and a member listing returns fewer members
+than the group's directMembersCount. Gets by key still find what listings leave out.
 """

@@ -12,9 +12,10 @@ document's schemas, errors Google's JSON error shape; `fields` is honoured.
 Short reads, for testing a client's guard against partial listings: set
 `api.short_listing = {"users": 1, "members": 2}` (collection -> how many items every
 listing of that collection leaves out at its end; collections: users, groups, members,
-orgunits). A users listing then ends its page sequence early, without an error or a
-nextPageToken; a member listing returns fewer members than the group's
-directMembersCount. `{}` (the default) turns it off.
+orgunits, domains; a count above the collection's size lists nothing at all). A users
+listing then ends its page sequence early, without an error or a nextPageToken; a member
+listing returns fewer members than the group's directMembersCount. `{}` (the default)
+turns it off. Gets (users.get, groups.get, orgunits.get…) still find what is left out.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from reconciler.emulator import (
+    api_domains,
     api_groups,
     api_members,
     api_orgunits,
@@ -42,7 +44,7 @@ from reconciler.emulator.store import StateError, TenantStore
 
 log = logging.getLogger(__name__)
 
-SHORT_LISTING_COLLECTIONS = frozenset({"users", "groups", "members", "orgunits"})
+SHORT_LISTING_COLLECTIONS = frozenset({"users", "groups", "members", "orgunits", "domains"})
 
 Handler = Callable[[Call], tuple[int, dict[str, Any] | None]]
 
@@ -161,6 +163,25 @@ _ROUTES: list[tuple[str, str, str, Handler]] = [
         "customer/{customerId}/orgunits/{+orgUnitPath}",
         "directory.orgunits.delete",
         api_orgunits.delete_orgunit,
+    ),
+    ("GET", "customer/{customer}/domains", "directory.domains.list", api_domains.list_domains),
+    (
+        "GET",
+        "customer/{customer}/domains/{domainName}",
+        "directory.domains.get",
+        api_domains.get_domain,
+    ),
+    (
+        "GET",
+        "customer/{customer}/domainaliases",
+        "directory.domainAliases.list",
+        api_domains.list_domain_aliases,
+    ),
+    (
+        "GET",
+        "customer/{customer}/domainaliases/{domainAliasName}",
+        "directory.domainAliases.get",
+        api_domains.get_domain_alias,
     ),
     ("GET", "customer/{customerId}/schemas", "directory.schemas.list", api_schemas.list_schemas),
     (

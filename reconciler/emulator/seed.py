@@ -1,6 +1,7 @@
 """Build a tenant from a seed (or a saved state) in the Directory API's own shapes.
 
-Top-level keys: `domains`, `users` (User resources), `groups` (Group resources, each with
+Top-level keys: `domains` (names, or Domains resources with `domainAliases`: see
+domains.py), `users` (User resources), `groups` (Group resources, each with
 an inline `members` list of Member resources), `orgUnits`, `schemas`; a saved state adds
 `customerId`, `rootOrgUnitId`, `deletedUsers` and `journalSeq`. Absent keys mean empty.
 Ids and etags are generated unless given. Every entry goes through the same rules as the
@@ -21,6 +22,7 @@ from reconciler.desired.yamlread import read_yaml
 from reconciler.emulator.api_groups import build_group
 from reconciler.emulator.api_orgunits import build_orgunit
 from reconciler.emulator.api_schemas import build_schema
+from reconciler.emulator.domains import domain_record, finish
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.ids import external_member_id, new_customer_id, new_orgunit_id, next_etag
 from reconciler.emulator.rules import ROLES, any_address
@@ -164,14 +166,24 @@ class _Loader:
             return []
         return value
 
-    def domains(self, doc: Mapping[str, Any]) -> list[str]:
+    def domains(self, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Domain records: each entry a name or a Domains resource (with domainAliases)."""
         value = doc.get("domains")
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+        if not isinstance(value, list):
             self.problem(doc, None, "domains: expected a list of domain names")
             return []
-        return [d.strip().lower() for d in value]
+        records = []
+        for i, entry in enumerate(value):
+            rec = self.attempt(value, i, f"domains[{i}]", lambda e=entry: domain_record(e))
+            if rec is not None:
+                records.append(rec)
+        try:
+            return finish(records)
+        except ApiError as exc:
+            self.problem(doc, None, f"domains: {exc.message}")
+            return []
 
     def check_keys(self, entry: Any, parent: Any, where: str, allowed: Any) -> bool:
         if not isinstance(entry, Mapping):

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.emulator.domains import domain_record, finish, seed_entry, usable
 from reconciler.emulator.ids import next_etag
 
 USER = "user"
@@ -62,10 +63,17 @@ def domain_of(address: str) -> str:
 class Tenant:
     """Everything one customer holds, with O(1) lookups by id, email or alias."""
 
-    def __init__(self, customer_id: str, domains: Iterable[str], root_orgunit_id: str):
+    def __init__(
+        self, customer_id: str, domains: Iterable[str | Record], root_orgunit_id: str
+    ) -> None:
+        """`domains`: names, or records from `domains.domain_record` (with their aliases)."""
         self.customer_id = customer_id
-        self.domains: list[str] = [d.lower() for d in domains]
-        self.domain_set = set(self.domains)
+        self.domain_records: list[Record] = finish(
+            [d if isinstance(d, dict) else domain_record(d) for d in domains]
+        )
+        self.domains: list[str] = [d["domainName"] for d in self.domain_records]
+        # What addresses may use: verified domains and their verified aliases.
+        self.domain_set = usable(self.domain_records)
         self.root_orgunit_id = root_orgunit_id
         self.users: dict[str, Record] = {}
         self.user_order: list[str] = []  # primary emails of active users, sorted
@@ -120,13 +128,17 @@ class Tenant:
         path = "/" + path_or_id.strip("/")
         return self.orgunits.get(path.lower())
 
+    @property
+    def primary_domain(self) -> str | None:
+        return next((d["domainName"] for d in self.domain_records if d["isPrimary"]), None)
+
     def orgunit_exists(self, path: str) -> bool:
         return path == ROOT_PATH or self.orgunit(path) is not None
 
     def root_orgunit(self) -> Record:
         """The root org unit, which Google never lists except with allIncludingParent."""
         return {
-            "name": self.domains[0] if self.domains else "root",
+            "name": self.primary_domain or "root",
             "orgUnitPath": ROOT_PATH,
             "orgUnitId": self.root_orgunit_id,
             "etag": next_etag(self.root_orgunit_id),
@@ -498,7 +510,7 @@ class Tenant:
         return {
             "customerId": self.customer_id,
             "rootOrgUnitId": self.root_orgunit_id,
-            "domains": list(self.domains),
+            "domains": [seed_entry(d, i == 0) for i, d in enumerate(self.domain_records)],
             "schemas": [self.schemas[k] for k in sorted(self.schemas)],
             "orgUnits": [self.orgunits[k] for k in sorted(self.orgunits)],
             "users": [self.users[self.addresses[e][1]] for e in self.user_order],

@@ -32,6 +32,9 @@ WRITE_SCOPES = (
     "admin.directory.orgunit",
     "admin.directory.userschema",
 )
+# Read in every run, apply included (it plans again first): only ever read-only, since
+# nothing here changes the tenant's domains.
+DOMAIN_SCOPE = "admin.directory.domain.readonly"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 # A key file path from the environment (a CI secret written to a temporary file) overrides
 # provider.credentials, so the key never needs a fixed path in the repository.
@@ -43,9 +46,10 @@ class CredentialsError(ReconcilerError):
 
 
 def scopes(read_only: bool) -> list[str]:
-    """The least scopes for the job: read-only ones for planning, read-write for applying."""
+    """The least scopes for the job: read-only ones for planning, read-write for applying,
+    and the domains' read-only scope for both."""
     suffix = ".readonly" if read_only else ""
-    return [SCOPE_ROOT + s + suffix for s in WRITE_SCOPES]
+    return [*(SCOPE_ROOT + s + suffix for s in WRITE_SCOPES), SCOPE_ROOT + DOMAIN_SCOPE]
 
 
 def is_loopback_http(endpoint: str | None) -> bool:

@@ -4,6 +4,10 @@ refuse to return anything built from a short read.
 Calls: users ceil(N/500) pages, groups ceil(G/200), org units 1, the ownership schema 1, and
 for each group Git manages that has members, ceil(M/200) member pages, read through batch
 requests (many groups per HTTP round trip).
+
+A plan (session.plan_for) adds to this read one `domains.list` (domains.py) and, after the
+diff, one lookup per key of each planned create (verify.py: one per create without previous
+emails, none when nothing is created), since no listing here carries a total to check.
 """
 
 from __future__ import annotations

@@ -131,3 +131,66 @@ def test_fetch_is_within_five_percent_of_the_minimum(generated, tmp_path: Path):
         f"HTTP requests {seen['http_requests']}, batches {seen['batch_requests']}, "
         f"member calls {member_calls} in {member_round_trips} round trips"
     )
+
+
+# -- a whole plan: the read, one domains.list, and one lookup per planned create -------------
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "desired-state"
+# The example's first plan creates /Engineering/Platform, kenji.watanabe@, priya.nair@ and
+# platform@ (none with a previous email): one orgunits.get, two users.get, one groups.get.
+EXAMPLE_LOOKUPS = {
+    "directory.orgunits.get": 1,
+    "directory.users.get": 2,
+    "directory.groups.get": 1,
+}
+
+
+def plan_calls(server, root: Path) -> tuple[Any, dict[str, int]]:
+    """Plan `root` against `server`; the plan and the calls it made, by method."""
+    from reconciler.desired.resolve import load_desired
+    from reconciler.session import plan_for
+
+    before = stats(server)["by_method"]
+    plan, _ = plan_for(load_desired(root), connect(server, root, read_only=True))
+    after = stats(server)["by_method"]
+    return plan, {m: n - before.get(m, 0) for m, n in after.items() if n - before.get(m, 0)}
+
+
+def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import shutil
+
+    from reconciler.cli import main
+    from reconciler.google.client import ENDPOINT_ENV
+
+    root = tmp_path / "state"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
+    server = start_emulator(root / "tenant.yaml")
+    try:
+        plan, calls = plan_calls(server, root)
+        creates = [c for c in plan.changes if c.action == "create"]
+        assert len(creates) == sum(EXAMPLE_LOOKUPS.values()) == 4
+        # The read as fetch.py counts it: 20 users, 7 groups (one page each), 6 managed
+        # groups with members (one page each), org units, the schema.
+        read = {
+            "directory.users.list": 1,
+            "directory.groups.list": 1,
+            "directory.members.list": 6,
+            "directory.orgunits.list": 1,
+            "directory.schemas.get": 1,
+        }
+        # 10 read, 1 domains.list, 4 lookups: 15 calls (10 before the guards).
+        assert calls == {**read, "directory.domains.list": 1, **EXAMPLE_LOOKUPS}
+
+        # Applied, nothing is left to create: the plan is the read and one domains.list,
+        # not a single lookup: 12 calls, the minimum the API allows (11 before the guards).
+        monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
+        with pytest.raises(SystemExit) as applied:
+            main(["apply", str(root), "--auto-approve"])
+        assert applied.value.code == 0
+        plan, calls = plan_calls(server, root)
+        assert plan.changes == []
+        assert calls == {**read, "directory.members.list": 7, "directory.domains.list": 1}
+    finally:
+        server.stop()

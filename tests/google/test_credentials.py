@@ -42,7 +42,10 @@ READ_SCOPES = [
         "admin.directory.userschema.readonly",
     )
 ]
-WRITE_SCOPES = [s.removesuffix(".readonly") for s in READ_SCOPES]
+# Every run reads the tenant's domains, apply included (it plans first); only ever read-only.
+DOMAIN_SCOPE = SCOPE_ROOT + "admin.directory.domain.readonly"
+WRITE_SCOPES = [*(s.removesuffix(".readonly") for s in READ_SCOPES), DOMAIN_SCOPE]
+READ_SCOPES.append(DOMAIN_SCOPE)
 
 
 def test_scopes_are_the_least_for_the_job():
