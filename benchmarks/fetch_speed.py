@@ -62,6 +62,7 @@ def main() -> None:
     sizes = [len(g.get("members", [])) for g in seed["groups"]]
     minimum = (
         math.ceil(args.users / 500)
+        + 1  # recently deleted users: none here, and one call says so
         + math.ceil(args.groups / 200)
         + 1  # org units
         + 1  # the ownership schema

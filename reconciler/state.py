@@ -72,6 +72,7 @@ class User:
     is_admin: bool = False
     is_delegated_admin: bool = False
     suspension_reason: str | None = None
+    deletion_time: str | None = None  # when Google deleted it (deleted accounts only)
     # Google's list attributes as read, so a write keeps the entries Git does not manage;
     # JSON text, a fraction of the memory of the parsed lists (100k users read at once).
     raw: str | None = field(default=None, compare=False, repr=False)
@@ -123,11 +124,16 @@ class OrgUnit:
 
 @dataclass
 class State:
-    """Users by primary email, groups by email, org units by path."""
+    """Users by primary email, groups by email, org units by path.
+
+    Actual side only: `deleted_users`, the accounts Google can still restore (deleted less
+    than 20 days ago), by primary email, apart from the live ones; where several deleted
+    accounts had one address, the most recently deleted."""
 
     users: dict[str, User] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     org_units: dict[str, OrgUnit] = field(default_factory=dict)
+    deleted_users: dict[str, User] = field(default_factory=dict)
 
     def bound_users(self) -> set[str]:
         """Emails of users that Git binds to a Google account."""

@@ -2,8 +2,9 @@
 
 Each Change becomes one or more Calls (a user create, then its aliases). A phase runs a batch
 of changes at a time, and their results are reported as each batch ends; a change whose
-prerequisite failed or was skipped in this run (its org unit, its user's creation or rename,
-its group's creation) is skipped, not attempted.
+prerequisite failed or was skipped in this run (its org unit, its user's creation, restore or
+rename, its group's creation) is skipped, not attempted. A restored (undeleted) account is
+treated like one created in this run: its updates and memberships wait for it.
 """
 
 from __future__ import annotations
@@ -155,12 +156,15 @@ class _Runner:
 
     def _mark_failed(self, change: Change, how: str) -> None:
         # Whatever later depends on this resource cannot work now: skip it, don't try it.
-        if change.action in ("create", "rename", "adopt") or change.kind == "org_unit":
+        if change.action in ("create", "undelete", "rename", "adopt") or change.kind == "org_unit":
             self.failed[change.key] = how
 
     def _succeeded(self, change: Change) -> None:
-        if change.action == "create":
+        if change.action in ("create", "undelete"):
             self.created.add(change.key)
+        if change.kind == "user" and change.action == "undelete":
+            # Back with the values it had when deleted: later updates merge into those.
+            self.actual_by_key[change.key] = self.ctx.actual.deleted_users[change.key]
         if change.kind == "user" and change.action == "rename" and change.from_:
             account = self.actual_by_key.pop(change.from_, None)
             if account is not None:
@@ -212,6 +216,10 @@ class _Runner:
                 return [ops.add_user_alias(c, key, a, after_create=True) for a in aliases]
 
             return [call], [then]
+        if action == "undelete":
+            gone = ctx.actual.deleted_users[key]  # Google restores by the immutable id only
+            unit = change.fields.get("org_unit")
+            return [ops.undelete_user(c, gone.id or "", key, unit.new if unit else None)], []
         if action == "rename":
             return [ops.rename_user(c, change.from_ or "", key)], []
         if action == "adopt":

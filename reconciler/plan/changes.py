@@ -11,6 +11,7 @@ from reconciler.state import Origin
 
 Action = Literal[
     "create",
+    "undelete",
     "update",
     "rename",
     "adopt",
@@ -31,6 +32,7 @@ PHASES: list[tuple[Kind, Action]] = [
     ("org_unit", "create"),
     ("org_unit", "update"),
     ("user", "create"),
+    ("user", "undelete"),
     ("user", "rename"),
     ("user", "adopt"),
     ("user", "update"),

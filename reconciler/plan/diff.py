@@ -4,7 +4,9 @@ Users: a desired user matches an account by primary email, then alias, then a pr
 (the last two plan a rename). A matched account without our ownership marker is adopted when
 Git binds it (or asks for it suspended or deleted); one marked by another repository is never
 touched. Marked accounts that Git no longer binds are suspended, never deleted. Accounts
-neither marked nor named are never touched.
+neither marked nor named are never touched. A bound active or suspended user without a live
+account whose address a recently deleted account had is restored (undeleted), not created,
+while Google can still restore it and none of its addresses is taken.
 
 Groups: exported groups match by email, alias, then previous email; membership is
 authoritative unless the group is additive. Groups Git does not name are never touched.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.safety import check_safety
@@ -96,6 +99,9 @@ def _diff_users(
         claimed.setdefault(account.email, user.email)
     for user, account, how in matches:
         if account is None:
+            gone = view.state.deleted_users.get(user.email)
+            if gone is not None and _wants_account(user) and _restore(user, gone, view, ours, plan):
+                continue
             if user.bound and user.state == "active":
                 plan.changes.append(_create_user(user))
             continue
@@ -118,6 +124,9 @@ def _diff_users(
             # (JumpCloud: existing staged users keep their access in the directory).
             staged.add(account.email)
             continue
+        gone = view.state.deleted_users.get(user.email)
+        if gone is not None and _wants_account(user):
+            plan.notes.append(_unrestorable(user, gone))
         adopting = account.owner is None
         if adopting and not (user.bound or user.state in ("suspended", "deleted")):
             continue  # Git names it but does not bind it: not ours to take over
@@ -159,6 +168,91 @@ def _diff_users(
                 Change("suspend", "user", account.email, reason="marked as ours but not in Git")
             )
     return renamed, staged
+
+
+def _wants_account(user: User) -> bool:
+    """Git wants an account for this user: bound, and active or suspended."""
+    return user.bound and user.state in ("active", "suspended")
+
+
+# Google lets admins restore a deleted user for 20 days ("Restore a recently deleted user").
+RESTORE_DAYS = 20
+
+
+def _deleted_when(gone: User) -> str:
+    """`deleted <date>; restorable until <date>` (UTC dates) of a deleted account."""
+    try:
+        moment = datetime.fromisoformat((gone.deletion_time or "").replace("Z", "+00:00"))
+    except ValueError:
+        return f"deleted recently; restorable for {RESTORE_DAYS} days after that"
+    until = moment + timedelta(days=RESTORE_DAYS)
+    return f"deleted {moment.date().isoformat()}; restorable until {until.date().isoformat()}"
+
+
+def _restore(user: User, gone: User, view: ActualView, ours: str, plan: Plan) -> bool:
+    """Plan to bring back `gone`, the deleted account that had `user`'s address, then what it
+    needs as any matched account. False when it cannot come back and Git's user is planned
+    as if it never existed (created when active); True when handled (restored, or left for
+    another repository)."""
+    when = _deleted_when(gone)
+    if gone.owner is not None and gone.owner != ours:
+        # Neither restored nor replaced: a new account would take its address, and with it
+        # the other repository's chance to restore it.
+        plan.notes.append(
+            f"user {user.email}: the deleted account ({when}) is managed by '{gone.owner}', not "
+            "by this repository; neither restored nor replaced by a new account"
+        )
+        return True
+    taken = _taken_addresses(gone, view)
+    if taken:
+        address, holder = taken[0]
+        instead = "; a new account is created instead" if user.state == "active" else ""
+        plan.notes.append(_unrestorable(user, gone))
+        plan.notes.append(f"user {user.email}: {address} now belongs to {holder}{instead}")
+        return False
+    target = _restored_org_unit(user, gone, view)
+    org_unit = {"org_unit": FieldChange(gone.org_unit or "/", target)}
+    plan.changes.append(_user_change("undelete", user, fields=org_unit, reason=when))
+    if gone.owner is None:
+        plan.changes.append(_user_change("adopt", user, reason="takeover of a restored account"))
+    restored = replace(gone, org_unit=target)
+    fields = _user_fields(user, restored, renamed_from=None)
+    if fields:
+        plan.changes.append(_user_change("update", user, fields=fields))
+    # Google restores the account suspended if it was when deleted (or its data was
+    # transferred, which the plan cannot see: the next plan then lifts it).
+    _suspension(user, restored, plan)
+    return True
+
+
+def _unrestorable(user: User, gone: User) -> str:
+    # The same words before and after a new account takes the address, so applying the plan
+    # adds no note.
+    return (
+        f"user {user.email}: the deleted account that had this address ({_deleted_when(gone)}) "
+        "cannot be restored while another account or group holds one of its addresses"
+    )
+
+
+def _taken_addresses(gone: User, view: ActualView) -> list[tuple[str, str]]:
+    """The deleted account's addresses that a live user or group holds now (Google then
+    refuses the restore), with their holder."""
+    taken: list[tuple[str, str]] = []
+    for address in (gone.email, *(gone.aliases or ())):
+        if address in view.user_addresses:
+            taken.append((address, f"the user {view.user_addresses[address]}"))
+        elif address in view.group_addresses:
+            taken.append((address, f"the group {view.group_addresses[address]}"))
+    return taken
+
+
+def _restored_org_unit(user: User, gone: User, view: ActualView) -> str:
+    """Where the account comes back: Git's org unit when Git manages it, else the one it
+    had, if that still exists, else the root."""
+    if user.org_unit is not None:
+        return user.org_unit or "/"
+    had = gone.org_unit or "/"
+    return had if had == "/" or had in view.state.org_units else "/"
 
 
 _MATCH_RANK = {"primary": 0, "alias": 1, "previous": 2}
@@ -277,7 +371,9 @@ def _diff_groups(
     # Users and groups Google will have: Git may list a user suspended before any account
     # existed, or an empty group, and neither is created, so adding them would fail.
     users = {*view.user_addresses, *renamed_users.values()}
-    users.update(c.key for c in plan.changes if c.kind == "user" and c.action == "create")
+    users.update(
+        c.key for c in plan.changes if c.kind == "user" and c.action in ("create", "undelete")
+    )
     groups = {*view.group_addresses, *renamed_groups.values()}
     groups.update(
         g.email for g, existing, how in matches if existing is None and how != "other" and g.members

@@ -51,8 +51,8 @@ def test_a_saved_plan_applies_without_a_prompt(saved, state_dir, cli):
 @pytest.mark.parametrize(
     ("method", "resource", "body", "moved"),
     [
-        # Someone deleted a bound user in the Admin console: now it must be created again.
-        ("DELETE", "users/sofia.rossi@example.com", None, "+ now also: create user sofia.rossi@"),
+        # Someone deleted a bound user in the Admin console: now it must be restored.
+        ("DELETE", "users/sofia.rossi@example.com", None, "+ now also: undelete user sofia.rossi@"),
         # A title changed in Google: Git's title must be put back.
         (
             "PATCH",

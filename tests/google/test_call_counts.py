@@ -12,6 +12,7 @@ from conftest import CUSTOMER, connect, start_emulator, stats
 from reconciler.google.fetch import GROUPS_PAGE, MEMBERS_PAGE, USERS_PAGE, fetch_actual
 
 USERS = 2_600
+DELETED = 700  # recently deleted users, which Google can still restore
 GROUPS = 330
 # Group number -> members, for groups past one page; every other group has SMALL members.
 LARGE = {3: 201, 5: 400, 7: 401, 9: 650, 11: 250, 13: 999, 20: 450}
@@ -51,6 +52,13 @@ def generate() -> tuple[dict[str, Any], dict[int, int]]:
             }
             for i, email in enumerate(emails)
         ],
+        "deletedUsers": [
+            {
+                "primaryEmail": f"left{i:05d}@example.com",
+                "name": {"givenName": f"Left{i}", "familyName": "Gone"},
+            }
+            for i in range(DELETED)
+        ],
         "groups": [],
     }
     sizes: dict[int, int] = {}
@@ -79,7 +87,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory):
 def minimum_calls(sizes: dict[int, int]) -> dict[str, int]:
     members = sum(math.ceil(n / MEMBERS_PAGE) for g, n in sizes.items() if is_managed(g) and n)
     return {
-        "directory.users.list": math.ceil(USERS / USERS_PAGE),
+        # Live users, then the deleted ones (at least one call, to learn there are none).
+        "directory.users.list": math.ceil(USERS / USERS_PAGE)
+        + max(1, math.ceil(DELETED / USERS_PAGE)),
         "directory.groups.list": math.ceil(GROUPS / GROUPS_PAGE),
         "directory.orgunits.list": 1,
         "directory.schemas.get": 1,
@@ -107,6 +117,7 @@ def test_fetch_is_within_five_percent_of_the_minimum(generated, tmp_path: Path):
 
     # Correct first: every user and group, and every member of each managed group.
     assert len(actual.state.users) == USERS
+    assert len(actual.state.deleted_users) == DELETED
     assert len(actual.state.groups) == GROUPS
     for g, count in sizes.items():
         members = actual.state.groups[group_email(g)].members

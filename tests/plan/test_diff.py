@@ -20,6 +20,7 @@ from .builder import (
     OURS,
     THEIRS,
     Row,
+    gone,
     group,
     have,
     haves,
@@ -244,6 +245,135 @@ USERS: dict[str, Scenario] = {
             state(have("old", owner=None)),
             [("adopt", "user", "old@x.io"), ("delete", "user", "old@x.io")],
         )
+    ),
+    # -- restoring a deleted account ----------------------------------------------------------
+    "a deleted account Git wants back is restored, not created": Scenario(
+        state(want("jo")),
+        state(gone("jo")),
+        [("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")})],
+    ),
+    "restored into Git's org unit, then updated where it differs": Scenario(
+        state(want("jo", org_unit="/A", title="Lead", aliases=("j",))),
+        state(unit("/A"), gone("jo", org_unit="/B", title="Eng")),
+        [
+            ("undelete", "user", "jo@x.io", {"org_unit": ("/B", "/A")}),
+            ("update", "user", "jo@x.io", {"title": ("Eng", "Lead"), "aliases": ((), ("j@x.io",))}),
+        ],
+    ),
+    "restored where it was if Git does not manage the unit, at the root if that unit is gone": (
+        Scenario(
+            state(want("jo"), want("al")),
+            state(unit("/A"), gone("jo", org_unit="/A"), gone("al", org_unit="/Closed")),
+            [
+                ("undelete", "user", "al@x.io", {"org_unit": ("/Closed", "/")}),
+                ("undelete", "user", "jo@x.io", {"org_unit": ("/A", "/A")}),
+            ],
+        )
+    ),
+    "restored with its aliases: only what Git changes is updated": Scenario(
+        state(want("jo", aliases=("j",))),
+        state(gone("jo", aliases=("j", "jl"))),
+        [
+            ("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")}),
+            ("update", "user", "jo@x.io", {"aliases": (("j@x.io", "jl@x.io"), ("j@x.io",))}),
+        ],
+    ),
+    "an unmarked deleted account is restored and adopted": Scenario(
+        state(want("jo")),
+        state(gone("jo", owner=None)),
+        [
+            ("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")}),
+            ("adopt", "user", "jo@x.io"),
+        ],
+    ),
+    "state suspended: restored, then suspended": Scenario(
+        state(want("jo", state="suspended")),
+        state(gone("jo")),
+        [
+            ("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")}),
+            ("suspend", "user", "jo@x.io"),
+        ],
+    ),
+    "deleted while suspended: restored suspended, then unsuspended": Scenario(
+        state(want("jo")),
+        state(gone("jo", suspended=True)),
+        [
+            ("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")}),
+            ("unsuspend", "user", "jo@x.io"),
+        ],
+    ),
+    "deleted while suspended, Git wants it suspended: restored, nothing more": Scenario(
+        state(want("jo", state="suspended")),
+        state(gone("jo", suspended=True)),
+        [("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")})],
+    ),
+    "deleted while suspended by Google (ABUSE): restored, no unsuspend, a note": Scenario(
+        state(want("jo")),
+        state(gone("jo", suspended=True, reason="ABUSE")),
+        [("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")})],
+        notes=("user jo@x.io: suspended by Google (ABUSE)",),
+    ),
+    "no restore: unbound": Scenario(state(want("jo", bound=False)), state(gone("jo")), []),
+    "no restore: staged": Scenario(state(want("jo", state="staged")), state(gone("jo")), []),
+    "no restore: state deleted": Scenario(
+        state(want("jo", state="deleted")), state(gone("jo")), []
+    ),
+    "no restore: not in Git": Scenario(state(), state(gone("jo")), []),
+    "a deleted account of another repository: neither restored nor replaced, a note": Scenario(
+        state(want("jo")),
+        state(gone("jo", owner=THEIRS)),
+        [],
+        notes=(
+            "user jo@x.io: the deleted account (deleted 2026-03-02; restorable until "
+            "2026-03-22) is managed by 'acme/marketing-sites'",
+        ),
+    ),
+    "the address taken by a live account since: that account is the user, with a note": Scenario(
+        state(want("jo")),
+        state(have("jo", owner=None), gone("jo")),
+        [("adopt", "user", "jo@x.io")],
+        notes=(
+            "user jo@x.io: the deleted account that had this address (deleted 2026-03-02; "
+            "restorable until 2026-03-22) cannot be restored while another account or group "
+            "holds one of its addresses",
+        ),
+    ),
+    "the address now an alias of another account: renamed from it as usual, with a note": (
+        Scenario(
+            state(want("jo")),
+            state(have("jl", aliases=("jo",)), gone("jo")),
+            [("rename", "user", "jo@x.io", "jl@x.io")],
+            notes=("user jo@x.io: the deleted account that had this address",),
+        )
+    ),
+    "an alias of the deleted account taken since: created instead, with a note": Scenario(
+        state(want("jo")),
+        state(have("ann", owner=None, aliases=("j",)), gone("jo", aliases=("j",))),
+        [("create", "user", "jo@x.io")],
+        notes=(
+            "user jo@x.io: the deleted account that had this address (deleted 2026-03-02; "
+            "restorable until 2026-03-22) cannot be restored while another account or group "
+            "holds one of its addresses",
+            "user jo@x.io: j@x.io now belongs to the user ann@x.io; a new account is created "
+            "instead",
+        ),
+    ),
+    "an alias of the deleted account now a group's: suspended in Git, nothing to create": (
+        Scenario(
+            state(want("jo", state="suspended")),
+            state(group("eng", aliases=("j",), owner=None), gone("jo", aliases=("j",))),
+            [],
+            notes=(
+                "cannot be restored while",
+                "user jo@x.io: j@x.io now belongs to the group eng@x.io",
+            ),
+        )
+    ),
+    "restoring a protected account or a super admin is not refused": Scenario(
+        state(want("jo")),
+        state(gone("jo", admin=True)),
+        [("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")})],
+        ws=workspace(protected=("jo",)),
     ),
     # -- attributes --------------------------------------------------------------------------
     "update every attribute with old and new values": Scenario(
@@ -598,6 +728,14 @@ GROUPS: dict[str, Scenario] = {
         ),
         [("rename", "group", "eng@x.io", "dev@x.io")],
     ),
+    "a restored user is added back to its groups (Google drops memberships on delete)": Scenario(
+        state(want("jo"), want("al"), group("team", member("jo", "OWNER"), member("al"))),
+        state(have("al"), gone("jo"), group("team", member("al"))),
+        [
+            ("undelete", "user", "jo@x.io", {"org_unit": ("/", "/")}),
+            ("add_member", "membership", "team@x.io/jo@x.io", "OWNER"),
+        ],
+    ),
     "a user suspended in Git before any account existed is not added": Scenario(
         state(
             want("ada"),
@@ -767,10 +905,14 @@ def test_reasons_say_why() -> None:
         have("sam"),
         have("del", owner=None),
         have("gone"),
+        gone("back", owner=None, deleted="2026-02-27T23:30:00.000Z"),
     )
+    desired.users["back@x.io"] = want("back")
     plan = make_plan(desired, actual, workspace())
     reasons = {(c.action, c.key): c.reason for c in plan.changes}
     assert reasons == {
+        ("undelete", "back@x.io"): "deleted 2026-02-27; restorable until 2026-03-19",
+        ("adopt", "back@x.io"): "takeover of a restored account",
         ("rename", "robert@x.io"): "found by its alias",
         ("rename", "maria@x.io"): "found by a previous email",
         ("adopt", "hannah@x.io"): "takeover of an existing account",
@@ -1006,6 +1148,7 @@ def test_changes_follow_the_phases() -> None:
         want("tom"),
         want("james", state="suspended"),
         want("del", state="deleted"),
+        want("back"),
         group("platform", member("a-new")),
         group("eng", member("jo"), previous=("dev",)),
         group("sales", member("jo", "OWNER"), member("hannah"), description="New"),
@@ -1020,6 +1163,7 @@ def test_changes_follow_the_phases() -> None:
         have("del"),
         have("jo"),
         have("sam"),
+        gone("back"),
         group("dev", member("jo")),
         group("sales", member("jo"), member("sam"), description="Old"),
     )
