@@ -182,20 +182,21 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
         plan, calls = plan_calls(server, root)
         creates = [c for c in plan.changes if c.action == "create"]
         assert len(creates) == sum(EXAMPLE_LOOKUPS.values()) == 4
-        # The read as fetch.py counts it: 20 users, 7 groups (one page each), 6 managed
-        # groups with members (one page each), org units, the schema.
+        # The read as fetch.py counts it: 20 users and no deleted ones (one page each), 7
+        # groups (one page), 6 managed groups with members (one page each), org units, the
+        # schema.
         read = {
-            "directory.users.list": 1,
+            "directory.users.list": 2,
             "directory.groups.list": 1,
             "directory.members.list": 6,
             "directory.orgunits.list": 1,
             "directory.schemas.get": 1,
         }
-        # 10 read, 1 domains.list, 4 lookups: 15 calls (10 before the guards).
+        # 11 read, 1 domains.list, 4 lookups: 16 calls (11 before the guards).
         assert calls == {**read, "directory.domains.list": 1, **EXAMPLE_LOOKUPS}
 
         # Applied, nothing is left to create: the plan is the read and one domains.list,
-        # not a single lookup: 12 calls, the minimum the API allows (11 before the guards).
+        # not a single lookup: 13 calls, the minimum the API allows (12 before the guards).
         monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
         with pytest.raises(SystemExit) as applied:
             main(["apply", str(root), "--auto-approve"])
