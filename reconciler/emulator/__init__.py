@@ -78,6 +78,12 @@ Members
   user, ACTIVE otherwise. `delivery_settings` is returned by get, insert, update and patch
   (default ALL_MAIL), not by listings, as the discovery document says.
 - An external member's id is derived from its address: the same in every group.
+- Consumer Gmail members (gmail.com, googlemail.com) are stored and listed under one
+  spelling, whatever spelling added them: lower-case, the name without dots or `+tag`, on
+  gmail.com (Google lists the account's own spelling; the emulator has no accounts, so it
+  uses this one). Any spelling finds the member (get, update, patch, delete, hasMember,
+  groups.list userKey); inserting another spelling of a member is `409 duplicate` "Member
+  already exists.". Dots and `+tag` of other domains are part of the address.
 - Inserting an address in the tenant's domains that is no user or group: `404 notFound`
   "Resource Not Found: memberKey".
 - hasMember follows nested groups; an external memberKey with nested groups is `400

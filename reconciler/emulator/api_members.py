@@ -16,7 +16,7 @@ from reconciler.emulator.errors import (
 from reconciler.emulator.ids import external_member_id, next_etag
 from reconciler.emulator.paging import listing_digest
 from reconciler.emulator.request import Call
-from reconciler.emulator.rules import ROLES, any_address
+from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, Member, Record, Tenant, member_etag
 
 Answer = tuple[int, dict[str, Any] | None]
@@ -62,7 +62,8 @@ def member_key(tenant: Tenant, key: str) -> str | None:
         return key
     lowered = key.lower()
     if "@" in lowered:
-        mid = external_member_id(lowered)
+        # Any spelling of a consumer Gmail address finds the member (see consumer_address).
+        mid = external_member_id(consumer_address(lowered))
         return mid if mid in tenant.external_emails else None
     return key if key in tenant.external_emails else None
 
@@ -82,7 +83,7 @@ def new_member(
     if body.get("id") == tenant.customer_id or body.get("type") == "CUSTOMER":
         return tenant.customer_id, "CUSTOMER", None
     if body.get("email"):
-        address = any_address(body["email"], "email")
+        address = consumer_address(any_address(body["email"], "email"))
         hit = tenant.addresses.get(address)
         if hit is None:
             if tenant.in_domain(address):
@@ -190,7 +191,7 @@ def insert_member(call: Call) -> Answer:
     mid, member_type, external = new_member(t, group, body, call.settling)
     role = _role(body.get("role"), "MEMBER")
     delivery = _delivery(body.get("delivery_settings"), None)
-    if mid in t.members[group["id"]]:
+    if mid in t.members[group["id"]]:  # also another spelling of a Gmail member
         raise duplicate("Member already exists.")
     member = t.put_member(group["id"], mid, role, member_type, delivery, external)
     return 200, render_member(t, group["id"], mid, member, delivery=True)

@@ -23,7 +23,7 @@ from reconciler.emulator.api_orgunits import build_orgunit
 from reconciler.emulator.api_schemas import build_schema
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.ids import external_member_id, new_customer_id, new_orgunit_id, next_etag
-from reconciler.emulator.rules import ROLES, any_address
+from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, ROOT_PATH, Tenant
 from reconciler.emulator.user_resource import build_user
 from reconciler.problems import InvalidInput, Problem
@@ -343,7 +343,7 @@ class _Loader:
             mid, kind = tenant.customer_id, "CUSTOMER"
         elif m.get("email"):
             try:
-                address = any_address(m["email"], "email")
+                address = consumer_address(any_address(m["email"], "email"))
             except ApiError:
                 self.problem(members, j, f"{where}: {m['email']!r} is not an email address")
                 return
