@@ -1,5 +1,5 @@
 """Members as Google lists them, through the real googleapiclient: consumer Gmail accounts
-under one spelling whatever spelling added them."""
+under one spelling whatever spelling added them, and `status` only where Google gives one."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ SEED: dict[str, Any] = {
                 {"email": "sam@example.com"},
                 {"email": "sub@example.com"},
                 {"email": "partner@outside.net"},
+                # Google lists these without status: no account had the address when it
+                # was added (GAM 4.93.00).
+                {"email": "new.hire@example.com", "status": None},
+                {"email": "old-list@example.com", "type": "GROUP", "status": None},
             ],
         },
     ],
@@ -116,3 +120,95 @@ def test_a_seed_lists_gmail_members_under_one_spelling_and_refuses_two(tmp_path:
     seed["groups"][0]["members"].append({"email": "joann+list@gmail.com"})
     with pytest.raises(InvalidInput, match=r"members\[1\]: listed twice"):
         TenantStore(seed=seed)
+
+
+# -- status: present only where Google gives one --------------------------------------------------
+
+
+def test_status_is_listed_for_accounts_only(server):
+    service = directory(server)
+    members = listed(service)
+    status = {email: m.get("status") for email, m in members.items()}
+    assert status == {
+        "jo@example.com": "ACTIVE",
+        "sam@example.com": "SUSPENDED",
+        "sub@example.com": "ACTIVE",
+        "partner@outside.net": None,  # GAM 4.65.52: "typically non-domain addresses"
+        "new.hire@example.com": None,
+        "old-list@example.com": None,
+    }
+    assert members["new.hire@example.com"]["type"] == "USER"
+    assert members["old-list@example.com"]["type"] == "GROUP"
+    customer = service.users().get(userKey="jo@example.com").execute()["customerId"]
+    everyone = service.members().insert(
+        groupKey="sub@example.com", body={"id": customer, "role": "MEMBER"}
+    )
+    assert everyone.execute()["status"] == "ACTIVE"
+
+
+def test_a_member_without_status_is_found_by_its_address_and_kept_across_a_restart(
+    server, tmp_path: Path
+):
+    service = directory(server)
+    members = service.members()
+    pending = members.get(groupKey="eng@example.com", memberKey="New.Hire@example.com").execute()
+    assert pending["email"] == "new.hire@example.com" and "status" not in pending
+    has = members.hasMember(groupKey="eng@example.com", memberKey="new.hire@example.com")
+    assert has.execute() == {"isMember": True}
+    patched = members.patch(
+        groupKey="eng@example.com", memberKey="new.hire@example.com", body={"role": "MANAGER"}
+    ).execute()
+    assert patched["role"] == "MANAGER" and "status" not in patched
+    server.stop()
+    with EmulatorServer.open(seed=SEED, state=tmp_path / "state.json") as again:
+        after = listed(directory(again))["new.hire@example.com"]
+        assert after["role"] == "MANAGER" and after["id"] == pending["id"]
+        assert "status" not in after
+
+
+def test_a_member_without_status_keeps_its_address_once_an_account_has_it(server):
+    service = directory(server)
+    members = service.members()
+    service.users().insert(
+        body={
+            "primaryEmail": "new.hire@example.com",
+            "name": {"givenName": "New", "familyName": "Hire"},
+            "password": "correct-horse-battery",
+        }
+    ).execute()
+    assert "status" not in listed(service)["new.hire@example.com"]
+    insert = members.insert(groupKey="eng@example.com", body={"email": "new.hire@example.com"})
+    assert error_of(insert) == (409, "Member already exists.")
+    members.delete(groupKey="eng@example.com", memberKey="new.hire@example.com").execute()
+    assert "new.hire@example.com" not in listed(service)
+    members.insert(groupKey="eng@example.com", body={"email": "new.hire@example.com"}).execute()
+    assert listed(service)["new.hire@example.com"]["status"] == "ACTIVE"
+
+
+def test_a_group_member_without_status_is_no_nested_group(server):
+    service = directory(server)
+    derived = service.members().list(groupKey="eng@example.com", includeDerivedMembership=True)
+    emails = {m["email"] for m in derived.execute()["members"]}
+    assert "old-list@example.com" in emails
+    has = service.members().hasMember(groupKey="eng@example.com", memberKey="admin@example.com")
+    assert has.execute() == {"isMember": False}
+
+
+def test_a_seed_member_in_the_tenants_domains_needs_an_account_or_status_null():
+    seed = {
+        "domains": ["example.com"],
+        "groups": [
+            {
+                "email": "g@example.com",
+                "members": [
+                    {"email": "ghost@example.com"},
+                    {"email": "odd@example.com", "type": "EXTERNAL", "status": None},
+                ],
+            }
+        ],
+    }
+    with pytest.raises(InvalidInput) as caught:
+        TenantStore(seed=seed)
+    rendered = str(caught.value)
+    assert "members[0]: no user or group has the address ghost@example.com" in rendered
+    assert "members[1]: a member without status is a USER or GROUP" in rendered
