@@ -21,7 +21,15 @@ from dataclasses import dataclass, field, replace
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.safety import check_safety
 from reconciler.settings import Workspace
-from reconciler.state import USER_ATTRIBUTES, Group, Member, State, User
+from reconciler.state import (
+    ROLE_RANK,
+    USER_ATTRIBUTES,
+    Group,
+    Member,
+    State,
+    User,
+    canonical_address,
+)
 
 
 @dataclass
@@ -388,24 +396,53 @@ class _MemberRules:
 def _members(group: Group, actual: dict[str, Member], rules: _MemberRules, plan: Plan) -> None:
     # Members follow accounts through renames: compare with the addresses they will have.
     have = {rules.renames.get(email, email): m for email, m in actual.items()}
-    for email, member in group.members.items():
-        current = have.get(email)
-        if current is None:
+    # Compared by canonical address: one Gmail account has many spellings, and Google lists
+    # it under its own, not the one it was added by. Google's members by that key:
+    listed = {canonical_address(email): email for email in have}
+    wanted = _wanted_members(group.members)
+    for key, member in wanted.items():
+        email = member.email
+        held = listed.get(key)
+        if held is None:
             if member.type == "USER" and email not in rules.users:
                 continue
             if member.type == "GROUP" and email not in rules.groups:
                 continue
+            # By Git's spelling: Google takes any spelling of an address on insert.
             plan.changes.append(_member_change("add_member", group, member, member.role))
-        elif current.role != member.role and email not in rules.staged:
+            continue
+        current = have[held]
+        if current.role != member.role and email not in rules.staged:
             role = {"role": FieldChange(current.role, member.role)}
-            plan.changes.append(_member_change("update_member", group, member, member.role, role))
+            # By the address Google lists (the same as Git's but for a Gmail spelling).
+            listed_as = replace(member, email=held)
+            plan.changes.append(
+                _member_change("update_member", group, listed_as, member.role, role)
+            )
     if group.additive:
         return
     for email, member in have.items():
-        if email not in group.members and email not in rules.staged:
-            # By the address it will have: the plan may also drop the old one from its aliases.
-            gone = replace(member, email=email)
-            plan.changes.append(_member_change("remove_member", group, gone, member.role))
+        if canonical_address(email) in wanted or email in rules.staged:
+            continue
+        # By the address it will have: the plan may also drop the old one from its aliases.
+        # For a Gmail account, the spelling Google lists it under.
+        gone = replace(member, email=email)
+        plan.changes.append(_member_change("remove_member", group, gone, member.role))
+
+
+def _wanted_members(members: dict[str, Member]) -> dict[str, Member]:
+    """Git's members by canonical address. Two spellings of one Gmail account are one
+    member (validation warns): the smaller spelling, with the higher role."""
+    out: dict[str, Member] = {}
+    for email, member in members.items():
+        key = canonical_address(email)
+        kept = out.get(key)
+        if kept is None:
+            out[key] = member
+        else:
+            role = max(kept.role, member.role, key=ROLE_RANK.__getitem__)
+            out[key] = replace(kept, email=min(kept.email, email), role=role)  # type: ignore[arg-type]
+    return out
 
 
 def _member_change(action, group: Group, member: Member, role: str, fields=None) -> Change:
