@@ -82,6 +82,10 @@ class Member:
     email: str
     role: Role = "MEMBER"
     type: MemberType = "USER"
+    # Actual side: Google's `status` (ACTIVE, SUSPENDED), None where Google lists none (an
+    # external address, an address no account had when it was added). Not managed by Git,
+    # so not compared.
+    status: str | None = field(default=None, compare=False)
 
 
 # Consumer Gmail: every spelling of an address reaches one account, and Google lists a

@@ -15,7 +15,7 @@ alike), so a plan made right after a successful apply is empty.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.plan.changes import Change, FieldChange, Plan
@@ -61,7 +61,8 @@ def make_plan(desired: State, actual: State, workspace: Workspace) -> Plan:
     renamed_users, staged = _diff_users(desired, view, workspace, plan)
     _diff_org_units(desired, actual, plan)
     if workspace.directory.group_management:
-        _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan)
+        domains = frozenset(d.lower() for d in workspace.directory.domains)
+        _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan, domains)
     check_safety(plan, actual, workspace)
     plan.sort()
     return plan
@@ -267,6 +268,7 @@ def _diff_groups(
     staged: set[str],
     ours: str,
     plan: Plan,
+    domains: frozenset[str] = frozenset(),
 ) -> None:
     renamed_groups: dict[str, str] = {}
     matches: list[tuple[Group, Group | None, str]] = []
@@ -290,7 +292,8 @@ def _diff_groups(
     groups.update(
         g.email for g, existing, how in matches if existing is None and how != "other" and g.members
     )
-    member_of = _MemberRules(renames, users, groups, staged)
+    listed = (view.user_addresses, view.group_addresses)
+    member_of = _MemberRules(renames, users, groups, staged, domains, listed)
     for group, existing, how in matches:
         if how == "other":
             continue
@@ -391,6 +394,18 @@ class _MemberRules:
     users: set[str]  # users Google will have
     groups: set[str]  # groups Google will have
     staged: set[str]  # accounts whose memberships stay as Google has them
+    domains: frozenset[str] = frozenset()  # directory.domains
+    listed: tuple[Mapping[str, str], ...] = ()  # addresses of the users and groups Google listed
+
+    def unresolved(self, member: Member) -> bool:
+        """A member Google holds that names no account Git could mean: the customer (every
+        user), or an address in our domains that no listed user or group has (Google lists
+        it without status; fetch has made sure it is no short read)."""
+        if member.type == "CUSTOMER":
+            return True
+        if member.email.rpartition("@")[2] not in self.domains:
+            return False  # external: Git names these by address
+        return not any(member.email in addresses for addresses in self.listed)
 
 
 def _members(group: Group, actual: dict[str, Member], rules: _MemberRules, plan: Plan) -> None:
@@ -424,6 +439,9 @@ def _members(group: Group, actual: dict[str, Member], rules: _MemberRules, plan:
     for email, member in have.items():
         if canonical_address(email) in wanted or email in rules.staged:
             continue
+        if rules.unresolved(member):
+            plan.notes.append(_kept_note(group, member))
+            continue
         # By the address it will have: the plan may also drop the old one from its aliases.
         # For a Gmail account, the spelling Google lists it under.
         gone = replace(member, email=email)
@@ -443,6 +461,17 @@ def _wanted_members(members: dict[str, Member]) -> dict[str, Member]:
             role = max(kept.role, member.role, key=ROLE_RANK.__getitem__)
             out[key] = replace(kept, email=min(kept.email, email), role=role)  # type: ignore[arg-type]
     return out
+
+
+def _kept_note(group: Group, member: Member) -> str:
+    if member.type == "CUSTOMER":
+        what = "the customer (every user of the tenant), a member Git cannot name"
+    else:
+        what = "listed by Google with no user or group behind it, so Git cannot name it"
+    return (
+        f"group {group.email}: member {member.email} is kept: {what}; remove it in the Admin "
+        "console if it should go"
+    )
 
 
 def _member_change(action, group: Group, member: Member, role: str, fields=None) -> Change:

@@ -1,6 +1,7 @@
 """Members as Google lists them, end to end through the CLI against the emulator: a consumer
 Gmail account listed under Google's spelling of it is the member Git names under another (no
-add and remove on every apply)."""
+add and remove on every apply), and members that name no account (listed without status,
+the customer) neither abort the plan nor get removed."""
 
 from __future__ import annotations
 
@@ -126,4 +127,68 @@ def test_two_spellings_of_one_gmail_account_warn_and_make_one_member(tmp_path, e
     ]
     assert cli("apply", root, "--auto-approve").code == 0
     assert members_of(tenant) == {"ann@example.com": "OWNER", "johndoe@gmail.com": "MEMBER"}
+    assert_no_changes_left(cli, root)
+
+
+# -- members that name no account ----------------------------------------------------------------
+
+
+UNRESOLVED = [
+    # Google lists these without status: no account had the address when it was added.
+    {"email": "new.hire@example.com", "role": "MEMBER", "type": "USER", "status": None},
+    {"email": "old-list@example.com", "role": "MEMBER", "type": "GROUP", "status": None},
+    {"type": "CUSTOMER", "role": "MEMBER"},
+]
+
+
+def test_members_that_name_no_account_are_kept_and_do_not_abort(tmp_path, emulator, cli):
+    root = partners(tmp_path, [], [*UNRESOLVED, {"email": "partner@outside.net"}])
+    tenant = emulator(seed=root / "tenant.json")
+    before = members_of(tenant)
+    customer = next(m for m in before if "@" not in m)
+    plan = plan_json(cli, root)
+    # The external member Git dropped goes; the three that name no account stay, said so.
+    assert heads(plan) == [("remove_member", "partners@example.com/partner@outside.net")]
+    kept = [n for n in plan["notes"] if " is kept: " in n]
+    assert kept == [
+        f"group {PARTNERS}: member {m} is kept: {why}; remove it in the Admin console if it "
+        "should go"
+        for m, why in [
+            (customer.lower(), "the customer (every user of the tenant), a member Git cannot name"),
+            (
+                "new.hire@example.com",
+                "listed by Google with no user or group behind it, so Git cannot name it",
+            ),
+            (
+                "old-list@example.com",
+                "listed by Google with no user or group behind it, so Git cannot name it",
+            ),
+        ]
+    ], plan["notes"]
+    assert cli("apply", root, "--auto-approve").code == 0
+    assert members_of(tenant) == {m: r for m, r in before.items() if m != "partner@outside.net"}
+    text = assert_no_changes_left(cli, root)
+    assert "member new.hire@example.com is kept" in text
+
+
+def test_an_account_created_for_a_member_without_status_keeps_that_membership(
+    tmp_path, emulator, cli
+):
+    """Git names the address: its account is created, and the member Google lists under it
+    is the one Git means (no add, no remove)."""
+    root = partners(tmp_path, ["new.hire@example.com"], UNRESOLVED[:1])
+    (root / "users.yaml").write_text(
+        "users:\n"
+        "  - {email: ann@example.com, given_name: Given, family_name: Family}\n"
+        "  - {email: new.hire@example.com, given_name: New, family_name: Hire}\n",
+        encoding="utf-8",
+    )
+    (root / "bindings.yaml").write_text(
+        "bindings:\n  - user: ann@example.com\n  - user: new.hire@example.com\n", encoding="utf-8"
+    )
+    tenant = emulator(seed=root / "tenant.json")
+    assert heads(plan_json(cli, root)) == [("create", "new.hire@example.com")]
+    assert cli("apply", root, "--auto-approve").code == 0
+    assert "new.hire@example.com" in tenant.users()
+    assert members_of(tenant) == {"ann@example.com": "OWNER", "new.hire@example.com": "MEMBER"}
     assert_no_changes_left(cli, root)

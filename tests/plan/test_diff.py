@@ -768,6 +768,38 @@ GROUPS: dict[str, Scenario] = {
             ("remove_member", "membership", "ext@x.io/johndoe@gmail.co", "MEMBER"),
         ],
     ),
+    # -- members Google lists that name no account Git could mean ---------------------------
+    "a member in our domains with no account behind it is kept, with a note": Scenario(
+        state(want("jo"), group("eng", member("jo"))),
+        state(have("jo"), group("eng", member("jo"), member("pending"), member("gone@y.io"))),
+        [],
+        notes=(
+            "group eng@x.io: member pending@x.io is kept: listed by Google with no user or "
+            "group behind it, so Git cannot name it; remove it in the Admin console",
+            "group eng@x.io: member gone@y.io is kept",
+        ),
+    ),
+    "the customer as a member is kept, with a note": Scenario(
+        state(want("jo"), group("all", member("jo"))),
+        state(have("jo"), group("all", member("jo"), Member("c03az79cb", "MEMBER", "CUSTOMER"))),
+        [],
+        notes=("group all@x.io: member c03az79cb is kept: the customer (every user",),
+    ),
+    "a member with no account behind it that Git names is left as it is": Scenario(
+        state(want("jo"), want("pending"), group("eng", member("jo"), member("pending"))),
+        state(have("jo"), group("eng", member("jo"), member("pending"))),
+        [("create", "user", "pending@x.io")],
+    ),
+    "a USER member outside our domains (another customer's) is removed when Git drops it": Scenario(
+        state(want("jo"), group("eng", member("jo"))),
+        state(have("jo"), group("eng", member("jo"), member("someone@other.example"))),
+        [("remove_member", "membership", "eng@x.io/someone@other.example", "MEMBER")],
+    ),
+    "an additive group keeps unresolved members without a note": Scenario(
+        state(want("jo"), group("eng", member("jo"), additive=True)),
+        state(have("jo"), group("eng", member("pending"), Member("c01", "MEMBER", "CUSTOMER"))),
+        [("add_member", "membership", "eng@x.io/jo@x.io", "MEMBER")],
+    ),
     "group_management false: no group or membership changes at all": Scenario(
         state(
             want("jo", title="Lead"),
