@@ -83,6 +83,28 @@ class Member:
     email: str
     role: Role = "MEMBER"
     type: MemberType = "USER"
+    # Actual side: Google's `status` (ACTIVE, SUSPENDED), None where Google lists none (an
+    # external address, an address no account had when it was added). Not managed by Git,
+    # so not compared.
+    status: str | None = field(default=None, compare=False)
+
+
+# Consumer Gmail: every spelling of an address reaches one account, and Google lists a
+# member under the account's own spelling, whatever spelling it was added by (GAM 4.44.14
+# release notes; Google's help: dots don't matter in Gmail addresses).
+CONSUMER_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def canonical_address(address: str) -> str:
+    """The form in which two member addresses are compared: a consumer Gmail address without
+    dots or +tag in its name and on gmail.com (John.Doe+news@googlemail.com and
+    johndoe@gmail.com are one account); any other address lower-cased, as it is."""
+    address = address.lower()
+    local, _, domain = address.rpartition("@")
+    if domain not in CONSUMER_DOMAINS:
+        return address
+    name = local.partition("+")[0].replace(".", "")
+    return f"{name}@gmail.com" if name else address
 
 
 @dataclass(frozen=True, slots=True)

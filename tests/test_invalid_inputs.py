@@ -227,6 +227,36 @@ def test_warning_exits_zero(tmp_path, monkeypatch, capsys):
     ]
 
 
+def test_two_spellings_of_one_gmail_account_in_a_group_are_a_warning(tmp_path, monkeypatch, capsys):
+    """Google keeps one membership for both, so the plan is well defined: valid, but said,
+    at the second spelling, naming the first."""
+    _write(
+        tmp_path,
+        {
+            "workspace.yaml": WORKSPACE,
+            "groups.yaml": (
+                "groups:\n"
+                "  - name: partners\n"
+                "    email: partners@example.com\n"
+                "    owners:\n"
+                "      - john.doe@gmail.com\n"
+                "    members:\n"
+                "      - ann@partner.com\n"
+                "      - John.Doe+news@GoogleMail.com\n"
+                "      - j.doe@gmail.com\n"
+            ),
+        },
+    )
+    result = run_validate(tmp_path, monkeypatch, capsys)
+    assert result.code == 0, result.err
+    assert result.out.startswith("Valid:")
+    assert result.err.splitlines() == [
+        "groups.yaml:8: warning: group partners: member 'john.doe+news@googlemail.com' is the "
+        "same Gmail account as 'john.doe@gmail.com' (line 5); Google keeps one membership, "
+        "under the account's own spelling: list it once"
+    ]
+
+
 # -- one pass: every problem in one run ------------------------------------------------------
 
 # The five mistakes of several-problems-one-pass, each as (file, line, part of the message).

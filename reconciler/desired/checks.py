@@ -15,6 +15,7 @@ from reconciler.desired.load import DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.google.marker import group_marker_length
 from reconciler.problems import Problem
+from reconciler.state import canonical_address
 
 # Google's rules for the local part of a user, group or alias address.
 _GOOGLE_LOCAL = re.compile(r"^[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*$")
@@ -559,6 +560,31 @@ def check_unbound_members(index: Index) -> Iterator[Problem]:
                         "Google account, and is left out of the Google group",
                         warning=True,
                     )
+
+
+@rule("gmail-spellings")
+def check_gmail_spellings(index: Index) -> Iterator[Problem]:
+    """Two spellings of one consumer Gmail account in one group (John.Doe@gmail.com and
+    johndoe+news@googlemail.com). A warning, not an error: Google keeps one membership and
+    the plan makes one (the higher role wins, as for an address listed twice), so nothing
+    goes wrong in Google; but it is almost surely a slip, and one entry does nothing."""
+    for g in index.tree.groups:
+        first: dict[str, tuple[str, str, int]] = {}
+        for role in ("owners", "managers", "members"):
+            for i, ref in enumerate(getattr(g.entry, role)):
+                if "@" not in ref:
+                    continue
+                seen = first.setdefault(canonical_address(ref), (ref, role, i))
+                if seen[0] == ref:
+                    continue  # the first, or the very same address again
+                yield g.source.problem(
+                    f"group {g.entry.name}: {role[:-1]} '{ref}' is the same Gmail account as "
+                    f"'{seen[0]}' (line {g.source.line_of(seen[1], seen[2])}); Google keeps one "
+                    "membership, under the account's own spelling: list it once",
+                    role,
+                    i,
+                    warning=True,
+                )
 
 
 def _did_you_mean(value: str, known: Iterable[str]) -> str:

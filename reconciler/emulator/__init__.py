@@ -76,9 +76,22 @@ Writes
 Members
 - `type` is always present: USER, GROUP, EXTERNAL (an address outside the tenant's
   domains), CUSTOMER (member id = the customer id). `status` is SUSPENDED for a suspended
-  user, ACTIVE otherwise. `delivery_settings` is returned by get, insert, update and patch
-  (default ALL_MAIL), not by listings, as the discovery document says.
+  user, ACTIVE for other users, groups and the customer, and absent (as Google omits it)
+  for EXTERNAL members and for members listed without an account behind them (below).
+  `delivery_settings` is returned by get, insert, update and patch (default ALL_MAIL), not
+  by listings, as the discovery document says.
 - An external member's id is derived from its address: the same in every group.
+- Consumer Gmail members (gmail.com, googlemail.com) are stored and listed under one
+  spelling, whatever spelling added them: lower-case, the name without dots or `+tag`, on
+  gmail.com (Google lists the account's own spelling; the emulator has no accounts, so it
+  uses this one). Any spelling finds the member (get, update, patch, delete, hasMember,
+  groups.list userKey); inserting another spelling of a member is `409 duplicate` "Member
+  already exists.". Dots and `+tag` of other domains are part of the address.
+- A seed may hold a member in the tenant's domains that no user or group has, written with
+  `status: null`, type USER (default) or GROUP: Google lists such members (added before
+  the account existed, or left by one that is gone) without status. Its address finds it,
+  also once an account has that address (inserting that account is then a 409); it is no
+  nested group. The API cannot create one.
 - Inserting an address in the tenant's domains that is no user or group: `404 notFound`
   "Resource Not Found: memberKey".
 - hasMember follows nested groups; an external memberKey with nested groups is `400

@@ -24,6 +24,7 @@ from reconciler.emulator.rules import (
     any_address,
     check_customer,
     claim,
+    consumer_address,
     display_name,
     new_alias,
     removed_alias,
@@ -171,7 +172,7 @@ def _member_id_of(t: Tenant, key: str) -> str | None:
         address = any_address(key, "userKey")
         if t.in_domain(address):
             raise not_found("userKey")
-        return external_member_id(address)
+        return external_member_id(consumer_address(address))
     raise not_found("userKey")
 
 

@@ -53,6 +53,23 @@ def any_address(value: Any, field: str) -> str:
     return value.strip().lower()
 
 
+# Consumer Gmail: one account answers to every spelling of its address. Google lists a
+# member under the account's own spelling whatever spelling it was added by (GAM 4.44.14
+# release notes; Google's help: dots don't matter in Gmail addresses).
+CONSUMER_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def consumer_address(address: str) -> str:
+    """The spelling a consumer Gmail member is stored and listed under: the name without
+    dots or +tag, on gmail.com (the emulator has no accounts to take a spelling from, so it
+    uses this one). Any other (lower-case) address is returned as it is."""
+    local, _, domain = address.rpartition("@")
+    if domain not in CONSUMER_DOMAINS:
+        return address
+    name = local.partition("+")[0].replace(".", "")
+    return f"{name}@gmail.com" if name else address
+
+
 def claim(tenant: Tenant, address: str, owner: tuple[str, str] | None) -> None:
     """Check that a new address may be used by `owner` (None: a new resource).
 

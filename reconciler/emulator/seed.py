@@ -5,7 +5,9 @@ domains.py), `users` (User resources), `groups` (Group resources, each with
 an inline `members` list of Member resources), `orgUnits`, `schemas`; a saved state adds
 `customerId`, `rootOrgUnitId`, `deletedUsers` and `journalSeq`. Absent keys mean empty.
 Ids and etags are generated unless given. Every entry goes through the same rules as the
-API's inserts, and every problem is reported at once, located (file:line for YAML).
+API's inserts, and every problem is reported at once, located (file:line for YAML). One
+member the API cannot insert is allowed: an address in the tenant's domains that no user or
+group has, written with `status: null` (Google lists such a member without status).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from reconciler.emulator.api_schemas import build_schema
 from reconciler.emulator.domains import domain_record, finish
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.ids import external_member_id, new_customer_id, new_orgunit_id, next_etag
-from reconciler.emulator.rules import ROLES, any_address
+from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, ROOT_PATH, Tenant
 from reconciler.emulator.user_resource import build_user
 from reconciler.problems import InvalidInput, Problem
@@ -355,15 +357,27 @@ class _Loader:
             mid, kind = tenant.customer_id, "CUSTOMER"
         elif m.get("email"):
             try:
-                address = any_address(m["email"], "email")
+                address = consumer_address(any_address(m["email"], "email"))
             except ApiError:
                 self.problem(members, j, f"{where}: {m['email']!r} is not an email address")
                 return
             hit = tenant.addresses.get(address)
-            if hit is not None:
+            if tenant.in_domain(address) and "status" in m and m["status"] is None:
+                # Listed without status: an address added before any account had it (or
+                # whose account is gone). It keeps its own id, even once an account has it.
+                mid, kind, external = external_member_id(address), m.get("type", "USER"), address
+                if kind not in ("USER", "GROUP"):
+                    self.problem(members, j, f"{where}: a member without status is a USER or GROUP")
+                    return
+            elif hit is not None:
                 mid, kind = hit[1], "GROUP" if hit[0] == GROUP else "USER"
             elif tenant.in_domain(address):
-                self.problem(members, j, f"{where}: no user or group has the address {address}")
+                self.problem(
+                    members,
+                    j,
+                    f"{where}: no user or group has the address {address} (a member Google lists "
+                    "without status says status: null)",
+                )
                 return
             else:
                 mid, kind, external = external_member_id(address), "EXTERNAL", address
@@ -403,7 +417,7 @@ def _plain_member(
     """The common case, checked in a few dict lookups: a user or group named by its
     exact (lower-case) address, a valid role, nothing unusual. None: take the full path,
     which checks everything and reports problems."""
-    if not isinstance(m, dict) or not m.keys() <= _PLAIN_MEMBER_KEYS:
+    if not isinstance(m, dict) or not m.keys() <= _PLAIN_MEMBER_KEYS or m.get("status", 1) is None:
         return None
     hit = tenant.addresses.get(m.get("email"))  # type: ignore[arg-type]
     if hit is None:

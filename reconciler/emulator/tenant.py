@@ -111,14 +111,23 @@ class Tenant:
         return None
 
     def member_email(self, member_id: str, member_type: str) -> str | None:
-        """A member's current address (a renamed user shows its new address)."""
+        """A member's current address (a renamed user shows its new address); a member with
+        no user or group behind it keeps the address it was added by."""
         if member_type == "USER":
             rec = self.users.get(member_id)
-            return rec["primaryEmail"] if rec else None
-        if member_type == "GROUP":
+            if rec:
+                return rec["primaryEmail"]
+        elif member_type == "GROUP":
             rec = self.groups.get(member_id)
-            return rec["email"] if rec else None
+            if rec:
+                return rec["email"]
         return self.external_emails.get(member_id)
+
+    def unresolved_member(self, member_id: str, member_type: str) -> bool:
+        """A USER or GROUP member that is no user or group of the tenant (a seed's member
+        with `status: null`): Google lists it without status."""
+        table = self.users if member_type == "USER" else self.groups
+        return member_type in ("USER", "GROUP") and member_id not in table
 
     def orgunit(self, path_or_id: str) -> Record | None:
         """An org unit by path (any case, leading slash optional) or `id:…`; root: None."""
@@ -161,7 +170,7 @@ class Tenant:
         while stack:
             gid = stack.pop()
             for mid, member in self.members.get(gid, {}).items():
-                if member.type == "GROUP" and mid not in seen:
+                if member.type == "GROUP" and mid not in seen and mid in self.groups:
                     seen.add(mid)
                     stack.append(mid)
                     yield mid
@@ -499,6 +508,8 @@ class Tenant:
                 doc: dict[str, Any] = {"email": address} if address else {"id": mid}
                 doc["role"] = m.role
                 doc["type"] = m.type
+                if self.unresolved_member(mid, m.type):
+                    doc["status"] = None  # listed without status: see seed.py
                 if m.delivery_settings:
                     doc["delivery_settings"] = m.delivery_settings
                 if m.etag:

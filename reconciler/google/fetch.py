@@ -266,12 +266,18 @@ def _read_member_pages(
 
 def _cross_check(actual: Actual, domains: set[str]) -> None:
     """Listings carry no totals, so check them against the other references we read: a
-    member in our domains that the users or groups listing lacks means a short read (Google
-    removes the memberships of a deleted user or group)."""
+    user or group member in our domains that Google lists with a status (an account is
+    behind it) but that the users or groups listing lacks means a short read (Google removes
+    the memberships of a deleted user or group).
+
+    Google lists some members without status: addresses added before any account had them,
+    or whose account is gone (GAM 4.93.00, `removedomainnostatusmembers`). Those name no
+    account, so their absence from the listings is no evidence; the plan keeps them as they
+    are. The customer (type CUSTOMER) and external addresses are not in any listing."""
     missing: list[str] = []
     for group in actual.state.groups.values():
         for member in group.members.values():
-            if member.email.rpartition("@")[2] not in domains:
+            if member.status is None or member.email.rpartition("@")[2] not in domains:
                 continue
             if member.type == "USER" and member.email not in actual.user_addresses:
                 missing.append(f"user {member.email} (a member of {group.email})")

@@ -17,14 +17,22 @@ alike), so a plan made right after a successful apply is empty.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.safety import check_safety
 from reconciler.settings import Workspace
-from reconciler.state import USER_ATTRIBUTES, Group, Member, State, User
+from reconciler.state import (
+    ROLE_RANK,
+    USER_ATTRIBUTES,
+    Group,
+    Member,
+    State,
+    User,
+    canonical_address,
+)
 
 
 @dataclass
@@ -56,7 +64,8 @@ def make_plan(desired: State, actual: State, workspace: Workspace) -> Plan:
     renamed_users, staged = _diff_users(desired, view, workspace, plan)
     _diff_org_units(desired, actual, plan)
     if workspace.directory.group_management:
-        _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan)
+        domains = frozenset(d.lower() for d in workspace.directory.domains)
+        _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan, domains)
     check_safety(plan, actual, workspace)
     plan.sort()
     return plan
@@ -353,6 +362,7 @@ def _diff_groups(
     staged: set[str],
     ours: str,
     plan: Plan,
+    domains: frozenset[str] = frozenset(),
 ) -> None:
     renamed_groups: dict[str, str] = {}
     matches: list[tuple[Group, Group | None, str]] = []
@@ -378,7 +388,8 @@ def _diff_groups(
     groups.update(
         g.email for g, existing, how in matches if existing is None and how != "other" and g.members
     )
-    member_of = _MemberRules(renames, users, groups, staged)
+    listed = (view.user_addresses, view.group_addresses)
+    member_of = _MemberRules(renames, users, groups, staged, domains, listed)
     for group, existing, how in matches:
         if how == "other":
             continue
@@ -479,29 +490,84 @@ class _MemberRules:
     users: set[str]  # users Google will have
     groups: set[str]  # groups Google will have
     staged: set[str]  # accounts whose memberships stay as Google has them
+    domains: frozenset[str] = frozenset()  # directory.domains
+    listed: tuple[Mapping[str, str], ...] = ()  # addresses of the users and groups Google listed
+
+    def unresolved(self, member: Member) -> bool:
+        """A member Google holds that names no account Git could mean: the customer (every
+        user), or an address in our domains that no listed user or group has (Google lists
+        it without status; fetch has made sure it is no short read)."""
+        if member.type == "CUSTOMER":
+            return True
+        if member.email.rpartition("@")[2] not in self.domains:
+            return False  # external: Git names these by address
+        return not any(member.email in addresses for addresses in self.listed)
 
 
 def _members(group: Group, actual: dict[str, Member], rules: _MemberRules, plan: Plan) -> None:
     # Members follow accounts through renames: compare with the addresses they will have.
     have = {rules.renames.get(email, email): m for email, m in actual.items()}
-    for email, member in group.members.items():
-        current = have.get(email)
-        if current is None:
+    # Compared by canonical address: one Gmail account has many spellings, and Google lists
+    # it under its own, not the one it was added by. Google's members by that key:
+    listed = {canonical_address(email): email for email in have}
+    wanted = _wanted_members(group.members)
+    for key, member in wanted.items():
+        email = member.email
+        held = listed.get(key)
+        if held is None:
             if member.type == "USER" and email not in rules.users:
                 continue
             if member.type == "GROUP" and email not in rules.groups:
                 continue
+            # By Git's spelling: Google takes any spelling of an address on insert.
             plan.changes.append(_member_change("add_member", group, member, member.role))
-        elif current.role != member.role and email not in rules.staged:
+            continue
+        current = have[held]
+        if current.role != member.role and email not in rules.staged:
             role = {"role": FieldChange(current.role, member.role)}
-            plan.changes.append(_member_change("update_member", group, member, member.role, role))
+            # By the address Google lists (the same as Git's but for a Gmail spelling).
+            listed_as = replace(member, email=held)
+            plan.changes.append(
+                _member_change("update_member", group, listed_as, member.role, role)
+            )
     if group.additive:
         return
     for email, member in have.items():
-        if email not in group.members and email not in rules.staged:
-            # By the address it will have: the plan may also drop the old one from its aliases.
-            gone = replace(member, email=email)
-            plan.changes.append(_member_change("remove_member", group, gone, member.role))
+        if canonical_address(email) in wanted or email in rules.staged:
+            continue
+        if rules.unresolved(member):
+            plan.notes.append(_kept_note(group, member))
+            continue
+        # By the address it will have: the plan may also drop the old one from its aliases.
+        # For a Gmail account, the spelling Google lists it under.
+        gone = replace(member, email=email)
+        plan.changes.append(_member_change("remove_member", group, gone, member.role))
+
+
+def _wanted_members(members: dict[str, Member]) -> dict[str, Member]:
+    """Git's members by canonical address. Two spellings of one Gmail account are one
+    member (validation warns): the smaller spelling, with the higher role."""
+    out: dict[str, Member] = {}
+    for email, member in members.items():
+        key = canonical_address(email)
+        kept = out.get(key)
+        if kept is None:
+            out[key] = member
+        else:
+            role = max(kept.role, member.role, key=ROLE_RANK.__getitem__)
+            out[key] = replace(kept, email=min(kept.email, email), role=role)  # type: ignore[arg-type]
+    return out
+
+
+def _kept_note(group: Group, member: Member) -> str:
+    if member.type == "CUSTOMER":
+        what = "the customer (every user of the tenant), a member Git cannot name"
+    else:
+        what = "listed by Google with no user or group behind it, so Git cannot name it"
+    return (
+        f"group {group.email}: member {member.email} is kept: {what}; remove it in the Admin "
+        "console if it should go"
+    )
 
 
 def _member_change(action, group: Group, member: Member, role: str, fields=None) -> Change:

@@ -277,6 +277,8 @@ class Tenant:
         if c.member_type == "USER":
             user = self.user_at(address)
             if user is None:
+                if c.action != "add_member" and address in self.group(c.group or "").members:
+                    return address  # another customer's account: known by its address only
                 raise Refused(f"no user {address}")
             return user.email
         if c.member_type == "GROUP":

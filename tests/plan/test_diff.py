@@ -14,7 +14,7 @@ import pytest
 from reconciler.plan.changes import PHASE_RANK, PHASES
 from reconciler.plan.diff import changes_of, make_plan
 from reconciler.settings import Workspace
-from reconciler.state import Origin, State
+from reconciler.state import Member, Origin, State, canonical_address
 
 from .builder import (
     OURS,
@@ -34,6 +34,11 @@ from .builder import (
     wants,
     workspace,
 )
+
+
+def gmail(address: str, role: str = "MEMBER") -> Member:
+    """An external member by its full address."""
+    return member(address, role, "EXTERNAL")
 
 
 @dataclass
@@ -854,6 +859,85 @@ GROUPS: dict[str, Scenario] = {
         ],
         notes=("group dev@x.io has the name of eng@x.io, which the plan creates",),
     ),
+    # -- consumer Gmail: one account, many spellings; Google lists its own -----------------
+    "a Gmail member Google lists under another spelling: no change": Scenario(
+        state(group("ext", gmail("john.doe+news@googlemail.com"), gmail("ann@gmail.com"))),
+        state(group("ext", gmail("johndoe@gmail.com"), gmail("a.n.n@googlemail.com"))),
+        [],
+    ),
+    "a Gmail member missing in Google is added by Git's spelling": Scenario(
+        state(group("ext", gmail("john.doe+news@googlemail.com"))),
+        state(group("ext", gmail("ann@gmail.com"))),
+        [
+            ("add_member", "membership", "ext@x.io/john.doe+news@googlemail.com", "MEMBER"),
+            ("remove_member", "membership", "ext@x.io/ann@gmail.com", "MEMBER"),
+        ],
+    ),
+    "a Gmail member Git drops is removed by the spelling Google lists": Scenario(
+        state(group("ext", gmail("johndoe@gmail.com"))),
+        state(group("ext", gmail("john.doe@gmail.com"), gmail("a.n.n@gmail.com"))),
+        [("remove_member", "membership", "ext@x.io/a.n.n@gmail.com", "MEMBER")],
+    ),
+    "a Gmail member's role changes by the spelling Google lists": Scenario(
+        state(group("ext", gmail("john.doe@googlemail.com", "MANAGER"))),
+        state(group("ext", gmail("johndoe@gmail.com"))),
+        [
+            (
+                "update_member",
+                "membership",
+                "ext@x.io/johndoe@gmail.com",
+                "MANAGER",
+                {"role": ("MEMBER", "MANAGER")},
+            )
+        ],
+    ),
+    "two spellings of one Gmail account in Git are one member, with the higher role": Scenario(
+        state(group("ext", gmail("john.doe@gmail.com"), gmail("johndoe@gmail.com", "OWNER"))),
+        state(group("ext")),
+        [("add_member", "membership", "ext@x.io/john.doe@gmail.com", "OWNER")],
+    ),
+    "dots and +tags matter outside gmail.com and googlemail.com": Scenario(
+        state(group("ext", gmail("john.doe@gmail.co"), gmail("ann+x@partner.com"))),
+        state(group("ext", gmail("johndoe@gmail.co"), gmail("ann@partner.com"))),
+        [
+            ("add_member", "membership", "ext@x.io/ann+x@partner.com", "MEMBER"),
+            ("add_member", "membership", "ext@x.io/john.doe@gmail.co", "MEMBER"),
+            ("remove_member", "membership", "ext@x.io/ann@partner.com", "MEMBER"),
+            ("remove_member", "membership", "ext@x.io/johndoe@gmail.co", "MEMBER"),
+        ],
+    ),
+    # -- members Google lists that name no account Git could mean ---------------------------
+    "a member in our domains with no account behind it is kept, with a note": Scenario(
+        state(want("jo"), group("eng", member("jo"))),
+        state(have("jo"), group("eng", member("jo"), member("pending"), member("gone@y.io"))),
+        [],
+        notes=(
+            "group eng@x.io: member pending@x.io is kept: listed by Google with no user or "
+            "group behind it, so Git cannot name it; remove it in the Admin console",
+            "group eng@x.io: member gone@y.io is kept",
+        ),
+    ),
+    "the customer as a member is kept, with a note": Scenario(
+        state(want("jo"), group("all", member("jo"))),
+        state(have("jo"), group("all", member("jo"), Member("c03az79cb", "MEMBER", "CUSTOMER"))),
+        [],
+        notes=("group all@x.io: member c03az79cb is kept: the customer (every user",),
+    ),
+    "a member with no account behind it that Git names is left as it is": Scenario(
+        state(want("jo"), want("pending"), group("eng", member("jo"), member("pending"))),
+        state(have("jo"), group("eng", member("jo"), member("pending"))),
+        [("create", "user", "pending@x.io")],
+    ),
+    "a USER member outside our domains (another customer's) is removed when Git drops it": Scenario(
+        state(want("jo"), group("eng", member("jo"))),
+        state(have("jo"), group("eng", member("jo"), member("someone@other.example"))),
+        [("remove_member", "membership", "eng@x.io/someone@other.example", "MEMBER")],
+    ),
+    "an additive group keeps unresolved members without a note": Scenario(
+        state(want("jo"), group("eng", member("jo"), additive=True)),
+        state(have("jo"), group("eng", member("pending"), Member("c01", "MEMBER", "CUSTOMER"))),
+        [("add_member", "membership", "eng@x.io/jo@x.io", "MEMBER")],
+    ),
     "group_management false: no group or membership changes at all": Scenario(
         state(
             want("jo", title="Lead"),
@@ -1256,3 +1340,38 @@ def test_google_spelling_case_order_and_defaults_make_no_changes() -> None:
     )
     plan = make_plan(desired, state(account, shared), workspace())
     assert rows(plan) == []
+
+
+# -- consumer Gmail addresses ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "canonical"),
+    [
+        ("johndoe@gmail.com", "johndoe@gmail.com"),
+        ("John.Doe@Gmail.com", "johndoe@gmail.com"),
+        ("john.doe+news@googlemail.com", "johndoe@gmail.com"),
+        ("j.o.h.n.d.o.e+a+b@GoogleMail.com", "johndoe@gmail.com"),
+        # Only the consumer domains fold dots and +tags; elsewhere they are part of the name.
+        ("john.doe+news@partner.com", "john.doe+news@partner.com"),
+        ("John.Doe@gmail.co", "john.doe@gmail.co"),
+        ("john.doe@mail.gmail.com", "john.doe@mail.gmail.com"),
+        ("Jo@X.io", "jo@x.io"),
+        # Nothing left of the name: kept as written, never folded into another address.
+        ("+news@gmail.com", "+news@gmail.com"),
+        ("c03az79cb", "c03az79cb"),
+    ],
+)
+def test_canonical_address(address: str, canonical: str) -> None:
+    assert canonical_address(address) == canonical
+
+
+def test_every_spelling_of_a_gmail_account_is_one_member_both_ways() -> None:
+    """Whatever spelling each side uses, the plan is empty, and it stays empty once Google
+    lists the spelling it chose."""
+    spellings = ["johndoe@gmail.com", "john.doe@gmail.com", "john.doe+x@googlemail.com"]
+    for git in spellings:
+        for google in spellings:
+            desired = state(group("ext", gmail(git)))
+            actual = state(group("ext", gmail(google)))
+            assert rows(make_plan(desired, actual, workspace())) == [], (git, google)
