@@ -28,7 +28,7 @@ from big_seed import generate
 
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import fetch_actual
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 
 def free_port() -> int:
@@ -91,7 +91,10 @@ def main() -> None:
     try:
         wait_until_up(url)
         client = GoogleClient.connect(
-            Provider(kind="google", quota_per_minute=10**9), work, read_only=True, endpoint=url
+            GoogleProvider(kind="google", quota_per_minute=10**9),
+            work,
+            read_only=True,
+            endpoint=url,
         )
         started = time.perf_counter()
         actual = fetch_actual(

@@ -21,14 +21,18 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
     """A client for the directory's provider. With `provider.kind: emulator` and no
     RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant."""
     ws, root = desired.workspace, desired.tree.root
-    if ws.provider.kind == "emulator" and not os.environ.get(ENDPOINT_ENV):
-        from reconciler.emulator.embedded import open_embedded
+    if ws.provider.kind == "emulator":
+        provider = ws.provider.as_google()  # reached over loopback, as if it were Google
+        if not os.environ.get(ENDPOINT_ENV):
+            from reconciler.emulator.embedded import open_embedded
 
-        with open_embedded(root, ws) as server:
-            url = server.start()
-            yield GoogleClient.connect(ws.provider, root, read_only=read_only, endpoint=url)
-        return
-    yield GoogleClient.connect(ws.provider, root, read_only=read_only)
+            with open_embedded(root, ws) as server:
+                url = server.start()
+                yield GoogleClient.connect(provider, root, read_only=read_only, endpoint=url)
+            return
+    else:
+        provider = ws.provider
+    yield GoogleClient.connect(provider, root, read_only=read_only)
 
 
 def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False) -> Actual:

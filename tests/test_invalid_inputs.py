@@ -39,6 +39,8 @@ directory:
   domains: [example.com]
 ownership:
   id: acme/identity
+provider:
+  kind: emulator
 """
 
 # Cases that show a product bug or a poor message: expected.txt says what should be printed.

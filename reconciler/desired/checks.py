@@ -143,8 +143,9 @@ def _addresses(tree: DesiredTree, own_only: bool = False) -> Iterator[Address]:
     ws = tree.workspace_source
     for i, a in enumerate(tree.workspace.protected):
         yield Address(a, "address", "protected", ws, ("protected", i), False)
-    if tree.workspace.provider.admin_subject:
-        subject = tree.workspace.provider.admin_subject
+    provider = tree.workspace.provider
+    if provider.kind == "google" and provider.admin_subject:
+        subject = provider.admin_subject
         yield Address(
             subject, "address", "provider.admin_subject", ws, ("provider", "admin_subject"), False
         )

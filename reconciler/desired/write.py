@@ -24,7 +24,13 @@ from pydantic import BaseModel
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from reconciler.desired.load import WORKSPACE_FILE, _load_workspace, _model_at, desired_files
+from reconciler.desired.load import (
+    WORKSPACE_FILE,
+    _load_workspace,
+    _model_at,
+    _models_at,
+    desired_files,
+)
 from reconciler.desired.models import ENTRY_MODELS
 from reconciler.desired.yamlread import _scalar, build_value, compose_yaml, read_text
 from reconciler.problems import InvalidInput, Problem
@@ -266,8 +272,7 @@ class _Writer:
     def key_order(self, path: tuple[str, ...]) -> list[str]:
         fields = [p for p in path if p != "*"]
         if self.root_model is not None:
-            model = _model_at(self.root_model, tuple(fields))
-            return list(model.model_fields) if model else []
+            return _field_order(_models_at(self.root_model, tuple(fields)))
         if not fields:
             return list(ENTRY_MODELS)
         entry = ENTRY_MODELS.get(fields[0])
@@ -447,3 +452,17 @@ def _plain_ok(text: str) -> bool:
         return False
     tag = _resolver.resolve(ScalarNode, text, (True, False))
     return tag == "tag:yaml.org,2002:str"
+
+
+def _field_order(models: list[type[BaseModel]]) -> list[str]:
+    """The fields of one model in its order; of the models of a discriminated union (the
+    provider kinds), all their fields with each model's order kept: kind, seed, state,
+    admin_subject, ..., then the fields they share."""
+    order: list[str] = []
+    for model in models:
+        names = list(model.model_fields)
+        for i, name in enumerate(names):
+            if name not in order:
+                after = [order.index(n) for n in names[i + 1 :] if n in order]
+                order.insert(min(after, default=len(order)), name)
+    return order

@@ -34,7 +34,7 @@ from reconciler.google.retry import (
     may_have_run,
 )
 from reconciler.problems import ReconcilerError
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
 HTTP_TIMEOUT_S = 120
@@ -108,7 +108,7 @@ def discovery_for(endpoint: str | None) -> dict[str, Any]:
     return doc
 
 
-def endpoint_for(provider: Provider, env: dict[str, str] | None = None) -> str | None:
+def endpoint_for(provider: GoogleProvider, env: dict[str, str] | None = None) -> str | None:
     """RECONCILER_GOOGLE_ENDPOINT overrides provider.endpoint."""
     env = os.environ if env is None else env
     return env.get(ENDPOINT_ENV) or provider.endpoint
@@ -135,7 +135,7 @@ class GoogleClient:
     @classmethod
     def connect(
         cls,
-        provider: Provider,
+        provider: GoogleProvider,
         root: Path,
         *,
         read_only: bool,

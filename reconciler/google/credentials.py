@@ -23,7 +23,7 @@ from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
 from reconciler.problems import ReconcilerError
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
 WRITE_SCOPES = (
@@ -60,7 +60,7 @@ def is_loopback_http(endpoint: str | None) -> bool:
 
 
 def build_credentials(
-    provider: Provider, root: Path, endpoint: str | None, read_only: bool
+    provider: GoogleProvider, root: Path, endpoint: str | None, read_only: bool
 ) -> Credentials | None:
     """Credentials for `provider` (None: talk to a loopback endpoint without any)."""
     wanted = scopes(read_only)

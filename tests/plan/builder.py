@@ -50,6 +50,7 @@ def workspace(
                 "group_management": group_management,
             },
             "ownership": {"id": ownership},
+            "provider": {"kind": "emulator"},
             "safety": limits,
             "protected": [addr(p) for p in protected],
         }

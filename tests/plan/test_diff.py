@@ -1205,7 +1205,13 @@ def test_safety_limits(states: tuple[State, State], limits: dict, expected: list
 def test_the_default_limits_apply() -> None:
     """workspace.yaml without `safety:` still limits suspensions (10)."""
     desired, actual = _leavers(11, 30)
-    ws = Workspace.model_validate({"directory": {"domains": ["x.io"]}, "ownership": {"id": OURS}})
+    ws = Workspace.model_validate(
+        {
+            "directory": {"domains": ["x.io"]},
+            "ownership": {"id": OURS},
+            "provider": {"kind": "emulator"},
+        }
+    )
     assert make_plan(desired, actual, ws).over_limits == ["11 suspensions planned; the limit is 10"]
 
 

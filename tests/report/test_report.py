@@ -181,7 +181,11 @@ def test_accounts_git_names_by_alias_or_previous_address_are_not_unmanaged(tmp_p
 def test_delegated_admins_are_listed_with_whether_git_names_them():
     # The emulator has no delegated admins (isDelegatedAdmin is always false there).
     ws = Workspace.model_validate(
-        {"directory": {"domains": ["example.com"]}, "ownership": {"id": OURS}}
+        {
+            "directory": {"domains": ["example.com"]},
+            "ownership": {"id": OURS},
+            "provider": {"kind": "emulator"},
+        }
     )
     desired = State(users={"help@example.com": User("help@example.com", bound=True)})
     actual = State(
