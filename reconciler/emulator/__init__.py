@@ -92,6 +92,12 @@ Eventual consistency (`consistency_delay_s`)
   `404` "Resource Not Found: groupKey". The delay is not persisted: after a restart
   everything is settled.
 
+Released addresses (`address_hold_s`, serve option `--address-hold-ms`)
+- An address a call releases (a removed alias, the addresses of a deleted user or group) is
+  held that long: claiming it (user or group insert, rename, alias insert), by anyone, is
+  `409 duplicate` "Entity already exists.", as Google answers while it frees an address.
+  Default 0: free at once. Not persisted, like the consistency delay.
+
 Org units and schemas
 - orgunits.list `type` defaults to `children`; the root is listed only with
   `allIncludingParent`. Unknown unit: `404 notFound` "Org unit not found"; unknown parent:

@@ -29,7 +29,7 @@ from reconciler.emulator.rules import (
     removed_alias,
     tenant_address,
 )
-from reconciler.emulator.tenant import GROUP, Record, Tenant
+from reconciler.emulator.tenant import GROUP, Record, Tenant, group_addresses
 
 Answer = tuple[int, dict[str, Any] | None]
 MAX_PAGE = 200  # Google: "Max allowed value is 200"; larger values are capped, not refused
@@ -181,6 +181,7 @@ def get_group(call: Call) -> Answer:
 
 def insert_group(call: Call) -> Answer:
     rec = build_group(call.tenant, call.body(), old=None, mode="insert", rng=call.rng)
+    call.check_not_held(rec["email"])
     call.tenant.put_group(rec)
     call.created(rec["id"])
     return 200, render_group(call.tenant, rec)
@@ -197,6 +198,8 @@ def patch_group(call: Call) -> Answer:
 def _change_group(call: Call, mode: str) -> Answer:
     old = find_group(call, call.params["groupKey"])
     rec = build_group(call.tenant, call.body(), old=old, mode=mode, rng=call.rng)
+    if rec["email"] != old["email"]:
+        call.check_not_held(rec["email"])
     call.tenant.put_group(rec)
     return 200, render_group(call.tenant, rec)
 
@@ -204,6 +207,7 @@ def _change_group(call: Call, mode: str) -> Answer:
 def delete_group(call: Call) -> Answer:
     rec = find_group(call, call.params["groupKey"])
     call.tenant.delete_group(rec["id"])
+    call.released.extend(group_addresses(rec))
     return 204, None
 
 
@@ -215,6 +219,7 @@ def list_group_aliases(call: Call) -> Answer:
 def insert_group_alias(call: Call) -> Answer:
     rec = find_group(call, call.params["groupKey"])
     alias = new_alias(call.tenant, call.body())
+    call.check_not_held(alias)
     new = call.tenant.put_group(dict(rec, aliases=[*rec.get("aliases", ()), alias]))
     return 200, alias_resource(new["id"], new["etag"], new["email"], alias)
 
@@ -226,4 +231,5 @@ def delete_group_alias(call: Call) -> Answer:
     if remaining:
         new["aliases"] = remaining
     call.tenant.put_group(new)
+    call.released.append(call.params["alias"].lower())
     return 204, None

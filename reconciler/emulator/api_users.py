@@ -159,6 +159,7 @@ def insert_user(call: Call) -> Answer:
     rec = build_user(
         call.tenant, call.body(), old=None, mode="insert", now=call.timestamp(), rng=call.rng
     )
+    call.check_not_held(rec["primaryEmail"])
     call.tenant.put_user(rec)
     call.created(rec["id"])
     return 200, render_user(call.tenant, rec)
@@ -176,6 +177,8 @@ def _change_user(call: Call, mode: str) -> Answer:
     old = find_user(call, call.params["userKey"], write=True)
     body = call.body()
     rec = build_user(call.tenant, body, old=old, mode=mode, now=call.timestamp(), rng=call.rng)
+    if rec["primaryEmail"] != old["primaryEmail"]:
+        call.check_not_held(rec["primaryEmail"])
     call.tenant.put_user(rec)
     return 200, render_user(call.tenant, rec)
 
@@ -183,6 +186,7 @@ def _change_user(call: Call, mode: str) -> Answer:
 def delete_user(call: Call) -> Answer:
     rec = find_user(call, call.params["userKey"], write=True)
     call.tenant.delete_user(rec["id"], call.timestamp())
+    call.released.extend(user_addresses(rec))
     return 204, None
 
 
@@ -229,6 +233,7 @@ def list_user_aliases(call: Call) -> Answer:
 def insert_user_alias(call: Call) -> Answer:
     rec = find_user(call, call.params["userKey"], write=True)
     alias = new_alias(call.tenant, call.body())
+    call.check_not_held(alias)
     new = call.tenant.put_user(dict(rec, aliases=[*rec.get("aliases", ()), alias]))
     return 200, alias_resource(new["id"], new["etag"], new["primaryEmail"], alias)
 
@@ -240,4 +245,5 @@ def delete_user_alias(call: Call) -> Answer:
     if remaining:
         new["aliases"] = remaining
     call.tenant.put_user(new)
+    call.released.append(call.params["alias"].lower())
     return 204, None

@@ -130,6 +130,14 @@ def test_rename_group_keeps_old_address(client: Client) -> None:
     assert member_emails(members) == ["engineering@example.com"]
 
 
+def test_a_deleted_groups_addresses_are_held(client: Client) -> None:
+    client.api.address_hold_ms = 1000
+    client.ok("DELETE", ENG)
+    client.fails(409, "duplicate", "POST", "groups", {"email": "dev@example.com"})
+    client.api.clock.now += 1
+    client.ok("POST", "groups", {"email": "dev@example.com"})
+
+
 def test_delete_group_removes_it_from_other_groups(client: Client) -> None:
     assert client.ok("GET", ALL)["directMembersCount"] == "1"
     assert client.request("DELETE", ENG).status == 204

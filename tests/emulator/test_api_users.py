@@ -543,6 +543,42 @@ def test_alias_rules(client: Client) -> None:
     client.fails(400, "required", "POST", JO + "/aliases", {})
 
 
+def test_a_released_address_is_held_for_the_hold(client: Client) -> None:
+    """With an address hold, an alias removed (or a deleted user's address) is "already
+    taken" for that long, by anyone, as Google answers while it frees the address."""
+    clock = client.api.clock
+    client.api.address_hold_ms = 2000
+    assert client.api.address_hold_s == 2
+    sam = "users/" + key("sam@example.org")
+    client.ok("DELETE", JO + "/aliases/" + key("jo.lei@example.com"))
+    for path, body in (
+        (sam + "/aliases", {"alias": "jo.lei@example.com"}),
+        (JO + "/aliases", {"alias": "jo.lei@example.com"}),
+        (JO, {"primaryEmail": "jo.lei@example.com"}),
+        ("users", new_user("jo.lei@example.com")),
+        ("groups", {"email": "jo.lei@example.com"}),
+    ):
+        message = client.fails(409, "duplicate", "POST" if path != JO else "PATCH", path, body)
+        assert message == "Entity already exists."
+    clock.now += 1.999
+    client.fails(409, "duplicate", "POST", sam + "/aliases", {"alias": "jo.lei@example.com"})
+    clock.now += 0.001
+    client.ok("POST", sam + "/aliases", {"alias": "jo.lei@example.com"})
+    # A deleted user's addresses too; other addresses are free at once.
+    client.ok("DELETE", JO)
+    client.fails(409, "duplicate", "POST", "users", new_user("jo@example.com"))
+    client.ok("POST", "users", new_user("kim@example.com"))
+    clock.now += 2
+    client.ok("POST", "users", new_user("jo@example.com"))
+
+
+def test_without_a_hold_a_released_address_is_free_at_once(client: Client) -> None:
+    client.ok("DELETE", JO + "/aliases/" + key("jo.lei@example.com"))
+    client.ok(
+        "POST", "users/" + key("sam@example.org") + "/aliases", {"alias": "jo.lei@example.com"}
+    )
+
+
 def test_apostrophe_in_a_key(client: Client) -> None:
     user = client.ok("POST", "users", new_user("o'brien@example.com", password=PASSWORD))
     assert client.ok("GET", "users/" + key("O'Brien@example.com"))["id"] == user["id"]
