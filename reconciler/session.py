@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from reconciler.apply.pending import load_pending
 from reconciler.desired.resolve import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.fetch import Actual, fetch_actual
@@ -38,6 +39,8 @@ def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False
         addresses.add(group.email)
         addresses.update(group.aliases or ())
         addresses.update(group.previous_emails)
+    # A group whose rename an earlier apply began is still at its old address.
+    addresses.update(load_pending(desired.tree.root).get("groups", {}).values())
 
     def managed(group: Group) -> bool:
         if all_groups:
@@ -58,7 +61,8 @@ def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False
 def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
     """Read the tenant and compute the plan."""
     actual = read_actual(desired, client)
-    plan = make_plan(desired.state, actual.state, desired.workspace)
+    pending = load_pending(desired.tree.root)
+    plan = make_plan(desired.state, actual.state, desired.workspace, pending)
     if not actual.marker_schema:
         plan.notes.append(
             "the ownership schema does not exist yet: apply creates it before marking accounts"

@@ -27,16 +27,19 @@ FORMAT_VERSION = 1
 ACTIONS: tuple[str, ...] = get_args(Action)
 
 # The order changes are applied in (DESIGN.md "Apply"); the plan lists them the same way.
+# Renames come before creates: an address is claimed only after every release that can free
+# it (the executor removes aliases before the renames, and the old addresses Git drops
+# right after them).
 PHASES: list[tuple[Kind, Action]] = [
     ("org_unit", "create"),
     ("org_unit", "update"),
-    ("user", "create"),
     ("user", "rename"),
+    ("group", "rename"),
+    ("user", "create"),
     ("user", "adopt"),
     ("user", "update"),
     ("user", "unsuspend"),
     ("group", "create"),
-    ("group", "rename"),
     ("group", "adopt"),
     ("group", "update"),
     ("membership", "add_member"),
