@@ -778,7 +778,7 @@ THIRTY = tuple(f"a{i}" for i in range(30))
 def test_a_rename_that_would_pass_30_aliases_is_left_alone_with_a_note() -> None:
     # Found by a previous email: the old address becomes a 31st alias.
     desired = state(want("new", previous=("old",), title="T"), group("g", member("new")))
-    actual = state(have("old", aliases=THIRTY[:29] + ("extra",)), group("g", member("old")))
+    actual = state(have("old", aliases=(*THIRTY[:29], "extra")), group("g", member("old")))
     plan = make_plan(desired, actual, workspace())
     assert rows(plan) == []
     (note,) = plan.notes
