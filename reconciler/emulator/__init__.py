@@ -59,7 +59,11 @@ Writes
   found." Any address already used by a user or group, as primary or alias: `409
   duplicate` "Entity already exists."; an existing member: "Member already exists.".
 - Renaming a user or a group appends the old address to `aliases` (the old address still
-  finds it); renaming to one of its own aliases takes that alias out of `aliases`.
+  finds it). Renaming to one of its own aliases is `409 duplicate` "Entity already exists."
+  until that alias is removed (Google's knowledge base; for groups by analogy).
+- At most 30 aliases per user or group (admin help): the 31st, or a rename that would make
+  the old address the 31st, is `412 limitExceeded` "Alias limit exceeded: ..." (the reason
+  is GAM's; status and message are our choice).
 - Suspending sets `suspensionReason` ADMIN. Lifting any other reason (a seed may say ABUSE,
   UNDER13, WEB_LOGIN_REQUIRED…) is `412 adminCannotUnsuspend` "Cannot restore a user
   suspended for abuse.".

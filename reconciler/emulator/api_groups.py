@@ -22,6 +22,7 @@ from reconciler.emulator.rules import (
     alias_resource,
     aliases_resource,
     any_address,
+    check_alias_room,
     check_customer,
     claim,
     display_name,
@@ -50,12 +51,15 @@ def build_group(
     if "email" in body:
         email = tenant_address(body["email"], "email")
         if old is None or email != old["email"]:
+            if old is not None and email in old.get("aliases", ()):
+                # As for users (Google documents it for them only): not to an own alias.
+                raise duplicate()
             claim(tenant, email, owner)
             rec["email"] = email
             if old is not None:
-                # Our choice, as for users: a renamed group keeps its old address as alias.
-                rec["aliases"] = [a for a in old.get("aliases", ()) if a != email]
-                rec["aliases"].append(old["email"])
+                # Admin help: a renamed group keeps its old address as an alias.
+                rec["aliases"] = [*old.get("aliases", ()), old["email"]]
+                check_alias_room(rec["aliases"], "group", renaming=True)
     if "name" in body:
         rec["name"] = display_name(body["name"], "name", MAX_GROUP_NAME)
     if "description" in body:
@@ -220,7 +224,9 @@ def insert_group_alias(call: Call) -> Answer:
     rec = find_group(call, call.params["groupKey"])
     alias = new_alias(call.tenant, call.body())
     call.check_not_held(alias)
-    new = call.tenant.put_group(dict(rec, aliases=[*rec.get("aliases", ()), alias]))
+    aliases = [*rec.get("aliases", ()), alias]
+    check_alias_room(aliases, "group")
+    new = call.tenant.put_group(dict(rec, aliases=aliases))
     return 200, alias_resource(new["id"], new["etag"], new["email"], alias)
 
 

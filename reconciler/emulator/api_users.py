@@ -20,6 +20,7 @@ from reconciler.emulator.request import Call, parse_time
 from reconciler.emulator.rules import (
     alias_resource,
     aliases_resource,
+    check_alias_room,
     check_customer,
     new_alias,
     removed_alias,
@@ -234,7 +235,9 @@ def insert_user_alias(call: Call) -> Answer:
     rec = find_user(call, call.params["userKey"], write=True)
     alias = new_alias(call.tenant, call.body())
     call.check_not_held(alias)
-    new = call.tenant.put_user(dict(rec, aliases=[*rec.get("aliases", ()), alias]))
+    aliases = [*rec.get("aliases", ()), alias]
+    check_alias_room(aliases, "user")
+    new = call.tenant.put_user(dict(rec, aliases=aliases))
     return 200, alias_resource(new["id"], new["etag"], new["primaryEmail"], alias)
 
 
