@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from reconciler.apply.pending import load_pending
 from reconciler.desired.resolve import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.domains import check_domains, read_domains
@@ -44,6 +45,8 @@ def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False
         addresses.add(group.email)
         addresses.update(group.aliases or ())
         addresses.update(group.previous_emails)
+    # A group whose rename an earlier apply began is still at its old address.
+    addresses.update(load_pending(desired.tree.root).get("groups", {}).values())
 
     def managed(group: Group) -> bool:
         if all_groups:
@@ -71,7 +74,8 @@ def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
     customer = desired.workspace.directory.customer
     check_domains(desired, read_domains(client, customer))
     actual = read_actual(desired, client)
-    plan = make_plan(desired.state, actual.state, desired.workspace)
+    pending = load_pending(desired.tree.root)
+    plan = make_plan(desired.state, actual.state, desired.workspace, pending)
     verify_creates(client, plan, desired.state, customer)
     if not actual.marker_schema:
         plan.notes.append(

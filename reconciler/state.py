@@ -34,6 +34,11 @@ USER_ATTRIBUTES: tuple[str, ...] = (
 )
 
 
+# Google: at most 30 email aliases per user and per group (admin help, "Add or delete an
+# alternate email address" and "Add or remove group email aliases").
+MAX_ALIASES = 30
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a desired object was written (file and line), for plans and errors."""

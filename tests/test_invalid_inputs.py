@@ -401,7 +401,8 @@ def test_invalid_settings_still_find_the_entry_files(tmp_path, monkeypatch, caps
     _write(
         tmp_path,
         {
-            "workspace.yaml": WORKSPACE + "provider:\n  kind: azure\nexclude: docs/*.yaml\n",
+            "workspace.yaml": WORKSPACE.replace("kind: emulator", "kind: azure")
+            + "exclude: docs/*.yaml\n",
             "tenant.yaml": "customer: my_customer\nusers: []\n",
             "docs/notes.yaml": "title: How we name groups\n",
             "users.yaml": "users:\n  - {email: jo@example.com, given_name: Jo, family_name: 7}\n",
@@ -462,7 +463,7 @@ def test_settings_stand_in_falls_back_to_defaults(tmp_path, monkeypatch):
     _write(
         tmp_path,
         {
-            "workspace.yaml": "directory:\n  domains: [example.com]\n",
+            "workspace.yaml": "directory:\n  domains: [example.com]\nprovider: {kind: emulator}\n",
             "users.yaml": "users:\n  - {email: jo@example.com, given_name: Jo, family_name: 7}\n",
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -13,6 +14,7 @@ import click
 from reconciler.apply.audit import AuditLog, write_result_file
 from reconciler.apply.executor import ChangeResult, Context, execute_plan, summarize
 from reconciler.apply.passwords import PasswordFile
+from reconciler.apply.pending import PendingRenames
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.desired.resolve import load_desired
 from reconciler.google import ops
@@ -95,6 +97,25 @@ def _run(target: Path, options: ApplyOptions) -> int:
             results.append(result)
             audit.record(result)
 
+        pending = PendingRenames(desired.tree.root)
+        with contextlib.suppress(OSError):  # a stale entry is harmless; the next run retries
+            pending.prune({"users": set(actual.state.users), "groups": set(actual.state.groups)})
+
+        def on_rename_begun(kind: str, new: str, old: str) -> None:
+            try:
+                pending.add(kind, new, old)
+            except OSError as exc:
+                click.echo(
+                    f"Warning: could not record the rename of {old} to {new} in "
+                    f"{pending.path} ({exc.strerror or exc}); should this run stop before "
+                    f"it is done, add {old} to the previous_emails of {new} in Git.",
+                    err=True,
+                )
+
+        def on_rename_done(kind: str, new: str) -> None:
+            with contextlib.suppress(OSError):  # pruned next time: found by its new address
+                pending.done(kind, new)
+
         context = Context(
             client=client,
             desired=desired.state,
@@ -103,6 +124,9 @@ def _run(target: Path, options: ApplyOptions) -> int:
             customer=ws.directory.customer,
             on_password=passwords.add,
             on_result=on_result,
+            on_rename_begun=on_rename_begun,
+            on_rename_done=on_rename_done,
+            released=frozenset(a for e in pending.entries.values() for a in e),
         )
         try:
             execute_plan(plan, context)

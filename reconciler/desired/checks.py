@@ -15,7 +15,7 @@ from reconciler.desired.load import DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.google.marker import group_marker_length
 from reconciler.problems import Problem
-from reconciler.state import canonical_address
+from reconciler.state import MAX_ALIASES, canonical_address
 
 # Google's rules for the local part of a user, group or alias address.
 _GOOGLE_LOCAL = re.compile(r"^[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*$")
@@ -273,6 +273,21 @@ def check_collisions(index: Index) -> Iterator[Problem]:
             yield a.problem(
                 f"{a.what} '{a.value}' is already the {holder.what} of {holder.owner} "
                 f"({_at(holder.source)})"
+            )
+
+
+@rule("alias-limit")
+def check_alias_limit(index: Index) -> Iterator[Problem]:
+    """Google holds at most 30 aliases per user and per group (admin help)."""
+    entries = [("user", u.entry.email, u) for u in index.tree.users]
+    entries += [("group", g.entry.name, g) for g in index.tree.groups]
+    for kind, who, located in entries:
+        aliases = set(located.entry.aliases or ())
+        if len(aliases) > MAX_ALIASES:
+            yield located.source.problem(
+                f"{kind} {who}: {len(aliases)} aliases; Google allows at most {MAX_ALIASES} "
+                f"per {kind}",
+                "aliases",
             )
 
 

@@ -20,7 +20,7 @@ from reconciler.desired.models import (
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
 from reconciler.problems import InvalidInput, Problem
-from reconciler.settings import Directory, Ownership, Workspace
+from reconciler.settings import Directory, EmulatorProvider, Ownership, Workspace
 
 WORKSPACE_FILE = "workspace.yaml"
 LOCAL_STATE_DIR = ".reconciler"
@@ -213,6 +213,11 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
             data.pop(head, None)
         elif isinstance(data.get(head), dict):
             data[head].pop(tail, None)
+    provider = data.get("provider")
+    if not isinstance(provider, dict) or provider.get("kind") not in ("emulator", "google"):
+        # Required too, and reported already: the emulator's defaults stand in, which keep
+        # an emulator seed out of the entry files.
+        data["provider"] = {"kind": "emulator"}
     for name, (valid, _) in _REQUIRED_SETTINGS.items():
         head, _, tail = name.partition(".")
         section = data.get(head)
@@ -225,6 +230,7 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
         defaults = Workspace.model_construct(
             directory=Directory.model_construct(domains=[]),
             ownership=Ownership.model_construct(id=""),
+            provider=EmulatorProvider(kind="emulator"),
         )
         return defaults, frozenset(Workspace.model_fields)
     for name, (_, empty) in _REQUIRED_SETTINGS.items():

@@ -60,7 +60,11 @@ Writes
   found." Any address already used by a user or group, as primary or alias: `409
   duplicate` "Entity already exists."; an existing member: "Member already exists.".
 - Renaming a user or a group appends the old address to `aliases` (the old address still
-  finds it); renaming to one of its own aliases takes that alias out of `aliases`.
+  finds it). Renaming to one of its own aliases is `409 duplicate` "Entity already exists."
+  until that alias is removed (Google's knowledge base; for groups by analogy).
+- At most 30 aliases per user or group (admin help): the 31st, or a rename that would make
+  the old address the 31st, is `412 limitExceeded` "Alias limit exceeded: ..." (the reason
+  is GAM's; status and message are our choice).
 - Suspending sets `suspensionReason` ADMIN. Lifting any other reason (a seed may say ABUSE,
   UNDER13, WEB_LOGIN_REQUIRED…) is `412 adminCannotUnsuspend` "Cannot restore a user
   suspended for abuse.".
@@ -113,6 +117,12 @@ Domains (domains.py)
   included); anything else is `404 notFound` "Domain not found.".
 - domains.list/get and domainAliases.list/get are served (read-only); `creationTime` only
   when the seed gives it. An unknown domain or alias is `404 notFound` "Domain not found.".
+
+Released addresses (`address_hold_s`, serve option `--address-hold-ms`)
+- An address a call releases (a removed alias, the addresses of a deleted user or group) is
+  held that long: claiming it (user or group insert, rename, alias insert), by anyone, is
+  `409 duplicate` "Entity already exists.", as Google answers while it frees an address.
+  Default 0: free at once. Not persisted, like the consistency delay.
 
 Org units and schemas
 - orgunits.list `type` defaults to `children`; the root is listed only with

@@ -253,6 +253,11 @@ class DirectoryApi:
         # collection -> items every listing of it leaves out at its end (see module doc).
         self.short_listing: dict[str, int] = {}
         self._created_at: dict[str, float] = {}
+        # How long an address a call released (a removed alias, a deleted user's or group's
+        # addresses) cannot be claimed again: 409 duplicate, as Google answers while it
+        # frees it. 0: free at once. Not persisted, like the consistency delay.
+        self.address_hold_s = 0.0
+        self._released_at: dict[str, float] = {}
 
     @property
     def consistency_delay_ms(self) -> float:
@@ -262,6 +267,15 @@ class DirectoryApi:
     @consistency_delay_ms.setter
     def consistency_delay_ms(self, value: float) -> None:
         self.consistency_delay_s = value / 1000
+
+    @property
+    def address_hold_ms(self) -> float:
+        """The address hold in milliseconds (the serve option's unit)."""
+        return self.address_hold_s * 1000
+
+    @address_hold_ms.setter
+    def address_hold_ms(self, value: float) -> None:
+        self.address_hold_s = value / 1000
 
     def method_id_for(self, http_method: str, path: str) -> str:
         """The discovery method id a request would run, or 'unknown'."""
@@ -298,8 +312,12 @@ class DirectoryApi:
                     settling=lambda id_: self._settling(id_, now),
                     created=lambda id_: self._created(id_, now),
                     short_listing=dict(self.short_listing),
+                    held=lambda address: self._held(address, now),
                 )
                 status, out = handler(call)
+                # Under the lock: no claim can slip in between. Should the writes not be
+                # saved, the addresses stay taken anyway: the hold changes nothing then.
+                self._release(call.released, now)
         except ApiError as exc:
             return ApiResponse(exc.code, exc.body(), method_id)
         except StateError as exc:  # the tenant could not be saved: nothing of it stays
@@ -323,6 +341,7 @@ class DirectoryApi:
         with self.store.lock:
             self.store.reset()
             self._created_at.clear()
+            self._released_at.clear()
 
     # ---- internals -----------------------------------------------------------------
 
@@ -345,6 +364,28 @@ class DirectoryApi:
             del self._created_at[id_]
             return False
         return True
+
+    def _held(self, address: str, now: float) -> bool:
+        released = self._released_at.get(address)
+        if released is None:
+            return False
+        if now - released >= self.address_hold_s:
+            del self._released_at[address]
+            return False
+        return True
+
+    def _release(self, addresses: list[str], now: float) -> None:
+        # Forget what is free again: the oldest first (insertion order is release order).
+        released_at = self._released_at
+        while released_at:
+            oldest = next(iter(released_at))
+            if now - released_at[oldest] < self.address_hold_s:
+                break
+            del released_at[oldest]
+        if self.address_hold_s > 0:
+            for address in addresses:
+                released_at.pop(address, None)  # re-inserted: keeps the order by time
+                released_at[address] = now
 
     def _created(self, id_: str, now: float) -> None:
         # Forget what has settled: the oldest first (insertion order is creation order).

@@ -1,12 +1,18 @@
 """Desired State x actual State -> Plan, following the JumpCloud integration's semantics.
 
 Users: a desired user matches an account by primary email, then alias, then a previous email
-(the last two plan a rename). A matched account without our ownership marker is adopted when
+(the last two plan a rename), then a rename an earlier apply began and did not finish (see
+reconciler.apply.pending). A matched account without our ownership marker is adopted when
 Git binds it (or asks for it suspended or deleted); one marked by another repository is never
 touched. Marked accounts that Git no longer binds are suspended, never deleted. Accounts
 neither marked nor named are never touched. A bound active or suspended user without a live
 account whose address a recently deleted account had is restored (undeleted), not created,
 while Google can still restore it and none of its addresses is taken.
+
+Renames: Google refuses a rename to one of the account's own aliases, so such a rename
+carries the aliases before and after and the executor removes that alias first. A rename
+that would leave more than 30 aliases (Google keeps the old address as one) is not planned;
+a note says why. Groups alike.
 
 Groups: exported groups match by email, alias, then previous email; membership is
 authoritative unless the group is additive. Groups Git does not name are never touched.
@@ -25,6 +31,7 @@ from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.safety import check_safety
 from reconciler.settings import Workspace
 from reconciler.state import (
+    MAX_ALIASES,
     ROLE_RANK,
     USER_ATTRIBUTES,
     Group,
@@ -42,6 +49,8 @@ class ActualView:
     state: State
     user_addresses: dict[str, str] = field(default_factory=dict)
     group_addresses: dict[str, str] = field(default_factory=dict)
+    # Renames an earlier apply began (the alias removed) and did not finish: new -> old.
+    pending: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, state: State) -> ActualView:
@@ -57,9 +66,16 @@ class ActualView:
         return view
 
 
-def make_plan(desired: State, actual: State, workspace: Workspace) -> Plan:
-    """The plan that makes `actual` match `desired`."""
+def make_plan(
+    desired: State,
+    actual: State,
+    workspace: Workspace,
+    pending: dict[str, dict[str, str]] | None = None,
+) -> Plan:
+    """The plan that makes `actual` match `desired`; `pending`: the unfinished renames of an
+    earlier apply, {"users": {new: old}, "groups": {new: old}}."""
     view = ActualView.of(actual)
+    view.pending = pending or {}
     plan = Plan()
     renamed_users, staged = _diff_users(desired, view, workspace, plan)
     _diff_org_units(desired, actual, plan)
@@ -84,6 +100,9 @@ def _match_user(user: User, view: ActualView) -> tuple[User | None, str]:
         primary = view.user_addresses.get(old)
         if primary is not None:
             return view.state.users[primary], "previous"
+    old = view.pending.get("users", {}).get(user.email)
+    if old is not None and old in view.state.users:
+        return view.state.users[old], "pending"
     return None, ""
 
 
@@ -91,7 +110,8 @@ def _diff_users(
     desired: State, view: ActualView, ws: Workspace, plan: Plan
 ) -> tuple[dict[str, str], set[str]]:
     """User changes; returns old primary -> new primary for accounts renamed by the plan,
-    and the accounts of staged users (their group memberships stay as Google has them)."""
+    and the accounts of staged users and of users left alone at the alias cap (their group
+    memberships stay as Google has them)."""
     ours = ws.ownership.id
     renamed: dict[str, str] = {}
     staged: set[str] = set()
@@ -148,9 +168,22 @@ def _diff_users(
             plan.changes.append(_user_change("delete", user, key=account.email))
             continue
         if how != "primary":
+            held = _aliases_after_rename(
+                user.aliases, user.previous_emails, account.aliases, user.email, account.email
+            )
+            if len(held) > MAX_ALIASES:
+                plan.notes.append(_too_many_aliases("user", user.email, account.email, held))
+                staged.add(account.email)  # left alone: its memberships too
+                continue
             renamed[account.email] = user.email
             plan.changes.append(
-                _user_change("rename", user, from_=account.email, reason=_FOUND_BY[how])
+                _user_change(
+                    "rename",
+                    user,
+                    from_=account.email,
+                    reason=_FOUND_BY[how],
+                    fields=_rename_fields(how, account.aliases, user.email, account.email),
+                )
             )
         if adopting:
             plan.changes.append(
@@ -264,8 +297,48 @@ def _restored_org_unit(user: User, gone: User, view: ActualView) -> str:
     return had if had == "/" or had in view.state.org_units else "/"
 
 
-_MATCH_RANK = {"primary": 0, "alias": 1, "previous": 2}
-_FOUND_BY = {"alias": "found by its alias", "previous": "found by a previous email"}
+_MATCH_RANK = {"primary": 0, "alias": 1, "previous": 2, "pending": 3}
+_FOUND_BY = {
+    "alias": "found by its alias",
+    "previous": "found by a previous email",
+    "pending": "found by the rename an earlier apply began",
+}
+
+
+def _rename_fields(
+    how: str, aliases: tuple[str, ...] | None, new: str, old: str
+) -> dict[str, FieldChange]:
+    """A rename to one of the account's aliases carries its aliases before and after: Google
+    refuses it until that alias is removed (the executor does that first), then keeps the old
+    address as an alias."""
+    if how != "alias":
+        return {}
+    have = set(aliases or ())
+    return {"aliases": FieldChange(tuple(sorted(have)), tuple(sorted((have - {new}) | {old})))}
+
+
+def _aliases_after_rename(
+    want: tuple[str, ...] | None,
+    previous: tuple[str, ...],
+    have: tuple[str, ...] | None,
+    new: str,
+    old: str,
+) -> set[str]:
+    """The aliases an account holds right after its rename from `old` to `new`: the apply
+    removes the aliases Git drops before renaming (and `new`, if it is one), and Google keeps
+    `old` as an alias."""
+    held = set(have or ()) - {new}
+    if want is not None:
+        held &= set(want) | set(previous)
+    return held | {old}
+
+
+def _too_many_aliases(kind: str, email: str, old: str, held: set[str]) -> str:
+    return (
+        f"{kind} {email}: not renamed from {old}: Google keeps the old address as an alias, "
+        f"and the {kind} would hold {len(held)} aliases, over Google's limit of {MAX_ALIASES}; "
+        f"left alone (remove aliases from it in Google, or from Git's aliases of {email})"
+    )
 
 
 def _create_user(user: User) -> Change:
@@ -352,6 +425,9 @@ def _match_group(group: Group, view: ActualView) -> tuple[Group | None, str]:
         primary = view.group_addresses.get(old)
         if primary is not None:
             return view.state.groups[primary], "previous"
+    old = view.pending.get("groups", {}).get(group.email)
+    if old is not None and old in view.state.groups:
+        return view.state.groups[old], "pending"
     return None, ""
 
 
@@ -375,7 +451,15 @@ def _diff_groups(
             )
             existing, how = None, "other"
         elif existing is not None and how != "primary":
-            renamed_groups[existing.email] = group.email
+            held = _aliases_after_rename(
+                group.aliases, group.previous_emails, existing.aliases, group.email, existing.email
+            )
+            if len(held) > MAX_ALIASES:
+                plan.notes.append(_too_many_aliases("group", group.email, existing.email, held))
+                how = "capped"
+                staged.add(existing.email)  # left alone: its place in other groups too
+            else:
+                renamed_groups[existing.email] = group.email
         matches.append((group, existing, how))
     renames = {**renamed_users, **renamed_groups}
     # Users and groups Google will have: Git may list a user suspended before any account
@@ -391,7 +475,7 @@ def _diff_groups(
     listed = (view.user_addresses, view.group_addresses)
     member_of = _MemberRules(renames, users, groups, staged, domains, listed)
     for group, existing, how in matches:
-        if how == "other":
+        if how in ("other", "capped"):
             continue
         if existing is None:
             _create_group(group, view, plan, member_of)
@@ -403,6 +487,7 @@ def _diff_groups(
                     "rename",
                     "group",
                     group.email,
+                    fields=_rename_fields(how, existing.aliases, group.email, renamed_from),
                     from_=renamed_from,
                     reason=_FOUND_BY.get(how),
                     origin=group.origin,

@@ -20,6 +20,7 @@ from .builder import (
     OURS,
     THEIRS,
     Row,
+    addr,
     gone,
     group,
     have,
@@ -49,6 +50,22 @@ class Scenario:
     ws: Workspace = field(default_factory=workspace)
     notes: tuple[str, ...] = ()  # each must be part of some note; no notes when empty
 
+
+# A rename to an own alias carries the aliases before and after: the alias goes first.
+RENAME_ROBERT = (
+    "rename",
+    "user",
+    "robert@x.io",
+    "rfischer@x.io",
+    {"aliases": (("robert@x.io",), ("rfischer@x.io",))},
+)
+RENAME_ENG = (
+    "rename",
+    "group",
+    "eng@x.io",
+    "dev@x.io",
+    {"aliases": (("eng@x.io",), ("dev@x.io",))},
+)
 
 USERS: dict[str, Scenario] = {
     # -- create ------------------------------------------------------------------------------
@@ -91,26 +108,32 @@ USERS: dict[str, Scenario] = {
     "match by alias: rename from the old primary": Scenario(
         state(want("robert")),
         state(have("rfischer", aliases=("robert",))),
-        [("rename", "user", "robert@x.io", "rfischer@x.io")],
+        [RENAME_ROBERT],
     ),
     "match by alias, aliases managed: the old primary becomes an extra alias": Scenario(
         state(want("robert", aliases=())),
         state(have("rfischer", aliases=("robert",))),
         [
-            ("rename", "user", "robert@x.io", "rfischer@x.io"),
+            RENAME_ROBERT,
             ("update", "user", "robert@x.io", {"aliases": (("rfischer@x.io",), ())}),
         ],
     ),
     "match by alias, aliases managed: keeping the old primary as alias": Scenario(
         state(want("robert", aliases=("rfischer",))),
         state(have("rfischer", aliases=("robert",))),
-        [("rename", "user", "robert@x.io", "rfischer@x.io")],
+        [RENAME_ROBERT],
     ),
     "match by alias, aliases managed: other aliases": Scenario(
         state(want("robert", aliases=("bob", "rfischer"))),
         state(have("rfischer", aliases=("robert", "rf"))),
         [
-            ("rename", "user", "robert@x.io", "rfischer@x.io"),
+            (
+                "rename",
+                "user",
+                "robert@x.io",
+                "rfischer@x.io",
+                {"aliases": (("rf@x.io", "robert@x.io"), ("rf@x.io", "rfischer@x.io"))},
+            ),
             (
                 "update",
                 "user",
@@ -167,7 +190,7 @@ USERS: dict[str, Scenario] = {
         state(want("robert")),
         state(have("rfischer", owner=None, aliases=("robert",))),
         [
-            ("rename", "user", "robert@x.io", "rfischer@x.io"),
+            RENAME_ROBERT,
             ("adopt", "user", "robert@x.io"),
         ],
     ),
@@ -347,7 +370,8 @@ USERS: dict[str, Scenario] = {
         Scenario(
             state(want("jo")),
             state(have("jl", aliases=("jo",)), gone("jo")),
-            [("rename", "user", "jo@x.io", "jl@x.io")],
+            # Found by its alias: the alias goes first, and the old primary becomes one.
+            [("rename", "user", "jo@x.io", "jl@x.io", {"aliases": (("jo@x.io",), ("jl@x.io",))})],
             notes=("user jo@x.io: the deleted account that had this address",),
         )
     ),
@@ -558,7 +582,7 @@ GROUPS: dict[str, Scenario] = {
     "rename a group found by its alias": Scenario(
         state(want("jo"), group("eng", member("jo"))),
         state(have("jo"), group("dev", member("jo"), aliases=("eng",))),
-        [("rename", "group", "eng@x.io", "dev@x.io")],
+        [RENAME_ENG],
     ),
     "rename a group found by a previous email": Scenario(
         state(want("jo"), group("eng", member("jo"), previous=("dev",))),
@@ -587,7 +611,7 @@ GROUPS: dict[str, Scenario] = {
         state(want("jo"), group("eng", member("jo"), aliases=())),
         state(have("jo"), group("dev", member("jo"), aliases=("eng",))),
         [
-            ("rename", "group", "eng@x.io", "dev@x.io"),
+            RENAME_ENG,
             ("update", "group", "eng@x.io", {"aliases": (("dev@x.io",), ())}),
         ],
     ),
@@ -680,7 +704,7 @@ GROUPS: dict[str, Scenario] = {
         state(want("robert"), group("fin", member("robert", "OWNER"))),
         state(have("rfischer", aliases=("robert",)), group("fin", member("rfischer"))),
         [
-            ("rename", "user", "robert@x.io", "rfischer@x.io"),
+            RENAME_ROBERT,
             (
                 "update_member",
                 "membership",
@@ -698,7 +722,7 @@ GROUPS: dict[str, Scenario] = {
             group("fin", member("hannah"), member("rfischer")),
         ),
         [
-            ("rename", "user", "robert@x.io", "rfischer@x.io"),
+            RENAME_ROBERT,
             ("update", "user", "robert@x.io", {"aliases": (("rfischer@x.io",), ())}),
             ("remove_member", "membership", "fin@x.io/robert@x.io", "MEMBER"),
         ],
@@ -715,7 +739,7 @@ GROUPS: dict[str, Scenario] = {
             group("dev", member("jo"), aliases=("eng",)),
         ),
         [
-            ("rename", "group", "eng@x.io", "dev@x.io"),
+            RENAME_ENG,
             ("update", "group", "eng@x.io", {"aliases": (("dev@x.io",), ())}),
             ("remove_member", "membership", "all@x.io/eng@x.io", "MEMBER"),
         ],
@@ -969,6 +993,92 @@ def test_scenario(name: str) -> None:
         assert plan.notes == []
 
 
+# -- renames and the alias cap ---------------------------------------------------------------
+
+THIRTY = tuple(f"a{i}" for i in range(30))
+
+
+def test_a_rename_that_would_pass_30_aliases_is_left_alone_with_a_note() -> None:
+    # Found by a previous email: the old address becomes a 31st alias.
+    desired = state(want("new", previous=("old",), title="T"), group("g", member("new")))
+    actual = state(have("old", aliases=(*THIRTY[:29], "extra")), group("g", member("old")))
+    plan = make_plan(desired, actual, workspace())
+    assert rows(plan) == []
+    (note,) = plan.notes
+    assert note.startswith("user new@x.io: not renamed from old@x.io")
+    assert "31 aliases, over Google's limit of 30" in note
+    # Exactly 30 after the rename is fine.
+    actual = state(have("old", aliases=THIRTY[:29]), group("g", member("old")))
+    assert heads(make_plan(desired, actual, workspace()).changes) == [
+        ("rename", "user", "new@x.io"),
+        ("update", "user", "new@x.io"),
+    ]
+
+
+def test_a_rename_to_an_own_alias_at_the_cap_fits() -> None:
+    # The alias becomes the primary and the old address takes its place: still 30.
+    desired = state(want("a0"))
+    actual = state(have("old", aliases=THIRTY))
+    (rename,) = make_plan(desired, actual, workspace()).changes
+    assert (rename.action, rename.from_) == ("rename", "old@x.io")
+    assert len(rename.fields["aliases"].new) == 30
+
+
+def test_aliases_git_drops_are_removed_before_the_rename_so_they_make_room() -> None:
+    desired = state(want("new", previous=("old",), aliases=("a1", "a2")))
+    actual = state(have("old", aliases=THIRTY))
+    plan = make_plan(desired, actual, workspace())
+    assert rows(plan) == [
+        ("rename", "user", "new@x.io", "old@x.io"),
+        (
+            "update",
+            "user",
+            "new@x.io",
+            {
+                "aliases": (
+                    tuple(sorted(addr(a) for a in (*THIRTY, "old"))),
+                    (addr("a1"), addr("a2"), addr("old")),
+                )
+            },
+        ),
+    ]
+    assert plan.notes == []
+
+
+def test_a_group_rename_past_30_aliases_is_left_alone_with_a_note() -> None:
+    desired = state(want("jo"), group("eng", member("jo"), previous=("dev",), description="D"))
+    actual = state(have("jo"), group("dev", member("jo"), aliases=THIRTY))
+    plan = make_plan(desired, actual, workspace())
+    assert rows(plan) == []
+    (note,) = plan.notes
+    assert note.startswith("group eng@x.io: not renamed from dev@x.io")
+
+
+def test_a_rename_an_earlier_apply_began_finds_the_account() -> None:
+    """The alias is gone and Git does not list the old address: the record finds it."""
+    desired = state(want("robert"), group("eng", member("robert")))
+    actual = state(have("rfischer", owner=None), group("dev", member("rfischer")))
+    assert heads(make_plan(desired, actual, workspace()).changes)[0] == (
+        "create",
+        "user",
+        "robert@x.io",
+    )
+    pending = {"users": {addr("robert"): addr("rfischer")}, "groups": {addr("eng"): addr("dev")}}
+    plan = make_plan(desired, actual, workspace(), pending)
+    assert rows(plan) == [
+        ("rename", "user", "robert@x.io", "rfischer@x.io"),
+        ("rename", "group", "eng@x.io", "dev@x.io"),
+        ("adopt", "user", "robert@x.io"),
+    ]
+    assert plan.changes[0].reason == "found by the rename an earlier apply began"
+    # The record never wins over what Google shows, and names only an account's primary.
+    actual = state(have("rfischer", aliases=("robert",)), have("other", aliases=("x",)))
+    pending = {"users": {addr("robert"): addr("rfischer"), addr("y"): addr("x")}}
+    plan = make_plan(state(want("robert"), want("y")), actual, workspace(), pending)
+    assert plan.changes[0].reason == "found by its alias"
+    assert ("create", "user", "y@x.io") in heads(plan.changes)
+
+
 # -- reasons, origins, member types ----------------------------------------------------------
 
 
@@ -1074,7 +1184,15 @@ PROTECTED: dict[str, tuple[State, State, list[Row]]] = {
     "rename a protected account": (
         state(want("root")),
         state(have("admin", aliases=("root",))),
-        [("rename", "user", "root@x.io", "admin@x.io")],
+        [
+            (
+                "rename",
+                "user",
+                "root@x.io",
+                "admin@x.io",
+                {"aliases": (("root@x.io",), ("admin@x.io",))},
+            )
+        ],
     ),
     "delete a protected account": (
         state(want("admin", state="deleted")),
@@ -1262,9 +1380,11 @@ def test_changes_follow_the_phases() -> None:
     assert phases == sorted(phases, key=PHASE_RANK.__getitem__)
     made = list(dict.fromkeys(phases))
     assert made == [p for p in PHASES if p not in {("group", "adopt"), ("group", "delete")}]
-    assert heads(plan.changes)[:4] == [
+    assert heads(plan.changes)[:6] == [
         ("create", "org_unit", "/New"),
         ("update", "org_unit", "/Eng"),
+        ("rename", "user", "robert@x.io"),
+        ("rename", "group", "eng@x.io"),
         ("create", "user", "a-new@x.io"),
         ("create", "user", "b-new@x.io"),
     ]
