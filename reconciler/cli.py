@@ -170,10 +170,11 @@ def import_(
 ) -> None:
     """Bring accounts (and groups) from Google into the state directory's YAML."""
     from reconciler.desired.resolve import load_desired
-    from reconciler.importer import ImportOptions, plan_import, write_edits
+    from reconciler.importer import ImportOptions, check_target, plan_import, write_edits
     from reconciler.session import google_session, read_actual
 
     desired = load_desired(directory)
+    check_target(desired.tree, target)  # before reading Google
     options = ImportOptions(
         mode=mode,  # type: ignore[arg-type]
         only_users={u.strip().lower() for u in users},
