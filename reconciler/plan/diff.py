@@ -54,7 +54,7 @@ def make_plan(desired: State, actual: State, workspace: Workspace) -> Plan:
     _diff_org_units(desired, actual, plan)
     if workspace.directory.group_management:
         _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan)
-    check_safety(plan, actual, workspace)
+    check_safety(plan, actual, workspace, desired)
     plan.sort()
     return plan
 
