@@ -539,6 +539,28 @@ def check_workspace(index: Index) -> Iterator[Problem]:
             )
 
 
+@rule("protected")
+def check_protected(index: Index) -> Iterator[Problem]:
+    """A protected address must be able to name a user account: a group's never can."""
+    tree = index.tree
+    if not tree.has_setting("protected"):
+        return
+    groups: dict[str, Located[GroupEntry]] = {}
+    for g in tree.groups:
+        for address in (g.entry.email, *(g.entry.aliases or ()), *g.entry.previous_emails):
+            if address:
+                groups.setdefault(address, g)
+    for i, address in enumerate(tree.workspace.protected):
+        g = groups.get(address)
+        if g is not None:
+            yield tree.workspace_source.problem(
+                f"protected: '{address}' is an address of group {g.entry.name} "
+                f"({_at(g.source)}); protected lists user accounts, so it would protect nothing",
+                "protected",
+                i,
+            )
+
+
 # -- warnings --------------------------------------------------------------------------------
 
 
