@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.plan.changes import Plan
 from reconciler.plan.render import describe
+from reconciler.plan.safety import protected_accounts
 from reconciler.settings import Workspace
 from reconciler.state import State
 
@@ -59,6 +60,7 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
         for a in (account.email, *(account.aliases or ())):
             addresses[a] = account.email
     named_accounts = {addresses[a] for a in named if a in addresses}
+    guarded, _ = protected_accounts(workspace, desired, actual)  # by account, not address
     for account in sorted(actual.users.values(), key=lambda u: u.email):
         state = "suspended" if account.suspended else "active"
         if account.owner not in (None, ours):
@@ -71,7 +73,7 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
         if account.is_admin or account.is_delegated_admin:
             role = "super admin" if account.is_admin else "delegated admin"
             in_git = account.email in named_accounts
-            protected = account.email in workspace.protected
+            protected = account.email in guarded
             detail = f"{role}; {'named in Git' if in_git else 'NOT named in Git'}"
             if protected:
                 detail += "; protected"

@@ -14,6 +14,8 @@ from reconciler.google.fetch import Actual, fetch_actual
 from reconciler.google.verify import verify_creates
 from reconciler.plan.changes import Plan
 from reconciler.plan.diff import make_plan
+from reconciler.plan.safety import UnmatchedProtected
+from reconciler.problems import InvalidInput, Problem
 from reconciler.state import Group
 
 
@@ -75,7 +77,13 @@ def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
     check_domains(desired, read_domains(client, customer))
     actual = read_actual(desired, client)
     pending = load_pending(desired.tree.root)
-    plan = make_plan(desired.state, actual.state, desired.workspace, pending)
+    try:
+        plan = make_plan(desired.state, actual.state, desired.workspace, pending)
+    except UnmatchedProtected as exc:
+        ws = desired.tree.workspace_source
+        raise InvalidInput(
+            Problem(ws.path, ws.line_of("protected", u.index), u.message) for u in exc.unmatched
+        ) from None
     verify_creates(client, plan, desired.state, customer)
     if not actual.marker_schema:
         plan.notes.append(

@@ -17,13 +17,14 @@ from reconciler.google.marker import group_marker_length
 from reconciler.problems import Problem
 from reconciler.state import MAX_ALIASES, canonical_address
 
-# Google's rules for the local part of a user, group or alias address.
-_GOOGLE_LOCAL = re.compile(r"^[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*$")
+# Google's rules for the local part of a user, group or alias address. Every pattern here is
+# used with fullmatch: `$` would also match before a final newline ("jo\n@example.com").
+_GOOGLE_LOCAL = re.compile(r"[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*")
 _RESERVED_LOCAL = {"abuse", "postmaster"}
 # Any deliverable address (external members): a permissive RFC 5322 dot-atom.
-_ANY_LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~\-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~\-]+)*$")
+_ANY_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~\-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~\-]+)*")
 _DOMAIN = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9\-]{1,59})$"
+    r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9\-]{1,59})"
 )
 MAX_LOCAL = 64
 MAX_PERSON_NAME = 60
@@ -156,7 +157,7 @@ def syntax_error(address: str, google: bool) -> str | None:
     local, at, domain = address.rpartition("@")
     if not at or not local:
         return "is not an email address"
-    if not _DOMAIN.match(domain):
+    if not _DOMAIN.fullmatch(domain):
         return f"has an invalid domain '{domain}'"
     if len(local) > MAX_LOCAL:
         return f"has a name part over {MAX_LOCAL} characters"
@@ -165,9 +166,9 @@ def syntax_error(address: str, google: bool) -> str | None:
             return f"uses the reserved name '{local}'"
         if ".." in local or local.startswith(".") or local.endswith("."):
             return "has a leading, trailing or doubled period"
-        if not _GOOGLE_LOCAL.match(local):
+        if not _GOOGLE_LOCAL.fullmatch(local):
             return "may only use letters, digits and - _ ' . before the @"
-    elif not _ANY_LOCAL.match(local):
+    elif not _ANY_LOCAL.fullmatch(local):
         return "is not a valid email address"
     return None
 
@@ -192,7 +193,7 @@ def check_domains(index: Index) -> Iterator[Problem]:
     ws = index.tree.workspace_source
     seen: set[str] = set()
     for i, d in enumerate(index.tree.workspace.directory.domains):
-        if not _DOMAIN.match(d.lower()):
+        if not _DOMAIN.fullmatch(d.lower()):
             yield ws.problem(
                 f"directory.domains: '{d}' is not a domain name", "directory", "domains", i
             )
@@ -202,7 +203,7 @@ def check_domains(index: Index) -> Iterator[Problem]:
     configured = ", ".join(sorted(index.domains))
     for a in _addresses(index.tree, own_only=True):
         domain = a.value.rpartition("@")[2]
-        if index.in_domains(a.value) or "@" not in a.value or not _DOMAIN.match(domain):
+        if index.in_domains(a.value) or "@" not in a.value or not _DOMAIN.fullmatch(domain):
             continue  # a malformed address is reported by email-syntax
         hint = _did_you_mean(domain, index.domains)
         yield a.problem(
@@ -493,14 +494,14 @@ def org_unit_path_problem(path: str) -> str | None:
     return None
 
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 @rule("phones")
 def check_phones(index: Index) -> Iterator[Problem]:
     for u in index.tree.users:
         phone = u.entry.recovery_phone
-        if phone is not None and not _E164.match(phone):
+        if phone is not None and not _E164.fullmatch(phone):
             yield u.source.problem(
                 f"user {u.entry.email}: recovery_phone '{phone}' must be in E.164 form "
                 '(+ then country code and number, no spaces), e.g. "+15550100100"',
@@ -552,6 +553,28 @@ def check_workspace(index: Index) -> Iterator[Problem]:
                 "may be committed; keep it outside the repository or use keyless delegation",
                 "provider",
                 "credentials",
+            )
+
+
+@rule("protected")
+def check_protected(index: Index) -> Iterator[Problem]:
+    """A protected address must be able to name a user account: a group's never can."""
+    tree = index.tree
+    if not tree.has_setting("protected"):
+        return
+    groups: dict[str, Located[GroupEntry]] = {}
+    for g in tree.groups:
+        for address in (g.entry.email, *(g.entry.aliases or ()), *g.entry.previous_emails):
+            if address:
+                groups.setdefault(address, g)
+    for i, address in enumerate(tree.workspace.protected):
+        g = groups.get(address)
+        if g is not None:
+            yield tree.workspace_source.problem(
+                f"protected: '{address}' is an address of group {g.entry.name} "
+                f"({_at(g.source)}); protected lists user accounts, so it would protect nothing",
+                "protected",
+                i,
             )
 
 

@@ -155,6 +155,31 @@ def desired_files(root: Path, workspace: Workspace) -> list[Path]:
     return found
 
 
+def not_loaded(root: Path, workspace: Workspace, path: Path) -> str | None:
+    """Why `path` (existing or not) is no file desired_files would load, or None if it is one."""
+    root = Path(root).resolve()
+    full = (root / path).resolve()
+    try:
+        rel = full.relative_to(root)
+    except ValueError:
+        return "is outside the state directory"
+    if not rel.parts:
+        return "is the state directory itself, not a file in it"
+    if any(part.startswith(".") for part in rel.parts):
+        return "is hidden (a name that starts with '.')"
+    if full == root / WORKSPACE_FILE:
+        return "is the settings file"
+    seed = workspace.provider.seed if workspace.provider.kind == "emulator" else None
+    if seed and full == (root / seed).resolve():
+        return "is the emulator's tenant (provider.seed)"
+    if not rel.name.endswith(YAML_SUFFIXES):
+        return f"is not a {' or '.join(YAML_SUFFIXES)} file"
+    for pattern in workspace.exclude:
+        if fnmatch.fnmatch(rel.as_posix(), pattern):
+            return f"matches exclude '{pattern}' of {WORKSPACE_FILE}"
+    return None
+
+
 def _load_workspace(path: Path, problems: list[Problem]) -> tuple[Workspace | None, YMap | None]:
     """workspace.yaml's settings, None when they are invalid (problems says why)."""
     workspace, raw, broken = _read_workspace(path, problems)

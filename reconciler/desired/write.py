@@ -48,11 +48,12 @@ ENTRY_SORT_KEYS = {"users": "email", "groups": "name", "org_units": "path"}
 MODELINE = "yaml-language-server:"
 
 _YAML11_SPECIAL = re.compile(
-    r"^(y|n|yes|no|on|off|true|false|null|~|[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?"
-    r"|[-+]?\d[\d_]*(:[0-5]?\d)+(\.\d*)?|\d{4}-\d\d?-\d\d?.*|[-+]?\.(inf|nan)|0[xob].*)$",
+    r"(y|n|yes|no|on|off|true|false|null|~|[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?"
+    r"|[-+]?\d[\d_]*(:[0-5]?\d)+(\.\d*)?|\d{4}-\d\d?-\d\d?.*|[-+]?\.(inf|nan)|0[xob].*)",
     re.IGNORECASE,
 )
-_PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\x00-\x1f\x7f]*$")
+# Both used with fullmatch (`$` would also match before a final newline).
+_PLAIN_SAFE = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\x00-\x1f\x7f]*")
 _FLOW_INDICATORS = re.compile(r"[,\[\]{}]")
 _resolver = VersionedResolver(version=(1, 2))
 
@@ -442,13 +443,13 @@ def scalar_text(value: Any, flow: bool = False) -> str:
 
 
 def _plain_ok(text: str) -> bool:
-    if not text or text != text.strip() or not _PLAIN_SAFE.match(text):
+    if not text or text != text.strip() or not _PLAIN_SAFE.fullmatch(text):
         return False
     if text[0] in "+-.0123456789":
         return False  # looks numeric (phone numbers, ids): quoting keeps it text for every reader
     if ": " in text or " #" in text or text.endswith(":"):
         return False
-    if _YAML11_SPECIAL.match(text):
+    if _YAML11_SPECIAL.fullmatch(text):
         return False
     tag = _resolver.resolve(ScalarNode, text, (True, False))
     return tag == "tag:yaml.org,2002:str"

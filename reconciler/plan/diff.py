@@ -82,7 +82,7 @@ def make_plan(
     if workspace.directory.group_management:
         domains = frozenset(d.lower() for d in workspace.directory.domains)
         _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan, domains)
-    check_safety(plan, actual, workspace)
+    check_safety(plan, actual, workspace, desired)
     plan.sort()
     return plan
 
