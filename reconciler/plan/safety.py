@@ -150,8 +150,11 @@ def check_safety(
 
 
 def _check_unmatched(plan: Plan, missing: list[tuple[int, str]]) -> None:
-    """Raise for protected addresses that find no account, unless the plan creates the
-    account and suspends no marked account Git does not name (which could be it, renamed)."""
+    """Raise for protected addresses that find no account, unless the plan restores that
+    account, or creates it and suspends no marked account Git does not name (which could be
+    it, renamed)."""
+    # A restored account is the one protected: it comes back with its id.
+    restored = {c.key for c in plan.changes if c.kind == "user" and c.action == "undelete"}
     created = {c.key for c in plan.changes if c.kind == "user" and c.action == "create"}
     orphans = sorted(
         c.key
@@ -160,6 +163,8 @@ def _check_unmatched(plan: Plan, missing: list[tuple[int, str]]) -> None:
     )
     unmatched: list[Unmatched] = []
     for index, address in missing:
+        if address in restored:
+            continue
         if address in created and not orphans:
             continue  # Git creates it now: protected from its first apply on
         if address in created:

@@ -53,7 +53,16 @@ def test_git_renaming_it_back_is_refused_too():
         state(have("root", aliases=("admin",))),
         workspace(protected=("admin",)),
     )
-    assert [row(c) for c in plan.refused] == [("rename", "user", "admin@x.io", "root@x.io")]
+    # Found by its alias: the rename carries the alias it removes first.
+    assert [row(c) for c in plan.refused] == [
+        (
+            "rename",
+            "user",
+            "admin@x.io",
+            "root@x.io",
+            {"aliases": (("admin@x.io",), ("root@x.io",))},
+        )
+    ]
 
 
 def test_renamed_with_the_alias_removed_and_git_binding_it_the_plan_is_refused():
