@@ -16,7 +16,7 @@ from reconciler.emulator.errors import (
 from reconciler.emulator.ids import external_member_id, next_etag
 from reconciler.emulator.paging import listing_digest
 from reconciler.emulator.request import Call
-from reconciler.emulator.rules import ROLES, any_address
+from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, Member, Record, Tenant, member_etag
 
 Answer = tuple[int, dict[str, Any] | None]
@@ -39,15 +39,23 @@ def render_member(
         out["email"] = email
     out["role"] = member.role
     out["type"] = member.type
-    out["status"] = member_status(tenant, member_id, member.type)
+    status = member_status(tenant, member_id, member.type)
+    if status is not None:
+        out["status"] = status
     if delivery:
         out["delivery_settings"] = member.delivery_settings or DEFAULT_DELIVERY
     return out
 
 
-def member_status(tenant: Tenant, member_id: str, member_type: str) -> str:
-    """SUSPENDED for a suspended user, as Google shows it; ACTIVE otherwise."""
-    if member_type == "USER" and tenant.users.get(member_id, {}).get("suspended"):
+def member_status(tenant: Tenant, member_id: str, member_type: str) -> str | None:
+    """As Google shows it: SUSPENDED for a suspended user, ACTIVE for other users, groups
+    and the customer. None (no `status` at all) for an external address (GAM 4.65.52:
+    members with no status are "typically non-domain addresses") and for a member in the
+    tenant's domains with no user or group behind it (GAM 4.93.00: members "added to the
+    group before the user or group that they represent was created")."""
+    if member_type == "EXTERNAL" or tenant.unresolved_member(member_id, member_type):
+        return None
+    if member_type == "USER" and tenant.users[member_id].get("suspended"):
         return "SUSPENDED"
     return "ACTIVE"
 
@@ -62,17 +70,32 @@ def member_key(tenant: Tenant, key: str) -> str | None:
         return key
     lowered = key.lower()
     if "@" in lowered:
-        mid = external_member_id(lowered)
+        # Any spelling of a consumer Gmail address finds the member (see consumer_address).
+        mid = external_member_id(consumer_address(lowered))
         return mid if mid in tenant.external_emails else None
     return key if key in tenant.external_emails else None
 
 
+def held_member(tenant: Tenant, group_id: str, key: str) -> str | None:
+    """The id of the direct member of a group that a key names, or None. A member listed
+    without status (no account behind its address when it was added) keeps its own id: its
+    address finds it even once a user or group has that address."""
+    members = tenant.members[group_id]
+    mid = member_key(tenant, key)
+    if mid is not None and mid in members:
+        return mid
+    if "@" in key:
+        pending = external_member_id(consumer_address(key.lower()))
+        if pending in members:
+            return pending
+    return None
+
+
 def _find_member(call: Call, group: Record) -> tuple[str, Member]:
-    mid = member_key(call.tenant, call.params["memberKey"])
-    member = call.tenant.members[group["id"]].get(mid) if mid else None
-    if member is None or mid is None:
+    mid = held_member(call.tenant, group["id"], call.params["memberKey"])
+    if mid is None:
         raise not_found("memberKey")
-    return mid, member
+    return mid, call.tenant.members[group["id"]][mid]
 
 
 def new_member(
@@ -82,7 +105,7 @@ def new_member(
     if body.get("id") == tenant.customer_id or body.get("type") == "CUSTOMER":
         return tenant.customer_id, "CUSTOMER", None
     if body.get("email"):
-        address = any_address(body["email"], "email")
+        address = consumer_address(any_address(body["email"], "email"))
         hit = tenant.addresses.get(address)
         if hit is None:
             if tenant.in_domain(address):
@@ -190,7 +213,9 @@ def insert_member(call: Call) -> Answer:
     mid, member_type, external = new_member(t, group, body, call.settling)
     role = _role(body.get("role"), "MEMBER")
     delivery = _delivery(body.get("delivery_settings"), None)
-    if mid in t.members[group["id"]]:
+    if mid in t.members[group["id"]] or held_member(t, group["id"], body.get("email") or ""):
+        # Also another spelling of a Gmail member, or an address held by a member listed
+        # without status.
         raise duplicate("Member already exists.")
     member = t.put_member(group["id"], mid, role, member_type, delivery, external)
     return 200, render_member(t, group["id"], mid, member, delivery=True)
@@ -233,10 +258,10 @@ def has_member(call: Call) -> Answer:
             return 200, {"isMember": False}
         raise not_found("memberKey")
     gid = group["id"]
-    if mid in t.members[gid]:
+    if mid in t.members[gid] or held_member(t, gid, key):
         return 200, {"isMember": True}
     nested = list(t.nested_groups(gid))
-    if nested and mid in t.external_emails:
+    if nested and mid in t.external_emails and not t.in_domain(t.external_emails[mid]):
         # Google: nested checks need member and group in the same domain.
         raise invalid("Invalid Input: memberKey")
     return 200, {"isMember": any(mid in t.members[g] for g in nested)}

@@ -1,9 +1,14 @@
 """Read the actual State from the Directory API, with as few calls as the API allows, and
 refuse to return anything built from a short read.
 
-Calls: users ceil(N/500) pages, groups ceil(G/200), org units 1, the ownership schema 1, and
-for each group Git manages that has members, ceil(M/200) member pages, read through batch
-requests (many groups per HTTP round trip).
+Calls: users ceil(N/500) pages, recently deleted users ceil(D/500) pages (at least one, to
+learn there are none), groups ceil(G/200), org units 1, the ownership schema 1, and for each
+group Git manages that has members, ceil(M/200) member pages, read through batch requests
+(many groups per HTTP round trip).
+
+A plan (session.plan_for) adds to this read one `domains.list` (domains.py) and, after the
+diff, one lookup per key of each planned create (verify.py: one per create without previous
+emails, none when nothing is created), since no listing here carries a total to check.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ def fetch_actual(
     marker_schema = _marker_schema_exists(client, customer)
     actual = Actual(state, marker_schema)
     _read_users(client, customer, marker_schema, actual, progress("Reading users"))
+    _read_deleted_users(client, customer, marker_schema, state)
     for ou in _pages(client, lambda _t: _org_units_request(client, customer), "organizationUnits"):
         unit = org_unit_from_api(ou)
         state.org_units[unit.path] = unit
@@ -109,11 +115,15 @@ def _org_units_request(client: GoogleClient, customer: str):
     )
 
 
+def _marker_projection(marker_schema: bool) -> dict[str, str]:
+    return {"projection": "custom", "customFieldMask": SCHEMA} if marker_schema else {}
+
+
 def _read_users(
     client: GoogleClient, customer: str, marker_schema: bool, actual: Actual, shown: Progress
 ) -> None:
     users = client.service.users()
-    extra = {"projection": "custom", "customFieldMask": SCHEMA} if marker_schema else {}
+    extra = _marker_projection(marker_schema)
 
     def page(token: str | None):
         return users.list(
@@ -134,6 +144,31 @@ def _read_users(
             "users.list returned no users at all, yet every tenant has an admin: refusing "
             "to plan from what looks like a failed read; check the customer id and scopes"
         )
+
+
+def _read_deleted_users(
+    client: GoogleClient, customer: str, marker_schema: bool, state: State
+) -> None:
+    """The accounts Google can still restore (`showDeleted=true` lists deleted users only,
+    those deleted less than 20 days ago), by primary email; of several deleted accounts
+    that had one address, the most recently deleted one (its restore window ends last)."""
+    users = client.service.users()
+
+    def page(token: str | None):
+        return users.list(
+            customer=customer,
+            showDeleted="true",
+            maxResults=USERS_PAGE,
+            pageToken=token,
+            fields=f"nextPageToken,users({USER_FIELDS},deletionTime)",
+            **_marker_projection(marker_schema),
+        )
+
+    for resource in _pages(client, page, "users"):
+        gone = replace(user_from_api(resource), deletion_time=resource.get("deletionTime"))
+        known = state.deleted_users.get(gone.email)
+        if known is None or (gone.deletion_time or "") > (known.deletion_time or ""):
+            state.deleted_users[gone.email] = gone
 
 
 def _index(found: User | Group, table: dict, addresses: dict[str, str]) -> None:
@@ -231,12 +266,18 @@ def _read_member_pages(
 
 def _cross_check(actual: Actual, domains: set[str]) -> None:
     """Listings carry no totals, so check them against the other references we read: a
-    member in our domains that the users or groups listing lacks means a short read (Google
-    removes the memberships of a deleted user or group)."""
+    user or group member in our domains that Google lists with a status (an account is
+    behind it) but that the users or groups listing lacks means a short read (Google removes
+    the memberships of a deleted user or group).
+
+    Google lists some members without status: addresses added before any account had them,
+    or whose account is gone (GAM 4.93.00, `removedomainnostatusmembers`). Those name no
+    account, so their absence from the listings is no evidence; the plan keeps them as they
+    are. The customer (type CUSTOMER) and external addresses are not in any listing."""
     missing: list[str] = []
     for group in actual.state.groups.values():
         for member in group.members.values():
-            if member.email.rpartition("@")[2] not in domains:
+            if member.status is None or member.email.rpartition("@")[2] not in domains:
                 continue
             if member.type == "USER" and member.email not in actual.user_addresses:
                 missing.append(f"user {member.email} (a member of {group.email})")

@@ -11,6 +11,7 @@ import pytest
 from reconciler.emulator import auth
 from reconciler.emulator.api import _ROUTES
 from reconciler.emulator.auth import Tokens, method_scopes
+from reconciler.google.credentials import scopes as scopes_for
 
 from .api_support import (
     SERVICE_ACCOUNT,
@@ -26,6 +27,8 @@ ROOT = "https://www.googleapis.com/auth/"
 USER_READ = ROOT + "admin.directory.user.readonly"
 USER_WRITE = ROOT + "admin.directory.user"
 GROUP_READ = ROOT + "admin.directory.group.readonly"
+DOMAIN_READ = ROOT + "admin.directory.domain.readonly"
+DOMAIN_WRITE = ROOT + "admin.directory.domain"
 ADMIN = "admin@example.com"  # isAdmin in SMALL_SEED
 NOT_ADMIN = "jo@example.com"
 
@@ -155,6 +158,31 @@ def test_a_read_only_token_reads_but_cannot_write():
     client.fails(403, "insufficientPermissions", "GET", "groups/" + key("eng@example.com"))
     use(client, access_token(client.netloc))
     assert client.ok("GET", "users/" + key(NOT_ADMIN))["suspended"] is False
+
+
+def test_the_domain_scopes_authorize_the_domain_reads_and_nothing_else():
+    for method in ("domains.list", "domains.get", "domainAliases.list", "domainAliases.get"):
+        assert method_scopes()["directory." + method] == {DOMAIN_READ, DOMAIN_WRITE}, method
+    client = make()
+    domains, aliases = "customer/my_customer/domains", "customer/my_customer/domainaliases"
+    use(client, access_token(client.netloc, [DOMAIN_READ], ADMIN))
+    assert [d["domainName"] for d in client.ok("GET", domains)["domains"]] == [
+        "example.com",
+        "example.org",
+    ]
+    client.ok("GET", domains + "/example.com")
+    client.ok("GET", aliases)
+    client.fails(403, "insufficientPermissions", "GET", "users", customer="my_customer")
+    # The Directory scopes of users, groups, org units and schemas do not cover domains.
+    others = [s for s in access_scopes() if not s.startswith(ROOT + "admin.directory.domain")]
+    use(client, access_token(client.netloc, others, ADMIN))
+    client.fails(403, "insufficientPermissions", "GET", domains)
+    client.fails(403, "insufficientPermissions", "GET", aliases)
+
+
+def access_scopes() -> list[str]:
+    """Every scope the tool asks for, read-only and read-write."""
+    return [*scopes_for(True), *scopes_for(False)]
 
 
 def test_a_token_acting_as_a_user_who_is_no_admin_is_forbidden():

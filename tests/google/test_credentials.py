@@ -20,7 +20,7 @@ from google_auth_httplib2 import AuthorizedHttp
 
 from reconciler.emulator.auth import Tokens
 from reconciler.emulator.server import JWT_BEARER, jwt_claims
-from reconciler.google.client import Call, GoogleClient
+from reconciler.google.client import Call, GoogleApiError, GoogleClient
 from reconciler.google.credentials import (
     LOOPBACK_SERVICE_ACCOUNT,
     SCOPE_ROOT,
@@ -32,7 +32,8 @@ from reconciler.google.credentials import (
     loopback_credentials,
     scopes,
 )
-from reconciler.settings import Provider
+from reconciler.google.domains import read_domains
+from reconciler.settings import GoogleProvider
 
 ADMIN = "admin@example.com"
 SERVICE_ACCOUNT = "reconciler@acme-identity.iam.gserviceaccount.com"
@@ -45,7 +46,10 @@ READ_SCOPES = [
         "admin.directory.userschema.readonly",
     )
 ]
-WRITE_SCOPES = [s.removesuffix(".readonly") for s in READ_SCOPES]
+# Every run reads the tenant's domains, apply included (it plans first); only ever read-only.
+DOMAIN_SCOPE = SCOPE_ROOT + "admin.directory.domain.readonly"
+WRITE_SCOPES = [*(s.removesuffix(".readonly") for s in READ_SCOPES), DOMAIN_SCOPE]
+READ_SCOPES.append(DOMAIN_SCOPE)
 
 
 def test_scopes_are_the_least_for_the_job():
@@ -114,7 +118,7 @@ def token_claims(sent: list[Sent], token_uri: str) -> list[dict[str, Any]]:
 def test_key_file_with_delegation(read_only, emulator, tmp_path, private_key_pem, sent):
     token_uri = emulator.base_url + "/token"
     write_key(tmp_path / "key.json", private_key_pem, token_uri)
-    provider = Provider(kind="google", credentials="key.json", admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", credentials="key.json", admin_subject=ADMIN)
     client = GoogleClient.connect(
         provider, tmp_path, read_only=read_only, endpoint=emulator.base_url
     )
@@ -134,10 +138,10 @@ def test_key_file_with_delegation(read_only, emulator, tmp_path, private_key_pem
 
 def test_key_file_path_forms(tmp_path, private_key_pem, monkeypatch):
     key = write_key(tmp_path / "key.json", private_key_pem, "http://127.0.0.1:9/token")
-    relative = Provider(kind="google", credentials="key.json", admin_subject=ADMIN)
-    absolute = Provider(kind="google", credentials=str(key), admin_subject=ADMIN)
+    relative = GoogleProvider(kind="google", credentials="key.json", admin_subject=ADMIN)
+    absolute = GoogleProvider(kind="google", credentials=str(key), admin_subject=ADMIN)
     monkeypatch.setenv("HOME", str(tmp_path))
-    home = Provider(kind="google", credentials="~/key.json", admin_subject=ADMIN)
+    home = GoogleProvider(kind="google", credentials="~/key.json", admin_subject=ADMIN)
     for provider, root in ((relative, tmp_path), (absolute, Path("/")), (home, Path("/"))):
         credentials = build_credentials(provider, root, None, read_only=True)
         assert isinstance(credentials, service_account.Credentials)
@@ -145,11 +149,11 @@ def test_key_file_path_forms(tmp_path, private_key_pem, monkeypatch):
 
 
 def test_missing_or_broken_key_file(tmp_path):
-    missing = Provider(kind="google", credentials="nope.json", admin_subject=ADMIN)
+    missing = GoogleProvider(kind="google", credentials="nope.json", admin_subject=ADMIN)
     with pytest.raises(CredentialsError, match=r"key file .*nope.json not found"):
         build_credentials(missing, tmp_path, None, read_only=True)
     (tmp_path / "broken.json").write_text('{"type": "service_account"}')
-    broken = Provider(kind="google", credentials="broken.json", admin_subject=ADMIN)
+    broken = GoogleProvider(kind="google", credentials="broken.json", admin_subject=ADMIN)
     with pytest.raises(CredentialsError, match="Google credentials"):
         build_credentials(broken, tmp_path, None, read_only=True)
 
@@ -208,7 +212,7 @@ def test_keyless_from_provider_uses_ambient_credentials(monkeypatch, signed):
         return FakeSource(), "acme-identity"
 
     monkeypatch.setattr(google.auth, "default", default)
-    provider = Provider(kind="google", service_account=SERVICE_ACCOUNT, admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", service_account=SERVICE_ACCOUNT, admin_subject=ADMIN)
     credentials = build_credentials(provider, Path("."), None, read_only=True)
     assert asked == [["https://www.googleapis.com/auth/cloud-platform"]]
     assert isinstance(credentials, service_account.Credentials)
@@ -241,7 +245,7 @@ def fake_default(monkeypatch: pytest.MonkeyPatch, credentials: Any) -> list[Any]
 
 def test_application_default_with_delegation(monkeypatch):
     asked = fake_default(monkeypatch, FakeDefault())
-    provider = Provider(kind="google", admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", admin_subject=ADMIN)
     credentials = build_credentials(provider, Path("."), None, read_only=False)
     assert isinstance(credentials, FakeDefault) and credentials.subject == ADMIN
     assert asked == [WRITE_SCOPES]
@@ -249,11 +253,11 @@ def test_application_default_with_delegation(monkeypatch):
 
 def test_application_default_without_a_subject_or_delegation(monkeypatch):
     fake_default(monkeypatch, FakeDefault())
-    plain = build_credentials(Provider(kind="google"), Path("."), None, read_only=True)
+    plain = build_credentials(GoogleProvider(kind="google"), Path("."), None, read_only=True)
     assert isinstance(plain, FakeDefault) and plain.subject is None
     user_credentials = object()  # e.g. gcloud user credentials: no with_subject
     fake_default(monkeypatch, user_credentials)
-    provider = Provider(kind="google", admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", admin_subject=ADMIN)
     assert build_credentials(provider, Path("."), None, read_only=True) is user_credentials
 
 
@@ -261,7 +265,7 @@ def test_application_default_for_a_remote_endpoint(monkeypatch):
     # Only loopback http goes without credentials: a proxy elsewhere gets them.
     fake_default(monkeypatch, FakeDefault())
     endpoint = "https://directory-proxy.example.com"
-    credentials = build_credentials(Provider(kind="google"), Path("."), endpoint, True)
+    credentials = build_credentials(GoogleProvider(kind="google"), Path("."), endpoint, True)
     assert isinstance(credentials, FakeDefault)
 
 
@@ -271,7 +275,7 @@ def test_no_application_default_credentials(monkeypatch):
 
     monkeypatch.setattr(google.auth, "default", missing)
     with pytest.raises(CredentialsError, match="default credentials were not found"):
-        build_credentials(Provider(kind="google"), Path("."), None, read_only=True)
+        build_credentials(GoogleProvider(kind="google"), Path("."), None, read_only=True)
 
 
 # -- loopback: throwaway credentials, the same OAuth flow -------------------------------------
@@ -279,12 +283,14 @@ def test_no_application_default_credentials(monkeypatch):
 
 def test_loopback_endpoint_gets_throwaway_credentials(emulator, tmp_path, sent):
     # The autouse fixture makes google.auth.default fail: it is never called here.
-    credentials = build_credentials(Provider(kind="google"), tmp_path, emulator.base_url, True)
+    credentials = build_credentials(
+        GoogleProvider(kind="google"), tmp_path, emulator.base_url, True
+    )
     assert isinstance(credentials, service_account.Credentials)
     assert credentials.service_account_email == LOOPBACK_SERVICE_ACCOUNT
     assert list(credentials.scopes) == scopes(read_only=True)
     client = GoogleClient.connect(
-        Provider(kind="google", admin_subject=ADMIN),
+        GoogleProvider(kind="google", admin_subject=ADMIN),
         tmp_path,
         read_only=True,
         endpoint=emulator.base_url,
@@ -312,7 +318,7 @@ def test_the_throwaway_key_is_made_once_per_process(emulator):
 
 def test_a_loopback_subject_that_is_no_user_is_refused_with_a_hint(emulator, tmp_path):
     client = GoogleClient.connect(
-        Provider(kind="google", admin_subject="nobody@example.com"),
+        GoogleProvider(kind="google", admin_subject="nobody@example.com"),
         tmp_path,
         read_only=True,
         endpoint=emulator.base_url,
@@ -329,7 +335,7 @@ def test_a_loopback_subject_that_is_no_user_is_refused_with_a_hint(emulator, tmp
 
 def test_a_subject_who_is_not_an_admin_is_refused_with_a_hint(emulator, tmp_path):
     client = GoogleClient.connect(
-        Provider(kind="google", admin_subject="ana.ruiz@example.com"),
+        GoogleProvider(kind="google", admin_subject="ana.ruiz@example.com"),
         tmp_path,
         read_only=True,
         endpoint=emulator.base_url,
@@ -344,7 +350,7 @@ def test_a_subject_who_is_not_an_admin_is_refused_with_a_hint(emulator, tmp_path
 
 def test_scopes_not_delegated_are_refused_with_a_hint(emulator, tmp_path):
     emulator.configure(delegated_scopes=scopes(read_only=True))
-    provider = Provider(kind="google", admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", admin_subject=ADMIN)
     reader = GoogleClient.connect(provider, tmp_path, read_only=True, endpoint=emulator.base_url)
     reader.must(Call(reader.service.users().get(userKey=ADMIN), "users.get"))
     writer = GoogleClient.connect(provider, tmp_path, read_only=False, endpoint=emulator.base_url)
@@ -358,9 +364,26 @@ def test_scopes_not_delegated_are_refused_with_a_hint(emulator, tmp_path):
     )
 
 
+def test_a_delegation_made_before_the_domains_scope_is_refused_with_a_hint(emulator, tmp_path):
+    # Every run reads the tenant's domains: a delegation of the eight Directory scopes alone
+    # (made for an earlier version) is refused at the token endpoint, before any call runs.
+    older = [s for s in scopes(True) + scopes(False) if s != DOMAIN_SCOPE]
+    emulator.configure(delegated_scopes=older)
+    provider = GoogleProvider(kind="google", admin_subject=ADMIN)
+    reader = GoogleClient.connect(provider, tmp_path, read_only=True, endpoint=emulator.base_url)
+    with pytest.raises(GoogleApiError) as caught:
+        read_domains(reader, "my_customer")
+    assert str(caught.value).startswith(
+        "domains.list: Google refused the credentials: unauthorized_client:"
+    )
+    assert stats(emulator)["token_grants"] == 0
+    emulator.configure(delegated_scopes=[*older, DOMAIN_SCOPE])
+    assert "example.com" in read_domains(reader, "my_customer").usable()
+
+
 def test_a_token_the_emulator_forgot_is_replaced_without_a_failure(emulator, tmp_path):
     client = GoogleClient.connect(
-        Provider(kind="google", admin_subject=ADMIN),
+        GoogleProvider(kind="google", admin_subject=ADMIN),
         tmp_path,
         read_only=True,
         endpoint=emulator.base_url,

@@ -18,12 +18,14 @@ from reconciler.emulator.server import HOST, EmulatorServer, jwt_claims
 from reconciler.google import ops
 from reconciler.google.client import GoogleClient
 from reconciler.google.credentials import CREDENTIALS_ENV, WRITE_SCOPES, scopes
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 from .test_secrets import throwaway_key
 
-READ_ONLY = {f"https://www.googleapis.com/auth/{s}.readonly" for s in WRITE_SCOPES}
-READ_WRITE = {f"https://www.googleapis.com/auth/{s}" for s in WRITE_SCOPES}
+# The tenant's domains are read in every run (apply plans first), always read-only.
+DOMAINS = "https://www.googleapis.com/auth/admin.directory.domain.readonly"
+READ_ONLY = {f"https://www.googleapis.com/auth/{s}.readonly" for s in WRITE_SCOPES} | {DOMAINS}
+READ_WRITE = {f"https://www.googleapis.com/auth/{s}" for s in WRITE_SCOPES} | {DOMAINS}
 
 
 @pytest.fixture
@@ -52,6 +54,8 @@ def test_the_scope_sets_are_the_directory_api_only():
     assert set(scopes(read_only=False)) == READ_WRITE
     for scope in READ_ONLY | READ_WRITE:
         assert scope.startswith("https://www.googleapis.com/auth/admin.directory.")
+    # Nothing ever changes domains: the read-write domain scope is never asked for.
+    assert "https://www.googleapis.com/auth/admin.directory.domain" not in READ_ONLY | READ_WRITE
 
 
 @pytest.mark.parametrize(
@@ -182,7 +186,7 @@ def test_the_embedded_emulator_is_called_as_the_tenants_first_super_admin(
 
 def test_a_read_only_client_cannot_write_and_no_token_cannot_read(emulator, tmp_path):
     tenant = emulator()
-    provider = Provider(kind="google")
+    provider = GoogleProvider(kind="google")
     client = GoogleClient.connect(provider, tmp_path, read_only=True, endpoint=tenant.url)
     outcome = client.execute(ops.suspend_user(client, "maria.costa@example.com"))
     assert not outcome.ok and (outcome.status, outcome.reason) == (403, "insufficientPermissions")
