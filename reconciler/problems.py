@@ -19,10 +19,39 @@ class Problem:
     warning: bool = field(default=False, compare=False)
 
     def render(self) -> str:
-        where = display_path(self.path)
+        """`file:LINE: message` on one line, with every control character escaped: a value
+        quoted from a file must not move the cursor or recolour a terminal."""
+        where = escaped(display_path(self.path))
         prefix = f"{where}:{self.line}" if self.line else where
         kind = "warning: " if self.warning else ""
-        return f"{prefix}: {kind}{self.message}"
+        return f"{prefix}: {kind}{escaped(self.message)}"
+
+
+# Unknown content (a value, a key, a parser's message) is shown at most this long.
+EXCERPT_CHARS = 60
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """Text (or the repr of anything else) fit to quote in a message: at most `limit`
+    characters, each control or invisible one escaped, and the length said when cut."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = repr(value)
+        except ValueError:  # an int past Python's digit limit
+            text = f"<{type(value).__name__} too long to show>"
+    shown = escaped(text[:limit])
+    if len(text) > limit:
+        shown += f"... ({len(text)} characters)"
+    return shown
+
+
+def escaped(text: str) -> str:
+    """`text` with each control or invisible character written as its escape (\\x1b)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 class ReconcilerError(Exception):

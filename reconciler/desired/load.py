@@ -19,7 +19,7 @@ from reconciler.desired.models import (
     UserEntry,
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
-from reconciler.problems import InvalidInput, Problem
+from reconciler.problems import InvalidInput, Problem, excerpt
 from reconciler.settings import Directory, Ownership, Workspace
 
 WORKSPACE_FILE = "workspace.yaml"
@@ -292,7 +292,7 @@ def _load_entry(
         entry = model.model_validate(item)
     except ValidationError as exc:
         ident = _entry_identity(key, item)
-        what = f"{singular} {ident}" if ident else singular
+        what = f"{singular} {excerpt(ident)}" if ident else singular
         problems.extend(_model_problems(exc, item, where.path, what, model))
         salvaged = _salvage(model, item, exc)
         if salvaged is None:
@@ -404,7 +404,7 @@ def _model_problems(
         if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
             continue  # already explained by the secrets rule
         line = _line_at(raw, loc)
-        where = ".".join(str(p) for p in loc)
+        where = ".".join(excerpt(str(p)) for p in loc)
         prefix = f"{what}: {where}: " if where else f"{what}: "
         out.append(Problem(path, line, prefix + _explain(err, model, loc), rule="schema"))
     return out
@@ -430,13 +430,13 @@ def _explain(err: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, 
     if kind in ("int_type", "float_type"):
         return f"must be a number, not {_describe(value)}"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, not {value!r}"
+        return f"must be one of {ctx.get('expected')}, not {_describe(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"must be a map of fields, not {_describe(value)}"
     if kind == "too_short":
         return "must not be empty"
     if kind == "string_pattern_mismatch":
-        return f"{value!r} is not valid here (allowed: letters, digits, . _ / -)"
+        return f"{_describe(value)} is not valid here (allowed: letters, digits, . _ / -)"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return str(err["msg"])
@@ -474,11 +474,11 @@ def _describe(value: Any) -> str:
         return "a map"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return excerpt(value if not isinstance(value, str) else repr(value))
 
 
 def _unknown_key_message(key: str, known: Any, noun: str = "top-level key") -> str:
     names = list(known)
     close = difflib.get_close_matches(key, names, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown {noun} '{key}'{hint}; allowed: {', '.join(names)}"
+    return f"unknown {noun} '{excerpt(key)}'{hint}; allowed: {', '.join(names)}"
