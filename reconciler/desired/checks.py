@@ -6,15 +6,18 @@ A rule is a function `(Index) -> Iterable[Problem]`, registered in RULES under i
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconciler.desired.load import DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
+from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
-from reconciler.problems import Problem
+from reconciler.problems import Problem, excerpt
 
 # Google's rules for the local part of a user, group or alias address.
 _GOOGLE_LOCAL = re.compile(r"^[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*$")
@@ -518,15 +521,9 @@ def check_workspace(index: Index) -> Iterator[Problem]:
     raw_provider = src.raw.get("provider") if src.raw else None
     if not tree.has_setting("provider.kind"):
         return  # which provider is meant is unknown; workspace.yaml's problem says why
-    if (
-        tree.has_setting("provider.seed")  # else the default stands in for it
-        and ws.provider.kind == "emulator"
-        and ws.provider.seed
-        and isinstance(raw_provider, dict)
-        and "seed" in raw_provider
-        and not (tree.root / ws.provider.seed).is_file()
-    ):
-        yield src.problem(f"provider.seed: '{ws.provider.seed}' does not exist", "provider", "seed")
+    if ws.provider.kind == "emulator":
+        named = raw_provider if isinstance(raw_provider, dict) else {}
+        yield from _emulator_file_problems(tree, "seed" in named)
     if ws.provider.kind == "google" and ws.provider.credentials:
         key = (tree.root / ws.provider.credentials).resolve()
         if key.is_relative_to(tree.root.resolve()):
@@ -536,6 +533,42 @@ def check_workspace(index: Index) -> Iterator[Problem]:
                 "provider",
                 "credentials",
             )
+
+
+def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Problem]:
+    """The emulator reads its seed only inside the state directory, in a regular file reached
+    without a symbolic link: a seed elsewhere would be read (and quoted in errors)."""
+    ws, src, root = tree.workspace, tree.workspace_source, tree.root
+    seed = ws.provider.seed
+    if tree.has_setting("provider.seed") and seed:  # else the default stands in for it
+        outside = outside_problem(seed)
+        link = None if outside else first_link(root, seed)
+        if outside:
+            yield src.problem(
+                f"provider.seed: '{excerpt(seed)}' {outside}: the emulator reads only files "
+                "inside it",
+                "provider",
+                "seed",
+            )
+        elif link is not None:
+            yield src.problem(
+                f"provider.seed: {_shown(link, root)} is {LINK_REFUSED}", "provider", "seed"
+            )
+        elif (root / seed).exists() and not (root / seed).is_file():
+            kind = kind_of(os.lstat(root / seed).st_mode)
+            yield src.problem(
+                f"provider.seed: '{excerpt(seed)}' is not a regular file ({kind})",
+                "provider",
+                "seed",
+            )
+        elif seed_named and not (root / seed).exists():
+            yield src.problem(
+                f"provider.seed: '{excerpt(seed)}' does not exist", "provider", "seed"
+            )
+
+
+def _shown(path: Path, root: Path) -> str:
+    return f"'{excerpt(path.relative_to(root).as_posix())}'"
 
 
 # -- warnings --------------------------------------------------------------------------------

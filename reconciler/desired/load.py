@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar, get_args
@@ -19,12 +21,18 @@ from reconciler.desired.models import (
     UserEntry,
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
+from reconciler.files import LINK_REFUSED, kind_of
 from reconciler.problems import InvalidInput, Problem, excerpt
 from reconciler.settings import Directory, Ownership, Workspace
 
 WORKSPACE_FILE = "workspace.yaml"
 LOCAL_STATE_DIR = ".reconciler"
 YAML_SUFFIXES = (".yaml", ".yml")
+LINK_FIX = "put the folder itself here, or remove the link"
+FOLDER_LINK_REFUSED = (
+    "a symbolic link to a folder: refused (only folders inside the state directory are read, "
+    f"never through a link); {LINK_FIX}"
+)
 
 SECRET_KEYS = {
     "password",
@@ -126,33 +134,101 @@ def read_tree(root: Path) -> tuple[DesiredTree, list[Problem]]:
         )
     workspace, ws_raw, broken = _read_workspace(ws_path, problems)
     tree = DesiredTree(root, workspace, Source(ws_path, 1, ws_raw), broken_settings=broken)
-    for path in desired_files(root, workspace):
+    unreadable: list[Problem] = []
+    for path in desired_files(root, workspace, unreadable):
         tree.files.append(path)
         _load_file(path, tree, problems)
+    if unreadable:  # a folder or file not read may hold any user or group
+        problems.extend(unreadable)
+        tree.entries_complete = False
     return tree, problems
 
 
-def desired_files(root: Path, workspace: Workspace) -> list[Path]:
-    """Every desired-state YAML file under root, in a stable order."""
+def desired_files(
+    root: Path, workspace: Workspace, problems: list[Problem] | None = None
+) -> list[Path]:
+    """Every desired-state YAML file under root, in a stable order (each folder's files,
+    then its sub-folders, by name).
+
+    Whatever cannot be read is a problem, never an absence (users in a folder skipped would
+    look unbound, and be suspended): a folder that cannot be listed, a symbolic link to a
+    folder, in a loop or named as a YAML file, and a YAML name that is no regular file (a
+    FIFO, a device). Links are refused rather than followed, even to a place inside the
+    directory: such a place is read already under its own name (through the link, every
+    entry would be defined twice), a place outside is not what review saw, and a link is
+    how a loop is made. Such problems go to `problems`; without that list, InvalidInput is
+    raised with them all. Hidden folders (.git, .github, .reconciler) never hold desired
+    state and are not looked into."""
+    own: list[Problem] = []
     skip = {root / WORKSPACE_FILE}
     if workspace.provider.kind == "emulator" and workspace.provider.seed:
         skip.add(root / workspace.provider.seed)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        # Hidden folders (.git, .github, .reconciler) never hold desired state.
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
+    found: list[Path] = []
+    pending = [Path(root)]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            own.append(_unreadable_folder(folder, exc))
+            continue
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(folder, entry.name)
             rel = path.relative_to(root).as_posix()
-            if (
-                name.startswith(".")
-                or not name.endswith(YAML_SUFFIXES)
-                or path in skip
-                or any(fnmatch.fnmatch(rel, pat) for pat in workspace.exclude)
+            is_yaml = entry.name.endswith(YAML_SUFFIXES)
+            if is_yaml and (
+                path in skip or any(fnmatch.fnmatch(rel, p) for p in workspace.exclude)
             ):
                 continue
-            found.append(path)
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISLNK(mode):
+                    why = LINK_REFUSED if is_yaml else _folder_link_problem(path)
+                    if why:
+                        own.append(Problem(path, 0, why))
+                elif stat.S_ISDIR(mode):
+                    folders.append(path)
+                elif is_yaml and stat.S_ISREG(mode):
+                    found.append(path)
+                elif is_yaml:
+                    own.append(Problem(path, 0, f"not a regular file ({kind_of(mode)}): refused"))
+            except OSError as exc:
+                own.append(Problem(path, 0, f"cannot read: {exc.strerror or exc}"))
+        pending.extend(reversed(folders))
+    if problems is not None:
+        problems.extend(own)
+    elif own:
+        raise InvalidInput(own)
     return found
+
+
+def _folder_link_problem(path: Path) -> str | None:
+    """What is wrong with a link not named as a YAML file: it leads to a folder, in a loop,
+    or somewhere that cannot be looked at; None for a link to a file that is not desired
+    state, or to nothing."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that leads round in a loop: refused; remove it"
+        return f"a symbolic link that cannot be followed ({exc.strerror}): refused; remove it"
+    return FOLDER_LINK_REFUSED if stat.S_ISDIR(mode) else None
+
+
+def _unreadable_folder(folder: Path, exc: OSError) -> Problem:
+    why = exc.strerror or type(exc).__name__
+    return Problem(
+        folder,
+        0,
+        f"cannot read this folder ({why}): the files in it may hold desired state, so it "
+        "must be readable (or hidden, with a name starting with '.')",
+    )
 
 
 def _load_workspace(path: Path, problems: list[Problem]) -> tuple[Workspace | None, YMap | None]:

@@ -20,6 +20,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
+from reconciler.files import FileTooLarge, RefusedFile, read_regular
 from reconciler.problems import InvalidInput, Problem, excerpt
 
 try:
@@ -176,18 +177,17 @@ def _syntax_problem(exc: MarkedYAMLError, path: Path) -> Problem:
 
 
 def read_text(path: Path) -> str:
-    """The text of a YAML file, refusing huge files and invalid UTF-8 with a located error."""
+    """The text of a YAML file, refusing huge files, invalid UTF-8 and anything but a regular
+    file reached without a symbolic link (files.py) with a located error."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InvalidInput([Problem(path, 0, f"cannot read: {exc.strerror}")]) from None
-    if size > MAX_FILE_BYTES:
+        raw = read_regular(path, MAX_FILE_BYTES)
+    except FileTooLarge as exc:
         limit = MAX_FILE_BYTES // (1024 * 1024)
         raise InvalidInput(
-            [Problem(path, 0, f"file is {size} bytes, over the {limit} MiB limit; split it")]
-        )
-    try:
-        raw = path.read_bytes()
+            [Problem(path, 0, f"file is {exc.size} bytes, over the {limit} MiB limit; split it")]
+        ) from None
+    except RefusedFile as exc:
+        raise InvalidInput([Problem(path, 0, exc.strerror)]) from None
     except OSError as exc:
         raise InvalidInput([Problem(path, 0, f"cannot read: {exc.strerror}")]) from None
     try:
