@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reconciler.desired.load import DesiredTree, Located, Source
+from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
@@ -536,8 +536,9 @@ def check_workspace(index: Index) -> Iterator[Problem]:
 
 
 def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Problem]:
-    """The emulator reads its seed only inside the state directory, in a regular file reached
-    without a symbolic link: a seed elsewhere would be read (and quoted in errors)."""
+    """The emulator reads its seed and writes its state only inside the state directory, in
+    regular files reached without a symbolic link: a seed elsewhere would be read (and
+    quoted in errors), a state elsewhere, or behind a link, written over."""
     ws, src, root = tree.workspace, tree.workspace_source, tree.root
     seed = ws.provider.seed
     if tree.has_setting("provider.seed") and seed:  # else the default stands in for it
@@ -545,7 +546,7 @@ def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Pro
         link = None if outside else first_link(root, seed)
         if outside:
             yield src.problem(
-                f"provider.seed: '{excerpt(seed)}' {outside}: the emulator reads only files "
+                f"provider.seed: {_quoted(seed)} {outside}: the emulator reads only files "
                 "inside it",
                 "provider",
                 "seed",
@@ -557,18 +558,52 @@ def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Pro
         elif (root / seed).exists() and not (root / seed).is_file():
             kind = kind_of(os.lstat(root / seed).st_mode)
             yield src.problem(
-                f"provider.seed: '{excerpt(seed)}' is not a regular file ({kind})",
+                f"provider.seed: {_quoted(seed)} is not a regular file ({kind})",
                 "provider",
                 "seed",
             )
         elif seed_named and not (root / seed).exists():
+            yield src.problem(f"provider.seed: {_quoted(seed)} does not exist", "provider", "seed")
+    state = ws.provider.state
+    if tree.has_setting("provider.state"):
+        outside = outside_problem(state)
+        link = None if outside else first_link(root, state)
+        if outside:
             yield src.problem(
-                f"provider.seed: '{excerpt(seed)}' does not exist", "provider", "seed"
+                f"provider.state: {_quoted(state)} {outside}: local state is written only "
+                "inside it",
+                "provider",
+                "state",
+            )
+        elif state.lower().endswith(YAML_SUFFIXES) and not any(
+            part.startswith(".") for part in Path(state).parts
+        ):
+            yield src.problem(
+                f"provider.state: {_quoted(state)} would be read as desired state: name a "
+                "JSON file, such as .reconciler/emulator.json",
+                "provider",
+                "state",
+            )
+        elif seed and Path(state) == Path(seed):
+            yield src.problem(
+                f"provider.state: {_quoted(state)} is the seed, which the state would "
+                "overwrite: name another file, such as .reconciler/emulator.json",
+                "provider",
+                "state",
+            )
+        elif link is not None:
+            yield src.problem(
+                f"provider.state: {_shown(link, root)} is {LINK_REFUSED}", "provider", "state"
             )
 
 
 def _shown(path: Path, root: Path) -> str:
-    return f"'{excerpt(path.relative_to(root).as_posix())}'"
+    return _quoted(path.relative_to(root).as_posix())
+
+
+def _quoted(setting: str) -> str:
+    """A path setting, quoted: long enough for any honest path, escaped."""
+    return f"'{excerpt(setting, 200)}'"
 
 
 # -- warnings --------------------------------------------------------------------------------
