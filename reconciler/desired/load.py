@@ -178,24 +178,21 @@ def desired_files(
             if entry.name.startswith("."):
                 continue
             path = Path(folder, entry.name)
-            rel = path.relative_to(root).as_posix()
             is_yaml = entry.name.endswith(YAML_SUFFIXES)
-            if is_yaml and (
-                path in skip or any(fnmatch.fnmatch(rel, p) for p in workspace.exclude)
-            ):
+            if is_yaml and (path in skip or _excluded(path, root, workspace.exclude)):
                 continue
-            try:
-                mode = entry.stat(follow_symlinks=False).st_mode
-                if stat.S_ISLNK(mode):
+            try:  # the entry's type as listed: no system call per file where it is known
+                if entry.is_symlink():
                     why = LINK_REFUSED if is_yaml else _folder_link_problem(path)
                     if why:
                         own.append(Problem(path, 0, why))
-                elif stat.S_ISDIR(mode):
+                elif entry.is_dir(follow_symlinks=False):
                     folders.append(path)
-                elif is_yaml and stat.S_ISREG(mode):
+                elif is_yaml and entry.is_file(follow_symlinks=False):
                     found.append(path)
                 elif is_yaml:
-                    own.append(Problem(path, 0, f"not a regular file ({kind_of(mode)}): refused"))
+                    kind = kind_of(entry.stat(follow_symlinks=False).st_mode)
+                    own.append(Problem(path, 0, f"not a regular file ({kind}): refused"))
             except OSError as exc:
                 own.append(Problem(path, 0, f"cannot read: {exc.strerror or exc}"))
         pending.extend(reversed(folders))
@@ -204,6 +201,13 @@ def desired_files(
     elif own:
         raise InvalidInput(own)
     return found
+
+
+def _excluded(path: Path, root: Path, patterns: list[str]) -> bool:
+    if not patterns:
+        return False
+    rel = path.relative_to(root).as_posix()
+    return any(fnmatch.fnmatch(rel, p) for p in patterns)
 
 
 def _folder_link_problem(path: Path) -> str | None:
