@@ -117,7 +117,8 @@ def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) 
 @click.option(
     "--password-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Append generated passwords of new accounts here (mode 0600); shown nowhere else.",
+    help="Write generated passwords of new accounts to this new file (mode 0600; an existing "
+    "path is refused); shown nowhere else.",
 )
 def apply(
     target: Path,
