@@ -357,6 +357,13 @@ def emulator() -> None:
     help="How long a new user or group is not usable by other calls.",
 )
 @click.option(
+    "--listing-lag-ms",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="How long listings show what a write changed as it was before it.",
+)
+@click.option(
     "--batch-order",
     type=click.Choice(["sequential", "shuffle"]),
     default="sequential",
@@ -373,6 +380,7 @@ def serve(
     fault_seed: int | None,
     quota_per_minute: int,
     consistency_delay_ms: float,
+    listing_lag_ms: float,
     batch_order: str,
 ) -> None:
     """Serve the emulator on 127.0.0.1 until Ctrl-C; the tenant persists to --state."""
@@ -390,6 +398,7 @@ def serve(
         fault_seed=fault_seed,
         quota_per_minute=quota_per_minute,
         consistency_delay_ms=consistency_delay_ms,
+        listing_lag_ms=listing_lag_ms,
         batch_order=batch_order,
     )
     try:

@@ -9,7 +9,8 @@ across restarts.
 Modules: `store` (TenantStore: the tenant, its seed, persistence), `tenant` (the in-memory
 model, its indexes and journaled mutations), `seed` (seed and state documents), `journal`
 (snapshot + append-only journal), `api` (DirectoryApi: routing, consistency delay, short
-reads) with `api_users`, `api_groups`, `api_members`, `api_orgunits`, `api_schemas`, and
+reads, listing lag) with `api_users`, `api_groups`, `api_members`, `api_orgunits`,
+`api_schemas`, `lag` (what lagging listings still show), and
 `fields` (partial responses), `discovery` (the bundled discovery document: `fields` names
 are checked against its response schemas), `query` (search), `paging`, `rules`, `errors`,
 `request`. `server` puts it on HTTP, with `batch` (the multipart wire format) and `faults`
@@ -41,7 +42,8 @@ Listings
   Any other field is `400 invalid` "Invalid query: …", never an empty result. A filtered
   listing scans from the cursor (O(matches skipped)); an `email:` query uses the index.
 - `includeDerivedMembership`: direct members, then the members of nested groups, each once.
-- Listings show a new user or group at once, even within the consistency delay.
+- Listings show a new user or group at once, even within the consistency delay (unless
+  they lag writes: `listing_lag_ms`, below).
 
 Writes
 - users.update and users.patch keep fields the body leaves out and clear fields set to
@@ -89,8 +91,22 @@ Eventual consistency (`consistency_delay_s`)
   notFound` "Resource Not Found: userKey" and writes (update, patch, delete, makeAdmin,
   signOut, aliases) with `412 conditionNotMet` "User creation is not complete."; adding it
   to a group is `404` "Resource Not Found: memberKey". A new group answers every call with
-  `404` "Resource Not Found: groupKey". The delay is not persisted: after a restart
-  everything is settled.
+  `404` "Resource Not Found: groupKey". The new address of a renamed user or group settles
+  the same way: within the delay it finds nothing (`404` userKey, groupKey or memberKey, for
+  reads and writes alike), while the old address (now an alias) and the id work at once; a
+  rename to one of its own aliases is usable at once. The delay is not persisted: after a
+  restart everything is settled.
+
+Listing lag (`listing_lag_ms`)
+- For that long after a write, users.list, groups.list, members.list and orgunits.list show
+  what it changed as it was before: a new item not at all, a deleted one still, a changed
+  or renamed one as it was (writes within the lag: the state before the first). Gets show
+  everything as it is. Paging and queries work on what the listing shows.
+- A group's directMembersCount is counted when it is read, in listings too: a member listing
+  that lags disagrees with it. A deleted group still listed counts none and its members
+  answer 404. Derived memberships and groups.list?userKey= do not lag.
+- The cost is O(changes): per item written, its earlier state until the lag passes. Not
+  persisted: after a restart listings have caught up.
 
 Org units and schemas
 - orgunits.list `type` defaults to `children`; the root is listed only with

@@ -14,10 +14,18 @@ from reconciler.emulator.errors import (
     required,
 )
 from reconciler.emulator.ids import external_member_id, next_etag
+from reconciler.emulator.lag import lagged_page
 from reconciler.emulator.paging import listing_digest
 from reconciler.emulator.request import Call
 from reconciler.emulator.rules import ROLES, any_address
-from reconciler.emulator.tenant import GROUP, Member, Record, Tenant, member_etag
+from reconciler.emulator.tenant import (
+    GROUP,
+    Member,
+    Record,
+    Tenant,
+    member_etag,
+    members_collection,
+)
 
 Answer = tuple[int, dict[str, Any] | None]
 DELIVERY = frozenset({"ALL_MAIL", "DAILY", "DIGEST", "DISABLED", "NONE"})
@@ -68,7 +76,9 @@ def member_key(tenant: Tenant, key: str) -> str | None:
 
 
 def _find_member(call: Call, group: Record) -> tuple[str, Member]:
-    mid = member_key(call.tenant, call.params["memberKey"])
+    key = call.params["memberKey"]
+    # The new address of an account renamed moments ago names nothing yet.
+    mid = None if call.settling(key.lower()) else member_key(call.tenant, key)
     member = call.tenant.members[group["id"]].get(mid) if mid else None
     if member is None or mid is None:
         raise not_found("memberKey")
@@ -95,8 +105,8 @@ def new_member(
     else:
         raise required("email")
     kind, mid = hit
-    if settling(mid):
-        raise not_found("memberKey")
+    if settling(mid) or (body.get("email") and settling(address)):
+        raise not_found("memberKey")  # created, or renamed to this address, moments ago
     if kind == GROUP:
         if group["id"] in (mid, *tenant.nested_groups(mid)):
             raise condition_not_met("Cyclic memberships not allowed")
@@ -151,17 +161,46 @@ def list_members(call: Call) -> Answer:
         return not roles or members[mid].role in roles
 
     digest = listing_digest("members", gid, sorted(roles), derived)
-    found, token = call.page("members", digest, keys, limit, match)
+    # Direct memberships written moments ago are listed as they were (lag.py).
+    lagged = {} if derived else call.lagged(members_collection(gid))
+    if lagged:
+
+        def current(mid: str) -> bool:
+            return mid not in lagged and match(mid)
+
+        def role_matches(seen: tuple[str, Member, str | None]) -> bool:
+            return not roles or seen[1].role in roles
+
+        ghosts = sorted((mid, seen) for mid, seen in lagged.items() if seen is not None)
+        page, token = lagged_page(
+            call, "members", digest, keys, limit, current, ghosts, role_matches
+        )
+        shown = [
+            _as_seen(t, mid, seen) if seen else render_member(t, gid, mid, members[mid])
+            for mid, seen in page
+        ]
+    else:
+        found, token = call.page("members", digest, keys, limit, match)
+        # Derived members are shown with the etag of the group that holds them directly.
+        shown = [render_member(t, holder(mid), mid, members[mid]) for mid in found]
     out: dict[str, Any] = {
         "kind": "admin#directory#members",
         "etag": next_etag(f"{group['etag']}/members"),
     }
-    if found:
-        # Derived members are shown with the etag of the group that holds them directly.
-        out["members"] = [render_member(t, holder(mid), mid, members[mid]) for mid in found]
+    if shown:
+        out["members"] = shown
     if token:
         out["nextPageToken"] = token
     return 200, out
+
+
+def _as_seen(tenant: Tenant, member_id: str, seen: tuple[str, Member, str | None]) -> dict:
+    """A membership as a lagging listing still shows it, under the address it had."""
+    group_id, member, email = seen
+    out = render_member(tenant, group_id, member_id, member)
+    if email is not None:
+        out["email"] = email  # a deleted user's membership still shows its address
+    return out
 
 
 def _derived_members(t: Tenant, group_id: str) -> tuple[dict[str, Member], dict[str, str]]:
@@ -227,7 +266,7 @@ def has_member(call: Call) -> Answer:
     t = call.tenant
     group = find_group(call, call.params["groupKey"])
     key = call.params["memberKey"]
-    mid = member_key(t, key)
+    mid = None if call.settling(key.lower()) else member_key(t, key)
     if mid is None:
         if "@" in key and not t.in_domain(key.lower()):
             return 200, {"isMember": False}

@@ -124,8 +124,16 @@ def list_orgunits(call: Call) -> Answer:
     base_low = base["orgUnitPath"].lower()
     below = base_low.rstrip("/") + "/"
     units = []
-    for key in sorted(t.orgunits):
-        rec = t.orgunits[key]
+    lagged = call.lagged("orgunits")  # units written moments ago are listed as they were
+    listed = (
+        {k: rec for k, rec in t.orgunits.items() if rec["orgUnitId"] not in lagged}
+        if lagged
+        else t.orgunits
+    )
+    if lagged:
+        listed.update((rec["orgUnitPath"].lower(), rec) for rec in lagged.values() if rec)
+    for key in sorted(listed):
+        rec = listed[key]
         if kind == "children":
             if rec["parentOrgUnitPath"].lower() == base_low:
                 units.append(rec)

@@ -58,6 +58,8 @@ class EmulatorConfig:
     fault_kinds: list[str] = field(default_factory=lambda: list(FAULT_KINDS))
     quota_per_minute: int = 0  # 0: unlimited
     consistency_delay_ms: float = 0.0
+    # For this long after a write, listings show what it changed as it was (api.py, lag.py).
+    listing_lag_ms: float = 0.0
     # collection ("users", "groups", "members"...) -> items every listing of it leaves out
     short_listing: dict[str, int] = field(default_factory=dict)
     batch_order: str = "sequential"  # or "shuffle": parts run and answer in any order
@@ -78,6 +80,8 @@ class EmulatorConfig:
             problems.append("quota_per_minute must be 0 (unlimited) or more")
         if self.consistency_delay_ms < 0:
             problems.append("consistency_delay_ms must be 0 or more")
+        if self.listing_lag_ms < 0:
+            problems.append("listing_lag_ms must be 0 or more")
         if any(
             not isinstance(n, int) or isinstance(n, bool) or n < 0
             for n in self.short_listing.values()
@@ -123,6 +127,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "fault_kinds": list,
     "quota_per_minute": int,
     "consistency_delay_ms": (int, float),
+    "listing_lag_ms": (int, float),
     "short_listing": dict,
     "batch_order": str,
 }
