@@ -61,7 +61,8 @@ Writes
   found." Any address already used by a user or group, as primary or alias: `409
   duplicate` "Entity already exists."; an existing member: "Member already exists.".
 - Renaming a user or a group appends the old address to `aliases` (the old address still
-  finds it); renaming to one of its own aliases takes that alias out of `aliases`.
+  finds it); renaming to one of its own aliases takes that alias out of `aliases`. Deleting
+  an alias the user or group does not have: `400 invalid` "Invalid Input: resource_id".
 - Suspending sets `suspensionReason` ADMIN. Lifting any other reason (a seed may say ABUSE,
   UNDER13, WEB_LOGIN_REQUIRED…) is `412 adminCannotUnsuspend` "Cannot restore a user
   suspended for abuse.".
@@ -81,7 +82,8 @@ Members
   (default ALL_MAIL), not by listings, as the discovery document says.
 - An external member's id is derived from its address: the same in every group.
 - Inserting an address in the tenant's domains that is no user or group: `404 notFound`
-  "Resource Not Found: memberKey".
+  "Resource Not Found: memberKey". Deleting a user, group or known address that is not a
+  member: `400 required` "Missing required field: memberKey" (a key that names nothing: 404).
 - hasMember follows nested groups; an external memberKey with nested groups is `400
   invalid` "Invalid Input: memberKey" (as documented); an unknown external address is
   simply not a member; an unknown address in the tenant's domains is a 404.
@@ -111,9 +113,10 @@ Listing lag (`listing_lag_ms`)
 Org units and schemas
 - orgunits.list `type` defaults to `children`; the root is listed only with
   `allIncludingParent`. Unknown unit: `404 notFound` "Org unit not found"; unknown parent:
-  `400 invalid` "Invalid Parent Orgunit Id"; an existing path: `409 duplicate`; deleting a
-  unit that still holds users or units: `400 failedPrecondition`. Renaming or moving a unit
-  carries its sub-units and users along.
+  `400 invalid` "Invalid Parent Orgunit Id"; inserting an existing path: `400 invalidOrgunit`
+  "Invalid Ou Id" (moving or renaming onto one: `409 duplicate`); deleting a unit that still
+  holds users or units: `412 conditionNotMet`. Renaming or moving a unit carries its sub-units
+  and users along.
 - Schema names are case-insensitive and cannot be changed (400); deleting a schema removes
   every user's values for it. customSchemas writes merge field by field, null removes;
   INT64 values may be numbers or numeric strings and are returned as given. Unknown

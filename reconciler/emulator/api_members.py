@@ -75,12 +75,18 @@ def member_key(tenant: Tenant, key: str) -> str | None:
     return key if key in tenant.external_emails else None
 
 
-def _find_member(call: Call, group: Record) -> tuple[str, Member]:
+def _find_member(call: Call, group: Record, *, removing: bool = False) -> tuple[str, Member]:
+    """The membership the memberKey names. Google's answers when there is none: 404 for a
+    key that names nothing (or the new address of an account renamed moments ago); for a
+    user, group or known address that is simply not a member, members.delete says 400
+    required "Missing required field: memberKey" (GAM reads it as memberNotFound) and the
+    other methods 404."""
     key = call.params["memberKey"]
-    # The new address of an account renamed moments ago names nothing yet.
     mid = None if call.settling(key.lower()) else member_key(call.tenant, key)
     member = call.tenant.members[group["id"]].get(mid) if mid else None
     if member is None or mid is None:
+        if removing and mid is not None:
+            raise required("memberKey")
         raise not_found("memberKey")
     return mid, member
 
@@ -257,7 +263,7 @@ def _change_member(call: Call) -> Answer:
 
 def delete_member(call: Call) -> Answer:
     group = find_group(call, call.params["groupKey"])
-    mid, _ = _find_member(call, group)
+    mid, _ = _find_member(call, group, removing=True)
     call.tenant.delete_member(group["id"], mid)
     return 204, None
 
