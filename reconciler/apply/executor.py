@@ -78,7 +78,9 @@ class _Runner:
         # User/group emails and OU paths whose creation (or rename, adoption) did not happen
         # in this run -> "failed" or "skipped".
         self.failed: dict[str, str] = {}
-        self.created: set[str] = set()  # created in this run: "not found" means "not yet"
+        # Created, or renamed to, in this run: Google may not find the address yet, so "not
+        # found" means "not yet" (and not "already gone").
+        self.created: set[str] = set()
         # An account renamed in this run is known under its new address from then on.
         self.actual_by_key: dict[str, User] = dict(ctx.actual.users)
         self.groups_by_key: dict[str, Group] = dict(ctx.actual.groups)
@@ -159,7 +161,7 @@ class _Runner:
             self.failed[change.key] = how
 
     def _succeeded(self, change: Change) -> None:
-        if change.action == "create":
+        if change.action in ("create", "rename"):
             self.created.add(change.key)
         if change.kind == "user" and change.action == "rename" and change.from_:
             account = self.actual_by_key.pop(change.from_, None)
@@ -187,16 +189,18 @@ class _Runner:
         if kind == "group":
             return self._group_calls(change, fresh)
         group, member = change.group or "", change.member or ""
+        new_group, new_member = group in self.created, member in self.created
         if action == "add_member":
             role = change.role or "MEMBER"
-            new_group, new_member = group in self.created, member in self.created
             call = ops.add_member(
                 c, group, member, role, new_group=new_group, new_member=new_member
             )
             return [call], []
         if action == "update_member":
-            return [ops.update_member(c, group, member, change.role or "MEMBER")], []
-        return [ops.remove_member(c, group, member)], []
+            role = change.role or "MEMBER"
+            call = ops.update_member(c, group, member, role, new_group, new_member)
+            return [call], []
+        return [ops.remove_member(c, group, member, new_group, new_member)], []
 
     def _user_calls(self, change: Change, fresh: bool):
         c, ctx, key = self.ctx.client, self.ctx, change.key
@@ -215,11 +219,11 @@ class _Runner:
         if action == "rename":
             return [ops.rename_user(c, change.from_ or "", key)], []
         if action == "adopt":
-            return [ops.adopt_user(c, key, ctx.ownership_id)], []
+            return [ops.adopt_user(c, key, ctx.ownership_id, after_create=fresh)], []
         if action == "suspend":
-            return [ops.suspend_user(c, key)], []
+            return [ops.suspend_user(c, key, after_create=fresh)], []
         if action == "unsuspend":
-            return [ops.unsuspend_user(c, key)], []
+            return [ops.unsuspend_user(c, key, after_create=fresh)], []
         if action == "delete":
             return [ops.delete_user(c, key)], []
         # update: attributes in one patch, aliases one call each
@@ -245,7 +249,8 @@ class _Runner:
         if action == "rename":
             return [ops.rename_group(c, change.from_ or "", key)], []
         if action == "adopt":
-            return [ops.adopt_group(c, key, self._group_description(key), ours)], []
+            description = self._group_description(key)
+            return [ops.adopt_group(c, key, description, ours, after_create=fresh)], []
         if action == "delete":
             return [ops.delete_group(c, key)], []
         attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
@@ -268,7 +273,7 @@ def _alias_calls(change: Change, key: str, add, remove, client, fresh: bool) -> 
         return []
     old, new = set(field_change.old or ()), set(field_change.new or ())
     calls = [add(client, key, a, after_create=fresh) for a in sorted(new - old)]
-    calls += [remove(client, key, a) for a in sorted(old - new)]
+    calls += [remove(client, key, a, after_create=fresh) for a in sorted(old - new)]
     return calls
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
@@ -63,6 +63,10 @@ class Call:
     # Which of its keys (userKey, groupKey, memberKey) name something created moments ago;
     # empty: all of them.
     new_keys: tuple[str, ...] = ()
+    # For answers whose meaning takes more than the status: called with a failed attempt's
+    # status, reason and message, and whether an earlier attempt may have done the work;
+    # returns a note when the work is done after all (it may read to make sure), else None.
+    done_if: Callable[[int, str, str, bool], str | None] | None = None
 
 
 @dataclass
@@ -298,6 +302,13 @@ class GoogleClient:
             if exc.status_code in done:
                 note = done[exc.status_code]
                 return Outcome(call, True, note=note, status=exc.status_code, attempts=attempts)
+            if call.done_if is not None:
+                note = call.done_if(
+                    exc.status_code, error_reason(exc), error_message(exc), maybe_done
+                )
+                if note is not None:
+                    status = exc.status_code
+                    return Outcome(call, True, note=note, status=status, attempts=attempts)
         verdict = classify(exc, call.after_create, call.new_keys)
         if verdict in ("retry", "not_ready"):
             return None
