@@ -105,8 +105,8 @@ Listing lag (`listing_lag_ms`)
   or renamed one as it was (writes within the lag: the state before the first). Gets show
   everything as it is. Paging and queries work on what the listing shows.
 - A group's directMembersCount is counted when it is read, in listings too: a member listing
-  that lags disagrees with it. A deleted group still listed counts none and its members
-  answer 404. Derived memberships and groups.list?userKey= do not lag.
+  that lags disagrees with it. A deleted group still listed shows the count it had, and its
+  members answer 404. Derived memberships and groups.list?userKey= do not lag.
 - The cost is O(changes): per item written, its earlier state until the lag passes. Not
   persisted: after a restart listings have caught up.
 

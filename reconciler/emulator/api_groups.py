@@ -30,7 +30,7 @@ from reconciler.emulator.rules import (
     removed_alias,
     tenant_address,
 )
-from reconciler.emulator.tenant import GROUP, Record, Tenant, group_addresses
+from reconciler.emulator.tenant import GROUP, LAST_COUNT, Record, Tenant, group_addresses
 
 Answer = tuple[int, dict[str, Any] | None]
 MAX_PAGE = 200  # Google: "Max allowed value is 200"; larger values are capped, not refused
@@ -95,14 +95,19 @@ def render_group(tenant: Tenant, rec: Record) -> dict[str, Any]:
         "etag": rec["etag"],
         "email": rec["email"],
         "name": rec["name"],
-        # Counted when read: a listing that still shows a deleted group counts none.
-        "directMembersCount": str(len(tenant.members.get(rec["id"], ()))),
+        "directMembersCount": str(_members_count(tenant, rec)),
         "description": rec.get("description", ""),
         "adminCreated": rec.get("adminCreated", True),
     }
     if rec.get("aliases"):
         out["aliases"] = list(rec["aliases"])
     return out
+
+
+def _members_count(tenant: Tenant, rec: Record) -> int:
+    """Counted when read; a deleted group that a listing still shows, as it was."""
+    members = tenant.members.get(rec["id"])
+    return len(members) if members is not None else int(rec.get(LAST_COUNT, 0))
 
 
 def find_group(call: Call, key: str) -> Record:

@@ -20,6 +20,8 @@ from reconciler.emulator.ids import next_etag
 
 USER = "user"
 GROUP = "group"
+# In what a lagging listing still shows of a deleted group: its members when it was deleted.
+LAST_COUNT = "directMembersCount"
 ROOT_PATH = "/"
 
 Record = dict[str, Any]
@@ -286,9 +288,11 @@ class Tenant:
     def _delete_group(self, group_id: str) -> None:
         # Its own members in one pass: removing them one by one from the sorted order
         # would be quadratic for a large group.
-        # (A deleted group's members cannot be listed at all: no lag to keep for them.)
+        # A listing behind still shows the group as it was, its member count included (its
+        # members cannot be listed any more: no lag to keep for them).
         if self.on_change is not None:
-            self.on_change("groups", group_id, self.groups[group_id])
+            count = len(self.members[group_id])
+            self.on_change("groups", group_id, {**self.groups[group_id], LAST_COUNT: count})
         for mid in self.member_order.get(group_id, ()):
             holders = self.member_of.get(mid)
             if holders is not None:
