@@ -37,6 +37,8 @@ from reconciler.problems import ReconcilerError
 from reconciler.settings import Provider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
+# Seconds a read waits, in all, for listings that disagree to agree (RetryPolicy.settle_s).
+SETTLE_ENV = "RECONCILER_SETTLE_SECONDS"
 HTTP_TIMEOUT_S = 120
 # A refused connection is retried this often before the endpoint is declared unreachable.
 REFUSED_ATTEMPTS = 3
@@ -149,6 +151,10 @@ class GoogleClient:
         """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given."""
         endpoint = endpoint or endpoint_for(provider)
         credentials = build_credentials(provider, root, endpoint, read_only)
+        retry = retry or RetryPolicy()
+        settle = os.environ.get(SETTLE_ENV)
+        if settle:
+            retry.settle_s = _seconds(settle, SETTLE_ENV)
         http: Any = httplib2.Http(timeout=HTTP_TIMEOUT_S)
         if credentials is not None:
             http = AuthorizedHttp(credentials, http=http)
@@ -324,6 +330,16 @@ def _failure(call: Call, exc: BaseException, attempts: int, prefix: str = "") ->
             call, False, error=prefix + detail, status=status, reason=reason, attempts=attempts
         )
     return Outcome(call, False, error=f"{prefix}{type(exc).__name__}: {exc}", attempts=attempts)
+
+
+def _seconds(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ReconcilerError(f"{name} must be a number of seconds, 0 or more (not {text!r})")
+    return value
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
