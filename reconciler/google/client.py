@@ -120,6 +120,37 @@ def endpoint_for(provider: Provider, env: dict[str, str] | None = None) -> str |
     return env.get(ENDPOINT_ENV) or provider.endpoint
 
 
+class _Transport(httplib2.Http):
+    """httplib2.Http that counts the requests it sent twice on its own.
+
+    When a connection closes before an answer comes, httplib2 takes it for a stale
+    keep-alive connection and sends the request again, once, without telling anyone (its
+    `_conn_request`, whatever RETRIES says). The first sending may have done the work: an
+    insert then answers 409 (or an org unit insert 400) to what looks like a first attempt.
+    The client reads `resent` to judge such an answer as the retry it is."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resent = 0
+
+    def _conn_request(self, conn: Any, request_uri: Any, method: Any, body: Any, headers: Any):
+        sent = 0
+        send = conn.request
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal sent
+            sent += 1
+            return send(*args, **kwargs)
+
+        conn.request = counted
+        try:
+            return super()._conn_request(conn, request_uri, method, body, headers)
+        finally:
+            del conn.request
+            if sent > 1:
+                self.resent += 1
+
+
 class GoogleClient:
     """Runs Calls against the Directory API with pacing, retries and batching."""
 
@@ -155,7 +186,7 @@ class GoogleClient:
         settle = os.environ.get(SETTLE_ENV)
         if settle:
             retry.settle_s = _seconds(settle, SETTLE_ENV)
-        http: Any = httplib2.Http(timeout=HTTP_TIMEOUT_S)
+        http: Any = _Transport(timeout=HTTP_TIMEOUT_S)
         if credentials is not None:
             http = AuthorizedHttp(credentials, http=http)
         service = build_from_document(discovery_for(endpoint), http=http)
@@ -176,11 +207,14 @@ class GoogleClient:
             attempts += 1
             self.stats.api_calls += 1
             self.stats.http_requests += 1
+            resent = self._resent()
             try:
                 with self._spending(1):
                     body = call.request.execute(num_retries=0)
                 return Outcome(call, True, body, attempts=attempts)
             except Exception as exc:  # classified below; unknown ones fail the call
+                # Sent twice by httplib2 on its own: the first may have done the work.
+                maybe_done = maybe_done or self._resent() > resent
                 outcome = self._settle(call, exc, attempts, maybe_done)
                 if outcome is not None:
                     return outcome
@@ -220,12 +254,15 @@ class GoogleClient:
         while pending:
             again: list[int] = []
             for chunk in _chunks(pending, self.batch_limit):
+                resent = self._resent()
                 for i, result in self._run_batch([calls[i] for i in chunk], chunk):
                     attempts[i] += 1
                     response, exc = result
                     if exc is None:
                         outcomes[i] = Outcome(calls[i], True, response, attempts=attempts[i])
                         continue
+                    # Sent twice by httplib2 on its own: the first may have done the work.
+                    maybe_done[i] = maybe_done[i] or self._resent() > resent
                     settled = self._settle(calls[i], exc, attempts[i], maybe_done[i])
                     if settled is None:
                         again.append(i)
@@ -281,6 +318,11 @@ class GoogleClient:
             return
         for i in ids:
             yield i, results.get(str(i), (None, ConnectionError("no answer in the batch")))
+
+    def _resent(self) -> int:
+        """How many requests the transport has sent twice on its own (see _Transport)."""
+        transport = getattr(self.http, "http", self.http)  # inside an AuthorizedHttp
+        return getattr(transport, "resent", 0)
 
     def _spending(self, calls: int) -> AbstractContextManager[None]:
         """Pace `calls` API calls: room before they go, counted from their answer."""

@@ -24,6 +24,7 @@ from conftest import (
 )
 from googleapiclient.errors import HttpError
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import fetch_actual
@@ -709,3 +710,25 @@ def test_a_412_on_a_member_delete_counts_as_done_only_for_a_non_member(client):
     outcome = client._settle(still, refused, 1)
     assert outcome is not None and (outcome.ok, outcome.status) == (False, 412)
     assert "hannah.lee@example.com" in members(client, "finance@example.com")
+
+
+def first_draw_only(rate: float) -> int:
+    """A fault seed whose first draw at `rate` is a fault and whose next one is not."""
+    for seed in range(1000):
+        plan = FaultPlan(seed)
+        if plan.draw(rate, ["drop_after"]) and not plan.draw(rate, ["drop_after"]):
+            return seed
+    raise AssertionError("no such seed")
+
+
+def test_an_insert_httplib2_sent_again_on_its_own_counts_as_done(client, emulator):
+    # The connection drops after the insert ran; httplib2 sends it again by itself (it takes
+    # the drop for a stale keep-alive connection) and that second sending answers 409, to
+    # what the client sees as its first attempt. It still counts as done.
+    emulator.configure(fault_rate=0.5, fault_kinds=["drop_after"], fault_seed=first_draw_only(0.5))
+    outcome = client.execute(ops.create_user(client, KENJI, OWNERSHIP, PASSWORD))
+    assert (outcome.ok, outcome.status, outcome.attempts) == (True, 409, 1)
+    assert "earlier attempt" in outcome.note
+    assert client._resent() == 1
+    assert stats(emulator)["by_method"]["directory.users.insert"] == 2
+    assert get_user(client, KENJI.email)["primaryEmail"] == KENJI.email
