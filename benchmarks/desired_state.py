@@ -20,7 +20,7 @@ def generate(out: Path, users: int, groups: int, members: int, seed: int = 7) ->
     out.mkdir(parents=True, exist_ok=True)
     (out / "workspace.yaml").write_text(
         "directory:\n  domains: [example.com, example.org]\n\n"
-        "ownership:\n  id: bench/identity\n\nprovider:\n  seed: null\n"
+        "ownership:\n  id: bench/identity\n\nprovider:\n  kind: emulator\n  seed: null\n"
     )
     emails = [f"user{i:06d}@{DOMAINS[i % 10 == 9]}" for i in range(users)]
     by_dept: dict[str, list[str]] = {d: [] for d in DEPARTMENTS}

@@ -110,6 +110,7 @@ def workspace() -> Workspace:
         {
             "directory": {"domains": list(DOMAINS)},
             "ownership": {"id": OURS},
+            "provider": {"kind": "emulator"},
             "safety": {"max_suspend": None, "max_delete": None, "max_member_removals": None},
         }
     )

@@ -28,7 +28,7 @@ from big_seed import generate
 
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import fetch_actual
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 
 def free_port() -> int:
@@ -62,6 +62,7 @@ def main() -> None:
     sizes = [len(g.get("members", [])) for g in seed["groups"]]
     minimum = (
         math.ceil(args.users / 500)
+        + 1  # recently deleted users: none here, and one call says so
         + math.ceil(args.groups / 200)
         + 1  # org units
         + 1  # the ownership schema
@@ -90,7 +91,10 @@ def main() -> None:
     try:
         wait_until_up(url)
         client = GoogleClient.connect(
-            Provider(kind="google", quota_per_minute=10**9), work, read_only=True, endpoint=url
+            GoogleProvider(kind="google", quota_per_minute=10**9),
+            work,
+            read_only=True,
+            endpoint=url,
         )
         started = time.perf_counter()
         actual = fetch_actual(

@@ -56,10 +56,12 @@ class Expected:
 
     @property
     def minimum_read_calls(self) -> int:
-        """The fewest API calls a full read allows: users 500 a page, groups 200 a page, one
-        for org units, one for the ownership schema, members 200 a page."""
+        """The fewest API calls a full read allows: users 500 a page, one for the recently
+        deleted users (the generated tenant has none, and one call says so), groups 200 a
+        page, one for org units, one for the ownership schema, members 200 a page."""
         return (
             math.ceil(self.tenant_users / 500)
+            + 1
             + math.ceil(self.tenant_groups / 200)
             + 1
             + 1
@@ -70,10 +72,22 @@ class Expected:
     def minimum_read_calls_after_apply(self) -> int:
         return (
             math.ceil(self.desired_users / 500)
+            + 1
             + math.ceil(self.tenant_groups / 200)
             + 2
             + self.desired_member_pages
         )
+
+    @property
+    def minimum_plan_calls(self) -> int:
+        """A plan: one domains.list, the read, then one users.get per planned create (each
+        must be checked absent; generated users have no previous emails)."""
+        return 1 + self.minimum_read_calls + self.creates
+
+    @property
+    def minimum_plan_calls_after_apply(self) -> int:
+        """Nothing left to create: one domains.list and the read."""
+        return 1 + self.minimum_read_calls_after_apply
 
     @property
     def changes(self) -> int:
@@ -221,7 +235,11 @@ def main() -> None:
     base = SIZES[args.size]
     size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
     expected = generate(args.out, size, args.changes, args.quota_per_minute)
-    print(json.dumps(expected.__dict__ | {"minimum_read_calls": expected.minimum_read_calls}))
+    minimums = {
+        "minimum_read_calls": expected.minimum_read_calls,
+        "minimum_plan_calls": expected.minimum_plan_calls,
+    }
+    print(json.dumps(expected.__dict__ | minimums))
 
 
 if __name__ == "__main__":

@@ -250,7 +250,8 @@ def _not_desired_state(directory: Path) -> set[str]:
         workspace = load_tree(directory).workspace
     except InvalidInput:
         return {"tenant.yaml"}
-    return {workspace.provider.seed} if workspace.provider.seed else set()
+    provider = workspace.provider
+    return {provider.seed} if provider.kind == "emulator" and provider.seed else set()
 
 
 def _entry_changes(

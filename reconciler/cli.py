@@ -70,6 +70,7 @@ def validate(directory: Path) -> None:
 )
 def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) -> None:
     """Show what it takes to make Google match the state directory. Changes nothing."""
+    from reconciler.apply.saved import bind
     from reconciler.desired.resolve import load_desired
     from reconciler.plan.render import render_json, render_markdown, render_text
     from reconciler.provenance import provenance
@@ -79,7 +80,7 @@ def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) 
     _print_warnings(desired.warnings)
     with google_session(desired, read_only=True) as client:
         the_plan, _ = plan_for(desired, client)
-    meta = provenance(desired.tree)
+    meta = bind(provenance(desired.tree), the_plan, desired.tree.root)
     if fmt_ == "json":
         click.echo(render_json(the_plan, meta), nl=False)
     elif fmt_ == "markdown":
@@ -170,10 +171,11 @@ def import_(
 ) -> None:
     """Bring accounts (and groups) from Google into the state directory's YAML."""
     from reconciler.desired.resolve import load_desired
-    from reconciler.importer import ImportOptions, plan_import, write_edits
+    from reconciler.importer import ImportOptions, check_target, plan_import, write_edits
     from reconciler.session import google_session, read_actual
 
     desired = load_desired(directory)
+    check_target(desired.tree, target)  # before reading Google
     options = ImportOptions(
         mode=mode,  # type: ignore[arg-type]
         only_users={u.strip().lower() for u in users},
@@ -364,6 +366,13 @@ def emulator() -> None:
     help="How long listings show what a write changed as it was before it.",
 )
 @click.option(
+    "--address-hold-ms",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="How long a released address (a removed alias, a deleted user's) cannot be claimed.",
+)
+@click.option(
     "--batch-order",
     type=click.Choice(["sequential", "shuffle"]),
     default="sequential",
@@ -381,6 +390,7 @@ def serve(
     quota_per_minute: int,
     consistency_delay_ms: float,
     listing_lag_ms: float,
+    address_hold_ms: float,
     batch_order: str,
 ) -> None:
     """Serve the emulator on 127.0.0.1 until Ctrl-C; the tenant persists to --state."""
@@ -399,6 +409,7 @@ def serve(
         quota_per_minute=quota_per_minute,
         consistency_delay_ms=consistency_delay_ms,
         listing_lag_ms=listing_lag_ms,
+        address_hold_ms=address_hold_ms,
         batch_order=batch_order,
     )
     try:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.desired.edit import FileEdit
-from reconciler.desired.load import DesiredTree, Located
+from reconciler.desired.load import DesiredTree, Located, not_loaded
 from reconciler.desired.models import GroupEntry
 from reconciler.desired.resolve import bound_emails
 from reconciler.google.fetch import Actual
+from reconciler.problems import ReconcilerError
 from reconciler.state import USER_ATTRIBUTES, Group, User
 
 Mode = Literal["all", "new", "updates"]
@@ -43,10 +44,23 @@ class ImportReport:
     files: list[Path] = field(default_factory=list)
 
 
+def check_target(tree: DesiredTree, target: str) -> None:
+    """ReconcilerError unless `target` (--file) is a file the state directory loads: entries
+    written anywhere else would be reported imported, yet never be planned."""
+    why = not_loaded(tree.root, tree.workspace, Path(target))
+    if why is not None:
+        raise ReconcilerError(
+            f"import --file: '{target}' {why}, which the state directory does not load as "
+            "desired state: imported entries there would never be planned. Give a .yaml file "
+            "in the directory, e.g. imported.yaml; nothing was imported."
+        )
+
+
 def plan_import(
     tree: DesiredTree, actual: Actual, options: ImportOptions
 ) -> tuple[dict[Path, FileEdit], ImportReport]:
     """The file edits an import makes (nothing written yet) and what they amount to."""
+    check_target(tree, options.target)
     return _Importer(tree, actual, options).run()
 
 
@@ -271,6 +285,12 @@ class _Importer:
         )
         if existing is None and group.email.rpartition("@")[2] not in self.domains:
             self.report.notes.append(f"group {group.email}: not in directory.domains; not imported")
+            return
+        if group.owner not in (None, self.ws.ownership.id):
+            # Another repository's group: Git here could never manage it (plans leave it alone).
+            self.report.notes.append(
+                f"group {group.email}: managed by '{group.owner}'; not imported"
+            )
             return
         if existing is None and self.options.mode in ("new", "all"):
             self._add_group(group)

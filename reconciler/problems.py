@@ -19,10 +19,21 @@ class Problem:
     warning: bool = field(default=False, compare=False)
 
     def render(self) -> str:
+        """One line: a value with a newline or another control character in it (a quoted
+        YAML string may hold any) is shown escaped, never breaking the line."""
         where = display_path(self.path)
         prefix = f"{where}:{self.line}" if self.line else where
         kind = "warning: " if self.warning else ""
-        return f"{prefix}: {kind}{self.message}"
+        return one_line(f"{prefix}: {kind}{self.message}")
+
+
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters escaped as in Python (\\n, \\t, \\x01)."""
+    return text.translate(_ESCAPES)
 
 
 class ReconcilerError(Exception):

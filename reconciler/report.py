@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.plan.changes import Plan
 from reconciler.plan.render import describe
+from reconciler.plan.safety import protected_accounts
 from reconciler.settings import Workspace
 from reconciler.state import State
 
@@ -22,8 +23,8 @@ SECTIONS = {
     "unmanaged": "Accounts in Google that Git does not name",
     "missing": "Accounts Git binds that Google lacks",
     "drift": "Attribute and membership drift",
-    "orphaned": "Accounts marked as ours that Git no longer binds",
-    "other_owner": "Accounts managed by another repository",
+    "orphaned": "Accounts and groups marked as ours that Git no longer binds or names",
+    "other_owner": "Accounts and groups managed by another repository",
     "privileged": "Privileged access (super and delegated admins)",
 }
 
@@ -59,6 +60,7 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
         for a in (account.email, *(account.aliases or ())):
             addresses[a] = account.email
     named_accounts = {addresses[a] for a in named if a in addresses}
+    guarded, _ = protected_accounts(workspace, desired, actual)  # by account, not address
     for account in sorted(actual.users.values(), key=lambda u: u.email):
         state = "suspended" if account.suspended else "active"
         if account.owner not in (None, ours):
@@ -71,11 +73,12 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
         if account.is_admin or account.is_delegated_admin:
             role = "super admin" if account.is_admin else "delegated admin"
             in_git = account.email in named_accounts
-            protected = account.email in workspace.protected
+            protected = account.email in guarded
             detail = f"{role}; {'named in Git' if in_git else 'NOT named in Git'}"
             if protected:
                 detail += "; protected"
             report.sections["privileged"].append(Row(account.email, detail, finding=not in_git))
+    _groups(desired, actual, ours, report)
     for change in plan.changes:
         if change.kind == "user" and change.action == "create":
             report.sections["missing"].append(Row(change.key, "bound in Git, no account"))
@@ -86,6 +89,27 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
     for change in plan.refused:
         report.sections["drift"].append(Row(change.key, describe(change)))
     return report
+
+
+def _groups(desired: State, actual: State, ours: str, report: Report) -> None:
+    """Groups of another repository (a finding when Git names one: it cannot manage it),
+    and groups marked as ours that Git no longer names (they keep their members)."""
+    named: set[str] = set()
+    for group in desired.groups.values():
+        named.update({group.email, *(group.aliases or ()), *group.previous_emails})
+    for group in sorted(actual.groups.values(), key=lambda g: g.email):
+        in_git = bool({group.email, *(group.aliases or ())} & named)
+        count = group.direct_members_count
+        members = f"{count} member{'' if count == 1 else 's'}" if count is not None else "members"
+        if group.owner not in (None, ours):
+            detail = f"group managed by '{_one_line(group.owner)}'"
+            if in_git:
+                detail += "; named in Git, so left alone by this repository"
+            report.sections["other_owner"].append(Row(group.email, detail, finding=in_git))
+        elif group.owner == ours and not in_git:
+            report.sections["orphaned"].append(
+                Row(group.email, f"group marked as ours but not in Git (keeps its {members})")
+            )
 
 
 def _drift_detail(change) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -52,40 +52,66 @@ class Ownership(BaseModel):
     )
 
 
-class Provider(BaseModel):
-    """Where the actual state lives: the embedded emulator or Google."""
+def _quota_per_minute() -> Any:
+    return Field(
+        2400, gt=0, description="Client-side pacing of API calls (Google's default quota)."
+    )
+
+
+def _batch_size() -> Any:
+    return Field(100, ge=1, le=1000, description="API calls sent in one HTTP batch request.")
+
+
+class EmulatorProvider(BaseModel):
+    """kind: emulator: a local emulated tenant that stands in for Google; nothing reaches Google.
+
+    For trying the tool and for tests: plans and applies change only the local state file."""
 
     model_config = STRICT
 
-    kind: Literal["emulator", "google"] = "emulator"
-    seed: str | None = Field(
-        "tenant.yaml", description="Emulator only: the tenant file to start from."
+    kind: Literal["emulator"] = Field(
+        description="emulator: plan and apply against the embedded emulator, not Google."
     )
-    state: str = Field(
-        ".reconciler/emulator.json", description="Emulator only: where the tenant persists."
-    )
+    seed: str | None = Field("tenant.yaml", description="The tenant file to start from.")
+    state: str = Field(".reconciler/emulator.json", description="Where the tenant persists.")
+    quota_per_minute: int = _quota_per_minute()
+    batch_size: int = _batch_size()
+
+    def as_google(self) -> GoogleProvider:
+        """Settings for the client that talks to the emulator over loopback as if it were
+        Google: the same pacing and batches, no credentials."""
+        return GoogleProvider(
+            kind="google", quota_per_minute=self.quota_per_minute, batch_size=self.batch_size
+        )
+
+
+class GoogleProvider(BaseModel):
+    """kind: google: Google Workspace, through the Admin SDK Directory API."""
+
+    model_config = STRICT
+
+    kind: Literal["google"] = Field(description="google: the real Google Workspace tenant.")
     admin_subject: Email | None = Field(
-        None, description="Google only: the admin that domain-wide delegation acts as."
+        None, description="The admin that domain-wide delegation acts as."
     )
     credentials: str | None = Field(
         None,
-        description="Google only: service-account key file. Absent: keyless delegation or "
-        "application default credentials. Never commit the key.",
+        description="Service-account key file. Absent: keyless delegation or application "
+        "default credentials. Never commit the key.",
     )
     service_account: str | None = Field(
         None,
-        description="Google only, keyless: the service account whose domain-wide delegation "
-        "the ambient credentials (e.g. workload identity federation) act through.",
+        description="Keyless: the service account whose domain-wide delegation the ambient "
+        "credentials (e.g. workload identity federation) act through.",
     )
-    endpoint: str | None = Field(
-        None, description="Google only: base URL of the API, e.g. a running emulator."
-    )
-    quota_per_minute: int = Field(
-        2400, gt=0, description="Client-side pacing of API calls (Google's default quota)."
-    )
-    batch_size: int = Field(
-        100, ge=1, le=1000, description="API calls sent in one HTTP batch request."
-    )
+    endpoint: str | None = Field(None, description="Base URL of the API, e.g. a running emulator.")
+    quota_per_minute: int = _quota_per_minute()
+    batch_size: int = _batch_size()
+
+
+# Where the actual state lives. `kind` is required: nothing defaults to the emulator, so a
+# workspace.yaml meant for Google can never plan against a local tenant and report success.
+Provider = Annotated[EmulatorProvider | GoogleProvider, Field(discriminator="kind")]
 
 
 class Sync(BaseModel):
@@ -121,7 +147,10 @@ class Workspace(BaseModel):
 
     directory: Directory
     ownership: Ownership
-    provider: Provider = Field(default_factory=Provider)
+    provider: Provider = Field(
+        description="Where the actual state lives: `kind: google` or `kind: emulator`; "
+        "required, never assumed."
+    )
     sync: Sync = Field(default_factory=Sync)
     safety: Safety = Field(default_factory=Safety)
     protected: list[Email] = Field(
@@ -132,3 +161,15 @@ class Workspace(BaseModel):
         description="Glob patterns (relative to the state directory) of YAML files that are "
         "not desired state, e.g. docs/*.yaml.",
     )
+
+    # What to write when a required setting is missing, by its dotted path (the loader adds
+    # it to the message).
+    missing_help: ClassVar[dict[str, str]] = {
+        "provider": "say where the directory lives. For Google Workspace write "
+        "`provider: {kind: google, admin_subject: <an admin of your domain>}` (see "
+        "docs/google-setup.md); to try it on a local emulated tenant that is not Google, "
+        "write `provider: {kind: emulator}`",
+        "provider.kind": "for Google Workspace write `kind: google` (with `admin_subject: "
+        "<an admin of your domain>`; see docs/google-setup.md); to try it on a local "
+        "emulated tenant that is not Google, write `kind: emulator`",
+    }

@@ -34,6 +34,11 @@ USER_ATTRIBUTES: tuple[str, ...] = (
 )
 
 
+# Google: at most 30 email aliases per user and per group (admin help, "Add or delete an
+# alternate email address" and "Add or remove group email aliases").
+MAX_ALIASES = 30
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a desired object was written (file and line), for plans and errors."""
@@ -72,6 +77,7 @@ class User:
     is_admin: bool = False
     is_delegated_admin: bool = False
     suspension_reason: str | None = None
+    deletion_time: str | None = None  # when Google deleted it (deleted accounts only)
     # Google's list attributes as read, so a write keeps the entries Git does not manage;
     # JSON text, a fraction of the memory of the parsed lists (100k users read at once).
     raw: str | None = field(default=None, compare=False, repr=False)
@@ -82,6 +88,28 @@ class Member:
     email: str
     role: Role = "MEMBER"
     type: MemberType = "USER"
+    # Actual side: Google's `status` (ACTIVE, SUSPENDED), None where Google lists none (an
+    # external address, an address no account had when it was added). Not managed by Git,
+    # so not compared.
+    status: str | None = field(default=None, compare=False)
+
+
+# Consumer Gmail: every spelling of an address reaches one account, and Google lists a
+# member under the account's own spelling, whatever spelling it was added by (GAM 4.44.14
+# release notes; Google's help: dots don't matter in Gmail addresses).
+CONSUMER_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def canonical_address(address: str) -> str:
+    """The form in which two member addresses are compared: a consumer Gmail address without
+    dots or +tag in its name and on gmail.com (John.Doe+news@googlemail.com and
+    johndoe@gmail.com are one account); any other address lower-cased, as it is."""
+    address = address.lower()
+    local, _, domain = address.rpartition("@")
+    if domain not in CONSUMER_DOMAINS:
+        return address
+    name = local.partition("+")[0].replace(".", "")
+    return f"{name}@gmail.com" if name else address
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +151,16 @@ class OrgUnit:
 
 @dataclass
 class State:
-    """Users by primary email, groups by email, org units by path."""
+    """Users by primary email, groups by email, org units by path.
+
+    Actual side only: `deleted_users`, the accounts Google can still restore (deleted less
+    than 20 days ago), by primary email, apart from the live ones; where several deleted
+    accounts had one address, the most recently deleted."""
 
     users: dict[str, User] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     org_units: dict[str, OrgUnit] = field(default_factory=dict)
+    deleted_users: dict[str, User] = field(default_factory=dict)
 
     def bound_users(self) -> set[str]:
         """Emails of users that Git binds to a Google account."""

@@ -14,7 +14,10 @@ from reconciler.desired.write import format_directory, format_text, scalar_text
 from reconciler.problems import InvalidInput
 
 P = Path("users.yaml")
-WORKSPACE = "directory:\n  domains: [example.com]\n\nownership:\n  id: acme/identity\n"
+WORKSPACE = (
+    "directory:\n  domains: [example.com]\n\nownership:\n  id: acme/identity\n\n"
+    "provider:\n  kind: emulator\n"
+)
 
 
 def comments(text: str) -> Counter:

@@ -12,6 +12,8 @@ directory:
   domains: [example.com, example.org]
 ownership:
   id: acme/identity
+provider:
+  kind: emulator
 {extra}
 """
 

@@ -34,7 +34,12 @@ def test_schema_command_writes_a_file(tmp_path, capsys):
     except SystemExit as exc:
         assert exc.code == 0
     schema = json.loads(out.read_text())
-    assert set(schema["required"]) == {"directory", "ownership"}
+    assert set(schema["required"]) == {"directory", "ownership", "provider"}
+    provider = schema["properties"]["provider"]
+    assert provider["discriminator"]["propertyName"] == "kind"
+    for kind in ("EmulatorProvider", "GoogleProvider"):
+        assert schema["$defs"][kind]["required"] == ["kind"]
+        assert schema["$defs"][kind]["additionalProperties"] is False
 
 
 def test_committed_yaml_reference_is_up_to_date():

@@ -2,8 +2,18 @@
 
 Each Change becomes one or more Calls (a user create, then its aliases). A phase runs a batch
 of changes at a time, and their results are reported as each batch ends; a change whose
-prerequisite failed or was skipped in this run (its org unit, its user's creation or rename,
-its group's creation) is skipped, not attempted.
+prerequisite failed or was skipped in this run (its org unit, its user's creation, restore or
+rename, its group's creation) is skipped, not attempted. A restored (undeleted) account, and
+the new address of a renamed user or group, are treated like one created in this run: Google
+may not find them yet, so their updates, alias removals and memberships wait for them, and a
+"not found" about them means "not yet", never "already gone".
+
+Addresses are released before they are claimed, across the whole plan: every alias removal
+runs first (users and groups; an alias a rename takes as the new address too), then the
+renames, then the removals of the old addresses Git drops after a rename, and only then the
+creates and alias additions. Google frees a released address a while later, so a claim of one
+released in this run waits for it (Call.after_release). A change whose removal failed fails
+as a whole, its other calls not tried.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ from typing import Literal
 
 from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.changes import PHASE_RANK, Change, Plan
 from reconciler.progress import Progress
 from reconciler.state import Group, OrgUnit, State, User
 
@@ -43,6 +53,13 @@ class Context:
     on_password: Callable[[str, str], None] = lambda _email, _password: None
     # Called with each result as soon as it is known (audit records, progress).
     on_result: Callable[[ChangeResult], None] = lambda _r: None
+    # Called with (kind, new, old) before the alias `new` of `old` is removed for a rename
+    # that nothing else would find again if the run stopped there, and with (kind, new)
+    # once that rename is done (see reconciler.apply.pending).
+    on_rename_begun: Callable[[str, str, str], None] = lambda _k, _new, _old: None
+    on_rename_done: Callable[[str, str], None] = lambda _k, _new: None
+    # Addresses an earlier, unfinished run released: Google may not have freed them yet.
+    released: frozenset[str] = frozenset()
 
 
 def new_password() -> str:
@@ -50,13 +67,30 @@ def new_password() -> str:
     return secrets.token_urlsafe(18)
 
 
+# Alias removals run before this phase (the first that claims an address)...
+_FIRST_RENAME = PHASE_RANK[("user", "rename")]
+# ...and the old addresses renames leave as aliases are removed after this one.
+_LAST_RENAME = PHASE_RANK[("group", "rename")]
+
+
 def execute_plan(plan: Plan, ctx: Context) -> list[ChangeResult]:
     """Apply every change of `plan` in order; return one result per change."""
     runner = _Runner(ctx)
     shown = Progress("Applying changes")
+    stage = 0  # the release passes run: before the renames (0), after them (1)
     for phase in _phases(plan.changes):
+        if stage == 0 and phase[0].phase >= _FIRST_RENAME:
+            runner.release(plan.changes, before_renames=True)
+            stage = 1
+        if stage == 1 and phase[0].phase > _LAST_RENAME:
+            runner.release(plan.changes, before_renames=False)
+            stage = 2
         runner.run_phase(phase)
         shown.add(len(phase))
+    if stage == 0:
+        runner.release(plan.changes, before_renames=True)
+    if stage < 2:
+        runner.release(plan.changes, before_renames=False)
     shown.done()
     return runner.results
 
@@ -84,6 +118,80 @@ class _Runner:
         # An account renamed in this run is known under its new address from then on.
         self.actual_by_key: dict[str, User] = dict(ctx.actual.users)
         self.groups_by_key: dict[str, Group] = dict(ctx.actual.groups)
+        # Addresses released in this run (or an earlier unfinished one): claims wait for them.
+        self.released: set[str] = set(ctx.released)
+        # What the release passes did for a change (by id): errors fail it, notes stay.
+        self.release_errors: dict[int, list[str]] = {}
+        self.release_notes: dict[int, list[str]] = {}
+        self._renamed_from: dict[tuple[str, str], str] = {}  # (kind, new) -> old, this plan's
+
+    # -- releasing addresses before they are claimed -------------------------------------------
+
+    def release(self, changes: list[Change], *, before_renames: bool) -> None:
+        """Run the alias removals of `changes` that belong to this pass, all at once."""
+        self._renamed_from = {
+            (c.kind, c.key): c.from_ for c in changes if c.action == "rename" and c.from_
+        }
+        work: list[tuple[Change, Call, str]] = []
+        for change in changes:
+            if id(change) in self.release_errors or self._blocked_by(change):
+                continue
+            for owner, alias in self._releases(change, before_renames):
+                work.append((change, self._remove_alias(change.kind, owner, alias), alias))
+        if not work:
+            return
+        for change in {id(c): c for c, _, _ in work}.values():
+            if change.action == "rename" and self._lost_without_alias(change):
+                self.ctx.on_rename_begun(change.kind, change.key, change.from_ or "")
+        outcomes = self.ctx.client.execute_all([call for _, call, _ in work])
+        for (change, call, alias), outcome in zip(work, outcomes, strict=True):
+            if not outcome.ok:
+                self.release_errors.setdefault(id(change), []).append(
+                    f"{call.label}: {outcome.error}"
+                )
+                continue
+            self.released.add(alias)
+            if outcome.note:
+                self.release_notes.setdefault(id(change), []).append(
+                    f"{call.label}: {outcome.note}"
+                )
+
+    def _releases(self, change: Change, before_renames: bool) -> list[tuple[str, str]]:
+        """(the address that finds the owner, the alias to remove) for one pass."""
+        field_change = change.fields.get("aliases")
+        if change.kind not in ("user", "group") or field_change is None:
+            return []
+        old, new = set(field_change.old or ()), set(field_change.new or ())
+        if change.action == "rename":
+            # Google refuses a rename to an own alias: it goes first.
+            own = before_renames and change.key in old and change.from_
+            return [(change.from_ or "", change.key)] if own else []
+        if change.action != "update":
+            return []
+        gone = old - new
+        renamed_from = self._renamed_from.get((change.kind, change.key))
+        if before_renames:  # what the account holds now, found by its address now
+            return [(renamed_from or change.key, a) for a in sorted(gone - {renamed_from})]
+        return [(change.key, renamed_from)] if renamed_from in gone else []
+
+    def _remove_alias(self, kind: str, owner: str, alias: str) -> Call:
+        remove = ops.remove_user_alias if kind == "user" else ops.remove_group_alias
+        # An owner renamed in this run may not be found by its new address yet: a 404 then
+        # means "not yet", not "already gone".
+        return remove(self.ctx.client, owner, alias, after_create=owner in self.created)
+
+    def _lost_without_alias(self, change: Change) -> bool:
+        """Whether a plan made after this rename's alias is removed, and before the rename,
+        would not find the account (Git does not list its old address as a previous one)."""
+        desired = self.ctx.desired.users if change.kind == "user" else self.ctx.desired.groups
+        entry = desired.get(change.key)
+        return entry is None or change.from_ not in entry.previous_emails
+
+    def _claiming(self, call: Call, address: str) -> Call:
+        """`call` claims `address`: if this run released it, Google may not have freed it."""
+        if address in self.released:
+            call.after_release = True
+        return call
 
     # -- one phase ---------------------------------------------------------------------------
 
@@ -104,10 +212,21 @@ class _Runner:
                 self._mark_failed(change, "skipped")
                 self._finish(ChangeResult(change, "skipped", blocker))
                 continue
+            unreleased = self.release_errors.get(id(change))
+            if unreleased:
+                # Its alias removal failed: the rest of it is not tried.
+                self._mark_failed(change, "failed")
+                notes = self.release_notes.get(id(change), [])
+                self._finish(ChangeResult(change, "failed", "; ".join(unreleased), notes))
+                continue
             first, later = self._calls(change)
             todo.append((change, first, later))
         errors: dict[int, list[str]] = {}
-        notes: dict[int, list[str]] = {}
+        notes: dict[int, list[str]] = {
+            i: list(self.release_notes[id(c)])
+            for i, (c, _, _) in enumerate(todo)
+            if id(c) in self.release_notes
+        }
         round_calls = [(i, c) for i, (_, first, _) in enumerate(todo) for c in first]
         follow_ups = {i: later for i, (_, _, later) in enumerate(todo)}
         while round_calls:
@@ -157,12 +276,15 @@ class _Runner:
 
     def _mark_failed(self, change: Change, how: str) -> None:
         # Whatever later depends on this resource cannot work now: skip it, don't try it.
-        if change.action in ("create", "rename", "adopt") or change.kind == "org_unit":
+        if change.action in ("create", "undelete", "rename", "adopt") or change.kind == "org_unit":
             self.failed[change.key] = how
 
     def _succeeded(self, change: Change) -> None:
-        if change.action in ("create", "rename"):
+        if change.action in ("create", "undelete", "rename"):
             self.created.add(change.key)
+        if change.kind == "user" and change.action == "undelete":
+            # Back with the values it had when deleted: later updates merge into those.
+            self.actual_by_key[change.key] = self.ctx.actual.deleted_users[change.key]
         if change.kind == "user" and change.action == "rename" and change.from_:
             account = self.actual_by_key.pop(change.from_, None)
             if account is not None:
@@ -171,6 +293,8 @@ class _Runner:
             group = self.groups_by_key.pop(change.from_, None)
             if group is not None:
                 self.groups_by_key[change.key] = group
+        if change.action == "rename":
+            self.ctx.on_rename_done(change.kind, change.key)
 
     # -- calls of one change -----------------------------------------------------------------
 
@@ -208,16 +332,23 @@ class _Runner:
         if action == "create":
             user = ctx.desired.users[key]
             password = new_password()
-            call = ops.create_user(c, user, ctx.ownership_id, password)
+            call = self._claiming(ops.create_user(c, user, ctx.ownership_id, password), key)
             aliases = list(user.aliases or ())
 
             def then() -> list[Call]:
                 ctx.on_password(key, password)
-                return [ops.add_user_alias(c, key, a, after_create=True) for a in aliases]
+                return [
+                    self._claiming(ops.add_user_alias(c, key, a, after_create=True), a)
+                    for a in aliases
+                ]
 
             return [call], [then]
+        if action == "undelete":
+            gone = ctx.actual.deleted_users[key]  # Google restores by the immutable id only
+            unit = change.fields.get("org_unit")
+            return [ops.undelete_user(c, gone.id or "", key, unit.new if unit else None)], []
         if action == "rename":
-            return [ops.rename_user(c, change.from_ or "", key)], []
+            return [self._claiming(ops.rename_user(c, change.from_ or "", key), key)], []
         if action == "adopt":
             return [ops.adopt_user(c, key, ctx.ownership_id, after_create=fresh)], []
         if action == "suspend":
@@ -226,13 +357,13 @@ class _Runner:
             return [ops.unsuspend_user(c, key, after_create=fresh)], []
         if action == "delete":
             return [ops.delete_user(c, key)], []
-        # update: attributes in one patch, aliases one call each
+        # update: attributes in one patch, added aliases one call each (removals ran first)
         attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
         calls = []
         if attrs:
             current = self.actual_by_key.get(key)
             calls.append(ops.update_user(c, key, attrs, current, after_create=fresh))
-        calls += _alias_calls(change, key, ops.add_user_alias, ops.remove_user_alias, c, fresh)
+        calls += self._alias_adds(change, ops.add_user_alias, fresh)
         return calls, []
 
     def _group_calls(self, change: Change, fresh: bool):
@@ -243,11 +374,14 @@ class _Runner:
             aliases = list(desired.aliases or ())
 
             def then() -> list[Call]:
-                return [ops.add_group_alias(c, key, a, after_create=True) for a in aliases]
+                return [
+                    self._claiming(ops.add_group_alias(c, key, a, after_create=True), a)
+                    for a in aliases
+                ]
 
-            return [ops.create_group(c, desired, ours)], [then]
+            return [self._claiming(ops.create_group(c, desired, ours), key)], [then]
         if action == "rename":
-            return [ops.rename_group(c, change.from_ or "", key)], []
+            return [self._claiming(ops.rename_group(c, change.from_ or "", key), key)], []
         if action == "adopt":
             description = self._group_description(key)
             return [ops.adopt_group(c, key, description, ours, after_create=fresh)], []
@@ -255,8 +389,19 @@ class _Runner:
             return [ops.delete_group(c, key)], []
         attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
         calls = [ops.update_group(c, key, attrs, ours, after_create=fresh)] if attrs else []
-        calls += _alias_calls(change, key, ops.add_group_alias, ops.remove_group_alias, c, fresh)
+        calls += self._alias_adds(change, ops.add_group_alias, fresh)
         return calls, []
+
+    def _alias_adds(self, change: Change, add, fresh: bool) -> list[Call]:
+        field_change = change.fields.get("aliases")
+        if field_change is None:
+            return []
+        old, new = set(field_change.old or ()), set(field_change.new or ())
+        client = self.ctx.client
+        return [
+            self._claiming(add(client, change.key, a, after_create=fresh), a)
+            for a in sorted(new - old)
+        ]
 
     def _group_description(self, key: str) -> str | None:
         """The description an adopted group keeps: Git's when Git manages it, else Google's."""
@@ -265,16 +410,6 @@ class _Runner:
             return desired.description
         existing = self.groups_by_key.get(key)
         return existing.description if existing is not None else None
-
-
-def _alias_calls(change: Change, key: str, add, remove, client, fresh: bool) -> list[Call]:
-    field_change = change.fields.get("aliases")
-    if field_change is None:
-        return []
-    old, new = set(field_change.old or ()), set(field_change.new or ())
-    calls = [add(client, key, a, after_create=fresh) for a in sorted(new - old)]
-    calls += [remove(client, key, a, after_create=fresh) for a in sorted(old - new)]
-    return calls
 
 
 def _ancestors(path: str) -> list[str]:

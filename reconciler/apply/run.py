@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -13,12 +14,13 @@ import click
 from reconciler.apply.audit import AuditLog, write_result_file
 from reconciler.apply.executor import ChangeResult, Context, execute_plan, summarize
 from reconciler.apply.passwords import PasswordFile
+from reconciler.apply.pending import PendingRenames
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.desired.resolve import load_desired
 from reconciler.google import ops
 from reconciler.plan.changes import Plan
 from reconciler.plan.render import describe, render_text
-from reconciler.provenance import git_commit
+from reconciler.provenance import git_commit, state_digest
 from reconciler.session import google_session, plan_for
 
 OK, ERROR = 0, 1
@@ -65,13 +67,20 @@ def _run(target: Path, options: ApplyOptions) -> int:
                 f"the plan {target} was made from {directory}, which is not a directory here; "
                 "run apply from where plan ran, or from inside the same repository"
             )
+        foreign = saved.foreign(directory)
+        if foreign is not None:
+            return _refuse(
+                f"{foreign}: a saved plan applies only to the directory it was made for. "
+                "Make and review a plan of this directory."
+            )
     desired = load_desired(directory)
     for warning in desired.warnings[:20]:
         click.echo(warning.render(), err=True)
     with google_session(desired, read_only=False) as client:
         plan, actual = plan_for(desired, client)
         click.echo(render_text(plan, colour=options.colour), nl=False, color=options.colour)
-        refusal = _check(plan, saved, options)
+        digest = state_digest(desired.tree) if saved is not None else None
+        refusal = _check(plan, saved, options, digest)
         if refusal is not None:
             _write_outcome(options, plan.checksum(), "refused", refusal)
             return ERROR
@@ -95,6 +104,25 @@ def _run(target: Path, options: ApplyOptions) -> int:
             results.append(result)
             audit.record(result)
 
+        pending = PendingRenames(desired.tree.root)
+        with contextlib.suppress(OSError):  # a stale entry is harmless; the next run retries
+            pending.prune({"users": set(actual.state.users), "groups": set(actual.state.groups)})
+
+        def on_rename_begun(kind: str, new: str, old: str) -> None:
+            try:
+                pending.add(kind, new, old)
+            except OSError as exc:
+                click.echo(
+                    f"Warning: could not record the rename of {old} to {new} in "
+                    f"{pending.path} ({exc.strerror or exc}); should this run stop before "
+                    f"it is done, add {old} to the previous_emails of {new} in Git.",
+                    err=True,
+                )
+
+        def on_rename_done(kind: str, new: str) -> None:
+            with contextlib.suppress(OSError):  # pruned next time: found by its new address
+                pending.done(kind, new)
+
         context = Context(
             client=client,
             desired=desired.state,
@@ -103,6 +131,9 @@ def _run(target: Path, options: ApplyOptions) -> int:
             customer=ws.directory.customer,
             on_password=passwords.add,
             on_result=on_result,
+            on_rename_begun=on_rename_begun,
+            on_rename_done=on_rename_done,
+            released=frozenset(a for e in pending.entries.values() for a in e),
         )
         try:
             execute_plan(plan, context)
@@ -121,13 +152,21 @@ def _run(target: Path, options: ApplyOptions) -> int:
     return _report(results, counts, passwords, options)
 
 
-def _check(plan: Plan, saved: SavedPlan | None, options: ApplyOptions) -> str | None:
-    """Why the plan must not run (printed), else None."""
+def _check(
+    plan: Plan, saved: SavedPlan | None, options: ApplyOptions, digest: str | None = None
+) -> str | None:
+    """Why the plan must not run (printed), else None; `digest`: the state directory's now."""
     if saved is not None and saved.checksum != plan.checksum():
         lines = what_moved(saved.plan, plan)
         return _refusal(
             f"the saved plan {saved.path} is stale: Google or Git changed since it was made, "
             "so a fresh plan differs:\n" + "\n".join(lines) + "\nMake and review a new plan."
+        )
+    if saved is not None and digest != saved.meta.get("state_digest"):
+        return _refusal(
+            f"the saved plan {saved.path} was made from other files: the state directory "
+            "changed since (its state digest differs), though a fresh plan has the same "
+            "changes. Make and review a new plan."
         )
     if plan.refused:
         return _refusal(

@@ -1,8 +1,16 @@
 """Saved plans (`plan --out PLAN.json`): reading them back, refusing edited, truncated or
-foreign ones, and saying what moved when a fresh plan no longer matches."""
+foreign ones, and saying what moved when a fresh plan no longer matches.
+
+A saved plan is bound to its state directory: `meta.binding` is a sha256 over the changes'
+checksum, the directory (as given, inside its git repository, and resolved) and the state
+digest, so none can be edited alone; and apply checks them against the directory it finds:
+the same folder of a git repository (any clone, as in CI), or outside one the same path,
+and the same files. An identical copy elsewhere is refused.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +23,23 @@ from reconciler.problems import ReconcilerError
 
 class InvalidPlanFile(ReconcilerError):
     """A saved plan that cannot be applied as it is."""
+
+
+# What a saved plan is bound to besides its changes (keys of `meta`).
+BOUND_META = ("directory", "directory_in_repo", "directory_path", "state_digest")
+
+
+def bind(meta: dict[str, Any], plan: Plan, root: Path) -> dict[str, Any]:
+    """`meta` (provenance) with the resolved state directory and the binding added."""
+    bound = {**meta, "directory_path": Path(root).resolve().as_posix()}
+    bound["binding"] = _binding(bound, plan.checksum())
+    return bound
+
+
+def _binding(meta: dict[str, Any], checksum: str) -> str:
+    bound = {"checksum": checksum, **{key: meta.get(key) for key in BOUND_META}}
+    text = json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -40,6 +65,26 @@ class SavedPlan:
                 if top is not None and (top / in_repo).is_dir():
                     return top / in_repo
         return recorded
+
+    def foreign(self, directory: Path) -> str | None:
+        """Why `directory` is not the state directory this plan was made for, or None."""
+        in_repo = self.meta.get("directory_in_repo")
+        if in_repo:
+            from reconciler.provenance import repo_relative
+
+            here = repo_relative(directory)
+            if here != in_repo:
+                where = f"the folder {here} of a git repository" if here else "not in one"
+                return (
+                    f"the plan {self.path} was made for the folder {in_repo} of a git "
+                    f"repository, and {directory} is {where}"
+                )
+            return None
+        made = self.meta.get("directory_path")
+        here = Path(directory).resolve().as_posix()
+        if here != made:
+            return f"the plan {self.path} was made for the state directory {made}, not {here}"
+        return None
 
 
 def load_saved_plan(path: Path) -> SavedPlan:
@@ -89,6 +134,18 @@ def load_saved_plan(path: Path) -> SavedPlan:
         raise InvalidPlanFile(
             f"{path}: the changes do not match the plan's checksum: the file was edited or "
             "damaged. Make a new one with `reconciler plan --out`"
+        )
+    binding = meta.get("binding")
+    if binding is None:
+        raise InvalidPlanFile(
+            f"{path}: the plan is not bound to its state directory (it was saved by an older "
+            "reconciler); make a new one with `reconciler plan --out`"
+        )
+    if binding != _binding(meta, checksum):
+        raise InvalidPlanFile(
+            f"{path}: the plan's checksum, state directory or state digest do not match its "
+            "binding (meta.binding): the file was edited. A saved plan applies only to the "
+            "directory it was made for; make a new one with `reconciler plan --out`"
         )
     return SavedPlan(path, plan, checksum, meta)
 

@@ -15,14 +15,16 @@ from reconciler.desired.load import DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.google.marker import group_marker_length
 from reconciler.problems import Problem
+from reconciler.state import MAX_ALIASES, canonical_address
 
-# Google's rules for the local part of a user, group or alias address.
-_GOOGLE_LOCAL = re.compile(r"^[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*$")
+# Google's rules for the local part of a user, group or alias address. Every pattern here is
+# used with fullmatch: `$` would also match before a final newline ("jo\n@example.com").
+_GOOGLE_LOCAL = re.compile(r"[a-z0-9_'\-]+(\.[a-z0-9_'\-]+)*")
 _RESERVED_LOCAL = {"abuse", "postmaster"}
 # Any deliverable address (external members): a permissive RFC 5322 dot-atom.
-_ANY_LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~\-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~\-]+)*$")
+_ANY_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~\-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~\-]+)*")
 _DOMAIN = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9\-]{1,59})$"
+    r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9\-]{1,59})"
 )
 MAX_LOCAL = 64
 MAX_PERSON_NAME = 60
@@ -142,8 +144,9 @@ def _addresses(tree: DesiredTree, own_only: bool = False) -> Iterator[Address]:
     ws = tree.workspace_source
     for i, a in enumerate(tree.workspace.protected):
         yield Address(a, "address", "protected", ws, ("protected", i), False)
-    if tree.workspace.provider.admin_subject:
-        subject = tree.workspace.provider.admin_subject
+    provider = tree.workspace.provider
+    if provider.kind == "google" and provider.admin_subject:
+        subject = provider.admin_subject
         yield Address(
             subject, "address", "provider.admin_subject", ws, ("provider", "admin_subject"), False
         )
@@ -154,7 +157,7 @@ def syntax_error(address: str, google: bool) -> str | None:
     local, at, domain = address.rpartition("@")
     if not at or not local:
         return "is not an email address"
-    if not _DOMAIN.match(domain):
+    if not _DOMAIN.fullmatch(domain):
         return f"has an invalid domain '{domain}'"
     if len(local) > MAX_LOCAL:
         return f"has a name part over {MAX_LOCAL} characters"
@@ -163,9 +166,9 @@ def syntax_error(address: str, google: bool) -> str | None:
             return f"uses the reserved name '{local}'"
         if ".." in local or local.startswith(".") or local.endswith("."):
             return "has a leading, trailing or doubled period"
-        if not _GOOGLE_LOCAL.match(local):
+        if not _GOOGLE_LOCAL.fullmatch(local):
             return "may only use letters, digits and - _ ' . before the @"
-    elif not _ANY_LOCAL.match(local):
+    elif not _ANY_LOCAL.fullmatch(local):
         return "is not a valid email address"
     return None
 
@@ -190,7 +193,7 @@ def check_domains(index: Index) -> Iterator[Problem]:
     ws = index.tree.workspace_source
     seen: set[str] = set()
     for i, d in enumerate(index.tree.workspace.directory.domains):
-        if not _DOMAIN.match(d.lower()):
+        if not _DOMAIN.fullmatch(d.lower()):
             yield ws.problem(
                 f"directory.domains: '{d}' is not a domain name", "directory", "domains", i
             )
@@ -200,7 +203,7 @@ def check_domains(index: Index) -> Iterator[Problem]:
     configured = ", ".join(sorted(index.domains))
     for a in _addresses(index.tree, own_only=True):
         domain = a.value.rpartition("@")[2]
-        if index.in_domains(a.value) or "@" not in a.value or not _DOMAIN.match(domain):
+        if index.in_domains(a.value) or "@" not in a.value or not _DOMAIN.fullmatch(domain):
             continue  # a malformed address is reported by email-syntax
         hint = _did_you_mean(domain, index.domains)
         yield a.problem(
@@ -271,6 +274,21 @@ def check_collisions(index: Index) -> Iterator[Problem]:
             yield a.problem(
                 f"{a.what} '{a.value}' is already the {holder.what} of {holder.owner} "
                 f"({_at(holder.source)})"
+            )
+
+
+@rule("alias-limit")
+def check_alias_limit(index: Index) -> Iterator[Problem]:
+    """Google holds at most 30 aliases per user and per group (admin help)."""
+    entries = [("user", u.entry.email, u) for u in index.tree.users]
+    entries += [("group", g.entry.name, g) for g in index.tree.groups]
+    for kind, who, located in entries:
+        aliases = set(located.entry.aliases or ())
+        if len(aliases) > MAX_ALIASES:
+            yield located.source.problem(
+                f"{kind} {who}: {len(aliases)} aliases; Google allows at most {MAX_ALIASES} "
+                f"per {kind}",
+                "aliases",
             )
 
 
@@ -476,14 +494,14 @@ def org_unit_path_problem(path: str) -> str | None:
     return None
 
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 @rule("phones")
 def check_phones(index: Index) -> Iterator[Problem]:
     for u in index.tree.users:
         phone = u.entry.recovery_phone
-        if phone is not None and not _E164.match(phone):
+        if phone is not None and not _E164.fullmatch(phone):
             yield u.source.problem(
                 f"user {u.entry.email}: recovery_phone '{phone}' must be in E.164 form "
                 '(+ then country code and number, no spaces), e.g. "+15550100100"',
@@ -538,6 +556,28 @@ def check_workspace(index: Index) -> Iterator[Problem]:
             )
 
 
+@rule("protected")
+def check_protected(index: Index) -> Iterator[Problem]:
+    """A protected address must be able to name a user account: a group's never can."""
+    tree = index.tree
+    if not tree.has_setting("protected"):
+        return
+    groups: dict[str, Located[GroupEntry]] = {}
+    for g in tree.groups:
+        for address in (g.entry.email, *(g.entry.aliases or ()), *g.entry.previous_emails):
+            if address:
+                groups.setdefault(address, g)
+    for i, address in enumerate(tree.workspace.protected):
+        g = groups.get(address)
+        if g is not None:
+            yield tree.workspace_source.problem(
+                f"protected: '{address}' is an address of group {g.entry.name} "
+                f"({_at(g.source)}); protected lists user accounts, so it would protect nothing",
+                "protected",
+                i,
+            )
+
+
 # -- warnings --------------------------------------------------------------------------------
 
 
@@ -559,6 +599,31 @@ def check_unbound_members(index: Index) -> Iterator[Problem]:
                         "Google account, and is left out of the Google group",
                         warning=True,
                     )
+
+
+@rule("gmail-spellings")
+def check_gmail_spellings(index: Index) -> Iterator[Problem]:
+    """Two spellings of one consumer Gmail account in one group (John.Doe@gmail.com and
+    johndoe+news@googlemail.com). A warning, not an error: Google keeps one membership and
+    the plan makes one (the higher role wins, as for an address listed twice), so nothing
+    goes wrong in Google; but it is almost surely a slip, and one entry does nothing."""
+    for g in index.tree.groups:
+        first: dict[str, tuple[str, str, int]] = {}
+        for role in ("owners", "managers", "members"):
+            for i, ref in enumerate(getattr(g.entry, role)):
+                if "@" not in ref:
+                    continue
+                seen = first.setdefault(canonical_address(ref), (ref, role, i))
+                if seen[0] == ref:
+                    continue  # the first, or the very same address again
+                yield g.source.problem(
+                    f"group {g.entry.name}: {role[:-1]} '{ref}' is the same Gmail account as "
+                    f"'{seen[0]}' (line {g.source.line_of(seen[1], seen[2])}); Google keeps one "
+                    "membership, under the account's own spelling: list it once",
+                    role,
+                    i,
+                    warning=True,
+                )
 
 
 def _did_you_mean(value: str, known: Iterable[str]) -> str:

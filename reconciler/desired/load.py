@@ -20,7 +20,7 @@ from reconciler.desired.models import (
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
 from reconciler.problems import InvalidInput, Problem
-from reconciler.settings import Directory, Ownership, Workspace
+from reconciler.settings import Directory, EmulatorProvider, Ownership, Workspace
 
 WORKSPACE_FILE = "workspace.yaml"
 LOCAL_STATE_DIR = ".reconciler"
@@ -155,6 +155,31 @@ def desired_files(root: Path, workspace: Workspace) -> list[Path]:
     return found
 
 
+def not_loaded(root: Path, workspace: Workspace, path: Path) -> str | None:
+    """Why `path` (existing or not) is no file desired_files would load, or None if it is one."""
+    root = Path(root).resolve()
+    full = (root / path).resolve()
+    try:
+        rel = full.relative_to(root)
+    except ValueError:
+        return "is outside the state directory"
+    if not rel.parts:
+        return "is the state directory itself, not a file in it"
+    if any(part.startswith(".") for part in rel.parts):
+        return "is hidden (a name that starts with '.')"
+    if full == root / WORKSPACE_FILE:
+        return "is the settings file"
+    seed = workspace.provider.seed if workspace.provider.kind == "emulator" else None
+    if seed and full == (root / seed).resolve():
+        return "is the emulator's tenant (provider.seed)"
+    if not rel.name.endswith(YAML_SUFFIXES):
+        return f"is not a {' or '.join(YAML_SUFFIXES)} file"
+    for pattern in workspace.exclude:
+        if fnmatch.fnmatch(rel.as_posix(), pattern):
+            return f"matches exclude '{pattern}' of {WORKSPACE_FILE}"
+    return None
+
+
 def _load_workspace(path: Path, problems: list[Problem]) -> tuple[Workspace | None, YMap | None]:
     """workspace.yaml's settings, None when they are invalid (problems says why)."""
     workspace, raw, broken = _read_workspace(path, problems)
@@ -213,6 +238,11 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
             data.pop(head, None)
         elif isinstance(data.get(head), dict):
             data[head].pop(tail, None)
+    provider = data.get("provider")
+    if not isinstance(provider, dict) or provider.get("kind") not in ("emulator", "google"):
+        # Required too, and reported already: the emulator's defaults stand in, which keep
+        # an emulator seed out of the entry files.
+        data["provider"] = {"kind": "emulator"}
     for name, (valid, _) in _REQUIRED_SETTINGS.items():
         head, _, tail = name.partition(".")
         section = data.get(head)
@@ -225,6 +255,7 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
         defaults = Workspace.model_construct(
             directory=Directory.model_construct(domains=[]),
             ownership=Ownership.model_construct(id=""),
+            provider=EmulatorProvider(kind="emulator"),
         )
         return defaults, frozenset(Workspace.model_fields)
     for name, (_, empty) in _REQUIRED_SETTINGS.items():
@@ -400,25 +431,101 @@ def _model_problems(
 ) -> list[Problem]:
     out = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        place = _place(model, err)
+        loc = place.loc
         if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
             continue  # already explained by the secrets rule
         line = _line_at(raw, loc)
         where = ".".join(str(p) for p in loc)
         prefix = f"{what}: {where}: " if where else f"{what}: "
-        out.append(Problem(path, line, prefix + _explain(err, model, loc), rule="schema"))
+        message = _explain(err, place)
+        if err["type"] in ("missing", "union_tag_not_found") or (
+            err["type"] == "model_attributes_type" and err.get("input") is None
+        ):
+            hint = getattr(model, "missing_help", {}).get(where)
+            message = f"{message}: {hint}" if hint else message
+        out.append(Problem(path, line, prefix + message, rule="schema"))
     return out
 
 
-def _explain(err: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a validation error lies: its location as the YAML names it, the model whose field
+    the last part is, and, when that model is one of a discriminated union (a provider
+    kind), its tag and the union's models by tag."""
+
+    loc: tuple[str | int, ...]
+    parent: type[BaseModel] | None
+    tag: str | None = None
+    choices: dict[str, type[BaseModel]] = field(default_factory=dict)
+
+
+def _place(model: type[BaseModel], err: Any) -> _Place:
+    """Drops the tag pydantic adds after a discriminated union (provider.emulator.seed is
+    provider.seed), and ends at the discriminator when that is missing or unknown
+    (provider.kind)."""
+    rest = list(err["loc"])
+    loc: list[str | int] = []
+    current: type[BaseModel] | None = model
+    current_tag: str | None = None
+    current_choices: dict[str, type[BaseModel]] = {}
+    parent, tag, choices = current, current_tag, current_choices
+    while rest:
+        part = rest.pop(0)
+        loc.append(part)
+        parent, tag, choices = current, current_tag, current_choices
+        if current is None or isinstance(part, int):
+            continue
+        info = current.model_fields.get(part)
+        union = _union_choices(info)
+        if union and rest and rest[0] in union:
+            current_tag, current_choices = rest.pop(0), union
+            current = union[current_tag]
+        else:
+            current_tag, current_choices = None, {}
+            current = _first_model(info.annotation) if info else None
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append(str(err["ctx"]["discriminator"]).strip("'"))
+    return _Place(tuple(loc), parent, tag, choices)
+
+
+def _union_choices(info: Any) -> dict[str, type[BaseModel]]:
+    """The models of a discriminated union field, by the tag that selects each."""
+    if info is None or not isinstance(info.discriminator, str):
+        return {}
+    return {
+        tag: arg
+        for arg in get_args(info.annotation)
+        for tag in get_args(arg.model_fields[info.discriminator].annotation)
+    }
+
+
+def _models_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[type[BaseModel]]:
+    """The nested models a location inside `model` may fall in: one, or each model of a
+    discriminated union (none past a scalar)."""
+    current = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        infos = [m.model_fields[part] for m in current if part in m.model_fields]
+        if not infos:
+            return []
+        first = _first_model(infos[0].annotation)
+        current = list(_union_choices(infos[0]).values()) or ([first] if first else [])
+    return current
+
+
+def _explain(err: dict[str, Any], place: _Place) -> str:
     kind, value = err["type"], err.get("input")
     ctx = err.get("ctx") or {}
-    if kind == "missing":
+    if kind in ("missing", "union_tag_not_found"):
         return "required field is missing"
+    if kind == "union_tag_invalid":
+        tags = str(ctx.get("expected_tags", "")).split(", ")
+        expected = ", ".join(tags[:-1]) + " or " + tags[-1] if len(tags) > 1 else tags[0]
+        return f"must be one of {expected}, not {ctx.get('tag')!r}"
     if kind == "extra_forbidden":
-        parent = _model_at(model, loc[:-1])
-        known = list(parent.model_fields) if parent else []
-        return _unknown_key_message(str(loc[-1]), known, noun="field")
+        return _unknown_field_message(place)
     if kind == "string_type":
         if isinstance(value, bool | int | float):
             return f"must be text, not the {type(value).__name__} {value!r}: put it in quotes"
@@ -442,19 +549,28 @@ def _explain(err: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, 
     return str(err["msg"])
 
 
+def _unknown_field_message(place: _Place) -> str:
+    """An unknown field, with the fields allowed there. In one model of a discriminated union
+    (provider kind emulator), a field of another model (admin_subject) says which kind it
+    belongs to."""
+    key = str(place.loc[-1])
+    known = list(place.parent.model_fields) if place.parent else []
+    if place.tag is not None:
+        owners = [t for t, m in place.choices.items() if t != place.tag and key in m.model_fields]
+        if owners:
+            kinds = " or ".join(f"kind: {o}" for o in owners)
+            return (
+                f"'{key}' is a setting of {kinds}; with kind: {place.tag} the allowed fields "
+                f"are {', '.join(known)}"
+            )
+    return _unknown_key_message(key, known, noun="field")
+
+
 def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The nested model that a location inside `model` falls in (None past a scalar)."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if current is None:
-            return None
-        if isinstance(part, int):
-            continue
-        info = current.model_fields.get(part)
-        if info is None:
-            return None
-        current = _first_model(info.annotation)
-    return current
+    """The nested model that a location inside `model` falls in (None past a scalar); the
+    first model of a discriminated union."""
+    models = _models_at(model, loc)
+    return models[0] if models else None
 
 
 def _first_model(annotation: Any) -> type[BaseModel] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from reconciler.desired.fields import Email, MemberRef
 from reconciler.desired.models import ENTRY_MODELS
@@ -51,7 +50,7 @@ def _default(field: Any) -> str:
         if isinstance(value, list):
             return "`[" + ", ".join(str(v) for v in value) + "]`"
         return f"`{value}`"
-    if field.default is PydanticUndefined or field.default is None:
+    if field.default is None:  # not required and no factory: the default is set
         return ""
     value = field.default
     return f"`{str(value).lower() if isinstance(value, bool) else value}`"

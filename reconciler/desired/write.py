@@ -24,7 +24,13 @@ from pydantic import BaseModel
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from reconciler.desired.load import WORKSPACE_FILE, _load_workspace, _model_at, desired_files
+from reconciler.desired.load import (
+    WORKSPACE_FILE,
+    _load_workspace,
+    _model_at,
+    _models_at,
+    desired_files,
+)
 from reconciler.desired.models import ENTRY_MODELS
 from reconciler.desired.yamlread import _scalar, build_value, compose_yaml, read_text
 from reconciler.problems import InvalidInput, Problem
@@ -42,11 +48,12 @@ ENTRY_SORT_KEYS = {"users": "email", "groups": "name", "org_units": "path"}
 MODELINE = "yaml-language-server:"
 
 _YAML11_SPECIAL = re.compile(
-    r"^(y|n|yes|no|on|off|true|false|null|~|[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?"
-    r"|[-+]?\d[\d_]*(:[0-5]?\d)+(\.\d*)?|\d{4}-\d\d?-\d\d?.*|[-+]?\.(inf|nan)|0[xob].*)$",
+    r"(y|n|yes|no|on|off|true|false|null|~|[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?"
+    r"|[-+]?\d[\d_]*(:[0-5]?\d)+(\.\d*)?|\d{4}-\d\d?-\d\d?.*|[-+]?\.(inf|nan)|0[xob].*)",
     re.IGNORECASE,
 )
-_PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\x00-\x1f\x7f]*$")
+# Both used with fullmatch (`$` would also match before a final newline).
+_PLAIN_SAFE = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\x00-\x1f\x7f]*")
 _FLOW_INDICATORS = re.compile(r"[,\[\]{}]")
 _resolver = VersionedResolver(version=(1, 2))
 
@@ -266,8 +273,7 @@ class _Writer:
     def key_order(self, path: tuple[str, ...]) -> list[str]:
         fields = [p for p in path if p != "*"]
         if self.root_model is not None:
-            model = _model_at(self.root_model, tuple(fields))
-            return list(model.model_fields) if model else []
+            return _field_order(_models_at(self.root_model, tuple(fields)))
         if not fields:
             return list(ENTRY_MODELS)
         entry = ENTRY_MODELS.get(fields[0])
@@ -437,13 +443,27 @@ def scalar_text(value: Any, flow: bool = False) -> str:
 
 
 def _plain_ok(text: str) -> bool:
-    if not text or text != text.strip() or not _PLAIN_SAFE.match(text):
+    if not text or text != text.strip() or not _PLAIN_SAFE.fullmatch(text):
         return False
     if text[0] in "+-.0123456789":
         return False  # looks numeric (phone numbers, ids): quoting keeps it text for every reader
     if ": " in text or " #" in text or text.endswith(":"):
         return False
-    if _YAML11_SPECIAL.match(text):
+    if _YAML11_SPECIAL.fullmatch(text):
         return False
     tag = _resolver.resolve(ScalarNode, text, (True, False))
     return tag == "tag:yaml.org,2002:str"
+
+
+def _field_order(models: list[type[BaseModel]]) -> list[str]:
+    """The fields of one model in its order; of the models of a discriminated union (the
+    provider kinds), all their fields with each model's order kept: kind, seed, state,
+    admin_subject, ..., then the fields they share."""
+    order: list[str] = []
+    for model in models:
+        names = list(model.model_fields)
+        for i, name in enumerate(names):
+            if name not in order:
+                after = [order.index(n) for n in names[i + 1 :] if n in order]
+                order.insert(min(after, default=len(order)), name)
+    return order

@@ -1,16 +1,17 @@
 """An emulator of the Admin SDK Directory API, faithful enough for the real googleapiclient.
 
-It holds one Google Workspace tenant (domains, users, groups and their members, org units,
-custom user schemas) and answers the Directory API's methods with Google's resource shapes,
-error shapes and semantics, so plans and applies can be tried, and integration tests run,
-without reaching Google. The tenant starts from a seed in the API's own shapes and persists
-across restarts.
+It holds one Google Workspace tenant (domains and domain aliases, users, groups and their
+members, org units, custom user schemas) and answers the Directory API's methods with
+Google's resource shapes, error shapes and semantics, so plans and applies can be tried, and
+integration tests run, without reaching Google. The tenant starts from a seed in the API's
+own shapes and persists across restarts.
 
 Modules: `store` (TenantStore: the tenant, its seed, persistence), `tenant` (the in-memory
 model, its indexes and journaled mutations), `seed` (seed and state documents), `journal`
 (snapshot + append-only journal), `api` (DirectoryApi: routing, consistency delay, short
 reads, listing lag) with `api_users`, `api_groups`, `api_members`, `api_orgunits`,
-`api_schemas`, `lag` (what lagging listings still show), and
+`api_schemas`, `api_domains` (over `domains`: the tenant's domains and which addresses may
+use), `lag` (what lagging listings still show), and
 `fields` (partial responses), `discovery` (the bundled discovery document: `fields` names
 are checked against its response schemas), `query` (search), `paging`, `rules`, `errors`,
 `request`. `server` puts it on HTTP, with `batch` (the multipart wire format) and `faults`
@@ -61,8 +62,12 @@ Writes
   found." Any address already used by a user or group, as primary or alias: `409
   duplicate` "Entity already exists."; an existing member: "Member already exists.".
 - Renaming a user or a group appends the old address to `aliases` (the old address still
-  finds it); renaming to one of its own aliases takes that alias out of `aliases`. Deleting
-  an alias the user or group does not have: `400 invalid` "Invalid Input: resource_id".
+  finds it). Renaming to one of its own aliases is `409 duplicate` "Entity already exists."
+  until that alias is removed (Google's knowledge base; for groups by analogy). Deleting an
+  alias the user or group does not have: `400 invalid` "Invalid Input: resource_id".
+- At most 30 aliases per user or group (admin help): the 31st, or a rename that would make
+  the old address the 31st, is `412 limitExceeded` "Alias limit exceeded: ..." (the reason
+  is GAM's; status and message are our choice).
 - Suspending sets `suspensionReason` ADMIN. Lifting any other reason (a seed may say ABUSE,
   UNDER13, WEB_LOGIN_REQUIRED…) is `412 adminCannotUnsuspend` "Cannot restore a user
   suspended for abuse.".
@@ -78,9 +83,22 @@ Writes
 Members
 - `type` is always present: USER, GROUP, EXTERNAL (an address outside the tenant's
   domains), CUSTOMER (member id = the customer id). `status` is SUSPENDED for a suspended
-  user, ACTIVE otherwise. `delivery_settings` is returned by get, insert, update and patch
-  (default ALL_MAIL), not by listings, as the discovery document says.
+  user, ACTIVE for other users, groups and the customer, and absent (as Google omits it)
+  for EXTERNAL members and for members listed without an account behind them (below).
+  `delivery_settings` is returned by get, insert, update and patch (default ALL_MAIL), not
+  by listings, as the discovery document says.
 - An external member's id is derived from its address: the same in every group.
+- Consumer Gmail members (gmail.com, googlemail.com) are stored and listed under one
+  spelling, whatever spelling added them: lower-case, the name without dots or `+tag`, on
+  gmail.com (Google lists the account's own spelling; the emulator has no accounts, so it
+  uses this one). Any spelling finds the member (get, update, patch, delete, hasMember,
+  groups.list userKey); inserting another spelling of a member is `409 duplicate` "Member
+  already exists.". Dots and `+tag` of other domains are part of the address.
+- A seed may hold a member in the tenant's domains that no user or group has, written with
+  `status: null`, type USER (default) or GROUP: Google lists such members (added before
+  the account existed, or left by one that is gone) without status. Its address finds it,
+  also once an account has that address (inserting that account is then a 409); it is no
+  nested group. The API cannot create one.
 - Inserting an address in the tenant's domains that is no user or group: `404 notFound`
   "Resource Not Found: memberKey". Deleting a user, group or known address that is not a
   member: `400 required` "Missing required field: memberKey" (a key that names nothing: 404).
@@ -95,20 +113,37 @@ Eventual consistency (`consistency_delay_s`)
   to a group is `404` "Resource Not Found: memberKey". A new group answers every call with
   `404` "Resource Not Found: groupKey". The new address of a renamed user or group settles
   the same way: within the delay it finds nothing (`404` userKey, groupKey or memberKey, for
-  reads and writes alike), while the old address (now an alias) and the id work at once; a
-  rename to one of its own aliases is usable at once. The delay is not persisted: after a
-  restart everything is settled.
+  reads and writes alike), while the old address (now an alias) and the id work at once; so
+  does a rename to an alias the user or group has just removed (a rename to one it still
+  has is refused, above). The delay is not persisted: after a restart everything is settled.
 
 Listing lag (`listing_lag_ms`)
 - For that long after a write, users.list, groups.list, members.list and orgunits.list show
-  what it changed as it was before: a new item not at all, a deleted one still, a changed
-  or renamed one as it was (writes within the lag: the state before the first). Gets show
-  everything as it is. Paging and queries work on what the listing shows.
+  what it changed as it was before: a new item not at all, a deleted one still (a deleted
+  user's memberships with the address and status they had), a changed or renamed one as it
+  was (writes within the lag: the state before the first). Gets show everything as it is.
+  Paging and queries work on what the listing shows. A restored (undeleted) user appears
+  in users.list after the lag, like a new one; the deleted users' listing
+  (`showDeleted=true`) does not lag.
 - A group's directMembersCount is counted when it is read, in listings too: a member listing
   that lags disagrees with it. A deleted group still listed shows the count it had, and its
   members answer 404. Derived memberships and groups.list?userKey= do not lag.
 - The cost is O(changes): per item written, its earlier state until the lag passes. Not
   persisted: after a restart listings have caught up.
+
+Domains (domains.py)
+- A seed's `domains` entry is a name or a Domains resource with `domainAliases`; the
+  primary domain is the one marked `isPrimary`, else the first; `verified` defaults to true.
+- Addresses may use verified domains and their verified domain aliases (primary addresses
+  included); anything else is `404 notFound` "Domain not found.".
+- domains.list/get and domainAliases.list/get are served (read-only); `creationTime` only
+  when the seed gives it. An unknown domain or alias is `404 notFound` "Domain not found.".
+
+Released addresses (`address_hold_s`, serve option `--address-hold-ms`)
+- An address a call releases (a removed alias, the addresses of a deleted user or group) is
+  held that long: claiming it (user or group insert, rename, alias insert), by anyone, is
+  `409 duplicate` "Entity already exists.", as Google answers while it frees an address.
+  Default 0: free at once. Not persisted, like the consistency delay.
 
 Org units and schemas
 - orgunits.list `type` defaults to `children`; the root is listed only with
@@ -153,7 +188,8 @@ Batches, faults, persistence (details in batch.py, faults.py, server.py, store.p
   is 415 `unsupportedMediaType`.
 
 Short reads (testing a client's guard against partial listings): `DirectoryApi.short_listing`
-maps a collection (users, groups, members, orgunits) to how many items every listing of it
-leaves out at its end; a page sequence then ends early with no error and no nextPageToken,
-and a member listing returns fewer members than the group's directMembersCount.
+maps a collection (users, groups, members, orgunits, domains) to how many items every listing
+of it leaves out at its end (more than there are: nothing is listed); a page sequence then
+ends early with no error and no nextPageToken, and a member listing returns fewer members
+than the group's directMembersCount. Gets by key still find what listings leave out.
 """

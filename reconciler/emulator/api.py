@@ -12,9 +12,10 @@ document's schemas, errors Google's JSON error shape; `fields` is honoured.
 Short reads, for testing a client's guard against partial listings: set
 `api.short_listing = {"users": 1, "members": 2}` (collection -> how many items every
 listing of that collection leaves out at its end; collections: users, groups, members,
-orgunits). A users listing then ends its page sequence early, without an error or a
-nextPageToken; a member listing returns fewer members than the group's
-directMembersCount. `{}` (the default) turns it off.
+orgunits, domains; a count above the collection's size lists nothing at all). A users
+listing then ends its page sequence early, without an error or a nextPageToken; a member
+listing returns fewer members than the group's directMembersCount. `{}` (the default)
+turns it off. Gets (users.get, groups.get, orgunits.get…) still find what is left out.
 
 Listing lag, as Google's listings lag its writes: set `api.listing_lag_s = 0.3` and for 0.3 s
 after a write users.list, groups.list, members.list and orgunits.list show what it changed
@@ -34,6 +35,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from reconciler.emulator import (
+    api_domains,
     api_groups,
     api_members,
     api_orgunits,
@@ -49,7 +51,7 @@ from reconciler.emulator.store import StateError, TenantStore
 
 log = logging.getLogger(__name__)
 
-SHORT_LISTING_COLLECTIONS = frozenset({"users", "groups", "members", "orgunits"})
+SHORT_LISTING_COLLECTIONS = frozenset({"users", "groups", "members", "orgunits", "domains"})
 
 Handler = Callable[[Call], tuple[int, dict[str, Any] | None]]
 
@@ -169,6 +171,25 @@ _ROUTES: list[tuple[str, str, str, Handler]] = [
         "directory.orgunits.delete",
         api_orgunits.delete_orgunit,
     ),
+    ("GET", "customer/{customer}/domains", "directory.domains.list", api_domains.list_domains),
+    (
+        "GET",
+        "customer/{customer}/domains/{domainName}",
+        "directory.domains.get",
+        api_domains.get_domain,
+    ),
+    (
+        "GET",
+        "customer/{customer}/domainaliases",
+        "directory.domainAliases.list",
+        api_domains.list_domain_aliases,
+    ),
+    (
+        "GET",
+        "customer/{customer}/domainaliases/{domainAliasName}",
+        "directory.domainAliases.get",
+        api_domains.get_domain_alias,
+    ),
     ("GET", "customer/{customerId}/schemas", "directory.schemas.list", api_schemas.list_schemas),
     (
         "POST",
@@ -242,6 +263,11 @@ class DirectoryApi:
         self.listing_lag_s = 0.0
         self._lag = ListingLag()
         self._created_at: dict[str, float] = {}
+        # How long an address a call released (a removed alias, a deleted user's or group's
+        # addresses) cannot be claimed again: 409 duplicate, as Google answers while it
+        # frees it. 0: free at once. Not persisted, like the consistency delay.
+        self.address_hold_s = 0.0
+        self._released_at: dict[str, float] = {}
 
     @property
     def consistency_delay_ms(self) -> float:
@@ -251,6 +277,15 @@ class DirectoryApi:
     @consistency_delay_ms.setter
     def consistency_delay_ms(self, value: float) -> None:
         self.consistency_delay_s = value / 1000
+
+    @property
+    def address_hold_ms(self) -> float:
+        """The address hold in milliseconds (the serve option's unit)."""
+        return self.address_hold_s * 1000
+
+    @address_hold_ms.setter
+    def address_hold_ms(self, value: float) -> None:
+        self.address_hold_s = value / 1000
 
     def method_id_for(self, http_method: str, path: str) -> str:
         """The discovery method id a request would run, or 'unknown'."""
@@ -288,12 +323,16 @@ class DirectoryApi:
                     created=lambda id_: self._created(id_, now),
                     short_listing=dict(self.short_listing),
                     lagged=self._lag.visible,
+                    held=lambda address: self._held(address, now),
                 )
                 tenant.on_change = self._watch(now)
                 try:
                     status, out = handler(call)
                 finally:
                     tenant.on_change = None
+                # Under the lock: no claim can slip in between. Should the writes not be
+                # saved, the addresses stay taken anyway: the hold changes nothing then.
+                self._release(call.released, now)
         except ApiError as exc:
             return ApiResponse(exc.code, exc.body(), method_id)
         except StateError as exc:  # the tenant could not be saved: nothing of it stays
@@ -318,6 +357,7 @@ class DirectoryApi:
             self.store.reset()
             self._created_at.clear()
             self._lag.clear()
+            self._released_at.clear()
 
     # ---- internals -----------------------------------------------------------------
 
@@ -351,6 +391,28 @@ class DirectoryApi:
             del self._created_at[id_]
             return False
         return True
+
+    def _held(self, address: str, now: float) -> bool:
+        released = self._released_at.get(address)
+        if released is None:
+            return False
+        if now - released >= self.address_hold_s:
+            del self._released_at[address]
+            return False
+        return True
+
+    def _release(self, addresses: list[str], now: float) -> None:
+        # Forget what is free again: the oldest first (insertion order is release order).
+        released_at = self._released_at
+        while released_at:
+            oldest = next(iter(released_at))
+            if now - released_at[oldest] < self.address_hold_s:
+                break
+            del released_at[oldest]
+        if self.address_hold_s > 0:
+            for address in addresses:
+                released_at.pop(address, None)  # re-inserted: keeps the order by time
+                released_at[address] = now
 
     def _created(self, id_: str, now: float) -> None:
         # Forget what has settled: the oldest first (insertion order is creation order).

@@ -23,8 +23,10 @@ from reconciler.emulator.rules import (
     alias_resource,
     aliases_resource,
     any_address,
+    check_alias_room,
     check_customer,
     claim,
+    consumer_address,
     display_name,
     new_alias,
     removed_alias,
@@ -51,12 +53,15 @@ def build_group(
     if "email" in body:
         email = tenant_address(body["email"], "email")
         if old is None or email != old["email"]:
+            if old is not None and email in old.get("aliases", ()):
+                # As for users (Google documents it for them only): not to an own alias.
+                raise duplicate()
             claim(tenant, email, owner)
             rec["email"] = email
             if old is not None:
-                # Our choice, as for users: a renamed group keeps its old address as alias.
-                rec["aliases"] = [a for a in old.get("aliases", ()) if a != email]
-                rec["aliases"].append(old["email"])
+                # Admin help: a renamed group keeps its old address as an alias.
+                rec["aliases"] = [*old.get("aliases", ()), old["email"]]
+                check_alias_room(rec["aliases"], "group", renaming=True)
     if "name" in body:
         rec["name"] = display_name(body["name"], "name", MAX_GROUP_NAME)
     if "description" in body:
@@ -196,7 +201,7 @@ def _member_id_of(t: Tenant, key: str) -> str | None:
         address = any_address(key, "userKey")
         if t.in_domain(address):
             raise not_found("userKey")
-        return external_member_id(address)
+        return external_member_id(consumer_address(address))
     raise not_found("userKey")
 
 
@@ -206,6 +211,7 @@ def get_group(call: Call) -> Answer:
 
 def insert_group(call: Call) -> Answer:
     rec = build_group(call.tenant, call.body(), old=None, mode="insert", rng=call.rng)
+    call.check_not_held(rec["email"])
     call.tenant.put_group(rec)
     call.created(rec["id"])
     return 200, render_group(call.tenant, rec)
@@ -222,6 +228,8 @@ def patch_group(call: Call) -> Answer:
 def _change_group(call: Call, mode: str) -> Answer:
     old = find_group(call, call.params["groupKey"])
     rec = build_group(call.tenant, call.body(), old=old, mode=mode, rng=call.rng)
+    if rec["email"] != old["email"]:
+        call.check_not_held(rec["email"])
     call.tenant.put_group(rec)
     if rec["email"] not in group_addresses(old):
         # Renamed: the new address settles like a new group (docs/emulator.md).
@@ -232,6 +240,7 @@ def _change_group(call: Call, mode: str) -> Answer:
 def delete_group(call: Call) -> Answer:
     rec = find_group(call, call.params["groupKey"])
     call.tenant.delete_group(rec["id"])
+    call.released.extend(group_addresses(rec))
     return 204, None
 
 
@@ -243,7 +252,10 @@ def list_group_aliases(call: Call) -> Answer:
 def insert_group_alias(call: Call) -> Answer:
     rec = find_group(call, call.params["groupKey"])
     alias = new_alias(call.tenant, call.body())
-    new = call.tenant.put_group(dict(rec, aliases=[*rec.get("aliases", ()), alias]))
+    call.check_not_held(alias)
+    aliases = [*rec.get("aliases", ()), alias]
+    check_alias_room(aliases, "group")
+    new = call.tenant.put_group(dict(rec, aliases=aliases))
     return 200, alias_resource(new["id"], new["etag"], new["email"], alias)
 
 
@@ -254,4 +266,5 @@ def delete_group_alias(call: Call) -> Answer:
     if remaining:
         new["aliases"] = remaining
     call.tenant.put_group(new)
+    call.released.append(call.params["alias"].lower())
     return 204, None

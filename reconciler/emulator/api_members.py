@@ -17,10 +17,11 @@ from reconciler.emulator.ids import external_member_id, next_etag
 from reconciler.emulator.lag import lagged_page
 from reconciler.emulator.paging import listing_digest
 from reconciler.emulator.request import Call
-from reconciler.emulator.rules import ROLES, any_address
+from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import (
     GROUP,
     Member,
+    MemberSeen,
     Record,
     Tenant,
     member_etag,
@@ -47,17 +48,17 @@ def render_member(
         out["email"] = email
     out["role"] = member.role
     out["type"] = member.type
-    out["status"] = member_status(tenant, member_id, member.type)
+    status = member_status(tenant, member_id, member.type)
+    if status is not None:
+        out["status"] = status
     if delivery:
         out["delivery_settings"] = member.delivery_settings or DEFAULT_DELIVERY
     return out
 
 
-def member_status(tenant: Tenant, member_id: str, member_type: str) -> str:
-    """SUSPENDED for a suspended user, as Google shows it; ACTIVE otherwise."""
-    if member_type == "USER" and tenant.users.get(member_id, {}).get("suspended"):
-        return "SUSPENDED"
-    return "ACTIVE"
+def member_status(tenant: Tenant, member_id: str, member_type: str) -> str | None:
+    """As Google shows it (Tenant.member_status): SUSPENDED, ACTIVE, or None (no status)."""
+    return tenant.member_status(member_id, member_type)
 
 
 def member_key(tenant: Tenant, key: str) -> str | None:
@@ -70,9 +71,25 @@ def member_key(tenant: Tenant, key: str) -> str | None:
         return key
     lowered = key.lower()
     if "@" in lowered:
-        mid = external_member_id(lowered)
+        # Any spelling of a consumer Gmail address finds the member (see consumer_address).
+        mid = external_member_id(consumer_address(lowered))
         return mid if mid in tenant.external_emails else None
     return key if key in tenant.external_emails else None
+
+
+def held_member(tenant: Tenant, group_id: str, key: str) -> str | None:
+    """The id of the direct member of a group that a key names, or None. A member listed
+    without status (no account behind its address when it was added) keeps its own id: its
+    address finds it even once a user or group has that address."""
+    members = tenant.members[group_id]
+    mid = member_key(tenant, key)
+    if mid is not None and mid in members:
+        return mid
+    if "@" in key:
+        pending = external_member_id(consumer_address(key.lower()))
+        if pending in members:
+            return pending
+    return None
 
 
 def _find_member(call: Call, group: Record, *, removing: bool = False) -> tuple[str, Member]:
@@ -82,13 +99,13 @@ def _find_member(call: Call, group: Record, *, removing: bool = False) -> tuple[
     required "Missing required field: memberKey" (GAM reads it as memberNotFound) and the
     other methods 404."""
     key = call.params["memberKey"]
-    mid = None if call.settling(key.lower()) else member_key(call.tenant, key)
-    member = call.tenant.members[group["id"]].get(mid) if mid else None
-    if member is None or mid is None:
-        if removing and mid is not None:
+    settling = call.settling(key.lower())
+    mid = None if settling else held_member(call.tenant, group["id"], key)
+    if mid is None:
+        if removing and not settling and member_key(call.tenant, key) is not None:
             raise required("memberKey")
         raise not_found("memberKey")
-    return mid, member
+    return mid, call.tenant.members[group["id"]][mid]
 
 
 def new_member(
@@ -98,7 +115,7 @@ def new_member(
     if body.get("id") == tenant.customer_id or body.get("type") == "CUSTOMER":
         return tenant.customer_id, "CUSTOMER", None
     if body.get("email"):
-        address = any_address(body["email"], "email")
+        address = consumer_address(any_address(body["email"], "email"))
         hit = tenant.addresses.get(address)
         if hit is None:
             if tenant.in_domain(address):
@@ -174,7 +191,7 @@ def list_members(call: Call) -> Answer:
         def current(mid: str) -> bool:
             return mid not in lagged and match(mid)
 
-        def role_matches(seen: tuple[str, Member, str | None]) -> bool:
+        def role_matches(seen: MemberSeen) -> bool:
             return not roles or seen[1].role in roles
 
         ghosts = sorted((mid, seen) for mid, seen in lagged.items() if seen is not None)
@@ -200,12 +217,17 @@ def list_members(call: Call) -> Answer:
     return 200, out
 
 
-def _as_seen(tenant: Tenant, member_id: str, seen: tuple[str, Member, str | None]) -> dict:
-    """A membership as a lagging listing still shows it, under the address it had."""
-    group_id, member, email = seen
+def _as_seen(tenant: Tenant, member_id: str, seen: MemberSeen) -> dict:
+    """A membership as a lagging listing still shows it, under the address and with the
+    status it had (a deleted user's membership still shows both)."""
+    group_id, member, email, status = seen
     out = render_member(tenant, group_id, member_id, member)
     if email is not None:
-        out["email"] = email  # a deleted user's membership still shows its address
+        out["email"] = email
+    if status is None:
+        out.pop("status", None)
+    else:
+        out["status"] = status  # where render_member puts it: last in a listing
     return out
 
 
@@ -235,7 +257,9 @@ def insert_member(call: Call) -> Answer:
     mid, member_type, external = new_member(t, group, body, call.settling)
     role = _role(body.get("role"), "MEMBER")
     delivery = _delivery(body.get("delivery_settings"), None)
-    if mid in t.members[group["id"]]:
+    if mid in t.members[group["id"]] or held_member(t, group["id"], body.get("email") or ""):
+        # Also another spelling of a Gmail member, or an address held by a member listed
+        # without status.
         raise duplicate("Member already exists.")
     member = t.put_member(group["id"], mid, role, member_type, delivery, external)
     return 200, render_member(t, group["id"], mid, member, delivery=True)
@@ -278,10 +302,10 @@ def has_member(call: Call) -> Answer:
             return 200, {"isMember": False}
         raise not_found("memberKey")
     gid = group["id"]
-    if mid in t.members[gid]:
+    if mid in t.members[gid] or held_member(t, gid, key):
         return 200, {"isMember": True}
     nested = list(t.nested_groups(gid))
-    if nested and mid in t.external_emails:
+    if nested and mid in t.external_emails and not t.in_domain(t.external_emails[mid]):
         # Google: nested checks need member and group in the same domain.
         raise invalid("Invalid Input: memberKey")
     return 200, {"isMember": any(mid in t.members[g] for g in nested)}

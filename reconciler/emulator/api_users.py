@@ -21,6 +21,7 @@ from reconciler.emulator.request import Call, parse_time
 from reconciler.emulator.rules import (
     alias_resource,
     aliases_resource,
+    check_alias_room,
     check_customer,
     new_alias,
     removed_alias,
@@ -185,6 +186,7 @@ def insert_user(call: Call) -> Answer:
     rec = build_user(
         call.tenant, call.body(), old=None, mode="insert", now=call.timestamp(), rng=call.rng
     )
+    call.check_not_held(rec["primaryEmail"])
     call.tenant.put_user(rec)
     call.created(rec["id"])
     return 200, render_user(call.tenant, rec)
@@ -202,6 +204,8 @@ def _change_user(call: Call, mode: str) -> Answer:
     old = find_user(call, call.params["userKey"], write=True)
     body = call.body()
     rec = build_user(call.tenant, body, old=old, mode=mode, now=call.timestamp(), rng=call.rng)
+    if rec["primaryEmail"] != old["primaryEmail"]:
+        call.check_not_held(rec["primaryEmail"])
     call.tenant.put_user(rec)
     if rec["primaryEmail"] not in user_addresses(old):
         # Renamed: the new address settles like a new account (docs/emulator.md).
@@ -212,6 +216,7 @@ def _change_user(call: Call, mode: str) -> Answer:
 def delete_user(call: Call) -> Answer:
     rec = find_user(call, call.params["userKey"], write=True)
     call.tenant.delete_user(rec["id"], call.timestamp())
+    call.released.extend(user_addresses(rec))
     return 204, None
 
 
@@ -258,7 +263,10 @@ def list_user_aliases(call: Call) -> Answer:
 def insert_user_alias(call: Call) -> Answer:
     rec = find_user(call, call.params["userKey"], write=True)
     alias = new_alias(call.tenant, call.body())
-    new = call.tenant.put_user(dict(rec, aliases=[*rec.get("aliases", ()), alias]))
+    call.check_not_held(alias)
+    aliases = [*rec.get("aliases", ()), alias]
+    check_alias_room(aliases, "user")
+    new = call.tenant.put_user(dict(rec, aliases=aliases))
     return 200, alias_resource(new["id"], new["etag"], new["primaryEmail"], alias)
 
 
@@ -269,4 +277,5 @@ def delete_user_alias(call: Call) -> Answer:
     if remaining:
         new["aliases"] = remaining
     call.tenant.put_user(new)
+    call.released.append(call.params["alias"].lower())
     return 204, None

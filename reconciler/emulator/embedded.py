@@ -1,4 +1,4 @@
-"""The emulator a state directory runs on when `provider.kind: emulator` (the default)."""
+"""The emulator a state directory runs on when `provider.kind: emulator`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def open_embedded(root: Path, workspace: Workspace) -> EmulatorServer:
     """An in-process emulator over the directory's tenant: its state file when one exists,
     else its seed (`provider.seed`; an absent default seed means an empty tenant)."""
     provider = workspace.provider
+    assert provider.kind == "emulator", "only an emulator provider has an embedded tenant"
     seed = Path(root) / provider.seed if provider.seed else None
     if seed is not None and not seed.is_file():
         seed = None  # validation already refused an explicitly named seed that is missing

@@ -60,6 +60,9 @@ class EmulatorConfig:
     consistency_delay_ms: float = 0.0
     # For this long after a write, listings show what it changed as it was (api.py, lag.py).
     listing_lag_ms: float = 0.0
+    # How long an address released by a call (a removed alias, a deleted user or group)
+    # cannot be claimed again (409 duplicate, as Google answers while it frees it).
+    address_hold_ms: float = 0.0
     # collection ("users", "groups", "members"...) -> items every listing of it leaves out
     short_listing: dict[str, int] = field(default_factory=dict)
     batch_order: str = "sequential"  # or "shuffle": parts run and answer in any order
@@ -82,6 +85,8 @@ class EmulatorConfig:
             problems.append("consistency_delay_ms must be 0 or more")
         if self.listing_lag_ms < 0:
             problems.append("listing_lag_ms must be 0 or more")
+        if self.address_hold_ms < 0:
+            problems.append("address_hold_ms must be 0 or more")
         if any(
             not isinstance(n, int) or isinstance(n, bool) or n < 0
             for n in self.short_listing.values()
@@ -128,6 +133,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "quota_per_minute": int,
     "consistency_delay_ms": (int, float),
     "listing_lag_ms": (int, float),
+    "address_hold_ms": (int, float),
     "short_listing": dict,
     "batch_order": str,
 }

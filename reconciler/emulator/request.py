@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.emulator.errors import ApiError, invalid_parameter
+from reconciler.emulator.errors import ApiError, duplicate, invalid_parameter
 from reconciler.emulator.paging import decode_token, encode_token, take_page
 from reconciler.emulator.tenant import Tenant
 
@@ -32,6 +32,10 @@ class Call:
     # Listing lag: for a collection, item key -> what listings still show of it (None:
     # nothing) for the items written too recently for listings to have caught up (lag.py).
     lagged: Callable[[str], dict[Any, Any]] = lambda _collection: {}
+    # Address hold: was this address released too recently to be claimed? And the addresses
+    # this call releases (held from when its writes are saved).
+    held: Callable[[str], bool] = lambda _address: False
+    released: list[str] = field(default_factory=list)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """A query parameter's value (the last one if repeated)."""
@@ -116,6 +120,12 @@ class Call:
             keys, match = kept, None
         found, after = take_page(keys, cursor, limit, match, descending=descending)
         return found, (encode_token(digest, after) if after is not None else None)
+
+    def check_not_held(self, address: str) -> None:
+        """Refuse to claim an address released moments ago: `409 duplicate` "Entity already
+        exists.", as Google answers while it frees the address (see DirectoryApi)."""
+        if self.held(address):
+            raise duplicate()
 
     def timestamp(self) -> str:
         """Now in Google's RFC 3339 form with milliseconds: 2024-05-01T09:30:00.000Z."""

@@ -1,10 +1,13 @@
 """Build a tenant from a seed (or a saved state) in the Directory API's own shapes.
 
-Top-level keys: `domains`, `users` (User resources), `groups` (Group resources, each with
+Top-level keys: `domains` (names, or Domains resources with `domainAliases`: see
+domains.py), `users` (User resources), `groups` (Group resources, each with
 an inline `members` list of Member resources), `orgUnits`, `schemas`; a saved state adds
 `customerId`, `rootOrgUnitId`, `deletedUsers` and `journalSeq`. Absent keys mean empty.
 Ids and etags are generated unless given. Every entry goes through the same rules as the
-API's inserts, and every problem is reported at once, located (file:line for YAML).
+API's inserts, and every problem is reported at once, located (file:line for YAML). One
+member the API cannot insert is allowed: an address in the tenant's domains that no user or
+group has, written with `status: null` (Google lists such a member without status).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from reconciler.desired.yamlread import read_yaml
 from reconciler.emulator.api_groups import build_group
 from reconciler.emulator.api_orgunits import build_orgunit
 from reconciler.emulator.api_schemas import build_schema
+from reconciler.emulator.domains import domain_record, finish
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.ids import external_member_id, new_customer_id, new_orgunit_id, next_etag
-from reconciler.emulator.rules import ROLES, any_address
+from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, ROOT_PATH, Tenant
 from reconciler.emulator.user_resource import build_user
 from reconciler.problems import InvalidInput, Problem
@@ -164,14 +168,24 @@ class _Loader:
             return []
         return value
 
-    def domains(self, doc: Mapping[str, Any]) -> list[str]:
+    def domains(self, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Domain records: each entry a name or a Domains resource (with domainAliases)."""
         value = doc.get("domains")
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+        if not isinstance(value, list):
             self.problem(doc, None, "domains: expected a list of domain names")
             return []
-        return [d.strip().lower() for d in value]
+        records = []
+        for i, entry in enumerate(value):
+            rec = self.attempt(value, i, f"domains[{i}]", lambda e=entry: domain_record(e))
+            if rec is not None:
+                records.append(rec)
+        try:
+            return finish(records)
+        except ApiError as exc:
+            self.problem(doc, None, f"domains: {exc.message}")
+            return []
 
     def check_keys(self, entry: Any, parent: Any, where: str, allowed: Any) -> bool:
         if not isinstance(entry, Mapping):
@@ -343,15 +357,27 @@ class _Loader:
             mid, kind = tenant.customer_id, "CUSTOMER"
         elif m.get("email"):
             try:
-                address = any_address(m["email"], "email")
+                address = consumer_address(any_address(m["email"], "email"))
             except ApiError:
                 self.problem(members, j, f"{where}: {m['email']!r} is not an email address")
                 return
             hit = tenant.addresses.get(address)
-            if hit is not None:
+            if tenant.in_domain(address) and "status" in m and m["status"] is None:
+                # Listed without status: an address added before any account had it (or
+                # whose account is gone). It keeps its own id, even once an account has it.
+                mid, kind, external = external_member_id(address), m.get("type", "USER"), address
+                if kind not in ("USER", "GROUP"):
+                    self.problem(members, j, f"{where}: a member without status is a USER or GROUP")
+                    return
+            elif hit is not None:
                 mid, kind = hit[1], "GROUP" if hit[0] == GROUP else "USER"
             elif tenant.in_domain(address):
-                self.problem(members, j, f"{where}: no user or group has the address {address}")
+                self.problem(
+                    members,
+                    j,
+                    f"{where}: no user or group has the address {address} (a member Google lists "
+                    "without status says status: null)",
+                )
                 return
             else:
                 mid, kind, external = external_member_id(address), "EXTERNAL", address
@@ -391,7 +417,7 @@ def _plain_member(
     """The common case, checked in a few dict lookups: a user or group named by its
     exact (lower-case) address, a valid role, nothing unusual. None: take the full path,
     which checks everything and reports problems."""
-    if not isinstance(m, dict) or not m.keys() <= _PLAIN_MEMBER_KEYS:
+    if not isinstance(m, dict) or not m.keys() <= _PLAIN_MEMBER_KEYS or m.get("status", 1) is None:
         return None
     hit = tenant.addresses.get(m.get("email"))  # type: ignore[arg-type]
     if hit is None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.emulator.domains import domain_record, finish, seed_entry, usable
 from reconciler.emulator.ids import next_etag
 
 USER = "user"
@@ -35,6 +36,10 @@ class Member:
     type: str  # USER | GROUP | EXTERNAL | CUSTOMER
     etag: str | None  # None until the membership first changes: see member_etag()
     delivery_settings: str | None = None
+
+
+# A membership as a lagging listing still shows it: (group id, member, address, status).
+MemberSeen = tuple[str, Member, str | None, str | None]
 
 
 def member_etag(group_id: str, member_id: str, member: Member) -> str:
@@ -64,10 +69,17 @@ def domain_of(address: str) -> str:
 class Tenant:
     """Everything one customer holds, with O(1) lookups by id, email or alias."""
 
-    def __init__(self, customer_id: str, domains: Iterable[str], root_orgunit_id: str):
+    def __init__(
+        self, customer_id: str, domains: Iterable[str | Record], root_orgunit_id: str
+    ) -> None:
+        """`domains`: names, or records from `domains.domain_record` (with their aliases)."""
         self.customer_id = customer_id
-        self.domains: list[str] = [d.lower() for d in domains]
-        self.domain_set = set(self.domains)
+        self.domain_records: list[Record] = finish(
+            [d if isinstance(d, dict) else domain_record(d) for d in domains]
+        )
+        self.domains: list[str] = [d["domainName"] for d in self.domain_records]
+        # What addresses may use: verified domains and their verified aliases.
+        self.domain_set = usable(self.domain_records)
         self.root_orgunit_id = root_orgunit_id
         self.users: dict[str, Record] = {}
         self.user_order: list[str] = []  # primary emails of active users, sorted
@@ -108,14 +120,23 @@ class Tenant:
         return None
 
     def member_email(self, member_id: str, member_type: str) -> str | None:
-        """A member's current address (a renamed user shows its new address)."""
+        """A member's current address (a renamed user shows its new address); a member with
+        no user or group behind it keeps the address it was added by."""
         if member_type == "USER":
             rec = self.users.get(member_id)
-            return rec["primaryEmail"] if rec else None
-        if member_type == "GROUP":
+            if rec:
+                return rec["primaryEmail"]
+        elif member_type == "GROUP":
             rec = self.groups.get(member_id)
-            return rec["email"] if rec else None
+            if rec:
+                return rec["email"]
         return self.external_emails.get(member_id)
+
+    def unresolved_member(self, member_id: str, member_type: str) -> bool:
+        """A USER or GROUP member that is no user or group of the tenant (a seed's member
+        with `status: null`): Google lists it without status."""
+        table = self.users if member_type == "USER" else self.groups
+        return member_type in ("USER", "GROUP") and member_id not in table
 
     def orgunit(self, path_or_id: str) -> Record | None:
         """An org unit by path (any case, leading slash optional) or `id:…`; root: None."""
@@ -125,13 +146,17 @@ class Tenant:
         path = "/" + path_or_id.strip("/")
         return self.orgunits.get(path.lower())
 
+    @property
+    def primary_domain(self) -> str | None:
+        return next((d["domainName"] for d in self.domain_records if d["isPrimary"]), None)
+
     def orgunit_exists(self, path: str) -> bool:
         return path == ROOT_PATH or self.orgunit(path) is not None
 
     def root_orgunit(self) -> Record:
         """The root org unit, which Google never lists except with allIncludingParent."""
         return {
-            "name": self.domains[0] if self.domains else "root",
+            "name": self.primary_domain or "root",
             "orgUnitPath": ROOT_PATH,
             "orgUnitId": self.root_orgunit_id,
             "etag": next_etag(self.root_orgunit_id),
@@ -154,7 +179,7 @@ class Tenant:
         while stack:
             gid = stack.pop()
             for mid, member in self.members.get(gid, {}).items():
-                if member.type == "GROUP" and mid not in seen:
+                if member.type == "GROUP" and mid not in seen and mid in self.groups:
                     seen.add(mid)
                     stack.append(mid)
                     yield mid
@@ -395,10 +420,25 @@ class Tenant:
         self._bump_group(group_id)
         self.generation += 1
 
-    def _member_seen(self, group_id: str, member_id: str) -> tuple[str, Member, str | None]:
-        """A membership as a listing shows it: (group id, member, its address now)."""
+    def _member_seen(self, group_id: str, member_id: str) -> MemberSeen:
+        """A membership as a listing shows it: (group id, member, its address and its
+        status now)."""
         member = self.members[group_id][member_id]
-        return group_id, member, self.member_email(member_id, member.type)
+        email = self.member_email(member_id, member.type)
+        return group_id, member, email, self.member_status(member_id, member.type)
+
+    def member_status(self, member_id: str, member_type: str) -> str | None:
+        """A member's `status` as Google shows it: SUSPENDED for a suspended user, ACTIVE
+        for other users, groups and the customer. None (no `status` at all) for an external
+        address (GAM 4.65.52: members with no status are "typically non-domain addresses")
+        and for a member in the tenant's domains with no user or group behind it (GAM
+        4.93.00: members "added to the group before the user or group that they represent
+        was created")."""
+        if member_type == "EXTERNAL" or self.unresolved_member(member_id, member_type):
+            return None
+        if member_type == "USER" and self.users[member_id].get("suspended"):
+            return "SUSPENDED"
+        return "ACTIVE"
 
     def _bump_group(self, group_id: str) -> None:
         rec = self.groups[group_id]
@@ -524,6 +564,8 @@ class Tenant:
                 doc: dict[str, Any] = {"email": address} if address else {"id": mid}
                 doc["role"] = m.role
                 doc["type"] = m.type
+                if self.unresolved_member(mid, m.type):
+                    doc["status"] = None  # listed without status: see seed.py
                 if m.delivery_settings:
                     doc["delivery_settings"] = m.delivery_settings
                 if m.etag:
@@ -535,7 +577,7 @@ class Tenant:
         return {
             "customerId": self.customer_id,
             "rootOrgUnitId": self.root_orgunit_id,
-            "domains": list(self.domains),
+            "domains": [seed_entry(d, i == 0) for i, d in enumerate(self.domain_records)],
             "schemas": [self.schemas[k] for k in sorted(self.schemas)],
             "orgUnits": [self.orgunits[k] for k in sorted(self.orgunits)],
             "users": [self.users[self.addresses[e][1]] for e in self.user_order],

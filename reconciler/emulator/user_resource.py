@@ -17,7 +17,7 @@ from reconciler.emulator.errors import (
     required,
 )
 from reconciler.emulator.ids import new_user_id
-from reconciler.emulator.rules import MAX_NAME, claim, tenant_address
+from reconciler.emulator.rules import MAX_NAME, check_alias_room, claim, tenant_address
 from reconciler.emulator.tenant import ROOT_PATH, USER, Record, Tenant
 
 NEVER = "1970-01-01T00:00:00.000Z"  # Google's lastLoginTime for an account never used
@@ -147,12 +147,17 @@ def _set_primary(
     email = tenant_address(value, "primary_user_email")
     if old is not None and email == old["primaryEmail"]:
         return
+    if old is not None and email in old.get("aliases", ()):
+        # Google: "you won't be able to change your primary email address to an existing email
+        # alias directly" (knowledge base 000007487); the address is taken, by this user.
+        raise duplicate()
     claim(tenant, email, owner)
     rec["primaryEmail"] = email
     if old is not None:
-        # A rename keeps the old address as an alias, so mail and lookups still work.
-        aliases = [a for a in old.get("aliases", ()) if a != email]
-        aliases.append(old["primaryEmail"])
+        # A rename keeps the old address as an alias, so mail and lookups still work; at the
+        # alias cap there is no room for it.
+        aliases = [*old.get("aliases", ()), old["primaryEmail"]]
+        check_alias_room(aliases, "user", renaming=True)
         rec["aliases"] = aliases
 
 

@@ -34,7 +34,7 @@ from reconciler.google.retry import (
     may_have_run,
 )
 from reconciler.problems import ReconcilerError
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
 # Seconds a read waits, in all, for listings that disagree to agree (RetryPolicy.settle_s).
@@ -42,6 +42,12 @@ SETTLE_ENV = "RECONCILER_SETTLE_SECONDS"
 HTTP_TIMEOUT_S = 120
 # A refused connection is retried this often before the endpoint is declared unreachable.
 REFUSED_ATTEMPTS = 3
+# Google frees an address (a removed alias, a deleted account's) a while after the call that
+# released it, and answers a claim made meanwhile 409 "Entity already exists." (GAM waits 2 s,
+# up to 10 s, between deleting an alias and adding it elsewhere; Google's knowledge base
+# speaks of up to 24 hours). A Call marked `after_release` waits with backoff, this long at
+# most in all, then fails saying so.
+RELEASE_WAIT_S = 60.0
 
 
 class GoogleApiError(ReconcilerError):
@@ -69,6 +75,9 @@ class Call:
     # status, reason and message, and whether an earlier attempt may have done the work;
     # returns a note when the work is done after all (it may read to make sure), else None.
     done_if: Callable[[int, str, str, bool], str | None] | None = None
+    # The call claims an address released moments ago (earlier in this run): a 409
+    # duplicate means "not free yet", waited out for up to RELEASE_WAIT_S.
+    after_release: bool = False
 
 
 @dataclass
@@ -114,7 +123,7 @@ def discovery_for(endpoint: str | None) -> dict[str, Any]:
     return doc
 
 
-def endpoint_for(provider: Provider, env: dict[str, str] | None = None) -> str | None:
+def endpoint_for(provider: GoogleProvider, env: dict[str, str] | None = None) -> str | None:
     """RECONCILER_GOOGLE_ENDPOINT overrides provider.endpoint."""
     env = os.environ if env is None else env
     return env.get(ENDPOINT_ENV) or provider.endpoint
@@ -172,7 +181,7 @@ class GoogleClient:
     @classmethod
     def connect(
         cls,
-        provider: Provider,
+        provider: GoogleProvider,
         root: Path,
         *,
         read_only: bool,
@@ -203,6 +212,8 @@ class GoogleClient:
         attempts = 0
         maybe_done = False
         delays = self.retry.delays()
+        release = _ReleaseWaits(self.retry)
+        waited = 0.0  # for an address released moments ago
         while True:
             attempts += 1
             self.stats.api_calls += 1
@@ -220,9 +231,15 @@ class GoogleClient:
                     return outcome
                 last = exc
                 maybe_done = maybe_done or may_have_run(exc)
-            wait = next(delays, None)
-            if wait is None:
-                return _failure(call, last, attempts, "gave up after retries: ")
+            if _not_free_yet(call, last):
+                wait = release.next_wait(waited)
+                if wait is None:
+                    return _release_failure(call, last, attempts, waited)
+                waited += wait
+            else:
+                wait = next(delays, None)
+                if wait is None:
+                    return _failure(call, last, attempts, "gave up after retries: ")
             self.stats.retries += 1
             self.retry.sleep(wait)
 
@@ -251,6 +268,8 @@ class GoogleClient:
         maybe_done = [False] * len(calls)
         pending = list(range(len(calls)))
         delays = self.retry.delays()
+        release = _ReleaseWaits(self.retry)
+        waited = [0.0] * len(calls)  # for an address released moments ago
         while pending:
             again: list[int] = []
             for chunk in _chunks(pending, self.batch_limit):
@@ -270,15 +289,29 @@ class GoogleClient:
                         maybe_done[i] = maybe_done[i] or may_have_run(exc)
                     else:
                         outcomes[i] = settled
+            held = [i for i in again if _not_free_yet(calls[i], last[i])]
+            for i in held:
+                if waited[i] >= RELEASE_WAIT_S:
+                    outcomes[i] = _release_failure(calls[i], last[i], attempts[i], waited[i])
+            again = [i for i in again if outcomes[i] is None]
+            held = [i for i in held if outcomes[i] is None]
             if not again:
                 break
-            wait = next(delays, None)
+            if len(held) < len(again):  # something else failed too: the usual backoff
+                wait = next(delays, None)
+            else:
+                wait = release.next_wait(min(waited[i] for i in held))
             if wait is None:
                 for i in again:
-                    outcomes[i] = _failure(
-                        calls[i], last[i], attempts[i], "gave up after retries: "
-                    )
+                    if i in held:
+                        outcomes[i] = _release_failure(calls[i], last[i], attempts[i], waited[i])
+                    else:
+                        outcomes[i] = _failure(
+                            calls[i], last[i], attempts[i], "gave up after retries: "
+                        )
                 break
+            for i in held:
+                waited[i] += wait
             self.stats.retries += len(again)
             self.retry.sleep(wait)
             pending = again
@@ -357,6 +390,8 @@ class GoogleClient:
                 if note is not None:
                     status = exc.status_code
                     return Outcome(call, True, note=note, status=status, attempts=attempts)
+        if _not_free_yet(call, exc):
+            return None
         verdict = classify(exc, call.after_create, call.new_keys)
         if verdict in ("retry", "not_ready"):
             return None
@@ -382,6 +417,44 @@ def _seconds(text: str, name: str) -> float:
     if not 0 <= value < float("inf"):
         raise ReconcilerError(f"{name} must be a number of seconds, 0 or more (not {text!r})")
     return value
+
+
+class _ReleaseWaits:
+    """Waits for an address released moments ago: the policy's backoff (without its limit on
+    attempts), the last one cut so that they add up to RELEASE_WAIT_S at most."""
+
+    def __init__(self, policy: RetryPolicy):
+        self.policy = policy
+        self._tries = 0
+
+    def next_wait(self, waited: float) -> float | None:
+        """The next wait of a call that has waited `waited` s so far; None: give up."""
+        left = RELEASE_WAIT_S - waited
+        if left <= 0:
+            return None
+        ceiling = min(self.policy.cap_s, self.policy.base_s * (2**self._tries))
+        self._tries += 1
+        return min(left, ceiling / 2 + self.policy.rng.uniform(0, ceiling / 2))
+
+
+def _not_free_yet(call: Call, exc: BaseException | None) -> bool:
+    """A claim of a just-released address answered "already exists": maybe not free yet."""
+    return (
+        call.after_release
+        and isinstance(exc, HttpError)
+        and exc.status_code == 409
+        and error_reason(exc) == "duplicate"
+    )
+
+
+def _release_failure(call: Call, exc: BaseException, attempts: int, waited: float) -> Outcome:
+    outcome = _failure(call, exc, attempts)
+    outcome.error = (
+        f"{outcome.error} The address was released moments ago, earlier in this run, and was "
+        f"still not free after {waited:.0f} s: Google can take longer to free an address "
+        "(up to 24 hours). Run apply again later."
+    )
+    return outcome
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

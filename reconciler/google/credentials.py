@@ -23,7 +23,7 @@ from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
 from reconciler.problems import ReconcilerError
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
 WRITE_SCOPES = (
@@ -32,6 +32,9 @@ WRITE_SCOPES = (
     "admin.directory.orgunit",
     "admin.directory.userschema",
 )
+# Read in every run, apply included (it plans again first): only ever read-only, since
+# nothing here changes the tenant's domains.
+DOMAIN_SCOPE = "admin.directory.domain.readonly"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 # A key file path from the environment (a CI secret written to a temporary file) overrides
 # provider.credentials, so the key never needs a fixed path in the repository.
@@ -43,9 +46,10 @@ class CredentialsError(ReconcilerError):
 
 
 def scopes(read_only: bool) -> list[str]:
-    """The least scopes for the job: read-only ones for planning, read-write for applying."""
+    """The least scopes for the job: read-only ones for planning, read-write for applying,
+    and the domains' read-only scope for both."""
     suffix = ".readonly" if read_only else ""
-    return [SCOPE_ROOT + s + suffix for s in WRITE_SCOPES]
+    return [*(SCOPE_ROOT + s + suffix for s in WRITE_SCOPES), SCOPE_ROOT + DOMAIN_SCOPE]
 
 
 def is_loopback_http(endpoint: str | None) -> bool:
@@ -56,7 +60,7 @@ def is_loopback_http(endpoint: str | None) -> bool:
 
 
 def build_credentials(
-    provider: Provider, root: Path, endpoint: str | None, read_only: bool
+    provider: GoogleProvider, root: Path, endpoint: str | None, read_only: bool
 ) -> Credentials | None:
     """Credentials for `provider` (None: talk to a loopback endpoint without any)."""
     wanted = scopes(read_only)

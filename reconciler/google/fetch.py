@@ -1,9 +1,14 @@
 """Read the actual State from the Directory API, with as few calls as the API allows, and
 refuse to return anything built from a short read.
 
-Calls: users ceil(N/500) pages, groups ceil(G/200), org units 1, the ownership schema 1, and
-for each group Git manages that has members, ceil(M/200) member pages, read through batch
-requests (many groups per HTTP round trip).
+Calls: users ceil(N/500) pages, recently deleted users ceil(D/500) pages (at least one, to
+learn there are none), groups ceil(G/200), org units 1, the ownership schema 1, and for each
+group Git manages that has members, ceil(M/200) member pages, read through batch requests
+(many groups per HTTP round trip).
+
+A plan (session.plan_for) adds to this read one `domains.list` (domains.py) and, after the
+diff, one lookup per key of each planned create (verify.py: one per create without previous
+emails, none when nothing is created), since no listing here carries a total to check.
 
 Google's listings lag its writes by seconds (docs/emulator.md, "Eventual consistency beyond
 creates"), so a read right after an apply may disagree with itself: a group's members with
@@ -96,7 +101,7 @@ def _marker_schema_exists(client: GoogleClient, customer: str) -> bool:
     raise GoogleApiError(f"schemas.get {SCHEMA}: {outcome.error}")
 
 
-def _pages(client: GoogleClient, make: Callable[[str | None], Any], item: str):
+def list_pages(client: GoogleClient, make: Callable[[str | None], Any], item: str):
     """Items of a sequential paged listing."""
     token: str | None = None
     while True:
@@ -114,11 +119,15 @@ def _org_units_request(client: GoogleClient, customer: str):
     )
 
 
+def _marker_projection(marker_schema: bool) -> dict[str, str]:
+    return {"projection": "custom", "customFieldMask": SCHEMA} if marker_schema else {}
+
+
 def _read_users(
     client: GoogleClient, customer: str, marker_schema: bool, actual: Actual, shown: Progress
 ) -> None:
     users = client.service.users()
-    extra = {"projection": "custom", "customFieldMask": SCHEMA} if marker_schema else {}
+    extra = _marker_projection(marker_schema)
 
     def page(token: str | None):
         return users.list(
@@ -129,7 +138,7 @@ def _read_users(
             **extra,
         )
 
-    for resource in _pages(client, page, "users"):
+    for resource in list_pages(client, page, "users"):
         _index(user_from_api(resource), actual.state.users, actual.user_addresses)
         shown.add()
     shown.done()
@@ -139,6 +148,31 @@ def _read_users(
             "users.list returned no users at all, yet every tenant has an admin: refusing "
             "to plan from what looks like a failed read; check the customer id and scopes"
         )
+
+
+def _read_deleted_users(
+    client: GoogleClient, customer: str, marker_schema: bool, state: State
+) -> None:
+    """The accounts Google can still restore (`showDeleted=true` lists deleted users only,
+    those deleted less than 20 days ago), by primary email; of several deleted accounts
+    that had one address, the most recently deleted one (its restore window ends last)."""
+    users = client.service.users()
+
+    def page(token: str | None):
+        return users.list(
+            customer=customer,
+            showDeleted="true",
+            maxResults=USERS_PAGE,
+            pageToken=token,
+            fields=f"nextPageToken,users({USER_FIELDS},deletionTime)",
+            **_marker_projection(marker_schema),
+        )
+
+    for resource in list_pages(client, page, "users"):
+        gone = replace(user_from_api(resource), deletion_time=resource.get("deletionTime"))
+        known = state.deleted_users.get(gone.email)
+        if known is None or (gone.deletion_time or "") > (known.deletion_time or ""):
+            state.deleted_users[gone.email] = gone
 
 
 def _index(found: User | Group, table: dict, addresses: dict[str, str]) -> None:
@@ -161,7 +195,7 @@ def _read_groups(client: GoogleClient, customer: str, actual: Actual, shown: Pro
             fields=f"nextPageToken,groups({GROUP_FIELDS})",
         )
 
-    for resource in _pages(client, page, "groups"):
+    for resource in list_pages(client, page, "groups"):
         _index(group_from_api(resource), actual.state.groups, actual.group_addresses)
         shown.add()
     shown.done()
@@ -188,13 +222,14 @@ class _Reader:
 
     def everything(self) -> None:
         self.users()
+        self.deleted_users()
         self.org_units()
         if self.managed_groups is not None:
             self.groups()
 
     def org_units(self) -> None:
         client, customer, units = self.client, self.customer, {}
-        for ou in _pages(
+        for ou in list_pages(
             client, lambda _t: _org_units_request(client, customer), "organizationUnits"
         ):
             unit = org_unit_from_api(ou)
@@ -206,6 +241,11 @@ class _Reader:
         actual.state.users, actual.user_addresses = {}, {}
         shown = self.progress("Reading users")
         _read_users(self.client, self.customer, actual.marker_schema, actual, shown)
+
+    def deleted_users(self) -> None:
+        state = self.actual.state
+        state.deleted_users = {}
+        _read_deleted_users(self.client, self.customer, self.actual.marker_schema, state)
 
     def groups(self) -> None:
         actual, managed_groups = self.actual, self.managed_groups
@@ -460,14 +500,20 @@ def _cross_check(
     actual: Actual, domains: set[str]
 ) -> tuple[list[tuple[str, Group]], list[tuple[str, Group]]]:
     """Listings carry no totals, so check them against the other references we read: a
-    member in our domains that the users or groups listing lacks means a short read, or a
-    listing behind a recent write (Google removes the memberships of a deleted user or
-    group). The (address, group) pairs of the users and of the groups missing."""
+    user or group member in our domains that Google lists with a status (an account is
+    behind it) but that the users or groups listing lacks means a short read, or a listing
+    behind a recent write (Google removes the memberships of a deleted user or group). The
+    (address, group) pairs of the users and of the groups missing.
+
+    Google lists some members without status: addresses added before any account had them,
+    or whose account is gone (GAM 4.93.00, `removedomainnostatusmembers`). Those name no
+    account, so their absence from the listings is no evidence; the plan keeps them as they
+    are. The customer (type CUSTOMER) and external addresses are not in any listing."""
     users: list[tuple[str, Group]] = []
     groups: list[tuple[str, Group]] = []
     for group in actual.state.groups.values():
         for member in group.members.values():
-            if member.email.rpartition("@")[2] not in domains:
+            if member.status is None or member.email.rpartition("@")[2] not in domains:
                 continue
             if member.type == "USER" and member.email not in actual.user_addresses:
                 users.append((member.email, group))

@@ -157,7 +157,15 @@ def member_from_api(r: dict[str, Any]) -> Member:
     email = sys.intern((r.get("email") or r.get("id") or "").lower())
     # One shared string per role and type, not one per member read (500k at 100k users).
     role, kind = r.get("role", "MEMBER"), r.get("type", "USER")
-    return Member(email=email, role=sys.intern(role), type=sys.intern(kind))
+    # Google omits `status` for some members (external addresses, addresses no account had
+    # when they were added): None then, which the short-read check relies on.
+    status = r.get("status")
+    return Member(
+        email=email,
+        role=sys.intern(role),
+        type=sys.intern(kind),
+        status=sys.intern(status) if status else None,
+    )
 
 
 def org_unit_from_api(r: dict[str, Any]) -> OrgUnit:

@@ -4,9 +4,10 @@ in a batch (GoogleClient.execute / execute_all).
 Idempotent where Google allows, so a retry after a lost answer, or a rerun after a crash,
 never fails on work already done: adding a member that is there, removing one that is gone,
 deleting what is deleted count as done; an insert that answers "already exists" on a retry
-(its first attempt succeeded, the answer was lost) counts as done too. `after_create` marks a
-call on something created (or renamed to that address) moments ago, so "not found yet" is
-retried, not reported, nor taken for "already gone".
+(its first attempt succeeded, the answer was lost) counts as done too, as does a restore
+that no longer finds the deleted account on a retry. `after_create` marks a call on
+something created (or renamed to that address) moments ago, so "not found yet" is retried,
+not reported, nor taken for "already gone".
 
 Google's answers on those paths are not all 404 and 409 (GAM's error tables handle them;
 docs/emulator.md, "Error shapes on idempotent paths"): an org unit insert whose unit exists
@@ -135,6 +136,25 @@ def unsuspend_user(client: GoogleClient, email: str, after_create: bool = False)
 def delete_user(client: GoogleClient, email: str) -> Call:
     request = client.service.users().delete(userKey=email)
     return Call(request, f"users.delete {email}", done_statuses=ALREADY_GONE)
+
+
+def undelete_user(client: GoogleClient, user_id: str, email: str, org_unit: str | None) -> Call:
+    """Restore a deleted user (by its immutable id: the address may be someone else's by
+    now) into `org_unit` (None: the root). It comes back with its aliases, attributes and
+    marker, without its group memberships.
+
+    A retry after a lost answer finds the account live, no longer among the deleted ones:
+    that counts as done. The emulator answers it 404; Google 412 conditionNotMet with a
+    message naming the undelete (GAM reads that as "deleted user not found")."""
+    request = client.service.users().undelete(
+        userKey=user_id, body={"orgUnitPath": org_unit or "/"}
+    )
+    restored = "restored by an earlier attempt"
+    return Call(
+        request,
+        f"users.undelete {email} (id {user_id})",
+        done_on_retry={404: restored, 412: restored},
+    )
 
 
 def add_user_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:

@@ -11,6 +11,7 @@ from reconciler.state import Origin
 
 Action = Literal[
     "create",
+    "undelete",
     "update",
     "rename",
     "adopt",
@@ -26,17 +27,21 @@ Kind = Literal["user", "group", "org_unit", "membership"]
 FORMAT_VERSION = 1
 ACTIONS: tuple[str, ...] = get_args(Action)
 
-# The order changes are applied in (DESIGN.md "Apply"); the plan lists them the same way.
+# The order changes are applied in; the plan lists them the same way.
+# Renames come before creates: an address is claimed only after every release that can free
+# it (the executor removes aliases before the renames, and the old addresses Git drops
+# right after them).
 PHASES: list[tuple[Kind, Action]] = [
     ("org_unit", "create"),
     ("org_unit", "update"),
-    ("user", "create"),
     ("user", "rename"),
+    ("group", "rename"),
+    ("user", "create"),
+    ("user", "undelete"),
     ("user", "adopt"),
     ("user", "update"),
     ("user", "unsuspend"),
     ("group", "create"),
-    ("group", "rename"),
     ("group", "adopt"),
     ("group", "update"),
     ("membership", "add_member"),

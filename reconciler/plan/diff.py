@@ -1,10 +1,18 @@
 """Desired State x actual State -> Plan, following the JumpCloud integration's semantics.
 
 Users: a desired user matches an account by primary email, then alias, then a previous email
-(the last two plan a rename). A matched account without our ownership marker is adopted when
+(the last two plan a rename), then a rename an earlier apply began and did not finish (see
+reconciler.apply.pending). A matched account without our ownership marker is adopted when
 Git binds it (or asks for it suspended or deleted); one marked by another repository is never
 touched. Marked accounts that Git no longer binds are suspended, never deleted. Accounts
-neither marked nor named are never touched.
+neither marked nor named are never touched. A bound active or suspended user without a live
+account whose address a recently deleted account had is restored (undeleted), not created,
+while Google can still restore it and none of its addresses is taken.
+
+Renames: Google refuses a rename to one of the account's own aliases, so such a rename
+carries the aliases before and after and the executor removes that alias first. A rename
+that would leave more than 30 aliases (Google keeps the old address as one) is not planned;
+a note says why. Groups alike.
 
 Groups: exported groups match by email, alias, then previous email; membership is
 authoritative unless the group is additive. Groups Git does not name are never touched.
@@ -15,13 +23,23 @@ alike), so a plan made right after a successful apply is empty.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.safety import check_safety
 from reconciler.settings import Workspace
-from reconciler.state import USER_ATTRIBUTES, Group, Member, State, User
+from reconciler.state import (
+    MAX_ALIASES,
+    ROLE_RANK,
+    USER_ATTRIBUTES,
+    Group,
+    Member,
+    State,
+    User,
+    canonical_address,
+)
 
 
 @dataclass
@@ -31,6 +49,8 @@ class ActualView:
     state: State
     user_addresses: dict[str, str] = field(default_factory=dict)
     group_addresses: dict[str, str] = field(default_factory=dict)
+    # Renames an earlier apply began (the alias removed) and did not finish: new -> old.
+    pending: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, state: State) -> ActualView:
@@ -46,15 +66,23 @@ class ActualView:
         return view
 
 
-def make_plan(desired: State, actual: State, workspace: Workspace) -> Plan:
-    """The plan that makes `actual` match `desired`."""
+def make_plan(
+    desired: State,
+    actual: State,
+    workspace: Workspace,
+    pending: dict[str, dict[str, str]] | None = None,
+) -> Plan:
+    """The plan that makes `actual` match `desired`; `pending`: the unfinished renames of an
+    earlier apply, {"users": {new: old}, "groups": {new: old}}."""
     view = ActualView.of(actual)
+    view.pending = pending or {}
     plan = Plan()
     renamed_users, staged = _diff_users(desired, view, workspace, plan)
     _diff_org_units(desired, actual, plan)
     if workspace.directory.group_management:
-        _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan)
-    check_safety(plan, actual, workspace)
+        domains = frozenset(d.lower() for d in workspace.directory.domains)
+        _diff_groups(desired, view, renamed_users, staged, workspace.ownership.id, plan, domains)
+    check_safety(plan, actual, workspace, desired)
     plan.sort()
     return plan
 
@@ -72,6 +100,9 @@ def _match_user(user: User, view: ActualView) -> tuple[User | None, str]:
         primary = view.user_addresses.get(old)
         if primary is not None:
             return view.state.users[primary], "previous"
+    old = view.pending.get("users", {}).get(user.email)
+    if old is not None and old in view.state.users:
+        return view.state.users[old], "pending"
     return None, ""
 
 
@@ -79,7 +110,8 @@ def _diff_users(
     desired: State, view: ActualView, ws: Workspace, plan: Plan
 ) -> tuple[dict[str, str], set[str]]:
     """User changes; returns old primary -> new primary for accounts renamed by the plan,
-    and the accounts of staged users (their group memberships stay as Google has them)."""
+    and the accounts of staged users and of users left alone at the alias cap (their group
+    memberships stay as Google has them)."""
     ours = ws.ownership.id
     renamed: dict[str, str] = {}
     staged: set[str] = set()
@@ -96,6 +128,9 @@ def _diff_users(
         claimed.setdefault(account.email, user.email)
     for user, account, how in matches:
         if account is None:
+            gone = view.state.deleted_users.get(user.email)
+            if gone is not None and _wants_account(user) and _restore(user, gone, view, ours, plan):
+                continue
             if user.bound and user.state == "active":
                 plan.changes.append(_create_user(user))
             continue
@@ -118,6 +153,9 @@ def _diff_users(
             # (JumpCloud: existing staged users keep their access in the directory).
             staged.add(account.email)
             continue
+        gone = view.state.deleted_users.get(user.email)
+        if gone is not None and _wants_account(user):
+            plan.notes.append(_unrestorable(user, gone))
         adopting = account.owner is None
         if adopting and not (user.bound or user.state in ("suspended", "deleted")):
             continue  # Git names it but does not bind it: not ours to take over
@@ -130,9 +168,22 @@ def _diff_users(
             plan.changes.append(_user_change("delete", user, key=account.email))
             continue
         if how != "primary":
+            held = _aliases_after_rename(
+                user.aliases, user.previous_emails, account.aliases, user.email, account.email
+            )
+            if len(held) > MAX_ALIASES:
+                plan.notes.append(_too_many_aliases("user", user.email, account.email, held))
+                staged.add(account.email)  # left alone: its memberships too
+                continue
             renamed[account.email] = user.email
             plan.changes.append(
-                _user_change("rename", user, from_=account.email, reason=_FOUND_BY[how])
+                _user_change(
+                    "rename",
+                    user,
+                    from_=account.email,
+                    reason=_FOUND_BY[how],
+                    fields=_rename_fields(how, account.aliases, user.email, account.email),
+                )
             )
         if adopting:
             plan.changes.append(
@@ -161,8 +212,133 @@ def _diff_users(
     return renamed, staged
 
 
-_MATCH_RANK = {"primary": 0, "alias": 1, "previous": 2}
-_FOUND_BY = {"alias": "found by its alias", "previous": "found by a previous email"}
+def _wants_account(user: User) -> bool:
+    """Git wants an account for this user: bound, and active or suspended."""
+    return user.bound and user.state in ("active", "suspended")
+
+
+# Google lets admins restore a deleted user for 20 days ("Restore a recently deleted user").
+RESTORE_DAYS = 20
+
+
+def _deleted_when(gone: User) -> str:
+    """`deleted <date>; restorable until <date>` (UTC dates) of a deleted account."""
+    try:
+        moment = datetime.fromisoformat((gone.deletion_time or "").replace("Z", "+00:00"))
+    except ValueError:
+        return f"deleted recently; restorable for {RESTORE_DAYS} days after that"
+    until = moment + timedelta(days=RESTORE_DAYS)
+    return f"deleted {moment.date().isoformat()}; restorable until {until.date().isoformat()}"
+
+
+def _restore(user: User, gone: User, view: ActualView, ours: str, plan: Plan) -> bool:
+    """Plan to bring back `gone`, the deleted account that had `user`'s address, then what it
+    needs as any matched account. False when it cannot come back and Git's user is planned
+    as if it never existed (created when active); True when handled (restored, or left for
+    another repository)."""
+    when = _deleted_when(gone)
+    if gone.owner is not None and gone.owner != ours:
+        # Neither restored nor replaced: a new account would take its address, and with it
+        # the other repository's chance to restore it.
+        plan.notes.append(
+            f"user {user.email}: the deleted account ({when}) is managed by '{gone.owner}', not "
+            "by this repository; neither restored nor replaced by a new account"
+        )
+        return True
+    taken = _taken_addresses(gone, view)
+    if taken:
+        address, holder = taken[0]
+        instead = "; a new account is created instead" if user.state == "active" else ""
+        plan.notes.append(_unrestorable(user, gone))
+        plan.notes.append(f"user {user.email}: {address} now belongs to {holder}{instead}")
+        return False
+    target = _restored_org_unit(user, gone, view)
+    org_unit = {"org_unit": FieldChange(gone.org_unit or "/", target)}
+    plan.changes.append(_user_change("undelete", user, fields=org_unit, reason=when))
+    if gone.owner is None:
+        plan.changes.append(_user_change("adopt", user, reason="takeover of a restored account"))
+    restored = replace(gone, org_unit=target)
+    fields = _user_fields(user, restored, renamed_from=None)
+    if fields:
+        plan.changes.append(_user_change("update", user, fields=fields))
+    # Google restores the account suspended if it was when deleted (or its data was
+    # transferred, which the plan cannot see: the next plan then lifts it).
+    _suspension(user, restored, plan)
+    return True
+
+
+def _unrestorable(user: User, gone: User) -> str:
+    # The same words before and after a new account takes the address, so applying the plan
+    # adds no note.
+    return (
+        f"user {user.email}: the deleted account that had this address ({_deleted_when(gone)}) "
+        "cannot be restored while another account or group holds one of its addresses"
+    )
+
+
+def _taken_addresses(gone: User, view: ActualView) -> list[tuple[str, str]]:
+    """The deleted account's addresses that a live user or group holds now (Google then
+    refuses the restore), with their holder."""
+    taken: list[tuple[str, str]] = []
+    for address in (gone.email, *(gone.aliases or ())):
+        if address in view.user_addresses:
+            taken.append((address, f"the user {view.user_addresses[address]}"))
+        elif address in view.group_addresses:
+            taken.append((address, f"the group {view.group_addresses[address]}"))
+    return taken
+
+
+def _restored_org_unit(user: User, gone: User, view: ActualView) -> str:
+    """Where the account comes back: Git's org unit when Git manages it, else the one it
+    had, if that still exists, else the root."""
+    if user.org_unit is not None:
+        return user.org_unit or "/"
+    had = gone.org_unit or "/"
+    return had if had == "/" or had in view.state.org_units else "/"
+
+
+_MATCH_RANK = {"primary": 0, "alias": 1, "previous": 2, "pending": 3}
+_FOUND_BY = {
+    "alias": "found by its alias",
+    "previous": "found by a previous email",
+    "pending": "found by the rename an earlier apply began",
+}
+
+
+def _rename_fields(
+    how: str, aliases: tuple[str, ...] | None, new: str, old: str
+) -> dict[str, FieldChange]:
+    """A rename to one of the account's aliases carries its aliases before and after: Google
+    refuses it until that alias is removed (the executor does that first), then keeps the old
+    address as an alias."""
+    if how != "alias":
+        return {}
+    have = set(aliases or ())
+    return {"aliases": FieldChange(tuple(sorted(have)), tuple(sorted((have - {new}) | {old})))}
+
+
+def _aliases_after_rename(
+    want: tuple[str, ...] | None,
+    previous: tuple[str, ...],
+    have: tuple[str, ...] | None,
+    new: str,
+    old: str,
+) -> set[str]:
+    """The aliases an account holds right after its rename from `old` to `new`: the apply
+    removes the aliases Git drops before renaming (and `new`, if it is one), and Google keeps
+    `old` as an alias."""
+    held = set(have or ()) - {new}
+    if want is not None:
+        held &= set(want) | set(previous)
+    return held | {old}
+
+
+def _too_many_aliases(kind: str, email: str, old: str, held: set[str]) -> str:
+    return (
+        f"{kind} {email}: not renamed from {old}: Google keeps the old address as an alias, "
+        f"and the {kind} would hold {len(held)} aliases, over Google's limit of {MAX_ALIASES}; "
+        f"left alone (remove aliases from it in Google, or from Git's aliases of {email})"
+    )
 
 
 def _create_user(user: User) -> Change:
@@ -249,6 +425,9 @@ def _match_group(group: Group, view: ActualView) -> tuple[Group | None, str]:
         primary = view.group_addresses.get(old)
         if primary is not None:
             return view.state.groups[primary], "previous"
+    old = view.pending.get("groups", {}).get(group.email)
+    if old is not None and old in view.state.groups:
+        return view.state.groups[old], "pending"
     return None, ""
 
 
@@ -259,6 +438,7 @@ def _diff_groups(
     staged: set[str],
     ours: str,
     plan: Plan,
+    domains: frozenset[str] = frozenset(),
 ) -> None:
     renamed_groups: dict[str, str] = {}
     matches: list[tuple[Group, Group | None, str]] = []
@@ -271,20 +451,31 @@ def _diff_groups(
             )
             existing, how = None, "other"
         elif existing is not None and how != "primary":
-            renamed_groups[existing.email] = group.email
+            held = _aliases_after_rename(
+                group.aliases, group.previous_emails, existing.aliases, group.email, existing.email
+            )
+            if len(held) > MAX_ALIASES:
+                plan.notes.append(_too_many_aliases("group", group.email, existing.email, held))
+                how = "capped"
+                staged.add(existing.email)  # left alone: its place in other groups too
+            else:
+                renamed_groups[existing.email] = group.email
         matches.append((group, existing, how))
     renames = {**renamed_users, **renamed_groups}
     # Users and groups Google will have: Git may list a user suspended before any account
     # existed, or an empty group, and neither is created, so adding them would fail.
     users = {*view.user_addresses, *renamed_users.values()}
-    users.update(c.key for c in plan.changes if c.kind == "user" and c.action == "create")
+    users.update(
+        c.key for c in plan.changes if c.kind == "user" and c.action in ("create", "undelete")
+    )
     groups = {*view.group_addresses, *renamed_groups.values()}
     groups.update(
         g.email for g, existing, how in matches if existing is None and how != "other" and g.members
     )
-    member_of = _MemberRules(renames, users, groups, staged)
+    listed = (view.user_addresses, view.group_addresses)
+    member_of = _MemberRules(renames, users, groups, staged, domains, listed)
     for group, existing, how in matches:
-        if how == "other":
+        if how in ("other", "capped"):
             continue
         if existing is None:
             _create_group(group, view, plan, member_of)
@@ -296,6 +487,7 @@ def _diff_groups(
                     "rename",
                     "group",
                     group.email,
+                    fields=_rename_fields(how, existing.aliases, group.email, renamed_from),
                     from_=renamed_from,
                     reason=_FOUND_BY.get(how),
                     origin=group.origin,
@@ -383,29 +575,84 @@ class _MemberRules:
     users: set[str]  # users Google will have
     groups: set[str]  # groups Google will have
     staged: set[str]  # accounts whose memberships stay as Google has them
+    domains: frozenset[str] = frozenset()  # directory.domains
+    listed: tuple[Mapping[str, str], ...] = ()  # addresses of the users and groups Google listed
+
+    def unresolved(self, member: Member) -> bool:
+        """A member Google holds that names no account Git could mean: the customer (every
+        user), or an address in our domains that no listed user or group has (Google lists
+        it without status; fetch has made sure it is no short read)."""
+        if member.type == "CUSTOMER":
+            return True
+        if member.email.rpartition("@")[2] not in self.domains:
+            return False  # external: Git names these by address
+        return not any(member.email in addresses for addresses in self.listed)
 
 
 def _members(group: Group, actual: dict[str, Member], rules: _MemberRules, plan: Plan) -> None:
     # Members follow accounts through renames: compare with the addresses they will have.
     have = {rules.renames.get(email, email): m for email, m in actual.items()}
-    for email, member in group.members.items():
-        current = have.get(email)
-        if current is None:
+    # Compared by canonical address: one Gmail account has many spellings, and Google lists
+    # it under its own, not the one it was added by. Google's members by that key:
+    listed = {canonical_address(email): email for email in have}
+    wanted = _wanted_members(group.members)
+    for key, member in wanted.items():
+        email = member.email
+        held = listed.get(key)
+        if held is None:
             if member.type == "USER" and email not in rules.users:
                 continue
             if member.type == "GROUP" and email not in rules.groups:
                 continue
+            # By Git's spelling: Google takes any spelling of an address on insert.
             plan.changes.append(_member_change("add_member", group, member, member.role))
-        elif current.role != member.role and email not in rules.staged:
+            continue
+        current = have[held]
+        if current.role != member.role and email not in rules.staged:
             role = {"role": FieldChange(current.role, member.role)}
-            plan.changes.append(_member_change("update_member", group, member, member.role, role))
+            # By the address Google lists (the same as Git's but for a Gmail spelling).
+            listed_as = replace(member, email=held)
+            plan.changes.append(
+                _member_change("update_member", group, listed_as, member.role, role)
+            )
     if group.additive:
         return
     for email, member in have.items():
-        if email not in group.members and email not in rules.staged:
-            # By the address it will have: the plan may also drop the old one from its aliases.
-            gone = replace(member, email=email)
-            plan.changes.append(_member_change("remove_member", group, gone, member.role))
+        if canonical_address(email) in wanted or email in rules.staged:
+            continue
+        if rules.unresolved(member):
+            plan.notes.append(_kept_note(group, member))
+            continue
+        # By the address it will have: the plan may also drop the old one from its aliases.
+        # For a Gmail account, the spelling Google lists it under.
+        gone = replace(member, email=email)
+        plan.changes.append(_member_change("remove_member", group, gone, member.role))
+
+
+def _wanted_members(members: dict[str, Member]) -> dict[str, Member]:
+    """Git's members by canonical address. Two spellings of one Gmail account are one
+    member (validation warns): the smaller spelling, with the higher role."""
+    out: dict[str, Member] = {}
+    for email, member in members.items():
+        key = canonical_address(email)
+        kept = out.get(key)
+        if kept is None:
+            out[key] = member
+        else:
+            role = max(kept.role, member.role, key=ROLE_RANK.__getitem__)
+            out[key] = replace(kept, email=min(kept.email, email), role=role)  # type: ignore[arg-type]
+    return out
+
+
+def _kept_note(group: Group, member: Member) -> str:
+    if member.type == "CUSTOMER":
+        what = "the customer (every user of the tenant), a member Git cannot name"
+    else:
+        what = "listed by Google with no user or group behind it, so Git cannot name it"
+    return (
+        f"group {group.email}: member {member.email} is kept: {what}; remove it in the Admin "
+        "console if it should go"
+    )
 
 
 def _member_change(action, group: Group, member: Member, role: str, fields=None) -> Change:

@@ -11,6 +11,7 @@ from reconciler.plan.changes import Change, Plan
 
 SYMBOLS = {
     "create": "+",
+    "undelete": "+",
     "add_member": "+",
     "update": "~",
     "rename": "~",
@@ -30,7 +31,11 @@ SUMMARY_ORDER = [
     ("unsuspend", "to unsuspend"),
     ("suspend", "to suspend"),
     ("delete", "to delete"),
+    ("undelete", "to undelete"),
 ]
+# The parts every `Plan:` line has; the others (undeletes) appear only when planned, so the
+# line's existing parts keep their places for whoever reads them with a pattern.
+FIXED_PARTS = frozenset({"create", "rename", "adopt", "update", "unsuspend", "suspend", "delete"})
 MEMBER_ORDER = [
     ("add_member", "to add"),
     ("update_member", "to change"),
@@ -53,7 +58,11 @@ def summary_line(plan: Plan) -> str:
     if not plan.changes and not plan.refused:
         return "No changes. Google matches the desired state."
     counts = plan.summary()
-    parts = [f"{counts.get(a, 0)} {label}" for a, label in SUMMARY_ORDER]
+    parts = [
+        f"{counts.get(a, 0)} {label}"
+        for a, label in SUMMARY_ORDER
+        if a in FIXED_PARTS or counts.get(a)
+    ]
     members = [f"{counts[a]} {label}" for a, label in MEMBER_ORDER if counts.get(a)]
     line = "Plan: " + ", ".join(parts)
     if members:
@@ -97,7 +106,7 @@ def change_lines(change: Change, symbol: str | None = None) -> list[str]:
     width = max((len(n) for n in change.fields), default=0)
     for name, fc in change.fields.items():
         label = f"{name}:".ljust(width + 1)
-        if change.action == "create":
+        if change.action == "create" or fc.old == fc.new:
             lines.append(f"    {label} {_value(fc.new)}")
         else:
             lines.append(f"    {label} {_value(fc.old)} -> {_value(fc.new)}")
@@ -121,7 +130,7 @@ def render_text(plan: Plan, colour: bool = False, title: str | None = None) -> s
         out += [f"Note: {n}" for n in plan.notes]
         return "\n".join(out) + "\n"
     out.append(
-        "Symbols: + create or add, ~ change in place (update, rename, adopt, unsuspend), "
+        "Symbols: + create, undelete or add, ~ change in place (update, rename, adopt, unsuspend), "
         "- suspend, delete or remove"
     )
     out.append("")

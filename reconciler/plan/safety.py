@@ -2,28 +2,115 @@
 
 Over a limit, a plan needs --allow-unsafe. A suspension, rename or deletion of a protected
 account or a super admin is refused outright: no flag applies it.
+
+Protection follows accounts, not addresses: each address workspace.yaml lists under
+`protected` is resolved to an account Google has, by primary email, then alias (Google keeps
+the old primary as an alias after a rename), then through Git's entry for it (the entry with
+that email or previous email, matched as the diff matches it). A change to that account is
+refused whichever address it names. An address that finds no account protects nothing, so
+the plan is refused, unless Git is creating that account in this very plan; and even then
+not when the plan also suspends an account marked as ours that Git does not name, which is
+what a protected account renamed in Google (its alias removed) looks like.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from reconciler.plan.changes import Change, Plan
+from reconciler.problems import ReconcilerError
 from reconciler.settings import Workspace
 from reconciler.state import State
 
 PROTECTED_ACTIONS = {"suspend", "rename", "delete"}
+# The reason diff.py gives a marked account that Git does not name at all.
+ORPHANED = "marked as ours but not in Git"
 
 
-def check_safety(plan: Plan, actual: State, workspace: Workspace) -> None:
-    """Move refused changes out of plan.changes; record every limit the plan exceeds."""
+@dataclass(frozen=True)
+class Unmatched:
+    """A protected address that finds no account (its index in `protected`, and why)."""
+
+    index: int
+    address: str
+    message: str
+
+
+class UnmatchedProtected(ReconcilerError):
+    """Protected addresses that find no account: the plan must not be made."""
+
+    def __init__(self, unmatched: list[Unmatched]):
+        self.unmatched = unmatched
+        super().__init__("\n".join(f"workspace.yaml: {u.message}" for u in unmatched))
+
+
+def protected_accounts(
+    workspace: Workspace, desired: State, actual: State
+) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """The accounts `protected` names (primary email -> why, for the refusal) and the
+    entries (index, address) that find none."""
+    found: dict[str, str] = {}
+    missing: list[tuple[int, str]] = []
+    aliases: dict[str, str] | None = None
+
+    def account_of(address: str) -> str | None:
+        nonlocal aliases
+        if address in actual.users:
+            return address
+        if aliases is None:  # built once, and only when an address is not a primary email
+            aliases = {}
+            for user in actual.users.values():
+                for alias in user.aliases or ():
+                    aliases.setdefault(alias, user.email)
+        return aliases.get(address)
+
+    for i, address in enumerate(workspace.protected):
+        account = account_of(address)
+        if account == address:
+            why = f"{account} is protected (workspace.yaml: protected)"
+        elif account is not None:
+            why = f"{account} is protected (workspace.yaml: protected lists its alias {address})"
+        else:
+            account, how = _through_git(address, desired, account_of)
+            why = f"{account} is protected (workspace.yaml: protected lists {address}, {how})"
+        if account is None:
+            missing.append((i, address))
+        else:
+            found.setdefault(account, why)
+    return found, missing
+
+
+def _through_git(address: str, desired: State, account_of) -> tuple[str | None, str]:
+    """The account Git's entry with `address` (as email or previous email) matches."""
+    entries = [desired.users[address]] if address in desired.users else []
+    entries += [u for u in desired.users.values() if address in u.previous_emails]
+    for user in entries:
+        how = "its email in Git" if user.email == address else "a previous email in Git"
+        for candidate in (user.email, *user.previous_emails):
+            account = account_of(candidate)
+            if account is not None:
+                return account, how
+    return None, ""
+
+
+def check_safety(
+    plan: Plan, actual: State, workspace: Workspace, desired: State | None = None
+) -> None:
+    """Move refused changes out of plan.changes; record every limit the plan exceeds.
+    Raise UnmatchedProtected when a protected address finds no account."""
+    guarded, missing = protected_accounts(workspace, desired or State(), actual)
+    if missing:
+        _check_unmatched(plan, missing)
     protected = set(workspace.protected)
     admins = {u.email for u in actual.users.values() if u.is_admin}
+    # A change to a renamed account names its new address: new -> the account's primary.
+    renamed = {c.key: c.from_ for c in plan.changes if c.kind == "user" and c.action == "rename"}
     kept: list[Change] = []
     for change in plan.changes:
         if change.kind == "user" and change.action in PROTECTED_ACTIONS:
             touched = {change.key, change.from_} - {None}
-            why = _protection(touched, protected, admins)
+            accounts = {renamed.get(a) or a for a in touched}
+            why = _protection(touched, accounts, protected, guarded, admins)
             if why:
                 plan.refused.append(_with_reason(change, why))
                 continue
@@ -62,10 +149,61 @@ def check_safety(plan: Plan, actual: State, workspace: Workspace) -> None:
                 )
 
 
-def _protection(touched: set[str], protected: set[str], admins: set[str]) -> str | None:
+def _check_unmatched(plan: Plan, missing: list[tuple[int, str]]) -> None:
+    """Raise for protected addresses that find no account, unless the plan restores that
+    account, or creates it and suspends no marked account Git does not name (which could be
+    it, renamed)."""
+    # A restored account is the one protected: it comes back with its id.
+    restored = {c.key for c in plan.changes if c.kind == "user" and c.action == "undelete"}
+    created = {c.key for c in plan.changes if c.kind == "user" and c.action == "create"}
+    orphans = sorted(
+        c.key
+        for c in plan.changes
+        if c.kind == "user" and c.action == "suspend" and c.reason == ORPHANED
+    )
+    unmatched: list[Unmatched] = []
+    for index, address in missing:
+        if address in restored:
+            continue
+        if address in created and not orphans:
+            continue  # Git creates it now: protected from its first apply on
+        if address in created:
+            more = f" and {len(orphans) - 3} more" if len(orphans) > 3 else ""
+            shown = ", ".join(orphans[:3]) + more
+            message = (
+                f"protected: '{address}' matches no account in Google, and the plan would "
+                f"create it while suspending {shown} ({ORPHANED}): if one of them is "
+                f"{address} renamed in Google, rename it back or write its new address in "
+                "Git (its entry and protected); if the account is new, create it first and "
+                "protect it after"
+            )
+        else:
+            message = (
+                f"protected: '{address}' matches no account in Google (no primary email or "
+                "alias, and no address of its entry in Git finds one), so it protects "
+                "nothing: if the account was renamed in Google, rename it back or write its "
+                "new address in Git (its entry and protected); if it is gone, take it out "
+                "of protected"
+            )
+        unmatched.append(Unmatched(index, address, message))
+    if unmatched:
+        raise UnmatchedProtected(unmatched)
+
+
+def _protection(
+    touched: set[str],
+    accounts: set[str],
+    protected: set[str],
+    guarded: dict[str, str],
+    admins: set[str],
+) -> str | None:
+    for email in sorted(accounts):
+        if email in guarded:
+            return guarded[email]
     for email in sorted(touched):
         if email in protected:
             return f"{email} is protected (workspace.yaml: protected)"
+    for email in sorted(accounts | touched):
         if email in admins:
             return f"{email} is a super admin"
     return None

@@ -111,3 +111,40 @@ def test_a_listing_that_stays_short_is_still_refused(lagging, state_dir, cli):
     assert "refusing to plan from a partial listing" in plan.err
     assert "still so after reading again for 30.0 s" in plan.err
     assert clock.waited == pytest.approx(30.0)
+
+
+def test_a_plan_right_after_creates_no_group_lists_reads_again(lagging, state_dir: Path, cli):
+    """An apply creates an org unit and an account in no group: nothing the plan reads
+    disagrees, but the lookups of planned creates find them (verify.py). The listings are
+    behind, not short: the plan reads again and finds nothing to do."""
+    tenant, clock = lagging
+    assert cli("apply", state_dir, "--auto-approve").code == 0
+    clock.now += 1.0  # the first apply's writes are listed by now
+    edit(
+        state_dir / "org_units.yaml",
+        "org_units:\n",
+        "org_units:\n  - path: /Labs\n    description: Research\n\n",
+    )
+    edit(
+        state_dir / "bindings.yaml",
+        "  - user: olivia.grant@example.com\n",
+        "  - user: olivia.grant@example.com\n  - user: rita.labs@example.com\n",
+    )
+    with (state_dir / "users" / "executive.yaml").open("a", encoding="utf-8") as f:
+        f.write(
+            "\n  - email: rita.labs@example.com\n    given_name: Rita\n"
+            "    family_name: Labs\n    org_unit: /Labs\n"
+        )
+    applied = cli("apply", state_dir, "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "Apply complete: 2 applied, 0 failed, 0 skipped." in applied.out
+    waited = clock.waited
+    before = tenant.calls("directory.orgunits.list")
+    after = cli("plan", state_dir, "--detailed-exitcode")
+    assert after.code == 0, after.text
+    assert after.out.startswith("No changes.")
+    assert "found by a get but not listed; reading again" in after.err
+    assert "org unit /Labs" in after.err and "user rita.labs@example.com" in after.err
+    assert 0 < clock.waited - waited < 30
+    # The unit listing read again until it showed /Labs, then the whole read once more.
+    assert tenant.calls("directory.orgunits.list") - before >= 3

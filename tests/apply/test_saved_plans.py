@@ -5,10 +5,13 @@ message, never a traceback, and nothing is applied."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from reconciler.apply.saved import bind
 from reconciler.plan.changes import Change, Plan
 
 from .support import edit
@@ -25,6 +28,14 @@ def saved(emulator, state_dir, tmp_path, cli):
     assert made.code == 0, made.err
     assert "Saved the plan to" in made.err
     return tenant, path
+
+
+def forge(data: dict) -> None:
+    """Recompute the checksum and the binding after an edit, as a forger would."""
+    plan = Plan(changes=[Change.from_json(c) for c in data["changes"]])
+    data["checksum"] = plan.checksum()
+    meta = {k: v for k, v in data["meta"].items() if k not in ("binding", "directory_path")}
+    data["meta"] = bind(meta, plan, Path(data["meta"]["directory_path"]))
 
 
 def refused(run, *needles: str) -> None:
@@ -51,8 +62,8 @@ def test_a_saved_plan_applies_without_a_prompt(saved, state_dir, cli):
 @pytest.mark.parametrize(
     ("method", "resource", "body", "moved"),
     [
-        # Someone deleted a bound user in the Admin console: now it must be created again.
-        ("DELETE", "users/sofia.rossi@example.com", None, "+ now also: create user sofia.rossi@"),
+        # Someone deleted a bound user in the Admin console: now it must be restored.
+        ("DELETE", "users/sofia.rossi@example.com", None, "+ now also: undelete user sofia.rossi@"),
         # A title changed in Google: Git's title must be put back.
         (
             "PATCH",
@@ -130,6 +141,10 @@ def test_an_edited_plan_with_a_recomputed_checksum_is_stale(saved, cli):
     data["checksum"] = Plan(changes=changes).checksum()
     path.write_text(json.dumps(data, indent=2))
     before = tenant.snapshot()
+    # The binding covers the checksum: a new checksum alone is an edit.
+    refused(cli("apply", path), "do not match its binding", "the file was edited")
+    forge(data)
+    path.write_text(json.dumps(data, indent=2))
     run = cli("apply", path)
     refused(run, "is stale", "now also: suspend user sam.okafor@example.com")
     assert tenant.snapshot() == before
@@ -165,6 +180,7 @@ def test_a_plan_for_a_directory_that_is_not_here_is_refused(saved, cli, tmp_path
         expected = "does not say which state directory"
     else:
         data["meta"]["directory"] = (tmp_path / directory).as_posix()
+        forge(data)  # as if made there, in a folder since removed
         expected = "which is not a directory here"
     path.write_text(json.dumps(data))
     before = tenant.snapshot()
@@ -185,4 +201,112 @@ def test_a_file_that_is_no_plan_is_refused(saved, state_dir, cli, tmp_path):
     missing: Path = tmp_path / "missing.json"
     run = cli("apply", missing)
     assert run.code == 1 and "Traceback" not in run.text
+    assert tenant.snapshot() == before
+
+
+# -- a saved plan is bound to its state directory ---------------------------------------------
+
+
+@pytest.fixture
+def copy(saved, state_dir, tmp_path):
+    """An identical copy of the state directory, elsewhere."""
+    return shutil.copytree(state_dir, tmp_path / "copy", ignore=shutil.ignore_patterns(".*"))
+
+
+def test_a_plan_retargeted_to_an_identical_copy_is_refused(saved, copy, cli):
+    """Same files, same tenant, so a fresh plan there has the very same changes: only the
+    binding tells the copy from the directory the plan was made for."""
+    tenant, path = saved
+    data = json.loads(path.read_text())
+    data["meta"]["directory"] = copy.as_posix()
+    path.write_text(json.dumps(data, indent=2))
+    before = tenant.snapshot()
+    refused(cli("apply", path), "do not match its binding", "the file was edited")
+    assert tenant.snapshot() == before
+
+    # Rebinding it to the copy's path as given does not help: the copy is elsewhere.
+    forge(data)
+    path.write_text(json.dumps(data, indent=2))
+    run = cli("apply", path)
+    refused(
+        run,
+        f"was made for the state directory {data['meta']['directory_path']}, not {copy}",
+        "a saved plan applies only to the directory it was made for",
+    )
+    assert tenant.snapshot() == before
+
+
+def test_a_plan_that_finds_an_identical_copy_from_another_folder_is_refused(
+    emulator, state_dir, tmp_path, cli, monkeypatch
+):
+    """The plan records the directory as given ("state"); applied from another folder that
+    holds an identical "state", it would find the copy: refused, the plan unedited."""
+    tenant = emulator()
+    monkeypatch.chdir(tmp_path)
+    assert cli("plan", "state", "--out", "plan.json").code == 0
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(state_dir, elsewhere / "state", ignore=shutil.ignore_patterns(".*"))
+    monkeypatch.chdir(elsewhere)
+    before = tenant.snapshot()
+    run = cli("apply", tmp_path / "plan.json")
+    refused(run, f"not {(elsewhere / 'state').as_posix()}", "applies only to the directory")
+    assert tenant.snapshot() == before
+    monkeypatch.chdir(tmp_path)
+    assert cli("apply", "plan.json").code == 0
+
+
+def test_a_plan_whose_files_changed_is_refused_even_with_the_same_changes(saved, state_dir, cli):
+    tenant, path = saved
+    with (state_dir / "users" / "sales.yaml").open("a", encoding="utf-8") as f:
+        f.write("# a comment changes no account\n")
+    before = tenant.snapshot()
+    run = cli("apply", path)
+    refused(run, "was made from other files", "state digest differs", "same changes")
+    assert tenant.snapshot() == before
+
+
+def test_a_plan_saved_without_a_binding_is_refused_clearly(saved, cli):
+    """Plans saved before plans were bound to their directory: still read, and refused."""
+    tenant, path = saved
+    data = json.loads(path.read_text())
+    for key in ("binding", "directory_path"):
+        del data["meta"][key]
+    path.write_text(json.dumps(data, indent=2))
+    before = tenant.snapshot()
+    refused(cli("apply", path), "not bound to its state directory", "older reconciler")
+    assert tenant.snapshot() == before
+
+
+def test_the_saved_plan_keeps_the_json_plan_contract(saved):
+    _, path = saved
+    data = json.loads(path.read_text())
+    assert data["format_version"] == 1
+    assert {"format_version", "changes", "summary", "checksum"} <= set(data)
+    assert data["checksum"] == Plan([Change.from_json(c) for c in data["changes"]]).checksum()
+    assert data["meta"]["binding"].startswith("sha256:")
+
+
+def test_inside_a_repository_a_plan_is_bound_to_the_folder_of_the_repository(
+    emulator, state_dir, tmp_path, cli, monkeypatch
+):
+    """Any clone will do (CI applies in another job), but not a copy outside the repository,
+    even with the plan rebound to it."""
+    tenant = emulator()
+    repo = state_dir.parent
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.chdir(repo)
+    assert cli("plan", "state", "--out", "plan.json").code == 0
+    outside = tmp_path.parent / f"{tmp_path.name}-copy"
+    shutil.copytree(state_dir, outside, ignore=shutil.ignore_patterns(".*"))
+    data = json.loads((repo / "plan.json").read_text())
+    data["meta"]["directory"] = outside.as_posix()
+    data["meta"]["directory_path"] = outside.as_posix()
+    forge(data)
+    (repo / "plan.json").write_text(json.dumps(data, indent=2))
+    before = tenant.snapshot()
+    try:
+        run = cli("apply", "plan.json")
+    finally:
+        shutil.rmtree(outside)
+    refused(run, "was made for the folder state of a git repository", "is not in one")
     assert tenant.snapshot() == before

@@ -23,11 +23,19 @@ def test_plan_apply_plan_costs_the_fewest_calls(tmp_path: Path) -> None:
     for row in rows:
         assert row.minimum_calls <= row.api_calls <= row.minimum_calls * 1.05, row
         assert row.peak_mb > 0
-    assert apply.api_calls == apply.minimum_calls  # the read, then one call per change
-    # The 20 member reads go in one batch: one round trip each for users, groups, org units,
-    # the schema, and that batch.
+    # The plan again (domains, the read, a check per create), then one call per change.
+    assert apply.api_calls == apply.minimum_calls
+    # Exactly the minimum: one domains.list, the read, and one users.get per planned create
+    # (5 here) to prove each absent; after the apply nothing is created, so none.
+    assert expected.creates == 5
+    assert plan.api_calls == plan.minimum_calls == 1 + expected.minimum_read_calls + 5
+    assert again.api_calls == again.minimum_calls == 1 + expected.minimum_read_calls_after_apply
+    # The 20 member reads go in one batch: one round trip each for the domains, users,
+    # deleted users, groups, org units, the schema, that batch, and one batch of the 5
+    # creates' checks.
     assert expected.member_pages == 20
-    assert plan.round_trips == 5
+    assert plan.round_trips == 8
+    assert again.round_trips == 7
 
 
 def earliest_last_call(calls: int, per_minute: int) -> float:

@@ -67,6 +67,11 @@ def client() -> Client:
         ("PUT", "customer/my_customer/schemas/s", "directory.schemas.update"),
         ("PATCH", "customer/my_customer/schemas/s", "directory.schemas.patch"),
         ("DELETE", "customer/my_customer/schemas/s", "directory.schemas.delete"),
+        ("GET", "customer/my_customer/domains", "directory.domains.list"),
+        ("GET", "customer/my_customer/domains/example.com", "directory.domains.get"),
+        ("GET", "customer/my_customer/domainaliases", "directory.domainAliases.list"),
+        ("GET", "customer/my_customer/domainaliases/a.example", "directory.domainAliases.get"),
+        ("POST", "customer/my_customer/domains", "unknown"),  # domains are read-only here
         ("GET", "users/1/photos/thumbnail", "unknown"),
         ("PATCH", "users", "unknown"),
         ("GET", "nothing/here", "unknown"),
@@ -283,7 +288,19 @@ def test_short_group_and_orgunit_listings(client: Client) -> None:
     assert len(client.list_all("groups", "groups", customer="my_customer")) == 1
     units = client.ok("GET", "customer/my_customer/orgunits", type="all")["organizationUnits"]
     assert len(units) == 2
-    assert {"users", "groups", "members", "orgunits"} == SHORT_LISTING_COLLECTIONS
+    assert {"users", "groups", "members", "orgunits", "domains"} == SHORT_LISTING_COLLECTIONS
+
+
+def test_short_listings_larger_than_the_collection_list_nothing(client: Client) -> None:
+    client.api.short_listing = {"groups": 100, "orgunits": 100, "domains": 100}
+    assert client.list_all("groups", "groups", customer="my_customer") == []
+    units = client.ok("GET", "customer/my_customer/orgunits", type="all")
+    assert "organizationUnits" not in units
+    assert "domains" not in client.ok("GET", "customer/my_customer/domains")
+    # What a listing leaves out is still there: a get by key finds it.
+    assert client.ok("GET", ENG)["email"] == "eng@example.com"
+    unit = client.ok("GET", "customer/my_customer/orgunits/Sales/Europe")
+    assert unit["orgUnitPath"] == "/Sales/Europe"
 
 
 def test_short_listing_descending(client: Client) -> None:

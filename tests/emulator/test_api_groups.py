@@ -130,6 +130,32 @@ def test_rename_group_keeps_old_address(client: Client) -> None:
     assert member_emails(members) == ["engineering@example.com"]
 
 
+def test_rename_group_to_own_alias_is_refused_until_the_alias_is_removed(client: Client) -> None:
+    client.fails(409, "duplicate", "PATCH", ENG, {"email": "dev@example.com"})
+    client.ok("DELETE", ENG + "/aliases/" + key("dev@example.com"))
+    renamed = client.ok("PATCH", ENG, {"email": "dev@example.com"})
+    assert renamed["email"] == "dev@example.com" and renamed["aliases"] == ["eng@example.com"]
+
+
+def test_at_most_30_group_aliases(client: Client) -> None:
+    for i in range(29):  # eng has one already
+        client.ok("POST", ENG + "/aliases", {"alias": f"eng{i}@example.com"})
+    message = client.fails(
+        412, "limitExceeded", "POST", ENG + "/aliases", {"alias": "one.more@example.com"}
+    )
+    assert "a group can have at most 30 aliases" in message
+    client.fails(412, "limitExceeded", "PATCH", ENG, {"email": "engineering@example.com"})
+    assert client.ok("GET", ENG)["email"] == "eng@example.com"
+
+
+def test_a_deleted_groups_addresses_are_held(client: Client) -> None:
+    client.api.address_hold_ms = 1000
+    client.ok("DELETE", ENG)
+    client.fails(409, "duplicate", "POST", "groups", {"email": "dev@example.com"})
+    client.api.clock.now += 1
+    client.ok("POST", "groups", {"email": "dev@example.com"})
+
+
 def test_delete_group_removes_it_from_other_groups(client: Client) -> None:
     assert client.ok("GET", ALL)["directMembersCount"] == "1"
     assert client.request("DELETE", ENG).status == 204

@@ -44,6 +44,7 @@ def test_example_tenant_is_served_and_persists_locally(tmp_path):
 def test_missing_default_seed_means_an_empty_tenant(tmp_path):
     (tmp_path / "workspace.yaml").write_text(
         "directory:\n  domains: [example.com]\nownership:\n  id: acme/identity\n"
+        "provider:\n  kind: emulator\n"
     )
     workspace = load_tree(tmp_path).workspace
     with open_embedded(tmp_path, workspace) as server:

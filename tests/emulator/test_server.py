@@ -542,6 +542,29 @@ def test_listing_lag_set_at_runtime_shows_listings_behind_gets(emulator):
     assert "members" not in service.members().list(groupKey="eng@example.com").execute()
 
 
+def test_address_hold_answers_a_claim_of_a_released_address_as_taken(emulator):
+    service = directory(emulator)
+    assert configure(emulator, address_hold_ms=60_000)["address_hold_ms"] == 60_000
+    assert emulator.api.address_hold_s == 60
+    service.groups().aliases().insert(
+        groupKey="eng@example.com", body={"alias": "dev@example.com"}
+    ).execute()
+    service.groups().aliases().delete(groupKey="eng@example.com", alias="dev@example.com").execute()
+    with pytest.raises(HttpError) as err:
+        service.users().aliases().insert(
+            userKey="jo@example.com", body={"alias": "dev@example.com"}
+        ).execute()
+    assert err.value.status_code == 409 and "Entity already exists." in str(err.value)
+    assert google_error_problems(409, json.loads(err.value.content)) == []
+
+    configure(emulator, address_hold_ms=0)  # the hold is judged when a claim arrives
+    service.users().aliases().insert(
+        userKey="jo@example.com", body={"alias": "dev@example.com"}
+    ).execute()
+    status, _, data = request(emulator, "POST", "/_emulator/config", {"address_hold_ms": -1})
+    assert status == 400 and "address_hold_ms" in json.loads(data)["error"]["message"]
+
+
 def test_short_listing_makes_listings_end_early(emulator):
     service = directory(emulator)
     configure(emulator, short_listing={"users": 1, "members": 1})

@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 from reconciler.emulator.server import EmulatorServer
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.retry import RetryPolicy
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 EXAMPLE_SEED = Path(__file__).parents[2] / "examples" / "desired-state" / "tenant.yaml"
 CUSTOMER = "my_customer"
@@ -136,7 +136,7 @@ def connect(
     server: EmulatorServer, root: Path, *, read_only: bool = False, **provider: Any
 ) -> GoogleClient:
     return GoogleClient.connect(
-        Provider(kind="google", **provider),
+        GoogleProvider(kind="google", **provider),
         root,
         read_only=read_only,
         endpoint=server.base_url,

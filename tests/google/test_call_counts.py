@@ -12,6 +12,7 @@ from conftest import CUSTOMER, connect, start_emulator, stats
 from reconciler.google.fetch import GROUPS_PAGE, MEMBERS_PAGE, USERS_PAGE, fetch_actual
 
 USERS = 2_600
+DELETED = 700  # recently deleted users, which Google can still restore
 GROUPS = 330
 # Group number -> members, for groups past one page; every other group has SMALL members.
 LARGE = {3: 201, 5: 400, 7: 401, 9: 650, 11: 250, 13: 999, 20: 450}
@@ -51,6 +52,13 @@ def generate() -> tuple[dict[str, Any], dict[int, int]]:
             }
             for i, email in enumerate(emails)
         ],
+        "deletedUsers": [
+            {
+                "primaryEmail": f"left{i:05d}@example.com",
+                "name": {"givenName": f"Left{i}", "familyName": "Gone"},
+            }
+            for i in range(DELETED)
+        ],
         "groups": [],
     }
     sizes: dict[int, int] = {}
@@ -79,7 +87,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory):
 def minimum_calls(sizes: dict[int, int]) -> dict[str, int]:
     members = sum(math.ceil(n / MEMBERS_PAGE) for g, n in sizes.items() if is_managed(g) and n)
     return {
-        "directory.users.list": math.ceil(USERS / USERS_PAGE),
+        # Live users, then the deleted ones (at least one call, to learn there are none).
+        "directory.users.list": math.ceil(USERS / USERS_PAGE)
+        + max(1, math.ceil(DELETED / USERS_PAGE)),
         "directory.groups.list": math.ceil(GROUPS / GROUPS_PAGE),
         "directory.orgunits.list": 1,
         "directory.schemas.get": 1,
@@ -107,6 +117,7 @@ def test_fetch_is_within_five_percent_of_the_minimum(generated, tmp_path: Path):
 
     # Correct first: every user and group, and every member of each managed group.
     assert len(actual.state.users) == USERS
+    assert len(actual.state.deleted_users) == DELETED
     assert len(actual.state.groups) == GROUPS
     for g, count in sizes.items():
         members = actual.state.groups[group_email(g)].members
@@ -131,3 +142,67 @@ def test_fetch_is_within_five_percent_of_the_minimum(generated, tmp_path: Path):
         f"HTTP requests {seen['http_requests']}, batches {seen['batch_requests']}, "
         f"member calls {member_calls} in {member_round_trips} round trips"
     )
+
+
+# -- a whole plan: the read, one domains.list, and one lookup per planned create -------------
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "desired-state"
+# The example's first plan creates /Engineering/Platform, kenji.watanabe@, priya.nair@ and
+# platform@ (none with a previous email): one orgunits.get, two users.get, one groups.get.
+EXAMPLE_LOOKUPS = {
+    "directory.orgunits.get": 1,
+    "directory.users.get": 2,
+    "directory.groups.get": 1,
+}
+
+
+def plan_calls(server, root: Path) -> tuple[Any, dict[str, int]]:
+    """Plan `root` against `server`; the plan and the calls it made, by method."""
+    from reconciler.desired.resolve import load_desired
+    from reconciler.session import plan_for
+
+    before = stats(server)["by_method"]
+    plan, _ = plan_for(load_desired(root), connect(server, root, read_only=True))
+    after = stats(server)["by_method"]
+    return plan, {m: n - before.get(m, 0) for m, n in after.items() if n - before.get(m, 0)}
+
+
+def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import shutil
+
+    from reconciler.cli import main
+    from reconciler.google.client import ENDPOINT_ENV
+
+    root = tmp_path / "state"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
+    server = start_emulator(root / "tenant.yaml")
+    try:
+        plan, calls = plan_calls(server, root)
+        creates = [c for c in plan.changes if c.action == "create"]
+        assert len(creates) == sum(EXAMPLE_LOOKUPS.values()) == 4
+        # The read as fetch.py counts it: 20 users and no deleted ones (one page each), 7
+        # groups (one page), 6 managed groups with members (one page each), org units, the
+        # schema.
+        read = {
+            "directory.users.list": 2,
+            "directory.groups.list": 1,
+            "directory.members.list": 6,
+            "directory.orgunits.list": 1,
+            "directory.schemas.get": 1,
+        }
+        # 11 read, 1 domains.list, 4 lookups: 16 calls (11 before the guards).
+        assert calls == {**read, "directory.domains.list": 1, **EXAMPLE_LOOKUPS}
+
+        # Applied, nothing is left to create: the plan is the read and one domains.list,
+        # not a single lookup: 13 calls, the minimum the API allows (12 before the guards).
+        monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
+        with pytest.raises(SystemExit) as applied:
+            main(["apply", str(root), "--auto-approve"])
+        assert applied.value.code == 0
+        plan, calls = plan_calls(server, root)
+        assert plan.changes == []
+        assert calls == {**read, "directory.members.list": 7, "directory.domains.list": 1}
+    finally:
+        server.stop()

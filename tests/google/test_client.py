@@ -23,24 +23,24 @@ from reconciler.google.client import (
     endpoint_for,
 )
 from reconciler.google.fetch import fetch_actual
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 from reconciler.state import Group, User
 
 
 def test_endpoint_override_from_the_environment():
-    provider = Provider(kind="google", endpoint="http://127.0.0.1:1111")
+    provider = GoogleProvider(kind="google", endpoint="http://127.0.0.1:1111")
     assert endpoint_for(provider, env={}) == "http://127.0.0.1:1111"
     assert endpoint_for(provider, env={ENDPOINT_ENV: "http://127.0.0.1:2222"}) == (
         "http://127.0.0.1:2222"
     )
     assert endpoint_for(provider, env={ENDPOINT_ENV: ""}) == "http://127.0.0.1:1111"
-    assert endpoint_for(Provider(kind="google"), env={}) is None
+    assert endpoint_for(GoogleProvider(kind="google"), env={}) is None
 
 
 def test_connect_follows_the_environment_over_provider_endpoint(emulator, tmp_path, monkeypatch):
     monkeypatch.setenv(ENDPOINT_ENV, emulator.base_url)
     # Port 9 (discard) answers nothing: only the environment's endpoint can work.
-    provider = Provider(kind="google", endpoint="http://127.0.0.1:9")
+    provider = GoogleProvider(kind="google", endpoint="http://127.0.0.1:9")
     client = GoogleClient.connect(provider, tmp_path, read_only=True)
     body = client.must(Call(client.service.users().get(userKey="admin@example.com"), "get"))
     assert body["primaryEmail"] == "admin@example.com"
@@ -131,14 +131,14 @@ def test_a_dead_endpoint_fails_fast_with_a_clear_message(tmp_path):
 
     from reconciler.google.client import Call, GoogleClient
     from reconciler.google.retry import RetryPolicy
-    from reconciler.settings import Provider
+    from reconciler.settings import GoogleProvider
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     slept: list[float] = []
     client = GoogleClient.connect(
-        Provider(kind="google"),
+        GoogleProvider(kind="google"),
         tmp_path,
         read_only=True,
         endpoint=f"http://127.0.0.1:{port}",

@@ -29,7 +29,7 @@ from reconciler.google.credentials import (
     keyless_credentials,
     scopes,
 )
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 ADMIN = "admin@example.com"
 SERVICE_ACCOUNT = "reconciler@acme-identity.iam.gserviceaccount.com"
@@ -42,7 +42,10 @@ READ_SCOPES = [
         "admin.directory.userschema.readonly",
     )
 ]
-WRITE_SCOPES = [s.removesuffix(".readonly") for s in READ_SCOPES]
+# Every run reads the tenant's domains, apply included (it plans first); only ever read-only.
+DOMAIN_SCOPE = SCOPE_ROOT + "admin.directory.domain.readonly"
+WRITE_SCOPES = [*(s.removesuffix(".readonly") for s in READ_SCOPES), DOMAIN_SCOPE]
+READ_SCOPES.append(DOMAIN_SCOPE)
 
 
 def test_scopes_are_the_least_for_the_job():
@@ -111,7 +114,7 @@ def token_claims(sent: list[Sent], token_uri: str) -> list[dict[str, Any]]:
 def test_key_file_with_delegation(read_only, emulator, tmp_path, private_key_pem, sent):
     token_uri = emulator.base_url + "/token"
     write_key(tmp_path / "key.json", private_key_pem, token_uri)
-    provider = Provider(kind="google", credentials="key.json", admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", credentials="key.json", admin_subject=ADMIN)
     client = GoogleClient.connect(
         provider, tmp_path, read_only=read_only, endpoint=emulator.base_url
     )
@@ -131,10 +134,10 @@ def test_key_file_with_delegation(read_only, emulator, tmp_path, private_key_pem
 
 def test_key_file_path_forms(tmp_path, private_key_pem, monkeypatch):
     key = write_key(tmp_path / "key.json", private_key_pem, "http://127.0.0.1:9/token")
-    relative = Provider(kind="google", credentials="key.json", admin_subject=ADMIN)
-    absolute = Provider(kind="google", credentials=str(key), admin_subject=ADMIN)
+    relative = GoogleProvider(kind="google", credentials="key.json", admin_subject=ADMIN)
+    absolute = GoogleProvider(kind="google", credentials=str(key), admin_subject=ADMIN)
     monkeypatch.setenv("HOME", str(tmp_path))
-    home = Provider(kind="google", credentials="~/key.json", admin_subject=ADMIN)
+    home = GoogleProvider(kind="google", credentials="~/key.json", admin_subject=ADMIN)
     for provider, root in ((relative, tmp_path), (absolute, Path("/")), (home, Path("/"))):
         credentials = build_credentials(provider, root, None, read_only=True)
         assert isinstance(credentials, service_account.Credentials)
@@ -142,11 +145,11 @@ def test_key_file_path_forms(tmp_path, private_key_pem, monkeypatch):
 
 
 def test_missing_or_broken_key_file(tmp_path):
-    missing = Provider(kind="google", credentials="nope.json", admin_subject=ADMIN)
+    missing = GoogleProvider(kind="google", credentials="nope.json", admin_subject=ADMIN)
     with pytest.raises(CredentialsError, match=r"key file .*nope.json not found"):
         build_credentials(missing, tmp_path, None, read_only=True)
     (tmp_path / "broken.json").write_text('{"type": "service_account"}')
-    broken = Provider(kind="google", credentials="broken.json", admin_subject=ADMIN)
+    broken = GoogleProvider(kind="google", credentials="broken.json", admin_subject=ADMIN)
     with pytest.raises(CredentialsError, match="Google credentials"):
         build_credentials(broken, tmp_path, None, read_only=True)
 
@@ -205,7 +208,7 @@ def test_keyless_from_provider_uses_ambient_credentials(monkeypatch, signed):
         return FakeSource(), "acme-identity"
 
     monkeypatch.setattr(google.auth, "default", default)
-    provider = Provider(kind="google", service_account=SERVICE_ACCOUNT, admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", service_account=SERVICE_ACCOUNT, admin_subject=ADMIN)
     credentials = build_credentials(provider, Path("."), None, read_only=True)
     assert asked == [["https://www.googleapis.com/auth/cloud-platform"]]
     assert isinstance(credentials, service_account.Credentials)
@@ -238,7 +241,7 @@ def fake_default(monkeypatch: pytest.MonkeyPatch, credentials: Any) -> list[Any]
 
 def test_application_default_with_delegation(monkeypatch):
     asked = fake_default(monkeypatch, FakeDefault())
-    provider = Provider(kind="google", admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", admin_subject=ADMIN)
     credentials = build_credentials(provider, Path("."), None, read_only=False)
     assert isinstance(credentials, FakeDefault) and credentials.subject == ADMIN
     assert asked == [WRITE_SCOPES]
@@ -246,11 +249,11 @@ def test_application_default_with_delegation(monkeypatch):
 
 def test_application_default_without_a_subject_or_delegation(monkeypatch):
     fake_default(monkeypatch, FakeDefault())
-    plain = build_credentials(Provider(kind="google"), Path("."), None, read_only=True)
+    plain = build_credentials(GoogleProvider(kind="google"), Path("."), None, read_only=True)
     assert isinstance(plain, FakeDefault) and plain.subject is None
     user_credentials = object()  # e.g. gcloud user credentials: no with_subject
     fake_default(monkeypatch, user_credentials)
-    provider = Provider(kind="google", admin_subject=ADMIN)
+    provider = GoogleProvider(kind="google", admin_subject=ADMIN)
     assert build_credentials(provider, Path("."), None, read_only=True) is user_credentials
 
 
@@ -258,7 +261,7 @@ def test_application_default_for_a_remote_endpoint(monkeypatch):
     # Only loopback http goes without credentials: a proxy elsewhere gets them.
     fake_default(monkeypatch, FakeDefault())
     endpoint = "https://directory-proxy.example.com"
-    credentials = build_credentials(Provider(kind="google"), Path("."), endpoint, True)
+    credentials = build_credentials(GoogleProvider(kind="google"), Path("."), endpoint, True)
     assert isinstance(credentials, FakeDefault)
 
 
@@ -268,7 +271,7 @@ def test_no_application_default_credentials(monkeypatch):
 
     monkeypatch.setattr(google.auth, "default", missing)
     with pytest.raises(CredentialsError, match="default credentials were not found"):
-        build_credentials(Provider(kind="google"), Path("."), None, read_only=True)
+        build_credentials(GoogleProvider(kind="google"), Path("."), None, read_only=True)
 
 
 # -- loopback without credentials ------------------------------------------------------------
@@ -276,9 +279,11 @@ def test_no_application_default_credentials(monkeypatch):
 
 def test_loopback_endpoint_needs_no_credentials(emulator, tmp_path, sent):
     # The autouse fixture makes google.auth.default fail: it is never called here.
-    assert build_credentials(Provider(kind="google"), tmp_path, emulator.base_url, True) is None
+    assert (
+        build_credentials(GoogleProvider(kind="google"), tmp_path, emulator.base_url, True) is None
+    )
     client = GoogleClient.connect(
-        Provider(kind="google", admin_subject=ADMIN),
+        GoogleProvider(kind="google", admin_subject=ADMIN),
         tmp_path,
         read_only=True,
         endpoint=emulator.base_url,

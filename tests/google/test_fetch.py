@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from conftest import (
     stats,
 )
 
+from reconciler.emulator.request import format_time
 from reconciler.google import fetch as fetch_module
 from reconciler.google.fetch import Actual, fetch_actual
 from reconciler.progress import Progress
@@ -211,6 +213,64 @@ def test_fetch_reports_its_cost(client, emulator):
     assert actual.calls == seen["api_calls"]
     assert actual.http_requests == seen["http_requests"]
     assert actual.retries == 0 and actual.marker_schema
+
+
+# -- recently deleted users ----------------------------------------------------------------
+
+
+def days_ago(days: float) -> str:
+    return format_time(time.time() - days * 86400)
+
+
+def deleted_user(email: str, uid: str, deleted: str, **more: Any) -> dict[str, Any]:
+    name = {"givenName": "Gone", "familyName": "User"}
+    return {"primaryEmail": email, "id": uid, "name": name, "deletionTime": deleted, **more}
+
+
+def test_deleted_users_are_read_apart_from_the_live_ones(tmp_path: Path, sent):
+    doc = example_tenant()
+    marker = {"Reconciler": {"ownershipId": OWNERSHIP}}
+    doc["deletedUsers"] = [
+        # Deleted twice under one address: the later one is the one to restore.
+        deleted_user("lea@example.com", "901", days_ago(9), orgUnitPath="/Sales"),
+        deleted_user(
+            "Lea@example.com", "902", days_ago(2), aliases=["lb@example.com"], customSchemas=marker
+        ),
+        deleted_user("sam.okafor@example.com", "903", days_ago(1), suspended=True),
+    ]
+    server = start_emulator(doc)
+    try:
+        actual = fetch(connect(server, tmp_path, read_only=True))
+        by_method = stats(server)["by_method"]
+    finally:
+        server.stop()
+    deleted = actual.state.deleted_users
+    assert sorted(deleted) == ["lea@example.com", "sam.okafor@example.com"]
+    lea = deleted["lea@example.com"]
+    assert (lea.id, lea.aliases, lea.owner, lea.org_unit) == (
+        "902",
+        ("lb@example.com",),
+        OWNERSHIP,
+        "/",
+    )
+    assert lea.deletion_time == doc["deletedUsers"][1]["deletionTime"]
+    # sam.okafor@ has a live account too: each list keeps its own.
+    assert deleted["sam.okafor@example.com"].suspended
+    assert "sam.okafor@example.com" in actual.state.users
+    assert actual.state.users["sam.okafor@example.com"].deletion_time is None
+    assert (
+        "lea@example.com" not in actual.state.users
+        and "lb@example.com" not in actual.user_addresses
+    )
+    assert by_method["directory.users.list"] == 2  # the live users, then the deleted ones
+    deleted_listings = [u for u in _user_listings(sent) if "showDeleted=true" in u]
+    assert len(deleted_listings) == 1 and "customFieldMask=Reconciler" in deleted_listings[0]
+
+
+def test_no_deleted_users_costs_one_call(client, emulator):
+    actual = fetch(client)
+    assert actual.state.deleted_users == {}
+    assert stats(emulator)["by_method"]["directory.users.list"] == 1 + 1
 
 
 # -- the ownership schema ------------------------------------------------------------------

@@ -12,7 +12,9 @@ from conftest import CUSTOMER, DOMAINS, OWNERSHIP, PASSWORD, fast_retry, managed
 from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import Actual, ShortReadError, fetch_actual
-from reconciler.state import User
+from reconciler.google.verify import find_existing, settle_found
+from reconciler.plan.changes import Change, Plan
+from reconciler.state import OrgUnit, State, User
 
 LAG_MS = 300
 
@@ -136,3 +138,35 @@ def test_a_group_listed_but_gone_is_read_again(client, clock, emulator):
     assert "finance@example.com" in {g["email"] for g in listed["groups"]}
     actual = fetch(client)
     assert "finance@example.com" not in actual.state.groups
+
+
+# -- planned creates that a get finds (verify.py) ----------------------------------------------
+
+
+def test_a_unit_created_moments_ago_is_waited_for_until_listed(client, clock, emulator):
+    client.must(ops.create_org_unit(client, CUSTOMER, OrgUnit("/Labs")))
+    plan = Plan(changes=[Change("create", "org_unit", "/Labs")])  # from a listing behind
+    found, asked = find_existing(client, plan, State(), CUSTOMER)
+    assert asked == 1 and [f.name for f in found] == ["/Labs"]
+    agains: list[float] = []
+
+    def again():
+        agains.append(clock.now)
+        return []  # the whole read again plans no create now
+
+    before = stats(emulator)["by_method"].get("directory.orgunits.list", 0)
+    settle_found(client, CUSTOMER, found, again)
+    assert len(agains) == 1 and 0.3 <= sum(clock.waits) < 5.0
+    # Read again (the listing only) until it listed the unit.
+    assert stats(emulator)["by_method"].get("directory.orgunits.list", 0) - before >= 2
+
+
+def test_a_create_still_found_when_the_time_is_spent_is_refused(client, clock):
+    plan = Plan(changes=[Change("create", "group", "finance@example.com")])
+    found, _ = find_existing(client, plan, State(), CUSTOMER)
+    with pytest.raises(ShortReadError) as caught:
+        settle_found(client, CUSTOMER, found, lambda: found)  # every read plans it again
+    message = str(caught.value)
+    assert "group finance@example.com exists but was not listed" in message
+    assert "still so after reading again for 5.0 s" in message
+    assert sum(clock.waits) == pytest.approx(5.0)

@@ -360,6 +360,55 @@ def test_delete_user_twice(client):
     assert outcome.status == 404
 
 
+def deleted_id(client: GoogleClient, email: str) -> str:
+    listed = client.must(
+        Call(client.service.users().list(customer=CUSTOMER, showDeleted="true"), "list deleted")
+    )
+    return next(u["id"] for u in listed.get("users", []) if u["primaryEmail"] == email)
+
+
+def test_undelete_user_restores_the_account_by_id_into_the_org_unit(client):
+    before = user(client, "jo.lei@example.com")
+    assert "jo.lei@example.com" in members(client, "dev@example.com")
+    run(client, ops.delete_user(client, "jo.lei@example.com"))
+    uid = deleted_id(client, "jo.lei@example.com")
+    call = ops.undelete_user(client, uid, "jo.lei@example.com", "/Sales")
+    assert call.label == f"users.undelete jo.lei@example.com (id {uid})"
+    outcome = run(client, call)
+    assert outcome.note is None and outcome.attempts == 1
+    after = user(client, "jo.lei@example.com")
+    # The same account, aliases, attributes and marker, in the unit asked for.
+    assert after == replace(before, org_unit="/Sales")
+    # Google does not restore group memberships.
+    assert "jo.lei@example.com" not in members(client, "dev@example.com")
+
+
+def test_undelete_of_an_account_that_is_not_deleted_fails_on_the_first_attempt(client):
+    uid = get_user(client, "jo.lei@example.com")["id"]
+    outcome = client.execute(ops.undelete_user(client, uid, "jo.lei@example.com", "/"))
+    assert (outcome.ok, outcome.status, outcome.attempts) == (False, 404, 1)
+
+
+def test_undelete_when_an_address_was_taken_since_fails(client):
+    run(client, ops.delete_user(client, "jo.lei@example.com"))
+    uid = deleted_id(client, "jo.lei@example.com")
+    # Its alias now belongs to someone else: Google refuses to restore it.
+    run(client, ops.add_user_alias(client, "ana.ruiz@example.com", "jo@example.com"))
+    outcome = client.execute(ops.undelete_user(client, uid, "jo.lei@example.com", "/"))
+    assert (outcome.ok, outcome.status, outcome.reason) == (False, 409, "duplicate")
+
+
+def test_an_undelete_whose_answer_was_lost_counts_as_done_on_the_retry(client, emulator):
+    run(client, ops.delete_user(client, "jo.lei@example.com"))
+    uid = deleted_id(client, "jo.lei@example.com")
+    call = lose_first_answer(ops.undelete_user(client, uid, "jo.lei@example.com", "/"))
+    outcome = client.execute(call)
+    # The first attempt restored it; the retry no longer finds it among the deleted.
+    assert (outcome.ok, outcome.status, outcome.attempts) == (True, 404, 2)
+    assert "earlier attempt" in (outcome.note or "")
+    assert user(client, "jo.lei@example.com").id == uid
+
+
 def test_user_aliases(client):
     run(client, ops.add_user_alias(client, "jo.lei@example.com", "joseph@example.com"))
     assert user(client, "jo.lei@example.com").aliases == ("jo@example.com", "joseph@example.com")

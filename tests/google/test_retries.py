@@ -324,3 +324,62 @@ def test_calls_on_a_renamed_groups_new_address_wait_for_it(client, settling):
     outcomes = client.execute_all(calls)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
     assert all(o.attempts > 1 for o in outcomes)
+
+
+# -- claims of an address released moments ago -------------------------------------------------
+
+
+@pytest.fixture
+def holding(client, emulator) -> Clock:
+    """Released addresses stay taken for 5 s of emulator time; backoff moves time. The policy
+    allows 3 attempts: the waits for a released address do not count against them."""
+    clock = Clock()
+    emulator.api.clock = clock
+    emulator.configure(address_hold_ms=5000)
+    client.retry = RetryPolicy(max_attempts=3, base_s=0.25, cap_s=2.0, sleep=clock.sleep)
+    return clock
+
+
+MOVED = "robert.fischer@example.com"  # an alias of rfischer@example.com in the example
+
+
+def release(client) -> None:
+    client.must(ops.remove_user_alias(client, "rfischer@example.com", MOVED))
+
+
+def test_a_claim_after_a_release_waits_until_the_address_is_free(client, holding):
+    release(client)
+    start = holding.now
+    early = client.execute(ops.add_user_alias(client, "ana.ruiz@example.com", MOVED))
+    assert (early.ok, early.status, early.attempts) == (False, 409, 1)  # not marked: no wait
+    call = ops.add_user_alias(client, "ana.ruiz@example.com", MOVED)
+    call.after_release = True
+    outcome = client.execute(call)
+    assert outcome.ok, outcome.error
+    assert outcome.attempts > 3 and holding.now - start >= 5
+
+
+def test_batched_claims_after_a_release_wait_too(client, holding):
+    release(client)
+    moved = ops.add_user_alias(client, "ana.ruiz@example.com", MOVED)
+    moved.after_release = True
+    other = ops.add_user_alias(client, "ana.ruiz@example.com", "a.ruiz@example.com")
+    outcomes = client.execute_all([moved, other])
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    assert outcomes[0].attempts > 1 and outcomes[1].attempts == 1
+
+
+def test_a_claim_that_stays_refused_gives_up_after_a_bounded_wait(client, holding, emulator):
+    from reconciler.google.client import RELEASE_WAIT_S
+
+    emulator.configure(address_hold_ms=3_600_000)
+    release(client)
+    for run in (client.execute, lambda c: client.execute_all([c])[0]):
+        start = holding.now
+        call = ops.add_user_alias(client, "ana.ruiz@example.com", MOVED)
+        call.after_release = True
+        outcome = run(call)
+        assert not outcome.ok and outcome.status == 409
+        assert holding.now - start == pytest.approx(RELEASE_WAIT_S)
+        assert outcome.error.startswith("409 duplicate: Entity already exists.")
+        assert "released moments ago" in outcome.error and "Run apply again later" in outcome.error

@@ -84,3 +84,58 @@ def test_nothing_is_returned_from_a_short_read(client, emulator):
     assert result is None
     emulator.configure(short_listing={})
     assert fetch(client).state.users  # the same client reads fine once the listing is whole
+
+
+# -- members Google lists without status -------------------------------------------------------
+
+
+def with_unresolved_members(*, suspended_tom: bool = False) -> dict:
+    """The example tenant, where finance@ (managed) also holds an address of ours with no
+    account behind it (Google lists it without status), the customer, and a Gmail account."""
+    doc = example_tenant()
+    finance = next(g for g in doc["groups"] if g["email"] == "finance@example.com")
+    finance["members"] += [
+        {"email": "pending.hire@example.com", "role": "MEMBER", "type": "USER", "status": None},
+        {"email": "old-list@example.org", "role": "MEMBER", "type": "GROUP", "status": None},
+        {"type": "CUSTOMER", "role": "MEMBER"},
+        {"email": "John.Doe@gmail.com", "role": "MEMBER"},
+    ]
+    if suspended_tom:
+        next(u for u in doc["users"] if u["primaryEmail"] == "tom.becker@example.com")[
+            "suspended"
+        ] = True
+    return doc
+
+
+def test_members_without_status_are_no_sign_of_a_short_read(tmp_path: Path):
+    server = start_emulator(with_unresolved_members())
+    try:
+        actual = fetch(connect(server, tmp_path))
+    finally:
+        server.stop()
+    members = actual.state.groups["finance@example.com"].members
+    customer = next(m for m in members.values() if m.type == "CUSTOMER")
+    status = {m.email: (m.type, m.status) for m in members.values()}
+    assert status == {
+        "hannah.lee@example.com": ("USER", "ACTIVE"),
+        "audit@example.com": ("GROUP", "ACTIVE"),
+        "pending.hire@example.com": ("USER", None),
+        "old-list@example.org": ("GROUP", None),
+        customer.email: ("CUSTOMER", "ACTIVE"),
+        "johndoe@gmail.com": ("EXTERNAL", None),  # Google's spelling of the account
+    }
+
+
+@pytest.mark.parametrize("suspended", [False, True])
+def test_a_listed_member_missing_from_the_users_listing_still_aborts(tmp_path: Path, suspended):
+    # tom.becker@ (last by email, left out) is a member of dev@ with a status: an account.
+    server = start_emulator(with_unresolved_members(suspended_tom=suspended))
+    try:
+        server.configure(short_listing={"users": 1})
+        with pytest.raises(ShortReadError) as caught:
+            fetch(connect(server, tmp_path))
+    finally:
+        server.stop()
+    message = str(caught.value)
+    assert "user tom.becker@example.com (a member of dev@example.com)" in message
+    assert "pending.hire" not in message and "old-list" not in message

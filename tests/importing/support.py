@@ -24,7 +24,7 @@ from reconciler.desired.resolve import Desired, load_desired
 from reconciler.desired.write import format_text
 from reconciler.emulator.server import EmulatorServer
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
-from reconciler.settings import Provider
+from reconciler.settings import GoogleProvider
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "desired-state"
@@ -292,6 +292,6 @@ def serve(
     server.start()
     monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
     client = GoogleClient.connect(
-        Provider(kind="google"), state.parent, read_only=False, endpoint=server.base_url
+        GoogleProvider(kind="google"), state.parent, read_only=False, endpoint=server.base_url
     )
     return server, client

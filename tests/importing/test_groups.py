@@ -213,3 +213,17 @@ def test_a_nested_group_that_names_no_one_is_left_out_of_its_parent(tmp_path, ca
         ("adopt", "eng@example.com"),
         ("adopt", "mkt@example.com"),
     ]
+
+
+def test_a_group_another_repository_manages_is_not_imported(tmp_path, capsys):
+    from reconciler.google.marker import group_marker_line
+
+    theirs = google_group(
+        "web@example.com", "Web", members=["ann@example.com"], description=group_marker_line(THEIRS)
+    )
+    root = state_dir(tmp_path / "theirs", tenant(PEOPLE, [*GROUPS, theirs]))
+    run = cli(capsys, "import", root, "--groups")
+    assert run.code == 0, run.err
+    assert f"group web@example.com: managed by '{THEIRS}'; not imported" in run.err
+    assert "web@example.com" not in {g["email"] for g in groups_of(root).values()}
+    assert "eng@example.com" in {g["email"] for g in groups_of(root).values()}

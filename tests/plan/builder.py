@@ -2,12 +2,14 @@
 and a compact form of a plan's changes to compare with an expected list.
 
 Desired users carry what Git says (bound, state, previous_emails); actual users carry what
-Google holds (owner, is_admin, suspended, suspension_reason, aliases). Emails are written
-by their local part: `want("jo")` is jo@x.io.
+Google holds (owner, is_admin, suspended, suspension_reason, aliases); gone() accounts are
+deleted ones Google can still restore. Emails are written by their local part: `want("jo")`
+is jo@x.io.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from reconciler.plan.changes import Change, Plan
@@ -48,6 +50,7 @@ def workspace(
                 "group_management": group_management,
             },
             "ownership": {"id": ownership},
+            "provider": {"kind": "emulator"},
             "safety": limits,
             "protected": [addr(p) for p in protected],
         }
@@ -100,6 +103,14 @@ def have(
     )
 
 
+def gone(
+    name: str, *, deleted: str = "2026-03-02T10:00:00.000Z", owner: str | None = OURS, **account
+) -> User:
+    """An account Google deleted (at `deleted`) and can still restore: state() files it
+    among the deleted users. Otherwise as have() makes it."""
+    return replace(have(name, owner=owner, **account), deletion_time=deleted, id=f"gone-{name}")
+
+
 def wants(*names: str) -> list[User]:
     """Bound active desired users with nothing but an email."""
     return [want(n) for n in names]
@@ -146,7 +157,9 @@ def unit(path: str, description: str | None = None) -> OrgUnit:
 def state(*objects: User | Group | OrgUnit) -> State:
     out = State()
     for obj in objects:
-        if isinstance(obj, User):
+        if isinstance(obj, User) and obj.deletion_time is not None:
+            out.deleted_users[obj.email] = obj
+        elif isinstance(obj, User):
             out.users[obj.email] = obj
         elif isinstance(obj, Group):
             out.groups[obj.email] = obj

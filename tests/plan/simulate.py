@@ -3,13 +3,16 @@ Directory API would, and refuse what Google (or a careful reviewer) would refuse
 
 Google's behaviour copied here: a renamed user or group keeps its old primary as an alias
 and loses the new one from its aliases; members follow a renamed user or group (listings
-show the current address); deleting a user drops its memberships; a member key or user key
-may be any address of the account; values written empty read back as absent.
+show the current address); deleting a user drops its memberships and keeps it among the
+deleted users, from where an undelete brings it back (aliases, attributes and marker, in the
+org unit asked for, without memberships) unless one of its addresses is taken; a member key
+or user key may be any address of the account; values written empty read back as absent.
 
 Refused, so a plan that could not run fails its test: an unknown key, an address already in
 use, a member that does not exist or already does, adopting an account that is not
-unmarked, touching an account of another repository, a unit whose parent is missing, and
-an `old` value that is not what the tenant holds when the change runs.
+unmarked, touching an account of another repository, restoring an account that is not
+deleted, a unit whose parent is missing, and an `old` value that is not what the tenant
+holds when the change runs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import Any
 
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.state import Group, Member, OrgUnit, State, User
+
+# When the simulator deletes an account (it keeps no clock).
+DELETED_AT = "2026-03-02T10:00:00.000Z"
 
 
 class Refused(AssertionError):
@@ -133,6 +139,19 @@ class Tenant:
             email=c.key, aliases=aliases, owner=self.ours, id=f"new:{c.key}", **attributes
         )
 
+    def _user_undelete(self, c: Change) -> None:
+        gone = self.state.deleted_users.get(c.key)
+        if gone is None:
+            raise Refused("no deleted account has this address")
+        if gone.owner not in (None, self.ours):
+            raise Refused(f"the deleted account is managed by {gone.owner!r}")
+        self._claim({c.key, *(gone.aliases or ())}, c.key)
+        unit = c.fields["org_unit"]
+        _check_old(unit, gone.org_unit, root=True)
+        self._org_unit_exists(unit.new)
+        del self.state.deleted_users[c.key]
+        self.state.users[c.key] = replace(gone, org_unit=unit.new or "/", deletion_time=None)
+
     def _user_rename(self, c: Change) -> None:
         old = c.from_ or ""
         user = self.user_at(old)
@@ -188,6 +207,7 @@ class Tenant:
     def _user_delete(self, c: Change) -> None:
         user = self.account(c.key)
         del self.state.users[user.email]
+        self.state.deleted_users[user.email] = replace(user, deletion_time=DELETED_AT)
         for email, group in list(self.state.groups.items()):
             if user.email in group.members:
                 members = {k: m for k, m in group.members.items() if k != user.email}
@@ -257,6 +277,8 @@ class Tenant:
         if c.member_type == "USER":
             user = self.user_at(address)
             if user is None:
+                if c.action != "add_member" and address in self.group(c.group or "").members:
+                    return address  # another customer's account: known by its address only
                 raise Refused(f"no user {address}")
             return user.email
         if c.member_type == "GROUP":

@@ -4,8 +4,9 @@
 refuse), then the plan is made again. Checked on the example (its tenant read through the
 embedded emulator) and on generated desired/actual pairs that exercise every rule:
 matching by primary, alias and previous email, takeover, other ownership ids, staged,
-suspended and deleted users, attributes set, cleared and unmanaged, aliases, org units,
-renamed, nested and additive groups, external members.
+suspended and deleted users, deleted accounts Google can restore (or no longer can, their
+address taken), attributes set, cleared and unmanaged, aliases, org units, renamed, nested
+and additive groups, external members.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ EXTERNALS = ("e0@partner.example", "e1@partner.example")
 ROLES = st.sampled_from(["MEMBER", "MEMBER", "MANAGER", "OWNER"])
 OWNERS = st.sampled_from([None, OURS, OURS, THEIRS])
 REASONS = st.sampled_from(["ADMIN", "ADMIN", "ABUSE"])
+RESTORABLE = st.sampled_from([False, False, True])
 USER_STATES = st.sampled_from(["active", "active", "staged", "suspended", "deleted"])
 MOSTLY = st.sampled_from([True, True, False])
 BOOLEANS = st.booleans()
@@ -134,13 +136,32 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[:k]) for k in range(1, len(parts) + 1)]
 
 
-def people(draw: st.DrawFn, count: int, held_units: list[str]) -> tuple[list[User], list[User]]:
-    """Desired users and the accounts Google holds for the same people."""
+def people(
+    draw: st.DrawFn, count: int, held_units: list[str]
+) -> tuple[list[User], list[User], list[User]]:
+    """Desired users, the accounts Google holds for the same people, and the deleted ones it
+    can still restore (at the address Git wants, some with an alias another account holds)."""
     desired: list[User] = []
     actual: list[User] = []
+    deleted: list[User] = []
     for i in range(count):
         p = Person(i)
         link = draw(LINKS)
+        if draw(RESTORABLE):
+            suspended = draw(BOOLEANS)
+            deleted.append(
+                User(
+                    email=p.p if link == "same" else p.n,
+                    aliases=tuple(sorted(subset(draw, [p.c, Person(i - 1).x]))),
+                    org_unit=one_of(draw, ["/", "/Closed", *held_units]),
+                    suspended=suspended,
+                    suspension_reason=draw(REASONS) if suspended else None,
+                    owner=draw(OWNERS),
+                    id=f"gone{i}",
+                    deletion_time="2026-03-02T10:00:00.000Z",
+                    **{name: draw(values) for name, values in HELD_VALUES.items()},
+                )
+            )
         if draw(MOSTLY):
             owner = draw(OWNERS)
             if owner == THEIRS and link not in ("same", "unrelated"):
@@ -182,7 +203,7 @@ def people(draw: st.DrawFn, count: int, held_units: list[str]) -> tuple[list[Use
                     **{name: draw(values) for name, values in WANTED_VALUES.items()},
                 )
             )
-    return desired, actual
+    return desired, actual, deleted
 
 
 def _is_member(user: User) -> bool:
@@ -248,7 +269,7 @@ def worlds(draw: st.DrawFn) -> tuple[State, State, Workspace]:
     """A desired State, an actual State and a workspace, small enough to read."""
     # Google's units: closed under ancestors (Google has no orphan units).
     held_units = sorted({a for u in subset(draw, list(UNIT_PATHS)) for a in _ancestors(u)})
-    desired_users, actual_users = people(draw, draw(st.integers(1, 6)), held_units)
+    desired_users, actual_users, deleted_users = people(draw, draw(st.integers(1, 6)), held_units)
     desired_groups, actual_groups = groups(
         draw, draw(st.integers(1, 3)), desired_users, actual_users
     )
@@ -259,6 +280,7 @@ def worlds(draw: st.DrawFn) -> tuple[State, State, Workspace]:
     actual = State(
         users={u.email: u for u in actual_users},
         groups={g.email: g for g in actual_groups},
+        deleted_users={u.email: u for u in deleted_users},
     )
     for path in held_units:
         actual.org_units[path] = OrgUnit(path, draw(HELD_DESCRIPTIONS))
@@ -291,14 +313,15 @@ def test_the_plan_does_not_depend_on_the_order_of_entries(
     desired, actual, ws = world
 
     def shuffled(s: State) -> State:
-        users, groups_, units = (
+        users, groups_, units, deleted = (
             list(s.users.items()),
             list(s.groups.items()),
             list(s.org_units.items()),
+            list(s.deleted_users.items()),
         )
-        for items in (users, groups_, units):
+        for items in (users, groups_, units, deleted):
             rng.shuffle(items)
-        return State(dict(users), dict(groups_), dict(units))
+        return State(dict(users), dict(groups_), dict(units), dict(deleted))
 
     one = make_plan(desired, actual, ws)
     two = make_plan(shuffled(desired), shuffled(actual), ws)
@@ -323,6 +346,7 @@ def test_the_generator_reaches_every_kind_of_change() -> None:
         ("org_unit", "create"),
         ("org_unit", "update"),
         ("user", "create"),
+        ("user", "undelete"),
         ("user", "rename"),
         ("user", "adopt"),
         ("user", "update"),

@@ -186,6 +186,8 @@ directory:
   domains: [example.com]
 ownership:
   id: tiny/identity
+provider:
+  kind: emulator
 """
 TINY_TENANT = """\
 domains: [example.com]

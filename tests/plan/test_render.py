@@ -18,9 +18,9 @@ from ruamel.yaml import YAML
 from reconciler.desired.resolve import load_desired
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.diff import make_plan
-from reconciler.plan.render import render_json, render_markdown, render_text
+from reconciler.plan.render import render_json, render_markdown, render_text, summary_line
 
-from .builder import group, have, member, state, want, workspace
+from .builder import gone, group, have, member, state, unit, want, workspace
 from .conftest import Example, copy_example
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -93,6 +93,61 @@ def test_text_shows_member_changes_in_the_summary() -> None:
     assert '    role: "MEMBER" -> "OWNER"' in text
     assert "  - remove c@x.io from g@x.io" in text
     assert text.rstrip().endswith("members: 1 to add, 1 to change, 1 to remove.")
+
+
+def _restoring_plan() -> Plan:
+    return make_plan(
+        state(want("jo", org_unit="/A", title="Lead"), want("al"), group("g", member("jo"))),
+        state(
+            unit("/A"),
+            gone("jo", org_unit="/B", title="Eng", deleted="2026-03-02T10:00:00.000Z"),
+            gone("al", owner=None, deleted="2026-03-05T08:00:00.000Z"),
+            have("x", owner=None),
+            group("g", member("x")),
+        ),
+        workspace(),
+    )
+
+
+def test_text_shows_an_undelete_as_a_restore_with_its_dates_and_org_unit() -> None:
+    text = render_text(_restoring_plan())
+    assert text.startswith("Symbols: + create, undelete or add, ~ change in place")
+    assert (
+        "  + undelete user al@x.io (deleted 2026-03-05; restorable until 2026-03-25)\n"
+        '      org_unit: "/"\n'  # it stays where it was: the value once
+        "  + undelete user jo@x.io (deleted 2026-03-02; restorable until 2026-03-22)\n"
+        '      org_unit: "/B" -> "/A"\n'
+        "  ~ adopt user al@x.io (takeover of a restored account)\n"
+        "  ~ update user jo@x.io\n"
+        '      title: "Eng" -> "Lead"\n'
+        "  + add jo@x.io to g@x.io as MEMBER\n"
+    ) in text
+
+
+def test_the_summary_line_names_undeletes_only_when_there_are_some() -> None:
+    plan = _restoring_plan()
+    assert summary_line(plan) == (
+        "Plan: 0 to create, 0 to rename, 1 to adopt, 1 to update, 0 to unsuspend, "
+        "0 to suspend, 0 to delete, 2 to undelete; members: 1 to add, 1 to remove."
+    )
+    # Every plan without one keeps the line as it always was.
+    assert "undelete" not in summary_line(_small_plan())
+
+
+def test_markdown_and_json_count_undeletes() -> None:
+    plan = _restoring_plan()
+    assert "| undelete | 2 |" in render_markdown(plan)
+    data = json.loads(render_json(plan))
+    assert data["summary"]["undelete"] == 2
+    first = data["changes"][0]
+    assert first == {
+        "action": "undelete",
+        "kind": "user",
+        "key": "al@x.io",
+        "fields": {"org_unit": {"old": "/", "new": "/"}},
+        "reason": "deleted 2026-03-05; restorable until 2026-03-25",
+    }
+    assert Change.from_json(first) == plan.changes[0]
 
 
 def test_text_says_no_changes_and_keeps_the_notes() -> None:
@@ -292,6 +347,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
     assert data["summary"] == {action: counted.get(action, 0) for action in data["summary"]}
     assert set(data["summary"]) == {
         "create",
+        "undelete",
         "update",
         "rename",
         "adopt",

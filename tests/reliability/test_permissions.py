@@ -19,8 +19,10 @@ from reconciler.google.credentials import CREDENTIALS_ENV, WRITE_SCOPES, scopes
 
 from .test_secrets import throwaway_key
 
-READ_ONLY = {f"https://www.googleapis.com/auth/{s}.readonly" for s in WRITE_SCOPES}
-READ_WRITE = {f"https://www.googleapis.com/auth/{s}" for s in WRITE_SCOPES}
+# The tenant's domains are read in every run (apply plans first), always read-only.
+DOMAINS = "https://www.googleapis.com/auth/admin.directory.domain.readonly"
+READ_ONLY = {f"https://www.googleapis.com/auth/{s}.readonly" for s in WRITE_SCOPES} | {DOMAINS}
+READ_WRITE = {f"https://www.googleapis.com/auth/{s}" for s in WRITE_SCOPES} | {DOMAINS}
 
 
 @pytest.fixture
@@ -49,6 +51,8 @@ def test_the_scope_sets_are_the_directory_api_only():
     assert set(scopes(read_only=False)) == READ_WRITE
     for scope in READ_ONLY | READ_WRITE:
         assert scope.startswith("https://www.googleapis.com/auth/admin.directory.")
+    # Nothing ever changes domains: the read-write domain scope is never asked for.
+    assert "https://www.googleapis.com/auth/admin.directory.domain" not in READ_ONLY | READ_WRITE
 
 
 @pytest.mark.parametrize(

@@ -181,7 +181,11 @@ def test_accounts_git_names_by_alias_or_previous_address_are_not_unmanaged(tmp_p
 def test_delegated_admins_are_listed_with_whether_git_names_them():
     # The emulator has no delegated admins (isDelegatedAdmin is always false there).
     ws = Workspace.model_validate(
-        {"directory": {"domains": ["example.com"]}, "ownership": {"id": OURS}}
+        {
+            "directory": {"domains": ["example.com"]},
+            "ownership": {"id": OURS},
+            "provider": {"kind": "emulator"},
+        }
     )
     desired = State(users={"help@example.com": User("help@example.com", bound=True)})
     actual = State(
@@ -311,3 +315,37 @@ def test_invalid_input_exits_1(tmp_path, capsys):
     assert "broken.yaml:" in run.err and run.out == ""
     assert cli(capsys, "report", tmp_path / "missing", "--detailed-exitcode").code == 1
     assert cli(capsys, "report", root, "--format", "html").code == 1
+
+
+def test_groups_of_another_repository_and_groups_left_behind(tmp_path, capsys):
+    from reconciler.google.marker import group_marker_line
+
+    git = (
+        "users:\n  - email: ann@example.com\n    given_name: Ann\n    family_name: A\n"
+        "groups:\n  - name: web\n    email: web@example.com\n    members: [ann@example.com]\n"
+        "bindings:\n  - user: ann@example.com\n"
+    )
+    theirs, ours = group_marker_line(THEIRS), group_marker_line(OURS)
+    google = tenant(
+        [account("ann@example.com", "Ann", "A", owner=OURS)],
+        [
+            google_group("web@example.com", "web", members=["ann@example.com"], description=theirs),
+            google_group("blog@example.com", "blog", description=theirs),
+            google_group("old@example.com", "old", members=["ann@example.com"], description=ours),
+        ],
+    )
+    root = state_dir(tmp_path / "groups", google, {"git.yaml": git})
+    run = cli(capsys, "report", root, "--format", "json")
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert rows(data, "other_owner") == [
+        ("blog@example.com", f"group managed by '{THEIRS}'", False),
+        (
+            "web@example.com",
+            f"group managed by '{THEIRS}'; named in Git, so left alone by this repository",
+            True,
+        ),
+    ]
+    assert rows(data, "orphaned") == [
+        ("old@example.com", "group marked as ours but not in Git (keeps its 1 member)", True)
+    ]

