@@ -360,6 +360,13 @@ def emulator() -> None:
     help="How long a new user or group is not usable by other calls.",
 )
 @click.option(
+    "--listing-lag-ms",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="How long listings show what a write changed as it was before it.",
+)
+@click.option(
     "--address-hold-ms",
     type=click.FloatRange(min=0),
     default=0,
@@ -383,6 +390,7 @@ def serve(
     fault_seed: int | None,
     quota_per_minute: int,
     consistency_delay_ms: float,
+    listing_lag_ms: float,
     address_hold_ms: float,
     batch_order: str,
 ) -> None:
@@ -401,6 +409,7 @@ def serve(
         fault_seed=fault_seed,
         quota_per_minute=quota_per_minute,
         consistency_delay_ms=consistency_delay_ms,
+        listing_lag_ms=listing_lag_ms,
         address_hold_ms=address_hold_ms,
         batch_order=batch_order,
     )
