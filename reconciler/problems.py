@@ -19,21 +19,44 @@ class Problem:
     warning: bool = field(default=False, compare=False)
 
     def render(self) -> str:
-        """One line: a value with a newline or another control character in it (a quoted
-        YAML string may hold any) is shown escaped, never breaking the line."""
-        where = display_path(self.path)
+        """`file:LINE: message` on one line, with every control character escaped: a value
+        quoted from a file must not move the cursor or recolour a terminal."""
+        where = escaped(display_path(self.path))
         prefix = f"{where}:{self.line}" if self.line else where
         kind = "warning: " if self.warning else ""
-        return one_line(f"{prefix}: {kind}{self.message}")
+        return f"{prefix}: {kind}{escaped(self.message)}"
 
 
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
-_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+# Unknown content (a value, a key, a parser's message) is shown at most this long.
+EXCERPT_CHARS = 60
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """Text (or the repr of anything else) fit to quote in a message: at most `limit`
+    characters, each control or invisible one escaped, and the length said when cut."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = repr(value)
+        except ValueError:  # an int past Python's digit limit
+            text = f"<{type(value).__name__} too long to show>"
+    shown = escaped(text[:limit])
+    if len(text) > limit:
+        shown += f"... ({len(text)} characters)"
+    return shown
+
+
+def escaped(text: str) -> str:
+    """`text` with each control or invisible character written as its escape (\\x1b)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def one_line(text: str) -> str:
-    """`text` with control characters escaped as in Python (\\n, \\t, \\x01)."""
-    return text.translate(_ESCAPES)
+    """`text` on one line: every control character escaped (\\n, \\t, \\x01)."""
+    return escaped(text)
 
 
 class ReconcilerError(Exception):
