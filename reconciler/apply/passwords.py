@@ -1,4 +1,11 @@
-"""Generated passwords go to one place only: the file the operator names (mode 0600)."""
+"""Generated passwords go to one place only: the file the operator names (mode 0600).
+
+A line is written (and synced to disk) before the account's creation is sent, so a run
+killed with the create on its way has not lost the password of an account Google made. An
+address can therefore have a line although its creation failed, or have several lines (a
+later run created it afresh): the last line for an address is its password. Apply names
+the creations that failed, and the next apply the ones a stopped run never saw answered.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,11 @@ class PasswordFile:
             self._file = os.fdopen(fd, "a", encoding="utf-8")
         self._file.write(f"{email},{password}\n")
         self._file.flush()
+
+    def sync(self) -> None:
+        """On disk before the creates these lines are for are sent."""
+        if self._file is not None:
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if self._file is not None:

@@ -7,10 +7,16 @@ deleting what is deleted count as done; an insert that answers "already exists" 
 (its first attempt succeeded, the answer was lost) counts as done too, as does a restore
 that no longer finds the deleted account on a retry. `after_create` marks a
 call on something created moments ago, so "not found yet" is retried, not reported.
+
+An alias insert answered "already exists" is done when the account (or group) it is for
+holds the address, read afresh (`holds_alias`): a write of an earlier run that was on its
+way when that run was killed can land after this run read Google, and Google answers 409
+for an address anyone holds, its own owner included.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.google.client import Call, GoogleApiError, GoogleClient
@@ -25,6 +31,29 @@ from reconciler.google.marker import (
 from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
 
 ALREADY_GONE = {404: "already gone"}
+
+
+@dataclass
+class AliasClaim(Call):
+    """An alias insert: on `409 duplicate`, ask whether `owner` holds `alias` already."""
+
+    owner_kind: str = "user"
+    owner: str = ""
+    alias: str = ""
+
+
+def holds_alias(client: GoogleClient, kind: str, owner: str, alias: str) -> bool:
+    """Whether the user or group `owner` holds `alias` now (a fresh read; False if the read
+    fails, so a real conflict is never taken for done)."""
+    if kind == "user":
+        request = client.service.users().aliases().list(userKey=owner)
+    else:
+        request = client.service.groups().aliases().list(groupKey=owner)
+    outcome = client.execute(Call(request, f"{kind}s.aliases.list {owner}"))
+    if not outcome.ok or not isinstance(outcome.body, dict):
+        return False
+    held = {str(a.get("alias", "")).lower() for a in outcome.body.get("aliases", ())}
+    return alias.lower() in held
 
 
 def _retried_duplicate(what: str) -> dict[int, str]:
@@ -126,11 +155,14 @@ def undelete_user(client: GoogleClient, user_id: str, email: str, org_unit: str 
 
 def add_user_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:
     request = client.service.users().aliases().insert(userKey=email, body={"alias": alias})
-    return Call(
+    return AliasClaim(
         request,
         f"users.aliases.insert {email} {alias}",
         done_on_retry=_retried_duplicate("alias"),
         after_create=after_create,
+        owner_kind="user",
+        owner=email,
+        alias=alias,
     )
 
 
@@ -215,11 +247,14 @@ def delete_group(client: GoogleClient, email: str) -> Call:
 
 def add_group_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:
     request = client.service.groups().aliases().insert(groupKey=email, body={"alias": alias})
-    return Call(
+    return AliasClaim(
         request,
         f"groups.aliases.insert {email} {alias}",
         done_on_retry=_retried_duplicate("alias"),
         after_create=after_create,
+        owner_kind="group",
+        owner=email,
+        alias=alias,
     )
 
 
