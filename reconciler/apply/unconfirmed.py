@@ -100,7 +100,8 @@ class UnconfirmedCreations:
         ]
 
     def forget(self, emails: list[str]) -> None:
-        if any(self.entries.pop(e, None) is not None for e in list(emails)):
+        gone = [self.entries.pop(e.lower(), None) for e in emails]
+        if any(g is not None for g in gone):
             self._save()
 
     def begin(self, emails: list[str], checksum: str) -> None:
