@@ -401,8 +401,11 @@ def _render_records(records: list[Record], indent: str) -> list[str]:
     lines = [f"{indent}applied{when}{by}: {counts}"]
     for r in records:
         if r.get("result") != "applied":
+            error = r.get("error")
+            if r.get("result") == "started" and error is None:
+                error = "sent, no outcome recorded (the run stopped)"
             lines.append(
                 f"{indent}  {r.get('result')}: {r.get('action')} {r.get('kind')} "
-                f"{r.get('key')}: {r.get('error')}"
+                f"{r.get('key')}: {error}"
             )
     return lines
