@@ -12,6 +12,11 @@ renames, then the removals of the old addresses Git drops after a rename, and on
 creates and alias additions. Google frees a released address a while later, so a claim of one
 released in this run waits for it (Call.after_release). A change whose removal failed fails
 as a whole, its other calls not tried.
+
+Intent comes before each write: the password of an account is handed to `on_password`, and
+the changes of a batch to `on_started`, before the batch is sent; `on_result` follows. A run
+stopped in between leaves started changes without a result (reconciler.apply.run records
+both). An alias claim answered 409 is done when its owner holds the address (`_execute`).
 """
 
 from __future__ import annotations
