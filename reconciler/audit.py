@@ -106,7 +106,19 @@ class _Records:
 
     def of(self, sha: str) -> list[Record]:
         notes = _note_records(self.top, sha) if sha in self.noted else []
-        return notes + self.logged.get(sha, [])
+        return _outcomes(notes + self.logged.get(sha, []))
+
+
+def _outcomes(records: list[Record]) -> list[Record]:
+    """The records without the `started` ones apply writes before each change's write, but
+    for a change that never got its outcome (the run was killed): that one stays, `started`,
+    and says the change may or may not have been made."""
+    answered = {_change_id(r) for r in records if r.get("result") != "started"}
+    return [r for r in records if r.get("result") != "started" or _change_id(r) not in answered]
+
+
+def _change_id(record: Record) -> tuple[Any, ...]:
+    return tuple(record.get(k) for k in ("plan_checksum", "kind", "action", "key"))
 
 
 def _result_counts(records: list[Record]) -> dict[str, int]:
@@ -389,8 +401,11 @@ def _render_records(records: list[Record], indent: str) -> list[str]:
     lines = [f"{indent}applied{when}{by}: {counts}"]
     for r in records:
         if r.get("result") != "applied":
+            error = r.get("error")
+            if r.get("result") == "started" and error is None:
+                error = "sent, no outcome recorded (the run stopped)"
             lines.append(
                 f"{indent}  {r.get('result')}: {r.get('action')} {r.get('kind')} "
-                f"{r.get('key')}: {r.get('error')}"
+                f"{r.get('key')}: {error}"
             )
     return lines

@@ -120,6 +120,26 @@ def test_apply_records_from_notes_and_logs_are_attached(repo, tmp_path):
     assert data[0]["result_counts"] == {"applied": 1, "failed": 1}
 
 
+def test_started_records_show_only_without_an_outcome(repo, tmp_path):
+    """Apply writes `started` before each change's write: a change that got its outcome is
+    counted once; one a killed run never saw answered shows as `started`."""
+    head = git(repo, "rev-parse", "HEAD")
+    base = {"git_commit": head, "plan_checksum": "sha256:1", "kind": "user", "action": "create"}
+    done = {**base, "key": "a@example.com"}
+    lost = {**base, "key": "b@example.com"}
+    log = tmp_path / "audit.jsonl"
+    lines = [
+        {**done, "result": "started"},
+        {**lost, "result": "started"},
+        {**done, "result": "applied"},
+    ]
+    log.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    newest, _ = audit(repo / "directory", None, None, [log])
+    assert newest.result_counts() == {"applied": 1, "started": 1}
+    text = render_audit([newest], "text")
+    assert "started: create user b@example.com: sent, no outcome recorded" in text
+
+
 def test_period_filters_and_cli(repo, monkeypatch, capsys):
     monkeypatch.chdir(repo)
     with pytest.raises(SystemExit) as exc:

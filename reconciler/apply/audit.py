@@ -1,5 +1,10 @@
 """Audit records: one JSON line per change (what, to what, when, by whom, with what result),
-and a result file for CI. Values are the plan's own; secrets are never in a plan."""
+and a result file for CI. Values are the plan's own; secrets are never in a plan.
+
+Every change gets two records: `started` just before its first write is sent, then its
+outcome (`applied`, `failed`; a skipped change, never sent, only `skipped`). A run killed
+with writes on the wire leaves `started` records without an outcome: those changes may or
+may not have been made (the next plan shows which)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.apply.executor import ChangeResult
+from reconciler.plan.changes import Change
 
 # CI systems name who or what triggered a run in these variables (first found wins).
 ACTOR_VARIABLES = (
@@ -33,7 +39,8 @@ def ci_run(env: dict[str, str] | None = None) -> str | None:
 
 
 class AuditLog:
-    """Appends one JSON line per change result to a file (flushed as it goes)."""
+    """Appends JSON lines to a file: intents before writes, results after (flushed as it
+    goes, so a killed run loses none it wrote)."""
 
     def __init__(self, path: Path | None, checksum: str, commit: str | None):
         self.checksum = checksum
@@ -45,14 +52,26 @@ class AuditLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("a", encoding="utf-8")
 
+    def started(self, changes: list[Change]) -> None:
+        """Intent records for `changes`, before their writes are sent."""
+        self._write([self._entry(c, "started") for c in changes])
+
     def record(self, result: ChangeResult) -> None:
+        self._write([self.entry(result)])
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
         if self._file is None:
             return
-        self._file.write(json.dumps(self.entry(result), ensure_ascii=False) + "\n")
+        self._file.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
         self._file.flush()
 
     def entry(self, result: ChangeResult) -> dict[str, Any]:
-        change = result.change.to_json()
+        return self._entry(result.change, result.result, result.error, result.notes)
+
+    def _entry(
+        self, what: Change, result: str, error: str | None = None, notes: list[str] | None = None
+    ) -> dict[str, Any]:
+        change = what.to_json()
         return {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             "plan_checksum": self.checksum,
@@ -61,9 +80,9 @@ class AuditLog:
             "ci_run": self.run,
             **{k: v for k, v in change.items() if k != "source"},
             "source": change.get("source"),
-            "result": result.result,
-            "error": result.error,
-            "notes": result.notes or None,
+            "result": result,
+            "error": error,
+            "notes": notes or None,
         }
 
     def close(self) -> None:
@@ -72,14 +91,29 @@ class AuditLog:
 
 
 def write_result_file(
-    path: Path, checksum: str, counts: dict[str, int], results: list[ChangeResult]
+    path: Path,
+    checksum: str,
+    counts: dict[str, int],
+    results: list[ChangeResult],
+    *,
+    interrupted: bool = False,
+    in_flight: list[Change] | None = None,
+    earlier: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A machine-readable summary for CI: counts and every change with its result."""
+    """A machine-readable summary for CI: counts and every change with its result.
+
+    `status`: `interrupted` when the run was stopped (Ctrl-C, SIGTERM) before it finished,
+    else `failed` when a change failed, else `applied`. `in_flight`: the changes whose writes
+    were sent and not answered when it stopped. `unconfirmed_earlier`: the accounts an earlier,
+    stopped run created (or may have) without confirming their passwords."""
+    status = "interrupted" if interrupted else "failed" if counts.get("failed") else "applied"
     data = {
         "plan_checksum": checksum,
-        "status": "failed" if counts.get("failed") else "applied",
+        "status": status,
         **counts,
         "results": [{**r.change.to_json(), "result": r.result, "error": r.error} for r in results],
+        "in_flight": [c.to_json() for c in in_flight or ()],
+        "unconfirmed_earlier": list(earlier or ()),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -14,6 +14,11 @@ renames, then the removals of the old addresses Git drops after a rename, and on
 creates and alias additions. Google frees a released address a while later, so a claim of one
 released in this run waits for it (Call.after_release). A change whose removal failed fails
 as a whole, its other calls not tried.
+
+Intent comes before each write: the password of an account is handed to `on_password`, and
+the changes of a batch to `on_started`, before the batch is sent; `on_result` follows. A run
+stopped in between leaves started changes without a result (reconciler.apply.run records
+both). An alias claim answered 409 is done when its owner holds the address (`_execute`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.google import ops
-from reconciler.google.client import Call, GoogleClient
+from reconciler.google.client import Call, GoogleClient, Outcome
 from reconciler.plan.changes import PHASE_RANK, Change, Plan
 from reconciler.progress import Progress
 from reconciler.state import Group, OrgUnit, State, User
@@ -49,8 +54,12 @@ class Context:
     actual: State
     ownership_id: str
     customer: str
-    # Called with (email, password) for every account created, after it was created.
+    # Called with (email, password) for every account about to be created, before on_started
+    # and the create are: the password is recorded before Google has the account.
     on_password: Callable[[str, str], None] = lambda _email, _password: None
+    # Called with the changes whose first write is about to be sent, before it is (intent
+    # records); each gets its on_result later, unless the run is stopped first.
+    on_started: Callable[[list[Change]], None] = lambda _changes: None
     # Called with each result as soon as it is known (audit records, progress).
     on_result: Callable[[ChangeResult], None] = lambda _r: None
     # Called with (kind, new, old) before the alias `new` of `old` is removed for a rename
@@ -124,6 +133,7 @@ class _Runner:
         self.release_errors: dict[int, list[str]] = {}
         self.release_notes: dict[int, list[str]] = {}
         self._renamed_from: dict[tuple[str, str], str] = {}  # (kind, new) -> old, this plan's
+        self.started: set[int] = set()  # ids of the changes whose writes began
 
     # -- releasing addresses before they are claimed -------------------------------------------
 
@@ -143,6 +153,7 @@ class _Runner:
         for change in {id(c): c for c, _, _ in work}.values():
             if change.action == "rename" and self._lost_without_alias(change):
                 self.ctx.on_rename_begun(change.kind, change.key, change.from_ or "")
+        self._start([c for c, _, _ in work])
         outcomes = self.ctx.client.execute_all([call for _, call, _ in work])
         for (change, call, alias), outcome in zip(work, outcomes, strict=True):
             if not outcome.ok:
@@ -228,9 +239,10 @@ class _Runner:
             if id(c) in self.release_notes
         }
         round_calls = [(i, c) for i, (_, first, _) in enumerate(todo) for c in first]
+        self._start([c for c, _, _ in todo])
         follow_ups = {i: later for i, (_, _, later) in enumerate(todo)}
         while round_calls:
-            outcomes = self.ctx.client.execute_all([c for _, c in round_calls])
+            outcomes = self._execute([c for _, c in round_calls])
             for (i, _), outcome in zip(round_calls, outcomes, strict=True):
                 if not outcome.ok:
                     errors.setdefault(i, []).append(f"{outcome.call.label}: {outcome.error}")
@@ -249,6 +261,26 @@ class _Runner:
             else:
                 self._succeeded(change)
                 self._finish(ChangeResult(change, "applied", None, notes.get(i, [])))
+
+    def _start(self, changes: list[Change]) -> None:
+        """Say which changes are about to be written for the first time, before they are."""
+        fresh = list({id(c): c for c in changes if id(c) not in self.started}.values())
+        if fresh:
+            self.started.update(id(c) for c in fresh)
+            self.ctx.on_started(fresh)
+
+    def _execute(self, calls: list[Call]) -> list[Outcome]:
+        """Run `calls`; an alias claim answered "already exists" is done when its owner
+        holds the address (an earlier, killed run's write landed after this run read)."""
+        outcomes = self.ctx.client.execute_all(calls)
+        for n, outcome in enumerate(outcomes):
+            call = outcome.call
+            if outcome.ok or outcome.status != 409 or not isinstance(call, ops.AliasClaim):
+                continue
+            if ops.holds_alias(self.ctx.client, call.owner_kind, call.owner, call.alias):
+                note = f"{call.owner} holds {call.alias} already"
+                outcomes[n] = Outcome(call, True, note=note, status=409, attempts=outcome.attempts)
+        return outcomes
 
     def _finish(self, result: ChangeResult) -> None:
         self.results.append(result)
@@ -342,9 +374,9 @@ class _Runner:
             password = new_password()
             call = self._claiming(ops.create_user(c, user, ctx.ownership_id, password), key)
             aliases = list(user.aliases or ())
+            ctx.on_password(key, password)  # recorded before the create goes out
 
             def then() -> list[Call]:
-                ctx.on_password(key, password)
                 return [
                     self._claiming(ops.add_user_alias(c, key, a, after_create=True), a)
                     for a in aliases

@@ -4,6 +4,12 @@ The file is always a new one, created by this run (O_CREAT|O_EXCL|O_NOFOLLOW): a
 exists already may be open in another process that would read the passwords, and a symbolic
 link would send them (and the chmod) wherever it points. So an existing path is refused
 before anything is applied, and the file is created before the first change is made.
+
+A line is written (and synced to disk) before the account's creation is sent, so a run
+killed with the create on its way has not lost the password of an account Google made. An
+address can therefore have a line although its creation failed (a later run that creates it
+afresh writes the new password to its own new file). Apply names
+the creations that failed, and the next apply the ones a stopped run never saw answered.
 """
 
 from __future__ import annotations
@@ -52,6 +58,11 @@ class PasswordFile:
         assert self._file is not None
         self._file.write(f"{email},{password}\n")
         self._file.flush()
+
+    def sync(self) -> None:
+        """On disk before the creates these lines are for are sent."""
+        if self._file is not None:
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if self._file is not None:

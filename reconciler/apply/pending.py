@@ -21,7 +21,7 @@ from reconciler.desired.load import LOCAL_STATE_DIR
 
 FILE = "pending-renames.json"
 KINDS = ("users", "groups")
-_IGNORE_ALL = "# Local state of reconciler; never commit it.\n*\n"
+IGNORE_ALL = "# Local state of reconciler; never commit it.\n*\n"
 
 Pending = dict[str, dict[str, str]]
 
@@ -84,14 +84,21 @@ class PendingRenames:
         if not entries:
             self.path.unlink()
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self.path.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text(_IGNORE_ALL, encoding="utf-8")
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            json.dump(entries, out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.flush()
+        write_local_state(self.path, entries)
+
+
+def write_local_state(path: Path, data: object, sync: bool = True) -> None:
+    """Replace the JSON file `path` in `.reconciler/` whole (written aside, then renamed),
+    the folder git-ignored; `sync`: on disk before returning."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ignore = path.parent / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(IGNORE_ALL, encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2, sort_keys=True)
+        out.write("\n")
+        out.flush()
+        if sync:
             os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+    os.replace(tmp, path)

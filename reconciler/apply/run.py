@@ -16,9 +16,10 @@ from reconciler.apply.executor import ChangeResult, Context, execute_plan, summa
 from reconciler.apply.passwords import PasswordFile, PasswordFileExists
 from reconciler.apply.pending import PendingRenames
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
+from reconciler.apply.unconfirmed import UnconfirmedCreations
 from reconciler.desired.resolve import load_desired
 from reconciler.google import ops
-from reconciler.plan.changes import Plan
+from reconciler.plan.changes import Change, Plan
 from reconciler.plan.render import describe, render_text
 from reconciler.provenance import git_commit, state_digest
 from reconciler.session import google_session, plan_for
@@ -84,16 +85,26 @@ def _run(target: Path, options: ApplyOptions) -> int:
     with google_session(desired, read_only=False) as client:
         plan, actual = plan_for(desired, client)
         click.echo(render_text(plan, colour=options.colour), nl=False, color=options.colour)
+        # Accounts an earlier, stopped run sent for creation and never saw answered: said
+        # on every apply until one runs.
+        unconfirmed = UnconfirmedCreations(desired.tree.root, options.password_file)
+        earlier = unconfirmed.earlier(set(actual.state.users))
+        for entry in earlier:
+            click.echo(entry.message(), err=True)
         digest = state_digest(desired.tree) if saved is not None else None
         refusal = _check(plan, saved, options, digest)
         if refusal is not None:
             _write_outcome(options, plan.checksum(), "refused", refusal)
             return ERROR
         if not plan.changes:
+            with contextlib.suppress(OSError):
+                unconfirmed.forget([e.email for e in earlier])
             return OK
         if saved is None and not options.auto_approve and not _approved(options):
             _write_outcome(options, plan.checksum(), "not approved", "nobody approved the plan")
             return ERROR
+        with contextlib.suppress(OSError):  # said once more next time
+            unconfirmed.forget([e.email for e in earlier])
         ws = desired.workspace
         if any(c.kind == "user" and c.action == "create" for c in plan.changes):
             try:
@@ -113,10 +124,31 @@ def _run(target: Path, options: ApplyOptions) -> int:
         checksum = plan.checksum()
         audit = AuditLog(options.audit_log, checksum, git_commit(desired.tree.root))
         results: list[ChangeResult] = []
+        in_flight: dict[int, Change] = {}  # sent, not answered yet
+
+        def on_started(changes: list[Change]) -> None:
+            # Intent first, on disk: the passwords, the accounts on their way, the changes.
+            passwords.sync()
+            creates = [c.key for c in changes if c.kind == "user" and c.action == "create"]
+            if creates:
+                try:
+                    unconfirmed.begin(creates, checksum)
+                except OSError as exc:
+                    click.echo(
+                        f"Warning: could not record the creations about to be sent in "
+                        f"{unconfirmed.path} ({exc.strerror or exc}).",
+                        err=True,
+                    )
+            audit.started(changes)
+            in_flight.update((id(c), c) for c in changes)
 
         def on_result(result: ChangeResult) -> None:
+            in_flight.pop(id(result.change), None)
             results.append(result)
             audit.record(result)
+            if result.change.kind == "user" and result.change.action == "create":
+                with contextlib.suppress(OSError):  # said next time: harmless
+                    unconfirmed.settle(result.change.key)
 
         pending = PendingRenames(desired.tree.root)
         with contextlib.suppress(OSError):  # a stale entry is harmless; the next run retries
@@ -144,26 +176,55 @@ def _run(target: Path, options: ApplyOptions) -> int:
             ownership_id=ws.ownership.id,
             customer=ws.directory.customer,
             on_password=passwords.add,
+            on_started=on_started,
             on_result=on_result,
             on_rename_begun=on_rename_begun,
             on_rename_done=on_rename_done,
             released=frozenset(a for e in pending.entries.values() for a in e),
         )
+        finished = False
         try:
             execute_plan(plan, context)
+            finished = True
         except KeyboardInterrupt:
             click.echo(
                 "Interrupted. Changes already made stay made; run apply again to finish the rest.",
                 err=True,
             )
+            _say_unanswered(list(in_flight.values()), options)
             return ERROR
         finally:
             audit.close()
             passwords.close()
             counts = summarize(results)
             if options.result_file is not None:
-                write_result_file(options.result_file, checksum, counts, results)
-    return _report(results, counts, passwords, options)
+                write_result_file(
+                    options.result_file,
+                    checksum,
+                    counts,
+                    results,
+                    interrupted=not finished,
+                    in_flight=list(in_flight.values()),
+                    earlier=[e.to_json() for e in earlier],
+                )
+    return _report(results, counts, options)
+
+
+def _say_unanswered(changes: list[Change], options: ApplyOptions) -> None:
+    """Name the creations a stopped run sent and never saw answered."""
+    for change in changes:
+        if change.kind != "user" or change.action != "create":
+            continue
+        kept = (
+            f"its password is in {options.password_file}"
+            if options.password_file is not None
+            else "its password was not kept"
+        )
+        click.echo(
+            f"The creation of {change.key} was sent but not answered ({kept}); the next "
+            "apply says whether Google made it.",
+            err=True,
+        )
 
 
 def _check(
@@ -238,9 +299,7 @@ def _write_outcome(options: ApplyOptions, checksum: str, status: str, reason: st
     options.result_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def _report(
-    results: list[ChangeResult], counts: dict[str, int], passwords: PasswordFile, options
-) -> int:
+def _report(results: list[ChangeResult], counts: dict[str, int], options: ApplyOptions) -> int:
     for r in results:
         if r.result != "applied":
             click.echo(f"{r.result}: {describe(r.change)}: {r.error}", err=True)
@@ -248,19 +307,28 @@ def _report(
         f"Apply complete: {counts['applied']} applied, {counts['failed']} failed, "
         f"{counts['skipped']} skipped."
     )
-    if passwords.count:
+    creates = [r for r in results if r.change.kind == "user" and r.change.action == "create"]
+    created = sum(r.result == "applied" for r in creates)
+    unused = sum(r.result == "failed" for r in creates)  # its password line is never valid
+    if created:
         if options.password_file is not None:
             click.echo(
-                f"{passwords.count} new account(s): their one-time passwords are in "
+                f"{created} new account(s): their one-time passwords are in "
                 f"{options.password_file} (readable by you only).",
                 err=True,
             )
         else:
             click.echo(
-                f"{passwords.count} new account(s) got random one-time passwords that were not "
+                f"{created} new account(s) got random one-time passwords that were not "
                 "kept; reset them in the Admin console, or use --password-file next time.",
                 err=True,
             )
+    if unused and options.password_file is not None:
+        click.echo(
+            f"{unused} account(s) failed to be created: their lines in "
+            f"{options.password_file} are no one's password.",
+            err=True,
+        )
     if counts["failed"]:
         click.echo("Some changes failed; `reconciler plan` shows what is left.", err=True)
         return ERROR

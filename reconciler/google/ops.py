@@ -16,10 +16,16 @@ required "Missing required field: memberKey", or 412; removing an alias that is 
 400 "Invalid Input: resource_id"; a 409 on a member insert may be a pending invitation, not a
 membership. Where the shape alone proves nothing, a read decides: only what is verifiably
 done counts as done.
+
+An alias insert answered "already exists" is done when the account (or group) it is for
+holds the address, read afresh (`holds_alias`): a write of an earlier run that was on its
+way when that run was killed can land after this run read Google, and Google answers 409
+for an address anyone holds, its own owner included.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.google.client import Call, GoogleApiError, GoogleClient
@@ -35,6 +41,29 @@ from reconciler.google.retry import NOT_READY_MESSAGES
 from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
 
 ALREADY_GONE = {404: "already gone"}
+
+
+@dataclass
+class AliasClaim(Call):
+    """An alias insert: on `409 duplicate`, ask whether `owner` holds `alias` already."""
+
+    owner_kind: str = "user"
+    owner: str = ""
+    alias: str = ""
+
+
+def holds_alias(client: GoogleClient, kind: str, owner: str, alias: str) -> bool:
+    """Whether the user or group `owner` holds `alias` now (a fresh read; False if the read
+    fails, so a real conflict is never taken for done)."""
+    if kind == "user":
+        request = client.service.users().aliases().list(userKey=owner)
+    else:
+        request = client.service.groups().aliases().list(groupKey=owner)
+    outcome = client.execute(Call(request, f"{kind}s.aliases.list {owner}"))
+    if not outcome.ok or not isinstance(outcome.body, dict):
+        return False
+    held = {str(a.get("alias", "")).lower() for a in outcome.body.get("aliases", ())}
+    return alias.lower() in held
 
 
 def _retried_duplicate(what: str) -> dict[int, str]:
@@ -159,11 +188,14 @@ def undelete_user(client: GoogleClient, user_id: str, email: str, org_unit: str 
 
 def add_user_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:
     request = client.service.users().aliases().insert(userKey=email, body={"alias": alias})
-    return Call(
+    return AliasClaim(
         request,
         f"users.aliases.insert {email} {alias}",
         done_on_retry=_retried_duplicate("alias"),
         after_create=after_create,
+        owner_kind="user",
+        owner=email,
+        alias=alias,
     )
 
 
@@ -288,11 +320,14 @@ def delete_group(client: GoogleClient, email: str) -> Call:
 
 def add_group_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:
     request = client.service.groups().aliases().insert(groupKey=email, body={"alias": alias})
-    return Call(
+    return AliasClaim(
         request,
         f"groups.aliases.insert {email} {alias}",
         done_on_retry=_retried_duplicate("alias"),
         after_create=after_create,
+        owner_kind="group",
+        owner=email,
+        alias=alias,
     )
 
 

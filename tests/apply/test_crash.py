@@ -25,8 +25,19 @@ LATENCY_MS = 25
 BATCH = 10  # provider.batch_size of the generated company
 
 
+def read_audit(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def audit_lines(path: Path) -> int:
-    return path.read_text().count("\n") if path.exists() else 0
+    """Outcome records (not the `started` records written before each write)."""
+    return sum(r["result"] != "started" for r in read_audit(path))
+
+
+def unanswered(records: list[dict]) -> set[tuple[str, str]]:
+    """The changes started and never answered: at most the batch in flight."""
+    started = {(r["action"], r["key"]) for r in records if r["result"] == "started"}
+    return started - {(r["action"], r["key"]) for r in records if r["result"] != "started"}
 
 
 # name -> when to kill, given the emulator and the audit log
@@ -64,11 +75,9 @@ def start_apply(root: Path, audit: Path, result: Path) -> subprocess.Popen:
 
 
 def unaudited(tenant: Tenant, audit: Path) -> dict[str, int]:
-    """How many accounts and memberships the interrupted run made that its audit log lacks."""
-    records = (
-        [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
-    )
-    audited = {(r["action"], r["key"]) for r in records if r["result"] == "applied"}
+    """How many accounts and memberships the interrupted run made that its audit log lacks
+    (neither an outcome nor a `started` record before the write)."""
+    audited = {(r["action"], r["key"]) for r in read_audit(audit)}
     state = tenant.snapshot()
     made = {
         ("create", u["primaryEmail"])
@@ -113,14 +122,15 @@ def test_a_killed_apply_is_finished_by_the_next(company, tmp_path, cli, kill_poi
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     # Whatever the audit log holds survived whole: one JSON record per line.
-    records = (
-        [json.loads(line) for line in audit.read_text().splitlines()] if audit.exists() else []
-    )
-    assert len(records) < CHANGES and all(r["result"] == "applied" for r in records)
+    records = read_audit(audit)
+    assert audit_lines(audit) < CHANGES
+    assert {r["result"] for r in records} <= {"started", "applied"}
     assert not result.exists()  # the run never got to write it
-    # Changes are audited a batch at a time: at most the batch in flight went unrecorded.
+    # Every write was recorded before it was sent: nothing Google holds lacks a record, and
+    # at most the batch in flight has no outcome.
     gap = unaudited(tenant, audit)
-    assert max(gap.values()) <= BATCH, gap
+    assert max(gap.values()) == 0, gap
+    assert len(unanswered(records)) <= BATCH
     assert_converged(root, tenant, cli)
 
 
@@ -137,10 +147,13 @@ def test_ctrl_c_stops_between_calls_and_the_next_apply_finishes(company, tmp_pat
     assert proc.returncode == 1
     assert "Interrupted. Changes already made stay made; run apply again" in err
     assert "Traceback" not in err
-    # The result file says how far it got, and agrees with the audit log.
+    # The result file says it was interrupted, how far it got, and agrees with the audit log.
     outcome = json.loads(result.read_text())
+    assert outcome["status"] == "interrupted"
     assert outcome["applied"] == len(outcome["results"]) == audit_lines(audit)
     assert TEAMS + PEOPLE <= outcome["applied"] < CHANGES
+    in_flight = {(c["action"], c["key"]) for c in outcome["in_flight"]}
+    assert in_flight == unanswered(read_audit(audit)) and len(in_flight) <= BATCH
     gap = unaudited(tenant, audit)
-    assert max(gap.values()) <= BATCH, gap
+    assert max(gap.values()) == 0, gap
     assert_converged(root, tenant, cli)

@@ -56,20 +56,29 @@ def test_audit_result_and_password_files(emulator, state_dir, tmp_path, cli, mon
     assert run.code == 0, run.err
     assert "2 new account(s): their one-time passwords are in" in run.err
 
-    # Audit: one line per change, carrying the plan's own change, and when, who, what became.
+    # Audit: two lines per change, `started` before its write went out, then its outcome;
+    # each carries the plan's own change, and when, who, what became.
     lines = audit.read_text().splitlines()
-    records = [json.loads(line) for line in lines]
-    assert len(records) == len(plan["changes"]) == 26
-    for record in records:
+    everything = [json.loads(line) for line in lines]
+    assert len(everything) == 2 * len(plan["changes"]) == 52
+    intents = [r for r in everything if r["result"] == "started"]
+    records = [r for r in everything if r["result"] != "started"]
+    for record in everything:
         assert set(AUDIT_ONLY) <= set(record) and {"action", "kind", "key"} <= set(record)
         assert started <= dt.datetime.fromisoformat(record["time"]) <= dt.datetime.now(dt.UTC)
         assert record["plan_checksum"] == plan["checksum"]
         assert record["git_commit"] is None  # not in a repository
         assert record["actor"] == "octocat" and record["ci_run"] == "GITHUB_RUN_ID=4242"
-        assert record["result"] == "applied" and record["error"] is None
-    assert sorted(canonical(r, (*AUDIT_ONLY, "source")) for r in records) == sorted(
-        canonical(c) for c in plan["changes"]
-    )
+        assert record["result"] in ("started", "applied") and record["error"] is None
+    for kept in (intents, records):
+        assert sorted(canonical(r, (*AUDIT_ONLY, "source")) for r in kept) == sorted(
+            canonical(c) for c in plan["changes"]
+        )
+    # Each change's intent comes before its outcome.
+    first = {}
+    for n, r in enumerate(everything):
+        first.setdefault(canonical(r, (*AUDIT_ONLY, "source")), (n, r["result"]))
+    assert {result for _, result in first.values()} == {"started"}
     emma = next(r for r in records if r["key"] == "emma.johnson@example.com")
     assert emma["action"] == "update" and emma["kind"] == "user"
     assert emma["fields"] == {"phone": {"old": "+1 555 0132", "new": "+1 555 0137"}}
@@ -111,7 +120,11 @@ def test_failures_are_audited_with_their_error(emulator, state_dir, tmp_path, cl
     tenant.api("POST", "groups/social@example.com/aliases", {"alias": "omar.haddad@example.com"})
     audit = tmp_path / "audit.jsonl"
     assert cli("apply", state_dir, "--auto-approve", "--audit-log", audit).code == 1
-    records = {(r["action"], r["key"]): r for r in map(json.loads, audit.read_text().splitlines())}
+    records = {
+        (r["action"], r["key"]): r
+        for r in map(json.loads, audit.read_text().splitlines())
+        if r["result"] != "started"
+    }
     failed = records[("create", "omar.haddad@example.com")]
     assert failed["result"] == "failed"
     assert "users.insert omar.haddad@example.com: 409 duplicate" in failed["error"]
@@ -137,7 +150,7 @@ def test_inside_a_repository_records_name_the_commit(repository, state_dir, tmp_
     run = run_reconciler("apply", saved, "--audit-log", audit, cwd=tmp_path)
     assert run.code == 0, run.err
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert len(records) == 26 and {r["git_commit"] for r in records} == {repository}
+    assert len(records) == 2 * 26 and {r["git_commit"] for r in records} == {repository}
     # The embedded tenant lives in the state directory, and git ignores it.
     assert (state_dir / ".reconciler" / "emulator.json").is_file()
     assert git(state_dir, "status", "--porcelain") == ""
