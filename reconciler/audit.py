@@ -77,6 +77,8 @@ class CommitAudit:
     merged: list[MergedCommit] = field(default_factory=list)
     # No records of its own: the nearest later commit on the line whose apply covered it.
     applied_with: str | None = None
+    # Files of this commit that could not be read (file:line: why): their changes are unknown.
+    unreadable: list[str] = field(default_factory=list)
 
     def result_counts(self) -> dict[str, int]:
         return _result_counts(self.applied)
@@ -169,7 +171,7 @@ def _commit_audit(
     entry = CommitAudit(
         commit.sha, commit.date, commit.author, commit.subject, _pull_request(commit.subject)
     )
-    entry.changes = _entry_changes(top, base, commit.sha, rel, skip)
+    entry.changes = _entry_changes(top, base, commit.sha, rel, skip, entry.unreadable)
     entry.applied = records.of(commit.sha)
     if len(commit.parents) > 1:
         entry.merged = _merged_commits(top, commit, rel, records)
@@ -255,7 +257,7 @@ def _not_desired_state(directory: Path) -> set[str]:
 
 
 def _entry_changes(
-    top: Path, base: str | None, sha: str, rel: str, skip: set[str]
+    top: Path, base: str | None, sha: str, rel: str, skip: set[str], unreadable: list[str]
 ) -> list[EntryChange]:
     """Entries `sha` changed against `base` (its first parent; None for a root commit)."""
     span = [base, sha] if base else ["--root", sha]
@@ -267,10 +269,10 @@ def _entry_changes(
         if not name.endswith((".yaml", ".yml")) or hidden or inside.as_posix() in skip:
             continue
         if inside.as_posix() == "workspace.yaml":
-            changes += _settings_changes(top, base, sha, name)
+            changes += _settings_changes(top, base, sha, name, unreadable)
             continue
-        before = _entries(top, base, name) if base else {}
-        after = _entries(top, sha, name)
+        before = _entries(top, base, name, []) if base else {}
+        after = _entries(top, sha, name, unreadable)
         for key in sorted(set(before) | set(after)):
             kind, ident = key
             old, new = before.get(key), after.get(key)
@@ -284,14 +286,18 @@ def _entry_changes(
     return changes
 
 
-def _settings_changes(top: Path, base: str | None, sha: str, name: str) -> list[EntryChange]:
+def _settings_changes(
+    top: Path, base: str | None, sha: str, name: str, unreadable: list[str]
+) -> list[EntryChange]:
     """workspace.yaml: which settings changed (protected accounts and limits matter here)."""
     docs = []
     for rev in (base, sha):
         text = _git(top, "show", f"{rev}:{name}", check=False) if rev else ""
         try:
             doc = parse_yaml(text, PurePosixPath(name)) if text else {}  # type: ignore[arg-type]
-        except InvalidInput:
+        except InvalidInput as exc:
+            if rev == sha:
+                unreadable += [p.render() for p in exc.problems]
             doc = {}
         docs.append(doc if isinstance(doc, dict) else {})
     old, new = docs
@@ -301,13 +307,18 @@ def _settings_changes(top: Path, base: str | None, sha: str, name: str) -> list[
     return [EntryChange("settings", "workspace.yaml", "changed", fields)] if fields else []
 
 
-def _entries(top: Path, rev: str, name: str) -> dict[tuple[str, str], dict[str, Any]]:
+def _entries(
+    top: Path, rev: str, name: str, unreadable: list[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The entries of one file at `rev`; a file that cannot be read (YAML the loader refuses,
+    such as nesting deep enough to crash the parser) has none, and is added to `unreadable`."""
     text = _git(top, "show", f"{rev}:{name}", check=False)
     if not text:
         return {}
     try:
         doc = parse_yaml(text, PurePosixPath(name))  # type: ignore[arg-type]
-    except InvalidInput:
+    except InvalidInput as exc:
+        unreadable += [p.render() for p in exc.problems]
         return {}
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if not isinstance(doc, dict):
@@ -359,7 +370,9 @@ def _render_commit(c: CommitAudit, md: bool) -> list[str]:
     for ch in c.changes:
         detail = f" ({', '.join(ch.fields)})" if ch.fields else ""
         lines.append(f"  - {ch.change} {ch.kind} {ch.key}{detail}")
-    if not c.changes:
+    for problem in c.unreadable:
+        lines.append(f"  could not read {problem}")
+    if not c.changes and not c.unreadable:
         lines.append("  no changes to the directory")
     if c.applied:
         lines += _render_records(c.applied, "  ")

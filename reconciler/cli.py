@@ -249,7 +249,20 @@ def audit_(
     """Who changed which account or group, in which commit and PR, applied when and how."""
     from reconciler.audit import audit, render_audit
 
-    click.echo(render_audit(audit(directory, since, until, list(logs)), fmt_), nl=False)
+    commits = audit(directory, since, until, list(logs))
+    click.echo(render_audit(commits, fmt_), nl=False)
+    # A file the loader refuses (a syntax error, nesting deep enough to crash the parser) has
+    # unknown changes: the report is shown, but it is incomplete, and says so by its exit code.
+    unreadable = [(c.commit, p) for c in commits for p in c.unreadable]
+    for commit, problem in unreadable:
+        click.echo(f"commit {commit[:12]}: {problem}", err=True)
+    if unreadable:
+        click.echo(
+            f"Error: the audit is incomplete: {len(unreadable)} file(s) in the history could "
+            "not be read, so their changes are not shown.",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command()
