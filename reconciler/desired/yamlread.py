@@ -33,6 +33,8 @@ MAX_DEPTH = 32
 # Aliases may repeat a node, but the expanded document may only exceed the written one by
 # this many nodes: enough for any honest use, far too few for an expansion bomb.
 MAX_ALIAS_EXPANSION = 100_000
+# No number in a desired state is longer (an int64 is 19 digits).
+MAX_INT_CHARS = 100
 # ruamel's C composer recurses on the C stack once per level: tens of thousands of levels
 # (28 KB of `[`) crash the process. Text that could nest deeper than this is measured
 # first with the parser's events, which need no recursion, and refused past it.
@@ -347,6 +349,19 @@ def _scalar(node: ScalarNode, path: Path, problems: list[Problem]) -> Any:
     if tag == _CORE + "str" or tag == _CORE + "timestamp":
         return text
     kind = tag[len(_CORE) :]
+    if kind == "int" and len(text) > MAX_INT_CHARS:
+        # Python refuses to print an int of more than 4300 digits, and no field holds one.
+        line = node.start_mark.line + 1
+        shown = f"{text[:20]}…" if len(text) > 20 else text
+        problems.append(
+            Problem(
+                path,
+                line,
+                f"'{shown}' ({len(text)} characters) is too long for a number: "
+                "put it in quotes if it is text",
+            )
+        )
+        return text
     try:
         if kind == "null":
             if text not in ("", "~", "null", "Null", "NULL"):
