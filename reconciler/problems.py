@@ -60,6 +60,32 @@ def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
     return out
 
 
+def not_a_file(path: Path | str) -> str:
+    """Why `path` is no regular file to read, in a few words: "not found", "is a directory",
+    "is a device", ... (empty when it is a regular file)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "not found"
+    except NotADirectoryError:
+        return "not found (a part of the path is a file, not a folder)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe, not a file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    return "is not a regular file"
+
+
 def display_path(path: Path) -> str:
     """A path relative to the working directory when it lies below it, else as given."""
     try:

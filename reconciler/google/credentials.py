@@ -11,6 +11,7 @@ Which mode applies follows from the provider settings:
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
-from reconciler.problems import ReconcilerError
+from reconciler.problems import ReconcilerError, not_a_file, one_line
 from reconciler.settings import GoogleProvider
 
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
@@ -70,13 +71,14 @@ def build_credentials(
         if key_file:
             key = Path(key_file).expanduser()
             key = key if key.is_absolute() else root / key
-            if not key.is_file():
-                named_by = (
-                    CREDENTIALS_ENV if os.environ.get(CREDENTIALS_ENV) else "provider.credentials"
-                )
-                raise CredentialsError(f"{named_by}: key file {key} not found")
-            return service_account.Credentials.from_service_account_file(
-                str(key), scopes=wanted, subject=subject
+            named_by = (
+                CREDENTIALS_ENV if os.environ.get(CREDENTIALS_ENV) else "provider.credentials"
+            )
+            why = not_a_file(key)
+            if why:
+                raise CredentialsError(f"{named_by}: key file {one_line(str(key))} {why}")
+            return service_account.Credentials.from_service_account_info(
+                _key_info(key, named_by), scopes=wanted, subject=subject
             )
         if provider.service_account:
             return keyless_credentials(provider.service_account, subject, wanted)
@@ -90,6 +92,25 @@ def build_credentials(
         raise CredentialsError(f"Google credentials: {exc}") from None
     except GoogleAuthError as exc:
         raise CredentialsError(f"Google credentials: {exc}") from None
+
+
+def _key_info(key: Path, named_by: str) -> dict:
+    """The parsed key file; its contents are never echoed in an error (it is a secret)."""
+    shown = one_line(str(key))
+    try:
+        info = json.loads(key.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CredentialsError(
+            f"{named_by}: key file {shown} is not JSON; download a service account key "
+            "(a JSON object) again"
+        ) from None
+    if not isinstance(info, dict):
+        kind = "a list" if isinstance(info, list) else f"a JSON {type(info).__name__}"
+        raise CredentialsError(
+            f"{named_by}: key file {shown} holds {kind}, not a service account key "
+            "(a JSON object with type, client_email, private_key, ...)"
+        )
+    return info
 
 
 def keyless_credentials(
