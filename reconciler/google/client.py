@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import googleapiclient
 import httplib2
@@ -33,7 +34,7 @@ from reconciler.google.retry import (
     error_reason,
     may_have_run,
 )
-from reconciler.problems import ReconcilerError
+from reconciler.problems import ReconcilerError, one_line
 from reconciler.settings import GoogleProvider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
@@ -180,7 +181,7 @@ class GoogleClient:
             try:
                 with self._spending(1):
                     body = call.request.execute(num_retries=0)
-                return Outcome(call, True, body, attempts=attempts)
+                return _answered(call, body, attempts)
             except Exception as exc:  # classified below; unknown ones fail the call
                 outcome = self._settle(call, exc, attempts, maybe_done)
                 if outcome is not None:
@@ -233,7 +234,7 @@ class GoogleClient:
                     attempts[i] += 1
                     response, exc = result
                     if exc is None:
-                        outcomes[i] = Outcome(calls[i], True, response, attempts=attempts[i])
+                        outcomes[i] = _answered(calls[i], response, attempts[i])
                         continue
                     settled = self._settle(calls[i], exc, attempts[i], maybe_done[i])
                     if settled is None:
@@ -337,6 +338,28 @@ class GoogleClient:
         if verdict in ("retry", "not_ready"):
             return None
         return _failure(call, exc, attempts)
+
+
+def _answered(call: Call, body: Any, attempts: int) -> Outcome:
+    """A call answered with success: its body, unless it is no JSON object. googleapiclient
+    hands over the text of an answer it cannot parse (an HTML page from a proxy, JSON cut
+    short) as a string; an empty one is the empty answer of a delete."""
+    if body is None or isinstance(body, dict) or body == "":
+        return Outcome(call, True, body, attempts=attempts)
+    endpoint = urlsplit(getattr(call.request, "uri", "") or "")
+    where = f"{endpoint.scheme}://{endpoint.netloc}" if endpoint.netloc else "the endpoint"
+    if isinstance(body, str):
+        shown = one_line(body.strip()[:60]) + ("…" if len(body.strip()) > 60 else "")
+        what = f"text that is not JSON, or JSON cut short ('{shown}')"
+    else:
+        what = f"JSON that is not an object (a {type(body).__name__})"
+    return Outcome(
+        call,
+        False,
+        error=f"{where} answered with {what}: is it the Directory API? "
+        f"(check provider.endpoint / {ENDPOINT_ENV})",
+        attempts=attempts,
+    )
 
 
 def _failure(call: Call, exc: BaseException, attempts: int, prefix: str = "") -> Outcome:
