@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reconciler.desired.yamlread import parse_yaml
-from reconciler.problems import InvalidInput, ReconcilerError
+from reconciler.problems import InvalidInput, ReconcilerError, one_line
 
 NOTES_REF = "reconciler"
 # GitHub's subject lines: "Merge pull request #12 from org/branch" and "Subject (#12)".
@@ -114,7 +114,8 @@ class _Records:
 def _result_counts(records: list[Record]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for record in records:
-        counts[record.get("result", "?")] = counts.get(record.get("result", "?"), 0) + 1
+        result = str(record.get("result", "?"))
+        counts[result] = counts.get(result, 0) + 1
     return counts
 
 
@@ -213,15 +214,37 @@ def _next_applied(top: Path, applied: set[str]) -> dict[str, str]:
 
 
 def _records_from_logs(paths: list[Path]) -> dict[str, list[Record]]:
+    """Apply records from --audit-log files. A line that is not a JSON object (an array,
+    binary, text) is refused with its file and line rather than skipped: the log is the
+    evidence of what was applied, and an audit quietly missing part of it would mislead."""
     by_commit: dict[str, list[Record]] = {}
     for path in paths:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        shown = one_line(str(path))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise AuditError(f"{shown}: cannot read the audit log ({exc.strerror})") from None
+        for number, raw in enumerate(data.split(b"\n"), 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise AuditError(
+                    f"{shown}:{number}: not a JSON audit record (binary, not UTF-8 text)"
+                ) from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                raise AuditError(f"{path}:{number}: not a JSON audit record") from None
+            except (json.JSONDecodeError, RecursionError):
+                raise AuditError(f"{shown}:{number}: not a JSON audit record") from None
+            if not isinstance(record, dict):
+                kind = "an array" if isinstance(record, list) else "not an object"
+                raise AuditError(
+                    f"{shown}:{number}: not a JSON audit record ({kind}; each line of an "
+                    "audit log is one JSON object)"
+                )
+            if not isinstance(record.get("git_commit"), (str, type(None))):
+                raise AuditError(f"{shown}:{number}: git_commit is not text")
             if record.get("git_commit"):
                 by_commit.setdefault(record["git_commit"], []).append(record)
     return by_commit
@@ -238,9 +261,11 @@ def _note_records(top: Path, sha: str) -> list[Record]:
     records = []
     for line in text.splitlines():
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
             continue  # a note may hold other text too
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 
@@ -395,9 +420,9 @@ def _render_records(records: list[Record], indent: str) -> list[str]:
     if not records:
         return []
     counts = ", ".join(f"{n} {r}" for r, n in sorted(_result_counts(records).items()))
-    times = sorted(r.get("time", "") for r in records if r.get("time"))
+    times = sorted(str(r["time"]) for r in records if r.get("time"))
     when = f" at {times[0]}" if times else ""
-    actors = sorted({r["actor"] for r in records if r.get("actor")})
+    actors = sorted({str(r["actor"]) for r in records if r.get("actor")})
     by = f" by {', '.join(actors)}" if actors else ""
     lines = [f"{indent}applied{when}{by}: {counts}"]
     for r in records:
