@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -212,3 +213,53 @@ def test_an_answer_of_the_wrong_shape_is_a_clear_error(state, directory, case):
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
     assert done.stderr.startswith("Error: " + call), done.stderr
     assert said in done.stderr, done.stderr
+
+
+@pytest.fixture
+def hung() -> Iterator[str]:
+    """An endpoint that accepts connections, reads nothing and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_hung_endpoint_is_given_up_on_with_progress_and_its_name(state, hung):
+    """Each request waits RECONCILER_HTTP_TIMEOUT (60 s unless set); every retry says so on
+    stderr, and after a few the run ends naming the endpoint."""
+    done = plan(state, hung, RECONCILER_HTTP_TIMEOUT="0.5")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    lines = done.stderr.splitlines()
+    retries = [line for line in lines if "trying again in" in line]
+    assert retries and retries[0].startswith(
+        f"{hung}: no answer within 0.5 s to domains.list (attempt 1); trying again in"
+    ), done.stderr
+    assert lines[-1] == (
+        f"Error: domains.list: no answer from {hung} within 0.5 s, 3 times: it accepts "
+        "connections but does not answer (check provider.endpoint / "
+        "RECONCILER_GOOGLE_ENDPOINT; RECONCILER_HTTP_TIMEOUT sets the wait)"
+    )
+
+
+def test_a_timeout_that_is_no_number_is_refused(state, hung):
+    done = plan(state, hung, RECONCILER_HTTP_TIMEOUT="soon")
+    assert done.returncode == 1
+    assert "Error: RECONCILER_HTTP_TIMEOUT: 'soon' is not a number of seconds" in done.stderr
