@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from reconciler import __version__
-from reconciler.problems import InvalidInput, Problem, ReconcilerError
+from reconciler.problems import InvalidInput, Problem, ReconcilerError, one_line, safe_lines
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -455,9 +455,9 @@ def _print_warnings(warnings: list[Problem]) -> None:
 
 
 def _shown(path: Path) -> str:
-    from reconciler.problems import display_path
+    from reconciler.problems import display_path, one_line
 
-    return display_path(path)
+    return one_line(display_path(path))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -469,10 +469,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
         # Click uses 2 for usage errors; the contract reserves 2 for "changes present".
+        exc.message = safe_lines(exc.message)  # a file name may hold control characters
         exc.show()
         sys.exit(EXIT_ERROR)
     except ReconcilerError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {safe_lines(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except InvalidInput as exc:
         for p in exc.problems:
@@ -484,14 +485,14 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_ERROR)
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error{where}: {exc.strerror or exc}", err=True)
+        where = f": {one_line(str(exc.filename))}" if exc.filename else ""
+        click.echo(f"error{where}: {safe_lines(str(exc.strerror or exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:
         if os.environ.get("RECONCILER_DEBUG"):
             raise
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {safe_lines(str(exc))}\n"
             "This is a bug; please report it (RECONCILER_DEBUG=1 shows the traceback).",
             err=True,
         )

@@ -27,13 +27,21 @@ class Problem:
         return one_line(f"{prefix}: {kind}{self.message}")
 
 
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+# C0 controls, DEL and the C1 controls (U+0080-U+009F: U+009B starts an escape sequence
+# on some terminals), so no name or value can move the cursor, recolour or retitle.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_ESCAPES_BUT_NEWLINE = {c: e for c, e in _ESCAPES.items() if c != ord("\n")}
 
 
 def one_line(text: str) -> str:
     """`text` with control characters escaped as in Python (\\n, \\t, \\x01)."""
     return text.translate(_ESCAPES)
+
+
+def safe_lines(text: str) -> str:
+    """`text` for a terminal: control characters escaped, its line breaks kept."""
+    return text.translate(_ESCAPES_BUT_NEWLINE)
 
 
 class ReconcilerError(Exception):
@@ -60,9 +68,8 @@ def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
     return out
 
 
-def not_a_file(path: Path | str) -> str:
-    """Why `path` is no regular file to read, in a few words: "not found", "is a directory",
-    "is a device", ... (empty when it is a regular file)."""
+def what_is(path: Path | str) -> str:
+    """What is at `path`, in a few words: "not found", "a file", "a directory", "a device"..."""
     import stat
 
     try:
@@ -72,18 +79,36 @@ def not_a_file(path: Path | str) -> str:
     except NotADirectoryError:
         return "not found (a part of the path is a file, not a folder)"
     except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
-    if stat.S_ISREG(mode):
+        return f"unreadable ({exc.strerror or exc})"
+    kinds = (
+        (stat.S_ISREG, "a file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def not_a_file(path: Path | str) -> str:
+    """Why `path` is no regular file to read ("not found", "is a directory, not a file"...);
+    empty when it is one."""
+    found = what_is(path)
+    if found == "a file":
         return ""
-    if stat.S_ISDIR(mode):
-        return "is a directory, not a file"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a file"
-    if stat.S_ISFIFO(mode):
-        return "is a named pipe, not a file"
-    if stat.S_ISSOCK(mode):
-        return "is a socket, not a file"
-    return "is not a regular file"
+    return found if found.startswith(("not found", "unreadable")) else f"is {found}, not a file"
+
+
+def not_a_directory(path: Path | str) -> str:
+    """Why `path` is no directory ("not found", "is a device, not a directory"...); empty when
+    it is one."""
+    found = what_is(path)
+    if found == "a directory":
+        return ""
+    if found.startswith(("not found", "unreadable")):
+        return found
+    return f"is {found}, not a directory"
 
 
 def display_path(path: Path) -> str:
