@@ -27,8 +27,9 @@ HEAD = "users:\n  - email: jo.lei@example.com\n    given_name: Jo\n    family_na
 TEXTS = {
     "brackets": ("[" * SIZE, 1),
     "braces": ("{" * SIZE, 1),
-    "mixed": (HEAD + "    title: " + "[{a: " * (SIZE // 5) + "\n", 5),
-    "block": (HEAD + "    title:\n      " + "- " * (SIZE // 2) + "x\n", 6),
+    "mixed": (HEAD + "    title: " + "[{" * (SIZE // 2) + "\n", 5),
+    # Two characters a level: 56 KB for as many levels as the others.
+    "block": (HEAD + "    title:\n      " + "- " * SIZE + "x\n", 6),
 }
 
 
