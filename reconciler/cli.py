@@ -117,7 +117,8 @@ def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) 
 @click.option(
     "--password-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Append generated passwords of new accounts here (mode 0600); shown nowhere else.",
+    help="Write generated passwords of new accounts to this new file (mode 0600; an existing "
+    "path is refused); shown nowhere else.",
 )
 def apply(
     target: Path,
@@ -372,6 +373,13 @@ def emulator() -> None:
     help="How long a new user or group is not usable by other calls.",
 )
 @click.option(
+    "--listing-lag-ms",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="How long listings show what a write changed as it was before it.",
+)
+@click.option(
     "--address-hold-ms",
     type=click.FloatRange(min=0),
     default=0,
@@ -395,6 +403,7 @@ def serve(
     fault_seed: int | None,
     quota_per_minute: int,
     consistency_delay_ms: float,
+    listing_lag_ms: float,
     address_hold_ms: float,
     batch_order: str,
 ) -> None:
@@ -413,6 +422,7 @@ def serve(
         fault_seed=fault_seed,
         quota_per_minute=quota_per_minute,
         consistency_delay_ms=consistency_delay_ms,
+        listing_lag_ms=listing_lag_ms,
         address_hold_ms=address_hold_ms,
         batch_order=batch_order,
     )

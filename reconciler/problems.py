@@ -19,29 +19,49 @@ class Problem:
     warning: bool = field(default=False, compare=False)
 
     def render(self) -> str:
-        """One line: a value with a newline or another control character in it (a quoted
-        YAML string may hold any) is shown escaped, never breaking the line."""
-        where = display_path(self.path)
+        """`file:LINE: message` on one line, with every control character escaped: a value
+        quoted from a file must not move the cursor or recolour a terminal."""
+        where = escaped(display_path(self.path))
         prefix = f"{where}:{self.line}" if self.line else where
         kind = "warning: " if self.warning else ""
-        return one_line(f"{prefix}: {kind}{self.message}")
+        return f"{prefix}: {kind}{escaped(self.message)}"
 
 
-# C0 controls, DEL and the C1 controls (U+0080-U+009F: U+009B starts an escape sequence
-# on some terminals), so no name or value can move the cursor, recolour or retitle.
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
-_ESCAPES_BUT_NEWLINE = {c: e for c, e in _ESCAPES.items() if c != ord("\n")}
+# Unknown content (a value, a key, a parser's message) is shown at most this long.
+EXCERPT_CHARS = 60
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """Text (or the repr of anything else) fit to quote in a message: at most `limit`
+    characters, each control or invisible one escaped, and the length said when cut."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = repr(value)
+        except ValueError:  # an int past Python's digit limit
+            text = f"<{type(value).__name__} too long to show>"
+    shown = escaped(text[:limit])
+    if len(text) > limit:
+        shown += f"... ({len(text)} characters)"
+    return shown
+
+
+def escaped(text: str) -> str:
+    """`text` with each control or invisible character written as its escape (\\x1b)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def one_line(text: str) -> str:
-    """`text` with control characters escaped as in Python (\\n, \\t, \\x01)."""
-    return text.translate(_ESCAPES)
+    """`text` on one line: every control character escaped (\\n, \\t, \\x01)."""
+    return escaped(text)
 
 
 def safe_lines(text: str) -> str:
     """`text` for a terminal: control characters escaped, its line breaks kept."""
-    return text.translate(_ESCAPES_BUT_NEWLINE)
+    return "\n".join(escaped(line) for line in text.split("\n"))
 
 
 class ReconcilerError(Exception):

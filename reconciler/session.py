@@ -11,7 +11,7 @@ from reconciler.desired.resolve import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.domains import check_domains, read_domains
 from reconciler.google.fetch import Actual, fetch_actual
-from reconciler.google.verify import verify_creates
+from reconciler.google.verify import Found, find_existing, settle_found
 from reconciler.plan.changes import Plan
 from reconciler.plan.diff import make_plan
 from reconciler.plan.safety import UnmatchedProtected
@@ -72,21 +72,34 @@ def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
 
     Calls beyond the read (fetch.py): one `domains.list` first (cheap, and a missing
     domain is refused before the big read), then one lookup per key of each planned
-    create (verify.py; none when nothing is created)."""
+    create (verify.py; none when nothing is created). A create that a lookup finds is
+    waited for, as listings lag writes: its listings are read again until they show it,
+    then the whole read, diff and lookups are made again (verify.settle_found)."""
     customer = desired.workspace.directory.customer
     check_domains(desired, read_domains(client, customer))
-    actual = read_actual(desired, client)
-    pending = load_pending(desired.tree.root)
-    try:
-        plan = make_plan(desired.state, actual.state, desired.workspace, pending)
-    except UnmatchedProtected as exc:
-        ws = desired.tree.workspace_source
-        raise InvalidInput(
-            Problem(ws.path, ws.line_of("protected", u.index), u.message) for u in exc.unmatched
-        ) from None
-    verify_creates(client, plan, desired.state, customer)
+    made: list[tuple[Plan, Actual]] = []
+
+    def again() -> list[Found]:
+        actual = read_actual(desired, client)
+        plan = _diff(desired, actual)
+        made.append((plan, actual))
+        return find_existing(client, plan, desired.state, customer)[0]
+
+    settle_found(client, customer, again(), again)
+    plan, actual = made[-1]
     if not actual.marker_schema:
         plan.notes.append(
             "the ownership schema does not exist yet: apply creates it before marking accounts"
         )
     return plan, actual
+
+
+def _diff(desired: Desired, actual: Actual) -> Plan:
+    pending = load_pending(desired.tree.root)
+    try:
+        return make_plan(desired.state, actual.state, desired.workspace, pending)
+    except UnmatchedProtected as exc:
+        ws = desired.tree.workspace_source
+        raise InvalidInput(
+            Problem(ws.path, ws.line_of("protected", u.index), u.message) for u in exc.unmatched
+        ) from None

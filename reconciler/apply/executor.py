@@ -3,8 +3,10 @@
 Each Change becomes one or more Calls (a user create, then its aliases). A phase runs a batch
 of changes at a time, and their results are reported as each batch ends; a change whose
 prerequisite failed or was skipped in this run (its org unit, its user's creation, restore or
-rename, its group's creation) is skipped, not attempted. A restored (undeleted) account is
-treated like one created in this run: its updates and memberships wait for it.
+rename, its group's creation) is skipped, not attempted. A restored (undeleted) account, and
+the new address of a renamed user or group, are treated like one created in this run: Google
+may not find them yet, so their updates, alias removals and memberships wait for them, and a
+"not found" about them means "not yet", never "already gone".
 
 Addresses are released before they are claimed, across the whole plan: every alias removal
 runs first (users and groups; an alias a rename takes as the new address too), then the
@@ -110,7 +112,9 @@ class _Runner:
         # User/group emails and OU paths whose creation (or rename, adoption) did not happen
         # in this run -> "failed" or "skipped".
         self.failed: dict[str, str] = {}
-        self.created: set[str] = set()  # created in this run: "not found" means "not yet"
+        # Created, or renamed to, in this run: Google may not find the address yet, so "not
+        # found" means "not yet" (and not "already gone").
+        self.created: set[str] = set()
         # An account renamed in this run is known under its new address from then on.
         self.actual_by_key: dict[str, User] = dict(ctx.actual.users)
         self.groups_by_key: dict[str, Group] = dict(ctx.actual.groups)
@@ -172,7 +176,9 @@ class _Runner:
 
     def _remove_alias(self, kind: str, owner: str, alias: str) -> Call:
         remove = ops.remove_user_alias if kind == "user" else ops.remove_group_alias
-        return remove(self.ctx.client, owner, alias)
+        # An owner renamed in this run may not be found by its new address yet: a 404 then
+        # means "not yet", not "already gone".
+        return remove(self.ctx.client, owner, alias, after_create=owner in self.created)
 
     def _lost_without_alias(self, change: Change) -> bool:
         """Whether a plan made after this rename's alias is removed, and before the rename,
@@ -274,7 +280,7 @@ class _Runner:
             self.failed[change.key] = how
 
     def _succeeded(self, change: Change) -> None:
-        if change.action in ("create", "undelete"):
+        if change.action in ("create", "undelete", "rename"):
             self.created.add(change.key)
         if change.kind == "user" and change.action == "undelete":
             # Back with the values it had when deleted: later updates merge into those.
@@ -307,16 +313,18 @@ class _Runner:
         if kind == "group":
             return self._group_calls(change, fresh)
         group, member = change.group or "", change.member or ""
+        new_group, new_member = group in self.created, member in self.created
         if action == "add_member":
             role = change.role or "MEMBER"
-            new_group, new_member = group in self.created, member in self.created
             call = ops.add_member(
                 c, group, member, role, new_group=new_group, new_member=new_member
             )
             return [call], []
         if action == "update_member":
-            return [ops.update_member(c, group, member, change.role or "MEMBER")], []
-        return [ops.remove_member(c, group, member)], []
+            role = change.role or "MEMBER"
+            call = ops.update_member(c, group, member, role, new_group, new_member)
+            return [call], []
+        return [ops.remove_member(c, group, member, new_group, new_member)], []
 
     def _user_calls(self, change: Change, fresh: bool):
         c, ctx, key = self.ctx.client, self.ctx, change.key
@@ -342,11 +350,11 @@ class _Runner:
         if action == "rename":
             return [self._claiming(ops.rename_user(c, change.from_ or "", key), key)], []
         if action == "adopt":
-            return [ops.adopt_user(c, key, ctx.ownership_id)], []
+            return [ops.adopt_user(c, key, ctx.ownership_id, after_create=fresh)], []
         if action == "suspend":
-            return [ops.suspend_user(c, key)], []
+            return [ops.suspend_user(c, key, after_create=fresh)], []
         if action == "unsuspend":
-            return [ops.unsuspend_user(c, key)], []
+            return [ops.unsuspend_user(c, key, after_create=fresh)], []
         if action == "delete":
             return [ops.delete_user(c, key)], []
         # update: attributes in one patch, added aliases one call each (removals ran first)
@@ -375,7 +383,8 @@ class _Runner:
         if action == "rename":
             return [self._claiming(ops.rename_group(c, change.from_ or "", key), key)], []
         if action == "adopt":
-            return [ops.adopt_group(c, key, self._group_description(key), ours)], []
+            description = self._group_description(key)
+            return [ops.adopt_group(c, key, description, ours, after_create=fresh)], []
         if action == "delete":
             return [ops.delete_group(c, key)], []
         attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}

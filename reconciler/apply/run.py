@@ -13,7 +13,7 @@ import click
 
 from reconciler.apply.audit import AuditLog, write_result_file
 from reconciler.apply.executor import ChangeResult, Context, execute_plan, summarize
-from reconciler.apply.passwords import PasswordFile
+from reconciler.apply.passwords import PasswordFile, PasswordFileExists
 from reconciler.apply.pending import PendingRenames
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.desired.resolve import load_desired
@@ -60,6 +60,11 @@ def _terminate(_signum: int, _frame: object) -> None:
 def _run(target: Path, options: ApplyOptions) -> int:
     saved: SavedPlan | None = None
     directory = target
+    passwords = PasswordFile(options.password_file)
+    try:
+        passwords.check()  # before reading anything: a taken path is refused at once
+    except PasswordFileExists as exc:
+        return _refuse(str(exc))
     if target.is_file():
         saved = load_saved_plan(target)
         directory = saved.directory
@@ -91,14 +96,23 @@ def _run(target: Path, options: ApplyOptions) -> int:
             _write_outcome(options, plan.checksum(), "not approved", "nobody approved the plan")
             return ERROR
         ws = desired.workspace
+        if any(c.kind == "user" and c.action == "create" for c in plan.changes):
+            try:
+                passwords.open()  # created before the first write; taken meanwhile: refused
+            except PasswordFileExists as exc:
+                _write_outcome(options, plan.checksum(), "refused", _refusal(str(exc)))
+                return ERROR
         marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
         # The read just now saw whether the schema holds the marker field: no second look.
         needs_schema = marks and not actual.marker_schema
-        if needs_schema and ops.ensure_marker_schema(client, ws.directory.customer):
-            click.echo("Created the ownership schema (custom user field).", err=True)
+        try:
+            if needs_schema and ops.ensure_marker_schema(client, ws.directory.customer):
+                click.echo("Created the ownership schema (custom user field).", err=True)
+        except BaseException:
+            passwords.close()
+            raise
         checksum = plan.checksum()
         audit = AuditLog(options.audit_log, checksum, git_commit(desired.tree.root))
-        passwords = PasswordFile(options.password_file)
         results: list[ChangeResult] = []
 
         def on_result(result: ChangeResult) -> None:

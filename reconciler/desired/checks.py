@@ -6,15 +6,18 @@ A rule is a function `(Index) -> Iterable[Problem]`, registered in RULES under i
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
-from reconciler.desired.load import DesiredTree, Located, Source
+from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
+from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
-from reconciler.problems import Problem
+from reconciler.problems import Problem, excerpt
 from reconciler.state import MAX_ALIASES, canonical_address
 
 # Google's rules for the local part of a user, group or alias address. Every pattern here is
@@ -536,15 +539,9 @@ def check_workspace(index: Index) -> Iterator[Problem]:
     raw_provider = src.raw.get("provider") if src.raw else None
     if not tree.has_setting("provider.kind"):
         return  # which provider is meant is unknown; workspace.yaml's problem says why
-    if (
-        tree.has_setting("provider.seed")  # else the default stands in for it
-        and ws.provider.kind == "emulator"
-        and ws.provider.seed
-        and isinstance(raw_provider, dict)
-        and "seed" in raw_provider
-        and not (tree.root / ws.provider.seed).is_file()
-    ):
-        yield src.problem(f"provider.seed: '{ws.provider.seed}' does not exist", "provider", "seed")
+    if ws.provider.kind == "emulator":
+        named = raw_provider if isinstance(raw_provider, dict) else {}
+        yield from _emulator_file_problems(tree, "seed" in named)
     if ws.provider.kind == "google" and ws.provider.credentials:
         key = (tree.root / ws.provider.credentials).resolve()
         if key.is_relative_to(tree.root.resolve()):
@@ -576,6 +573,77 @@ def check_protected(index: Index) -> Iterator[Problem]:
                 "protected",
                 i,
             )
+
+
+def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Problem]:
+    """The emulator reads its seed and writes its state only inside the state directory, in
+    regular files reached without a symbolic link: a seed elsewhere would be read (and
+    quoted in errors), a state elsewhere, or behind a link, written over."""
+    ws, src, root = tree.workspace, tree.workspace_source, tree.root
+    seed = ws.provider.seed
+    if tree.has_setting("provider.seed") and seed:  # else the default stands in for it
+        outside = outside_problem(seed)
+        link = None if outside else first_link(root, seed)
+        if outside:
+            yield src.problem(
+                f"provider.seed: {_quoted(seed)} {outside}: the emulator reads only files "
+                "inside it",
+                "provider",
+                "seed",
+            )
+        elif link is not None:
+            yield src.problem(
+                f"provider.seed: {_shown(link, root)} is {LINK_REFUSED}", "provider", "seed"
+            )
+        elif (root / seed).exists() and not (root / seed).is_file():
+            kind = kind_of(os.lstat(root / seed).st_mode)
+            yield src.problem(
+                f"provider.seed: {_quoted(seed)} is not a regular file ({kind})",
+                "provider",
+                "seed",
+            )
+        elif seed_named and not (root / seed).exists():
+            yield src.problem(f"provider.seed: {_quoted(seed)} does not exist", "provider", "seed")
+    state = ws.provider.state
+    if tree.has_setting("provider.state"):
+        outside = outside_problem(state)
+        link = None if outside else first_link(root, state)
+        if outside:
+            yield src.problem(
+                f"provider.state: {_quoted(state)} {outside}: local state is written only "
+                "inside it",
+                "provider",
+                "state",
+            )
+        elif state.lower().endswith(YAML_SUFFIXES) and not any(
+            part.startswith(".") for part in Path(state).parts
+        ):
+            yield src.problem(
+                f"provider.state: {_quoted(state)} would be read as desired state: name a "
+                "JSON file, such as .reconciler/emulator.json",
+                "provider",
+                "state",
+            )
+        elif seed and Path(state) == Path(seed):
+            yield src.problem(
+                f"provider.state: {_quoted(state)} is the seed, which the state would "
+                "overwrite: name another file, such as .reconciler/emulator.json",
+                "provider",
+                "state",
+            )
+        elif link is not None:
+            yield src.problem(
+                f"provider.state: {_shown(link, root)} is {LINK_REFUSED}", "provider", "state"
+            )
+
+
+def _shown(path: Path, root: Path) -> str:
+    return _quoted(path.relative_to(root).as_posix())
+
+
+def _quoted(setting: str) -> str:
+    """A path setting, quoted: long enough for any honest path, escaped."""
+    return f"'{excerpt(setting, 200)}'"
 
 
 # -- warnings --------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar, get_args
@@ -19,12 +21,18 @@ from reconciler.desired.models import (
     UserEntry,
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
-from reconciler.problems import InvalidInput, Problem, not_a_directory, not_a_file
+from reconciler.files import LINK_REFUSED, kind_of
+from reconciler.problems import InvalidInput, Problem, excerpt, not_a_directory, not_a_file
 from reconciler.settings import Directory, EmulatorProvider, Ownership, Workspace
 
 WORKSPACE_FILE = "workspace.yaml"
 LOCAL_STATE_DIR = ".reconciler"
 YAML_SUFFIXES = (".yaml", ".yml")
+LINK_FIX = "put the folder itself here, or remove the link"
+FOLDER_LINK_REFUSED = (
+    "a symbolic link to a folder: refused (only folders inside the state directory are read, "
+    f"never through a link); {LINK_FIX}"
+)
 
 SECRET_KEYS = {
     "password",
@@ -128,32 +136,72 @@ def read_tree(root: Path) -> tuple[DesiredTree, list[Problem]]:
         )
     workspace, ws_raw, broken = _read_workspace(ws_path, problems)
     tree = DesiredTree(root, workspace, Source(ws_path, 1, ws_raw), broken_settings=broken)
-    for path in desired_files(root, workspace):
+    unreadable: list[Problem] = []
+    for path in desired_files(root, workspace, unreadable):
         tree.files.append(path)
         _load_file(path, tree, problems)
+    if unreadable:  # a folder or file not read may hold any user or group
+        problems.extend(unreadable)
+        tree.entries_complete = False
     return tree, problems
 
 
-def desired_files(root: Path, workspace: Workspace) -> list[Path]:
-    """Every desired-state YAML file under root, in a stable order."""
+def desired_files(
+    root: Path, workspace: Workspace, problems: list[Problem] | None = None
+) -> list[Path]:
+    """Every desired-state YAML file under root, in a stable order (each folder's files,
+    then its sub-folders, by name).
+
+    Whatever cannot be read is a problem, never an absence (users in a folder skipped would
+    look unbound, and be suspended): a folder that cannot be listed, a symbolic link to a
+    folder, in a loop or named as a YAML file, and a YAML name that is no regular file (a
+    FIFO, a device). Links are refused rather than followed, even to a place inside the
+    directory: such a place is read already under its own name (through the link, every
+    entry would be defined twice), a place outside is not what review saw, and a link is
+    how a loop is made. Such problems go to `problems`; without that list, InvalidInput is
+    raised with them all. Hidden folders (.git, .github, .reconciler) never hold desired
+    state and are not looked into."""
+    own: list[Problem] = []
     skip = {root / WORKSPACE_FILE}
     if workspace.provider.kind == "emulator" and workspace.provider.seed:
         skip.add(root / workspace.provider.seed)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        # Hidden folders (.git, .github, .reconciler) never hold desired state.
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            if (
-                name.startswith(".")
-                or not name.endswith(YAML_SUFFIXES)
-                or path in skip
-                or any(fnmatch.fnmatch(rel, pat) for pat in workspace.exclude)
-            ):
+    found: list[Path] = []
+    pending = [Path(root)]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            own.append(_unreadable_folder(folder, exc))
+            continue
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            found.append(path)
+            path = Path(folder, entry.name)
+            is_yaml = entry.name.endswith(YAML_SUFFIXES)
+            if is_yaml and (path in skip or _excluded(path, root, workspace.exclude)):
+                continue
+            try:  # the entry's type as listed: no system call per file where it is known
+                if entry.is_symlink():
+                    why = LINK_REFUSED if is_yaml else _folder_link_problem(path)
+                    if why:
+                        own.append(Problem(path, 0, why))
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(path)
+                elif is_yaml and entry.is_file(follow_symlinks=False):
+                    found.append(path)
+                elif is_yaml:
+                    kind = kind_of(entry.stat(follow_symlinks=False).st_mode)
+                    own.append(Problem(path, 0, f"not a regular file ({kind}): refused"))
+            except OSError as exc:
+                own.append(Problem(path, 0, f"cannot read: {exc.strerror or exc}"))
+        pending.extend(reversed(folders))
+    if problems is not None:
+        problems.extend(own)
+    elif own:
+        raise InvalidInput(own)
     return found
 
 
@@ -180,6 +228,38 @@ def not_loaded(root: Path, workspace: Workspace, path: Path) -> str | None:
         if fnmatch.fnmatch(rel.as_posix(), pattern):
             return f"matches exclude '{pattern}' of {WORKSPACE_FILE}"
     return None
+
+
+def _excluded(path: Path, root: Path, patterns: list[str]) -> bool:
+    if not patterns:
+        return False
+    rel = path.relative_to(root).as_posix()
+    return any(fnmatch.fnmatch(rel, p) for p in patterns)
+
+
+def _folder_link_problem(path: Path) -> str | None:
+    """What is wrong with a link not named as a YAML file: it leads to a folder, in a loop,
+    or somewhere that cannot be looked at; None for a link to a file that is not desired
+    state, or to nothing."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that leads round in a loop: refused; remove it"
+        return f"a symbolic link that cannot be followed ({exc.strerror}): refused; remove it"
+    return FOLDER_LINK_REFUSED if stat.S_ISDIR(mode) else None
+
+
+def _unreadable_folder(folder: Path, exc: OSError) -> Problem:
+    why = exc.strerror or type(exc).__name__
+    return Problem(
+        folder,
+        0,
+        f"cannot read this folder ({why}): the files in it may hold desired state, so it "
+        "must be readable (or hidden, with a name starting with '.')",
+    )
 
 
 def _load_workspace(path: Path, problems: list[Problem]) -> tuple[Workspace | None, YMap | None]:
@@ -325,7 +405,7 @@ def _load_entry(
         entry = model.model_validate(item)
     except ValidationError as exc:
         ident = _entry_identity(key, item)
-        what = f"{singular} {ident}" if ident else singular
+        what = f"{singular} {excerpt(ident)}" if ident else singular
         problems.extend(_model_problems(exc, item, where.path, what, model))
         salvaged = _salvage(model, item, exc)
         if salvaged is None:
@@ -438,7 +518,7 @@ def _model_problems(
         if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
             continue  # already explained by the secrets rule
         line = _line_at(raw, loc)
-        where = ".".join(str(p) for p in loc)
+        where = ".".join(excerpt(str(p)) for p in loc)
         prefix = f"{what}: {where}: " if where else f"{what}: "
         message = _explain(err, place)
         if err["type"] in ("missing", "union_tag_not_found") or (
@@ -539,13 +619,13 @@ def _explain(err: dict[str, Any], place: _Place) -> str:
     if kind in ("int_type", "float_type"):
         return f"must be a number, not {_describe(value)}"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, not {value!r}"
+        return f"must be one of {ctx.get('expected')}, not {_describe(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"must be a map of fields, not {_describe(value)}"
     if kind == "too_short":
         return "must not be empty"
     if kind == "string_pattern_mismatch":
-        return f"{value!r} is not valid here (allowed: letters, digits, . _ / -)"
+        return f"{_describe(value)} is not valid here (allowed: letters, digits, . _ / -)"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return str(err["msg"])
@@ -592,11 +672,11 @@ def _describe(value: Any) -> str:
         return "a map"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return excerpt(value if not isinstance(value, str) else repr(value))
 
 
 def _unknown_key_message(key: str, known: Any, noun: str = "top-level key") -> str:
     names = list(known)
     close = difflib.get_close_matches(key, names, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown {noun} '{key}'{hint}; allowed: {', '.join(names)}"
+    return f"unknown {noun} '{excerpt(key)}'{hint}; allowed: {', '.join(names)}"

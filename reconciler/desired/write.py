@@ -33,6 +33,7 @@ from reconciler.desired.load import (
 )
 from reconciler.desired.models import ENTRY_MODELS
 from reconciler.desired.yamlread import _scalar, build_value, compose_yaml, read_text
+from reconciler.files import replace_regular
 from reconciler.problems import InvalidInput, Problem, not_a_directory
 from reconciler.settings import Workspace
 
@@ -69,7 +70,7 @@ def format_directory(root: Path, write: bool = True) -> list[Path]:
     if workspace is None:
         raise InvalidInput(problems or [Problem(root / WORKSPACE_FILE, 0, "cannot read")])
     changed = []
-    for path in [root / WORKSPACE_FILE, *desired_files(root, workspace)]:
+    for path in [root / WORKSPACE_FILE, *desired_files(root, workspace, problems)]:
         try:
             text = read_text(path)
             formatted = format_text(text, path, workspace=path.name == WORKSPACE_FILE)
@@ -79,7 +80,8 @@ def format_directory(root: Path, write: bool = True) -> list[Path]:
         if formatted != text:
             changed.append(path)
             if write:
-                path.write_text(formatted, encoding="utf-8")
+                # Never through a link: a new file renamed over this regular one (files.py).
+                replace_regular(path, formatted.encode("utf-8"))
     if problems:
         raise InvalidInput(problems)
     return changed

@@ -21,7 +21,8 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
-from reconciler.problems import InvalidInput, Problem
+from reconciler.files import FileTooLarge, RefusedFile, read_regular
+from reconciler.problems import InvalidInput, Problem, excerpt
 
 try:
     from ruamel.yaml.cyaml import CParser
@@ -44,6 +45,8 @@ MAX_COMPOSE_DEPTH = 1000
 _MAX_FLOW_OPENERS = 500
 # Every line break YAML knows (not only \n), and a byte order mark, may precede a line.
 _DEEP_LINE_START = re.compile(r"(?:^|[\r\x85\u2028\u2029])\ufeff?[ \t?:-]{200}", re.MULTILINE)
+# The parser's own words are quoted at most this long (they may quote the file).
+MESSAGE_CHARS = 120
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -131,8 +134,8 @@ def compose_yaml(text: str, path: Path) -> Node | None:
         ) from None
     except RecursionError:
         raise InvalidInput([Problem(path, 0, "YAML nesting is too deep")]) from None
-    except YAMLError as exc:
-        raise InvalidInput([Problem(path, 0, f"YAML syntax: {exc}")]) from None
+    except YAMLError as exc:  # its text may quote the file: a short excerpt only
+        raise InvalidInput([Problem(path, 0, f"YAML syntax: {excerpt(str(exc))}")]) from None
     if node is not None and "&" in text:  # no anchors, no aliases: nothing can expand
         _check_expansion(node, path)
     return node
@@ -210,8 +213,9 @@ def _compose(text: str) -> Node | None:
 def _syntax_problem(exc: MarkedYAMLError, path: Path) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else 0
-    problem = str(exc.problem or "").strip()
-    context = str(exc.context or "").strip()
+    # The parser's words, which may quote the file (an alias's name, a token): bounded.
+    problem = excerpt(str(exc.problem or "").strip(), MESSAGE_CHARS)
+    context = excerpt(str(exc.context or "").strip(), MESSAGE_CHARS)
     start = exc.context_mark.line + 1 if exc.context_mark else 0
     if "but found another document" in problem:
         what = "more than one YAML document (---): keep one document per file"
@@ -225,18 +229,17 @@ def _syntax_problem(exc: MarkedYAMLError, path: Path) -> Problem:
 
 
 def read_text(path: Path) -> str:
-    """The text of a YAML file, refusing huge files and invalid UTF-8 with a located error."""
+    """The text of a YAML file, refusing huge files, invalid UTF-8 and anything but a regular
+    file reached without a symbolic link (files.py) with a located error."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InvalidInput([Problem(path, 0, f"cannot read: {exc.strerror}")]) from None
-    if size > MAX_FILE_BYTES:
+        raw = read_regular(path, MAX_FILE_BYTES)
+    except FileTooLarge as exc:
         limit = MAX_FILE_BYTES // (1024 * 1024)
         raise InvalidInput(
-            [Problem(path, 0, f"file is {size} bytes, over the {limit} MiB limit; split it")]
-        )
-    try:
-        raw = path.read_bytes()
+            [Problem(path, 0, f"file is {exc.size} bytes, over the {limit} MiB limit; split it")]
+        ) from None
+    except RefusedFile as exc:
+        raise InvalidInput([Problem(path, 0, exc.strerror)]) from None
     except OSError as exc:
         raise InvalidInput([Problem(path, 0, f"cannot read: {exc.strerror}")]) from None
     try:
@@ -314,13 +317,15 @@ def build_value(node: Node, path: Path, problems: list[Problem], depth: int) -> 
                 continue
             key = build_value(key_node, path, problems, depth + 1)
             if not isinstance(key, str):
-                problems.append(Problem(path, key_line, f"keys must be text, not {key!r}"))
+                problems.append(Problem(path, key_line, f"keys must be text, not {excerpt(key)}"))
                 continue
             key = sys.intern(key)  # a few field names, repeated in every entry
             if key in mapping.key_lines:
                 first = mapping.key_lines[key]
                 problems.append(
-                    Problem(path, key_line, f"duplicate key '{key}' (first at line {first})")
+                    Problem(
+                        path, key_line, f"duplicate key '{excerpt(key)}' (first at line {first})"
+                    )
                 )
                 continue
             mapping.key_lines[key] = key_line
@@ -337,7 +342,8 @@ def _tag_problem(node: Node, path: Path) -> Problem:
     return Problem(
         path,
         node.start_mark.line + 1,
-        f"YAML tag '{tag}' is not allowed: only plain text, numbers, booleans, lists and maps",
+        f"YAML tag '{excerpt(tag)}' is not allowed: only plain text, numbers, booleans, lists "
+        "and maps",
     )
 
 
@@ -374,7 +380,9 @@ def _scalar(node: ScalarNode, path: Path, problems: list[Problem]) -> Any:
         return _int(text) if kind == "int" else _float(text)
     except ValueError:
         line = node.start_mark.line + 1
-        problems.append(Problem(path, line, f"'{text}' is not a valid {_KIND_NAMES[kind]}"))
+        problems.append(
+            Problem(path, line, f"'{excerpt(text)}' is not a valid {_KIND_NAMES[kind]}")
+        )
         return text
 
 

@@ -9,8 +9,9 @@ own shapes and persists across restarts.
 Modules: `store` (TenantStore: the tenant, its seed, persistence), `tenant` (the in-memory
 model, its indexes and journaled mutations), `seed` (seed and state documents), `journal`
 (snapshot + append-only journal), `api` (DirectoryApi: routing, consistency delay, short
-reads) with `api_users`, `api_groups`, `api_members`, `api_orgunits`, `api_schemas`,
-`api_domains` (over `domains`: the tenant's domains and which addresses may use), and
+reads, listing lag) with `api_users`, `api_groups`, `api_members`, `api_orgunits`,
+`api_schemas`, `api_domains` (over `domains`: the tenant's domains and which addresses may
+use), `lag` (what lagging listings still show), and
 `fields` (partial responses), `discovery` (the bundled discovery document: `fields` names
 are checked against its response schemas), `query` (search), `paging`, `rules`, `errors`,
 `request`. `server` puts it on HTTP, with `batch` (the multipart wire format) and `faults`
@@ -42,7 +43,8 @@ Listings
   Any other field is `400 invalid` "Invalid query: …", never an empty result. A filtered
   listing scans from the cursor (O(matches skipped)); an `email:` query uses the index.
 - `includeDerivedMembership`: direct members, then the members of nested groups, each once.
-- Listings show a new user or group at once, even within the consistency delay.
+- Listings show a new user or group at once, even within the consistency delay (unless
+  they lag writes: `listing_lag_ms`, below).
 
 Writes
 - users.update and users.patch keep fields the body leaves out and clear fields set to
@@ -61,7 +63,8 @@ Writes
   duplicate` "Entity already exists."; an existing member: "Member already exists.".
 - Renaming a user or a group appends the old address to `aliases` (the old address still
   finds it). Renaming to one of its own aliases is `409 duplicate` "Entity already exists."
-  until that alias is removed (Google's knowledge base; for groups by analogy).
+  until that alias is removed (Google's knowledge base; for groups by analogy). Deleting an
+  alias the user or group does not have: `400 invalid` "Invalid Input: resource_id".
 - At most 30 aliases per user or group (admin help): the 31st, or a rename that would make
   the old address the 31st, is `412 limitExceeded` "Alias limit exceeded: ..." (the reason
   is GAM's; status and message are our choice).
@@ -97,7 +100,8 @@ Members
   also once an account has that address (inserting that account is then a 409); it is no
   nested group. The API cannot create one.
 - Inserting an address in the tenant's domains that is no user or group: `404 notFound`
-  "Resource Not Found: memberKey".
+  "Resource Not Found: memberKey". Deleting a user, group or known address that is not a
+  member: `400 required` "Missing required field: memberKey" (a key that names nothing: 404).
 - hasMember follows nested groups; an external memberKey with nested groups is `400
   invalid` "Invalid Input: memberKey" (as documented); an unknown external address is
   simply not a member; an unknown address in the tenant's domains is a 404.
@@ -107,8 +111,25 @@ Eventual consistency (`consistency_delay_s`)
   notFound` "Resource Not Found: userKey" and writes (update, patch, delete, makeAdmin,
   signOut, aliases) with `412 conditionNotMet` "User creation is not complete."; adding it
   to a group is `404` "Resource Not Found: memberKey". A new group answers every call with
-  `404` "Resource Not Found: groupKey". The delay is not persisted: after a restart
-  everything is settled.
+  `404` "Resource Not Found: groupKey". The new address of a renamed user or group settles
+  the same way: within the delay it finds nothing (`404` userKey, groupKey or memberKey, for
+  reads and writes alike), while the old address (now an alias) and the id work at once; so
+  does a rename to an alias the user or group has just removed (a rename to one it still
+  has is refused, above). The delay is not persisted: after a restart everything is settled.
+
+Listing lag (`listing_lag_ms`)
+- For that long after a write, users.list, groups.list, members.list and orgunits.list show
+  what it changed as it was before: a new item not at all, a deleted one still (a deleted
+  user's memberships with the address and status they had), a changed or renamed one as it
+  was (writes within the lag: the state before the first). Gets show everything as it is.
+  Paging and queries work on what the listing shows. A restored (undeleted) user appears
+  in users.list after the lag, like a new one; the deleted users' listing
+  (`showDeleted=true`) does not lag.
+- A group's directMembersCount is counted when it is read, in listings too: a member listing
+  that lags disagrees with it. A deleted group still listed shows the count it had, and its
+  members answer 404. Derived memberships and groups.list?userKey= do not lag.
+- The cost is O(changes): per item written, its earlier state until the lag passes. Not
+  persisted: after a restart listings have caught up.
 
 Domains (domains.py)
 - A seed's `domains` entry is a name or a Domains resource with `domainAliases`; the
@@ -127,9 +148,10 @@ Released addresses (`address_hold_s`, serve option `--address-hold-ms`)
 Org units and schemas
 - orgunits.list `type` defaults to `children`; the root is listed only with
   `allIncludingParent`. Unknown unit: `404 notFound` "Org unit not found"; unknown parent:
-  `400 invalid` "Invalid Parent Orgunit Id"; an existing path: `409 duplicate`; deleting a
-  unit that still holds users or units: `400 failedPrecondition`. Renaming or moving a unit
-  carries its sub-units and users along.
+  `400 invalid` "Invalid Parent Orgunit Id"; inserting an existing path: `400 invalidOrgunit`
+  "Invalid Ou Id" (moving or renaming onto one: `409 duplicate`); deleting a unit that still
+  holds users or units: `412 conditionNotMet`. Renaming or moving a unit carries its sub-units
+  and users along.
 - Schema names are case-insensitive and cannot be changed (400); deleting a schema removes
   every user's values for it. customSchemas writes merge field by field, null removes;
   INT64 values may be numbers or numeric strings and are returned as given. Unknown

@@ -16,6 +16,12 @@ orgunits, domains; a count above the collection's size lists nothing at all). A 
 listing then ends its page sequence early, without an error or a nextPageToken; a member
 listing returns fewer members than the group's directMembersCount. `{}` (the default)
 turns it off. Gets (users.get, groups.get, orgunits.get…) still find what is left out.
+
+Listing lag, as Google's listings lag its writes: set `api.listing_lag_s = 0.3` and for 0.3 s
+after a write users.list, groups.list, members.list and orgunits.list show what it changed
+as it was before (a new item not at all, a deleted one still); gets show it as it is. A
+group's directMembersCount is counted when it is read, so a member listing that lags
+disagrees with it. See lag.py.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from reconciler.emulator import (
 from reconciler.emulator.discovery import check_selection
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.fields import parse_fields, select
+from reconciler.emulator.lag import ListingLag
 from reconciler.emulator.request import Call
 from reconciler.emulator.store import StateError, TenantStore
 
@@ -252,6 +259,9 @@ class DirectoryApi:
         self.consistency_delay_s = consistency_delay_s
         # collection -> items every listing of it leaves out at its end (see module doc).
         self.short_listing: dict[str, int] = {}
+        # How long listings lag writes (see module doc), and what they still show.
+        self.listing_lag_s = 0.0
+        self._lag = ListingLag()
         self._created_at: dict[str, float] = {}
         # How long an address a call released (a removed alias, a deleted user's or group's
         # addresses) cannot be claimed again: 409 duplicate, as Google answers while it
@@ -312,9 +322,14 @@ class DirectoryApi:
                     settling=lambda id_: self._settling(id_, now),
                     created=lambda id_: self._created(id_, now),
                     short_listing=dict(self.short_listing),
+                    lagged=self._lag.visible,
                     held=lambda address: self._held(address, now),
                 )
-                status, out = handler(call)
+                tenant.on_change = self._watch(now)
+                try:
+                    status, out = handler(call)
+                finally:
+                    tenant.on_change = None
                 # Under the lock: no claim can slip in between. Should the writes not be
                 # saved, the addresses stay taken anyway: the hold changes nothing then.
                 self._release(call.released, now)
@@ -341,6 +356,7 @@ class DirectoryApi:
         with self.store.lock:
             self.store.reset()
             self._created_at.clear()
+            self._lag.clear()
             self._released_at.clear()
 
     # ---- internals -----------------------------------------------------------------
@@ -355,6 +371,17 @@ class DirectoryApi:
             if m:
                 return method_id, handler, {k: unquote(v) for k, v in m.groupdict().items()}
         return None
+
+    def _watch(self, now: float) -> Callable[[str, object, object], None] | None:
+        """What the tenant tells of the changes a call makes: nothing without a lag."""
+        lag_s = self.listing_lag_s
+        if lag_s <= 0:
+            if len(self._lag):
+                self._lag.clear()
+            return None
+        self._lag.expire(now, lag_s)
+        lag = self._lag
+        return lambda collection, key, before: lag.record(now, collection, key, before)
 
     def _settling(self, id_: str, now: float) -> bool:
         created = self._created_at.get(id_)

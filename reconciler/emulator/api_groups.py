@@ -13,6 +13,7 @@ from reconciler.emulator.errors import (
     required,
 )
 from reconciler.emulator.ids import external_member_id, new_group_id, next_etag
+from reconciler.emulator.lag import lagged_page
 from reconciler.emulator.paging import listing_digest
 from reconciler.emulator.query import group_matcher, parse_query
 from reconciler.emulator.request import Call
@@ -31,7 +32,7 @@ from reconciler.emulator.rules import (
     removed_alias,
     tenant_address,
 )
-from reconciler.emulator.tenant import GROUP, Record, Tenant, group_addresses
+from reconciler.emulator.tenant import GROUP, LAST_COUNT, Record, Tenant, group_addresses
 
 Answer = tuple[int, dict[str, Any] | None]
 MAX_PAGE = 200  # Google: "Max allowed value is 200"; larger values are capped, not refused
@@ -99,7 +100,7 @@ def render_group(tenant: Tenant, rec: Record) -> dict[str, Any]:
         "etag": rec["etag"],
         "email": rec["email"],
         "name": rec["name"],
-        "directMembersCount": str(len(tenant.members[rec["id"]])),
+        "directMembersCount": str(_members_count(tenant, rec)),
         "description": rec.get("description", ""),
         "adminCreated": rec.get("adminCreated", True),
     }
@@ -108,11 +109,18 @@ def render_group(tenant: Tenant, rec: Record) -> dict[str, Any]:
     return out
 
 
+def _members_count(tenant: Tenant, rec: Record) -> int:
+    """Counted when read; a deleted group that a listing still shows, as it was."""
+    members = tenant.members.get(rec["id"])
+    return len(members) if members is not None else int(rec.get(LAST_COUNT, 0))
+
+
 def find_group(call: Call, key: str) -> Record:
     """The group a key names (email, alias or id). A group created less than the
-    consistency delay ago answers 404, as Google's do while they settle."""
+    consistency delay ago answers 404, as Google's do while they settle, and so does the new
+    address of a group renamed less than the delay ago."""
     hit = call.tenant.resolve(key)
-    if hit is None or hit[0] != GROUP or call.settling(hit[1]):
+    if hit is None or hit[0] != GROUP or call.settling(hit[1]) or call.settling(key.lower()):
         raise not_found("groupKey")
     return call.tenant.groups[hit[1]]
 
@@ -151,18 +159,35 @@ def list_groups(call: Call) -> Answer:
         keys = sorted(t.groups[gid]["email"] for gid in groups)
     suffix = "@" + domain
 
+    def listed(rec: Record) -> bool:
+        return (not domain or rec["email"].endswith(suffix)) and matcher(rec)
+
     def match(email: str) -> bool:
-        rec = t.groups[t.addresses[email][1]]
-        return (not domain or email.endswith(suffix)) and matcher(rec)
+        return listed(t.groups[t.addresses[email][1]])
 
     digest = listing_digest("groups", domain, customer, user_key, descending, query)
-    found, token = call.page("groups", digest, keys, limit, match, descending)
+    # A member's groups (userKey) follow memberships as they are; the others lag (lag.py).
+    lagged = {} if user_key else call.lagged("groups")
+    if lagged:
+
+        def current(email: str) -> bool:
+            gid = t.addresses[email][1]
+            return gid not in lagged and listed(t.groups[gid])
+
+        ghosts = sorted((rec["email"], rec) for rec in lagged.values() if rec is not None)
+        page, token = lagged_page(
+            call, "groups", digest, keys, limit, current, ghosts, listed, descending
+        )
+        shown = [ghost or t.groups[t.addresses[e][1]] for e, ghost in page]
+    else:
+        found, token = call.page("groups", digest, keys, limit, match, descending)
+        shown = [t.groups[t.addresses[e][1]] for e in found]
     out: dict[str, Any] = {
         "kind": "admin#directory#groups",
         "etag": next_etag(f"groups/{t.generation}"),
     }
-    if found:
-        out["groups"] = [render_group(t, t.groups[t.addresses[e][1]]) for e in found]
+    if shown:
+        out["groups"] = [render_group(t, rec) for rec in shown]
     if token:
         out["nextPageToken"] = token
     return 200, out
@@ -206,6 +231,9 @@ def _change_group(call: Call, mode: str) -> Answer:
     if rec["email"] != old["email"]:
         call.check_not_held(rec["email"])
     call.tenant.put_group(rec)
+    if rec["email"] not in group_addresses(old):
+        # Renamed: the new address settles like a new group (docs/emulator.md).
+        call.created(rec["email"])
     return 200, render_group(call.tenant, rec)
 
 

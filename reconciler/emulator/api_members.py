@@ -14,10 +14,19 @@ from reconciler.emulator.errors import (
     required,
 )
 from reconciler.emulator.ids import external_member_id, next_etag
+from reconciler.emulator.lag import lagged_page
 from reconciler.emulator.paging import listing_digest
 from reconciler.emulator.request import Call
 from reconciler.emulator.rules import ROLES, any_address, consumer_address
-from reconciler.emulator.tenant import GROUP, Member, Record, Tenant, member_etag
+from reconciler.emulator.tenant import (
+    GROUP,
+    Member,
+    MemberSeen,
+    Record,
+    Tenant,
+    member_etag,
+    members_collection,
+)
 
 Answer = tuple[int, dict[str, Any] | None]
 DELIVERY = frozenset({"ALL_MAIL", "DAILY", "DIGEST", "DISABLED", "NONE"})
@@ -48,16 +57,8 @@ def render_member(
 
 
 def member_status(tenant: Tenant, member_id: str, member_type: str) -> str | None:
-    """As Google shows it: SUSPENDED for a suspended user, ACTIVE for other users, groups
-    and the customer. None (no `status` at all) for an external address (GAM 4.65.52:
-    members with no status are "typically non-domain addresses") and for a member in the
-    tenant's domains with no user or group behind it (GAM 4.93.00: members "added to the
-    group before the user or group that they represent was created")."""
-    if member_type == "EXTERNAL" or tenant.unresolved_member(member_id, member_type):
-        return None
-    if member_type == "USER" and tenant.users[member_id].get("suspended"):
-        return "SUSPENDED"
-    return "ACTIVE"
+    """As Google shows it (Tenant.member_status): SUSPENDED, ACTIVE, or None (no status)."""
+    return tenant.member_status(member_id, member_type)
 
 
 def member_key(tenant: Tenant, key: str) -> str | None:
@@ -91,9 +92,18 @@ def held_member(tenant: Tenant, group_id: str, key: str) -> str | None:
     return None
 
 
-def _find_member(call: Call, group: Record) -> tuple[str, Member]:
-    mid = held_member(call.tenant, group["id"], call.params["memberKey"])
+def _find_member(call: Call, group: Record, *, removing: bool = False) -> tuple[str, Member]:
+    """The membership the memberKey names. Google's answers when there is none: 404 for a
+    key that names nothing (or the new address of an account renamed moments ago); for a
+    user, group or known address that is simply not a member, members.delete says 400
+    required "Missing required field: memberKey" (GAM reads it as memberNotFound) and the
+    other methods 404."""
+    key = call.params["memberKey"]
+    settling = call.settling(key.lower())
+    mid = None if settling else held_member(call.tenant, group["id"], key)
     if mid is None:
+        if removing and not settling and member_key(call.tenant, key) is not None:
+            raise required("memberKey")
         raise not_found("memberKey")
     return mid, call.tenant.members[group["id"]][mid]
 
@@ -118,8 +128,8 @@ def new_member(
     else:
         raise required("email")
     kind, mid = hit
-    if settling(mid):
-        raise not_found("memberKey")
+    if settling(mid) or (body.get("email") and settling(address)):
+        raise not_found("memberKey")  # created, or renamed to this address, moments ago
     if kind == GROUP:
         if group["id"] in (mid, *tenant.nested_groups(mid)):
             raise condition_not_met("Cyclic memberships not allowed")
@@ -174,17 +184,51 @@ def list_members(call: Call) -> Answer:
         return not roles or members[mid].role in roles
 
     digest = listing_digest("members", gid, sorted(roles), derived)
-    found, token = call.page("members", digest, keys, limit, match)
+    # Direct memberships written moments ago are listed as they were (lag.py).
+    lagged = {} if derived else call.lagged(members_collection(gid))
+    if lagged:
+
+        def current(mid: str) -> bool:
+            return mid not in lagged and match(mid)
+
+        def role_matches(seen: MemberSeen) -> bool:
+            return not roles or seen[1].role in roles
+
+        ghosts = sorted((mid, seen) for mid, seen in lagged.items() if seen is not None)
+        page, token = lagged_page(
+            call, "members", digest, keys, limit, current, ghosts, role_matches
+        )
+        shown = [
+            _as_seen(t, mid, seen) if seen else render_member(t, gid, mid, members[mid])
+            for mid, seen in page
+        ]
+    else:
+        found, token = call.page("members", digest, keys, limit, match)
+        # Derived members are shown with the etag of the group that holds them directly.
+        shown = [render_member(t, holder(mid), mid, members[mid]) for mid in found]
     out: dict[str, Any] = {
         "kind": "admin#directory#members",
         "etag": next_etag(f"{group['etag']}/members"),
     }
-    if found:
-        # Derived members are shown with the etag of the group that holds them directly.
-        out["members"] = [render_member(t, holder(mid), mid, members[mid]) for mid in found]
+    if shown:
+        out["members"] = shown
     if token:
         out["nextPageToken"] = token
     return 200, out
+
+
+def _as_seen(tenant: Tenant, member_id: str, seen: MemberSeen) -> dict:
+    """A membership as a lagging listing still shows it, under the address and with the
+    status it had (a deleted user's membership still shows both)."""
+    group_id, member, email, status = seen
+    out = render_member(tenant, group_id, member_id, member)
+    if email is not None:
+        out["email"] = email
+    if status is None:
+        out.pop("status", None)
+    else:
+        out["status"] = status  # where render_member puts it: last in a listing
+    return out
 
 
 def _derived_members(t: Tenant, group_id: str) -> tuple[dict[str, Member], dict[str, str]]:
@@ -243,7 +287,7 @@ def _change_member(call: Call) -> Answer:
 
 def delete_member(call: Call) -> Answer:
     group = find_group(call, call.params["groupKey"])
-    mid, _ = _find_member(call, group)
+    mid, _ = _find_member(call, group, removing=True)
     call.tenant.delete_member(group["id"], mid)
     return 204, None
 
@@ -252,7 +296,7 @@ def has_member(call: Call) -> Answer:
     t = call.tenant
     group = find_group(call, call.params["groupKey"])
     key = call.params["memberKey"]
-    mid = member_key(t, key)
+    mid = None if call.settling(key.lower()) else member_key(t, key)
     if mid is None:
         if "@" in key and not t.in_domain(key.lower()):
             return 200, {"isMember": False}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.emulator.errors import ApiError, duplicate, invalid, required
+from reconciler.emulator.errors import ApiError, condition_not_met, duplicate, invalid, required
 from reconciler.emulator.ids import new_orgunit_id, next_etag
 from reconciler.emulator.request import Call
 from reconciler.emulator.rules import check_customer
@@ -16,6 +16,13 @@ TYPES = ("all", "children", "allIncludingParent")
 
 def orgunit_not_found() -> ApiError:
     return ApiError(404, "notFound", "Org unit not found")
+
+
+def orgunit_exists() -> ApiError:
+    """orgunits.insert of a path that exists. Google answers 400 (GAM's doCreateOrg files it,
+    as invalidOrgunit, or a 503 backendError, as "duplicate"), not 409; see
+    docs/emulator.md, "Error shapes on idempotent paths"."""
+    return ApiError(400, "invalidOrgunit", "Invalid Ou Id")
 
 
 def render_orgunit(rec: Record) -> dict[str, Any]:
@@ -92,7 +99,9 @@ def build_orgunit(
         if parent_low == old_low or parent_low.startswith(old_low + "/"):
             raise invalid("Invalid Parent Orgunit Id")  # under itself
     existing = tenant.orgunit(path)
-    if existing is not None and (old is None or existing["orgUnitId"] != old["orgUnitId"]):
+    if existing is not None and old is None:
+        raise orgunit_exists()
+    if existing is not None and existing["orgUnitId"] != old["orgUnitId"]:
         raise duplicate()
     rec["orgUnitPath"] = path
     return rec
@@ -124,8 +133,16 @@ def list_orgunits(call: Call) -> Answer:
     base_low = base["orgUnitPath"].lower()
     below = base_low.rstrip("/") + "/"
     units = []
-    for key in sorted(t.orgunits):
-        rec = t.orgunits[key]
+    lagged = call.lagged("orgunits")  # units written moments ago are listed as they were
+    listed = (
+        {k: rec for k, rec in t.orgunits.items() if rec["orgUnitId"] not in lagged}
+        if lagged
+        else t.orgunits
+    )
+    if lagged:
+        listed.update((rec["orgUnitPath"].lower(), rec) for rec in lagged.values() if rec)
+    for key in sorted(listed):
+        rec = listed[key]
         if kind == "children":
             if rec["parentOrgUnitPath"].lower() == base_low:
                 units.append(rec)
@@ -182,10 +199,9 @@ def delete_orgunit(call: Call) -> Answer:
         for u in t.users.values()
     )
     if has_units or has_users:
-        raise ApiError(
-            400,
-            "failedPrecondition",
-            f"Org unit {rec['orgUnitPath']} is not empty: it still holds users or org units",
+        # 412, as GAM's _doDeleteOrgs expects ("Has child org units"), not 400.
+        raise condition_not_met(
+            f"Org unit {rec['orgUnitPath']} is not empty: it still holds users or org units"
         )
     t.delete_orgunit(rec["orgUnitPath"])
     return 204, None

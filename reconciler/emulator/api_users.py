@@ -14,6 +14,7 @@ from reconciler.emulator.errors import (
     user_not_ready,
 )
 from reconciler.emulator.ids import next_etag
+from reconciler.emulator.lag import lagged_page
 from reconciler.emulator.paging import listing_digest
 from reconciler.emulator.query import exact_email, parse_query, user_matcher
 from reconciler.emulator.request import Call, parse_time
@@ -50,13 +51,16 @@ def find_user(call: Call, key: str, *, write: bool) -> Record:
     """The active user a key names (email, alias or id).
 
     A user created less than the consistency delay ago is not found by reads and answers
-    writes with 412 "User creation is not complete.", as Google does while it settles.
+    writes with 412 "User creation is not complete.", as Google does while it settles; the
+    new address of a user renamed less than the delay ago finds nothing yet (404).
     """
     hit = call.tenant.resolve(key)
     if hit is None or hit[0] != USER:
         raise not_found("userKey")
     if call.settling(hit[1]):
         raise user_not_ready() if write else not_found("userKey")
+    if call.settling(key.lower()):
+        raise not_found("userKey")
     return call.tenant.users[hit[1]]
 
 
@@ -117,28 +121,50 @@ def list_users(call: Call) -> Answer:
         def record(key: Any) -> Record:
             return t.users[t.addresses[key[1]][1]]
 
-    def match(key: Any) -> bool:
-        rec = record(key)
+    def listed(rec: Record) -> bool:
         return (not domain or rec["primaryEmail"].endswith(suffix)) and matcher(rec)
 
+    def match(key: Any) -> bool:
+        return listed(record(key))
+
     digest = listing_digest("users", domain, customer, order_by, descending, query, show_deleted)
-    found, token = call.page("users", digest, keys, limit, match, descending)
+    lagged = {} if show_deleted else call.lagged("users")
+    if lagged:
+        # Users written moments ago are listed as they were (lag.py).
+        def current(key: Any) -> bool:
+            rec = record(key)
+            return rec["id"] not in lagged and listed(rec)
+
+        ghosts = sorted(
+            (_sort_key(rec, order_by), rec) for rec in lagged.values() if rec is not None
+        )
+        page, token = lagged_page(
+            call, "users", digest, keys, limit, current, ghosts, listed, descending
+        )
+        shown = [ghost or record(k) for k, ghost in page]
+    else:
+        found, token = call.page("users", digest, keys, limit, match, descending)
+        shown = [record(k) for k in found]
     out: dict[str, Any] = {
         "kind": "admin#directory#users",
         "etag": next_etag(f"users/{t.generation}"),
     }
-    if found:
-        out["users"] = [render_user(t, record(k), projection, mask, view) for k in found]
+    if shown:
+        out["users"] = [render_user(t, rec, projection, mask, view) for rec in shown]
     if token:
         out["nextPageToken"] = token
     return 200, out
 
 
 def _name_keys(t: Tenant, order_by: str) -> list[tuple[str, str]]:
-    return sorted(
-        (str(u.get("name", {}).get(order_by, "")).lower(), u["primaryEmail"])
-        for u in t.users.values()
-    )
+    return sorted(_sort_key(u, order_by) for u in t.users.values())
+
+
+def _sort_key(rec: Record, order_by: str) -> Any:
+    """Where a user sits in a listing ordered by `order_by`."""
+    if order_by == "email":
+        return rec["primaryEmail"]
+    return str(rec.get("name", {}).get(order_by, "")).lower(), rec["primaryEmail"]
 
 
 def _cached(t: Tenant, name: str, build: Any) -> Any:
@@ -181,6 +207,9 @@ def _change_user(call: Call, mode: str) -> Answer:
     if rec["primaryEmail"] != old["primaryEmail"]:
         call.check_not_held(rec["primaryEmail"])
     call.tenant.put_user(rec)
+    if rec["primaryEmail"] not in user_addresses(old):
+        # Renamed: the new address settles like a new account (docs/emulator.md).
+        call.created(rec["primaryEmail"])
     return 200, render_user(call.tenant, rec)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
+from reconciler.emulator.journal import StateError
 from reconciler.emulator.server import EmulatorServer
+from reconciler.files import LINK_REFUSED, create_exclusive, first_link, outside_problem
+from reconciler.problems import excerpt
 from reconciler.settings import Workspace
 
 # Keeps the local state out of Git even where the repository forgot to ignore it.
@@ -13,15 +18,36 @@ _IGNORE_ALL = "# Local state of reconciler (the emulated tenant); never commit i
 
 def open_embedded(root: Path, workspace: Workspace) -> EmulatorServer:
     """An in-process emulator over the directory's tenant: its state file when one exists,
-    else its seed (`provider.seed`; an absent default seed means an empty tenant)."""
+    else its seed (`provider.seed`; an absent default seed means an empty tenant).
+
+    The seed is read and the state written only inside `root`, never through a symbolic
+    link (validation says so first, with the line; this is the check at the time of use):
+    StateError otherwise."""
+    root = Path(root)
     provider = workspace.provider
     assert provider.kind == "emulator", "only an emulator provider has an embedded tenant"
-    seed = Path(root) / provider.seed if provider.seed else None
-    if seed is not None and not seed.is_file():
-        seed = None  # validation already refused an explicitly named seed that is missing
-    state = Path(root) / provider.state
+    seed = None
+    if provider.seed:
+        seed = _inside(root, provider.seed, "provider.seed")
+        if not seed.is_file():
+            seed = None  # validation already refused an explicitly named seed that is missing
+    state = _inside(root, provider.state, "provider.state")
     state.parent.mkdir(parents=True, exist_ok=True)
-    ignore = state.parent / ".gitignore"
-    if state.parent != Path(root) and not ignore.exists():
-        ignore.write_text(_IGNORE_ALL, encoding="utf-8")
+    _inside(root, provider.state, "provider.state")  # no link appeared while making folders
+    if state.parent != root:
+        with contextlib.suppress(FileExistsError):  # a link there is left alone, not followed
+            fd = create_exclusive(state.parent / ".gitignore", 0o666, exact=False)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(_IGNORE_ALL)
     return EmulatorServer.open(seed=seed, state=state)
+
+
+def _inside(root: Path, setting: str, name: str) -> Path:
+    """root/setting, when it stays inside root and no part of it is a symbolic link."""
+    outside = outside_problem(setting)
+    if outside:
+        raise StateError(f"{name}: '{excerpt(setting)}' {outside}")
+    link = first_link(root, setting)
+    if link is not None:
+        raise StateError(f"{name}: {link} is {LINK_REFUSED}")
+    return root / setting

@@ -58,6 +58,8 @@ class EmulatorConfig:
     fault_kinds: list[str] = field(default_factory=lambda: list(FAULT_KINDS))
     quota_per_minute: int = 0  # 0: unlimited
     consistency_delay_ms: float = 0.0
+    # For this long after a write, listings show what it changed as it was (api.py, lag.py).
+    listing_lag_ms: float = 0.0
     # How long an address released by a call (a removed alias, a deleted user or group)
     # cannot be claimed again (409 duplicate, as Google answers while it frees it).
     address_hold_ms: float = 0.0
@@ -81,6 +83,8 @@ class EmulatorConfig:
             problems.append("quota_per_minute must be 0 (unlimited) or more")
         if self.consistency_delay_ms < 0:
             problems.append("consistency_delay_ms must be 0 or more")
+        if self.listing_lag_ms < 0:
+            problems.append("listing_lag_ms must be 0 or more")
         if self.address_hold_ms < 0:
             problems.append("address_hold_ms must be 0 or more")
         if any(
@@ -128,6 +132,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "fault_kinds": list,
     "quota_per_minute": int,
     "consistency_delay_ms": (int, float),
+    "listing_lag_ms": (int, float),
     "address_hold_ms": (int, float),
     "short_listing": dict,
     "batch_order": str,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -38,6 +39,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory locks, no protection
     fcntl = None  # type: ignore[assignment]
 
+from reconciler.files import O_NOFOLLOW, RefusedFile, create_exclusive, not_regular, read_regular
 from reconciler.problems import ReconcilerError
 
 
@@ -61,6 +63,7 @@ class StateFiles:
         self.journal_path = path.with_name(path.name + ".journal")
         self.lock_path = path.with_name(path.name + ".lock")
         self.base_path = path.with_name(path.name + ".base")
+        self.tmp_path = path.with_name(path.name + ".tmp")
         self.fsync = fsync
         self.journal_lines = 0
         self._journal: int | None = None  # file descriptor, O_APPEND
@@ -68,11 +71,18 @@ class StateFiles:
         self._lock: int | None = None
 
     def lock(self) -> None:
-        """Take the exclusive lock on the tenant; StateInUse naming the holder if taken."""
-        if self._lock is not None or fcntl is None:
+        """Take the exclusive lock on the tenant; StateInUse naming the holder if taken.
+        StateError when one of the files is a symbolic link or not a regular file."""
+        if self._lock is not None:
+            return
+        self.check_files()
+        if fcntl is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise StateError(f"{self.lock_path}: cannot open the lock: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -93,6 +103,22 @@ class StateFiles:
             pass  # the lock holds without the pid; a second opener just cannot name us
         self._lock = fd
 
+    def check_files(self) -> None:
+        """Refuse a snapshot, journal, lock or temporary file that is a symbolic link or not a
+        regular file: writing it would write over (or empty) whatever it leads to, and
+        reading it could hang (a FIFO) or never end (/dev/zero). Every file is also opened
+        without following a link, so one planted later fails instead of being followed."""
+        for path in (self.path, self.journal_path, self.lock_path, self.base_path, self.tmp_path):
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StateError(f"{path}: {exc.strerror}") from None
+            if not stat.S_ISREG(mode):
+                why = not_regular(path, mode).strerror
+                raise StateError(f"{path}: {why}; remove it")
+
     def exists(self) -> bool:
         """Whether a snapshot was ever saved."""
         return self.path.exists()
@@ -100,7 +126,9 @@ class StateFiles:
     def read_snapshot(self) -> dict[str, Any]:
         """The saved tenant document."""
         try:
-            doc = json.loads(self.path.read_bytes())
+            doc = json.loads(read_regular(self.path))
+        except RefusedFile as exc:
+            raise StateError(f"{self.path}: {exc.strerror}") from None
         except (OSError, ValueError) as exc:
             raise StateError(f"{self.path}: cannot read the emulator state: {exc}") from None
         if not isinstance(doc, dict):
@@ -110,9 +138,11 @@ class StateFiles:
     def read_journal(self) -> list[tuple[int, list[Any]]]:
         """Every complete journal entry as (seq, ops); a torn last line is dropped."""
         try:
-            data = self.journal_path.read_bytes()
+            data = read_regular(self.journal_path)
         except FileNotFoundError:
             return []
+        except RefusedFile as exc:
+            raise StateError(f"{self.journal_path}: {exc.strerror}") from None
         entries: list[tuple[int, list[Any]]] = []
         pos = 0
         number = 0
@@ -133,8 +163,11 @@ class StateFiles:
             pos = end + 1
         if pos < len(data):
             # Cut the torn tail, or the next append would be glued to it.
-            with open(self.journal_path, "r+b") as f:
-                f.truncate(pos)
+            fd = os.open(self.journal_path, os.O_WRONLY | O_NOFOLLOW)
+            try:
+                os.ftruncate(fd, pos)
+            finally:
+                os.close(fd)
         self.journal_lines = len(entries)
         return entries
 
@@ -145,7 +178,8 @@ class StateFiles:
         last whole line, so the failed entry is not on disk, and the error is raised."""
         if self._journal is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | O_NOFOLLOW
+            fd = os.open(self.journal_path, flags, 0o644)
             self._journal = fd
             self._journal_size = os.fstat(fd).st_size
         fd = self._journal
@@ -167,9 +201,9 @@ class StateFiles:
     def write_snapshot(self, doc: dict[str, Any]) -> None:
         """Replace the snapshot atomically, then empty the journal it now contains."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp = self.tmp_path
         data = json.dumps(doc, separators=(",", ":")).encode()
-        with open(tmp, "wb") as f:
+        with _new_file(tmp) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -181,7 +215,7 @@ class StateFiles:
         """Write `doc` to the base file, record by record (other threads run meanwhile),
         and fsync it; WriteCancelled if `stop` is set before it is done."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.base_path, "wb") as f:
+        with _new_file(self.base_path) as f:
             for chunk in _chunks(doc):
                 if stop.is_set():
                     raise WriteCancelled
@@ -218,8 +252,8 @@ class StateFiles:
 
     def _empty_journal(self) -> None:
         self._close_journal()
-        with open(self.journal_path, "wb"):
-            pass
+        fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | O_NOFOLLOW, 0o644)
+        os.close(fd)
         self.journal_lines = 0
 
 
@@ -238,6 +272,14 @@ def _chunks(doc: Mapping[str, Any]) -> Iterator[bytes]:
         else:
             yield dumps(value).encode()
     yield b"}"
+
+
+def _new_file(path: Path):
+    """A new, empty file at `path` for writing: whatever was there (a file left by a crash)
+    is removed first, a link included, so nothing is written through one."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return os.fdopen(create_exclusive(path, 0o666, exact=False), "wb")
 
 
 def _read_pid(fd: int) -> str:

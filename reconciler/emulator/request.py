@@ -29,6 +29,9 @@ class Call:
     created: Callable[[str], None] = lambda _id: None
     # Short reads: collection -> how many items every listing of it leaves out at its end.
     short_listing: dict[str, int] = field(default_factory=dict)
+    # Listing lag: for a collection, item key -> what listings still show of it (None:
+    # nothing) for the items written too recently for listings to have caught up (lag.py).
+    lagged: Callable[[str], dict[Any, Any]] = lambda _collection: {}
     # Address hold: was this address released too recently to be claimed? And the addresses
     # this call releases (held from when its writes are saved).
     held: Callable[[str], bool] = lambda _address: False

@@ -11,7 +11,6 @@ from reconciler.emulator.errors import (
     domain_not_found,
     duplicate,
     invalid,
-    not_found,
 )
 from reconciler.emulator.ids import next_etag
 from reconciler.emulator.tenant import Record, Tenant
@@ -151,10 +150,12 @@ def check_alias_room(aliases: Any, kind: str, *, renaming: bool = False) -> None
 
 
 def removed_alias(rec: Record, key: str) -> list[str]:
-    """The aliases left after removing `key` from them; 404 if it is not one of them."""
+    """The aliases left after removing `key` from them. One that is not among them is
+    Google's 400 "Invalid Input: resource_id" (quoted in GAM's release notes, which file
+    it as invalidResource: "does not exist"), not a 404."""
     alias = key.lower()
     aliases = list(rec.get("aliases", ()))
     if alias not in aliases:
-        raise not_found("alias")
+        raise invalid("Invalid Input: resource_id")
     aliases.remove(alias)
     return aliases

@@ -30,6 +30,7 @@ from reconciler.emulator.ids import external_member_id, new_customer_id, new_org
 from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, ROOT_PATH, Tenant
 from reconciler.emulator.user_resource import build_user
+from reconciler.files import RefusedFile, read_regular
 from reconciler.problems import InvalidInput, Problem
 
 DEFAULT_DOMAIN = "example.com"
@@ -80,7 +81,9 @@ def read_seed(path: Path) -> Any:
     if path.suffix.lower() != ".json":
         return read_yaml(path)  # located values and duplicate-key checks; small seeds
     try:
-        raw = path.read_bytes()  # no size limit: a 100k-user seed is tens of MB
+        raw = read_regular(path)  # no size limit: a 100k-user seed is tens of MB
+    except RefusedFile as exc:  # a link, a FIFO, a device
+        raise InvalidInput([Problem(path, 0, exc.strerror)]) from None
     except OSError as exc:
         raise InvalidInput([Problem(path, 0, f"cannot read: {exc.strerror}")]) from None
     try:

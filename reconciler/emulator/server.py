@@ -404,6 +404,7 @@ class EmulatorServer:
 def _set_api_options(api: DirectoryApi, config: EmulatorConfig) -> None:
     # The API owns consistency and short listings; the server only passes the options on.
     api.consistency_delay_s = config.consistency_delay_ms / 1000
+    api.listing_lag_s = config.listing_lag_ms / 1000
     api.address_hold_s = config.address_hold_ms / 1000
     api.short_listing = dict(config.short_listing)
 

@@ -43,6 +43,7 @@ from reconciler.emulator.journal import StateError, StateFiles, StateInUse, Writ
 from reconciler.emulator.request import format_time
 from reconciler.emulator.seed import build_tenant, read_seed, without_gc
 from reconciler.emulator.tenant import Tenant
+from reconciler.files import read_regular
 
 __all__ = ["StateError", "StateInUse", "StateUnavailable", "TenantStore"]
 
@@ -236,7 +237,7 @@ class TenantStore:
             data = json.dumps(self.seed, sort_keys=True, default=str).encode()
         else:
             try:
-                data = Path(self.seed).read_bytes()
+                data = read_regular(Path(self.seed))  # not a FIFO, /dev/zero or a link
             except OSError:
                 data = str(self.seed).encode()  # read_seed reports it
         return int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "big")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,8 @@ from reconciler.emulator.ids import next_etag
 
 USER = "user"
 GROUP = "group"
+# In what a lagging listing still shows of a deleted group: its members when it was deleted.
+LAST_COUNT = "directMembersCount"
 ROOT_PATH = "/"
 
 Record = dict[str, Any]
@@ -34,6 +36,10 @@ class Member:
     type: str  # USER | GROUP | EXTERNAL | CUSTOMER
     etag: str | None  # None until the membership first changes: see member_etag()
     delivery_settings: str | None = None
+
+
+# A membership as a lagging listing still shows it: (group id, member, address, status).
+MemberSeen = tuple[str, Member, str | None, str | None]
 
 
 def member_etag(group_id: str, member_id: str, member: Member) -> str:
@@ -92,6 +98,9 @@ class Tenant:
         self.generation = 0
         self.cache: dict[str, tuple[int, Any]] = {}
         self._journal: list[str] | None = None
+        # Told of every change before it happens: (collection, key, what listings showed
+        # until now, None if absent). The API sets it while listings lag writes (lag.py).
+        self.on_change: Callable[[str, Any, Any], None] | None = None
 
     # ---- lookups -------------------------------------------------------------------
 
@@ -211,6 +220,8 @@ class Tenant:
     def _put_user(self, rec: Record, bulk: bool = False) -> None:
         uid = rec["id"]
         old = self.users.get(uid)
+        if self.on_change is not None:
+            self.on_change("users", uid, old)
         self.users[uid] = rec
         email = rec["primaryEmail"]
         if old is None:
@@ -231,11 +242,14 @@ class Tenant:
         self._delete_user(user_id, deletion_time)
 
     def _delete_user(self, user_id: str, deletion_time: str) -> None:
+        if self.on_change is not None:
+            self.on_change("users", user_id, self.users[user_id])
+        # Memberships first, while they still have the user's address to show.
+        for gid in sorted(self.member_of.get(user_id, ())):
+            self._delete_member(gid, user_id)
         rec = self.users.pop(user_id)
         _remove_sorted(self.user_order, rec["primaryEmail"])
         self._reindex(USER, user_id, user_addresses(rec), [])
-        for gid in sorted(self.member_of.get(user_id, ())):
-            self._delete_member(gid, user_id)
         gone = dict(rec, deletionTime=deletion_time, etag=next_etag(rec["etag"]))
         self.deleted_users[user_id] = gone
         self.generation += 1
@@ -274,6 +288,8 @@ class Tenant:
     def _put_group(self, rec: Record, bulk: bool = False) -> None:
         gid = rec["id"]
         old = self.groups.get(gid)
+        if self.on_change is not None:
+            self.on_change("groups", gid, old)
         self.groups[gid] = rec
         email = rec["email"]
         if old is None:
@@ -297,6 +313,11 @@ class Tenant:
     def _delete_group(self, group_id: str) -> None:
         # Its own members in one pass: removing them one by one from the sorted order
         # would be quadratic for a large group.
+        # A listing behind still shows the group as it was, its member count included (its
+        # members cannot be listed any more: no lag to keep for them).
+        if self.on_change is not None:
+            count = len(self.members[group_id])
+            self.on_change("groups", group_id, {**self.groups[group_id], LAST_COUNT: count})
         for mid in self.member_order.get(group_id, ()):
             holders = self.member_of.get(mid)
             if holders is not None:
@@ -340,6 +361,9 @@ class Tenant:
     ) -> None:
         members = self.members[group_id]
         old = members.get(member_id)
+        if self.on_change is not None:
+            seen = self._member_seen(group_id, member_id) if old is not None else None
+            self.on_change(members_collection(group_id), member_id, seen)
         etag = next_etag(member_etag(group_id, member_id, old)) if old else None
         members[member_id] = Member(role, member_type, etag, delivery_settings)
         if external_email is not None:
@@ -380,6 +404,10 @@ class Tenant:
         self._delete_member(group_id, member_id)
 
     def _delete_member(self, group_id: str, member_id: str) -> None:
+        if self.on_change is not None and member_id in self.members[group_id]:
+            self.on_change(
+                members_collection(group_id), member_id, self._member_seen(group_id, member_id)
+            )
         if self.members[group_id].pop(member_id, None) is None:
             return
         _remove_sorted(self.member_order[group_id], member_id)
@@ -391,6 +419,26 @@ class Tenant:
                 self.external_emails.pop(member_id, None)
         self._bump_group(group_id)
         self.generation += 1
+
+    def _member_seen(self, group_id: str, member_id: str) -> MemberSeen:
+        """A membership as a listing shows it: (group id, member, its address and its
+        status now)."""
+        member = self.members[group_id][member_id]
+        email = self.member_email(member_id, member.type)
+        return group_id, member, email, self.member_status(member_id, member.type)
+
+    def member_status(self, member_id: str, member_type: str) -> str | None:
+        """A member's `status` as Google shows it: SUSPENDED for a suspended user, ACTIVE
+        for other users, groups and the customer. None (no `status` at all) for an external
+        address (GAM 4.65.52: members with no status are "typically non-domain addresses")
+        and for a member in the tenant's domains with no user or group behind it (GAM
+        4.93.00: members "added to the group before the user or group that they represent
+        was created")."""
+        if member_type == "EXTERNAL" or self.unresolved_member(member_id, member_type):
+            return None
+        if member_type == "USER" and self.users[member_id].get("suspended"):
+            return "SUSPENDED"
+        return "ACTIVE"
 
     def _bump_group(self, group_id: str) -> None:
         rec = self.groups[group_id]
@@ -409,6 +457,9 @@ class Tenant:
 
     def _put_orgunit(self, rec: Record, old_path: str | None = None) -> None:
         new_path = rec["orgUnitPath"]
+        if self.on_change is not None:
+            old = self.orgunits.get((old_path or new_path).lower())
+            self.on_change("orgunits", rec["orgUnitId"], old)
         if old_path is not None and old_path != new_path:
             self._move_orgunit_subtree(old_path, new_path)
         self.orgunits[new_path.lower()] = rec
@@ -427,6 +478,8 @@ class Tenant:
 
         for key in [k for k in self.orgunits if k.startswith(old_key + "/")]:
             child = self.orgunits.pop(key)
+            if self.on_change is not None:
+                self.on_change("orgunits", child["orgUnitId"], child)
             path = moved(child["orgUnitPath"]) or child["orgUnitPath"]
             parent = moved(child["parentOrgUnitPath"]) or child["parentOrgUnitPath"]
             new = dict(child, orgUnitPath=path, parentOrgUnitPath=parent)
@@ -449,6 +502,9 @@ class Tenant:
         self._delete_orgunit(path)
 
     def _delete_orgunit(self, path: str) -> None:
+        if self.on_change is not None:
+            rec = self.orgunits[path.lower()]
+            self.on_change("orgunits", rec["orgUnitId"], rec)
         rec = self.orgunits.pop(path.lower())
         self.orgunit_ids.pop(rec["orgUnitId"], None)
         self.generation += 1
@@ -558,6 +614,11 @@ _OPS = frozenset(
         "delete_schema",
     }
 )
+
+
+def members_collection(group_id: str) -> str:
+    """The name under which a group's memberships are watched (see Tenant.on_change)."""
+    return "members/" + group_id
 
 
 def _remove_sorted(order: list[str], key: str) -> None:

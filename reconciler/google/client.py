@@ -11,7 +11,7 @@ import copy
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
@@ -43,6 +43,8 @@ ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
 # How long one request may go without an answer (seconds); the environment may set another.
 HTTP_TIMEOUT_S = 60.0
 TIMEOUT_ENV = "RECONCILER_HTTP_TIMEOUT"
+# Seconds a read waits, in all, for listings that disagree to agree (RetryPolicy.settle_s).
+SETTLE_ENV = "RECONCILER_SETTLE_SECONDS"
 # A refused connection is retried this often before the endpoint is declared unreachable.
 REFUSED_ATTEMPTS = 3
 # So is a request that got no answer in time: an endpoint that accepts connections and never
@@ -77,6 +79,10 @@ class Call:
     # Which of its keys (userKey, groupKey, memberKey) name something created moments ago;
     # empty: all of them.
     new_keys: tuple[str, ...] = ()
+    # For answers whose meaning takes more than the status: called with a failed attempt's
+    # status, reason and message, and whether an earlier attempt may have done the work;
+    # returns a note when the work is done after all (it may read to make sure), else None.
+    done_if: Callable[[int, str, str, bool], str | None] | None = None
     # The call claims an address released moments ago (earlier in this run): a 409
     # duplicate means "not free yet", waited out for up to RELEASE_WAIT_S.
     after_release: bool = False
@@ -145,6 +151,37 @@ def endpoint_for(provider: GoogleProvider, env: dict[str, str] | None = None) ->
     return env.get(ENDPOINT_ENV) or provider.endpoint
 
 
+class _Transport(httplib2.Http):
+    """httplib2.Http that counts the requests it sent twice on its own.
+
+    When a connection closes before an answer comes, httplib2 takes it for a stale
+    keep-alive connection and sends the request again, once, without telling anyone (its
+    `_conn_request`, whatever RETRIES says). The first sending may have done the work: an
+    insert then answers 409 (or an org unit insert 400) to what looks like a first attempt.
+    The client reads `resent` to judge such an answer as the retry it is."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resent = 0
+
+    def _conn_request(self, conn: Any, request_uri: Any, method: Any, body: Any, headers: Any):
+        sent = 0
+        send = conn.request
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal sent
+            sent += 1
+            return send(*args, **kwargs)
+
+        conn.request = counted
+        try:
+            return super()._conn_request(conn, request_uri, method, body, headers)
+        finally:
+            del conn.request
+            if sent > 1:
+                self.resent += 1
+
+
 class GoogleClient:
     """Runs Calls against the Directory API with pacing, retries and batching."""
 
@@ -178,7 +215,11 @@ class GoogleClient:
         endpoint = endpoint or endpoint_for(provider)
         credentials = build_credentials(provider, root, endpoint, read_only)
         timeout = http_timeout()
-        http: Any = httplib2.Http(timeout=timeout)
+        retry = retry or RetryPolicy()
+        settle = os.environ.get(SETTLE_ENV)
+        if settle:
+            retry.settle_s = _seconds(settle, SETTLE_ENV)
+        http: Any = _Transport(timeout=timeout)
         if credentials is not None:
             http = AuthorizedHttp(credentials, http=http)
         service = build_from_document(discovery_for(endpoint), http=http)
@@ -203,11 +244,14 @@ class GoogleClient:
             attempts += 1
             self.stats.api_calls += 1
             self.stats.http_requests += 1
+            resent = self._resent()
             try:
                 with self._spending(1):
                     body = call.request.execute(num_retries=0)
                 return _answered(call, body, attempts)
             except Exception as exc:  # classified below; unknown ones fail the call
+                # Sent twice by httplib2 on its own: the first may have done the work.
+                maybe_done = maybe_done or self._resent() > resent
                 outcome = self._settle(call, exc, attempts, maybe_done)
                 if outcome is not None:
                     return outcome
@@ -256,12 +300,15 @@ class GoogleClient:
         while pending:
             again: list[int] = []
             for chunk in _chunks(pending, self.batch_limit):
+                resent = self._resent()
                 for i, result in self._run_batch([calls[i] for i in chunk], chunk):
                     attempts[i] += 1
                     response, exc = result
                     if exc is None:
                         outcomes[i] = _answered(calls[i], response, attempts[i])
                         continue
+                    # Sent twice by httplib2 on its own: the first may have done the work.
+                    maybe_done[i] = maybe_done[i] or self._resent() > resent
                     settled = self._settle(calls[i], exc, attempts[i], maybe_done[i])
                     if settled is None:
                         again.append(i)
@@ -353,6 +400,11 @@ class GoogleClient:
             flush=True,
         )
 
+    def _resent(self) -> int:
+        """How many requests the transport has sent twice on its own (see _Transport)."""
+        transport = getattr(self.http, "http", self.http)  # inside an AuthorizedHttp
+        return getattr(transport, "resent", 0)
+
     def _spending(self, calls: int) -> AbstractContextManager[None]:
         """Pace `calls` API calls: room before they go, counted from their answer."""
         return self.pacer.spending(calls) if self.pacer else nullcontext()
@@ -388,6 +440,13 @@ class GoogleClient:
             if exc.status_code in done:
                 note = done[exc.status_code]
                 return Outcome(call, True, note=note, status=exc.status_code, attempts=attempts)
+            if call.done_if is not None:
+                note = call.done_if(
+                    exc.status_code, error_reason(exc), error_message(exc), maybe_done
+                )
+                if note is not None:
+                    status = exc.status_code
+                    return Outcome(call, True, note=note, status=status, attempts=attempts)
         if _not_free_yet(call, exc):
             return None
         verdict = classify(exc, call.after_create, call.new_keys)
@@ -432,6 +491,16 @@ def _failure(call: Call, exc: BaseException, attempts: int, prefix: str = "") ->
             call, False, error=prefix + detail, status=status, reason=reason, attempts=attempts
         )
     return Outcome(call, False, error=f"{prefix}{type(exc).__name__}: {exc}", attempts=attempts)
+
+
+def _seconds(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ReconcilerError(f"{name} must be a number of seconds, 0 or more (not {text!r})")
+    return value
 
 
 class _ReleaseWaits:

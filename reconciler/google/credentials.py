@@ -23,7 +23,8 @@ from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 
-from reconciler.problems import ReconcilerError, not_a_file, one_line
+from reconciler.files import FileTooLarge, RefusedFile, read_regular
+from reconciler.problems import ReconcilerError, excerpt
 from reconciler.settings import GoogleProvider
 
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
@@ -40,6 +41,10 @@ TOKEN_URI = "https://oauth2.googleapis.com/token"
 # A key file path from the environment (a CI secret written to a temporary file) overrides
 # provider.credentials, so the key never needs a fixed path in the repository.
 CREDENTIALS_ENV = "RECONCILER_GOOGLE_CREDENTIALS"
+# A service-account key file is about 2.3 KB.
+MAX_KEY_FILE_BYTES = 64 * 1024
+# Fields a key file must hold as text (google-auth reads them; other fields it may ignore).
+KEY_TEXT_FIELDS = ("client_email", "token_uri", "private_key")
 
 
 class CredentialsError(ReconcilerError):
@@ -74,43 +79,91 @@ def build_credentials(
             named_by = (
                 CREDENTIALS_ENV if os.environ.get(CREDENTIALS_ENV) else "provider.credentials"
             )
-            why = not_a_file(key)
-            if why:
-                raise CredentialsError(f"{named_by}: key file {one_line(str(key))} {why}")
-            return service_account.Credentials.from_service_account_info(
-                _key_info(key, named_by), scopes=wanted, subject=subject
-            )
+            if not key.exists():
+                raise CredentialsError(f"{named_by}: key file {key} not found")
+            return key_file_credentials(key, named_by, wanted, subject)
         if provider.service_account:
             return keyless_credentials(provider.service_account, subject, wanted)
         if is_loopback_http(endpoint):
             return None
-        creds, _ = google.auth.default(scopes=wanted)
+        try:
+            creds, _ = google.auth.default(scopes=wanted)
+        except (TypeError, AttributeError, KeyError) as exc:  # a file of a shape it did not expect
+            raise CredentialsError(
+                "Google credentials: the application default credentials cannot be read "
+                f"({type(exc).__name__}); check the file GOOGLE_APPLICATION_CREDENTIALS names"
+            ) from None
         if subject and hasattr(creds, "with_subject"):
             creds = creds.with_subject(subject)
         return creds
     except (DefaultCredentialsError, ValueError, OSError) as exc:
-        raise CredentialsError(f"Google credentials: {exc}") from None
+        raise CredentialsError(f"Google credentials: {_own_words(exc)}") from None
     except GoogleAuthError as exc:
-        raise CredentialsError(f"Google credentials: {exc}") from None
+        raise CredentialsError(f"Google credentials: {_own_words(exc)}") from None
 
 
-def _key_info(key: Path, named_by: str) -> dict:
-    """The parsed key file; its contents are never echoed in an error (it is a secret)."""
-    shown = one_line(str(key))
+def _own_words(exc: Exception) -> str:
+    """An error of google-auth (application default credentials) without what it quotes
+    from a credentials file: its first sentence only, never the error it wraps (whose
+    text may hold the key), at most 200 characters."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
+    sentence, dot, _ = first.partition(". ")
+    return excerpt(sentence + dot.strip(), 200)
+
+
+def key_file_credentials(
+    key: Path, named_by: str, wanted: list[str], subject: str | None
+) -> service_account.Credentials:
+    """Credentials from a service-account key file. No error says anything that is in the
+    file: google-auth's messages quote values (a `private_key` that is a list is printed
+    whole), so the file is checked here, and any failure after that is told in our words.
+    A link to the file is followed (secret mounts are links), but only a regular file of at
+    most MAX_KEY_FILE_BYTES is read: not a FIFO that would hang, nor a device."""
+
+    def refuse(why: str) -> CredentialsError:
+        return CredentialsError(f"Google credentials: the key file {key} ({named_by}) {why}")
+
     try:
-        info = json.loads(key.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CredentialsError(
-            f"{named_by}: key file {shown} is not JSON; download a service account key "
-            "(a JSON object) again"
-        ) from None
+        raw = read_regular(key, MAX_KEY_FILE_BYTES, follow=True)
+    except FileTooLarge:
+        raise refuse(f"is over {MAX_KEY_FILE_BYTES} bytes: not a service-account key") from None
+    except RefusedFile as exc:
+        raise refuse(f"is {exc.strerror}") from None
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or type(exc).__name__}") from None
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise refuse("is not text (not UTF-8): not a service-account key (JSON)") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise refuse(f"is not valid JSON ({where}): not a whole service-account key") from None
+    except RecursionError:
+        raise refuse("is nested too deeply: not a service-account key") from None
     if not isinstance(info, dict):
         kind = "a list" if isinstance(info, list) else f"a JSON {type(info).__name__}"
-        raise CredentialsError(
-            f"{named_by}: key file {shown} holds {kind}, not a service account key "
-            "(a JSON object with type, client_email, private_key, ...)"
+        raise refuse(f"holds {kind}, not a JSON object: not a service-account key")
+    missing = [name for name in KEY_TEXT_FIELDS if name not in info]
+    if missing:
+        raise refuse(f"lacks {', '.join(missing)}: not a service-account key")
+    not_text = [
+        name
+        for name in (*KEY_TEXT_FIELDS, "private_key_id")
+        if name in info and not isinstance(info[name], str)
+    ]
+    if not_text:
+        raise refuse(f"holds {', '.join(not_text)} as something other than text")
+    try:
+        return service_account.Credentials.from_service_account_info(
+            info, scopes=wanted, subject=subject
         )
-    return info
+    except Exception:  # its message may quote the key: say what is wrong in our words
+        raise refuse(
+            "holds a private_key that cannot be read (not an unencrypted PEM private key); "
+            "create a new key for the service account"
+        ) from None
 
 
 def keyless_credentials(

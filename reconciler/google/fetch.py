@@ -9,13 +9,21 @@ group Git manages that has members, ceil(M/200) member pages, read through batch
 A plan (session.plan_for) adds to this read one `domains.list` (domains.py) and, after the
 diff, one lookup per key of each planned create (verify.py: one per create without previous
 emails, none when nothing is created), since no listing here carries a total to check.
+
+Google's listings lag its writes by seconds (docs/emulator.md, "Eventual consistency beyond
+creates"), so a read right after an apply may disagree with itself: a group's members with
+its directMembersCount, a member with the users or groups listing. Before refusing such a
+read as a short one, the fetch reads again what disagrees, waiting a little longer each
+time (RetryPolicy.settle_delays, 30 s in all by default): a get by key says which side is
+behind (found: the users or groups listing, read again; not found: that group's members,
+read again with a fresh count). Only what still disagrees then is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NoReturn
 
 from reconciler.google.client import Call, GoogleApiError, GoogleClient
 from reconciler.google.mapping import (
@@ -55,6 +63,9 @@ class Actual:
     # Addresses (primary and alias, lower-case) -> primary email, for users and for groups.
     user_addresses: dict[str, str] = field(default_factory=dict)
     group_addresses: dict[str, str] = field(default_factory=dict)
+    # What disagreed at first and was read again until it agreed (empty: the first read
+    # agreed with itself); a sign that listings were behind recent writes.
+    reread: list[str] = field(default_factory=list)
 
 
 def fetch_actual(
@@ -71,17 +82,9 @@ def fetch_actual(
     state = State()
     marker_schema = _marker_schema_exists(client, customer)
     actual = Actual(state, marker_schema)
-    _read_users(client, customer, marker_schema, actual, progress("Reading users"))
-    _read_deleted_users(client, customer, marker_schema, state)
-    units = _pages(client, lambda _t: _org_units_request(client, customer), "organizationUnits")
-    for label, ou in units:
-        unit = converted(org_unit_from_api, ou, label)
-        state.org_units[unit.path] = unit
-    if managed_groups is not None:
-        _read_groups(client, customer, actual, progress("Reading groups"))
-        managed = [g for g in state.groups.values() if managed_groups(g)]
-        _read_members(client, managed, state, progress("Reading members"))
-    _cross_check(actual, {d.lower() for d in domains})
+    reader = _Reader(client, customer, actual, managed_groups, progress)
+    reader.everything()
+    reader.settle({d.lower() for d in domains})
     actual.calls = client.stats.api_calls - before[0]
     actual.http_requests = client.stats.http_requests - before[1]
     actual.retries = client.stats.retries - before[2]
@@ -96,6 +99,12 @@ def _marker_schema_exists(client: GoogleClient, customer: str) -> bool:
     if outcome.status == 404:
         return False
     raise GoogleApiError(f"schemas.get {SCHEMA}: {outcome.error}")
+
+
+def list_pages(client: GoogleClient, make: Callable[[str | None], Any], item: str):
+    """Items of a sequential paged listing (only objects)."""
+    for _, resource in _pages(client, make, item):
+        yield resource
 
 
 def _pages(client: GoogleClient, make: Callable[[str | None], Any], item: str):
@@ -241,9 +250,237 @@ def _read_groups(client: GoogleClient, customer: str, actual: Actual, shown: Pro
     shown.done()
 
 
-def _read_members(client: GoogleClient, groups: list[Group], state: State, shown: Progress) -> None:
-    """Every member of `groups`, first pages in batches, then further pages the same way."""
+class _Reader:
+    """The reads of one fetch, and reading again what disagrees until it agrees."""
+
+    def __init__(
+        self,
+        client: GoogleClient,
+        customer: str,
+        actual: Actual,
+        managed_groups: Callable[[Group], bool] | None,
+        progress: Callable[[str], Progress],
+    ):
+        self.client = client
+        self.customer = customer
+        self.actual = actual
+        self.managed_groups = managed_groups
+        self.progress = progress
+        self.members_read: set[str] = set()  # groups whose members were read
+        self.gone: set[str] = set()  # groups listed, but gone when their members were read
+
+    def everything(self) -> None:
+        self.users()
+        self.deleted_users()
+        self.org_units()
+        if self.managed_groups is not None:
+            self.groups()
+
+    def org_units(self) -> None:
+        client, customer, units = self.client, self.customer, {}
+        for label, ou in _pages(
+            client, lambda _t: _org_units_request(client, customer), "organizationUnits"
+        ):
+            unit = converted(org_unit_from_api, ou, label)
+            units[unit.path] = unit
+        self.actual.state.org_units = units
+
+    def users(self) -> None:
+        actual = self.actual
+        actual.state.users, actual.user_addresses = {}, {}
+        shown = self.progress("Reading users")
+        _read_users(self.client, self.customer, actual.marker_schema, actual, shown)
+
+    def deleted_users(self) -> None:
+        state = self.actual.state
+        state.deleted_users = {}
+        _read_deleted_users(self.client, self.customer, self.actual.marker_schema, state)
+
+    def groups(self) -> None:
+        actual, managed_groups = self.actual, self.managed_groups
+        assert managed_groups is not None
+        actual.state.groups, actual.group_addresses = {}, {}
+        _read_groups(self.client, self.customer, actual, self.progress("Reading groups"))
+        managed = [g for g in actual.state.groups.values() if managed_groups(g)]
+        self.members_read, self.gone = set(), set()
+        self._members(managed, "Reading members")
+
+    def _members(self, groups: list[Group], label: str) -> None:
+        gone = _read_members(self.client, groups, self.actual.state, self.progress(label))
+        self.members_read.update(g.email for g in groups)
+        self.gone = (self.gone - {g.email for g in groups}) | gone
+
+    def settle(self, domains: set[str]) -> None:
+        """Refuse a read that disagrees with itself, once reading again what disagrees, for
+        as long as the retry policy's settle_delays allow, has not made it agree. A read
+        that had to wait is then made again whole, once: listings were behind writes moments
+        ago, and the parts that agreed may be behind the same writes (a user deleted with
+        their memberships is still listed)."""
+        waits: Iterator[float] = self.client.retry.settle_delays()
+        waited = 0.0
+        again = True
+        while True:
+            found = _Disagreements.of(self.actual, domains, self.members_read, self.gone)
+            if found.none and waited and again:
+                again = False
+                self.everything()
+                continue
+            if found.none:
+                return
+            wait = next(waits, None)
+            if wait is None:
+                found.refuse(waited)
+            self.actual.reread.append(found.summary)
+            shown = self.progress("Listings disagree")
+            print(
+                f"{shown.label}: {found.summary}; reading again in {wait:.2f} s",
+                file=shown.stream,
+                flush=True,
+            )
+            self.client.retry.sleep(wait)
+            waited += wait
+            self._read_again(found)
+
+    def _read_again(self, found: _Disagreements) -> None:
+        """Read again the side of each disagreement that is behind: a get by key tells."""
+        again = {g.email: g for g, _ in found.counts}
+        users_behind = groups_behind = False
+        for kind, missing in (("user", found.users), ("group", found.groups)):
+            exists = self._exist(kind, [email for email, _ in missing])
+            for email, holder in missing:
+                if exists.get(email):  # the listing is behind (or short): read it again
+                    users_behind = users_behind or kind == "user"
+                    groups_behind = groups_behind or kind == "group"
+                elif email in exists:  # gone: the member listing is behind
+                    again[holder.email] = holder
+        if users_behind:
+            self.users()
+        groups_behind = groups_behind or bool(found.gone)
+        if groups_behind or (again and self._groups_behind(list(again.values()))):
+            self.groups()
+
+    def _exist(self, kind: str, missing: list[str]) -> dict[str, bool]:
+        """Whether missing users or groups exist, by a get each: the first few only (one
+        found is enough to read the listing again; the rest are asked next round)."""
+        asked = list(dict.fromkeys(missing))[:GETS_AT_ONCE]
+        if kind == "user":
+            users = self.client.service.users()
+            calls = [Call(users.get(userKey=e, fields="id"), f"users.get {e}") for e in asked]
+        else:
+            groups = self.client.service.groups()
+            calls = [Call(groups.get(groupKey=e, fields="id"), f"groups.get {e}") for e in asked]
+        found: dict[str, bool] = {}
+        for email, outcome in zip(asked, self.client.execute_all(calls), strict=True):
+            if not outcome.ok and outcome.status != 404:
+                raise GoogleApiError(f"{outcome.call.label}: {outcome.error}")
+            found[email] = outcome.ok
+        return found
+
+    def _groups_behind(self, groups: list[Group]) -> bool:
+        """Read these groups again, each with its members and a fresh count; True when the
+        groups listing itself is behind (one of them is gone or renamed)."""
+        api = self.client.service.groups()
+        calls = [
+            Call(api.get(groupKey=g.id or g.email, fields=GROUP_FIELDS), f"groups.get {g.email}")
+            for g in groups
+        ]
+        fresh: list[Group] = []
+        for group, outcome in zip(groups, self.client.execute_all(calls), strict=True):
+            if not outcome.ok:
+                if outcome.status == 404:
+                    return True
+                raise GoogleApiError(f"{outcome.call.label}: {outcome.error}")
+            got = converted(group_from_api, outcome.body or {}, outcome.call.label)
+            if got.email != group.email:
+                return True
+            fresh.append(got)
+        state = self.actual.state
+        for group in fresh:
+            state.groups[group.email] = group
+        self._members(fresh, "Reading members again")
+        return bool(self.gone)
+
+
+GETS_AT_ONCE = 20
+
+
+@dataclass
+class _Disagreements:
+    """What a read says that contradicts the rest of it."""
+
+    # (group, members read) where they differ from the group's directMembersCount
+    counts: list[tuple[Group, int]]
+    # (address, the group listing it as a member) missing from the users or groups listing
+    users: list[tuple[str, Group]]
+    groups: list[tuple[str, Group]]
+    # groups listed, but gone (404) when their members were read
+    gone: list[str]
+
+    @classmethod
+    def of(
+        cls, actual: Actual, domains: set[str], members_read: set[str], gone: set[str]
+    ) -> _Disagreements:
+        counts = [
+            (g, len(g.members))
+            for g in actual.state.groups.values()
+            if g.email in members_read
+            and g.email not in gone
+            and len(g.members) != (g.direct_members_count or 0)
+        ]
+        users, groups = _cross_check(actual, domains)
+        return cls(counts, users, groups, sorted(gone))
+
+    @property
+    def none(self) -> bool:
+        return not (self.counts or self.users or self.groups or self.gone)
+
+    @property
+    def summary(self) -> str:
+        parts = [
+            f"members.list {g.email}: {n} of {g.direct_members_count or 0}" for g, n in self.counts
+        ]
+        parts += [f"user {e} not listed" for e, _ in self.users]
+        parts += [f"group {e} not listed" for e, _ in self.groups]
+        parts += [f"group {e} listed but gone" for e in self.gone]
+        return ", ".join(parts[:3]) + (f" and {len(parts) - 3} more" if len(parts) > 3 else "")
+
+    def refuse(self, waited: float) -> NoReturn:
+        after = (
+            f" (still so after reading again for {waited:.1f} s, in case listings were behind "
+            "recent writes)"
+            if waited
+            else ""
+        )
+        if self.counts:
+            group, read = self.counts[0]
+            raise ShortReadError(
+                f"members.list {group.email}: read {read} members but the group's "
+                f"directMembersCount is {group.direct_members_count or 0}; refusing to plan "
+                f"from a partial listing (if members changed during the read, run again){after}"
+            )
+        if self.gone:
+            raise ShortReadError(
+                f"groups.list listed {', '.join(self.gone[:3])}, but members.list says it is "
+                f"gone; refusing to plan from a listing that is behind (run again){after}"
+            )
+        missing = [f"user {e} (a member of {g.email})" for e, g in self.users]
+        missing += [f"group {e} (a member of {g.email})" for e, g in self.groups]
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise ShortReadError(
+            f"the listings look incomplete: {shown} exist but were not listed; refusing to plan "
+            f"from a partial read (run again; if it persists, check the customer id){after}"
+        )
+
+
+def _read_members(
+    client: GoogleClient, groups: list[Group], state: State, shown: Progress
+) -> set[str]:
+    """Every member of `groups`, first pages in batches, then further pages the same way;
+    the groups that turned out to be gone (404)."""
     members: dict[str, dict[str, Member]] = {g.email: {} for g in groups}
+    gone: set[str] = set()
     todo: list[tuple[Group, str | None]] = [(g, None) for g in groups if g.direct_members_count]
     while todo:
         following: list[tuple[Group, str | None]] = []
@@ -254,29 +491,24 @@ def _read_members(client: GoogleClient, groups: list[Group], state: State, shown
         at_once = max(1, MEMBER_PAGES_AT_ONCE // batch) * batch
         for start in range(0, len(todo), at_once):
             pages = todo[start : start + at_once]
-            following += _read_member_pages(client, pages, members, shown)
+            following += _read_member_pages(client, pages, members, gone, shown)
         todo = following
     shown.done()
     for group in groups:
         read = members[group.email]
-        expected = group.direct_members_count or 0
-        if len(read) != expected:
-            raise ShortReadError(
-                f"members.list {group.email}: read {len(read)} members but the group's "
-                f"directMembersCount is {expected}; refusing to plan from a partial listing "
-                "(if members changed during the read, run again)"
-            )
         state.groups[group.email] = replace(group, members=dict(sorted(read.items())))
+    return gone
 
 
 def _read_member_pages(
     client: GoogleClient,
     pages: list[tuple[Group, str | None]],
     members: dict[str, dict[str, Member]],
+    gone: set[str],
     shown: Progress,
 ) -> list[tuple[Group, str | None]]:
-    """Read one member page of each group (batched); file the members, and return the
-    groups with a further page."""
+    """Read one member page of each group (batched); file the members (or, for a group
+    that is gone, its address in `gone`), and return the groups with a further page."""
     api = client.service.members()
     calls = [
         Call(
@@ -291,13 +523,18 @@ def _read_member_pages(
         for g, token in pages
     ]
     outcomes = client.execute_all(calls)
-    failed = [o for o in outcomes if not o.ok]
+    for (group, _), outcome in zip(pages, outcomes, strict=True):
+        if outcome.status == 404 and not outcome.ok:
+            gone.add(group.email)  # deleted since the groups listing (or it is behind)
+    failed = [o for o in outcomes if not o.ok and o.status != 404]
     if failed:
         first = failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         raise GoogleApiError(f"{first.call.label}: {first.error}{more}")
     following: list[tuple[Group, str | None]] = []
     for (group, _), outcome in zip(pages, outcomes, strict=True):
+        if not outcome.ok:
+            continue
         body = outcome.body or {}
         label = outcome.call.label
         listing = listed(body, "members", label)
@@ -313,31 +550,28 @@ def _read_member_pages(
     return following
 
 
-def _cross_check(actual: Actual, domains: set[str]) -> None:
+def _cross_check(
+    actual: Actual, domains: set[str]
+) -> tuple[list[tuple[str, Group]], list[tuple[str, Group]]]:
     """Listings carry no totals, so check them against the other references we read: a
     user or group member in our domains that Google lists with a status (an account is
-    behind it) but that the users or groups listing lacks means a short read (Google removes
-    the memberships of a deleted user or group).
+    behind it) but that the users or groups listing lacks means a short read, or a listing
+    behind a recent write (Google removes the memberships of a deleted user or group). The
+    (address, group) pairs of the users and of the groups missing.
 
     Google lists some members without status: addresses added before any account had them,
     or whose account is gone (GAM 4.93.00, `removedomainnostatusmembers`). Those name no
     account, so their absence from the listings is no evidence; the plan keeps them as they
     are. The customer (type CUSTOMER) and external addresses are not in any listing."""
-    missing: list[str] = []
+    users: list[tuple[str, Group]] = []
+    groups: list[tuple[str, Group]] = []
     for group in actual.state.groups.values():
         for member in group.members.values():
             if member.status is None or member.email.rpartition("@")[2] not in domains:
                 continue
             if member.type == "USER" and member.email not in actual.user_addresses:
-                missing.append(f"user {member.email} (a member of {group.email})")
+                users.append((member.email, group))
             elif member.type == "GROUP" and member.email not in actual.group_addresses:
-                missing.append(f"group {member.email} (a member of {group.email})")
+                groups.append((member.email, group))
     # Managers are not checked: Google keeps a relation to a deleted user as plain text.
-    if missing:
-        shown = ", ".join(missing[:3]) + (
-            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        )
-        raise ShortReadError(
-            f"the listings look incomplete: {shown} exist but were not listed; refusing to plan "
-            "from a partial read (run again; if it persists, check the customer id)"
-        )
+    return users, groups

@@ -5,8 +5,17 @@ Idempotent where Google allows, so a retry after a lost answer, or a rerun after
 never fails on work already done: adding a member that is there, removing one that is gone,
 deleting what is deleted count as done; an insert that answers "already exists" on a retry
 (its first attempt succeeded, the answer was lost) counts as done too, as does a restore
-that no longer finds the deleted account on a retry. `after_create` marks a
-call on something created moments ago, so "not found yet" is retried, not reported.
+that no longer finds the deleted account on a retry. `after_create` marks a call on
+something created (or renamed to that address) moments ago, so "not found yet" is retried,
+not reported, nor taken for "already gone".
+
+Google's answers on those paths are not all 404 and 409 (GAM's error tables handle them;
+docs/emulator.md, "Error shapes on idempotent paths"): an org unit insert whose unit exists
+is 400 invalidOrgunit or 503 backendError; removing someone who is not a member is 400
+required "Missing required field: memberKey", or 412; removing an alias that is not one is
+400 "Invalid Input: resource_id"; a 409 on a member insert may be a pending invitation, not a
+membership. Where the shape alone proves nothing, a read decides: only what is verifiably
+done counts as done.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from reconciler.google.marker import (
     marker_patch,
     schema_body,
 )
+from reconciler.google.retry import NOT_READY_MESSAGES
 from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
 
 ALREADY_GONE = {404: "already gone"}
@@ -29,6 +39,27 @@ ALREADY_GONE = {404: "already gone"}
 
 def _retried_duplicate(what: str) -> dict[int, str]:
     return {409: f"{what} already exists (created by an earlier attempt)"}
+
+
+def _gone_unless_new(after_create: bool) -> dict[int, str]:
+    """404 means "already gone", except about something created or renamed moments ago,
+    whose address may not find it yet."""
+    return {} if after_create else ALREADY_GONE
+
+
+def _alias_gone(status: int, _reason: str, message: str, _maybe_done: bool) -> str | None:
+    # Google's answer for an alias its owner does not have (GAM: invalidResource).
+    if status == 400 and "invalid input: resource" in message.lower():
+        return "already gone"
+    return None
+
+
+def _found(client: GoogleClient, request: Any, label: str) -> bool | None:
+    """Whether a get finds its resource: True, False (404), None (it could not tell)."""
+    outcome = client.execute(Call(request, label))
+    if outcome.ok:
+        return True
+    return False if outcome.status == 404 else None
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -81,23 +112,25 @@ def rename_user(client: GoogleClient, old_email: str, new_email: str) -> Call:
     return Call(request, f"users.patch {old_email} (rename to {new_email})")
 
 
-def adopt_user(client: GoogleClient, email: str, ownership_id: str) -> Call:
+def adopt_user(
+    client: GoogleClient, email: str, ownership_id: str, after_create: bool = False
+) -> Call:
     """Mark an existing account as managed by this repository."""
     request = client.service.users().patch(
         userKey=email, body=marker_patch(ownership_id), fields="id"
     )
-    return Call(request, f"users.patch {email} (adopt)")
+    return Call(request, f"users.patch {email} (adopt)", after_create=after_create)
 
 
-def suspend_user(client: GoogleClient, email: str) -> Call:
+def suspend_user(client: GoogleClient, email: str, after_create: bool = False) -> Call:
     request = client.service.users().patch(userKey=email, body={"suspended": True}, fields="id")
-    return Call(request, f"users.patch {email} (suspend)")
+    return Call(request, f"users.patch {email} (suspend)", after_create=after_create)
 
 
-def unsuspend_user(client: GoogleClient, email: str) -> Call:
+def unsuspend_user(client: GoogleClient, email: str, after_create: bool = False) -> Call:
     """Lift a suspension; one Google imposed (e.g. for abuse) fails with adminCannotUnsuspend."""
     request = client.service.users().patch(userKey=email, body={"suspended": False}, fields="id")
-    return Call(request, f"users.patch {email} (unsuspend)")
+    return Call(request, f"users.patch {email} (unsuspend)", after_create=after_create)
 
 
 def delete_user(client: GoogleClient, email: str) -> Call:
@@ -134,22 +167,44 @@ def add_user_alias(client: GoogleClient, email: str, alias: str, after_create=Fa
     )
 
 
-def remove_user_alias(client: GoogleClient, email: str, alias: str) -> Call:
+def remove_user_alias(
+    client: GoogleClient, email: str, alias: str, after_create: bool = False
+) -> Call:
     request = client.service.users().aliases().delete(userKey=email, alias=alias)
-    return Call(request, f"users.aliases.delete {email} {alias}", done_statuses=ALREADY_GONE)
+    return Call(
+        request,
+        f"users.aliases.delete {email} {alias}",
+        done_statuses=_gone_unless_new(after_create),
+        after_create=after_create,
+        done_if=_alias_gone,
+    )
 
 
 # -- org units -------------------------------------------------------------------------------
 
 
 def create_org_unit(client: GoogleClient, customer: str, unit: OrgUnit) -> Call:
+    """Insert an org unit. Google answers an insert whose unit exists with 400 invalidOrgunit
+    or 503 backendError: after a 5xx, or a 400 or 409 on a retry after a lost answer, an
+    orgunits.get decides, and the insert is done if the unit is there (a 5xx is not retried
+    for a minute against a unit that exists). A 400 on the first attempt stays a conflict:
+    the plan was made without the unit."""
     body = {"name": unit.name, "parentOrgUnitPath": unit.parent or "/"}
     if unit.description:
         body["description"] = unit.description
     request = client.service.orgunits().insert(customerId=customer, body=body)
-    return Call(
-        request, f"orgunits.insert {unit.path}", done_on_retry=_retried_duplicate("org unit")
-    )
+
+    def done_if(status: int, _reason: str, _message: str, maybe_done: bool) -> str | None:
+        if status < 500 and not (maybe_done and status in (400, 409)):
+            return None
+        get = client.service.orgunits().get(
+            customerId=customer, orgUnitPath=unit.path.lstrip("/"), fields="orgUnitPath"
+        )
+        if _found(client, get, f"orgunits.get {unit.path}"):
+            return f"org unit exists (checked with orgunits.get after a {status})"
+        return None
+
+    return Call(request, f"orgunits.insert {unit.path}", done_if=done_if)
 
 
 def update_org_unit(client: GoogleClient, customer: str, path: str, description: str) -> Call:
@@ -193,12 +248,16 @@ def update_group(
 
 
 def adopt_group(
-    client: GoogleClient, email: str, description: str | None, ownership_id: str
+    client: GoogleClient,
+    email: str,
+    description: str | None,
+    ownership_id: str,
+    after_create: bool = False,
 ) -> Call:
     """Mark an existing group as managed by this repository, keeping its `description`."""
     body = {"description": marked_group_description(description, ownership_id)}
     request = client.service.groups().patch(groupKey=email, body=body, fields="id")
-    return Call(request, f"groups.patch {email} (adopt)")
+    return Call(request, f"groups.patch {email} (adopt)", after_create=after_create)
 
 
 def rename_group(client: GoogleClient, old_email: str, new_email: str) -> Call:
@@ -223,12 +282,29 @@ def add_group_alias(client: GoogleClient, email: str, alias: str, after_create=F
     )
 
 
-def remove_group_alias(client: GoogleClient, email: str, alias: str) -> Call:
+def remove_group_alias(
+    client: GoogleClient, email: str, alias: str, after_create: bool = False
+) -> Call:
     request = client.service.groups().aliases().delete(groupKey=email, alias=alias)
-    return Call(request, f"groups.aliases.delete {email} {alias}", done_statuses=ALREADY_GONE)
+    return Call(
+        request,
+        f"groups.aliases.delete {email} {alias}",
+        done_statuses=_gone_unless_new(after_create),
+        after_create=after_create,
+        done_if=_alias_gone,
+    )
 
 
 # -- members ---------------------------------------------------------------------------------
+
+
+def _new_keys(new_group: bool | None, new_member: bool | None) -> tuple[str, ...]:
+    return tuple(key for key, new in (("groupKey", new_group), ("memberKey", new_member)) if new)
+
+
+def _is_member(client: GoogleClient, group: str, email: str) -> bool | None:
+    get = client.service.members().get(groupKey=group, memberKey=email, fields="id")
+    return _found(client, get, f"members.get {group} {email}")
 
 
 def add_member(
@@ -240,35 +316,81 @@ def add_member(
     new_group: bool | None = None,
     new_member: bool | None = None,
 ) -> Call:
-    """Add a member with a role. Already a member counts as done (a role change is separate).
+    """Add a member with a role. Already a member counts as done (a role change is separate):
+    a 409 is checked with members.get, since Google also answers 409 for an invitation that
+    is still pending, which is no membership (GAM's release notes); that stays a failure.
 
     `new_group` / `new_member` say which of the two was created moments ago, so only a "not
     found" about that one is waited out (unknown: either)."""
-    new_keys = tuple(
-        key for key, new in (("groupKey", new_group), ("memberKey", new_member)) if new
-    )
+    new_keys = _new_keys(new_group, new_member)
     request = client.service.members().insert(
         groupKey=group, body={"email": email, "role": role}, fields="id"
     )
+
+    def done_if(status: int, _reason: str, _message: str, _maybe_done: bool) -> str | None:
+        if status == 409 and _is_member(client, group, email):
+            return "already a member"
+        return None
+
     return Call(
         request,
         f"members.insert {group} {email}",
-        done_statuses={409: "already a member"},
         after_create=after_create or bool(new_keys),
         new_keys=new_keys,
+        done_if=done_if,
     )
 
 
-def remove_member(client: GoogleClient, group: str, email: str) -> Call:
+def remove_member(
+    client: GoogleClient,
+    group: str,
+    email: str,
+    new_group: bool | None = None,
+    new_member: bool | None = None,
+) -> Call:
+    """Remove a member. Not a member counts as done: 404, or Google's 400 required
+    "Missing required field: memberKey"; a 412 is checked with members.get. About a group or
+    member created or renamed moments ago (`new_group`, `new_member`), a 404 means "not
+    found yet" and is waited out."""
+    new_keys = _new_keys(new_group, new_member)
     request = client.service.members().delete(groupKey=group, memberKey=email)
-    return Call(request, f"members.delete {group} {email}", done_statuses=ALREADY_GONE)
+
+    def done_if(status: int, reason: str, message: str, _maybe_done: bool) -> str | None:
+        if status == 400 and reason == "required" and "memberkey" in message.lower():
+            return "not a member"
+        not_ready = any(m in message.lower() for m in NOT_READY_MESSAGES)
+        if status == 412 and not not_ready and _is_member(client, group, email) is False:
+            return "not a member (checked with members.get)"
+        return None
+
+    return Call(
+        request,
+        f"members.delete {group} {email}",
+        done_statuses=_gone_unless_new(bool(new_keys)),
+        after_create=bool(new_keys),
+        new_keys=new_keys,
+        done_if=done_if,
+    )
 
 
-def update_member(client: GoogleClient, group: str, email: str, role: str) -> Call:
+def update_member(
+    client: GoogleClient,
+    group: str,
+    email: str,
+    role: str,
+    new_group: bool | None = None,
+    new_member: bool | None = None,
+) -> Call:
+    new_keys = _new_keys(new_group, new_member)
     request = client.service.members().patch(
         groupKey=group, memberKey=email, body={"role": role}, fields="id"
     )
-    return Call(request, f"members.patch {group} {email} (role {role})")
+    return Call(
+        request,
+        f"members.patch {group} {email} (role {role})",
+        after_create=bool(new_keys),
+        new_keys=new_keys,
+    )
 
 
 # -- the ownership schema --------------------------------------------------------------------

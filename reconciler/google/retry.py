@@ -81,15 +81,25 @@ def may_have_run(exc: BaseException) -> bool:
     return True
 
 
+# Reads that disagree (a listing behind a get, a member listing behind its group's count)
+# are read again after these waits, doubling, until they agree or `settle_s` is spent.
+SETTLE_FIRST_S = 0.25
+SETTLE_CAP_S = 8.0
+
+
 @dataclass
 class RetryPolicy:
-    """Exponential backoff with full jitter, capped: 1 s, 2 s, 4 s ... up to `cap_s`."""
+    """Exponential backoff with full jitter, capped: 1 s, 2 s, 4 s ... up to `cap_s`.
+
+    `settle_s`: how long, in all, reads that disagree are waited for to agree (Google's
+    listings lag its writes by seconds) before the read is refused as a short one."""
 
     max_attempts: int = 8
     base_s: float = 1.0
     cap_s: float = 32.0
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    settle_s: float = 30.0
 
     def delays(self) -> Iterator[float]:
         """The waits before attempts 2, 3, ... (max_attempts - 1 of them)."""
@@ -97,3 +107,13 @@ class RetryPolicy:
             ceiling = min(self.cap_s, self.base_s * (2**attempt))
             # Half fixed, half random: never hammer, never synchronize with other clients.
             yield ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def settle_delays(self) -> Iterator[float]:
+        """The waits before reading again what disagreed: 0.25 s, 0.5 s, 1 s ... (at most
+        8 s each), `settle_s` in all; none when it is 0."""
+        spent, wait = 0.0, SETTLE_FIRST_S
+        while spent < self.settle_s:
+            step = min(wait, SETTLE_CAP_S, self.settle_s - spent)
+            yield step
+            spent += step
+            wait *= 2

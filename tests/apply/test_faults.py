@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from reconciler.emulator.faults import AFTER_FAULT_KINDS, FAULT_KINDS
 from reconciler.google import client as client_module
 
 
@@ -34,3 +35,26 @@ def test_apply_converges_through_faults_and_slow_consistency(
     # Faults still on: the plan right after reads through them and finds nothing to do.
     after = cli("plan", state_dir, "--detailed-exitcode")
     assert after.code == 0 and after.out.startswith("No changes.")
+
+
+# Seeds whose runs lose answers of inserts, org units included, some of them through
+# httplib2 sending a request again on its own.
+@pytest.mark.parametrize("seed", [4, 20, 25, 28])
+def test_apply_converges_when_answers_are_lost_after_the_work_is_done(
+    quick_backoff, emulator, state_dir, tmp_path, cli, seed
+):
+    """Every fault kind, those that run the call and lose its answer included: each retry
+    meets Google's answer to a repeated write (409, 404, 400 invalidOrgunit, 400 required
+    memberKey...) and still counts as done."""
+    kinds = [*FAULT_KINDS, *AFTER_FAULT_KINDS]
+    tenant = emulator(fault_rate=0.3, fault_seed=seed, fault_kinds=kinds)
+    result = tmp_path / "result.json"
+    run = cli("apply", state_dir, "--auto-approve", "--result-file", result)
+    assert run.code == 0, run.err
+    outcome = json.loads(result.read_text())
+    assert (outcome["applied"], outcome["failed"]) == (26, 0)
+    lost = tenant.stats()["faults_by_kind"]
+    assert sum(lost.get(kind, 0) for kind in AFTER_FAULT_KINDS) > 0
+    tenant.server.configure(fault_rate=0.0)
+    after = cli("plan", state_dir, "--detailed-exitcode")
+    assert after.code == 0 and after.out.startswith("No changes."), after.text

@@ -38,10 +38,8 @@ def test_audit_result_and_password_files(emulator, state_dir, tmp_path, cli, mon
     plan = json.loads(cli("plan", state_dir, "--format", "json").out)
     records_dir = tmp_path / "records"
     audit, result, passwords = (records_dir / n for n in ("audit.jsonl", "result.json", "pw"))
-    # An existing file is narrowed to 0600 before a password goes in.
+    # The password file is a new one, made by apply (tests/reliability/test_password_file.py).
     records_dir.mkdir()
-    passwords.write_text("")
-    passwords.chmod(0o644)
 
     started = dt.datetime.now(dt.UTC)
     run = cli(

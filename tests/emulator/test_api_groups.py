@@ -174,7 +174,9 @@ def test_group_aliases(client: Client) -> None:
     client.fails(409, "duplicate", "POST", ENG + "/aliases", {"alias": "jo@example.com"})
     client.fails(409, "duplicate", "POST", ALL + "/aliases", {"alias": "devs@example.com"})
     assert client.request("DELETE", ENG + "/aliases/" + key("devs@example.com")).status == 204
-    client.fails(404, "notFound", "DELETE", ENG + "/aliases/" + key("devs@example.com"))
+    # Not an alias (any more): Google's 400 "Invalid Input: resource_id", not a 404.
+    message = client.fails(400, "invalid", "DELETE", ENG + "/aliases/" + key("devs@example.com"))
+    assert message == "Invalid Input: resource_id"
 
 
 # ---- members ------------------------------------------------------------------------------
@@ -286,8 +288,13 @@ def test_delete_member(client: Client) -> None:
     path = ENG + "/members/" + key("partner@outside.net")
     assert client.request("DELETE", path).status == 204
     assert client.ok("GET", ENG)["directMembersCount"] == "2"
-    client.fails(404, "notFound", "DELETE", path)
+    client.fails(404, "notFound", "DELETE", path)  # an address known to nothing any more
     assert "groups" not in client.ok("GET", "groups", userKey="partner@outside.net")
+    # A user (or group) that is simply not a member: Google's 400, as GAM meets it.
+    message = client.fails(400, "required", "DELETE", ENG + "/members/" + key("sam@example.org"))
+    assert message == "Missing required field: memberKey"
+    client.fails(400, "required", "DELETE", ENG + "/members/" + key("all@example.com"))
+    client.fails(404, "notFound", "DELETE", ENG + "/members/" + key("nobody@example.com"))
 
 
 def test_has_member_direct_and_nested(client: Client) -> None:

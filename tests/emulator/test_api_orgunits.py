@@ -59,8 +59,16 @@ def test_insert(client: Client) -> None:
     assert unit["orgUnitPath"] == "/Engineering/Platform" and unit["description"] == "P"
     by_id = client.ok("POST", OUS, {"name": "Deep", "parentOrgUnitId": unit["orgUnitId"]})
     assert by_id["orgUnitPath"] == "/Engineering/Platform/Deep"
-    client.fails(
-        409, "duplicate", "POST", OUS, {"name": "platform", "parentOrgUnitPath": "/Engineering"}
+    # An existing path (any case): 400 as Google answers it, not 409.
+    assert (
+        client.fails(
+            400,
+            "invalidOrgunit",
+            "POST",
+            OUS,
+            {"name": "platform", "parentOrgUnitPath": "/Engineering"},
+        )
+        == "Invalid Ou Id"
     )
     assert client.fails(400, "invalid", "POST", OUS, {"name": "X", "parentOrgUnitPath": "/No"}) == (
         "Invalid Parent Orgunit Id"
@@ -100,8 +108,8 @@ def test_rename_and_move_carry_sub_units_and_users(client: Client) -> None:
 
 
 def test_delete_only_empty_units(client: Client) -> None:
-    client.fails(400, "failedPrecondition", "DELETE", OUS + "/Sales")  # has a sub-unit
-    client.fails(400, "failedPrecondition", "DELETE", OUS + "/Engineering")  # has a user
+    client.fails(412, "conditionNotMet", "DELETE", OUS + "/Sales")  # has a sub-unit
+    client.fails(412, "conditionNotMet", "DELETE", OUS + "/Engineering")  # has a user
     client.ok("PATCH", "users/" + key("sam@example.org"), {"orgUnitPath": "/"})
     assert client.request("DELETE", OUS + "/Sales/Europe").status == 204
     assert client.request("DELETE", OUS + "/Sales").status == 204

@@ -75,3 +75,6 @@ def test_config_update_checks_names_types_and_ranges():
         EmulatorConfig().updated({"short_listing": {"users": -1}})
     with pytest.raises(ValueError, match="latency_ms has the wrong type"):
         EmulatorConfig().updated({"latency_ms": None})
+    assert EmulatorConfig().updated({"listing_lag_ms": 300}).listing_lag_ms == 300
+    with pytest.raises(ValueError, match="listing_lag_ms must be 0 or more"):
+        EmulatorConfig().updated({"listing_lag_ms": -1})

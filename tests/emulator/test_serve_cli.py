@@ -75,6 +75,7 @@ def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
         "--fault-seed": "5",
         "--quota-per-minute": "1000",
         "--consistency-delay-ms": "0",
+        "--listing-lag-ms": "250",
         "--address-hold-ms": "250",
     }
     proc = start(
@@ -152,6 +153,7 @@ def test_serve_help_lists_the_contract_options():
         "--fault-seed",
         "--quota-per-minute",
         "--consistency-delay-ms",
+        "--listing-lag-ms",
         "--address-hold-ms",
     ):
         assert option in proc.stdout

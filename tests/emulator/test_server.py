@@ -523,6 +523,25 @@ def test_consistency_delay_hides_new_resources_until_it_passes(emulator):
     service.users().patch(userKey="new.user@example.com", body={"suspended": True}).execute()
 
 
+def test_listing_lag_set_at_runtime_shows_listings_behind_gets(emulator):
+    service = directory(emulator)
+    assert configure(emulator, listing_lag_ms=60_000)["listing_lag_ms"] == 60_000
+    assert emulator.api.listing_lag_s == 60
+    new_group(service, "new@example.com")
+    service.members().delete(groupKey="eng@example.com", memberKey="jo@example.com").execute()
+    assert service.groups().get(groupKey="new@example.com").execute()["email"]
+    listed = service.groups().list(customer="my_customer").execute()["groups"]
+    assert [g["email"] for g in listed] == ["eng@example.com"]
+    assert listed[0]["directMembersCount"] == "0"  # counted as it is
+    members = service.members().list(groupKey="eng@example.com").execute()["members"]
+    assert [m["email"] for m in members] == ["jo@example.com"]  # listed as it was
+
+    configure(emulator, listing_lag_ms=0)  # judged when a listing arrives: caught up at once
+    listed = service.groups().list(customer="my_customer").execute()["groups"]
+    assert [g["email"] for g in listed] == ["eng@example.com", "new@example.com"]
+    assert "members" not in service.members().list(groupKey="eng@example.com").execute()
+
+
 def test_address_hold_answers_a_claim_of_a_released_address_as_taken(emulator):
     service = directory(emulator)
     assert configure(emulator, address_hold_ms=60_000)["address_hold_ms"] == 60_000

@@ -125,8 +125,9 @@ def emulator(tenant: dict[str, Any]) -> Iterator[EmulatorServer]:
 
 
 def fast_retry(**overrides: Any) -> RetryPolicy:
-    """Backoff that hardly sleeps, so fault tests stay fast."""
-    options: dict[str, Any] = {"max_attempts": 10, "base_s": 0.001, "cap_s": 0.01}
+    """Backoff that hardly sleeps, so fault tests stay fast; reads that disagree are refused
+    at once (no waiting for listings to catch up) unless a test gives `settle_s`."""
+    options: dict[str, Any] = {"max_attempts": 10, "base_s": 0.001, "cap_s": 0.01, "settle_s": 0}
     options.update(overrides)
     return RetryPolicy(**options)
 

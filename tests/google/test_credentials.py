@@ -311,8 +311,8 @@ SECRET = "-----BEGIN PRIVATE KEY-----\\nMIIsecretsecret\\n-----END PRIVATE KEY--
     [
         (json.dumps([{"type": "service_account", "private_key": SECRET}]), "holds a list"),
         (json.dumps("private_key " + SECRET), "holds a JSON str"),
-        ("private_key: " + SECRET, "is not JSON"),
-        (None, "is a directory, not a file"),
+        ("private_key: " + SECRET, "is not valid JSON"),
+        (None, "is not a regular file (a folder)"),
     ],
     ids=["a-list", "a-string", "not-json", "a-directory"],
 )

@@ -24,6 +24,7 @@ from conftest import (
 )
 from googleapiclient.errors import HttpError
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import fetch_actual
@@ -164,15 +165,20 @@ INSERTS = {
 }
 
 
+# How the retry of each insert is answered, and what the note says it was judged by.
+RETRY_ANSWERS = {"org unit": ("400", "checked with orgunits.get")}
+
+
 @pytest.mark.parametrize("kind", INSERTS)
 def test_an_insert_whose_answer_was_lost_counts_as_done_on_the_retry(kind, client, emulator):
     make, find = INSERTS[kind]
     outcome = client.execute(lose_first_answer(make(client)))
     assert outcome.ok, outcome.error
-    assert (outcome.attempts, outcome.status) == (2, 409)
-    assert "earlier attempt" in outcome.note
+    status, note = RETRY_ANSWERS.get(kind, ("409", "earlier attempt"))
+    assert (outcome.attempts, outcome.status) == (2, int(status))
+    assert note in outcome.note
     assert find(client)
-    assert stats(emulator)["by_status"]["409"] == 1
+    assert stats(emulator)["by_status"][status] == 1
 
 
 def conflict_after(kind: str, client: GoogleClient, emulator) -> Any:
@@ -409,8 +415,11 @@ def test_user_aliases(client):
     taken = client.execute(ops.add_user_alias(client, "jo.lei@example.com", "ceo@example.com"))
     assert (taken.ok, taken.status) == (False, 409)  # someone else's: a real conflict
     run(client, ops.remove_user_alias(client, "jo.lei@example.com", "jo@example.com"))
+    # Google's answer for an alias that is not one: 400 "Invalid Input: resource_id".
     again = run(client, ops.remove_user_alias(client, "jo.lei@example.com", "jo@example.com"))
-    assert (again.status, again.note) == (404, "already gone")
+    assert (again.status, again.note) == (400, "already gone")
+    gone = run(client, ops.remove_user_alias(client, "nobody@example.com", "jo@example.com"))
+    assert (gone.status, gone.note) == (404, "already gone")
     assert user(client, "jo.lei@example.com").aliases == ("joseph@example.com",)
 
 
@@ -420,8 +429,14 @@ def test_user_aliases(client):
 def test_org_units(client):
     platform = OrgUnit("/Engineering/Platform", description="Platform team")
     run(client, ops.create_org_unit(client, CUSTOMER, platform))
+    # Google's answer for a unit that exists; on a first attempt it is a conflict.
     again = client.execute(ops.create_org_unit(client, CUSTOMER, platform))
-    assert (again.ok, again.status) == (False, 409)
+    assert (again.ok, again.status, again.reason, again.attempts) == (
+        False,
+        400,
+        "invalidOrgunit",
+        1,
+    )
     run(client, ops.create_org_unit(client, CUSTOMER, OrgUnit("/Labs")))
     run(client, ops.update_org_unit(client, CUSTOMER, "/Sales/Europe", "Acme Europe"))
     units = fetch_actual(client, customer=CUSTOMER, domains=DOMAINS, managed_groups=None)
@@ -481,7 +496,7 @@ def test_group_aliases(client):
     ]
     run(client, ops.remove_group_alias(client, "helpdesk@example.com", "it@example.com"))
     again = run(client, ops.remove_group_alias(client, "helpdesk@example.com", "it@example.com"))
-    assert (again.status, again.note) == (404, "already gone")
+    assert (again.status, again.note) == (400, "already gone")
     assert get_group(client, "helpdesk@example.com")["aliases"] == ["support@example.com"]
 
 
@@ -497,8 +512,11 @@ def test_members(client):
     assert (already.status, already.note) == (409, "already a member")
     run(client, ops.update_member(client, group, "hannah.lee@example.com", "OWNER"))
     run(client, ops.remove_member(client, group, "audit@example.com"))
+    # Google's answer for a group (or user) that is not a member.
     gone = run(client, ops.remove_member(client, group, "audit@example.com"))
-    assert (gone.status, gone.note) == (404, "already gone")
+    assert (gone.status, gone.note) == (400, "not a member")
+    unknown = run(client, ops.remove_member(client, group, "nobody@example.com"))
+    assert (unknown.status, unknown.note) == (404, "already gone")
     assert members(client, group) == {
         "hannah.lee@example.com": ("OWNER", "USER"),
         "rfischer@example.com": ("MEMBER", "USER"),
@@ -599,3 +617,167 @@ def test_ensure_marker_schema_creates_what_is_missing(schemas, tmp_path: Path):
         assert actual.state.users["info@example.com"].owner == OWNERSHIP
     finally:
         server.stop()
+
+
+# -- idempotent paths against Google's answers ------------------------------------------------
+
+
+def lose_the_first_answer(client: GoogleClient, emulator, kind: str) -> list[float]:
+    """The next call runs, and its answer is lost (`kind`: a 503 or a dropped connection);
+    faults stop as soon as the client backs off."""
+    waits: list[float] = []
+
+    def heal(seconds: float) -> None:
+        waits.append(seconds)
+        emulator.configure(fault_rate=0.0)
+
+    client.retry = fast_retry(sleep=heal)
+    emulator.configure(fault_rate=1.0, fault_kinds=[kind], fault_seed=1)
+    return waits
+
+
+def member_roles(client: GoogleClient, group: str) -> dict[str, str]:
+    return {email: role for email, (role, _) in members(client, group).items()}
+
+
+# name -> (the call, whether its work is there afterwards)
+IDEMPOTENT = {
+    "org unit insert": (
+        lambda c: ops.create_org_unit(c, CUSTOMER, OrgUnit("/Engineering/Platform")),
+        lambda c: (
+            get_org_unit(c, "/Engineering/Platform")["orgUnitPath"] == "/Engineering/Platform"
+        ),
+    ),
+    "member insert": (
+        lambda c: ops.add_member(c, "finance@example.com", "rfischer@example.com", "MEMBER"),
+        lambda c: "rfischer@example.com" in members(c, "finance@example.com"),
+    ),
+    "member delete": (
+        lambda c: ops.remove_member(c, "finance@example.com", "audit@example.com"),
+        lambda c: "audit@example.com" not in members(c, "finance@example.com"),
+    ),
+    "user alias delete": (
+        lambda c: ops.remove_user_alias(c, "jo.lei@example.com", "jo@example.com"),
+        lambda c: user(c, "jo.lei@example.com").aliases == (),
+    ),
+    "group alias delete": (
+        lambda c: ops.remove_group_alias(c, "helpdesk@example.com", "it@example.com"),
+        lambda c: "aliases" not in get_group(c, "helpdesk@example.com"),
+    ),
+    "user alias insert": (
+        lambda c: ops.add_user_alias(c, "jo.lei@example.com", "joseph@example.com"),
+        lambda c: "joseph@example.com" in user(c, "jo.lei@example.com").aliases,
+    ),
+    "user delete": (
+        lambda c: ops.delete_user(c, "sam.okafor@example.com"),
+        lambda c: (
+            c.execute(Call(c.service.users().get(userKey="sam.okafor@example.com"), "g")).status
+            == 404
+        ),
+    ),
+    "group rename": (
+        lambda c: ops.rename_group(c, "dev@example.com", "eng@example.com"),
+        lambda c: get_group(c, "dev@example.com")["email"] == "eng@example.com",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["backend_error_after", "drop_after"])
+@pytest.mark.parametrize("name", IDEMPOTENT)
+def test_a_call_whose_first_attempt_worked_and_lost_its_answer_converges(
+    name, kind, client, emulator
+):
+    make, done = IDEMPOTENT[name]
+    waits = lose_the_first_answer(client, emulator, kind)
+    outcome = client.execute(make(client))
+    assert outcome.ok, outcome.error
+    assert done(client)
+    assert stats(emulator)["faults_by_kind"][kind] >= 1  # (a get that checks may meet one)
+    assert len(waits) <= 1  # one backoff at most: nothing spins on Google's answers
+
+
+def test_an_org_unit_insert_answered_backend_error_is_checked_not_retried(client, emulator):
+    # Google may answer the insert of a unit that exists with 503 backendError: a get
+    # settles it at once instead of retrying the insert for a minute.
+    waits = lose_the_first_answer(client, emulator, "backend_error")
+    outcome = client.execute(ops.create_org_unit(client, CUSTOMER, OrgUnit("/Sales/Europe")))
+    assert (outcome.ok, outcome.status, outcome.attempts) == (True, 503, 1)
+    assert "checked with orgunits.get" in outcome.note
+    assert stats(emulator)["by_method"]["directory.orgunits.insert"] == 1
+    assert len(waits) == 1  # the get's own retry of its injected fault
+
+
+def test_an_org_unit_insert_answered_backend_error_is_retried_when_the_unit_is_absent(
+    client, emulator
+):
+    lose_the_first_answer(client, emulator, "backend_error")
+    outcome = client.execute(ops.create_org_unit(client, CUSTOMER, OrgUnit("/Labs")))
+    assert (outcome.ok, outcome.attempts) == (True, 2)
+    assert get_org_unit(client, "/Labs")["orgUnitPath"] == "/Labs"
+
+
+def test_a_400_on_an_org_unit_retry_is_done_only_if_the_unit_exists(client):
+    # A retry after a lost answer, answered 400, but the unit is not there (the 400 is about
+    # something else): not done, whatever the shape suggests.
+    body = {"error": {"code": 400, "message": "Invalid Ou Id", "errors": [
+        {"domain": "global", "reason": "invalidOrgunit", "message": "Invalid Ou Id"}
+    ]}}  # fmt: skip
+    answer = HttpError(httplib2.Response({"status": 400}), json.dumps(body).encode())
+    call = ops.create_org_unit(client, CUSTOMER, OrgUnit("/Nowhere/Else"))
+    outcome = client._settle(call, answer, 2, maybe_done=True)
+    assert outcome is not None and (outcome.ok, outcome.status) == (False, 400)
+    exists = ops.create_org_unit(client, CUSTOMER, OrgUnit("/Sales/Europe"))
+    outcome = client._settle(exists, answer, 2, maybe_done=True)
+    assert outcome is not None and outcome.ok and "orgunits.get" in outcome.note
+
+
+def conflict(status: int, reason: str, message: str) -> HttpError:
+    body = {"error": {"code": status, "message": message, "errors": [
+        {"domain": "global", "reason": reason, "message": message}
+    ]}}  # fmt: skip
+    return HttpError(httplib2.Response({"status": status}), json.dumps(body).encode())
+
+
+def test_a_409_on_a_member_insert_counts_as_done_only_for_a_member(client):
+    # Google also answers 409 for an invitation still pending (GAM's release notes): only a
+    # members.get that finds the member makes it "already a member".
+    duplicate = conflict(409, "duplicate", "Member already exists.")
+    pending = ops.add_member(client, "finance@example.com", "rfischer@example.com", "MEMBER")
+    outcome = client._settle(pending, duplicate, 1)
+    assert outcome is not None and (outcome.ok, outcome.status) == (False, 409)
+    member = ops.add_member(client, "finance@example.com", "hannah.lee@example.com", "MEMBER")
+    outcome = client._settle(member, duplicate, 1)
+    assert outcome is not None and (outcome.ok, outcome.note) == (True, "already a member")
+
+
+def test_a_412_on_a_member_delete_counts_as_done_only_for_a_non_member(client):
+    refused = conflict(412, "conditionNotMet", "Precondition failed.")
+    gone = ops.remove_member(client, "finance@example.com", "rfischer@example.com")
+    outcome = client._settle(gone, refused, 1)
+    assert outcome is not None and outcome.ok and "members.get" in outcome.note
+    still = ops.remove_member(client, "finance@example.com", "hannah.lee@example.com")
+    outcome = client._settle(still, refused, 1)
+    assert outcome is not None and (outcome.ok, outcome.status) == (False, 412)
+    assert "hannah.lee@example.com" in members(client, "finance@example.com")
+
+
+def first_draw_only(rate: float) -> int:
+    """A fault seed whose first draw at `rate` is a fault and whose next one is not."""
+    for seed in range(1000):
+        plan = FaultPlan(seed)
+        if plan.draw(rate, ["drop_after"]) and not plan.draw(rate, ["drop_after"]):
+            return seed
+    raise AssertionError("no such seed")
+
+
+def test_an_insert_httplib2_sent_again_on_its_own_counts_as_done(client, emulator):
+    # The connection drops after the insert ran; httplib2 sends it again by itself (it takes
+    # the drop for a stale keep-alive connection) and that second sending answers 409, to
+    # what the client sees as its first attempt. It still counts as done.
+    emulator.configure(fault_rate=0.5, fault_kinds=["drop_after"], fault_seed=first_draw_only(0.5))
+    outcome = client.execute(ops.create_user(client, KENJI, OWNERSHIP, PASSWORD))
+    assert (outcome.ok, outcome.status, outcome.attempts) == (True, 409, 1)
+    assert "earlier attempt" in outcome.note
+    assert client._resent() == 1
+    assert stats(emulator)["by_method"]["directory.users.insert"] == 2
+    assert get_user(client, KENJI.email)["primaryEmail"] == KENJI.email

@@ -289,6 +289,43 @@ def test_a_missing_member_of_a_new_group_is_not_waited_for():
     assert classify(not_found("memberKey"), False) == "fail"
 
 
+def test_calls_on_a_renamed_users_new_address_wait_for_it(client, settling):
+    # The new address settles like a new account's: "not found" about it means "not yet".
+    client.must(ops.rename_user(client, "maria.costa@example.com", "maria.silva@example.com"))
+    new = "maria.silva@example.com"
+    early = client.execute(ops.update_member(client, "dev@example.com", new, "OWNER"))
+    assert (early.ok, early.status, early.attempts) == (False, 404, 1)
+    calls = [
+        ops.update_user(client, new, {"title": "Staff Engineer"}, after_create=True),
+        ops.adopt_user(client, new, "acme/identity", after_create=True),
+        ops.update_member(client, "dev@example.com", new, "OWNER", new_member=True),
+    ]
+    outcomes = client.execute_all(calls)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    assert all(o.attempts > 1 for o in outcomes)
+
+
+def test_removing_a_renamed_member_is_not_taken_as_already_gone(client, settling):
+    client.must(ops.rename_user(client, "maria.costa@example.com", "maria.silva@example.com"))
+    new = "maria.silva@example.com"
+    gone = client.execute(ops.remove_member(client, "dev@example.com", new, new_member=True))
+    assert gone.ok and gone.attempts > 1 and gone.note is None
+    listed = client.must(Call(client.service.members().list(groupKey="dev@example.com"), "l"))
+    assert new not in {m["email"] for m in listed.get("members", [])}
+
+
+def test_calls_on_a_renamed_groups_new_address_wait_for_it(client, settling):
+    client.must(ops.rename_group(client, "dev@example.com", "eng@example.com"))
+    calls = [
+        ops.update_group(client, "eng@example.com", {"name": "Eng"}, "acme/identity", True),
+        ops.add_member(client, "eng@example.com", "jo.lei@example.com", "MEMBER", True),
+        ops.remove_group_alias(client, "eng@example.com", "dev@example.com", after_create=True),
+    ]
+    outcomes = client.execute_all(calls)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    assert all(o.attempts > 1 for o in outcomes)
+
+
 # -- claims of an address released moments ago -------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from reconciler import __version__
 from reconciler.cli import main
 from reconciler.emulator.server import EmulatorServer
-from reconciler.google.client import ENDPOINT_ENV
+from reconciler.google.client import ENDPOINT_ENV, SETTLE_ENV
 
 from .conftest import EXAMPLE, copy_example
 
@@ -337,6 +337,7 @@ def test_a_short_read_stops_the_plan(
     server = start_emulator(copy.deepcopy(example_tenant()))
     server.configure(short_listing={"members": 1})
     monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
+    monkeypatch.setenv(SETTLE_ENV, "0")  # no waiting for a listing to catch up
     code, out, err = run("plan", str(example_dir), "--detailed-exitcode")
     assert code == 1 and out == ""
     assert err.startswith("Error: members.list ")
@@ -351,6 +352,7 @@ def test_a_short_user_listing_stops_the_plan(
     server = start_emulator(example_tenant())
     server.configure(short_listing={"users": 5})
     monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
+    monkeypatch.setenv(SETTLE_ENV, "0")
     code, out, err = run("plan", str(example_dir))
     assert code == 1 and out == ""
     assert "partial" in err and "Traceback" not in err

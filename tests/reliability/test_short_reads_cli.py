@@ -15,7 +15,18 @@ import pytest
 from apply.support import EXAMPLE, Tenant, run_reconciler
 from ruamel.yaml import YAML
 
+from reconciler.google.client import SETTLE_ENV
+
 PARTIAL_READ = "refusing to plan from"
+
+
+@pytest.fixture(autouse=True)
+def _refuse_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short read here is no lagging listing: no waiting for it to catch up (the child
+    processes inherit this), except where a test says otherwise."""
+    monkeypatch.setenv(SETTLE_ENV, "0")
+
+
 WRITES = ("insert", "update", "patch", "delete", "makeAdmin", "undelete")
 
 
@@ -47,6 +58,25 @@ def test_a_short_listing_aborts_and_changes_nothing(state_dir, emulator, short_l
     writes = {m: n for m, n in tenant.stats()["by_method"].items() if m.endswith(WRITES)}
     assert writes == {}
     assert tenant.snapshot() == before
+
+
+def test_a_short_read_is_refused_after_waiting_for_the_listings(state_dir, emulator, monkeypatch):
+    """By default a read that disagrees with itself is read again for a while (listings lag
+    writes) before it is refused: the wait is bounded and said on stderr."""
+    monkeypatch.setenv(SETTLE_ENV, "1")
+    tenant = emulator(short_listing={"members": 1})
+    run = run_reconciler("plan", state_dir, cwd=state_dir.parent)
+    assert run.code == 1, run.text
+    assert "Listings disagree: members.list " in run.err
+    assert "still so after reading again for 1.0 s" in run.err
+    assert tenant.stats()["by_method"]["directory.members.list"] > 10
+
+
+def test_a_bad_settle_time_is_an_error(state_dir, emulator, monkeypatch):
+    monkeypatch.setenv(SETTLE_ENV, "soon")
+    emulator()
+    run = run_reconciler("plan", state_dir, cwd=state_dir.parent)
+    assert run.code == 1 and f"{SETTLE_ENV} must be a number of seconds" in run.err
 
 
 def test_after_the_listing_recovers_the_plan_goes_ahead(state_dir, emulator, cli):
