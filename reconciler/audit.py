@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reconciler.desired.yamlread import parse_yaml
-from reconciler.problems import InvalidInput, ReconcilerError
+from reconciler.problems import InvalidInput, ReconcilerError, one_line
 
 NOTES_REF = "reconciler"
 # GitHub's subject lines: "Merge pull request #12 from org/branch" and "Subject (#12)".
@@ -77,6 +77,8 @@ class CommitAudit:
     merged: list[MergedCommit] = field(default_factory=list)
     # No records of its own: the nearest later commit on the line whose apply covered it.
     applied_with: str | None = None
+    # Files of this commit that could not be read (file:line: why): their changes are unknown.
+    unreadable: list[str] = field(default_factory=list)
 
     def result_counts(self) -> dict[str, int]:
         return _result_counts(self.applied)
@@ -124,7 +126,8 @@ def _change_id(record: Record) -> tuple[Any, ...]:
 def _result_counts(records: list[Record]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for record in records:
-        counts[record.get("result", "?")] = counts.get(record.get("result", "?"), 0) + 1
+        result = str(record.get("result", "?"))
+        counts[result] = counts.get(result, 0) + 1
     return counts
 
 
@@ -181,7 +184,7 @@ def _commit_audit(
     entry = CommitAudit(
         commit.sha, commit.date, commit.author, commit.subject, _pull_request(commit.subject)
     )
-    entry.changes = _entry_changes(top, base, commit.sha, rel, skip)
+    entry.changes = _entry_changes(top, base, commit.sha, rel, skip, entry.unreadable)
     entry.applied = records.of(commit.sha)
     if len(commit.parents) > 1:
         entry.merged = _merged_commits(top, commit, rel, records)
@@ -223,15 +226,37 @@ def _next_applied(top: Path, applied: set[str]) -> dict[str, str]:
 
 
 def _records_from_logs(paths: list[Path]) -> dict[str, list[Record]]:
+    """Apply records from --audit-log files. A line that is not a JSON object (an array,
+    binary, text) is refused with its file and line rather than skipped: the log is the
+    evidence of what was applied, and an audit quietly missing part of it would mislead."""
     by_commit: dict[str, list[Record]] = {}
     for path in paths:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        shown = one_line(str(path))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise AuditError(f"{shown}: cannot read the audit log ({exc.strerror})") from None
+        for number, raw in enumerate(data.split(b"\n"), 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise AuditError(
+                    f"{shown}:{number}: not a JSON audit record (binary, not UTF-8 text)"
+                ) from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                raise AuditError(f"{path}:{number}: not a JSON audit record") from None
+            except (json.JSONDecodeError, RecursionError):
+                raise AuditError(f"{shown}:{number}: not a JSON audit record") from None
+            if not isinstance(record, dict):
+                kind = "an array" if isinstance(record, list) else "not an object"
+                raise AuditError(
+                    f"{shown}:{number}: not a JSON audit record ({kind}; each line of an "
+                    "audit log is one JSON object)"
+                )
+            if not isinstance(record.get("git_commit"), (str, type(None))):
+                raise AuditError(f"{shown}:{number}: git_commit is not text")
             if record.get("git_commit"):
                 by_commit.setdefault(record["git_commit"], []).append(record)
     return by_commit
@@ -248,9 +273,11 @@ def _note_records(top: Path, sha: str) -> list[Record]:
     records = []
     for line in text.splitlines():
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
             continue  # a note may hold other text too
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 
@@ -267,7 +294,7 @@ def _not_desired_state(directory: Path) -> set[str]:
 
 
 def _entry_changes(
-    top: Path, base: str | None, sha: str, rel: str, skip: set[str]
+    top: Path, base: str | None, sha: str, rel: str, skip: set[str], unreadable: list[str]
 ) -> list[EntryChange]:
     """Entries `sha` changed against `base` (its first parent; None for a root commit)."""
     span = [base, sha] if base else ["--root", sha]
@@ -279,10 +306,10 @@ def _entry_changes(
         if not name.endswith((".yaml", ".yml")) or hidden or inside.as_posix() in skip:
             continue
         if inside.as_posix() == "workspace.yaml":
-            changes += _settings_changes(top, base, sha, name)
+            changes += _settings_changes(top, base, sha, name, unreadable)
             continue
-        before = _entries(top, base, name) if base else {}
-        after = _entries(top, sha, name)
+        before = _entries(top, base, name, []) if base else {}
+        after = _entries(top, sha, name, unreadable)
         for key in sorted(set(before) | set(after)):
             kind, ident = key
             old, new = before.get(key), after.get(key)
@@ -296,14 +323,18 @@ def _entry_changes(
     return changes
 
 
-def _settings_changes(top: Path, base: str | None, sha: str, name: str) -> list[EntryChange]:
+def _settings_changes(
+    top: Path, base: str | None, sha: str, name: str, unreadable: list[str]
+) -> list[EntryChange]:
     """workspace.yaml: which settings changed (protected accounts and limits matter here)."""
     docs = []
     for rev in (base, sha):
         text = _git(top, "show", f"{rev}:{name}", check=False) if rev else ""
         try:
             doc = parse_yaml(text, PurePosixPath(name)) if text else {}  # type: ignore[arg-type]
-        except InvalidInput:
+        except InvalidInput as exc:
+            if rev == sha:
+                unreadable += [p.render() for p in exc.problems]
             doc = {}
         docs.append(doc if isinstance(doc, dict) else {})
     old, new = docs
@@ -313,13 +344,18 @@ def _settings_changes(top: Path, base: str | None, sha: str, name: str) -> list[
     return [EntryChange("settings", "workspace.yaml", "changed", fields)] if fields else []
 
 
-def _entries(top: Path, rev: str, name: str) -> dict[tuple[str, str], dict[str, Any]]:
+def _entries(
+    top: Path, rev: str, name: str, unreadable: list[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The entries of one file at `rev`; a file that cannot be read (YAML the loader refuses,
+    such as nesting deep enough to crash the parser) has none, and is added to `unreadable`."""
     text = _git(top, "show", f"{rev}:{name}", check=False)
     if not text:
         return {}
     try:
         doc = parse_yaml(text, PurePosixPath(name))  # type: ignore[arg-type]
-    except InvalidInput:
+    except InvalidInput as exc:
+        unreadable += [p.render() for p in exc.problems]
         return {}
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if not isinstance(doc, dict):
@@ -371,7 +407,9 @@ def _render_commit(c: CommitAudit, md: bool) -> list[str]:
     for ch in c.changes:
         detail = f" ({', '.join(ch.fields)})" if ch.fields else ""
         lines.append(f"  - {ch.change} {ch.kind} {ch.key}{detail}")
-    if not c.changes:
+    for problem in c.unreadable:
+        lines.append(f"  could not read {problem}")
+    if not c.changes and not c.unreadable:
         lines.append("  no changes to the directory")
     if c.applied:
         lines += _render_records(c.applied, "  ")
@@ -394,9 +432,9 @@ def _render_records(records: list[Record], indent: str) -> list[str]:
     if not records:
         return []
     counts = ", ".join(f"{n} {r}" for r, n in sorted(_result_counts(records).items()))
-    times = sorted(r.get("time", "") for r in records if r.get("time"))
+    times = sorted(str(r["time"]) for r in records if r.get("time"))
     when = f" at {times[0]}" if times else ""
-    actors = sorted({r["actor"] for r in records if r.get("actor")})
+    actors = sorted({str(r["actor"]) for r in records if r.get("actor")})
     by = f" by {', '.join(actors)}" if actors else ""
     lines = [f"{indent}applied{when}{by}: {counts}"]
     for r in records:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from reconciler import __version__
-from reconciler.problems import InvalidInput, Problem, ReconcilerError
+from reconciler.problems import InvalidInput, Problem, ReconcilerError, one_line, safe_lines
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -250,7 +250,20 @@ def audit_(
     """Who changed which account or group, in which commit and PR, applied when and how."""
     from reconciler.audit import audit, render_audit
 
-    click.echo(render_audit(audit(directory, since, until, list(logs)), fmt_), nl=False)
+    commits = audit(directory, since, until, list(logs))
+    click.echo(render_audit(commits, fmt_), nl=False)
+    # A file the loader refuses (a syntax error, nesting deep enough to crash the parser) has
+    # unknown changes: the report is shown, but it is incomplete, and says so by its exit code.
+    unreadable = [(c.commit, p) for c in commits for p in c.unreadable]
+    for commit, problem in unreadable:
+        click.echo(f"commit {commit[:12]}: {problem}", err=True)
+    if unreadable:
+        click.echo(
+            f"Error: the audit is incomplete: {len(unreadable)} file(s) in the history could "
+            "not be read, so their changes are not shown.",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command()
@@ -452,9 +465,9 @@ def _print_warnings(warnings: list[Problem]) -> None:
 
 
 def _shown(path: Path) -> str:
-    from reconciler.problems import display_path
+    from reconciler.problems import display_path, one_line
 
-    return display_path(path)
+    return one_line(display_path(path))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -466,10 +479,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
         # Click uses 2 for usage errors; the contract reserves 2 for "changes present".
+        exc.message = safe_lines(exc.message)  # a file name may hold control characters
         exc.show()
         sys.exit(EXIT_ERROR)
     except ReconcilerError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {safe_lines(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except InvalidInput as exc:
         for p in exc.problems:
@@ -481,14 +495,14 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_ERROR)
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error{where}: {exc.strerror or exc}", err=True)
+        where = f": {one_line(str(exc.filename))}" if exc.filename else ""
+        click.echo(f"error{where}: {safe_lines(str(exc.strerror or exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:
         if os.environ.get("RECONCILER_DEBUG"):
             raise
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {safe_lines(str(exc))}\n"
             "This is a bug; please report it (RECONCILER_DEBUG=1 shows the traceback).",
             err=True,
         )

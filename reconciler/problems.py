@@ -59,6 +59,11 @@ def one_line(text: str) -> str:
     return escaped(text)
 
 
+def safe_lines(text: str) -> str:
+    """`text` for a terminal: control characters escaped, its line breaks kept."""
+    return "\n".join(escaped(line) for line in text.split("\n"))
+
+
 class ReconcilerError(Exception):
     """An expected failure (API, credentials, local state): its message is for the user."""
 
@@ -81,6 +86,49 @@ def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
             seen.add(key)
             out.append(p)
     return out
+
+
+def what_is(path: Path | str) -> str:
+    """What is at `path`, in a few words: "not found", "a file", "a directory", "a device"..."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "not found"
+    except NotADirectoryError:
+        return "not found (a part of the path is a file, not a folder)"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    kinds = (
+        (stat.S_ISREG, "a file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def not_a_file(path: Path | str) -> str:
+    """Why `path` is no regular file to read ("not found", "is a directory, not a file"...);
+    empty when it is one."""
+    found = what_is(path)
+    if found == "a file":
+        return ""
+    return found if found.startswith(("not found", "unreadable")) else f"is {found}, not a file"
+
+
+def not_a_directory(path: Path | str) -> str:
+    """Why `path` is no directory ("not found", "is a device, not a directory"...); empty when
+    it is one."""
+    found = what_is(path)
+    if found == "a directory":
+        return ""
+    if found.startswith(("not found", "unreadable")):
+        return found
+    return f"is {found}, not a directory"
 
 
 def display_path(path: Path) -> str:

@@ -324,3 +324,37 @@ def test_period_takes_a_merge_whole(base):
     assert [m.commit for m in entries[0].merged] == [promote]
     assert keyed(entries[0].changes) == {PRIYA_TITLE} and entries[0].applied_with == kenji
     assert [e.commit for e in audit(base / "directory", "2026-01-20", "2026-02-20", [])] == []
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (b'["an", "array"]', "not a JSON audit record (an array;"),
+        (b"42", "not a JSON audit record (not an object;"),
+        (b'{"git_commit": ["abc"]}', "git_commit is not text"),
+        (b"\xff\xfe\x00binary\x80", "not a JSON audit record (binary, not UTF-8 text)"),
+        (b"[" * 100_000, "not a JSON audit record"),
+    ],
+    ids=["array", "number", "commit-a-list", "binary", "deep-array"],
+)
+def test_an_audit_log_line_that_is_no_record_is_refused_with_its_line(
+    repo, monkeypatch, capsys, line, said
+):
+    """Refused, not skipped: the log is evidence, and an audit missing part of it misleads."""
+    log = repo / "apply.jsonl"
+    log.write_bytes(b'{"git_commit": "abc", "result": "applied"}\n\n' + line + b"\n")
+    monkeypatch.chdir(repo)
+    with pytest.raises(SystemExit) as ended:
+        main(["audit", "directory", "--audit-log", str(log)])
+    err = capsys.readouterr().err
+    assert ended.value.code == 1
+    assert "Traceback" not in err and "internal error" not in err
+    assert f"{log}:3: {said}" in err, err
+
+
+def test_an_audit_log_that_is_a_directory_is_named_as_one(repo, monkeypatch, capsys):
+    monkeypatch.chdir(repo)
+    with pytest.raises(SystemExit) as ended:
+        main(["audit", "directory", "--audit-log", str(repo)])
+    assert ended.value.code == 1
+    assert "is a directory" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def test_usage_errors_exit_1(args):
 def test_missing_directory_is_a_located_error(tmp_path):
     code, _, err = run("validate", str(tmp_path / "nope"))
     assert code == 1
-    assert "not a directory" in err and "Traceback" not in err
+    assert "nope: not found: give the state directory" in err and "Traceback" not in err
 
 
 def test_directory_without_workspace(tmp_path, monkeypatch, capsys):

@@ -21,6 +21,7 @@ from reconciler.desired.resolve import load_desired
 from reconciler.google import ops
 from reconciler.plan.changes import Change, Plan
 from reconciler.plan.render import describe, render_text
+from reconciler.problems import safe_lines
 from reconciler.provenance import git_commit, state_digest
 from reconciler.session import google_session, plan_for
 
@@ -279,7 +280,7 @@ def _approved(options: ApplyOptions) -> bool:
 
 
 def _refuse(message: str) -> int:
-    click.echo(f"Error: refused: {message}", err=True)
+    click.echo(f"Error: refused: {safe_lines(message)}", err=True)
     return ERROR
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.plan.changes import FORMAT_VERSION, Change, Plan
+from reconciler.plan.changes import ACTIONS, FORMAT_VERSION, PHASE_RANK, Change, Plan
 from reconciler.plan.render import change_lines, describe
 from reconciler.problems import ReconcilerError
 
@@ -121,6 +121,12 @@ def load_saved_plan(path: Path) -> SavedPlan:
     meta = data.get("meta")
     if not isinstance(meta, dict) or not meta.get("directory"):
         raise InvalidPlanFile(f"{path}: the plan does not say which state directory it is for")
+    wrong = _shape_problem(data)
+    if wrong:
+        raise InvalidPlanFile(
+            f"{path}: not a plan as `reconciler plan --out` writes it: {wrong}. "
+            "Make a new one with `reconciler plan --out`"
+        )
     try:
         plan = Plan(
             changes=[Change.from_json(c) for c in data["changes"]],
@@ -148,6 +154,75 @@ def load_saved_plan(path: Path) -> SavedPlan:
             "directory it was made for; make a new one with `reconciler plan --out`"
         )
     return SavedPlan(path, plan, checksum, meta)
+
+
+_JSON_TYPES = {dict: "an object", list: "a list", str: "text", bool: "a boolean"}
+_TEXT_FIELDS = ("key", "from", "group", "member", "role", "member_type", "reason", "source")
+_META_TEXT = ("directory", "directory_in_repo", "directory_path", "state_digest", "binding")
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "a number"
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What in a parsed plan file has the wrong JSON type, or None: a plan is only trusted
+    (checksum, binding) once every part of it has the shape the reconciler writes."""
+    for name in ("changes", "refused", "over_limits", "notes"):
+        if name in data and not isinstance(data[name], list):
+            return f"{name} must be a list, not {_kind_of(data[name])}"
+    if "changes" not in data:
+        return "it has no changes list"
+    if not isinstance(data.get("checksum"), str):
+        return f"checksum must be text, not {_kind_of(data.get('checksum'))}"
+    for name in ("over_limits", "notes"):
+        for i, item in enumerate(data.get(name, [])):
+            if not isinstance(item, str):
+                return f"{name}[{i}] must be text, not {_kind_of(item)}"
+    meta = data["meta"]
+    for name in _META_TEXT:
+        if meta.get(name) is not None and not isinstance(meta[name], str):
+            return f"meta.{name} must be text, not {_kind_of(meta[name])}"
+    for name in ("changes", "refused"):
+        for i, change in enumerate(data.get(name, [])):
+            wrong = _change_problem(change)
+            if wrong:
+                return f"{name}[{i}]{wrong}"
+    return None
+
+
+def _change_problem(change: Any) -> str | None:
+    if not isinstance(change, dict):
+        return f" must be an object, not {_kind_of(change)}"
+    if change.get("action") not in ACTIONS:
+        return f".action: unknown action {change.get('action')!r}"[:200]
+    if (change.get("kind"), change["action"]) not in PHASE_RANK:
+        return f".kind: no {change['action']} of kind {change.get('kind')!r}"[:200]
+    if not isinstance(change.get("key"), str):
+        return f".key must be text, not {_kind_of(change.get('key'))}"
+    for name in _TEXT_FIELDS:
+        if change.get(name) is not None and not isinstance(change[name], str):
+            return f".{name} must be text, not {_kind_of(change[name])}"
+    fields = change.get("fields")
+    if fields is None:
+        return None
+    if not isinstance(fields, dict):
+        return f".fields must be an object, not {_kind_of(fields)}"
+    for name, value in fields.items():
+        if not isinstance(value, dict) or not set(value) <= {"old", "new"}:
+            return f".fields.{name} must be an object with old and new"[:200]
+        for side in ("old", "new"):
+            item = value.get(side)
+            if isinstance(item, dict) or (
+                isinstance(item, list) and not all(isinstance(x, str) for x in item)
+            ):
+                kinds = "text, a number, a boolean, null or a list of text"
+                return f".fields.{name}.{side} must be {kinds}"[:200]
+    return None
 
 
 def what_moved(saved: Plan, fresh: Plan, limit: int = 20) -> list[str]:

@@ -22,7 +22,7 @@ from reconciler.desired.models import (
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
 from reconciler.files import LINK_REFUSED, kind_of
-from reconciler.problems import InvalidInput, Problem, excerpt
+from reconciler.problems import InvalidInput, Problem, excerpt, not_a_directory, not_a_file
 from reconciler.settings import Directory, EmulatorProvider, Ownership, Workspace
 
 WORKSPACE_FILE = "workspace.yaml"
@@ -127,10 +127,12 @@ def read_tree(root: Path) -> tuple[DesiredTree, list[Problem]]:
     problems: list[Problem] = []
     ws_path = root / WORKSPACE_FILE
     if not root.is_dir():
-        raise InvalidInput([Problem(root, 0, "not a directory: give the state directory")])
+        why = not_a_directory(root) or "not a directory"
+        raise InvalidInput([Problem(root, 0, f"{why}: give the state directory")])
     if not ws_path.is_file():
+        why = not_a_file(ws_path) or "not found"
         raise InvalidInput(
-            [Problem(ws_path, 0, "not found: a state directory needs workspace.yaml (README)")]
+            [Problem(ws_path, 0, f"{why}: a state directory needs workspace.yaml (README)")]
         )
     workspace, ws_raw, broken = _read_workspace(ws_path, problems)
     tree = DesiredTree(root, workspace, Source(ws_path, 1, ws_raw), broken_settings=broken)

@@ -34,7 +34,7 @@ from reconciler.desired.load import (
 from reconciler.desired.models import ENTRY_MODELS
 from reconciler.desired.yamlread import _scalar, build_value, compose_yaml, read_text
 from reconciler.files import replace_regular
-from reconciler.problems import InvalidInput, Problem
+from reconciler.problems import InvalidInput, Problem, not_a_directory
 from reconciler.settings import Workspace
 
 INDENT = "  "
@@ -63,6 +63,9 @@ def format_directory(root: Path, write: bool = True) -> list[Path]:
     """Format every desired-state file under root; return those that changed (or would)."""
     root = Path(root)
     problems: list[Problem] = []
+    why = not_a_directory(root)
+    if why:
+        raise InvalidInput([Problem(root, 0, f"{why}: give the state directory")])
     workspace, _ = _load_workspace(root / WORKSPACE_FILE, problems)
     if workspace is None:
         raise InvalidInput(problems or [Problem(root / WORKSPACE_FILE, 0, "cannot read")])

@@ -15,6 +15,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
@@ -33,6 +34,17 @@ MAX_DEPTH = 32
 # Aliases may repeat a node, but the expanded document may only exceed the written one by
 # this many nodes: enough for any honest use, far too few for an expansion bomb.
 MAX_ALIAS_EXPANSION = 100_000
+# No number in a desired state is longer (an int64 is 19 digits).
+MAX_INT_CHARS = 100
+# ruamel's C composer recurses on the C stack once per level: tens of thousands of levels
+# (28 KB of `[`) crash the process. Text that could nest deeper than this is measured
+# first with the parser's events, which need no recursion, and refused past it.
+MAX_COMPOSE_DEPTH = 1000
+# A cheap bound on that depth: every flow level is a `[` or `{`, and block levels need
+# indentation or compact indicators (`- - -`) at the start of a line.
+_MAX_FLOW_OPENERS = 500
+# Every line break YAML knows (not only \n), and a byte order mark, may precede a line.
+_DEEP_LINE_START = re.compile(r"(?:^|[\r\x85\u2028\u2029])\ufeff?[ \t?:-]{200}", re.MULTILINE)
 # The parser's own words are quoted at most this long (they may quote the file).
 MESSAGE_CHARS = 120
 
@@ -110,6 +122,7 @@ def parse_yaml(text: str, path: Path) -> Any:
 def compose_yaml(text: str, path: Path) -> Node | None:
     """The checked node graph of YAML text: syntax, recursion and alias expansion."""
     try:
+        _check_nesting(text, path)
         node = _compose(text)
     except MarkedYAMLError as exc:
         raise InvalidInput([_syntax_problem(exc, path)]) from None
@@ -139,6 +152,45 @@ if CParser is not None:
             CParser.__init__(self, text)
             self._parser = self._composer = self
             CoreResolver.__init__(self, loadumper=self)
+
+
+def _check_nesting(text: str, path: Path) -> None:
+    """Refuse text nested deeper than MAX_COMPOSE_DEPTH before the C composer sees it.
+
+    Text that cannot nest that deep (few brackets, no deeply indented line) is not parsed
+    twice; other text is walked event by event (the C parser keeps its own stack, so this
+    cannot crash) and refused at the line of the first node past the limit.
+    """
+    if CParser is None:  # the pure-Python composer raises RecursionError instead
+        return
+    openers = text.count("[") + text.count("{")
+    if openers <= _MAX_FLOW_OPENERS and not _DEEP_LINE_START.search(text):
+        return
+    loader = _CoreLoader(text)
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, StreamEndEvent):
+                return
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_COMPOSE_DEPTH:
+                    line = event.start_mark.line + 1
+                    raise InvalidInput(
+                        [
+                            Problem(
+                                path,
+                                line,
+                                f"YAML nesting is too deep (over {MAX_COMPOSE_DEPTH} levels)",
+                            )
+                        ]
+                    )
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+        loader.__dict__.clear()
 
 
 def _compose(text: str) -> Node | None:
@@ -303,6 +355,19 @@ def _scalar(node: ScalarNode, path: Path, problems: list[Problem]) -> Any:
     if tag == _CORE + "str" or tag == _CORE + "timestamp":
         return text
     kind = tag[len(_CORE) :]
+    if kind == "int" and len(text) > MAX_INT_CHARS:
+        # Python refuses to print an int of more than 4300 digits, and no field holds one.
+        line = node.start_mark.line + 1
+        shown = f"{text[:20]}…" if len(text) > 20 else text
+        problems.append(
+            Problem(
+                path,
+                line,
+                f"'{shown}' ({len(text)} characters) is too long for a number: "
+                "put it in quotes if it is text",
+            )
+        )
+        return text
     try:
         if kind == "null":
             if text not in ("", "~", "null", "Null", "NULL"):

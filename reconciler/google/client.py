@@ -10,12 +10,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import googleapiclient
 import httplib2
@@ -28,21 +30,27 @@ from googleapiclient.http import HttpRequest
 from reconciler.google.credentials import access_hint, build_credentials, token_refused
 from reconciler.google.pacing import Pacer
 from reconciler.google.retry import (
+    CONNECTION_ERRORS,
     RetryPolicy,
     classify,
     error_message,
     error_reason,
     may_have_run,
 )
-from reconciler.problems import ReconcilerError
+from reconciler.problems import ReconcilerError, one_line
 from reconciler.settings import GoogleProvider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
+# How long one request may go without an answer (seconds); the environment may set another.
+HTTP_TIMEOUT_S = 60.0
+TIMEOUT_ENV = "RECONCILER_HTTP_TIMEOUT"
 # Seconds a read waits, in all, for listings that disagree to agree (RetryPolicy.settle_s).
 SETTLE_ENV = "RECONCILER_SETTLE_SECONDS"
-HTTP_TIMEOUT_S = 120
 # A refused connection is retried this often before the endpoint is declared unreachable.
 REFUSED_ATTEMPTS = 3
+# So is a request that got no answer in time: an endpoint that accepts connections and never
+# answers is said so after a few minutes, not after every retry's timeout.
+TIMEOUT_ATTEMPTS = 3
 # Google frees an address (a removed alias, a deleted account's) a while after the call that
 # released it, and answers a claim made meanwhile 409 "Entity already exists." (GAM waits 2 s,
 # up to 10 s, between deleting an alias and adding it elsewhere; Google's knowledge base
@@ -124,6 +132,20 @@ def discovery_for(endpoint: str | None) -> dict[str, Any]:
     return doc
 
 
+def http_timeout(env: dict[str, str] | None = None) -> float:
+    """Seconds a request may wait for its answer: RECONCILER_HTTP_TIMEOUT, else 60."""
+    raw = (os.environ if env is None else env).get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return HTTP_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86_400:
+        raise ReconcilerError(f"{TIMEOUT_ENV}: {one_line(raw)[:40]!r} is not a number of seconds")
+    return value
+
+
 def endpoint_for(provider: GoogleProvider, env: dict[str, str] | None = None) -> str | None:
     """RECONCILER_GOOGLE_ENDPOINT overrides provider.endpoint."""
     env = os.environ if env is None else env
@@ -178,6 +200,7 @@ class GoogleClient:
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
         self.stats = ClientStats()
+        self.timeout_s = HTTP_TIMEOUT_S
 
     @classmethod
     def connect(
@@ -192,11 +215,12 @@ class GoogleClient:
         """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given."""
         endpoint = endpoint or endpoint_for(provider)
         credentials = build_credentials(provider, root, endpoint, read_only)
+        timeout = http_timeout()
         retry = retry or RetryPolicy()
         settle = os.environ.get(SETTLE_ENV)
         if settle:
             retry.settle_s = _seconds(settle, SETTLE_ENV)
-        http: Any = _Transport(timeout=HTTP_TIMEOUT_S)
+        http: Any = _Transport(timeout=timeout)
         if credentials is not None:
             http = AuthorizedHttp(credentials, http=http)
         service = build_from_document(discovery_for(endpoint), http=http)
@@ -204,7 +228,9 @@ class GoogleClient:
         # frees no call before Google does. A margin would cost a whole extra minute
         # whenever the calls needed sit just above a multiple of it.
         pacer = Pacer(provider.quota_per_minute)
-        return cls(service, http, pacer, retry, provider.batch_size)
+        client = cls(service, http, pacer, retry, provider.batch_size)
+        client.timeout_s = timeout
+        return client
 
     # -- running calls ---------------------------------------------------------------------
 
@@ -223,7 +249,7 @@ class GoogleClient:
             try:
                 with self._spending(1):
                     body = call.request.execute(num_retries=0)
-                return Outcome(call, True, body, attempts=attempts)
+                return _answered(call, body, attempts)
             except Exception as exc:  # classified below; unknown ones fail the call
                 # Sent twice by httplib2 on its own: the first may have done the work.
                 maybe_done = maybe_done or self._resent() > resent
@@ -241,6 +267,7 @@ class GoogleClient:
                 wait = next(delays, None)
                 if wait is None:
                     return _failure(call, last, attempts, "gave up after retries: ")
+            self._say_retry(call, last, wait, attempts)
             self.stats.retries += 1
             self.retry.sleep(wait)
 
@@ -279,7 +306,7 @@ class GoogleClient:
                     attempts[i] += 1
                     response, exc = result
                     if exc is None:
-                        outcomes[i] = Outcome(calls[i], True, response, attempts=attempts[i])
+                        outcomes[i] = _answered(calls[i], response, attempts[i])
                         continue
                     # Sent twice by httplib2 on its own: the first may have done the work.
                     maybe_done[i] = maybe_done[i] or self._resent() > resent
@@ -313,6 +340,7 @@ class GoogleClient:
                 break
             for i in held:
                 waited[i] += wait
+            self._say_retry(calls[again[0]], last[again[0]], wait, attempts[again[0]], len(again))
             self.stats.retries += len(again)
             self.retry.sleep(wait)
             pending = again
@@ -353,6 +381,26 @@ class GoogleClient:
         for i in ids:
             yield i, results.get(str(i), (None, ConnectionError("no answer in the batch")))
 
+    def _say_retry(
+        self, call: Call, exc: BaseException, wait: float, attempts: int, calls: int = 1
+    ) -> None:
+        """A line on stderr when calls are tried again after no answer (a timeout, a dropped
+        connection): a slow or hung endpoint shows as progress, not silence."""
+        if not isinstance(exc, CONNECTION_ERRORS):
+            return
+        what = f"{call.label}" + (f" and {calls - 1} more calls" if calls > 1 else "")
+        why = (
+            f"no answer within {self.timeout_s:g} s"
+            if isinstance(exc, TimeoutError)
+            else f"{type(exc).__name__}: {one_line(str(exc))[:80]}"
+        )
+        print(
+            f"{_endpoint_of(call)}: {why} to {what} (attempt {attempts}); "
+            f"trying again in {wait:.0f} s...",
+            file=sys.stderr,
+            flush=True,
+        )
+
     def _resent(self) -> int:
         """How many requests the transport has sent twice on its own (see _Transport)."""
         transport = getattr(self.http, "http", self.http)  # inside an AuthorizedHttp
@@ -377,6 +425,15 @@ class GoogleClient:
                 "endpoint (check provider.endpoint / RECONCILER_GOOGLE_ENDPOINT)",
                 attempts=attempts,
             )
+        if isinstance(exc, TimeoutError) and attempts >= TIMEOUT_ATTEMPTS:
+            return Outcome(
+                call,
+                False,
+                error=f"no answer from {_endpoint_of(call)} within {self.timeout_s:g} s, "
+                f"{attempts} times: it accepts connections but does not answer (check "
+                f"provider.endpoint / {ENDPOINT_ENV}; {TIMEOUT_ENV} sets the wait)",
+                attempts=attempts,
+            )
         if isinstance(exc, HttpError):
             done = dict(call.done_statuses)
             if maybe_done:
@@ -397,6 +454,33 @@ class GoogleClient:
         if verdict in ("retry", "not_ready"):
             return None
         return _failure(call, exc, attempts)
+
+
+def _endpoint_of(call: Call) -> str:
+    """scheme://host:port of the call's URL: the endpoint, for messages."""
+    parts = urlsplit(getattr(call.request, "uri", "") or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "the endpoint"
+
+
+def _answered(call: Call, body: Any, attempts: int) -> Outcome:
+    """A call answered with success: its body, unless it is no JSON object. googleapiclient
+    hands over the text of an answer it cannot parse (an HTML page from a proxy, JSON cut
+    short) as a string; an empty one is the empty answer of a delete."""
+    if body is None or isinstance(body, dict) or body == "":
+        return Outcome(call, True, body, attempts=attempts)
+    where = _endpoint_of(call)
+    if isinstance(body, str):
+        shown = one_line(body.strip()[:60]) + ("…" if len(body.strip()) > 60 else "")
+        what = f"text that is not JSON, or JSON cut short ('{shown}')"
+    else:
+        what = f"JSON that is not an object (a {type(body).__name__})"
+    return Outcome(
+        call,
+        False,
+        error=f"{where} answered with {what}: is it the Directory API? "
+        f"(check provider.endpoint / {ENDPOINT_ENV})",
+        attempts=attempts,
+    )
 
 
 def _failure(call: Call, exc: BaseException, attempts: int, prefix: str = "") -> Outcome:

@@ -151,7 +151,8 @@ def key_file_credentials(
     except RecursionError:
         raise refuse("is nested too deeply: not a service-account key") from None
     if not isinstance(info, dict):
-        raise refuse("is not a JSON object: not a service-account key")
+        kind = "a list" if isinstance(info, list) else f"a JSON {type(info).__name__}"
+        raise refuse(f"holds {kind}, not a JSON object: not a service-account key")
     missing = [name for name in KEY_TEXT_FIELDS if name not in info]
     if missing:
         raise refuse(f"lacks {', '.join(missing)}: not a service-account key")

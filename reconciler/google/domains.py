@@ -20,7 +20,7 @@ from pathlib import Path
 
 from reconciler.desired.resolve import Desired
 from reconciler.google.client import Call, GoogleClient
-from reconciler.google.fetch import ShortReadError
+from reconciler.google.fetch import ShortReadError, listed
 from reconciler.problems import ReconcilerError
 from reconciler.state import Group, User
 
@@ -83,12 +83,12 @@ def read_domains(client: GoogleClient, customer: str) -> TenantDomains:
     request = client.service.domains().list(customer=customer, fields=FIELDS)
     body = client.must(Call(request, "domains.list")) or {}
     found = TenantDomains()
-    for resource in body.get("domains", []):
+    for resource in listed(body, "domains", "domains.list"):
         name = str(resource.get("domainName", "")).lower()
         found.entries.append(
             TenantDomain(name, bool(resource.get("isPrimary")), bool(resource.get("verified")))
         )
-        for alias in resource.get("domainAliases", []):
+        for alias in listed(resource, "domainAliases", "domains.list"):
             found.entries.append(
                 TenantDomain(
                     str(alias.get("domainAliasName", "")).lower(),

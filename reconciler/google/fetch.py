@@ -95,22 +95,68 @@ def _marker_schema_exists(client: GoogleClient, customer: str) -> bool:
     request = client.service.schemas().get(customerId=customer, schemaKey=SCHEMA)
     outcome = client.execute(Call(request, f"schemas.get {SCHEMA}"))
     if outcome.ok:
-        return has_marker_field(outcome.body or {})
+        return converted(has_marker_field, outcome.body or {}, f"schemas.get {SCHEMA}")
     if outcome.status == 404:
         return False
     raise GoogleApiError(f"schemas.get {SCHEMA}: {outcome.error}")
 
 
 def list_pages(client: GoogleClient, make: Callable[[str | None], Any], item: str):
-    """Items of a sequential paged listing."""
+    """Items of a sequential paged listing (only objects)."""
+    for _, resource in _pages(client, make, item):
+        yield resource
+
+
+def _pages(client: GoogleClient, make: Callable[[str | None], Any], item: str):
+    """Items of a sequential paged listing, each (label, resource): only objects."""
     token: str | None = None
     while True:
         request = make(token)
-        body = client.must(Call(request, request.methodId)) or {}
-        yield from body.get(item, [])
+        label = request.methodId.removeprefix("directory.")
+        body = client.must(Call(request, label)) or {}
+        yield from ((label, r) for r in listed(body, item, label))
         token = body.get("nextPageToken")
+        if token is not None and not isinstance(token, str):
+            raise MalformedAnswer(f"{label}: nextPageToken is {_kind(token)}, not text")
         if not token:
             return
+
+
+class MalformedAnswer(GoogleApiError):
+    """An answer without the shape of the Directory API's (a wrong endpoint, a broken proxy)."""
+
+
+def listed(body: Any, item: str, label: str) -> list[dict[str, Any]]:
+    """The `item` list of an answer, every entry an object; MalformedAnswer otherwise."""
+    items = body.get(item, []) if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise MalformedAnswer(f"{label}: {item} is {_kind(items)}, not a list{_HINT}")
+    for i, entry in enumerate(items):
+        if not isinstance(entry, dict):
+            raise MalformedAnswer(f"{label}: {item}[{i}] is {_kind(entry)}, not an object{_HINT}")
+    return items
+
+
+def converted(convert: Callable[[dict[str, Any]], Any], resource: dict[str, Any], label: str):
+    """`convert(resource)`, or MalformedAnswer naming the call when the resource lacks a
+    field or has one of another type."""
+    try:
+        return convert(resource)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        why = f"no {exc.args[0]}" if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise MalformedAnswer(f"{label}: an entry of an unexpected shape: {why}{_HINT}") from None
+
+
+_HINT = "; is the endpoint the Directory API? (check provider.endpoint)"
+
+
+def _kind(value: Any) -> str:
+    names = {str: "text", list: "a list", dict: "an object", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"the number {value!r}"[:40]
+    return names.get(type(value), type(value).__name__)
 
 
 def _org_units_request(client: GoogleClient, customer: str):
@@ -138,8 +184,8 @@ def _read_users(
             **extra,
         )
 
-    for resource in list_pages(client, page, "users"):
-        _index(user_from_api(resource), actual.state.users, actual.user_addresses)
+    for label, resource in _pages(client, page, "users"):
+        _index(converted(user_from_api, resource, label), actual.state.users, actual.user_addresses)
         shown.add()
     shown.done()
     if not actual.state.users:
@@ -168,8 +214,10 @@ def _read_deleted_users(
             **_marker_projection(marker_schema),
         )
 
-    for resource in list_pages(client, page, "users"):
-        gone = replace(user_from_api(resource), deletion_time=resource.get("deletionTime"))
+    for label, resource in _pages(client, page, "users"):
+        gone = replace(
+            converted(user_from_api, resource, label), deletion_time=resource.get("deletionTime")
+        )
         known = state.deleted_users.get(gone.email)
         if known is None or (gone.deletion_time or "") > (known.deletion_time or ""):
             state.deleted_users[gone.email] = gone
@@ -195,8 +243,9 @@ def _read_groups(client: GoogleClient, customer: str, actual: Actual, shown: Pro
             fields=f"nextPageToken,groups({GROUP_FIELDS})",
         )
 
-    for resource in list_pages(client, page, "groups"):
-        _index(group_from_api(resource), actual.state.groups, actual.group_addresses)
+    for label, resource in _pages(client, page, "groups"):
+        found = converted(group_from_api, resource, label)
+        _index(found, actual.state.groups, actual.group_addresses)
         shown.add()
     shown.done()
 
@@ -229,10 +278,10 @@ class _Reader:
 
     def org_units(self) -> None:
         client, customer, units = self.client, self.customer, {}
-        for ou in list_pages(
+        for label, ou in _pages(
             client, lambda _t: _org_units_request(client, customer), "organizationUnits"
         ):
-            unit = org_unit_from_api(ou)
+            unit = converted(org_unit_from_api, ou, label)
             units[unit.path] = unit
         self.actual.state.org_units = units
 
@@ -341,7 +390,7 @@ class _Reader:
                 if outcome.status == 404:
                     return True
                 raise GoogleApiError(f"{outcome.call.label}: {outcome.error}")
-            got = group_from_api(outcome.body or {})
+            got = converted(group_from_api, outcome.body or {}, outcome.call.label)
             if got.email != group.email:
                 return True
             fresh.append(got)
@@ -487,12 +536,17 @@ def _read_member_pages(
         if not outcome.ok:
             continue
         body = outcome.body or {}
-        for resource in body.get("members", []):
-            member = member_from_api(resource)
+        label = outcome.call.label
+        listing = listed(body, "members", label)
+        for resource in listing:
+            member = converted(member_from_api, resource, label)
             members[group.email][member.email] = member
-        shown.add(len(body.get("members", [])))
-        if body.get("nextPageToken"):
-            following.append((group, body["nextPageToken"]))
+        shown.add(len(listing))
+        token = body.get("nextPageToken")
+        if token is not None and not isinstance(token, str):
+            raise MalformedAnswer(f"{label}: nextPageToken is {_kind(token)}, not text")
+        if token:
+            following.append((group, token))
     return following
 
 

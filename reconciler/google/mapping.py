@@ -46,8 +46,42 @@ def _typed(entries: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
     return None
 
 
+def _text(r: dict[str, Any], key: str, what: str, required: bool = False) -> None:
+    """A field that must be text (or absent, unless required): ValueError naming it."""
+    value = r.get(key)
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or (required and not value):
+        shown = "missing" if value is None else f"{type(value).__name__} {value!r}"[:60]
+        raise ValueError(f"{what}: {key} is {shown}, not text")
+
+
+def _of_type(r: dict[str, Any], key: str, kind: type, what: str) -> None:
+    value = r.get(key)
+    if value is not None and not isinstance(value, kind):
+        names = {list: "a list", dict: "an object"}
+        raise ValueError(f"{what}: {key} is {type(value).__name__}, not {names[kind]}")
+
+
+def _check_user(r: dict[str, Any]) -> None:
+    what = f"user {r.get('primaryEmail') or r.get('id') or '(no id)'}"[:80]
+    _text(r, "primaryEmail", what, required=True)
+    for key in ("id", "orgUnitPath", "recoveryEmail", "recoveryPhone", "suspensionReason"):
+        _text(r, key, what)
+    _of_type(r, "name", dict, what)
+    _of_type(r, "customSchemas", dict, what)
+    for key in ("aliases", *LIST_ATTRIBUTES):
+        _of_type(r, key, list, what)
+    for key in LIST_ATTRIBUTES:
+        if not all(isinstance(e, dict) for e in r.get(key) or []):
+            raise ValueError(f"{what}: an entry of {key} is not an object")
+    if not all(isinstance(a, str) for a in r.get("aliases") or []):
+        raise ValueError(f"{what}: an alias is not text")
+
+
 def user_from_api(r: dict[str, Any]) -> User:
-    """A Google User resource as a State user."""
+    """A Google User resource as a State user (ValueError when it has not that shape)."""
+    _check_user(r)
     name = r.get("name") or {}
     orgs = r.get("organizations") or []
     org = _primary_organization(orgs) or {}
@@ -137,7 +171,16 @@ def _replace_typed(entries: list[dict[str, Any]] | None, kind: str, value: Any) 
 
 def group_from_api(r: dict[str, Any], members: dict[str, Member] | None = None) -> Group:
     """A Google Group resource (and its members, if read) as a State group."""
+    what = f"group {r.get('email') or r.get('id') or '(no id)'}"[:80]
+    _text(r, "email", what, required=True)
+    for key in ("id", "name", "description"):
+        _text(r, key, what)
+    _of_type(r, "aliases", list, what)
+    if not all(isinstance(a, str) for a in r.get("aliases") or []):
+        raise ValueError(f"{what}: an alias is not text")
     count = r.get("directMembersCount")
+    if isinstance(count, bool) or not isinstance(count, (int, str, type(None))):
+        raise ValueError(f"{what}: directMembersCount is {type(count).__name__}, not a number")
     description, owner = split_group_description(r.get("description"))
     return Group(
         email=r["email"].lower(),
@@ -153,6 +196,11 @@ def group_from_api(r: dict[str, Any], members: dict[str, Member] | None = None) 
 
 def member_from_api(r: dict[str, Any]) -> Member:
     """A Google Member resource; members without an email (the customer) go by their id."""
+    what = f"member {r.get('email') or r.get('id') or '(no id)'}"[:80]
+    for key in ("email", "id", "role", "type", "status"):
+        _text(r, key, what)
+    if not (r.get("email") or r.get("id")):
+        raise ValueError(f"{what}: neither email nor id")
     # Interned, as users' emails are: one string per address, however many groups hold it.
     email = sys.intern((r.get("email") or r.get("id") or "").lower())
     # One shared string per role and type, not one per member read (500k at 100k users).
@@ -169,6 +217,10 @@ def member_from_api(r: dict[str, Any]) -> Member:
 
 
 def org_unit_from_api(r: dict[str, Any]) -> OrgUnit:
+    what = f"org unit {r.get('orgUnitPath') or r.get('orgUnitId') or '(no id)'}"[:80]
+    _text(r, "orgUnitPath", what, required=True)
+    for key in ("orgUnitId", "description"):
+        _text(r, key, what)
     return OrgUnit(
         path=r["orgUnitPath"], description=r.get("description") or None, id=r.get("orgUnitId")
     )

@@ -310,3 +310,78 @@ def test_inside_a_repository_a_plan_is_bound_to_the_folder_of_the_repository(
         shutil.rmtree(outside)
     refused(run, "was made for the folder state of a git repository", "is not in one")
     assert tenant.snapshot() == before
+
+
+def _first_update(data: dict) -> dict:
+    return next(c for c in data["changes"] if c["action"] == "update" and c.get("fields"))
+
+
+def _set(key: str, value):
+    def edit_(data: dict) -> None:
+        data[key] = value
+
+    return edit_
+
+
+def _in_change(key: str, value):
+    def edit_(data: dict) -> None:
+        _first_update(data)[key] = value
+
+    return edit_
+
+
+def _in_field(value):
+    def edit_(data: dict) -> None:
+        change = _first_update(data)
+        change["fields"][next(iter(change["fields"]))] = value
+
+    return edit_
+
+
+def _meta(key: str, value):
+    def edit_(data: dict) -> None:
+        data["meta"][key] = value
+
+    return edit_
+
+
+def _change_list_item(value):
+    def edit_(data: dict) -> None:
+        data["changes"][0] = value
+
+    return edit_
+
+
+WRONG_TYPES = {
+    "changes-not-a-list": (_set("changes", "x"), "changes must be a list, not text"),
+    "changes-an-object": (_set("changes", {"a": 1}), "changes must be a list, not an object"),
+    "refused-a-number": (_set("refused", 5), "refused must be a list, not a number"),
+    "over-limits-item-a-list": (_set("over_limits", [[1]]), "over_limits[0] must be text"),
+    "checksum-a-number": (_set("checksum", 7), "checksum must be text, not a number"),
+    "change-not-an-object": (_change_list_item("x"), "changes[0] must be an object, not text"),
+    "change-a-list": (_change_list_item([1, 2]), "changes[0] must be an object, not a list"),
+    "action-unknown": (_in_change("action", "explode"), "unknown action 'explode'"),
+    "action-a-list": (_in_change("action", ["update"]), "unknown action ['update']"),
+    "key-a-number": (_in_change("key", 5), ".key must be text, not a number"),
+    "member-an-object": (_in_change("member", {}), ".member must be text, not an object"),
+    "fields-a-list": (_in_change("fields", [1]), ".fields must be an object, not a list"),
+    "field-text": (_in_field("x"), "must be an object with old and new"),
+    "field-value-an-object": (_in_field({"old": {}, "new": 1}), ".old must be text, a number"),
+    "directory-a-number": (_meta("directory", 5), "meta.directory must be text, not a number"),
+    "binding-a-list": (_meta("binding", []), "meta.binding must be text, not a list"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_TYPES))
+def test_a_plan_with_wrong_json_types_is_refused(saved, cli, case):
+    """Every part of the file is checked for its JSON type before anything trusts it."""
+    edit_, needle = WRONG_TYPES[case]
+    tenant, path = saved
+    data = json.loads(path.read_text())
+    edit_(data)
+    path.write_text(json.dumps(data, indent=2))
+    before = tenant.snapshot()
+    run = cli("apply", path)
+    refused(run, "not a plan as `reconciler plan --out` writes it", needle)
+    assert str(path) in run.err
+    assert tenant.snapshot() == before

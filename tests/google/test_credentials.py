@@ -398,3 +398,47 @@ def test_a_token_the_emulator_forgot_is_replaced_without_a_failure(emulator, tmp
     seen = stats(emulator)
     assert seen["token_grants"] == 3 and seen["by_status"]["401"] == 4
     assert client.stats.retries == 0
+
+
+GOOGLE_WORKSPACE = """\
+directory:
+  domains: [example.com]
+ownership:
+  id: acme/identity
+provider:
+  kind: google
+  admin_subject: admin@example.com
+"""
+SECRET = "-----BEGIN PRIVATE KEY-----\\nMIIsecretsecret\\n-----END PRIVATE KEY-----\\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (json.dumps([{"type": "service_account", "private_key": SECRET}]), "holds a list"),
+        (json.dumps("private_key " + SECRET), "holds a JSON str"),
+        ("private_key: " + SECRET, "is not valid JSON"),
+        (None, "is not a regular file (a folder)"),
+    ],
+    ids=["a-list", "a-string", "not-json", "a-directory"],
+)
+def test_a_key_file_that_is_no_key_is_a_clear_error(tmp_path, monkeypatch, capsys, content, said):
+    """Through the CLI: exit 1, the file named, what it holds said, its contents never shown."""
+    from reconciler.cli import main
+
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "workspace.yaml").write_text(GOOGLE_WORKSPACE)
+    if content is None:
+        (tmp_path / "key.json").mkdir()
+    else:
+        (tmp_path / "key.json").write_text(content)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RECONCILER_DEBUG", raising=False)
+    monkeypatch.setenv("RECONCILER_GOOGLE_CREDENTIALS", str(tmp_path / "key.json"))
+    with pytest.raises(SystemExit) as ended:
+        main(["plan", "state"])
+    err = capsys.readouterr().err
+    assert ended.value.code == 1
+    assert "Traceback" not in err and "internal error" not in err
+    assert "key file" in err and "key.json" in err and said in err, err
+    assert "secret" not in err and "PRIVATE" not in err
