@@ -205,3 +205,31 @@ def duplicates(state: dict[str, Any]) -> list[str]:
     units = Counter(u["orgUnitPath"].lower() for u in state["orgUnits"])
     found += [f"org unit {u} {n} times" for u, n in units.items() if n > 1]
     return found
+
+
+# -- plans and groups through the CLI --------------------------------------------------------
+
+
+def members_of(tenant: Tenant, group: str) -> dict[str, str]:
+    """email (or id) -> role of a group's members, as the Directory API lists them."""
+    listed = tenant.api("GET", f"groups/{group}/members").get("members", [])
+    return {m.get("email", m["id"]): m["role"] for m in listed}
+
+
+def plan_json(cli: Callable[..., Run], root: Path) -> dict[str, Any]:
+    """`reconciler plan ROOT --format json`, which must succeed, parsed."""
+    run = cli("plan", root, "--format", "json")
+    assert run.code == 0, run.err
+    return json.loads(run.out)
+
+
+def heads(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action, key) of each change of a JSON plan."""
+    return [(c["action"], c["key"]) for c in plan["changes"]]
+
+
+def assert_no_changes_left(cli: Callable[..., Run], root: Path) -> str:
+    """The next plan is empty; its output."""
+    after = cli("plan", root, "--detailed-exitcode")
+    assert after.code == 0 and after.out.startswith("No changes."), after.text
+    return after.text

@@ -5,39 +5,16 @@ repository's), staged users keep their memberships, and a group left behind is n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from importing.support import THEIRS, account, google_group, state_dir, tenant
 
 from reconciler.google.marker import group_marker_line, split_group_description
 
-from .support import Tenant, edit
+from .support import assert_no_changes_left, edit, heads, members_of, plan_json
 
 OURS = "acme/identity"
 MARKED = group_marker_line(OURS)
-
-
-def members_of(tenant: Tenant, group: str) -> dict[str, str]:
-    """email -> role of a group's members, as the Directory API lists them."""
-    listed = tenant.api("GET", f"groups/{group}/members").get("members", [])
-    return {m["email"]: m["role"] for m in listed}
-
-
-def plan_json(cli, root: Path) -> dict[str, Any]:
-    run = cli("plan", root, "--format", "json")
-    assert run.code == 0, run.err
-    return json.loads(run.out)
-
-
-def heads(plan: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(c["action"], c["key"]) for c in plan["changes"]]
-
-
-def assert_no_changes_left(cli, root: Path) -> None:
-    after = cli("plan", root, "--detailed-exitcode")
-    assert after.code == 0 and after.out.startswith("No changes."), after.text
 
 
 # -- a managed group Git empties -------------------------------------------------------------

@@ -5,41 +5,22 @@ the customer) neither abort the plan nor get removed."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from importing.support import account, google_group, state_dir, tenant
 
 from reconciler.google.marker import group_marker_line
 
-from .support import Tenant, edit
+from .support import Tenant, assert_no_changes_left, edit, heads, members_of, plan_json
 
 OURS = "acme/identity"
 MARKED = group_marker_line(OURS)
 PARTNERS = "partners@example.com"
 
 
-def members_of(tenant: Tenant, group: str = PARTNERS) -> dict[str, str]:
-    """email (or id) -> role of a group's members, as the Directory API lists them."""
-    listed = tenant.api("GET", f"groups/{group}/members").get("members", [])
-    return {m.get("email", m["id"]): m["role"] for m in listed}
-
-
-def plan_json(cli, root: Path) -> dict[str, Any]:
-    run = cli("plan", root, "--format", "json")
-    assert run.code == 0, run.err
-    return json.loads(run.out)
-
-
-def heads(plan: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(c["action"], c["key"]) for c in plan["changes"]]
-
-
-def assert_no_changes_left(cli, root: Path) -> str:
-    after = cli("plan", root, "--detailed-exitcode")
-    assert after.code == 0 and after.out.startswith("No changes."), after.text
-    return after.text
+def partners_now(tenant: Tenant) -> dict[str, str]:
+    """The members of partners@ as Google lists them."""
+    return members_of(tenant, PARTNERS)
 
 
 def partners(tmp_path: Path, git_members: list[str], google_members: list[dict]) -> Path:
@@ -74,13 +55,19 @@ def test_a_gmail_member_added_by_gits_spelling_is_not_churned(tmp_path, emulator
     ]
     assert cli("apply", root, "--auto-approve").code == 0
     # Google lists the account under its own spelling...
-    assert members_of(tenant) == {"ann@example.com": "OWNER", "johndoe@gmail.com": "MEMBER"}
+    assert partners_now(tenant) == {
+        "ann@example.com": "OWNER",
+        "johndoe@gmail.com": "MEMBER",
+    }
     # ...which is the member Git names: no remove of Google's spelling, no add of Git's.
     assert_no_changes_left(cli, root)
     assert cli("apply", root, "--auto-approve").code == 0
     assert tenant.calls("directory.members.insert") == 1
     assert tenant.calls("directory.members.delete") == 0
-    assert members_of(tenant) == {"ann@example.com": "OWNER", "johndoe@gmail.com": "MEMBER"}
+    assert partners_now(tenant) == {
+        "ann@example.com": "OWNER",
+        "johndoe@gmail.com": "MEMBER",
+    }
 
 
 def test_a_gmail_member_google_already_has_under_its_spelling_is_left_alone(
@@ -98,7 +85,7 @@ def test_a_gmail_member_google_already_has_under_its_spelling_is_left_alone(
     edit(root / "groups.yaml", "    members:\n      - j.doe@gmail.com\n", "")
     assert heads(plan_json(cli, root)) == [("update_member", "partners@example.com/jdoe@gmail.com")]
     assert cli("apply", root, "--auto-approve").code == 0
-    assert members_of(tenant) == {"ann@example.com": "OWNER", "jdoe@gmail.com": "MANAGER"}
+    assert partners_now(tenant) == {"ann@example.com": "OWNER", "jdoe@gmail.com": "MANAGER"}
     assert_no_changes_left(cli, root)
 
 
@@ -109,7 +96,7 @@ def test_a_gmail_member_git_drops_is_removed_by_googles_spelling(tmp_path, emula
         ("remove_member", "partners@example.com/joann@gmail.com")
     ]
     assert cli("apply", root, "--auto-approve").code == 0
-    assert members_of(tenant) == {"ann@example.com": "OWNER"}
+    assert partners_now(tenant) == {"ann@example.com": "OWNER"}
     assert_no_changes_left(cli, root)
 
 
@@ -126,7 +113,10 @@ def test_two_spellings_of_one_gmail_account_warn_and_make_one_member(tmp_path, e
         ("add_member", "partners@example.com/john.doe@gmail.com")
     ]
     assert cli("apply", root, "--auto-approve").code == 0
-    assert members_of(tenant) == {"ann@example.com": "OWNER", "johndoe@gmail.com": "MEMBER"}
+    assert partners_now(tenant) == {
+        "ann@example.com": "OWNER",
+        "johndoe@gmail.com": "MEMBER",
+    }
     assert_no_changes_left(cli, root)
 
 
@@ -144,7 +134,7 @@ UNRESOLVED = [
 def test_members_that_name_no_account_are_kept_and_do_not_abort(tmp_path, emulator, cli):
     root = partners(tmp_path, [], [*UNRESOLVED, {"email": "partner@outside.net"}])
     tenant = emulator(seed=root / "tenant.json")
-    before = members_of(tenant)
+    before = partners_now(tenant)
     customer = next(m for m in before if "@" not in m)
     plan = plan_json(cli, root)
     # The external member Git dropped goes; the three that name no account stay, said so.
@@ -166,7 +156,7 @@ def test_members_that_name_no_account_are_kept_and_do_not_abort(tmp_path, emulat
         ]
     ], plan["notes"]
     assert cli("apply", root, "--auto-approve").code == 0
-    assert members_of(tenant) == {m: r for m, r in before.items() if m != "partner@outside.net"}
+    assert partners_now(tenant) == {m: r for m, r in before.items() if m != "partner@outside.net"}
     text = assert_no_changes_left(cli, root)
     assert "member new.hire@example.com is kept" in text
 
@@ -190,5 +180,8 @@ def test_an_account_created_for_a_member_without_status_keeps_that_membership(
     assert heads(plan_json(cli, root)) == [("create", "new.hire@example.com")]
     assert cli("apply", root, "--auto-approve").code == 0
     assert "new.hire@example.com" in tenant.users()
-    assert members_of(tenant) == {"ann@example.com": "OWNER", "new.hire@example.com": "MEMBER"}
+    assert partners_now(tenant) == {
+        "ann@example.com": "OWNER",
+        "new.hire@example.com": "MEMBER",
+    }
     assert_no_changes_left(cli, root)
