@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from reconciler.apply.executor import ChangeResult
 from reconciler.plan.changes import Change
@@ -39,18 +39,19 @@ def ci_run(env: dict[str, str] | None = None) -> str | None:
 
 
 class AuditLog:
-    """Appends JSON lines to a file: intents before writes, results after (flushed as it
-    goes, so a killed run loses none it wrote)."""
+    """Appends JSON lines to a file: intents before writes, results after. Each batch of
+    lines goes in one write(2) to a file opened for appending, so a run killed mid-apply
+    leaves whole lines only (buffered writes could cut one at a buffer boundary)."""
 
     def __init__(self, path: Path | None, checksum: str, commit: str | None):
         self.checksum = checksum
         self.commit = commit
         self.actor = actor()
         self.run = ci_run()
-        self._file: TextIO | None = None
+        self._fd: int | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def started(self, changes: list[Change]) -> None:
         """Intent records for `changes`, before their writes are sent."""
@@ -60,10 +61,12 @@ class AuditLog:
         self._write([self.entry(result)])
 
     def _write(self, entries: list[dict[str, Any]]) -> None:
-        if self._file is None:
+        if self._fd is None:
             return
-        self._file.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
-        self._file.flush()
+        data = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode()
+        written = os.write(self._fd, data)
+        while written < len(data):  # a regular file takes it whole; a short write goes on
+            written += os.write(self._fd, data[written:])
 
     def entry(self, result: ChangeResult) -> dict[str, Any]:
         return self._entry(result.change, result.result, result.error, result.notes)
@@ -86,8 +89,9 @@ class AuditLog:
         }
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def write_result_file(

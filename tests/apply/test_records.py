@@ -154,3 +154,28 @@ def test_inside_a_repository_records_name_the_commit(repository, state_dir, tmp_
     # The embedded tenant lives in the state directory, and git ignores it.
     assert (state_dir / ".reconciler" / "emulator.json").is_file()
     assert git(state_dir, "status", "--porcelain") == ""
+
+
+def test_a_batch_of_records_goes_to_the_log_in_one_write(tmp_path, monkeypatch):
+    """A killed run must leave whole lines: each batch is one write(2), however long (a
+    buffered file split large batches at its buffer size, and a kill there tore a line)."""
+    import os
+
+    from reconciler.apply import audit
+    from reconciler.plan.changes import Change
+
+    writes: list[bytes] = []
+    real_write = os.write
+
+    def counted(fd: int, data: bytes) -> int:
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(audit.os, "write", counted)
+    log = audit.AuditLog(tmp_path / "audit.jsonl", "sha256:x", None)
+    changes = [Change("create", "user", f"user{i:04}@example.com") for i in range(400)]
+    log.started(changes)
+    log.close()
+    assert len(writes) == 1 and len(writes[0]) > 64 * 1024
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert [json.loads(line)["key"] for line in lines] == [c.key for c in changes]
