@@ -262,7 +262,7 @@ def _longest_backtick_run(text: str) -> int:
 
 
 def render_json(plan: Plan, meta: dict[str, Any] | None = None) -> str:
-    """The DESIGN.md JSON shape, with any metadata (`meta`) alongside."""
+    """The JSON plan (the documented contract), with any metadata (`meta`) alongside."""
     data = plan.to_json()
     if meta:
         data["meta"] = meta

@@ -1,6 +1,6 @@
 """Rendering: snapshots of the example's first plan in text, markdown and json, and the
 promises of each format (legend, `old -> new`, `Plan:` / `No changes.`, colour on request;
-summary table first, folded details, escaping, a size cap; the DESIGN.md JSON shape and a
+summary table first, folded details, escaping, a size cap; the contract JSON shape and a
 checksum that only the changes move)."""
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", data["checksum"])
     assert data["meta"] == {"created": "now"}
     counted = Counter(c["action"] for c in data["changes"])
-    # Every action is listed, with 0 where there are none (as in DESIGN.md's example).
+    # Every action is listed, with 0 where there are none.
     assert data["summary"] == {action: counted.get(action, 0) for action in data["summary"]}
     assert set(data["summary"]) == {
         "create",
