@@ -129,7 +129,7 @@ def apply(
     password_file: Path | None,
 ) -> None:
     """Apply the plan for DIR (asking first), or a saved PLAN.json if it is still current."""
-    from reconciler.apply.run import ApplyOptions, run_apply
+    from reconciler.commands.apply import ApplyOptions, run_apply
 
     options = ApplyOptions(
         auto_approve=auto_approve,
@@ -171,8 +171,8 @@ def import_(
     target: str,
 ) -> None:
     """Bring accounts (and groups) from Google into the state directory's YAML."""
+    from reconciler.commands.importing import ImportOptions, check_target, plan_import, write_edits
     from reconciler.desired.resolve import load_desired
-    from reconciler.importer import ImportOptions, check_target, plan_import, write_edits
     from reconciler.session import google_session, read_actual
 
     desired = load_desired(directory)
@@ -213,8 +213,8 @@ def import_(
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when anything is found (0: clean).")
 def report(directory: Path, fmt_: str, detailed_exitcode: bool) -> None:
     """Drift between Git and Google, unmanaged accounts and privileged access, for audits."""
+    from reconciler.commands.report import build_report, render_report
     from reconciler.desired.resolve import load_desired
-    from reconciler.report import build_report, render_report
     from reconciler.session import google_session, plan_for
 
     desired = load_desired(directory)
@@ -248,7 +248,7 @@ def audit_(
     directory: Path, since: str | None, until: str | None, logs: tuple[Path, ...], fmt_: str
 ) -> None:
     """Who changed which account or group, in which commit and PR, applied when and how."""
-    from reconciler.audit import audit, render_audit
+    from reconciler.commands.audit_trail import audit, render_audit
 
     commits = audit(directory, since, until, list(logs))
     click.echo(render_audit(commits, fmt_), nl=False)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.audit import audit, render_audit
 from reconciler.cli import main
+from reconciler.commands.audit_trail import audit, render_audit
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
 

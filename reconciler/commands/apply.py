@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from reconciler.apply.audit import AuditLog, write_result_file
 from reconciler.apply.executor import ChangeResult, Context, execute_plan, summarize
 from reconciler.apply.passwords import PasswordFile, PasswordFileExists
 from reconciler.apply.pending import PendingRenames
+from reconciler.apply.records import AuditLog, write_result_file
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.apply.unconfirmed import UnconfirmedCreations
 from reconciler.desired.resolve import load_desired

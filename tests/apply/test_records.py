@@ -161,7 +161,7 @@ def test_a_batch_of_records_goes_to_the_log_in_one_write(tmp_path, monkeypatch):
     buffered file split large batches at its buffer size, and a kill there tore a line)."""
     import os
 
-    from reconciler.apply import audit
+    from reconciler.apply import records
     from reconciler.plan.changes import Change
 
     writes: list[bytes] = []
@@ -171,8 +171,8 @@ def test_a_batch_of_records_goes_to_the_log_in_one_write(tmp_path, monkeypatch):
         writes.append(bytes(data))
         return real_write(fd, data)
 
-    monkeypatch.setattr(audit.os, "write", counted)
-    log = audit.AuditLog(tmp_path / "audit.jsonl", "sha256:x", None)
+    monkeypatch.setattr(records.os, "write", counted)
+    log = records.AuditLog(tmp_path / "audit.jsonl", "sha256:x", None)
     changes = [Change("create", "user", f"user{i:04}@example.com") for i in range(400)]
     log.started(changes)
     log.close()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from reconciler.commands.importing import ImportOptions, plan_import, write_edits
 from reconciler.desired.load import load_tree
 from reconciler.google.fetch import Actual
-from reconciler.importer import ImportOptions, plan_import, write_edits
 from reconciler.state import Group, Member, State, User
 
 from .support import workspace_text

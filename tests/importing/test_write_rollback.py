@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.commands.importing import ImportReport, write_edits
 from reconciler.desired.edit import FileEdit
-from reconciler.importer import ImportReport, write_edits
 from reconciler.problems import InvalidInput, Problem
 
 

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from reconciler.apply import run as apply_run
+from reconciler.commands import apply as apply_run
 
 MUTATING = (".insert", ".update", ".patch", ".delete", ".undelete", ".makeAdmin")
 
