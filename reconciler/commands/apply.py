@@ -1,4 +1,8 @@
-"""`reconciler apply`: plan afresh, check it may run, ask, execute, report."""
+"""`reconciler apply`: plan afresh, check it may run, ask, execute, report.
+
+One function per stage: `_locate` and `_decide` (the saved plan or a fresh one, the safety
+checks, approval), `_execute` (the executor, with its records kept as it goes) and `_report`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import contextlib
 import json
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -16,9 +20,11 @@ from reconciler.apply.passwords import PasswordFile, PasswordFileExists
 from reconciler.apply.pending import PendingRenames
 from reconciler.apply.records import AuditLog, write_result_file
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
-from reconciler.apply.unconfirmed import UnconfirmedCreations
-from reconciler.desired.resolve import load_desired
+from reconciler.apply.unconfirmed import Unconfirmed, UnconfirmedCreations
+from reconciler.desired.resolve import Desired, load_desired
 from reconciler.google import ops
+from reconciler.google.client import GoogleClient
+from reconciler.google.fetch import Actual
 from reconciler.plan.changes import Change, Plan
 from reconciler.plan.render import describe, render_text
 from reconciler.problems import safe_lines
@@ -37,6 +43,28 @@ class ApplyOptions:
     password_file: Path | None = None
     colour: bool = False
     interactive: bool = False
+
+
+@dataclass
+class Cleared:
+    """A plan cleared to run (checked, approved), with what its run needs."""
+
+    desired: Desired
+    plan: Plan
+    actual: Actual
+    checksum: str
+    unconfirmed: UnconfirmedCreations
+    earlier: list[Unconfirmed]  # creations an earlier, stopped run never saw answered
+
+
+@dataclass
+class Outcome:
+    """What a run did: its results and their counts, and whether it was stopped."""
+
+    results: list[ChangeResult]
+    counts: dict[str, int]
+    interrupted: bool
+    in_flight: list[Change] = field(default_factory=list)  # sent, never answered
 
 
 def run_apply(target: Path, options: ApplyOptions) -> int:
@@ -59,156 +87,209 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 
 def _run(target: Path, options: ApplyOptions) -> int:
-    saved: SavedPlan | None = None
-    directory = target
     passwords = PasswordFile(options.password_file)
     try:
         passwords.check()  # before reading anything: a taken path is refused at once
     except PasswordFileExists as exc:
         return _refuse(str(exc))
-    if target.is_file():
-        saved = load_saved_plan(target)
-        directory = saved.directory
-        if not directory.is_dir():
-            return _refuse(
-                f"the plan {target} was made from {directory}, which is not a directory here; "
-                "run apply from where plan ran, or from inside the same repository"
-            )
-        foreign = saved.foreign(directory)
-        if foreign is not None:
-            return _refuse(
-                f"{foreign}: a saved plan applies only to the directory it was made for. "
-                "Make and review a plan of this directory."
-            )
+    located = _locate(target)
+    if isinstance(located, int):
+        return located
+    directory, saved = located
     desired = load_desired(directory)
     for warning in desired.warnings[:20]:
         click.echo(warning.render(), err=True)
     with google_session(desired, read_only=False) as client:
-        plan, actual = plan_for(desired, client)
-        click.echo(render_text(plan, colour=options.colour), nl=False, color=options.colour)
-        # Accounts an earlier, stopped run sent for creation and never saw answered: said
-        # on every apply until one runs.
-        unconfirmed = UnconfirmedCreations(desired.tree.root, options.password_file)
-        earlier = unconfirmed.earlier(set(actual.state.users))
-        for entry in earlier:
-            click.echo(entry.message(), err=True)
-        digest = state_digest(desired.tree) if saved is not None else None
-        refusal = _check(plan, saved, options, digest)
-        if refusal is not None:
-            _write_outcome(options, plan.checksum(), "refused", refusal)
-            return ERROR
-        if not plan.changes:
-            with contextlib.suppress(OSError):
-                unconfirmed.forget([e.email for e in earlier])
-            return OK
-        if saved is None and not options.auto_approve and not _approved(options):
-            _write_outcome(options, plan.checksum(), "not approved", "nobody approved the plan")
-            return ERROR
-        with contextlib.suppress(OSError):  # said once more next time
+        cleared = _decide(desired, client, saved, passwords, options)
+        if isinstance(cleared, int):
+            return cleared
+        outcome = _execute(cleared, client, passwords, options)
+        if outcome.interrupted:  # said at once, not held back by closing the session
+            return _report_interrupted(outcome, options)
+    return _report(outcome, options)
+
+
+def _locate(target: Path) -> tuple[Path, SavedPlan | None] | int:
+    """The state directory `target` names, with its saved plan when it is one; else the exit
+    code of a refusal (said)."""
+    if not target.is_file():
+        return target, None
+    saved = load_saved_plan(target)
+    directory = saved.directory
+    if not directory.is_dir():
+        return _refuse(
+            f"the plan {target} was made from {directory}, which is not a directory here; "
+            "run apply from where plan ran, or from inside the same repository"
+        )
+    foreign = saved.foreign(directory)
+    if foreign is not None:
+        return _refuse(
+            f"{foreign}: a saved plan applies only to the directory it was made for. "
+            "Make and review a plan of this directory."
+        )
+    return directory, saved
+
+
+def _decide(
+    desired: Desired,
+    client: GoogleClient,
+    saved: SavedPlan | None,
+    passwords: PasswordFile,
+    options: ApplyOptions,
+) -> Cleared | int:
+    """Plan, show the plan, and clear it to run: it matches the saved plan if one was given,
+    passes the safety checks and is approved; else the exit code of a run that ends here
+    (nothing to do, refused or not approved, with the result file saying why)."""
+    plan, actual = plan_for(desired, client)
+    click.echo(render_text(plan, colour=options.colour), nl=False, color=options.colour)
+    # Accounts an earlier, stopped run sent for creation and never saw answered: said on
+    # every apply until one runs.
+    unconfirmed = UnconfirmedCreations(desired.tree.root, options.password_file)
+    earlier = unconfirmed.earlier(set(actual.state.users))
+    for entry in earlier:
+        click.echo(entry.message(), err=True)
+    checksum = plan.checksum()
+    digest = state_digest(desired.tree) if saved is not None else None
+    refusal = _check(plan, saved, options, digest)
+    if refusal is not None:
+        _write_outcome(options, checksum, "refused", refusal)
+        return ERROR
+    if not plan.changes:
+        with contextlib.suppress(OSError):
             unconfirmed.forget([e.email for e in earlier])
-        ws = desired.workspace
-        if any(c.kind == "user" and c.action == "create" for c in plan.changes):
-            try:
-                passwords.open()  # created before the first write; taken meanwhile: refused
-            except PasswordFileExists as exc:
-                _write_outcome(options, plan.checksum(), "refused", _refusal(str(exc)))
-                return ERROR
-        marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
-        # The read just now saw whether the schema holds the marker field: no second look.
-        needs_schema = marks and not actual.marker_schema
+        return OK
+    if saved is None and not options.auto_approve and not _approved(options):
+        _write_outcome(options, checksum, "not approved", "nobody approved the plan")
+        return ERROR
+    with contextlib.suppress(OSError):  # said once more next time
+        unconfirmed.forget([e.email for e in earlier])
+    if any(c.kind == "user" and c.action == "create" for c in plan.changes):
         try:
-            if needs_schema and ops.ensure_marker_schema(client, ws.directory.customer):
-                click.echo("Created the ownership schema (custom user field).", err=True)
-        except BaseException:
-            passwords.close()
-            raise
-        checksum = plan.checksum()
-        audit = AuditLog(options.audit_log, checksum, git_commit(desired.tree.root))
-        results: list[ChangeResult] = []
-        in_flight: dict[int, Change] = {}  # sent, not answered yet
+            passwords.open()  # created before the first write; taken meanwhile: refused
+        except PasswordFileExists as exc:
+            _write_outcome(options, checksum, "refused", _refusal(str(exc)))
+            return ERROR
+    return Cleared(desired, plan, actual, checksum, unconfirmed, earlier)
 
-        def on_started(changes: list[Change]) -> None:
-            # Intent first, on disk: the passwords, the accounts on their way, the changes.
-            passwords.sync()
-            creates = [c.key for c in changes if c.kind == "user" and c.action == "create"]
-            if creates:
-                try:
-                    unconfirmed.begin(creates, checksum)
-                except OSError as exc:
-                    click.echo(
-                        f"Warning: could not record the creations about to be sent in "
-                        f"{unconfirmed.path} ({exc.strerror or exc}).",
-                        err=True,
-                    )
-            audit.started(changes)
-            in_flight.update((id(c), c) for c in changes)
 
-        def on_result(result: ChangeResult) -> None:
-            in_flight.pop(id(result.change), None)
-            results.append(result)
-            audit.record(result)
-            if result.change.kind == "user" and result.change.action == "create":
-                with contextlib.suppress(OSError):  # said next time: harmless
-                    unconfirmed.settle(result.change.key)
+def _execute(
+    run: Cleared, client: GoogleClient, passwords: PasswordFile, options: ApplyOptions
+) -> Outcome:
+    """Run the plan, keeping its records as it goes. A stop (Ctrl-C, SIGTERM) ends the run
+    early; whatever ends it, the password file and audit log are closed and the result file
+    written. Other errors are raised after that."""
+    plan, ws = run.plan, run.desired.workspace
+    marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
+    # The read just now saw whether the schema holds the marker field: no second look.
+    needs_schema = marks and not run.actual.marker_schema
+    try:
+        if needs_schema and ops.ensure_marker_schema(client, ws.directory.customer):
+            click.echo("Created the ownership schema (custom user field).", err=True)
+    except BaseException:
+        passwords.close()
+        raise
+    audit = AuditLog(options.audit_log, run.checksum, git_commit(run.desired.tree.root))
+    records = RunRecords(run, passwords, audit)
+    actual = run.actual.state
+    with contextlib.suppress(OSError):  # a stale entry is harmless; the next run retries
+        records.pending.prune({"users": set(actual.users), "groups": set(actual.groups)})
+    context = Context(
+        client=client,
+        desired=run.desired.state,
+        actual=actual,
+        ownership_id=ws.ownership.id,
+        customer=ws.directory.customer,
+        on_password=passwords.add,
+        on_started=records.started,
+        on_result=records.result,
+        on_rename_begun=records.rename_begun,
+        on_rename_done=records.rename_done,
+        released=frozenset(a for e in records.pending.entries.values() for a in e),
+    )
+    finished = False
+    try:
+        execute_plan(plan, context)
+        finished = True
+    except KeyboardInterrupt:
+        pass  # a stop: the outcome says so, and the records name what was in flight
+    finally:
+        audit.close()
+        passwords.close()
+        counts = summarize(records.results)
+        if options.result_file is not None:
+            write_result_file(
+                options.result_file,
+                run.checksum,
+                counts,
+                records.results,
+                interrupted=not finished,
+                in_flight=list(records.in_flight.values()),
+                earlier=[e.to_json() for e in run.earlier],
+            )
+    return Outcome(records.results, counts, not finished, list(records.in_flight.values()))
 
-        pending = PendingRenames(desired.tree.root)
-        with contextlib.suppress(OSError):  # a stale entry is harmless; the next run retries
-            pending.prune({"users": set(actual.state.users), "groups": set(actual.state.groups)})
 
-        def on_rename_begun(kind: str, new: str, old: str) -> None:
+class RunRecords:
+    """The executor's callbacks: intent on disk before each write is sent (the passwords,
+    the accounts on their way, the audit log's `started`), results once answered, and the
+    renames under way."""
+
+    def __init__(self, run: Cleared, passwords: PasswordFile, audit: AuditLog):
+        self.checksum = run.checksum
+        self.passwords = passwords
+        self.unconfirmed = run.unconfirmed
+        self.audit = audit
+        self.results: list[ChangeResult] = []
+        self.in_flight: dict[int, Change] = {}  # sent, not answered yet
+        self.pending = PendingRenames(run.desired.tree.root)
+
+    def started(self, changes: list[Change]) -> None:
+        # Intent first, on disk: the passwords, the accounts on their way, the changes.
+        self.passwords.sync()
+        creates = [c.key for c in changes if c.kind == "user" and c.action == "create"]
+        if creates:
             try:
-                pending.add(kind, new, old)
+                self.unconfirmed.begin(creates, self.checksum)
             except OSError as exc:
                 click.echo(
-                    f"Warning: could not record the rename of {old} to {new} in "
-                    f"{pending.path} ({exc.strerror or exc}); should this run stop before "
-                    f"it is done, add {old} to the previous_emails of {new} in Git.",
+                    f"Warning: could not record the creations about to be sent in "
+                    f"{self.unconfirmed.path} ({exc.strerror or exc}).",
                     err=True,
                 )
+        self.audit.started(changes)
+        self.in_flight.update((id(c), c) for c in changes)
 
-        def on_rename_done(kind: str, new: str) -> None:
-            with contextlib.suppress(OSError):  # pruned next time: found by its new address
-                pending.done(kind, new)
+    def result(self, result: ChangeResult) -> None:
+        self.in_flight.pop(id(result.change), None)
+        self.results.append(result)
+        self.audit.record(result)
+        if result.change.kind == "user" and result.change.action == "create":
+            with contextlib.suppress(OSError):  # said next time: harmless
+                self.unconfirmed.settle(result.change.key)
 
-        context = Context(
-            client=client,
-            desired=desired.state,
-            actual=actual.state,
-            ownership_id=ws.ownership.id,
-            customer=ws.directory.customer,
-            on_password=passwords.add,
-            on_started=on_started,
-            on_result=on_result,
-            on_rename_begun=on_rename_begun,
-            on_rename_done=on_rename_done,
-            released=frozenset(a for e in pending.entries.values() for a in e),
-        )
-        finished = False
+    def rename_begun(self, kind: str, new: str, old: str) -> None:
         try:
-            execute_plan(plan, context)
-            finished = True
-        except KeyboardInterrupt:
+            self.pending.add(kind, new, old)
+        except OSError as exc:
             click.echo(
-                "Interrupted. Changes already made stay made; run apply again to finish the rest.",
+                f"Warning: could not record the rename of {old} to {new} in "
+                f"{self.pending.path} ({exc.strerror or exc}); should this run stop before "
+                f"it is done, add {old} to the previous_emails of {new} in Git.",
                 err=True,
             )
-            _say_unanswered(list(in_flight.values()), options)
-            return ERROR
-        finally:
-            audit.close()
-            passwords.close()
-            counts = summarize(results)
-            if options.result_file is not None:
-                write_result_file(
-                    options.result_file,
-                    checksum,
-                    counts,
-                    results,
-                    interrupted=not finished,
-                    in_flight=list(in_flight.values()),
-                    earlier=[e.to_json() for e in earlier],
-                )
-    return _report(results, counts, options)
+
+    def rename_done(self, kind: str, new: str) -> None:
+        with contextlib.suppress(OSError):  # pruned next time: found by its new address
+            self.pending.done(kind, new)
+
+
+def _report_interrupted(outcome: Outcome, options: ApplyOptions) -> int:
+    click.echo(
+        "Interrupted. Changes already made stay made; run apply again to finish the rest.",
+        err=True,
+    )
+    _say_unanswered(outcome.in_flight, options)
+    return ERROR
 
 
 def _say_unanswered(changes: list[Change], options: ApplyOptions) -> None:
@@ -300,7 +381,9 @@ def _write_outcome(options: ApplyOptions, checksum: str, status: str, reason: st
     options.result_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def _report(results: list[ChangeResult], counts: dict[str, int], options: ApplyOptions) -> int:
+def _report(outcome: Outcome, options: ApplyOptions) -> int:
+    """Say what failed, the counts and where the new accounts' passwords are."""
+    results, counts = outcome.results, outcome.counts
     for r in results:
         if r.result != "applied":
             click.echo(f"{r.result}: {describe(r.change)}: {r.error}", err=True)
