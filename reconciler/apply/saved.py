@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reconciler.plan.changes import ACTIONS, FORMAT_VERSION, PHASE_RANK, Change, Plan
 from reconciler.plan.render import change_lines, describe
@@ -36,10 +39,47 @@ def bind(meta: dict[str, Any], plan: Plan, root: Path) -> dict[str, Any]:
     return bound
 
 
-def _binding(meta: dict[str, Any], checksum: str) -> str:
+def _binding(meta: Mapping[str, Any], checksum: str) -> str:
     bound = {"checksum": checksum, **{key: meta.get(key) for key in BOUND_META}}
     text = json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class PlanMeta(BaseModel):
+    """`meta`: where and how the plan was made, and what binds it to its state directory.
+    Provenance beyond these fields is kept as it is."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    directory: str = Field(min_length=1)  # as given to `plan`, from where it ran
+    directory_in_repo: str | None = None
+    directory_path: str | None = None
+    state_digest: str | None = None
+    binding: str | None = None
+
+
+class PlanFile(BaseModel):
+    """A saved plan's JSON as `plan --out` writes it. The changes are checked one by one
+    (`_change_problem`) and read by `Change.from_json`."""
+
+    model_config = ConfigDict(strict=True)
+
+    format_version: int
+    changes: list[Any]
+    refused: list[Any] = []
+    summary: Any = None  # for people: apply trusts only the changes, by their checksum
+    over_limits: list[str] = []
+    notes: list[str] = []
+    checksum: str
+    meta: PlanMeta
+
+    @field_validator("format_version", mode="plain")
+    @classmethod
+    def _readable(cls, version: Any) -> int:
+        # Checked here, not by type: any int up to ours is read (the message: `_ranked`).
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(f"newer than {FORMAT_VERSION}")
+        return version
 
 
 @dataclass
@@ -47,16 +87,16 @@ class SavedPlan:
     path: Path
     plan: Plan
     checksum: str
-    meta: dict[str, Any]
+    meta: PlanMeta
 
     @property
     def directory(self) -> Path:
         """The state directory: as recorded (relative to where `plan` ran), else found from
         the repository root of the working directory or of the plan file."""
-        recorded = Path(self.meta["directory"])
+        recorded = Path(self.meta.directory)
         if recorded.is_dir():
             return recorded
-        in_repo = self.meta.get("directory_in_repo")
+        in_repo = self.meta.directory_in_repo
         if in_repo:
             from reconciler.provenance import git_toplevel
 
@@ -68,7 +108,7 @@ class SavedPlan:
 
     def foreign(self, directory: Path) -> str | None:
         """Why `directory` is not the state directory this plan was made for, or None."""
-        in_repo = self.meta.get("directory_in_repo")
+        in_repo = self.meta.directory_in_repo
         if in_repo:
             from reconciler.provenance import repo_relative
 
@@ -80,7 +120,7 @@ class SavedPlan:
                     f"repository, and {directory} is {where}"
                 )
             return None
-        made = self.meta.get("directory_path")
+        made = self.meta.directory_path
         here = Path(directory).resolve().as_posix()
         if here != made:
             return f"the plan {self.path} was made for the state directory {made}, not {here}"
@@ -110,44 +150,33 @@ def load_saved_plan(path: Path) -> SavedPlan:
             f"{path}:{exc.lineno}: not a complete JSON plan ({exc.msg}); was it truncated? "
             "Make a new one with `reconciler plan --out`"
         ) from None
-    if not isinstance(data, dict) or "format_version" not in data:
-        raise InvalidPlanFile(f"{path}: not a plan file (no format_version)")
-    version = data["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise InvalidPlanFile(
-            f"{path}: plan format_version {version!r} is newer than this reconciler reads "
-            f"({FORMAT_VERSION}); apply it with the version that made it, or plan again"
-        )
-    meta = data.get("meta")
-    if not isinstance(meta, dict) or not meta.get("directory"):
-        raise InvalidPlanFile(f"{path}: the plan does not say which state directory it is for")
-    wrong = _shape_problem(data)
+    try:
+        parsed = PlanFile.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidPlanFile(f"{path}: {_first_problem(exc.errors())}") from None
+    wrong = _changes_problem(parsed)
     if wrong:
-        raise InvalidPlanFile(
-            f"{path}: not a plan as `reconciler plan --out` writes it: {wrong}. "
-            "Make a new one with `reconciler plan --out`"
-        )
+        raise InvalidPlanFile(f"{path}: {_not_as_written(wrong)}")
     try:
         plan = Plan(
-            changes=[Change.from_json(c) for c in data["changes"]],
-            refused=[Change.from_json(c) for c in data.get("refused", [])],
-            over_limits=list(data.get("over_limits", [])),
+            changes=[Change.from_json(c) for c in parsed.changes],
+            refused=[Change.from_json(c) for c in parsed.refused],
+            over_limits=list(parsed.over_limits),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidPlanFile(f"{path}: a change in the plan is malformed ({exc!r})") from None
-    checksum = data.get("checksum")
+    checksum, meta = parsed.checksum, parsed.meta
     if checksum != plan.checksum():
         raise InvalidPlanFile(
             f"{path}: the changes do not match the plan's checksum: the file was edited or "
             "damaged. Make a new one with `reconciler plan --out`"
         )
-    binding = meta.get("binding")
-    if binding is None:
+    if meta.binding is None:
         raise InvalidPlanFile(
             f"{path}: the plan is not bound to its state directory (it was saved by an older "
             "reconciler); make a new one with `reconciler plan --out`"
         )
-    if binding != _binding(meta, checksum):
+    if meta.binding != _binding(meta.model_dump(), checksum):
         raise InvalidPlanFile(
             f"{path}: the plan's checksum, state directory or state digest do not match its "
             "binding (meta.binding): the file was edited. A saved plan applies only to the "
@@ -158,6 +187,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
 
 _JSON_TYPES = {dict: "an object", list: "a list", str: "text", bool: "a boolean"}
 _TEXT_FIELDS = ("key", "from", "group", "member", "role", "member_type", "reason", "source")
+_LISTS = ("changes", "refused", "over_limits", "notes")
 _META_TEXT = ("directory", "directory_in_repo", "directory_path", "state_digest", "binding")
 
 
@@ -169,26 +199,61 @@ def _kind_of(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def _shape_problem(data: dict[str, Any]) -> str | None:
-    """What in a parsed plan file has the wrong JSON type, or None: a plan is only trusted
-    (checksum, binding) once every part of it has the shape the reconciler writes."""
-    for name in ("changes", "refused", "over_limits", "notes"):
-        if name in data and not isinstance(data[name], list):
-            return f"{name} must be a list, not {_kind_of(data[name])}"
-    if "changes" not in data:
-        return "it has no changes list"
-    if not isinstance(data.get("checksum"), str):
-        return f"checksum must be text, not {_kind_of(data.get('checksum'))}"
-    for name in ("over_limits", "notes"):
-        for i, item in enumerate(data.get(name, [])):
-            if not isinstance(item, str):
-                return f"{name}[{i}] must be text, not {_kind_of(item)}"
-    meta = data["meta"]
-    for name in _META_TEXT:
-        if meta.get(name) is not None and not isinstance(meta[name], str):
-            return f"meta.{name} must be text, not {_kind_of(meta[name])}"
+def _not_as_written(wrong: str) -> str:
+    return (
+        f"not a plan as `reconciler plan --out` writes it: {wrong}. "
+        "Make a new one with `reconciler plan --out`"
+    )
+
+
+def _first_problem(errors: Iterable[Mapping[str, Any]]) -> str:
+    """What to say about a plan file the models refuse: of all its problems, the one found
+    first when read in order: its format version, then which state directory it is for
+    (nothing else is worth saying when that is unknown), then the parts' JSON types."""
+    return min(_ranked(error) for error in errors)[1]
+
+
+def _ranked(error: Mapping[str, Any]) -> tuple[tuple[int, ...], str]:
+    """Where `error` comes in the reading order, and what to say about it."""
+    loc = error["loc"]
+    missing = error["type"] == "missing"
+    value = None if missing else error["input"]
+    name = loc[0] if loc else None
+    if name is None or (name == "format_version" and missing):
+        return (0,), "not a plan file (no format_version)"
+    if name == "format_version":
+        return (1,), (
+            f"plan format_version {value!r} is newer than this reconciler reads "
+            f"({FORMAT_VERSION}); apply it with the version that made it, or plan again"
+        )
+    if name == "meta" and (len(loc) == 1 or (loc[1] == "directory" and not value)):
+        return (2,), "the plan does not say which state directory it is for"
+    if name in _LISTS and len(loc) == 1 and not missing:
+        return (3, _LISTS.index(name)), _not_as_written(
+            f"{name} must be a list, not {_kind_of(value)}"
+        )
+    if name == "changes":  # its items are checked one by one, later: it is missing
+        return (4,), _not_as_written("it has no changes list")
+    if name == "checksum":
+        return (5,), _not_as_written(f"checksum must be text, not {_kind_of(value)}")
+    if name in _LISTS:
+        index = loc[1]
+        return (6, _LISTS.index(name), int(index)), _not_as_written(
+            f"{name}[{index}] must be text, not {_kind_of(value)}"
+        )
+    if name == "meta" and loc[1] in _META_TEXT:
+        return (7, _META_TEXT.index(str(loc[1]))), _not_as_written(
+            f"meta.{loc[1]} must be text, not {_kind_of(value)}"
+        )
+    where = ".".join(str(part) for part in loc)  # not expected: every field is named above
+    return (8,), _not_as_written(f"{where}: {error['msg']}")
+
+
+def _changes_problem(parsed: PlanFile) -> str | None:
+    """What in a change of the plan has the wrong JSON type, or None: a plan is only
+    trusted (checksum, binding) once every change has the shape the reconciler writes."""
     for name in ("changes", "refused"):
-        for i, change in enumerate(data.get(name, [])):
+        for i, change in enumerate(getattr(parsed, name)):
             wrong = _change_problem(change)
             if wrong:
                 return f"{name}[{i}]{wrong}"

@@ -319,7 +319,7 @@ def _check(
             f"the saved plan {saved.path} is stale: Google or Git changed since it was made, "
             "so a fresh plan differs:\n" + "\n".join(lines) + "\nMake and review a new plan."
         )
-    if saved is not None and digest != saved.meta.get("state_digest"):
+    if saved is not None and digest != saved.meta.state_digest:
         return _refusal(
             f"the saved plan {saved.path} was made from other files: the state directory "
             "changed since (its state digest differs), though a fresh plan has the same "
