@@ -19,7 +19,8 @@ from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.apply.unconfirmed import UnconfirmedCreations
 from reconciler.desired.resolve import load_desired
 from reconciler.google import ops
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.change import Change
+from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe, render_text
 from reconciler.problems import safe_lines
 from reconciler.provenance import git_commit, state_digest

@@ -23,7 +23,7 @@ from importing.support import (
     tenant,
 )
 
-from reconciler.plan.changes import Plan
+from reconciler.plan.plan import Plan
 from reconciler.report import SECTIONS, Report, Row, build_report, render_report
 from reconciler.settings import Workspace
 from reconciler.state import State, User
