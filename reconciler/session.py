@@ -12,8 +12,8 @@ from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.domains import check_domains, read_domains
 from reconciler.google.fetch import Actual, fetch_actual
 from reconciler.google.verify import Found, find_existing, settle_found
-from reconciler.plan.changes import Plan
 from reconciler.plan.diff import make_plan
+from reconciler.plan.plan import Plan
 from reconciler.plan.safety import UnmatchedProtected
 from reconciler.problems import InvalidInput, Problem
 from reconciler.state import Group

@@ -30,7 +30,9 @@ from typing import Literal
 
 from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient, Outcome
-from reconciler.plan.changes import PHASE_RANK, Change, Plan
+from reconciler.plan.change import Change
+from reconciler.plan.kinds import PHASE_RANK
+from reconciler.plan.plan import Plan
 from reconciler.progress import Progress
 from reconciler.state import Group, OrgUnit, State, User
 
@@ -339,6 +341,8 @@ class _Runner:
                 desc = change.fields.get("description")
                 unit = OrgUnit(key, desc.new if desc else None)
                 return [ops.create_org_unit(c, ctx.customer, unit)], []
+            if action != "update":
+                raise ValueError(f"no {action} of kind 'org_unit'")
             desc, name = change.fields.get("description"), change.fields.get("name")
             call = ops.update_org_unit(
                 c,
@@ -364,7 +368,9 @@ class _Runner:
             role = change.role or "MEMBER"
             call = ops.update_member(c, group, member, role, new_group, new_member)
             return [call], []
-        return [ops.remove_member(c, group, member, new_group, new_member)], []
+        if action == "remove_member":
+            return [ops.remove_member(c, group, member, new_group, new_member)], []
+        raise ValueError(f"no {action} of kind {kind!r}")
 
     def _user_calls(self, change: Change, fresh: bool):
         c, ctx, key = self.ctx.client, self.ctx, change.key
@@ -397,6 +403,8 @@ class _Runner:
             return [ops.unsuspend_user(c, key, after_create=fresh)], []
         if action == "delete":
             return [ops.delete_user(c, key)], []
+        if action != "update":
+            raise ValueError(f"no {action} of kind 'user'")
         # update: attributes in one patch, added aliases one call each (removals ran first)
         attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
         calls = []
@@ -425,8 +433,8 @@ class _Runner:
         if action == "adopt":
             description = self._group_description(key)
             return [ops.adopt_group(c, key, description, ours, after_create=fresh)], []
-        if action == "delete":
-            return [ops.delete_group(c, key)], []
+        if action != "update":
+            raise ValueError(f"no {action} of kind 'group'")
         attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
         calls = [ops.update_group(c, key, attrs, ours, after_create=fresh)] if attrs else []
         calls += self._alias_adds(change, ops.add_group_alias, fresh)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply.executor import ChangeResult
-from reconciler.plan.changes import Change
+from reconciler.plan.change import Change
 
 # CI systems name who or what triggered a run in these variables (first found wins).
 ACTOR_VARIABLES = (

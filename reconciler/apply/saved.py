@@ -19,7 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from reconciler.plan.changes import ACTIONS, FORMAT_VERSION, PHASE_RANK, Change, Plan
+from reconciler.plan.change import ACTION_NAMES, Change
+from reconciler.plan.kinds import PHASE_RANK, change_from_json
+from reconciler.plan.plan import FORMAT_VERSION, Plan
 from reconciler.plan.render import change_lines, describe
 from reconciler.problems import ReconcilerError
 
@@ -60,7 +62,7 @@ class PlanMeta(BaseModel):
 
 class PlanFile(BaseModel):
     """A saved plan's JSON as `plan --out` writes it. The changes are checked one by one
-    (`_change_problem`) and read by `Change.from_json`."""
+    (`_change_problem`) and read by `change_from_json`."""
 
     model_config = ConfigDict(strict=True)
 
@@ -159,8 +161,8 @@ def load_saved_plan(path: Path) -> SavedPlan:
         raise InvalidPlanFile(f"{path}: {_not_as_written(wrong)}")
     try:
         plan = Plan(
-            changes=[Change.from_json(c) for c in parsed.changes],
-            refused=[Change.from_json(c) for c in parsed.refused],
+            changes=[change_from_json(c) for c in parsed.changes],
+            refused=[change_from_json(c) for c in parsed.refused],
             over_limits=list(parsed.over_limits),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -263,7 +265,7 @@ def _changes_problem(parsed: PlanFile) -> str | None:
 def _change_problem(change: Any) -> str | None:
     if not isinstance(change, dict):
         return f" must be an object, not {_kind_of(change)}"
-    if change.get("action") not in ACTIONS:
+    if change.get("action") not in ACTION_NAMES:
         return f".action: unknown action {change.get('action')!r}"[:200]
     if (change.get("kind"), change["action"]) not in PHASE_RANK:
         return f".kind: no {change['action']} of kind {change.get('kind')!r}"[:200]
@@ -297,17 +299,14 @@ def what_moved(saved: Plan, fresh: Plan, limit: int = 20) -> list[str]:
     def canonical(c: Change) -> str:
         return json.dumps({k: v for k, v in c.to_json().items() if k != "source"}, sort_keys=True)
 
-    def identity(c: Change) -> tuple:
-        return (c.action, c.kind, c.key, c.from_, c.group, c.member)
-
     before = {canonical(c): c for c in [*saved.changes, *saved.refused]}
     after = {canonical(c): c for c in [*fresh.changes, *fresh.refused]}
-    gone = {identity(c): c for k, c in before.items() if k not in after}
+    gone = {c.identity(): c for k, c in before.items() if k not in after}
     lines: list[str] = []
     for key, change in after.items():
         if key in before:
             continue
-        was = gone.pop(identity(change), None)
+        was = gone.pop(change.identity(), None)
         if was is None:
             lines.append(f"  + now also: {describe(change)}")
         else:

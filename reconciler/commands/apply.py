@@ -25,7 +25,8 @@ from reconciler.desired.resolve import Desired, load_desired
 from reconciler.google import ops
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import Actual
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.change import Change
+from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe, render_text
 from reconciler.problems import safe_lines
 from reconciler.provenance import git_commit, state_digest

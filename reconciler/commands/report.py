@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from reconciler.plan.changes import Plan
+from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe
 from reconciler.plan.safety import protected_accounts
 from reconciler.settings import Workspace

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from reconciler.google.client import Call, GoogleApiError, GoogleClient, Outcome
 from reconciler.google.fetch import GROUPS_PAGE, USERS_PAGE, ShortReadError, list_pages
-from reconciler.plan.changes import Plan
+from reconciler.plan.plan import Plan
 from reconciler.progress import Progress
 from reconciler.state import Group, State, User
 

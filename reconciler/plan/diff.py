@@ -27,7 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from reconciler.plan.changes import Change, FieldChange, Plan
+from reconciler.plan.change import Change, FieldChange
+from reconciler.plan.kinds import GroupChange, MembershipChange, OrgUnitChange, UserChange
+from reconciler.plan.plan import Plan
 from reconciler.plan.safety import check_safety
 from reconciler.settings import Workspace
 from reconciler.state import (
@@ -207,7 +209,7 @@ def _diff_users(
             continue
         if not account.suspended:
             plan.changes.append(
-                Change("suspend", "user", account.email, reason="marked as ours but not in Git")
+                UserChange("suspend", account.email, reason="marked as ours but not in Git")
             )
     return renamed, staged
 
@@ -341,7 +343,7 @@ def _too_many_aliases(kind: str, email: str, old: str, held: set[str]) -> str:
     )
 
 
-def _create_user(user: User) -> Change:
+def _create_user(user: User) -> UserChange:
     fields = {
         name: FieldChange(None, getattr(user, name))
         for name in (*USER_ATTRIBUTES, "aliases")
@@ -350,8 +352,8 @@ def _create_user(user: User) -> Change:
     return _user_change("create", user, fields=fields)
 
 
-def _user_change(action, user: User, key: str | None = None, **extra) -> Change:
-    return Change(action, "user", key or user.email, origin=user.origin, **extra)
+def _user_change(action, user: User, key: str | None = None, **extra) -> UserChange:
+    return UserChange(action, key or user.email, origin=user.origin, **extra)
 
 
 def _same(want, have) -> bool:
@@ -416,7 +418,7 @@ def _diff_org_units(desired: State, actual: State, plan: Plan) -> None:
             fields = (
                 {"description": FieldChange(None, unit.description)} if unit.description else {}
             )
-            plan.changes.append(Change("create", "org_unit", path, fields, origin=unit.origin))
+            plan.changes.append(OrgUnitChange("create", path, fields, origin=unit.origin))
             continue
         fields = {}
         if have.name != unit.name:
@@ -424,7 +426,7 @@ def _diff_org_units(desired: State, actual: State, plan: Plan) -> None:
         if unit.description is not None and not _same(unit.description, have.description):
             fields["description"] = FieldChange(have.description, unit.description)
         if fields:
-            plan.changes.append(Change("update", "org_unit", path, fields, origin=unit.origin))
+            plan.changes.append(OrgUnitChange("update", path, fields, origin=unit.origin))
 
 
 # -- groups ----------------------------------------------------------------------------------
@@ -496,9 +498,8 @@ def _diff_groups(
         renamed_from = existing.email if existing.email != group.email else None
         if renamed_from is not None:
             plan.changes.append(
-                Change(
+                GroupChange(
                     "rename",
-                    "group",
                     group.email,
                     fields=_rename_fields(how, existing.aliases, group.email, renamed_from),
                     from_=renamed_from,
@@ -509,11 +510,11 @@ def _diff_groups(
         if existing.owner is None:
             reason = "takeover of an existing group"
             plan.changes.append(
-                Change("adopt", "group", group.email, reason=reason, origin=group.origin)
+                GroupChange("adopt", group.email, reason=reason, origin=group.origin)
             )
         fields = _group_fields(group, existing, renamed_from)
         if fields:
-            plan.changes.append(Change("update", "group", group.email, fields, origin=group.origin))
+            plan.changes.append(GroupChange("update", group.email, fields, origin=group.origin))
         _members(group, existing.members, member_of, plan)
     _note_left_behind(matches, view, ours, plan)
 
@@ -528,7 +529,7 @@ def _create_group(group: Group, view: ActualView, plan: Plan, member_of: _Member
         fields["description"] = FieldChange(None, group.description)
     if group.aliases:
         fields["aliases"] = FieldChange((), group.aliases)
-    plan.changes.append(Change("create", "group", group.email, fields, origin=group.origin))
+    plan.changes.append(GroupChange("create", group.email, fields, origin=group.origin))
     _members(group, {}, member_of, plan)
 
 
@@ -668,10 +669,11 @@ def _kept_note(group: Group, member: Member) -> str:
     )
 
 
-def _member_change(action, group: Group, member: Member, role: str, fields=None) -> Change:
-    return Change(
+def _member_change(
+    action, group: Group, member: Member, role: str, fields=None
+) -> MembershipChange:
+    return MembershipChange(
         action,
-        "membership",
         f"{group.email}/{member.email}",
         fields or {},
         group=group.email,

@@ -7,40 +7,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.change import ACTIONS, Change
+from reconciler.plan.kinds import CHANGE_TYPES
+from reconciler.plan.plan import Plan
 
-SYMBOLS = {
-    "create": "+",
-    "undelete": "+",
-    "add_member": "+",
-    "update": "~",
-    "rename": "~",
-    "adopt": "~",
-    "unsuspend": "~",
-    "update_member": "~",
-    "suspend": "-",
-    "delete": "-",
-    "remove_member": "-",
-}
 COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
-SUMMARY_ORDER = [
-    ("create", "to create"),
-    ("rename", "to rename"),
-    ("adopt", "to adopt"),
-    ("update", "to update"),
-    ("unsuspend", "to unsuspend"),
-    ("suspend", "to suspend"),
-    ("delete", "to delete"),
-    ("undelete", "to undelete"),
-]
-# The parts every `Plan:` line has; the others (undeletes) appear only when planned, so the
-# line's existing parts keep their places for whoever reads them with a pattern.
-FIXED_PARTS = frozenset({"create", "rename", "adopt", "update", "unsuspend", "suspend", "delete"})
-MEMBER_ORDER = [
-    ("add_member", "to add"),
-    ("update_member", "to change"),
-    ("remove_member", "to remove"),
-]
+# The actions in the order the `Plan:` line and the summary table count them.
+_COUNTED = sorted(ACTIONS.values(), key=lambda a: a.line_rank)
 # GitHub refuses comments over 65,536 characters; leave room for the rest of the comment.
 MARKDOWN_LIMIT = 60_000
 # Refusals and notes listed in a comment at most (the details and the JSON plan have all).
@@ -58,12 +31,15 @@ def summary_line(plan: Plan) -> str:
     if not plan.changes and not plan.refused:
         return "No changes. Google matches the desired state."
     counts = plan.summary()
+    # The parts shown "always" keep their places for whoever reads the line with a pattern.
     parts = [
-        f"{counts.get(a, 0)} {label}"
-        for a, label in SUMMARY_ORDER
-        if a in FIXED_PARTS or counts.get(a)
+        f"{counts[a.name]} {a.label}"
+        for a in _COUNTED
+        if a.shown == "always" or (a.shown == "when planned" and counts[a.name])
     ]
-    members = [f"{counts[a]} {label}" for a, label in MEMBER_ORDER if counts.get(a)]
+    members = [
+        f"{counts[a.name]} {a.label}" for a in _COUNTED if a.shown == "members" and counts[a.name]
+    ]
     line = "Plan: " + ", ".join(parts)
     if members:
         line += "; members: " + ", ".join(members)
@@ -74,43 +50,12 @@ def summary_line(plan: Plan) -> str:
 
 def describe(change: Change) -> str:
     """One line saying what a change does to what."""
-    a, k = change.action, change.kind.replace("_", " ")
-    if a == "rename":
-        text = f"rename {k} {change.from_} -> {change.key}"
-    elif a == "add_member":
-        text = f"add {change.member} to {change.group} as {change.role}"
-    elif a == "remove_member":
-        text = f"remove {change.member} from {change.group}"
-    elif a == "update_member":
-        text = f"change the role of {change.member} in {change.group}"
-    else:
-        text = f"{a} {k} {change.key}"
-    if change.reason:
-        text += f" ({change.reason})"
-    return text
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+    return change.describe()
 
 
 def change_lines(change: Change, symbol: str | None = None) -> list[str]:
     """The lines of one change: a head line, then one line per field."""
-    symbol = symbol or SYMBOLS[change.action]
-    head = f"{symbol} {describe(change)}"
-    lines = [head]
-    width = max((len(n) for n in change.fields), default=0)
-    for name, fc in change.fields.items():
-        label = f"{name}:".ljust(width + 1)
-        if change.action == "create" or fc.old == fc.new:
-            lines.append(f"    {label} {_value(fc.new)}")
-        else:
-            lines.append(f"    {label} {_value(fc.old)} -> {_value(fc.new)}")
-    return lines
+    return [f"{symbol or change.symbol} {describe(change)}", *change.field_lines()]
 
 
 def render_text(plan: Plan, colour: bool = False, title: str | None = None) -> str:
@@ -223,22 +168,14 @@ def render_markdown(plan: Plan, title: str = "Reconciler plan") -> str:
     return "\n".join(out) + "\n"
 
 
-KINDS = [
-    ("user", "users"),
-    ("group", "groups"),
-    ("org_unit", "org units"),
-    ("membership", "members"),
-]
-
-
 def _summary_table(plan: Plan) -> list[str]:
     """Counts by action (rows) and kind (columns); empty rows and columns are left out."""
     counts: dict[tuple[str, str], int] = {}
     for change in plan.changes:
         key = (change.action, change.kind)
         counts[key] = counts.get(key, 0) + 1
-    kinds = [(k, name) for k, name in KINDS if any(kind == k for _, kind in counts)]
-    actions = [a for a, _ in [*SUMMARY_ORDER, *MEMBER_ORDER] if any(x == a for x, _ in counts)]
+    kinds = [(t.kind, t.plural) for t in CHANGE_TYPES if any(k == t.kind for _, k in counts)]
+    actions = [a.name for a in _COUNTED if any(x == a.name for x, _ in counts)]
     rows = ["| | " + " | ".join(name for _, name in kinds) + " |"]
     rows.append("| --- |" + " ---: |" * len(kinds))
     for action in actions:

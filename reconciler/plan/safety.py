@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.change import Change
+from reconciler.plan.kinds import UserChange
+from reconciler.plan.plan import Plan
 from reconciler.problems import ReconcilerError
 from reconciler.settings import Workspace
 from reconciler.state import State
@@ -104,10 +106,12 @@ def check_safety(
     protected = set(workspace.protected)
     admins = {u.email for u in actual.users.values() if u.is_admin}
     # A change to a renamed account names its new address: new -> the account's primary.
-    renamed = {c.key: c.from_ for c in plan.changes if c.kind == "user" and c.action == "rename"}
+    renamed = {
+        c.key: c.from_ for c in plan.changes if isinstance(c, UserChange) and c.action == "rename"
+    }
     kept: list[Change] = []
     for change in plan.changes:
-        if change.kind == "user" and change.action in PROTECTED_ACTIONS:
+        if isinstance(change, UserChange) and change.action in PROTECTED_ACTIONS:
             touched = {change.key, change.from_} - {None}
             accounts = {renamed.get(a) or a for a in touched}
             why = _protection(touched, accounts, protected, guarded, admins)

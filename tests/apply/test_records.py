@@ -162,7 +162,7 @@ def test_a_batch_of_records_goes_to_the_log_in_one_write(tmp_path, monkeypatch):
     import os
 
     from reconciler.apply import records
-    from reconciler.plan.changes import Change
+    from reconciler.plan.kinds import UserChange
 
     writes: list[bytes] = []
     real_write = os.write
@@ -173,7 +173,7 @@ def test_a_batch_of_records_goes_to_the_log_in_one_write(tmp_path, monkeypatch):
 
     monkeypatch.setattr(records.os, "write", counted)
     log = records.AuditLog(tmp_path / "audit.jsonl", "sha256:x", None)
-    changes = [Change("create", "user", f"user{i:04}@example.com") for i in range(400)]
+    changes = [UserChange("create", f"user{i:04}@example.com") for i in range(400)]
     log.started(changes)
     log.close()
     assert len(writes) == 1 and len(writes[0]) > 64 * 1024

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.apply.saved import bind
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.kinds import change_from_json
+from reconciler.plan.plan import Plan
 
 from .support import edit
 
@@ -32,7 +33,7 @@ def saved(emulator, state_dir, tmp_path, cli):
 
 def forge(data: dict) -> None:
     """Recompute the checksum and the binding after an edit, as a forger would."""
-    plan = Plan(changes=[Change.from_json(c) for c in data["changes"]])
+    plan = Plan(changes=[change_from_json(c) for c in data["changes"]])
     data["checksum"] = plan.checksum()
     meta = {k: v for k, v in data["meta"].items() if k not in ("binding", "directory_path")}
     data["meta"] = bind(meta, plan, Path(data["meta"]["directory_path"]))
@@ -137,7 +138,7 @@ def test_an_edited_plan_with_a_recomputed_checksum_is_stale(saved, cli):
     tenant, path = saved
     data = json.loads(path.read_text())
     data["changes"] = [c for c in data["changes"] if c["action"] != "suspend"]
-    changes = [Change.from_json(c) for c in data["changes"]]
+    changes = [change_from_json(c) for c in data["changes"]]
     data["checksum"] = Plan(changes=changes).checksum()
     path.write_text(json.dumps(data, indent=2))
     before = tenant.snapshot()
@@ -282,7 +283,7 @@ def test_the_saved_plan_keeps_the_json_plan_contract(saved):
     data = json.loads(path.read_text())
     assert data["format_version"] == 1
     assert {"format_version", "changes", "summary", "checksum"} <= set(data)
-    assert data["checksum"] == Plan([Change.from_json(c) for c in data["changes"]]).checksum()
+    assert data["checksum"] == Plan([change_from_json(c) for c in data["changes"]]).checksum()
     assert data["meta"]["binding"].startswith("sha256:")
 
 

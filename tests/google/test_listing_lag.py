@@ -13,7 +13,8 @@ from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import Actual, ShortReadError, fetch_actual
 from reconciler.google.verify import find_existing, settle_found
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.kinds import GroupChange, OrgUnitChange
+from reconciler.plan.plan import Plan
 from reconciler.state import OrgUnit, State, User
 
 LAG_MS = 300
@@ -145,7 +146,7 @@ def test_a_group_listed_but_gone_is_read_again(client, clock, emulator):
 
 def test_a_unit_created_moments_ago_is_waited_for_until_listed(client, clock, emulator):
     client.must(ops.create_org_unit(client, CUSTOMER, OrgUnit("/Labs")))
-    plan = Plan(changes=[Change("create", "org_unit", "/Labs")])  # from a listing behind
+    plan = Plan(changes=[OrgUnitChange("create", "/Labs")])  # from a listing behind
     found, asked = find_existing(client, plan, State(), CUSTOMER)
     assert asked == 1 and [f.name for f in found] == ["/Labs"]
     agains: list[float] = []
@@ -162,7 +163,7 @@ def test_a_unit_created_moments_ago_is_waited_for_until_listed(client, clock, em
 
 
 def test_a_create_still_found_when_the_time_is_spent_is_refused(client, clock):
-    plan = Plan(changes=[Change("create", "group", "finance@example.com")])
+    plan = Plan(changes=[GroupChange("create", "finance@example.com")])
     found, _ = find_existing(client, plan, State(), CUSTOMER)
     with pytest.raises(ShortReadError) as caught:
         settle_found(client, CUSTOMER, found, lambda: found)  # every read plans it again

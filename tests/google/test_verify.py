@@ -10,7 +10,9 @@ from conftest import CUSTOMER, connect, stats
 from reconciler.google.client import GoogleApiError
 from reconciler.google.fetch import ShortReadError
 from reconciler.google.verify import lookups, verify_creates
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.change import Change
+from reconciler.plan.kinds import GroupChange, OrgUnitChange, UserChange
+from reconciler.plan.plan import Plan
 from reconciler.state import Group, OrgUnit, State, User
 
 
@@ -20,7 +22,7 @@ def plan_of(*changes: Change) -> Plan:
 
 def test_no_creates_no_calls(client, emulator):
     before = stats(emulator)["api_calls"]
-    update = Change("update", "user", "ana.ruiz@example.com")
+    update = UserChange("update", "ana.ruiz@example.com")
     assert verify_creates(client, plan_of(update), State(), CUSTOMER) == 0
     assert stats(emulator)["api_calls"] == before
 
@@ -32,10 +34,10 @@ def test_every_key_of_a_create_is_looked_up():
         org_units={"/New": OrgUnit("/New")},
     )
     plan = plan_of(
-        Change("create", "org_unit", "/New"),
-        Change("create", "user", "new@example.com"),
-        Change("create", "group", "g@example.com"),
-        Change("rename", "user", "x@example.com", from_="y@example.com"),
+        OrgUnitChange("create", "/New"),
+        UserChange("create", "new@example.com"),
+        GroupChange("create", "g@example.com"),
+        UserChange("rename", "x@example.com", from_="y@example.com"),
     )
     assert [(w.kind, w.key) for w in lookups(plan, desired)] == [
         ("org_unit", "/New"),
@@ -47,7 +49,7 @@ def test_every_key_of_a_create_is_looked_up():
 
 
 def test_absent_keys_pass_in_batches(client, emulator):
-    creates = [Change("create", "user", f"new{i}@example.com") for i in range(150)]
+    creates = [UserChange("create", f"new{i}@example.com") for i in range(150)]
     before = stats(emulator)
     assert verify_creates(client, plan_of(*creates), State(), CUSTOMER) == 150
     after = stats(emulator)
@@ -61,7 +63,7 @@ def test_many_creates_are_looked_up_a_slice_of_whole_batches_at_a_time(
     client, emulator, monkeypatch
 ):
     monkeypatch.setattr("reconciler.google.verify.LOOKUPS_AT_ONCE", 250)  # 2 batches of 100
-    creates = [Change("create", "user", f"new{i}@example.com") for i in range(450)]
+    creates = [UserChange("create", f"new{i}@example.com") for i in range(450)]
     before = stats(emulator)
     assert verify_creates(client, plan_of(*creates), State(), CUSTOMER) == 450
     after = stats(emulator)
@@ -72,10 +74,10 @@ def test_many_creates_are_looked_up_a_slice_of_whole_batches_at_a_time(
 
 def test_an_existing_key_is_a_short_read(client):
     plan = plan_of(
-        Change("create", "user", "new@example.com"),
-        Change("create", "group", "finance@example.com"),
-        Change("create", "org_unit", "/Sales/Europe"),
-        Change("create", "user", "jo@example.com"),  # an alias of jo.lei@
+        UserChange("create", "new@example.com"),
+        GroupChange("create", "finance@example.com"),
+        OrgUnitChange("create", "/Sales/Europe"),
+        UserChange("create", "jo@example.com"),  # an alias of jo.lei@
     )
     with pytest.raises(ShortReadError) as caught:
         verify_creates(client, plan, State(), CUSTOMER)
@@ -89,7 +91,7 @@ def test_an_existing_key_is_a_short_read(client):
 
 def test_any_other_answer_aborts_with_its_error(emulator, tmp_path: Path):
     client = connect(emulator, tmp_path)
-    plan = plan_of(Change("create", "org_unit", "/New"))
+    plan = plan_of(OrgUnitChange("create", "/New"))
     with pytest.raises(GoogleApiError) as caught:
         verify_creates(client, plan, State(), "C0another")  # not the tenant's customer id
     message = str(caught.value)

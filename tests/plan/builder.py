@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from reconciler.plan.changes import Change, Plan
+from reconciler.plan.change import Change
+from reconciler.plan.kinds import MembershipChange, RenamableChange
+from reconciler.plan.plan import Plan
 from reconciler.settings import Workspace
 from reconciler.state import Group, Member, OrgUnit, State, User
 
@@ -172,9 +174,9 @@ def row(change: Change) -> Row:
     """A change in compact form: (action, kind, key), then `from` for a rename or the role
     for a membership change, then {field: (old, new)} when fields changed."""
     out: Row = (change.action, change.kind, change.key)
-    if change.from_ is not None:
+    if isinstance(change, RenamableChange) and change.from_ is not None:
         out += (change.from_,)
-    if change.kind == "membership":
+    if isinstance(change, MembershipChange):
         out += (change.role,)
     if change.fields:
         out += ({name: (fc.old, fc.new) for name, fc in change.fields.items()},)

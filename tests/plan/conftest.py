@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.desired.resolve import Desired, load_desired
 from reconciler.google.client import ENDPOINT_ENV
-from reconciler.plan.changes import Plan
+from reconciler.plan.plan import Plan
 from reconciler.session import google_session, plan_for
 from reconciler.state import State
 

@@ -21,7 +21,8 @@ import copy
 from dataclasses import replace
 from typing import Any
 
-from reconciler.plan.changes import Change, FieldChange, Plan
+from reconciler.plan.change import Change, FieldChange
+from reconciler.plan.plan import Plan
 from reconciler.state import Group, Member, OrgUnit, State, User
 
 # When the simulator deletes an account (it keeps no clock).

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.plan.changes import PHASE_RANK, PHASES
 from reconciler.plan.diff import changes_of, make_plan
+from reconciler.plan.kinds import PHASE_RANK, PHASES
 from reconciler.settings import Workspace
 from reconciler.state import Member, Origin, State, canonical_address
 

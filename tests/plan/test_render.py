@@ -16,8 +16,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from reconciler.desired.resolve import load_desired
-from reconciler.plan.changes import Change, FieldChange, Plan
+from reconciler.plan.change import FieldChange
 from reconciler.plan.diff import make_plan
+from reconciler.plan.kinds import UserChange, change_from_json
+from reconciler.plan.plan import Plan
 from reconciler.plan.render import render_json, render_markdown, render_text, summary_line
 
 from .builder import gone, group, have, member, state, unit, want, workspace
@@ -147,7 +149,7 @@ def test_markdown_and_json_count_undeletes() -> None:
         "fields": {"org_unit": {"old": "/", "new": "/"}},
         "reason": "deleted 2026-03-05; restorable until 2026-03-25",
     }
-    assert Change.from_json(first) == plan.changes[0]
+    assert change_from_json(first) == plan.changes[0]
 
 
 def test_text_says_no_changes_and_keeps_the_notes() -> None:
@@ -264,7 +266,7 @@ def test_markdown_values_cannot_break_out_of_the_code_block() -> None:
 
 def test_markdown_escapes_what_lies_outside_the_code_block() -> None:
     plan = Plan(
-        changes=[Change("create", "user", "a@x.io")],
+        changes=[UserChange("create", "a@x.io")],
         notes=[f"user a@x.io: {HOSTILE}"],
         over_limits=[f"limit | {HOSTILE}"],
     )
@@ -284,9 +286,8 @@ def test_markdown_escapes_what_lies_outside_the_code_block() -> None:
 
 def _huge_plan(n: int) -> Plan:
     changes = [
-        Change(
+        UserChange(
             "update",
-            "user",
             f"user{i:05d}@x.io",
             {"title": FieldChange("Engineer " * 5, "Senior Engineer " * 5)},
         )
@@ -323,7 +324,7 @@ def test_markdown_stays_under_the_limit_with_many_notes_and_refusals() -> None:
         for i in range(5_000)
     ]
     plan.refused = [
-        Change("suspend", "user", f"admin{i:05d}@x.io", reason="refused: a super admin")
+        UserChange("suspend", f"admin{i:05d}@x.io", reason="refused: a super admin")
         for i in range(2_000)
     ]
     md = render_markdown(plan)
@@ -391,10 +392,10 @@ def test_json_has_the_design_shape(example: Example) -> None:
 
 def test_change_json_round_trip(example: Example) -> None:
     for change in example.plan.changes:
-        again = Change.from_json(json.loads(json.dumps(change.to_json())))
+        again = change_from_json(json.loads(json.dumps(change.to_json())))
         assert again == change
         assert again.to_json() == {k: v for k, v in change.to_json().items() if k != "source"}
-    again = Plan(changes=[Change.from_json(c.to_json()) for c in example.plan.changes])
+    again = Plan(changes=[change_from_json(c.to_json()) for c in example.plan.changes])
     assert again.checksum() == example.plan.checksum()
 
 
@@ -405,7 +406,7 @@ def test_change_json_round_trip_of_aliases_and_renames() -> None:
         workspace(),
     )
     for change in plan.changes:
-        assert Change.from_json(json.loads(json.dumps(change.to_json()))) == change
+        assert change_from_json(json.loads(json.dumps(change.to_json()))) == change
 
 
 def test_checksum_is_stable_across_runs(example: Example) -> None:

@@ -24,7 +24,7 @@ from importing.support import (
 )
 
 from reconciler.commands.report import SECTIONS, Report, Row, build_report, render_report
-from reconciler.plan.changes import Plan
+from reconciler.plan.plan import Plan
 from reconciler.settings import Workspace
 from reconciler.state import State, User
 

@@ -1,0 +1,26 @@
+"""A change to a user account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.plan.kinds.renamable import RenamableChange
+
+
+@dataclass(frozen=True)
+class UserChange(RenamableChange):
+    kind = "user"
+    label = "user"
+    plural = "users"
+    # Renames before creates, so an address is claimed only after every release that can
+    # free it; suspensions and deletions last, after memberships have moved.
+    phases = {
+        "rename": 30,
+        "create": 50,
+        "undelete": 60,
+        "adopt": 70,
+        "update": 80,
+        "unsuspend": 90,
+        "suspend": 160,
+        "delete": 170,
+    }

@@ -1,0 +1,87 @@
+"""The change model: one type per kind, one table of actions, nothing outside them."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.plan.change import ACTIONS, FieldChange
+from reconciler.plan.kinds import (
+    CHANGE_TYPES,
+    PHASES,
+    GroupChange,
+    MembershipChange,
+    OrgUnitChange,
+    UserChange,
+    change_from_json,
+)
+
+
+def test_a_change_of_an_action_its_kind_lacks_cannot_be_made() -> None:
+    with pytest.raises(ValueError, match="no delete of kind 'group'"):
+        GroupChange("delete", "g@x.io")
+    with pytest.raises(ValueError, match="no add_member of kind 'user'"):
+        UserChange("add_member", "a@x.io")
+    with pytest.raises(ValueError, match="no kind of change 'license'"):
+        change_from_json({"action": "create", "kind": "license", "key": "a@x.io"})
+
+
+def test_every_action_of_every_kind_is_in_the_action_table_and_describes_itself() -> None:
+    for change_type in CHANGE_TYPES:
+        for action in change_type.phases:
+            assert action in ACTIONS
+            change = (
+                MembershipChange(action, "g@x.io/a@x.io", group="g@x.io", member="a@x.io")
+                if change_type is MembershipChange
+                else change_type(action, "a@x.io")
+            )
+            assert change.describe()
+            assert change_from_json(change.to_json()) == change
+
+
+def test_phases_are_plan_wide_and_distinct() -> None:
+    ranks = [dict(t.phases) for t in CHANGE_TYPES]
+    assert sum(len(r) for r in ranks) == len(PHASES)
+    assert PHASES[:4] == [
+        ("org_unit", "create"),
+        ("org_unit", "update"),
+        ("user", "rename"),
+        ("group", "rename"),
+    ]
+
+
+def test_the_json_keeps_the_contract_order() -> None:
+    change = MembershipChange(
+        "update_member",
+        "g@x.io/a@x.io",
+        {"role": FieldChange("MEMBER", "OWNER")},
+        group="g@x.io",
+        member="a@x.io",
+        role="OWNER",
+        member_type="USER",
+        reason="why",
+    )
+    assert list(change.to_json()) == [
+        "action",
+        "kind",
+        "key",
+        "fields",
+        "group",
+        "member",
+        "role",
+        "member_type",
+        "reason",
+    ]
+    rename = UserChange("rename", "new@x.io", {"aliases": FieldChange((), ("a@x.io",))}, "old@x.io")
+    assert rename.to_json() == {
+        "action": "rename",
+        "kind": "user",
+        "key": "new@x.io",
+        "fields": {"aliases": {"old": [], "new": ["a@x.io"]}},
+        "from": "old@x.io",
+    }
+    assert OrgUnitChange("create", "/A", {"description": FieldChange(None, "d")}).to_json() == {
+        "action": "create",
+        "kind": "org_unit",
+        "key": "/A",
+        "fields": {"description": {"old": None, "new": "d"}},
+    }
