@@ -265,9 +265,11 @@ def _changes_problem(parsed: PlanFile) -> str | None:
 def _change_problem(change: Any) -> str | None:
     if not isinstance(change, dict):
         return f" must be an object, not {_kind_of(change)}"
-    if change.get("action") not in ACTION_NAMES:
-        return f".action: unknown action {change.get('action')!r}"[:200]
-    if (change.get("kind"), change["action"]) not in PHASE_RANK:
+    # Membership tests hash: a list or an object there is reported, not a crash.
+    action, kind = change.get("action"), change.get("kind")
+    if not isinstance(action, str) or action not in ACTION_NAMES:
+        return f".action: unknown action {action!r}"[:200]
+    if not isinstance(kind, str) or (kind, action) not in PHASE_RANK:
         return f".kind: no {change['action']} of kind {change.get('kind')!r}"[:200]
     if not isinstance(change.get("key"), str):
         return f".key must be text, not {_kind_of(change.get('key'))}"

@@ -363,6 +363,8 @@ WRONG_TYPES = {
     "change-a-list": (_change_list_item([1, 2]), "changes[0] must be an object, not a list"),
     "action-unknown": (_in_change("action", "explode"), "unknown action 'explode'"),
     "action-a-list": (_in_change("action", ["update"]), "unknown action ['update']"),
+    "kind-a-list": (_in_change("kind", ["user"]), ".kind: no update of kind ['user']"),
+    "kind-an-object": (_in_change("kind", {"a": 1}), ".kind: no update of kind {'a': 1}"),
     "key-a-number": (_in_change("key", 5), ".key must be text, not a number"),
     "member-an-object": (_in_change("member", {}), ".member must be text, not an object"),
     "fields-a-list": (_in_change("fields", [1]), ".fields must be an object, not a list"),
