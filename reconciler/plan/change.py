@@ -29,23 +29,26 @@ class Action:
     shown: Literal["always", "when planned", "members"]
     line_rank: int  # its place in the `Plan:` line and the summary table
     destructive: bool  # takes something away (counted against the safety limits)
+    # Brings its key about (what later changes may need): when it fails or is skipped, the
+    # changes that need its key are skipped.
+    establishes: bool
 
 
 # In the order of the JSON plan's `summary` (a contract: keep it).
 ACTIONS: Mapping[str, Action] = {
     a.name: a
     for a in (
-        Action("create", "+", "to create", "always", 0, False),
-        Action("undelete", "+", "to undelete", "when planned", 7, False),
-        Action("update", "~", "to update", "always", 3, False),
-        Action("rename", "~", "to rename", "always", 1, False),
-        Action("adopt", "~", "to adopt", "always", 2, False),
-        Action("suspend", "-", "to suspend", "always", 5, True),
-        Action("unsuspend", "~", "to unsuspend", "always", 4, False),
-        Action("delete", "-", "to delete", "always", 6, True),
-        Action("add_member", "+", "to add", "members", 8, False),
-        Action("remove_member", "-", "to remove", "members", 10, True),
-        Action("update_member", "~", "to change", "members", 9, False),
+        Action("create", "+", "to create", "always", 0, False, True),
+        Action("undelete", "+", "to undelete", "when planned", 7, False, True),
+        Action("update", "~", "to update", "always", 3, False, False),
+        Action("rename", "~", "to rename", "always", 1, False, True),
+        Action("adopt", "~", "to adopt", "always", 2, False, True),
+        Action("suspend", "-", "to suspend", "always", 5, True, False),
+        Action("unsuspend", "~", "to unsuspend", "always", 4, False, False),
+        Action("delete", "-", "to delete", "always", 6, True, False),
+        Action("add_member", "+", "to add", "members", 8, False, False),
+        Action("remove_member", "-", "to remove", "members", 10, True, False),
+        Action("update_member", "~", "to change", "members", 9, False, False),
     )
 }
 
@@ -93,6 +96,15 @@ class Change:
     def sort_key(self) -> tuple[Any, ...]:
         """Where the change goes in the plan: by phase, then by key."""
         return (self.phase, "", self.key, "")
+
+    def needs(self) -> list[str]:
+        """The keys this change cannot do without, in the order they are checked."""
+        return [self.key]
+
+    def establishes(self) -> bool:
+        """Whether the change brings its key about: if it does not happen, whatever needs
+        the key is skipped."""
+        return ACTIONS[self.action].establishes
 
     def identity(self) -> tuple[Any, ...]:
         """What the change acts on, whatever its values: two plans' changes with one identity

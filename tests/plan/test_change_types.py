@@ -85,3 +85,16 @@ def test_the_json_keeps_the_contract_order() -> None:
         "key": "/A",
         "fields": {"description": {"old": None, "new": "d"}},
     }
+
+
+def test_a_change_names_the_keys_it_needs_and_whether_it_establishes_its_own() -> None:
+    moved = UserChange("update", "a@x.io", {"org_unit": FieldChange("/", "/A/B")})
+    assert moved.needs() == ["a@x.io", "/A/B", "/A"]
+    assert UserChange("rename", "new@x.io", from_="old@x.io").needs() == ["new@x.io", "old@x.io"]
+    assert OrgUnitChange("create", "/A/B/C").needs() == ["/A", "/A/B"]
+    member = MembershipChange("add_member", "g@x.io/a@x.io", group="g@x.io", member="a@x.io")
+    assert member.needs() == ["g@x.io", "a@x.io"]
+    establishing = {a for t in CHANGE_TYPES for a in t.phases if ACTIONS[a].establishes}
+    assert establishing == {"create", "undelete", "rename", "adopt"}
+    assert OrgUnitChange("update", "/A").establishes()
+    assert not UserChange("update", "a@x.io").establishes()

@@ -30,6 +30,9 @@ class MembershipChange(Change):
         }
         return texts[self.action]
 
+    def needs(self) -> list[str]:
+        return [self.group or "", self.member or ""]
+
     def sort_key(self) -> tuple[Any, ...]:
         return (self.phase, self.group or "", self.key, self.member or "")
 

@@ -14,3 +14,16 @@ class OrgUnitChange(Change):
     plural = "org units"
     # First: users are created and moved into units that exist.
     phases = {"create": 10, "update": 20}
+
+    def needs(self) -> list[str]:
+        return ancestors(self.key)
+
+    def establishes(self) -> bool:
+        # Users are moved into a unit as Git spells it: one not created or renamed blocks them.
+        return True
+
+
+def ancestors(path: str) -> list[str]:
+    """The units above `path`, from the top: /A/B/C -> /A, /A/B."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts))]

@@ -21,6 +21,9 @@ class RenamableChange(Change):
             return f"rename {self.label} {self.from_} -> {self.key}"
         return super().summary_text()
 
+    def needs(self) -> list[str]:
+        return [self.key, self.from_] if self.from_ else [self.key]
+
     def identity(self) -> tuple[Any, ...]:
         return (*super().identity(), self.from_)
 

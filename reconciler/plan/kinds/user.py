@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.plan.kinds.org_unit import ancestors
 from reconciler.plan.kinds.renamable import RenamableChange
 
 
@@ -24,3 +25,9 @@ class UserChange(RenamableChange):
         "suspend": 160,
         "delete": 170,
     }
+
+    def needs(self) -> list[str]:
+        unit = self.fields.get("org_unit")
+        if unit is not None and unit.new:
+            return [*super().needs(), unit.new, *ancestors(unit.new)]
+        return super().needs()

@@ -1,0 +1,429 @@
+"""The Directory API's side of an apply: each change becomes one or more Calls, sent a
+batch at a time.
+
+Addresses are released before they are claimed, across the whole plan: every alias removal
+runs first (users and groups; an alias a rename takes as the new address too), then the
+renames, then the removals of the old addresses Git drops after a rename, and only then the
+creates and alias additions. Google frees a released address a while later, so a claim of one
+released in this run waits for it (Call.after_release). A change whose removal failed fails
+as a whole, its other calls not tried.
+
+A restored (undeleted) account, and the new address of a renamed user or group, are treated
+like one created in this run: Google may not find them yet, so their updates, alias removals
+and memberships say so (after_create), and a "not found" about them means "not yet", never
+"already gone". An alias claim answered 409 is done when its owner holds the address
+(`_execute`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.apply.context import ChangeResult, Context
+from reconciler.google import ops
+from reconciler.google.client import Call, Outcome
+from reconciler.plan.change import Change
+from reconciler.plan.kinds import (
+    GroupChange,
+    MembershipChange,
+    OrgUnitChange,
+    RenamableChange,
+    UserChange,
+)
+from reconciler.plan.plan import Plan
+from reconciler.state import Group, OrgUnit, User
+from reconciler.target import Run
+
+# A change's calls: the first ones, and follow-ups, each a round sent only once every
+# earlier call of the change succeeded (the aliases of a new account).
+Calls = tuple[list[Call], list[Callable[[], list[Call]]]]
+
+# Alias removals run before this phase (the first that claims an address)...
+FIRST_RENAME = UserChange.phases["rename"]
+# ...and the old addresses renames leave as aliases are removed after this one.
+LAST_RENAME = GroupChange.phases["rename"]
+
+
+def new_password() -> str:
+    """24 random URL-safe characters; the user must change it at first login."""
+    return secrets.token_urlsafe(18)
+
+
+class DirectoryRunner:
+    """Applies the plan's users, groups, org units and memberships through the Directory
+    API, releasing addresses before they are claimed."""
+
+    def __init__(self, plan: Plan, ctx: Context, run: Run):
+        self.plan = plan
+        self.ctx = ctx
+        self.run = run
+        # Created, or renamed to, in this run: Google may not find the address yet, so "not
+        # found" means "not yet" (and not "already gone").
+        self.created: set[str] = set()
+        # An account renamed in this run is known under its new address from then on.
+        self.actual_by_key: dict[str, User] = dict(ctx.actual.users)
+        self.groups_by_key: dict[str, Group] = dict(ctx.actual.groups)
+        # Addresses released in this run (or an earlier unfinished one): claims wait for them.
+        self.released: set[str] = set(ctx.released)
+        # What the release passes did for a change (by id): errors fail it, notes stay.
+        self.release_errors: dict[int, list[str]] = {}
+        self.release_notes: dict[int, list[str]] = {}
+        self._renamed_from: dict[tuple[str, str], str] = {}  # (kind, new) -> old, this plan's
+        self._stage = 0  # the release passes run: before the renames (0), after them (1)
+
+    # -- the passes around the renames -----------------------------------------------------------
+
+    def before_phase(self, rank: int) -> None:
+        if self._stage == 0 and rank >= FIRST_RENAME:
+            self.release(before_renames=True)
+            self._stage = 1
+        if self._stage == 1 and rank > LAST_RENAME:
+            self.release(before_renames=False)
+            self._stage = 2
+
+    def finish(self) -> None:
+        if self._stage == 0:
+            self.release(before_renames=True)
+        if self._stage < 2:
+            self.release(before_renames=False)
+        self._stage = 2
+
+    # -- releasing addresses before they are claimed -------------------------------------------
+
+    def release(self, *, before_renames: bool) -> None:
+        """Run the alias removals of the plan that belong to this pass, all at once."""
+        changes = self.plan.changes
+        self._renamed_from = {
+            (c.kind, c.key): c.from_
+            for c in changes
+            if isinstance(c, RenamableChange) and c.action == "rename" and c.from_
+        }
+        work: list[tuple[RenamableChange, Call, str]] = []
+        for change in changes:
+            if not isinstance(change, RenamableChange):
+                continue
+            if id(change) in self.release_errors or self.run.blocked_by(change):
+                continue
+            for owner, alias in self._releases(change, before_renames):
+                work.append((change, self._remove_alias(change.kind, owner, alias), alias))
+        if not work:
+            return
+        for change in {id(c): c for c, _, _ in work}.values():
+            if change.action == "rename" and self._lost_without_alias(change):
+                self.ctx.on_rename_begun(change.kind, change.key, change.from_ or "")
+        self.run.started([c for c, _, _ in work])
+        outcomes = self.ctx.client.execute_all([call for _, call, _ in work])
+        for (change, call, alias), outcome in zip(work, outcomes, strict=True):
+            if not outcome.ok:
+                self.release_errors.setdefault(id(change), []).append(
+                    f"{call.label}: {outcome.error}"
+                )
+                continue
+            self.released.add(alias)
+            if outcome.note:
+                self.release_notes.setdefault(id(change), []).append(
+                    f"{call.label}: {outcome.note}"
+                )
+
+    def _releases(self, change: RenamableChange, before_renames: bool) -> list[tuple[str, str]]:
+        """(the address that finds the owner, the alias to remove) for one pass."""
+        field_change = change.fields.get("aliases")
+        if field_change is None:
+            return []
+        old, new = set(field_change.old or ()), set(field_change.new or ())
+        if change.action == "rename":
+            # Google refuses a rename to an own alias: it goes first.
+            own = before_renames and change.key in old and change.from_
+            return [(change.from_ or "", change.key)] if own else []
+        if change.action != "update":
+            return []
+        gone = old - new
+        renamed_from = self._renamed_from.get((change.kind, change.key))
+        if before_renames:  # what the account holds now, found by its address now
+            return [(renamed_from or change.key, a) for a in sorted(gone - {renamed_from})]
+        return [(change.key, renamed_from)] if renamed_from in gone else []
+
+    def _remove_alias(self, kind: str, owner: str, alias: str) -> Call:
+        remove = ops.remove_user_alias if kind == "user" else ops.remove_group_alias
+        # An owner renamed in this run may not be found by its new address yet: a 404 then
+        # means "not yet", not "already gone".
+        return remove(self.ctx.client, owner, alias, after_create=owner in self.created)
+
+    def _lost_without_alias(self, change: RenamableChange) -> bool:
+        """Whether a plan made after this rename's alias is removed, and before the rename,
+        would not find the account (Git does not list its old address as a previous one)."""
+        desired = self.ctx.desired.users if change.kind == "user" else self.ctx.desired.groups
+        entry = desired.get(change.key)
+        return entry is None or change.from_ not in entry.previous_emails
+
+    def _claiming(self, call: Call, address: str) -> Call:
+        """`call` claims `address`: if this run released it, Google may not have freed it."""
+        if address in self.released:
+            call.after_release = True
+        return call
+
+    # -- one phase ---------------------------------------------------------------------------
+
+    def run_phase(self, changes: list[Change]) -> None:
+        # A batch of changes at a time, each reported when done: a run interrupted or killed
+        # mid-phase has results and audit records for all it finished, not only whole phases.
+        size = self.ctx.client.batch_size
+        for start in range(0, len(changes), size):
+            self._run_part(changes[start : start + size])
+
+    def _run_part(self, changes: list[Change]) -> None:
+        todo: list[tuple[Change, list[Call], list[Callable[[], list[Call]]]]] = []
+        for change in changes:
+            blocker = self.run.blocked_by(change)
+            if blocker:
+                # A skipped creation blocks its own dependents too (the members of a user
+                # whose org unit failed), or they would be tried against nothing.
+                self.run.finished(ChangeResult(change, "skipped", blocker))
+                continue
+            unreleased = self.release_errors.get(id(change))
+            if unreleased:
+                # Its alias removal failed: the rest of it is not tried.
+                notes = self.release_notes.get(id(change), [])
+                self.run.finished(ChangeResult(change, "failed", "; ".join(unreleased), notes))
+                continue
+            first, later = _CALLS[type(change)][change.action](self, change)
+            todo.append((change, first, later))
+        errors: dict[int, list[str]] = {}
+        notes: dict[int, list[str]] = {
+            i: list(self.release_notes[id(c)])
+            for i, (c, _, _) in enumerate(todo)
+            if id(c) in self.release_notes
+        }
+        round_calls = [(i, c) for i, (_, first, _) in enumerate(todo) for c in first]
+        self.run.started([c for c, _, _ in todo])
+        follow_ups = {i: later for i, (_, _, later) in enumerate(todo)}
+        while round_calls:
+            outcomes = self._execute([c for _, c in round_calls])
+            for (i, _), outcome in zip(round_calls, outcomes, strict=True):
+                if not outcome.ok:
+                    errors.setdefault(i, []).append(f"{outcome.call.label}: {outcome.error}")
+                elif outcome.note:
+                    notes.setdefault(i, []).append(f"{outcome.call.label}: {outcome.note}")
+            # Follow-up calls (aliases of a new account, say) only after their change's
+            # earlier calls all succeeded.
+            round_calls = []
+            for i, later in follow_ups.items():
+                if later and i not in errors:
+                    round_calls += [(i, c) for c in later.pop(0)()]
+        for i, (change, _, _) in enumerate(todo):
+            if i in errors:
+                error = "; ".join(errors[i])
+                self.run.finished(ChangeResult(change, "failed", error, notes.get(i, [])))
+            else:
+                self._succeeded(change)
+                self.run.finished(ChangeResult(change, "applied", None, notes.get(i, [])))
+
+    def _execute(self, calls: list[Call]) -> list[Outcome]:
+        """Run `calls`; an alias claim answered "already exists" is done when its owner
+        holds the address (an earlier, killed run's write landed after this run read)."""
+        outcomes = self.ctx.client.execute_all(calls)
+        for n, outcome in enumerate(outcomes):
+            call = outcome.call
+            if outcome.ok or outcome.status != 409 or not isinstance(call, ops.AliasClaim):
+                continue
+            if ops.holds_alias(self.ctx.client, call.owner_kind, call.owner, call.alias):
+                note = f"{call.owner} holds {call.alias} already"
+                outcomes[n] = Outcome(call, True, note=note, status=409, attempts=outcome.attempts)
+        return outcomes
+
+    def _succeeded(self, change: Change) -> None:
+        if change.action in ("create", "undelete", "rename"):
+            self.created.add(change.key)
+        if isinstance(change, UserChange) and change.action == "undelete":
+            # Back with the values it had when deleted: later updates merge into those.
+            self.actual_by_key[change.key] = self.ctx.actual.deleted_users[change.key]
+        if isinstance(change, UserChange) and change.action == "rename" and change.from_:
+            account = self.actual_by_key.pop(change.from_, None)
+            if account is not None:
+                self.actual_by_key[change.key] = account
+        if isinstance(change, GroupChange) and change.action == "rename" and change.from_:
+            group = self.groups_by_key.pop(change.from_, None)
+            if group is not None:
+                self.groups_by_key[change.key] = group
+        if change.action == "rename":
+            self.ctx.on_rename_done(change.kind, change.key)
+
+    # -- calls of one change -----------------------------------------------------------------
+
+    def _create_unit(self, change: OrgUnitChange) -> Calls:
+        desc = change.fields.get("description")
+        unit = OrgUnit(change.key, desc.new if desc else None)
+        return [ops.create_org_unit(self.ctx.client, self.ctx.customer, unit)], []
+
+    def _update_unit(self, change: OrgUnitChange) -> Calls:
+        desc, name = change.fields.get("description"), change.fields.get("name")
+        call = ops.update_org_unit(
+            self.ctx.client,
+            self.ctx.customer,
+            change.key,
+            desc.new if desc else None,
+            name=name.new if name else None,
+        )
+        return [call], []
+
+    def _create_user(self, change: UserChange) -> Calls:
+        c, ctx, key = self.ctx.client, self.ctx, change.key
+        user = ctx.desired.users[key]
+        password = new_password()
+        call = self._claiming(ops.create_user(c, user, ctx.ownership_id, password), key)
+        aliases = list(user.aliases or ())
+        ctx.on_password(key, password)  # recorded before the create goes out
+
+        def then() -> list[Call]:
+            return [
+                self._claiming(ops.add_user_alias(c, key, a, after_create=True), a) for a in aliases
+            ]
+
+        return [call], [then]
+
+    def _undelete_user(self, change: UserChange) -> Calls:
+        gone = self.ctx.actual.deleted_users[change.key]  # restored by the immutable id only
+        unit = change.fields.get("org_unit")
+        call = ops.undelete_user(
+            self.ctx.client, gone.id or "", change.key, unit.new if unit else None
+        )
+        return [call], []
+
+    def _rename_user(self, change: UserChange) -> Calls:
+        call = ops.rename_user(self.ctx.client, change.from_ or "", change.key)
+        return [self._claiming(call, change.key)], []
+
+    def _adopt_user(self, change: UserChange) -> Calls:
+        fresh = change.key in self.created
+        call = ops.adopt_user(
+            self.ctx.client, change.key, self.ctx.ownership_id, after_create=fresh
+        )
+        return [call], []
+
+    def _suspend_user(self, change: UserChange) -> Calls:
+        fresh = change.key in self.created
+        return [ops.suspend_user(self.ctx.client, change.key, after_create=fresh)], []
+
+    def _unsuspend_user(self, change: UserChange) -> Calls:
+        fresh = change.key in self.created
+        return [ops.unsuspend_user(self.ctx.client, change.key, after_create=fresh)], []
+
+    def _delete_user(self, change: UserChange) -> Calls:
+        return [ops.delete_user(self.ctx.client, change.key)], []
+
+    def _update_user(self, change: UserChange) -> Calls:
+        # Attributes in one patch, added aliases one call each (removals ran first).
+        c, key, fresh = self.ctx.client, change.key, change.key in self.created
+        attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
+        calls = []
+        if attrs:
+            current = self.actual_by_key.get(key)
+            calls.append(ops.update_user(c, key, attrs, current, after_create=fresh))
+        calls += self._alias_adds(change, ops.add_user_alias, fresh)
+        return calls, []
+
+    def _create_group(self, change: GroupChange) -> Calls:
+        c, key = self.ctx.client, change.key
+        desired: Group = self.ctx.desired.groups[key]
+        aliases = list(desired.aliases or ())
+
+        def then() -> list[Call]:
+            return [
+                self._claiming(ops.add_group_alias(c, key, a, after_create=True), a)
+                for a in aliases
+            ]
+
+        call = ops.create_group(c, desired, self.ctx.ownership_id)
+        return [self._claiming(call, key)], [then]
+
+    def _rename_group(self, change: GroupChange) -> Calls:
+        call = ops.rename_group(self.ctx.client, change.from_ or "", change.key)
+        return [self._claiming(call, change.key)], []
+
+    def _adopt_group(self, change: GroupChange) -> Calls:
+        key, fresh = change.key, change.key in self.created
+        description = self._group_description(key)
+        ours = self.ctx.ownership_id
+        return [ops.adopt_group(self.ctx.client, key, description, ours, after_create=fresh)], []
+
+    def _update_group(self, change: GroupChange) -> Calls:
+        c, key, fresh = self.ctx.client, change.key, change.key in self.created
+        ours = self.ctx.ownership_id
+        attrs = {n: fc.new for n, fc in change.fields.items() if n != "aliases"}
+        calls = [ops.update_group(c, key, attrs, ours, after_create=fresh)] if attrs else []
+        calls += self._alias_adds(change, ops.add_group_alias, fresh)
+        return calls, []
+
+    def _add_member(self, change: MembershipChange) -> Calls:
+        group, member = change.group or "", change.member or ""
+        call = ops.add_member(
+            self.ctx.client,
+            group,
+            member,
+            change.role or "MEMBER",
+            new_group=group in self.created,
+            new_member=member in self.created,
+        )
+        return [call], []
+
+    def _update_member(self, change: MembershipChange) -> Calls:
+        group, member = change.group or "", change.member or ""
+        role = change.role or "MEMBER"
+        new_group, new_member = group in self.created, member in self.created
+        return [ops.update_member(self.ctx.client, group, member, role, new_group, new_member)], []
+
+    def _remove_member(self, change: MembershipChange) -> Calls:
+        group, member = change.group or "", change.member or ""
+        new_group, new_member = group in self.created, member in self.created
+        return [ops.remove_member(self.ctx.client, group, member, new_group, new_member)], []
+
+    def _alias_adds(self, change: RenamableChange, add: Any, fresh: bool) -> list[Call]:
+        field_change = change.fields.get("aliases")
+        if field_change is None:
+            return []
+        old, new = set(field_change.old or ()), set(field_change.new or ())
+        client = self.ctx.client
+        return [
+            self._claiming(add(client, change.key, a, after_create=fresh), a)
+            for a in sorted(new - old)
+        ]
+
+    def _group_description(self, key: str) -> str | None:
+        """The description an adopted group keeps: Git's when Git manages it, else Google's."""
+        desired = self.ctx.desired.groups.get(key)
+        if desired is not None and desired.description is not None:
+            return desired.description
+        existing = self.groups_by_key.get(key)
+        return existing.description if existing is not None else None
+
+
+# The calls of each action of each kind: every action a kind allows, and no other.
+_CALLS: dict[type[Change], dict[str, Callable[[DirectoryRunner, Any], Calls]]] = {
+    OrgUnitChange: {"create": DirectoryRunner._create_unit, "update": DirectoryRunner._update_unit},
+    UserChange: {
+        "create": DirectoryRunner._create_user,
+        "undelete": DirectoryRunner._undelete_user,
+        "rename": DirectoryRunner._rename_user,
+        "adopt": DirectoryRunner._adopt_user,
+        "update": DirectoryRunner._update_user,
+        "suspend": DirectoryRunner._suspend_user,
+        "unsuspend": DirectoryRunner._unsuspend_user,
+        "delete": DirectoryRunner._delete_user,
+    },
+    GroupChange: {
+        "create": DirectoryRunner._create_group,
+        "rename": DirectoryRunner._rename_group,
+        "adopt": DirectoryRunner._adopt_group,
+        "update": DirectoryRunner._update_group,
+    },
+    MembershipChange: {
+        "add_member": DirectoryRunner._add_member,
+        "update_member": DirectoryRunner._update_member,
+        "remove_member": DirectoryRunner._remove_member,
+    },
+}
+for _type, _actions in _CALLS.items():
+    if set(_actions) != set(_type.phases):
+        raise AssertionError(f"the Directory target's calls do not cover {_type.kind} exactly")

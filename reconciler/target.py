@@ -1,0 +1,54 @@
+"""The seam between the plan and the APIs it is applied through: a Target executes its kinds
+of change (reconciler/registry.py lists the targets)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from reconciler.apply.context import ChangeResult, Context
+    from reconciler.plan.change import Change
+    from reconciler.plan.plan import Plan
+
+
+class Run(Protocol):
+    """What the executor keeps for every target during one apply."""
+
+    def blocked_by(self, change: Change) -> str | None:
+        """Why `change` cannot run (a prerequisite failed or was skipped earlier), or None."""
+        ...
+
+    def started(self, changes: list[Change]) -> None:
+        """Say which changes are about to be written for the first time, before they are."""
+        ...
+
+    def finished(self, result: ChangeResult) -> None:
+        """Record a change's result (and, when it did not happen, block its dependents)."""
+        ...
+
+
+class Runner(Protocol):
+    """A target's side of one apply: it executes the phases of its kinds."""
+
+    def before_phase(self, rank: int) -> None:
+        """Called before each phase of the plan, whatever target owns it."""
+        ...
+
+    def run_phase(self, changes: list[Change]) -> None:
+        """Execute one phase's changes (one kind, one action), reporting each to the Run."""
+        ...
+
+    def finish(self) -> None:
+        """Called once after the last phase."""
+        ...
+
+
+class Target(Protocol):
+    """One API the plan is applied through."""
+
+    name: str
+    change_types: tuple[type[Change], ...]  # the kinds of change it executes
+
+    def runner(self, plan: Plan, ctx: Context, run: Run) -> Runner:
+        """Its side of applying `plan`."""
+        ...
