@@ -185,7 +185,7 @@ def import_(
         target=target,
     )
     with google_session(desired, read_only=True) as client:
-        actual = read_actual(desired, client, all_groups=groups)
+        actual = read_actual(desired, client, everything=groups)
     edits, report = plan_import(desired.tree, actual, options)
     # The result must be valid; if not, every file is put back and InvalidInput says where.
     write_edits(edits, report, check=lambda: load_desired(directory))

@@ -9,14 +9,12 @@ from contextlib import contextmanager
 from reconciler.apply.pending import load_pending
 from reconciler.desired.resolve import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
-from reconciler.google.domains import check_domains, read_domains
-from reconciler.google.fetch import Actual, fetch_actual
-from reconciler.google.verify import Found, find_existing, settle_found
+from reconciler.google.fetch import Actual
 from reconciler.plan.diff import make_plan
 from reconciler.plan.plan import Plan
 from reconciler.plan.safety import UnmatchedProtected
 from reconciler.problems import InvalidInput, Problem
-from reconciler.state import Group
+from reconciler.registry import TARGETS
 
 
 @contextmanager
@@ -44,54 +42,42 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
     yield GoogleClient.connect(provider, root, read_only=read_only)
 
 
-def read_actual(desired: Desired, client: GoogleClient, all_groups: bool = False) -> Actual:
-    """The tenant as Google holds it, members read only for the groups Git manages (or for
-    every group, with `all_groups`)."""
-    ws = desired.workspace
-    addresses: set[str] = set()
-    for group in desired.state.groups.values():
-        addresses.add(group.email)
-        addresses.update(group.aliases or ())
-        addresses.update(group.previous_emails)
-    # A group whose rename an earlier apply began is still at its old address.
-    addresses.update(load_pending(desired.tree.root).get("groups", {}).values())
-
-    def managed(group: Group) -> bool:
-        if all_groups:
-            return True
-        if group.owner not in (None, ws.ownership.id):
-            return False  # another repository's: left alone, its members not needed
-        return group.email in addresses or any(a in addresses for a in group.aliases or ())
-
-    reads_groups = ws.directory.group_management or all_groups
-    return fetch_actual(
-        client,
-        customer=ws.directory.customer,
-        domains=ws.directory.domains,
-        managed_groups=managed if reads_groups else None,
-    )
+def read_actual(desired: Desired, client: GoogleClient, everything: bool = False) -> Actual:
+    """The tenant as the targets hold it, each reading its part in turn; with `everything`,
+    what Git does not manage too (import)."""
+    actual: Actual | None = None
+    for target in TARGETS:
+        actual = target.read(desired, client, actual, everything=everything)
+    assert actual is not None  # TARGETS is never empty (registry.py)
+    return actual
 
 
 def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
     """Read the tenant and compute the plan: plan, report, apply DIR and apply PLAN.json
     all come here, so none can act on a domain the tenant lacks or on a partial read.
 
-    Calls beyond the read (fetch.py): one `domains.list` first (cheap, and a missing
-    domain is refused before the big read), then one lookup per key of each planned
-    create (verify.py; none when nothing is created). A create that a lookup finds is
-    waited for, as listings lag writes: its listings are read again until they show it,
-    then the whole read, diff and lookups are made again (verify.settle_found)."""
-    customer = desired.workspace.directory.customer
-    check_domains(desired, read_domains(client, customer))
+    Each target checks first what it must before the read (the Directory: its domains),
+    then all read, the plan is made, and each target verifies it (the Directory: every
+    planned create looked up by key). A target that finds the read was behind makes the
+    read and the plan again (`again`), and every target verifies that plan in turn."""
+    for target in TARGETS:
+        target.check(desired, client)
     made: list[tuple[Plan, Actual]] = []
 
-    def again() -> list[Found]:
+    def again() -> Plan:
         actual = read_actual(desired, client)
-        plan = _diff(desired, actual)
-        made.append((plan, actual))
-        return find_existing(client, plan, desired.state, customer)[0]
+        made.append((_diff(desired, actual), actual))
+        return made[-1][0]
 
-    settle_found(client, customer, again(), again)
+    again()
+    # A target's verify returns once the newest plan passed it; a newer plan (another
+    # target's `again`) is verified by the others anew.
+    verified: dict[str, int] = {}
+    while any(verified.get(target.name) != len(made) for target in TARGETS):
+        for target in TARGETS:
+            if verified.get(target.name) != len(made):
+                target.verify(desired, client, made[-1][0], again)
+                verified[target.name] = len(made)
     plan, actual = made[-1]
     if not actual.marker_schema:
         plan.notes.append(

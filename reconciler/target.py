@@ -1,12 +1,18 @@
-"""The seam between the plan and the APIs it is applied through: a Target executes its kinds
-of change (reconciler/registry.py lists the targets)."""
+"""The seam between the plan and the APIs it is read from and applied through: a Target reads
+its part of the actual state, verifies the plan against it, and executes its kinds of change
+(reconciler/registry.py lists the targets)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from reconciler.apply.context import ChangeResult, Context
+    from reconciler.desired.resolve import Desired
+    from reconciler.google.client import GoogleClient
+    from reconciler.google.fetch import Actual
     from reconciler.plan.change import Change
     from reconciler.plan.plan import Plan
 
@@ -48,6 +54,27 @@ class Target(Protocol):
 
     name: str
     change_types: tuple[type[Change], ...]  # the kinds of change it executes
+
+    def check(self, desired: Desired, client: GoogleClient) -> None:
+        """Refuse, before anything is read, what this API can never hold (InvalidInput)."""
+        ...
+
+    def read(
+        self, desired: Desired, client: GoogleClient, actual: Actual | None, *, everything: bool
+    ) -> Actual:
+        """`actual` with this target's part of the tenant added (targets read in the
+        registry's order; the first gets None). A read that is provably short raises
+        instead (ShortReadError): nothing is ever planned from it. With `everything`, what
+        Git does not manage is read too (import)."""
+        ...
+
+    def verify(
+        self, desired: Desired, client: GoogleClient, plan: Plan, again: Callable[[], Plan]
+    ) -> None:
+        """Check `plan` against this API beyond its listings (a planned create that exists
+        after all); when the read was behind, `again()` reads and plans anew, and the
+        newest plan must pass before this returns. Raises when it never does."""
+        ...
 
     def runner(self, plan: Plan, ctx: Context, run: Run) -> Runner:
         """Its side of applying `plan`."""

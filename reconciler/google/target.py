@@ -1,17 +1,31 @@
 """The Directory API as a target: users, groups, org units and memberships.
 
-Reading is session.read_actual (google/domains.py first, then google/fetch.py) and the
-creates are checked after the diff (google/verify.py); execution is google/execute.py.
+It checks the tenant's domains before anything is read (google/domains.py), reads users,
+org units, groups and the members of the groups Git manages (google/fetch.py), looks up
+every planned create by key after the diff (google/verify.py), and executes its changes
+(google/execute.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from reconciler.apply.context import Context
+from reconciler.apply.pending import load_pending
+from reconciler.google.client import GoogleClient
+from reconciler.google.domains import check_domains, read_domains
 from reconciler.google.execute import DirectoryRunner
+from reconciler.google.fetch import Actual, fetch_actual
+from reconciler.google.verify import find_existing, settle_found
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import GroupChange, MembershipChange, OrgUnitChange, UserChange
 from reconciler.plan.plan import Plan
+from reconciler.state import Group
 from reconciler.target import Run
+
+if TYPE_CHECKING:
+    from reconciler.desired.resolve import Desired
 
 
 class DirectoryTarget:
@@ -22,6 +36,53 @@ class DirectoryTarget:
         GroupChange,
         MembershipChange,
     )
+
+    def check(self, desired: Desired, client: GoogleClient) -> None:
+        """Refuse Git addresses on domains the tenant cannot hold: one `domains.list`, made
+        before the big read so a missing domain costs nothing more."""
+        check_domains(desired, read_domains(client, desired.workspace.directory.customer))
+
+    def read(
+        self, desired: Desired, client: GoogleClient, actual: Actual | None, *, everything: bool
+    ) -> Actual:
+        """The tenant as Google holds it. The Directory is read first, so `actual` is None;
+        members are read for the groups Git manages, or for every group with `everything`."""
+        ws = desired.workspace
+        addresses: set[str] = set()
+        for group in desired.state.groups.values():
+            addresses.add(group.email)
+            addresses.update(group.aliases or ())
+            addresses.update(group.previous_emails)
+        # A group whose rename an earlier apply began is still at its old address.
+        addresses.update(load_pending(desired.tree.root).get("groups", {}).values())
+
+        def managed(group: Group) -> bool:
+            if everything:
+                return True
+            if group.owner not in (None, ws.ownership.id):
+                return False  # another repository's: left alone, its members not needed
+            return group.email in addresses or any(a in addresses for a in group.aliases or ())
+
+        reads_groups = ws.directory.group_management or everything
+        return fetch_actual(
+            client,
+            customer=ws.directory.customer,
+            domains=ws.directory.domains,
+            managed_groups=managed if reads_groups else None,
+        )
+
+    def verify(
+        self, desired: Desired, client: GoogleClient, plan: Plan, again: Callable[[], Plan]
+    ) -> None:
+        """Look up every create of `plan` by key. Listings lag writes, so what a lookup finds
+        is waited for: once the listings show it, `again()` reads, diffs and is verified
+        anew; what is still found when the time is spent is refused (ShortReadError)."""
+        customer = desired.workspace.directory.customer
+
+        def found_now(current: Plan):
+            return find_existing(client, current, desired.state, customer)[0]
+
+        settle_found(client, customer, found_now(plan), lambda: found_now(again()))
 
     def runner(self, plan: Plan, ctx: Context, run: Run) -> DirectoryRunner:
         return DirectoryRunner(plan, ctx, run)
