@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from reconciler.desired.index import Index
 from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
-from reconciler.problems import Problem, excerpt
+from reconciler.problems import Problem, display_path, excerpt
 from reconciler.state import MAX_ALIASES, canonical_address
 
 # Google's rules for the local part of a user, group or alias address. Every pattern here is
@@ -35,39 +36,6 @@ MAX_GROUP_NAME = 73
 MAX_DESCRIPTION = 4096
 MAX_ORG_UNIT_NAME = 100
 MAX_HINT_CANDIDATES = 20_000
-
-
-@dataclass
-class Index:
-    """Lookups shared by the rules, built once per tree."""
-
-    tree: DesiredTree
-    domains: set[str]
-    # False when directory.domains is invalid: `domains` is then empty, so every address
-    # counts as outside them (syntax and member checks are lenient) and the domains rule skips.
-    domains_known: bool = True
-    users: dict[str, Located[UserEntry]] = field(default_factory=dict)
-    groups: dict[str, Located[GroupEntry]] = field(default_factory=dict)
-    group_emails: dict[str, Located[GroupEntry]] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, tree: DesiredTree) -> Index:
-        domains = {d.lower() for d in tree.workspace.directory.domains}
-        index = cls(tree, domains, tree.has_setting("directory.domains"))
-        for u in tree.users:
-            index.users.setdefault(u.entry.email, u)
-        for g in tree.groups:
-            index.groups.setdefault(g.entry.name, g)
-            if g.entry.email:
-                index.group_emails.setdefault(g.entry.email, g)
-        return index
-
-    def in_domains(self, address: str) -> bool:
-        return address.rpartition("@")[2] in self.domains
-
-    def group_ref(self, ref: str) -> Located[GroupEntry] | None:
-        """The group a member reference names: by Git name, or by exported email."""
-        return self.group_emails.get(ref) if "@" in ref else self.groups.get(ref)
 
 
 Rule = Callable[[Index], Iterable[Problem]]
@@ -733,9 +701,7 @@ def _quoted(setting: str) -> str:
 
 @rule("unbound-members")
 def check_unbound_members(index: Index) -> Iterator[Problem]:
-    from reconciler.desired.resolve import bound_emails  # resolve imports this module
-
-    bound = bound_emails(index.tree)
+    bound = index.bound
     for g in index.tree.groups:
         if not g.entry.email:
             continue
@@ -803,6 +769,4 @@ def _did_you_mean_email(value: str, known: Iterable[str]) -> str:
 
 
 def _at(source: Source) -> str:
-    from reconciler.problems import display_path
-
     return f"{display_path(source.path)}:{source.line}"

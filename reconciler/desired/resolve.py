@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reconciler.desired.checks import Index, org_unit_spellings, run_checks
+from reconciler.desired.checks import org_unit_spellings, run_checks
+from reconciler.desired.index import Index
 from reconciler.desired.load import DesiredTree, Located, read_tree
-from reconciler.desired.models import GroupEntry, UserEntry
+from reconciler.desired.models import UserEntry
 from reconciler.problems import InvalidInput, Problem
 from reconciler.state import ROLE_RANK, Group, Member, OrgUnit, Origin, State, User
 
@@ -70,41 +71,10 @@ def _forget_raw(tree: DesiredTree) -> None:
             object.__setattr__(located.source, "raw", None)  # Source is frozen
 
 
-def _group_children(index: Index, entry: GroupEntry) -> Iterator[Located[GroupEntry]]:
-    for ref in (*entry.owners, *entry.managers, *entry.members):
-        child = index.group_ref(ref)
-        if child is not None:
-            yield child
-
-
-def bound_emails(tree: DesiredTree) -> set[str]:
-    """Users bound directly, or as transitive members of a bound group."""
-    index = Index.build(tree)
-    bound: set[str] = set()
-    seen_groups: set[str] = set()
-    pending: list[str] = []
-    for b in tree.bindings:
-        if b.entry.user and b.entry.user in index.users:
-            bound.add(b.entry.user)
-        if b.entry.group and b.entry.group in index.groups:
-            pending.append(b.entry.group)
-    while pending:
-        name = pending.pop()
-        if name in seen_groups:
-            continue
-        seen_groups.add(name)
-        entry = index.groups[name].entry
-        for ref in (*entry.owners, *entry.managers, *entry.members):
-            if ref in index.users:
-                bound.add(ref)
-        pending.extend(g.entry.name for g in _group_children(index, entry))
-    return bound
-
-
 def resolve(tree: DesiredTree) -> State:
     """The State Git asks for. Assumes the tree passed every check."""
     index = Index.build(tree)
-    bound = bound_emails(tree)
+    bound = index.bound
     synced = set(tree.workspace.sync.attributes)
     state = State()
     for located in tree.users:
