@@ -17,7 +17,7 @@ from reconciler.apply.passwords import PasswordFile, PasswordFileExists
 from reconciler.apply.pending import PendingRenames
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.apply.unconfirmed import UnconfirmedCreations
-from reconciler.desired.resolve import load_desired
+from reconciler.desired import load_desired
 from reconciler.google import ops
 from reconciler.plan.changes import Change, Plan
 from reconciler.plan.render import describe, render_text

@@ -54,9 +54,8 @@ def rule(name: str) -> Callable[[Rule], Rule]:
     return register
 
 
-def run_checks(tree: DesiredTree, only: Iterable[str] | None = None) -> list[Problem]:
-    """Run every rule (or the named ones) and return all problems found."""
-    index = Index.build(tree)
+def run_checks(index: Index, only: Iterable[str] | None = None) -> list[Problem]:
+    """Run every rule (or the named ones) over a tree's index and return all problems found."""
     names = list(only) if only is not None else list(RULES)
     return [p for name in names for p in RULES[name](index)]
 

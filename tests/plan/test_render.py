@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler.desired.resolve import load_desired
+from reconciler.desired import load_desired
 from reconciler.plan.changes import Change, FieldChange, Plan
 from reconciler.plan.diff import make_plan
 from reconciler.plan.render import render_json, render_markdown, render_text, summary_line
