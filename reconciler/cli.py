@@ -35,7 +35,7 @@ def cli() -> None:
 @state_dir
 def validate(directory: Path) -> None:
     """Check a state directory; report every problem with file:line."""
-    from reconciler.desired.resolve import load_desired
+    from reconciler.desired import load_desired
 
     desired = load_desired(directory)
     _print_warnings(desired.warnings)
@@ -71,7 +71,7 @@ def validate(directory: Path) -> None:
 def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) -> None:
     """Show what it takes to make Google match the state directory. Changes nothing."""
     from reconciler.apply.saved import bind
-    from reconciler.desired.resolve import load_desired
+    from reconciler.desired import load_desired
     from reconciler.plan.render import render_json, render_markdown, render_text
     from reconciler.provenance import provenance
     from reconciler.session import google_session, plan_for
@@ -172,7 +172,7 @@ def import_(
 ) -> None:
     """Bring accounts (and groups) from Google into the state directory's YAML."""
     from reconciler.commands.importing import ImportOptions, check_target, plan_import, write_edits
-    from reconciler.desired.resolve import load_desired
+    from reconciler.desired import load_desired
     from reconciler.session import google_session, read_actual
 
     desired = load_desired(directory)
@@ -214,7 +214,7 @@ def import_(
 def report(directory: Path, fmt_: str, detailed_exitcode: bool) -> None:
     """Drift between Git and Google, unmanaged accounts and privileged access, for audits."""
     from reconciler.commands.report import build_report, render_report
-    from reconciler.desired.resolve import load_desired
+    from reconciler.desired import load_desired
     from reconciler.session import google_session, plan_for
 
     desired = load_desired(directory)

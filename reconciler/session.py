@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from reconciler.apply.pending import load_pending
-from reconciler.desired.resolve import Desired
+from reconciler.desired import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.fetch import Actual
 from reconciler.plan.diff import make_plan

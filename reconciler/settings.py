@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, Field
 
-from reconciler.desired.fields import STRICT, Email
+from reconciler.fields import STRICT, Email
 
 SyncAttribute = Literal[
     "given_name",

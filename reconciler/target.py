@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from reconciler.apply.context import ChangeResult, Context
-    from reconciler.desired.resolve import Desired
+    from reconciler.desired import Desired
     from reconciler.google.client import GoogleClient
     from reconciler.google.fetch import Actual
     from reconciler.plan.change import Change

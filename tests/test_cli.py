@@ -51,12 +51,12 @@ def test_directory_without_workspace(tmp_path, monkeypatch, capsys):
 
 
 def test_unexpected_errors_are_reported_without_traceback(monkeypatch, capsys):
-    import reconciler.desired.resolve as resolve
+    import reconciler.desired as desired
 
     def broken(root):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(resolve, "load_desired", broken)
+    monkeypatch.setattr(desired, "load_desired", broken)
     with pytest.raises(SystemExit) as exc:
         main(["validate", str(EXAMPLE)])
     assert exc.value.code == 1

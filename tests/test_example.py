@@ -4,7 +4,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from reconciler.desired.resolve import load_desired
+from reconciler.desired import load_desired
 from reconciler.desired.write import format_directory
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"

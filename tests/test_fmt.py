@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
-from reconciler.desired.resolve import load_desired
+from reconciler.desired import load_desired
 from reconciler.desired.write import format_directory, format_text, scalar_text
 from reconciler.problems import InvalidInput
 

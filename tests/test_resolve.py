@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.desired.resolve import load_desired
+from reconciler.desired import load_desired
 from reconciler.state import Member
 
 WORKSPACE = """\

@@ -21,7 +21,7 @@ from reconciler.apply.pending import PendingRenames
 from reconciler.apply.records import AuditLog, write_result_file
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.apply.unconfirmed import Unconfirmed, UnconfirmedCreations
-from reconciler.desired.resolve import Desired, load_desired
+from reconciler.desired import Desired, load_desired
 from reconciler.google import ops
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import Actual

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.desired.edit import FileEdit
+from reconciler.desired.index import bound_emails
 from reconciler.desired.load import DesiredTree, Located, not_loaded
 from reconciler.desired.models import GroupEntry
-from reconciler.desired.resolve import bound_emails
 from reconciler.google.fetch import Actual
 from reconciler.problems import ReconcilerError
 from reconciler.state import USER_ATTRIBUTES, Group, User

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from reconciler.desired.index import Index
 from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
-from reconciler.problems import Problem, excerpt
+from reconciler.problems import Problem, display_path, excerpt
 from reconciler.state import MAX_ALIASES, canonical_address
 
 # Google's rules for the local part of a user, group or alias address. Every pattern here is
@@ -37,39 +38,6 @@ MAX_ORG_UNIT_NAME = 100
 MAX_HINT_CANDIDATES = 20_000
 
 
-@dataclass
-class Index:
-    """Lookups shared by the rules, built once per tree."""
-
-    tree: DesiredTree
-    domains: set[str]
-    # False when directory.domains is invalid: `domains` is then empty, so every address
-    # counts as outside them (syntax and member checks are lenient) and the domains rule skips.
-    domains_known: bool = True
-    users: dict[str, Located[UserEntry]] = field(default_factory=dict)
-    groups: dict[str, Located[GroupEntry]] = field(default_factory=dict)
-    group_emails: dict[str, Located[GroupEntry]] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, tree: DesiredTree) -> Index:
-        domains = {d.lower() for d in tree.workspace.directory.domains}
-        index = cls(tree, domains, tree.has_setting("directory.domains"))
-        for u in tree.users:
-            index.users.setdefault(u.entry.email, u)
-        for g in tree.groups:
-            index.groups.setdefault(g.entry.name, g)
-            if g.entry.email:
-                index.group_emails.setdefault(g.entry.email, g)
-        return index
-
-    def in_domains(self, address: str) -> bool:
-        return address.rpartition("@")[2] in self.domains
-
-    def group_ref(self, ref: str) -> Located[GroupEntry] | None:
-        """The group a member reference names: by Git name, or by exported email."""
-        return self.group_emails.get(ref) if "@" in ref else self.groups.get(ref)
-
-
 Rule = Callable[[Index], Iterable[Problem]]
 RULES: dict[str, Rule] = {}
 
@@ -86,9 +54,8 @@ def rule(name: str) -> Callable[[Rule], Rule]:
     return register
 
 
-def run_checks(tree: DesiredTree, only: Iterable[str] | None = None) -> list[Problem]:
-    """Run every rule (or the named ones) and return all problems found."""
-    index = Index.build(tree)
+def run_checks(index: Index, only: Iterable[str] | None = None) -> list[Problem]:
+    """Run every rule (or the named ones) over a tree's index and return all problems found."""
     names = list(only) if only is not None else list(RULES)
     return [p for name in names for p in RULES[name](index)]
 
@@ -660,63 +627,65 @@ def check_protected(index: Index) -> Iterator[Problem]:
 def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Problem]:
     """The emulator reads its seed and writes its state only inside the state directory, in
     regular files reached without a symbolic link: a seed elsewhere would be read (and
-    quoted in errors), a state elsewhere, or behind a link, written over."""
-    ws, src, root = tree.workspace, tree.workspace_source, tree.root
-    seed = ws.provider.seed
+    quoted in errors), a state elsewhere, or behind a link, written over. One problem per
+    setting, the first found."""
+    root, provider, src = tree.root, tree.workspace.provider, tree.workspace_source
+    seed, state = provider.seed, provider.state
     if tree.has_setting("provider.seed") and seed:  # else the default stands in for it
-        outside = outside_problem(seed)
-        link = None if outside else first_link(root, seed)
-        if outside:
-            yield src.problem(
-                f"provider.seed: {_quoted(seed)} {outside}: the emulator reads only files "
-                "inside it",
-                "provider",
-                "seed",
-            )
-        elif link is not None:
-            yield src.problem(
-                f"provider.seed: {_shown(link, root)} is {LINK_REFUSED}", "provider", "seed"
-            )
-        elif (root / seed).exists() and not (root / seed).is_file():
-            kind = kind_of(os.lstat(root / seed).st_mode)
-            yield src.problem(
-                f"provider.seed: {_quoted(seed)} is not a regular file ({kind})",
-                "provider",
-                "seed",
-            )
-        elif seed_named and not (root / seed).exists():
-            yield src.problem(f"provider.seed: {_quoted(seed)} does not exist", "provider", "seed")
-    state = ws.provider.state
+        why = (
+            _outside(seed, "the emulator reads only files inside it")
+            or _linked(root, seed)
+            or _seed_file_problem(root, seed, seed_named)
+        )
+        if why:
+            yield src.problem(f"provider.seed: {why}", "provider", "seed")
     if tree.has_setting("provider.state"):
-        outside = outside_problem(state)
-        link = None if outside else first_link(root, state)
-        if outside:
-            yield src.problem(
-                f"provider.state: {_quoted(state)} {outside}: local state is written only "
-                "inside it",
-                "provider",
-                "state",
-            )
-        elif state.lower().endswith(YAML_SUFFIXES) and not any(
-            part.startswith(".") for part in Path(state).parts
-        ):
-            yield src.problem(
-                f"provider.state: {_quoted(state)} would be read as desired state: name a "
-                "JSON file, such as .reconciler/emulator.json",
-                "provider",
-                "state",
-            )
-        elif seed and Path(state) == Path(seed):
-            yield src.problem(
-                f"provider.state: {_quoted(state)} is the seed, which the state would "
-                "overwrite: name another file, such as .reconciler/emulator.json",
-                "provider",
-                "state",
-            )
-        elif link is not None:
-            yield src.problem(
-                f"provider.state: {_shown(link, root)} is {LINK_REFUSED}", "provider", "state"
-            )
+        why = (
+            _outside(state, "local state is written only inside it")
+            or _state_name_problem(state, seed)
+            or _linked(root, state)
+        )
+        if why:
+            yield src.problem(f"provider.state: {why}", "provider", "state")
+
+
+def _outside(setting: str, inside_only: str) -> str | None:
+    """A path setting that names no place inside the state directory."""
+    outside = outside_problem(setting)
+    return f"{_quoted(setting)} {outside}: {inside_only}" if outside else None
+
+
+def _linked(root: Path, setting: str) -> str | None:
+    """A path setting reached through a symbolic link."""
+    link = first_link(root, setting)
+    return f"{_shown(link, root)} is {LINK_REFUSED}" if link is not None else None
+
+
+def _seed_file_problem(root: Path, seed: str, named: bool) -> str | None:
+    """A seed inside the directory that is no regular file, or that was named and is missing."""
+    path = root / seed
+    if path.exists() and not path.is_file():
+        return f"{_quoted(seed)} is not a regular file ({kind_of(os.lstat(path).st_mode)})"
+    if named and not path.exists():
+        return f"{_quoted(seed)} does not exist"
+    return None
+
+
+def _state_name_problem(state: str, seed: str | None) -> str | None:
+    """A state file the loader would read as desired state, or that is the seed."""
+    if state.lower().endswith(YAML_SUFFIXES) and not any(
+        part.startswith(".") for part in Path(state).parts
+    ):
+        return (
+            f"{_quoted(state)} would be read as desired state: name a JSON file, such as "
+            ".reconciler/emulator.json"
+        )
+    if seed and Path(state) == Path(seed):
+        return (
+            f"{_quoted(state)} is the seed, which the state would overwrite: name another "
+            "file, such as .reconciler/emulator.json"
+        )
+    return None
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -733,9 +702,7 @@ def _quoted(setting: str) -> str:
 
 @rule("unbound-members")
 def check_unbound_members(index: Index) -> Iterator[Problem]:
-    from reconciler.desired.resolve import bound_emails  # resolve imports this module
-
-    bound = bound_emails(index.tree)
+    bound = index.bound
     for g in index.tree.groups:
         if not g.entry.email:
             continue
@@ -803,6 +770,4 @@ def _did_you_mean_email(value: str, known: Iterable[str]) -> str:
 
 
 def _at(source: Source) -> str:
-    from reconciler.problems import display_path
-
     return f"{display_path(source.path)}:{source.line}"

@@ -59,7 +59,7 @@ T = TypeVar("T", bound=BaseModel)
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where an entry was written: file, line, and its raw mapping for field lines (dropped
-    once the checks pass: see resolve._forget_raw)."""
+    once the checks pass: see pipeline._forget_raw)."""
 
     path: Path
     line: int

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from reconciler.desired.fields import STRICT, Email, MemberRef
+from reconciler.fields import STRICT, Email, MemberRef
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 

@@ -6,8 +6,8 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel
 
-from reconciler.desired.fields import Email, MemberRef
 from reconciler.desired.models import ENTRY_MODELS
+from reconciler.fields import Email, MemberRef
 from reconciler.settings import Workspace
 
 HEADER = """# YAML reference

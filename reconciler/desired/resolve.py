@@ -2,109 +2,22 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from reconciler.desired.checks import Index, org_unit_spellings, run_checks
-from reconciler.desired.load import DesiredTree, Located, read_tree
-from reconciler.desired.models import GroupEntry, UserEntry
-from reconciler.problems import InvalidInput, Problem
+from reconciler.desired.checks import org_unit_spellings
+from reconciler.desired.index import Index
+from reconciler.desired.load import DesiredTree, Located
+from reconciler.desired.models import UserEntry
 from reconciler.state import ROLE_RANK, Group, Member, OrgUnit, Origin, State, User
 
 _ROLE_FIELDS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
 
 
-@dataclass
-class Desired:
-    """A validated state directory: its settings and files, the State, and any warnings."""
-
-    tree: DesiredTree
-    state: State
-    warnings: list[Problem] = field(default_factory=list)
-
-    @property
-    def workspace(self):
-        return self.tree.workspace
-
-
-def load_desired(root: Path) -> Desired:
-    """Load, check and resolve a state directory; raise InvalidInput with every problem."""
-    with _without_gc():
-        return _load_desired(root)
-
-
-@contextmanager
-def _without_gc() -> Iterator[None]:
-    # Loading allocates millions of small acyclic objects; the cyclic collector would
-    # rescan them over and over (half the time of a 100k-user load) and free nothing.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _load_desired(root: Path) -> Desired:
-    # One pass: the checks run on whatever was read, so every problem is reported at once.
-    tree, problems = read_tree(root)
-    problems += run_checks(tree)
-    errors = [p for p in problems if not p.warning]
-    if errors:
-        raise InvalidInput(errors)
-    warnings = [p for p in problems if p.warning]
-    desired = Desired(tree, resolve(tree), warnings)
-    _forget_raw(tree)
-    return desired
-
-
-def _forget_raw(tree: DesiredTree) -> None:
-    """Drop each entry's parsed YAML (kept only to locate problems, all found by now): at
-    100k users it is hundreds of MB that the read of the tenant can use instead."""
-    for entries in (tree.org_units, tree.users, tree.groups, tree.bindings):
-        for located in entries:
-            object.__setattr__(located.source, "raw", None)  # Source is frozen
-
-
-def _group_children(index: Index, entry: GroupEntry) -> Iterator[Located[GroupEntry]]:
-    for ref in (*entry.owners, *entry.managers, *entry.members):
-        child = index.group_ref(ref)
-        if child is not None:
-            yield child
-
-
-def bound_emails(tree: DesiredTree) -> set[str]:
-    """Users bound directly, or as transitive members of a bound group."""
-    index = Index.build(tree)
-    bound: set[str] = set()
-    seen_groups: set[str] = set()
-    pending: list[str] = []
-    for b in tree.bindings:
-        if b.entry.user and b.entry.user in index.users:
-            bound.add(b.entry.user)
-        if b.entry.group and b.entry.group in index.groups:
-            pending.append(b.entry.group)
-    while pending:
-        name = pending.pop()
-        if name in seen_groups:
-            continue
-        seen_groups.add(name)
-        entry = index.groups[name].entry
-        for ref in (*entry.owners, *entry.managers, *entry.members):
-            if ref in index.users:
-                bound.add(ref)
-        pending.extend(g.entry.name for g in _group_children(index, entry))
-    return bound
-
-
-def resolve(tree: DesiredTree) -> State:
-    """The State Git asks for. Assumes the tree passed every check."""
-    index = Index.build(tree)
-    bound = bound_emails(tree)
+def resolve(index: Index) -> State:
+    """The State Git asks for, from the index of a tree that passed every check."""
+    tree, bound = index.tree, index.bound
     synced = set(tree.workspace.sync.attributes)
     state = State()
     for located in tree.users:

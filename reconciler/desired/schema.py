@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from reconciler.desired.fields import STRICT
 from reconciler.desired.models import BindingEntry, GroupEntry, OrgUnitEntry, UserEntry
+from reconciler.fields import STRICT
 from reconciler.settings import Workspace
 
 SCHEMA_FILES = {

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.desired.resolve import Desired
+from reconciler.desired import Desired
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import ShortReadError, listed
 from reconciler.problems import ReconcilerError

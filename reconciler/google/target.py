@@ -25,7 +25,7 @@ from reconciler.state import Group
 from reconciler.target import Run
 
 if TYPE_CHECKING:
-    from reconciler.desired.resolve import Desired
+    from reconciler.desired import Desired
 
 
 class DirectoryTarget:

@@ -158,7 +158,7 @@ EXAMPLE_LOOKUPS = {
 
 def plan_calls(server, root: Path) -> tuple[Any, dict[str, int]]:
     """Plan `root` against `server`; the plan and the calls it made, by method."""
-    from reconciler.desired.resolve import load_desired
+    from reconciler.desired import load_desired
     from reconciler.session import plan_for
 
     before = stats(server)["by_method"]

@@ -20,7 +20,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from reconciler.cli import main
-from reconciler.desired.resolve import Desired, load_desired
+from reconciler.desired import Desired, load_desired
 from reconciler.desired.write import format_text
 from reconciler.emulator.server import EmulatorServer
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.desired.resolve import Desired, load_desired
+from reconciler.desired import Desired, load_desired
 from reconciler.google.client import ENDPOINT_ENV
 from reconciler.plan.plan import Plan
 from reconciler.session import google_session, plan_for

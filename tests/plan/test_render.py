@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler.desired.resolve import load_desired
+from reconciler.desired import load_desired
 from reconciler.plan.change import FieldChange
 from reconciler.plan.diff import make_plan
 from reconciler.plan.kinds import UserChange, change_from_json

@@ -113,7 +113,7 @@ def test_the_local_state_folder_turning_into_a_link_is_refused_at_open(
 ):
     """Validation passed; the folder becomes a link before the emulator opens: the check at
     open time refuses it (the same check as validation, repeated where the files are made)."""
-    from reconciler.desired.resolve import load_desired
+    from reconciler.desired import load_desired
     from reconciler.emulator.embedded import open_embedded
 
     desired = load_desired(state_dir)

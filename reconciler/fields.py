@@ -1,4 +1,4 @@
-"""Field types shared by the desired-state models."""
+"""Field types shared by the settings of workspace.yaml and the desired-state models."""
 
 from __future__ import annotations
 
