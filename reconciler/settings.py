@@ -7,21 +7,10 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import BaseModel, Field
 
 from reconciler.fields import STRICT, Email
+from reconciler.state import USER_ATTRIBUTES
 
-SyncAttribute = Literal[
-    "given_name",
-    "family_name",
-    "org_unit",
-    "title",
-    "department",
-    "cost_center",
-    "manager",
-    "phone",
-    "employee_id",
-    "recovery_email",
-    "recovery_phone",
-    "aliases",
-]
+# What `sync.attributes` may name: the user attributes of the one list (state.py), and aliases.
+SyncAttribute = Literal[(*USER_ATTRIBUTES, "aliases")]  # type: ignore[valid-type]
 SYNCABLE_ATTRIBUTES: tuple[str, ...] = get_args(SyncAttribute)
 
 

@@ -17,8 +17,9 @@ MemberType = Literal["USER", "GROUP", "EXTERNAL", "CUSTOMER"]
 
 ROLE_RANK: dict[str, int] = {"MEMBER": 0, "MANAGER": 1, "OWNER": 2}
 
-# The user attributes Git can manage, besides aliases (one place; settings.Sync lists the
-# same names, a test keeps them in step).
+# The user attributes Git can manage, besides aliases: the one list. `sync.attributes`
+# (settings.py), resolving (desired/resolve.py), the diff, the writes and import all read
+# it; a test checks that the YAML model and User have a field for each.
 USER_ATTRIBUTES: tuple[str, ...] = (
     "given_name",
     "family_name",

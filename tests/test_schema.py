@@ -68,3 +68,16 @@ def test_sync_attributes_are_the_state_attributes_and_aliases():
     from reconciler.state import USER_ATTRIBUTES
 
     assert (*USER_ATTRIBUTES, "aliases") == SYNCABLE_ATTRIBUTES
+
+
+def test_every_user_attribute_is_a_field_of_the_yaml_model_and_of_the_state():
+    """The one list names fields that exist on both sides, or resolving would fail."""
+    from dataclasses import fields
+
+    from reconciler.desired.models import UserEntry
+    from reconciler.state import USER_ATTRIBUTES, User
+
+    state_fields = {f.name for f in fields(User)}
+    for name in USER_ATTRIBUTES:
+        assert name in UserEntry.model_fields, name
+        assert name in state_fields, name

@@ -22,8 +22,6 @@ from reconciler.state import USER_ATTRIBUTES, Group, User
 
 Mode = Literal["all", "new", "updates"]
 
-USER_FIELDS = USER_ATTRIBUTES
-
 
 @dataclass
 class ImportOptions:
@@ -179,7 +177,7 @@ class _Importer:
     def _values(self, user: User) -> dict[str, Any]:
         """The attributes Git would hold for this account (synced ones, non-empty)."""
         values: dict[str, Any] = {}
-        for name in USER_FIELDS:
+        for name in USER_ATTRIBUTES:
             if name not in self.synced and name not in ("given_name", "family_name"):
                 continue
             value = getattr(user, name)
@@ -247,7 +245,7 @@ class _Importer:
         entry = located.entry
         wanted = self._values(user)
         changed = False
-        for name in USER_FIELDS:
+        for name in USER_ATTRIBUTES:
             if name not in self.synced:
                 continue
             have = getattr(entry, name)

@@ -10,7 +10,7 @@ from reconciler.desired.checks import org_unit_spellings
 from reconciler.desired.index import Index
 from reconciler.desired.load import DesiredTree, Located
 from reconciler.desired.models import UserEntry
-from reconciler.state import ROLE_RANK, Group, Member, OrgUnit, Origin, State, User
+from reconciler.state import ROLE_RANK, USER_ATTRIBUTES, Group, Member, OrgUnit, Origin, State, User
 
 _ROLE_FIELDS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
 
@@ -37,17 +37,7 @@ def _user(located: Located[UserEntry], bound: bool, synced: set[str], root: Path
 
     return User(
         email=e.email,
-        given_name=managed("given_name", e.given_name),
-        family_name=managed("family_name", e.family_name),
-        org_unit=managed("org_unit", e.org_unit),
-        title=managed("title", e.title),
-        department=managed("department", e.department),
-        cost_center=managed("cost_center", e.cost_center),
-        manager=managed("manager", e.manager),
-        phone=managed("phone", e.phone),
-        employee_id=managed("employee_id", e.employee_id),
-        recovery_email=managed("recovery_email", e.recovery_email),
-        recovery_phone=managed("recovery_phone", e.recovery_phone),
+        **{name: managed(name, getattr(e, name)) for name in USER_ATTRIBUTES},
         aliases=managed(
             "aliases", tuple(sorted(set(e.aliases))) if e.aliases is not None else None
         ),
