@@ -181,49 +181,36 @@ def listed(client: GoogleClient, customer: str, found: list[Found]) -> bool:
     return all(f.name.lower() in names[f.lookup.kind] for f in found)
 
 
+# kind -> (the listing's collection, the field that names an item in it)
+_LISTED_AS = {
+    "user": ("users", "primaryEmail"),
+    "group": ("groups", "email"),
+    "org_unit": ("organizationUnits", "orgUnitPath"),
+}
+
+
 def _listing(client: GoogleClient, customer: str, kind: str):
     """The names a listing of one kind shows: primary emails, group emails or unit paths."""
-    if kind == "user":
-        users = client.service.users()
-        return (
-            u.get("primaryEmail", "")
-            for u in list_pages(
-                client,
-                lambda token: users.list(
-                    customer=customer,
-                    maxResults=USERS_PAGE,
-                    pageToken=token,
-                    fields="nextPageToken,users(primaryEmail)",
-                ),
-                "users",
+    collection, name = _LISTED_AS[kind]
+    if kind == "org_unit":  # one answer, no pages
+        units = client.service.orgunits()
+
+        def request(_token):
+            return units.list(customerId=customer, type="all", fields=f"{collection}({name})")
+
+    else:
+        resource = getattr(client.service, collection)()
+        page = USERS_PAGE if kind == "user" else GROUPS_PAGE
+
+        def request(token):
+            return resource.list(
+                customer=customer,
+                maxResults=page,
+                pageToken=token,
+                fields=f"nextPageToken,{collection}({name})",
             )
-        )
-    if kind == "group":
-        groups = client.service.groups()
-        return (
-            g.get("email", "")
-            for g in list_pages(
-                client,
-                lambda token: groups.list(
-                    customer=customer,
-                    maxResults=GROUPS_PAGE,
-                    pageToken=token,
-                    fields="nextPageToken,groups(email)",
-                ),
-                "groups",
-            )
-        )
-    units = client.service.orgunits()
-    return (
-        ou.get("orgUnitPath", "")
-        for ou in list_pages(
-            client,
-            lambda _token: units.list(
-                customerId=customer, type="all", fields="organizationUnits(orgUnitPath)"
-            ),
-            "organizationUnits",
-        )
-    )
+
+    return (item.get(name, "") for item in list_pages(client, request, collection))
 
 
 def _call(client: GoogleClient, lookup: Lookup, customer: str) -> Call:
