@@ -16,6 +16,7 @@ what a protected account renamed in Google (its alias removed) looks like.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import UserChange
@@ -25,8 +26,21 @@ from reconciler.settings import Workspace
 from reconciler.state import State
 
 PROTECTED_ACTIONS = {"suspend", "rename", "delete"}
-# The reason diff.py gives a marked account that Git does not name at all.
+# The reason diff_users.py gives a marked account that Git does not name at all.
 ORPHANED = "marked as ours but not in Git"
+
+
+def check_safety(
+    plan: Plan, actual: State, workspace: Workspace, desired: State | None = None
+) -> None:
+    """Move refused changes out of plan.changes; record every limit the plan exceeds.
+    Raise UnmatchedProtected when a protected address finds no account."""
+    refuse_protected(plan, actual, workspace, desired or State())
+    # Limits count the changes left once the refused are out.
+    check_limits(plan, actual, workspace)
+
+
+# -- protection ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,32 @@ class UnmatchedProtected(ReconcilerError):
     def __init__(self, unmatched: list[Unmatched]):
         self.unmatched = unmatched
         super().__init__("\n".join(f"workspace.yaml: {u.message}" for u in unmatched))
+
+
+def refuse_protected(plan: Plan, actual: State, workspace: Workspace, desired: State) -> None:
+    """Move the suspensions, renames and deletions of protected accounts and super admins
+    from plan.changes to plan.refused. Raise UnmatchedProtected when a protected address
+    finds no account."""
+    guarded, missing = protected_accounts(workspace, desired, actual)
+    if missing:
+        _check_unmatched(plan, missing)
+    protected = set(workspace.protected)
+    admins = {u.email for u in actual.users.values() if u.is_admin}
+    # A change to a renamed account names its new address: new -> the account's primary.
+    renamed = {
+        c.key: c.from_ for c in plan.changes if isinstance(c, UserChange) and c.action == "rename"
+    }
+    kept: list[Change] = []
+    for change in plan.changes:
+        if isinstance(change, UserChange) and change.action in PROTECTED_ACTIONS:
+            touched = {change.key, change.from_} - {None}
+            accounts = {renamed.get(a) or a for a in touched}
+            why = _protection(touched, accounts, protected, guarded, admins)
+            if why:
+                plan.refused.append(_with_reason(change, why))
+                continue
+        kept.append(change)
+    plan.changes = kept
 
 
 def protected_accounts(
@@ -95,64 +135,6 @@ def _through_git(address: str, desired: State, account_of) -> tuple[str | None, 
     return None, ""
 
 
-def check_safety(
-    plan: Plan, actual: State, workspace: Workspace, desired: State | None = None
-) -> None:
-    """Move refused changes out of plan.changes; record every limit the plan exceeds.
-    Raise UnmatchedProtected when a protected address finds no account."""
-    guarded, missing = protected_accounts(workspace, desired or State(), actual)
-    if missing:
-        _check_unmatched(plan, missing)
-    protected = set(workspace.protected)
-    admins = {u.email for u in actual.users.values() if u.is_admin}
-    # A change to a renamed account names its new address: new -> the account's primary.
-    renamed = {
-        c.key: c.from_ for c in plan.changes if isinstance(c, UserChange) and c.action == "rename"
-    }
-    kept: list[Change] = []
-    for change in plan.changes:
-        if isinstance(change, UserChange) and change.action in PROTECTED_ACTIONS:
-            touched = {change.key, change.from_} - {None}
-            accounts = {renamed.get(a) or a for a in touched}
-            why = _protection(touched, accounts, protected, guarded, admins)
-            if why:
-                plan.refused.append(_with_reason(change, why))
-                continue
-        kept.append(change)
-    plan.changes = kept
-    safety = workspace.safety
-    managed = sum(1 for u in actual.users.values() if u.owner == workspace.ownership.id)
-    members = sum(len(g.members) for g in actual.groups.values())
-    counts = plan.summary()
-    deletes = counts.get("delete", 0)
-    limits = [
-        (
-            "suspensions",
-            counts.get("suspend", 0),
-            safety.max_suspend,
-            safety.max_suspend_percent,
-            managed,
-        ),
-        ("deletions", deletes, safety.max_delete, safety.max_delete_percent, managed),
-        (
-            "member removals",
-            counts.get("remove_member", 0),
-            safety.max_member_removals,
-            safety.max_member_removals_percent,
-            members,
-        ),
-    ]
-    for what, count, most, percent, base in limits:
-        if most is not None and count > most:
-            plan.over_limits.append(f"{count} {what} planned; the limit is {most}")
-        if percent is not None and base >= safety.percent_floor and base and count:
-            share = 100.0 * count / base
-            if share > percent:
-                plan.over_limits.append(
-                    f"{count} {what} planned, {share:.1f}% of {base}; the limit is {percent:g}%"
-                )
-
-
 def _check_unmatched(plan: Plan, missing: list[tuple[int, str]]) -> None:
     """Raise for protected addresses that find no account, unless the plan restores that
     account, or creates it and suspends no marked account Git does not name (which could be
@@ -171,27 +153,32 @@ def _check_unmatched(plan: Plan, missing: list[tuple[int, str]]) -> None:
             continue
         if address in created and not orphans:
             continue  # Git creates it now: protected from its first apply on
-        if address in created:
-            more = f" and {len(orphans) - 3} more" if len(orphans) > 3 else ""
-            shown = ", ".join(orphans[:3]) + more
-            message = (
-                f"protected: '{address}' matches no account in Google, and the plan would "
-                f"create it while suspending {shown} ({ORPHANED}): if one of them is "
-                f"{address} renamed in Google, rename it back or write its new address in "
-                "Git (its entry and protected); if the account is new, create it first and "
-                "protect it after"
-            )
-        else:
-            message = (
-                f"protected: '{address}' matches no account in Google (no primary email or "
-                "alias, and no address of its entry in Git finds one), so it protects "
-                "nothing: if the account was renamed in Google, rename it back or write its "
-                "new address in Git (its entry and protected); if it is gone, take it out "
-                "of protected"
-            )
+        message = _unmatched_message(address, orphans if address in created else None)
         unmatched.append(Unmatched(index, address, message))
     if unmatched:
         raise UnmatchedProtected(unmatched)
+
+
+def _unmatched_message(address: str, orphans: list[str] | None) -> str:
+    """Why a protected address that finds no account refuses the plan; `orphans`: the marked
+    accounts the plan suspends while creating it (None when it does not create it)."""
+    if orphans is None:
+        return (
+            f"protected: '{address}' matches no account in Google (no primary email or "
+            "alias, and no address of its entry in Git finds one), so it protects "
+            "nothing: if the account was renamed in Google, rename it back or write its "
+            "new address in Git (its entry and protected); if it is gone, take it out "
+            "of protected"
+        )
+    more = f" and {len(orphans) - 3} more" if len(orphans) > 3 else ""
+    shown = ", ".join(orphans[:3]) + more
+    return (
+        f"protected: '{address}' matches no account in Google, and the plan would "
+        f"create it while suspending {shown} ({ORPHANED}): if one of them is "
+        f"{address} renamed in Google, rename it back or write its new address in "
+        "Git (its entry and protected); if the account is new, create it first and "
+        "protect it after"
+    )
 
 
 def _protection(
@@ -216,3 +203,63 @@ def _protection(
 def _with_reason(change: Change, why: str) -> Change:
     reason = f"refused: {why}" + (f"; {change.reason}" if change.reason else "")
     return replace(change, reason=reason)
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+class Limit(NamedTuple):
+    """A safety limit: how many of a destructive action the plan makes, the most allowed
+    (count and percent, None: no limit), and what the percent is of."""
+
+    what: str
+    count: int
+    most: int | None
+    percent: float | None
+    base: int
+
+
+def check_limits(plan: Plan, actual: State, workspace: Workspace) -> None:
+    """Record in plan.over_limits every safety limit the plan's changes exceed."""
+    floor = workspace.safety.percent_floor
+    for what, count, most, percent, base in _limits(plan, actual, workspace):
+        if most is not None and count > most:
+            plan.over_limits.append(f"{count} {what} planned; the limit is {most}")
+        if percent is not None and base >= floor and base and count:
+            share = 100.0 * count / base
+            if share > percent:
+                plan.over_limits.append(
+                    f"{count} {what} planned, {share:.1f}% of {base}; the limit is {percent:g}%"
+                )
+
+
+def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
+    """The limits workspace.yaml sets, with the plan's counts: suspensions and deletions
+    (of the accounts this repository manages), member removals (of all memberships)."""
+    safety = workspace.safety
+    managed = sum(1 for u in actual.users.values() if u.owner == workspace.ownership.id)
+    members = sum(len(g.members) for g in actual.groups.values())
+    counts = plan.summary()
+    return [
+        Limit(
+            "suspensions",
+            counts.get("suspend", 0),
+            safety.max_suspend,
+            safety.max_suspend_percent,
+            managed,
+        ),
+        Limit(
+            "deletions",
+            counts.get("delete", 0),
+            safety.max_delete,
+            safety.max_delete_percent,
+            managed,
+        ),
+        Limit(
+            "member removals",
+            counts.get("remove_member", 0),
+            safety.max_member_removals,
+            safety.max_member_removals_percent,
+            members,
+        ),
+    ]
