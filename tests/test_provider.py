@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import children
 import pytest
 
 from reconciler.desired.write import format_text
@@ -19,7 +20,7 @@ HEAD = "directory:\n  domains: [example.com]\nownership:\n  id: acme/identity\n"
 
 
 def reconciler(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return children.run(
         [sys.executable, "-m", "reconciler", *map(str, args)],
         capture_output=True,
         text=True,

@@ -3,7 +3,6 @@ test starts itself. Nothing here reaches beyond loopback."""
 
 from __future__ import annotations
 
-import signal
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,17 +85,3 @@ def emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
     for server in servers:
         server.stop()
 
-
-@pytest.fixture(autouse=True)
-def _children_take_ctrl_c() -> Iterator[None]:
-    """Children started by a test take SIGINT as Ctrl-C even when this process was started
-    ignoring it (a background job of a shell does): an ignored signal stays ignored across
-    exec, a handled one goes back to the default there."""
-    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
