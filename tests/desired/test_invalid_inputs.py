@@ -28,7 +28,7 @@ import pytest
 
 from reconciler.cli import main
 
-FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "invalid"
 PROBLEM_LINE = re.compile(r"^(?P<file>[^\s:][^:]*?)(?::(?P<line>[1-9][0-9]*))?: (?P<message>\S.*)$")
 SUMMARY_LINE = re.compile(r"^(?P<count>[0-9]+) problems? found; nothing was changed\.$")
 PREFIX_MARK = " ..."

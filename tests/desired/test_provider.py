@@ -15,7 +15,7 @@ import pytest
 from reconciler.desired.write import format_text
 from reconciler.settings import EmulatorProvider, GoogleProvider
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
 HEAD = "directory:\n  domains: [example.com]\nownership:\n  id: acme/identity\n"
 
 
