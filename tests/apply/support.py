@@ -140,6 +140,24 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: flo
 # -- an emulated tenant the test controls --------------------------------------------------------
 
 
+class Clock:
+    """An emulator clock for tenant.server.api.clock: real time when the test starts, then
+    only what the reconciler waits (give its RetryPolicy `sleep=clock.sleep`). What the
+    emulator times (held addresses, lagging listings) then ends by the reconciler's waiting
+    alone, however fast or slow the machine runs."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.waited = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.waited += seconds
+
+
 class Tenant:
     """An emulator started by the test: the CLI reaches it through RECONCILER_GOOGLE_ENDPOINT,
     the test looks at it (/_emulator/state, /_emulator/stats) or changes it behind the
