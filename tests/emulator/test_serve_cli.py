@@ -118,7 +118,9 @@ def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
         "b@example.com" in p.read_text() for p in tmp_path.iterdir() if p.is_file()
     )
 
-    proc = start("--port", str(port), "--seed", str(seed), "--state", str(state))
+    # Restarted on any free port: the one above may be taken again by now (tests run in
+    # parallel).
+    proc = start("--port", "0", "--seed", str(seed), "--state", str(state))
     with children.reaped(proc):
         url = wait_for_url(proc)
         emails = [g["email"] for g in get_json(url + "/_emulator/state")["groups"]]
