@@ -88,7 +88,11 @@ class Emulator:
             stderr=log.open("w"),
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        self.url = self._wait_for_url()
+        try:
+            self.url = self._wait_for_url()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_for_url(self, seconds: float = 600) -> str:
         # The emulator prints "... at http://127.0.0.1:PORT ..." once the seed is loaded.
@@ -110,8 +114,14 @@ class Emulator:
         return self.get("/_emulator/stats")
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
+        """SIGTERM, then SIGKILL if it has not ended a minute later; reaped either way."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def reconciler_command() -> list[str]:
@@ -125,7 +135,12 @@ def run_cli(args: list[str], url: str, log: Path) -> tuple[int, float, float]:
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen([*reconciler_command(), *args], stdout=out, stderr=out, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C here: the child goes too
+            process.kill()
+            process.wait()
+            raise
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     return process.returncode, seconds, usage.ru_maxrss / 1024  # kB on Linux

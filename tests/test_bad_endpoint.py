@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import WORKSPACE, reconciler, write_state
 
-WORKSPACE = """\
-directory:
-  domains: [example.com]
-ownership:
-  id: acme/identity
-provider:
-  kind: emulator
-"""
 USERS = """\
 users:
   - email: jo.lei@example.com
@@ -119,9 +110,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
-    (tmp_path / "workspace.yaml").write_text(WORKSPACE)
-    (tmp_path / "users.yaml").write_text(USERS)
-    return tmp_path
+    return write_state(tmp_path, {"workspace.yaml": WORKSPACE, "users.yaml": USERS})
 
 
 @pytest.fixture
@@ -135,16 +124,7 @@ def directory() -> Iterator[FakeDirectory]:
 
 
 def plan(state: Path, endpoint: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "RECONCILER_DEBUG"}
-    environ.update({"RECONCILER_GOOGLE_ENDPOINT": endpoint, "NO_COLOR": "1", **env})
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", "plan", "."],
-        cwd=state,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=environ,
-    )
+    return reconciler("plan", ".", cwd=state, env={"RECONCILER_GOOGLE_ENDPOINT": endpoint, **env})
 
 
 def test_the_fake_directory_answers_a_plan(state, directory):

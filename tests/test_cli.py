@@ -1,9 +1,9 @@
 """The command line: exit codes (usage errors are 1, never 2), streams, no tracebacks."""
 
-import subprocess
 import sys
 from pathlib import Path
 
+import children
 import pytest
 
 from reconciler.cli import main
@@ -12,7 +12,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    proc = subprocess.run(
+    proc = children.run(
         [sys.executable, "-m", "reconciler", *args], capture_output=True, text=True, check=False
     )
     return proc.returncode, proc.stdout, proc.stderr

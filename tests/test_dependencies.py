@@ -23,6 +23,8 @@ NOT_IMPORTED = {
     "ruamel-yaml-clib": "reconciler",
     # A pytest plugin: tests use its `snapshot` fixture.
     "pytest-snapshot": "tests",
+    # A pytest plugin: the test command runs the suite on every core with it (-n auto).
+    "pytest-xdist": "tests",
 }
 
 

@@ -3,8 +3,6 @@ test starts itself. Nothing here reaches beyond loopback."""
 
 from __future__ import annotations
 
-import signal
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,28 +17,18 @@ from reconciler.google.client import ENDPOINT_ENV
 
 from .support import CI_VARIABLES, Run, Tenant, copy_example
 
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Loopback only, no application default credentials, no endpoint, actor or CI run from
-    the caller's environment, no colour, and no git repository above the test's folder."""
+    """No application default credentials, no actor or CI run from the caller's environment,
+    no colour, and no git repository above the test's folder (loopback only, and no
+    endpoint from the environment: tests/conftest.py)."""
 
     def no_adc(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("a test reached for application default credentials")
 
-    real_getaddrinfo = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
-        if name not in LOOPBACK:
-            raise AssertionError(f"a test tried to reach {name}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
     monkeypatch.setattr(google.auth, "default", no_adc)
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
-    for name in (ENDPOINT_ENV, *CI_VARIABLES):
+    for name in CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
@@ -85,18 +73,3 @@ def emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
     yield start
     for server in servers:
         server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _children_take_ctrl_c() -> Iterator[None]:
-    """Children started by a test take SIGINT as Ctrl-C even when this process was started
-    ignoring it (a background job of a shell does): an ignored signal stays ignored across
-    exec, a handled one goes back to the default there."""
-    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)

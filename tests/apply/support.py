@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import children
 from emulator.api_support import access_token
 
 from reconciler.emulator.server import EmulatorServer
@@ -83,7 +84,7 @@ def reconciler_command(*args: Any) -> list[str]:
 
 def run_reconciler(*args: Any, cwd: Path, timeout: float = 120, **env: str) -> Run:
     """Run the CLI as a child process with no terminal at all (stdin is /dev/null)."""
-    proc = subprocess.run(
+    proc = children.run(
         reconciler_command(*args),
         cwd=cwd,
         env=child_env(**env),
@@ -103,7 +104,7 @@ def run_on_terminal(*args: Any, answer: str, cwd: Path, timeout: float = 120) ->
     """
     controller, terminal = os.openpty()
     try:
-        proc = subprocess.Popen(
+        proc = children.start(
             reconciler_command(*args),
             cwd=cwd,
             env=child_env(),
@@ -112,10 +113,11 @@ def run_on_terminal(*args: Any, answer: str, cwd: Path, timeout: float = 120) ->
             stderr=subprocess.PIPE,
             text=True,
         )
-        os.close(terminal)
-        terminal = -1
-        os.write(controller, answer.encode() + b"\n")
-        out, err = proc.communicate(timeout=timeout)
+        with children.reaped(proc):
+            os.close(terminal)
+            terminal = -1
+            os.write(controller, answer.encode() + b"\n")
+            out, err = proc.communicate(timeout=timeout)
     finally:
         if terminal >= 0:
             os.close(terminal)
@@ -136,6 +138,24 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: flo
 
 
 # -- an emulated tenant the test controls --------------------------------------------------------
+
+
+class Clock:
+    """An emulator clock for tenant.server.api.clock: real time when the test starts, then
+    only what the reconciler waits (give its RetryPolicy `sleep=clock.sleep`). What the
+    emulator times (held addresses, lagging listings) then ends by the reconciler's waiting
+    alone, however fast or slow the machine runs."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.waited = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.waited += seconds
 
 
 class Tenant:

@@ -13,17 +13,30 @@ import pytest
 from reconciler.apply.pending import pending_path
 from reconciler.google import client as client_module
 
-from .support import duplicates, edit
+from .support import Clock, duplicates, edit
 
-HOLD_MS = 300  # long enough that every claim right after a release meets it
+HOLD_MS = 300  # of the emulator's clock, which only apply's waits move
 ROBERT, RFISCHER = "robert.fischer@example.com", "rfischer@example.com"
 
 
 @pytest.fixture
-def quick_backoff(monkeypatch):
-    """The product's retry policy with its waits cut twenty-fold."""
+def quick_backoff(monkeypatch) -> Clock:
+    """The product's retry policy with its waits cut twenty-fold, and taking no time: they
+    move a clock that `holding` gives the emulator, so a claim right after a release meets
+    the hold however slowly this machine runs, and only apply's waiting ends it."""
+    clock = Clock()
     policy = client_module.RetryPolicy
-    monkeypatch.setattr(client_module, "RetryPolicy", lambda: policy(base_s=0.05, cap_s=1.6))
+    monkeypatch.setattr(
+        client_module, "RetryPolicy", lambda: policy(base_s=0.05, cap_s=1.6, sleep=clock.sleep)
+    )
+    return clock
+
+
+def holding(emulator, clock: Clock, hold_ms: float = HOLD_MS):
+    """An emulator that holds released addresses for `hold_ms` of `clock`."""
+    tenant = emulator(address_hold_ms=hold_ms)
+    tenant.server.api.clock = clock
+    return tenant
 
 
 def refusals(tenant) -> int:
@@ -41,7 +54,7 @@ def test_the_example_converges_in_one_apply_with_released_addresses_held(
 ):
     """Robert's account is renamed to its own alias: the alias goes first, and the rename
     waits until Google lets the address go."""
-    tenant = emulator(address_hold_ms=HOLD_MS)
+    tenant = holding(emulator, quick_backoff)
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.err
     assert "Apply complete: 26 applied, 0 failed, 0 skipped." in run.out
@@ -55,7 +68,7 @@ def test_the_example_converges_in_one_apply_with_released_addresses_held(
 def test_aliases_move_between_users_and_groups_in_one_apply(
     quick_backoff, emulator, state_dir, cli
 ):
-    tenant = emulator(address_hold_ms=HOLD_MS)
+    tenant = holding(emulator, quick_backoff)
     assert cli("apply", state_dir, "--auto-approve").code == 0
     # dan@ moves from Daniel to Emma, it@ from the helpdesk group to Daniel, ceo@ from
     # Olivia to the leadership group.
@@ -139,7 +152,7 @@ def test_a_run_stopped_between_removing_the_alias_and_renaming_is_finished_by_th
     gone, which is where a killed run would stop too. Git does not list rfischer@ as a
     previous email, so only the record apply kept finds the account again."""
     monkeypatch.setattr(client_module, "RELEASE_WAIT_S", 0.5)
-    tenant = emulator(address_hold_ms=3_600_000)
+    tenant = holding(emulator, quick_backoff, 3_600_000)
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 1
     assert f"failed: rename user {RFISCHER} -> {ROBERT} (found by its alias)" in run.err
@@ -174,7 +187,7 @@ def test_no_record_when_git_lists_the_old_address(quick_backoff, emulator, state
         f"  - email: {ROBERT}\n",
         f"  - email: {ROBERT}\n    previous_emails: [{RFISCHER}]\n",
     )
-    tenant = emulator(address_hold_ms=HOLD_MS)
+    tenant = holding(emulator, quick_backoff)
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.err
     assert not (state_dir / ".reconciler").exists()  # nothing was ever recorded

@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import children
 import pytest
 
 from .company import TEAMS, assert_tenant_is_the_company, write_company
@@ -62,7 +63,7 @@ def start_apply(root: Path, audit: Path, result: Path) -> subprocess.Popen:
     """`apply --auto-approve` in a child; its output goes to files (a pipe nobody reads
     would fill up with the long plan and stall it)."""
     with (root.parent / "out.txt").open("w") as out, (root.parent / "err.txt").open("w") as err:
-        return subprocess.Popen(
+        return children.start(
             reconciler_command(
                 "apply", root, "--auto-approve", "--audit-log", audit, "--result-file", result
             ),
@@ -114,12 +115,9 @@ def assert_converged(root: Path, tenant: Tenant, cli) -> None:
 def test_a_killed_apply_is_finished_by_the_next(company, tmp_path, cli, kill_point):
     root, tenant = company
     audit, result = tmp_path / "audit.jsonl", tmp_path / "result.json"
-    proc = start_apply(root, audit, result)
-    try:
+    with children.reaped(start_apply(root, audit, result)) as proc:
         wait_for(lambda: KILL_POINTS[kill_point](tenant, audit), proc)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
+        children.stop(proc, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
     # Whatever the audit log holds survived whole: one JSON record per line.
     records = read_audit(audit)
@@ -137,12 +135,9 @@ def test_a_killed_apply_is_finished_by_the_next(company, tmp_path, cli, kill_poi
 def test_ctrl_c_stops_between_calls_and_the_next_apply_finishes(company, tmp_path, cli):
     root, tenant = company
     audit, result = tmp_path / "audit.jsonl", tmp_path / "result.json"
-    proc = start_apply(root, audit, result)
-    try:
+    with children.reaped(start_apply(root, audit, result)) as proc:
         wait_for(lambda: tenant.calls("directory.members.insert") >= 60, proc)
-        proc.send_signal(signal.SIGINT)
-    finally:
-        proc.wait(timeout=60)
+        children.stop(proc, signal.SIGINT)
     err = (tmp_path / "err.txt").read_text()
     assert proc.returncode == 1
     assert "Interrupted. Changes already made stay made; run apply again" in err

@@ -8,31 +8,15 @@ machine: what the tests see does not depend on timing.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from reconciler.google import client as client_module
 
-from .support import edit
+from .support import Clock, edit
 
 LAG_MS = 300
-
-
-class Clock:
-    """Real time when the test starts, then only what the reconciler waits."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.waited = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.waited += seconds
 
 
 @pytest.fixture

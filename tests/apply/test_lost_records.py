@@ -15,6 +15,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import children
 import pytest
 
 from .company import email, write_company
@@ -38,7 +39,7 @@ def stopped_apply(root: Path, tenant: Tenant, sig: int, *args, lose: bool = Fals
     reap it, then let that batch land in Google (or lose it). Returns the exit status."""
     held = HeldWrite(tenant.server, USERS_INSERT, nth=2)
     with (root.parent / "out.txt").open("w") as out, (root.parent / "err.txt").open("w") as err:
-        proc = subprocess.Popen(
+        proc = children.start(
             reconciler_command("apply", root, "--auto-approve", *args),
             cwd=root.parent,
             env=child_env(),
@@ -47,10 +48,10 @@ def stopped_apply(root: Path, tenant: Tenant, sig: int, *args, lose: bool = Fals
             stderr=err,
         )
     try:
-        wait_for(held.arrived.is_set, proc)
-        proc.send_signal(sig)
+        with children.reaped(proc):
+            wait_for(held.arrived.is_set, proc)
+            children.stop(proc, sig)
     finally:
-        proc.wait(timeout=60)
         held.lose() if lose else held.release()
     return proc.returncode
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
-from .support import child_env, edit, reconciler_command
+import children
+
+from .held import USERS_INSERT, HeldWrite
+from .support import child_env, edit, reconciler_command, wait_for
 
 
 def test_an_unapproved_run_leaves_a_result_file_saying_so(state_dir, emulator, cli, tmp_path):
@@ -40,21 +42,26 @@ def test_a_completed_run_says_applied(state_dir, emulator, cli, tmp_path):
 
 
 def test_sigterm_stops_apply_like_ctrl_c(state_dir, emulator, tmp_path):
-    emulator(latency_ms=150)
+    """Stopped while its first account creation is on the wire (held there, so the run cannot
+    finish first however slowly this machine runs)."""
+    tenant = emulator()
+    held = HeldWrite(tenant.server, USERS_INSERT)
     audit = tmp_path / "audit.jsonl"
-    proc = subprocess.Popen(
+    proc = children.start(
         reconciler_command("apply", state_dir, "--auto-approve", "--audit-log", audit),
         cwd=tmp_path,
         env=child_env(),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not (audit.exists() and audit.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _out, err = proc.communicate(timeout=60)
+    try:
+        with children.reaped(proc):
+            wait_for(held.arrived.is_set, proc)
+            _out, err = children.stop(proc, signal.SIGTERM)
+    finally:
+        held.release()
     assert proc.returncode == 1
     assert "Interrupted" in err and "Traceback" not in err
 

@@ -1,4 +1,5 @@
-"""The benchmark runner end to end on a tiny tenant: it runs, and reads cost the minimum."""
+"""The benchmark runner end to end on a tiny tenant: it runs, and reads cost the minimum; the
+emulator's stop benchmark runs. Timings are reported by the benchmarks, never asserted here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import emulator_stop
 from generate import Size
 from run import benchmark, quota_bound_seconds
 
@@ -58,3 +60,9 @@ def test_quota_bound_of_the_ten_thousand_change_apply() -> None:
     # 10,597 calls at 2,400 a minute: four full windows go first, so the last call is at
     # 240 s; a steady 40 calls a second after an initial 2,400 would wrongly say 205 s.
     assert quota_bound_seconds(10_597, 2_400) == 240.0
+
+
+def test_the_stop_benchmark_sees_every_idle_connection_ended(tmp_path: Path) -> None:
+    [measured] = emulator_stop.run([3], rounds=1)
+    assert (measured.connections, measured.closed) == (3, 3)
+    assert measured.seconds > 0

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import children
 import pytest
 
 from .api_support import access_token
@@ -41,7 +42,8 @@ def other_addresses() -> list[str]:
 
 
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
+    """`reconciler emulator serve ARGS` in a child; use it in `with children.reaped(...)`."""
+    return children.start(
         [sys.executable, "-m", "reconciler", "emulator", "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -88,7 +90,7 @@ def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
     proc = start(
         "--port", str(port), "--seed", str(seed), "--state", str(state), *options_args(options)
     )
-    try:
+    with children.reaped(proc):
         url = wait_for_url(proc)
         assert url == f"http://127.0.0.1:{port}"
         config = get_json(url + "/_emulator/stats")["config"]
@@ -105,25 +107,25 @@ def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert resp.status == 200
         for address in other_addresses():
-            with pytest.raises(OSError):
-                socket.create_connection((address, port), timeout=2).close()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+            # This machine's own address, connected to by number (no name is resolved).
+            with socket.socket() as probe, pytest.raises(OSError):
+                probe.settimeout(2)
+                probe.connect((address, port))
+        out, err = children.stop(proc, signal.SIGINT)
     assert proc.returncode == 0, err
     assert "Emulator stopped" in err and out == ""
     assert "b@example.com" in state.read_text() or any(
         "b@example.com" in p.read_text() for p in tmp_path.iterdir() if p.is_file()
     )
 
-    proc = start("--port", str(port), "--seed", str(seed), "--state", str(state))
-    try:
+    # Restarted on any free port: the one above may be taken again by now (tests run in
+    # parallel).
+    proc = start("--port", "0", "--seed", str(seed), "--state", str(state))
+    with children.reaped(proc):
         url = wait_for_url(proc)
         emails = [g["email"] for g in get_json(url + "/_emulator/state")["groups"]]
         assert "b@example.com" in emails
-    finally:
-        proc.terminate()  # SIGTERM also stops cleanly
-        _, err = proc.communicate(timeout=20)
+        _, err = children.stop(proc, signal.SIGTERM)  # SIGTERM also stops cleanly
     assert proc.returncode == 0, err
 
 
@@ -131,24 +133,25 @@ def test_serve_reports_a_busy_port_as_an_error(tmp_path: Path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        proc = start("--port", str(busy.getsockname()[1]))
-        _, err = proc.communicate(timeout=20)
+        with children.reaped(start("--port", str(busy.getsockname()[1]))) as proc:
+            _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "error" in err.lower() and "Traceback" not in err
 
 
 @pytest.mark.parametrize("args", [["--fault-rate", "2"], ["--port", "-1"], ["--bogus"]])
 def test_serve_usage_errors_exit_1(args):
-    proc = start(*args)
-    _, err = proc.communicate(timeout=20)
+    with children.reaped(start(*args)) as proc:
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "Error:" in err
 
 
 def test_serve_help_lists_the_contract_options():
-    proc = subprocess.run(
+    proc = children.run(
         [sys.executable, "-m", "reconciler", "emulator", "serve", "--help"],
         capture_output=True,
         text=True,
+        timeout=60,
         check=False,
     )
     for option in (
@@ -172,7 +175,7 @@ def test_serve_with_a_fault_rate_injects_faults(tmp_path: Path):
         json.dumps({"domains": ["example.com"], "groups": [{"email": "a@example.com"}]})
     )
     proc = start("--port", "0", "--seed", str(seed), "--fault-rate", "1", "--fault-seed", "3")
-    try:
+    with children.reaped(proc):
         url = wait_for_url(proc)
         assert get_json(url + "/_emulator/config")["fault_rate"] == 1  # not faulted itself
         failures = []
@@ -192,34 +195,26 @@ def test_serve_with_a_fault_rate_injects_faults(tmp_path: Path):
         stats = get_json(url + "/_emulator/stats")
         assert stats["faults_injected"] == 6 and stats["api_calls"] == 6
         assert sum(stats["faults_by_kind"].values()) == 6
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=20)
+        _, err = children.stop(proc, signal.SIGTERM)
     assert proc.returncode == 0, err
 
 
 def test_serve_takes_the_batch_order(tmp_path: Path):
     proc = start("--port", "0", "--batch-order", "shuffle", "--fault-seed", "5")
-    try:
+    with children.reaped(proc):
         url = wait_for_url(proc)
         config = get_json(url + "/_emulator/config")
         assert config["batch_order"] == "shuffle" and config["fault_seed"] == 5
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=20)
+        _, err = children.stop(proc, signal.SIGTERM)
     assert proc.returncode == 0, err
 
 
 def test_a_state_in_use_says_so_without_the_seed_hint(tmp_path: Path):
     state = tmp_path / "tenant.json"
-    first = start("--port", "0", "--state", str(state))
-    try:
+    with children.reaped(start("--port", "0", "--state", str(state))) as first:
         wait_for_url(first)
-        second = start("--port", "0", "--state", str(state))
-        _, err = second.communicate(timeout=30)
+        with children.reaped(start("--port", "0", "--state", str(state))) as second:
+            _, err = second.communicate(timeout=60)
         assert second.returncode == 1
         assert "in use by process" in err and "move it aside" not in err
         assert "Traceback" not in err
-    finally:
-        first.terminate()
-        first.communicate(timeout=20)

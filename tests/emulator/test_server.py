@@ -30,6 +30,8 @@ from .api_support import access_token
 from .discovery_check import assert_valid_response, error_problems
 
 HOST_ADDR = "127.0.0.1"
+# Only so that a test which would wait for ever fails instead; never a measure of speed.
+HANG_GUARD_S = 60
 
 SEED = """\
 domains: [example.com]
@@ -663,15 +665,22 @@ def test_tenant_persists_across_a_restart(seed, tmp_path):
         assert got["email"] == "ops@example.com"
 
 
-def test_stop_closes_idle_keep_alive_connections_promptly(seed, tmp_path):
+def test_stop_closes_idle_keep_alive_connections(seed, tmp_path):
+    """stop() does not wait for a client that keeps its connection open: it ends the
+    connection itself. (How long stop takes is a benchmark: benchmarks/emulator_stop.py.)"""
     server = EmulatorServer.open(seed=seed, state=tmp_path / "s.json")
     server.start()
     conn = http.client.HTTPConnection(urlsplit(server.base_url).netloc, timeout=10)
     conn.request("GET", "/_emulator/stats")
-    conn.getresponse().read()
-    started = time.perf_counter()
-    server.stop()
-    assert time.perf_counter() - started < 5
+    response = conn.getresponse()
+    response.read()
+    assert not response.will_close  # kept alive: the server now waits for its next request
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(HANG_GUARD_S)  # only so that a stop that waits for the client fails, not hangs
+    assert not stopper.is_alive(), "stop() waited for the idle client"
+    conn.sock.settimeout(HANG_GUARD_S)
+    assert conn.sock.recv(1) == b""  # the server ended the connection
     conn.close()
     with pytest.raises(RuntimeError):
         server.base_url  # noqa: B018

@@ -5,10 +5,10 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+import children
 import pytest
 
 from reconciler.emulator import store as store_module
@@ -409,7 +409,7 @@ def test_a_state_file_is_held_by_one_store_at_a_time(tmp_path: Path) -> None:
     with pytest.raises(StateInUse, match=f"tenant at {state} is in use by process {me}"):
         TenantStore(seed=SMALL_SEED, state=state)
     assert issubclass(StateInUse, StateError)
-    other = subprocess.run(
+    other = children.run(
         [
             sys.executable,
             "-c",

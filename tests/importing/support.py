@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,26 +30,7 @@ EXAMPLE = REPO / "examples" / "desired-state"
 OURS = "acme/identity"
 THEIRS = "acme/marketing-sites"
 DOMAINS = ("example.com", "example.org")
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 SEED = "tenant.json"
-
-
-# -- no network beyond loopback ----------------------------------------------------------------
-
-
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Name resolution for loopback only and no endpoint from the environment: a test that
-    would reach Google fails instead."""
-    real = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
-        if name not in LOOPBACK:
-            raise AssertionError(f"a test tried to reach {name}")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
-    monkeypatch.delenv(ENDPOINT_ENV, raising=False)
 
 
 # -- tenants (seeds) ---------------------------------------------------------------------------

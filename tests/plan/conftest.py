@@ -1,15 +1,12 @@
-"""Fixtures for the plan: no network beyond loopback, and the example's first plan, made once
-per run by the real pipeline (load the example, read its tenant from the embedded emulator
-over HTTP, diff)."""
+"""Fixtures for the plan: the example's first plan, made once per run by the real pipeline
+(load the example, read its tenant from the embedded emulator over HTTP, diff)."""
 
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,23 +17,6 @@ from reconciler.session import google_session, plan_for
 from reconciler.state import State
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A test that would resolve any name but loopback fails instead of reaching out; no
-    endpoint comes from the environment unless the test sets one."""
-    real = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
-        if name not in LOOPBACK:
-            raise AssertionError(f"a test tried to reach {name}")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
-    monkeypatch.delenv(ENDPOINT_ENV, raising=False)
 
 
 def copy_example(into: Path) -> Path:

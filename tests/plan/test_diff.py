@@ -1,7 +1,7 @@
 """The diff as a table of scenarios: tiny desired and actual States -> the expected changes.
 
-Every rule of the plan's semantics (README "Plans") has a row; rows are (action, kind,
-key[, from | role][, {field: (old, new)}]) as builder.row() writes them.
+Every rule of the plan's semantics (docs/plans-and-apply.md, "Plans") has a row; rows are
+(action, kind, key[, from | role][, {field: (old, new)}]) as builder.row() writes them.
 """
 
 from __future__ import annotations

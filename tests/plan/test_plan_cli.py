@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import children
 import pytest
 from ruamel.yaml import YAML
 
@@ -154,7 +155,7 @@ def test_plan_runs_as_a_program(example_dir: Path) -> None:
     # The console script installed next to this interpreter (CI does not put the
     # virtual environment on PATH).
     script = Path(sys.executable).parent / "reconciler"
-    proc = subprocess.run(
+    proc = children.run(
         [str(script), "plan", str(example_dir)],
         capture_output=True,
         text=True,

@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import children
 import pytest
 from apply.company import TEAMS, assert_tenant_is_the_company, write_company
 from apply.support import Tenant, child_env, reconciler_command, wait_for
@@ -67,7 +68,7 @@ def company(tmp_path, emulator) -> tuple[Path, Tenant]:
 
 def start_apply(root: Path, audit: Path) -> subprocess.Popen:
     with (root.parent / "out.txt").open("w") as out, (root.parent / "err.txt").open("w") as err:
-        return subprocess.Popen(
+        return children.start(
             reconciler_command("apply", root, "--auto-approve", "--audit-log", audit),
             cwd=root.parent,
             env=child_env(),
@@ -96,12 +97,9 @@ def assert_converged(root: Path, tenant: Tenant, cli) -> int:
 def test_killed_at_any_point_the_next_apply_converges(company, tmp_path, cli, kill_point):
     root, tenant = company
     audit = tmp_path / "audit.jsonl"
-    proc = start_apply(root, audit)
-    try:
+    with children.reaped(start_apply(root, audit)) as proc:
         wait_for(lambda: KILL_POINTS[kill_point](tenant), proc)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
+        children.stop(proc, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
     # Each audit record that was written survived whole: intents and outcomes.
     records = (

@@ -14,20 +14,12 @@ from pathlib import Path
 
 import google.auth
 import pytest
+from cli_support import GOOGLE_WORKSPACE, write_state
 
 from reconciler.google.credentials import CREDENTIALS_ENV
 
 from .test_secrets import PRIVATE_KEY_ID, secret_fragments, throwaway_key
 
-WORKSPACE = """\
-directory:
-  domains: [example.com]
-ownership:
-  id: acme/identity
-provider:
-  kind: google
-  admin_subject: admin@example.com
-"""
 USERS = """\
 users:
   - email: jo.lei@example.com
@@ -78,11 +70,9 @@ SHAPES = [
 
 @pytest.fixture
 def google_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "google"
-    root.mkdir()
-    (root / "workspace.yaml").write_text(WORKSPACE)
-    (root / "users.yaml").write_text(USERS)
-    return root
+    return write_state(
+        tmp_path / "google", {"workspace.yaml": GOOGLE_WORKSPACE, "users.yaml": USERS}
+    )
 
 
 @pytest.mark.parametrize("shape", SHAPES)

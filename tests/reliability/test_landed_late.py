@@ -16,6 +16,7 @@ import json
 import signal
 import subprocess
 
+import children
 from apply.company import assert_tenant_is_the_company, email, write_company
 from apply.held import USER_ALIAS_INSERT, USERS_LIST, HeldWrite, after_first
 from apply.support import child_env, reconciler_command, wait_for
@@ -30,7 +31,7 @@ def test_an_alias_the_killed_run_sent_lands_after_the_rerun_read(tmp_path, emula
     tenant = emulator(seed=write_company(root, people=PEOPLE, batch_size=BATCH))
     held = HeldWrite(tenant.server, USER_ALIAS_INSERT, nth=4)
     with (tmp_path / "out.txt").open("w") as out, (tmp_path / "err.txt").open("w") as err:
-        proc = subprocess.Popen(
+        proc = children.start(
             reconciler_command("apply", root, "--auto-approve"),
             cwd=tmp_path,
             env=child_env(),
@@ -39,10 +40,10 @@ def test_an_alias_the_killed_run_sent_lands_after_the_rerun_read(tmp_path, emula
             stderr=err,
         )
     try:
-        wait_for(held.arrived.is_set, proc)
-        proc.send_signal(signal.SIGKILL)
+        with children.reaped(proc):
+            wait_for(held.arrived.is_set, proc)
+            children.stop(proc, signal.SIGKILL)
     finally:
-        proc.wait(timeout=60)
         if proc.returncode != -signal.SIGKILL:
             held.release()
     assert proc.returncode == -signal.SIGKILL

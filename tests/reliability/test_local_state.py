@@ -13,6 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import children
 import pytest
 from apply.support import child_env, reconciler_command
 
@@ -161,7 +162,7 @@ def test_a_state_outside_the_directory_is_refused(state, state_dir, tmp_path, cl
 def test_a_fifo_as_the_state_file_is_refused_without_waiting(state_dir):
     (state_dir / ".reconciler").mkdir()
     os.mkfifo(state_dir / ".reconciler" / "emulator.json")
-    proc = subprocess.run(
+    proc = children.run(
         reconciler_command("plan", "."),
         cwd=state_dir,
         env=child_env(),

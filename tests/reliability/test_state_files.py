@@ -18,6 +18,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import children
 import pytest
 from apply.support import Run, child_env, reconciler_command
 
@@ -218,6 +219,7 @@ def run_bounded(*args: str, cwd: Path) -> Run:
     machine, and a FIFO that blocks ends in a timeout, not a stuck test run."""
 
     def limit_memory() -> None:
+        children.default_signals()
         if resource is not None:
             resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 

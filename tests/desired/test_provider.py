@@ -9,17 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import children
 import pytest
 
 from reconciler.desired.write import format_text
 from reconciler.settings import EmulatorProvider, GoogleProvider
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
 HEAD = "directory:\n  domains: [example.com]\nownership:\n  id: acme/identity\n"
 
 
 def reconciler(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return children.run(
         [sys.executable, "-m", "reconciler", *map(str, args)],
         capture_output=True,
         text=True,

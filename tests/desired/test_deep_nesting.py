@@ -9,48 +9,23 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import JO, WORKSPACE, reconciler, write_state
 
 SIZE = 28 * 1024
-WORKSPACE = """\
-directory:
-  domains: [example.com]
-ownership:
-  id: acme/identity
-provider:
-  kind: emulator
-"""
-HEAD = "users:\n  - email: jo.lei@example.com\n    given_name: Jo\n    family_name: Lei\n"
 TEXTS = {
     "brackets": ("[" * SIZE, 1),
     "braces": ("{" * SIZE, 1),
-    "mixed": (HEAD + "    title: " + "[{" * (SIZE // 2) + "\n", 5),
+    "mixed": (JO + "    title: " + "[{" * (SIZE // 2) + "\n", 5),
     # Two characters a level: 56 KB for as many levels as the others.
-    "block": (HEAD + "    title:\n      " + "- " * SIZE + "x\n", 6),
+    "block": (JO + "    title:\n      " + "- " * SIZE + "x\n", 6),
 }
 
 
-def reconciler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "RECONCILER_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-
-
 def state_dir(tmp_path: Path, text: str) -> Path:
-    directory = tmp_path / "directory"
-    directory.mkdir()
-    (directory / "workspace.yaml").write_text(WORKSPACE, encoding="utf-8")
-    (directory / "users.yaml").write_text(text, encoding="utf-8")
-    return directory
+    return write_state(tmp_path / "directory", {"workspace.yaml": WORKSPACE, "users.yaml": text})
 
 
 def assert_refused(proc: subprocess.CompletedProcess[str], where: str) -> None:
@@ -64,7 +39,7 @@ def assert_refused(proc: subprocess.CompletedProcess[str], where: str) -> None:
 def test_deep_nesting_is_refused_by_every_command(tmp_path, kind, command):
     text, line = TEXTS[kind]
     directory = state_dir(tmp_path, text)
-    proc = reconciler(directory, *command, ".")
+    proc = reconciler(*command, ".", cwd=directory)
     assert_refused(proc, f"users.yaml:{line}")
     assert (directory / "users.yaml").read_text(encoding="utf-8") == text  # fmt wrote nothing
 
@@ -87,13 +62,13 @@ def test_audit_of_history_holding_deep_nesting_is_refused(tmp_path, kind):
     """The file is read from a commit (git show), through the same guard: the report is
     printed, the unreadable file is named with its line and commit, and the exit code is 1."""
     text, line = TEXTS[kind]
-    directory = state_dir(tmp_path, HEAD)
+    directory = state_dir(tmp_path, JO)
     _git(tmp_path, "init", "-q", "-b", "main")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-qm", "Add Jo")
     (directory / "users.yaml").write_text(text, encoding="utf-8")
     _git(tmp_path, "commit", "-qam", "Nest deeply (#7)")
-    proc = reconciler(directory, "audit", ".")
+    proc = reconciler("audit", ".", cwd=directory)
     assert_refused(proc, f"users.yaml:{line}")
     assert "Nest deeply (#7)" in proc.stdout
     assert "the audit is incomplete: 1 file(s)" in proc.stderr

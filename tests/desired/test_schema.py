@@ -6,7 +6,7 @@ from pathlib import Path
 from reconciler.cli import main
 from reconciler.desired.schema import SCHEMA_FILES, schema_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_schemas_are_up_to_date():

@@ -9,18 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
+from cli_support import JO, WORKSPACE, write_state
 
 from reconciler.cli import main
 
-WORKSPACE = """\
-directory:
-  domains: [example.com]
-ownership:
-  id: acme/identity
-provider:
-  kind: emulator
-"""
-USERS = "users:\n  - email: jo.lei@example.com\n    given_name: Jo\n    family_name: Lei\n"
 # An escape sequence that would clear the screen, a title change ended by BEL, and CSI (C1).
 CONTROLS = "\x1b[2J\x1b]0;owned\x07\x9b31m"
 ESCAPED = "\\x1b[2J\\x1b]0;owned\\x07\\x9b31m"
@@ -37,11 +29,7 @@ def run(capsys, *args: str) -> tuple[int, str]:
 
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
-    directory = tmp_path / "state"
-    directory.mkdir()
-    (directory / "workspace.yaml").write_text(WORKSPACE)
-    (directory / "users.yaml").write_text(USERS)
-    return directory
+    return write_state(tmp_path / "state", {"workspace.yaml": WORKSPACE, "users.yaml": JO})
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "fmt", "apply"])

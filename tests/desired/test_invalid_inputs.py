@@ -17,31 +17,21 @@ lines without the summary as expected.txt.
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_support import WORKSPACE, reconciler, write_state
 
 from reconciler.cli import main
 
-FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "invalid"
 PROBLEM_LINE = re.compile(r"^(?P<file>[^\s:][^:]*?)(?::(?P<line>[1-9][0-9]*))?: (?P<message>\S.*)$")
 SUMMARY_LINE = re.compile(r"^(?P<count>[0-9]+) problems? found; nothing was changed\.$")
 PREFIX_MARK = " ..."
 MIN_CASES = 45
 
-WORKSPACE = """\
-directory:
-  domains: [example.com]
-ownership:
-  id: acme/identity
-provider:
-  kind: emulator
-"""
 
 # Cases that show a product bug or a poor message: expected.txt says what should be printed.
 XFAIL: dict[str, str] = {}
@@ -145,15 +135,7 @@ def test_non_utf8_fixture_kept_its_bytes():
 def test_cli_subprocess_reports_to_stderr():
     """The real entry point (python -m reconciler) prints the same lines, relative paths."""
     case = FIXTURES / "several-problems-checks"
-    env = {k: v for k, v in os.environ.items() if k != "RECONCILER_DEBUG"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "reconciler", "validate", "."],
-        cwd=case,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    proc = reconciler("validate", ".", cwd=case)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     expected = read_expected(case)
@@ -163,16 +145,8 @@ def test_cli_subprocess_reports_to_stderr():
     ]
 
 
-def _write(directory: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return directory
-
-
 def test_valid_minimal_directory(tmp_path, monkeypatch, capsys):
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": WORKSPACE,
@@ -195,7 +169,7 @@ def test_valid_minimal_directory(tmp_path, monkeypatch, capsys):
 
 def test_warning_exits_zero(tmp_path, monkeypatch, capsys):
     """A user in an exported group with no binding: valid, but said on stderr."""
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": WORKSPACE,
@@ -232,7 +206,7 @@ def test_warning_exits_zero(tmp_path, monkeypatch, capsys):
 def test_two_spellings_of_one_gmail_account_in_a_group_are_a_warning(tmp_path, monkeypatch, capsys):
     """Google keeps one membership for both, so the plan is well defined: valid, but said,
     at the second spelling, naming the first."""
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": WORKSPACE,
@@ -283,15 +257,7 @@ WORKSPACE_MISTAKE = ("workspace.yaml", 3, "directory.group_management: must be t
 def test_validate_reports_every_mistake_in_one_run(case, mistakes):
     """`reconciler validate DIR`: a secret, a number for text, a manager typo, a group cycle
     and a foreign domain (and an invalid workspace.yaml) all in the first run, sorted."""
-    env = {k: v for k, v in os.environ.items() if k != "RECONCILER_DEBUG"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "reconciler", "validate", case],
-        cwd=FIXTURES,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    proc = reconciler("validate", case, cwd=FIXTURES)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     assert proc.stdout == ""
@@ -313,7 +279,7 @@ def test_model_error_causes_no_reference_error(tmp_path, monkeypatch, capsys):
     """Entries that fail their model still count for references: no "not a user in Git" for
     jo (unusable: given_name is a number), no "not a group" for Platform or its email (kept
     without its bad field); the one real wrong reference is reported, with its hint."""
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": WORKSPACE,
@@ -366,7 +332,7 @@ def test_model_error_causes_no_reference_error(tmp_path, monkeypatch, capsys):
 def test_unreadable_file_causes_no_reference_error(tmp_path, monkeypatch, capsys):
     """A file that does not parse may hold any user or group: references are not judged
     (the other checks still run), rather than reported unknown one by one."""
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": WORKSPACE,
@@ -398,7 +364,7 @@ def test_unreadable_file_causes_no_reference_error(tmp_path, monkeypatch, capsys
 def test_invalid_settings_still_find_the_entry_files(tmp_path, monkeypatch, capsys):
     """With provider and exclude invalid, the entry files are still checked, and the
     emulator's seed and the excluded files still left out (their text is no desired state)."""
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": WORKSPACE.replace("kind: emulator", "kind: azure")
@@ -423,7 +389,7 @@ def test_invalid_settings_still_find_the_entry_files(tmp_path, monkeypatch, caps
 def test_entries_under_a_misspelt_section_count_for_references(tmp_path, monkeypatch, capsys):
     """`usrs:` is reported, and the users in it are not reported again as unknown wherever
     they are named; other references are still judged."""
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": WORKSPACE,
@@ -460,7 +426,7 @@ def test_settings_stand_in_falls_back_to_defaults(tmp_path, monkeypatch):
     from reconciler.desired import load
 
     monkeypatch.setattr(load, "_REQUIRED_SETTINGS", {})
-    _write(
+    write_state(
         tmp_path,
         {
             "workspace.yaml": "directory:\n  domains: [example.com]\nprovider: {kind: emulator}\n",

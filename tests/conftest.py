@@ -1,0 +1,55 @@
+"""What every test runs inside: nothing beyond loopback.
+
+Name resolution answers for loopback names only, for the whole run (session fixtures
+included, and threads the tests start): any other name is refused as an offline machine
+would refuse it, and the test during which it was asked for fails, naming it, even when the
+code under test swallowed the error. No endpoint comes from the caller's environment either:
+a test that wants one sets it.
+
+Children the tests start are not covered (a process has its own resolver): they talk to
+emulators on loopback because the tests point them there.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from reconciler.google.client import ENDPOINT_ENV
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_refused: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_names_only() -> Iterator[None]:
+    real = socket.getaddrinfo
+
+    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in LOOPBACK:
+            _refused.append(name)
+            raise socket.gaierror(socket.EAI_NONAME, f"tests talk to loopback only, not {name}")
+        return real(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket, "getaddrinfo", loopback_only)
+        yield
+
+
+@pytest.fixture
+def refused_names() -> list[str]:
+    """The names refused since the test began (tests/test_loopback_only.py looks at them)."""
+    return _refused
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(ENDPOINT_ENV, raising=False)
+    yield
+    tried, _refused[:] = sorted(set(_refused)), []
+    assert not tried, f"the test (or a fixture it used) tried to reach {tried}"
