@@ -13,7 +13,8 @@ from reconciler.settings import Workspace
 HEADER = """# YAML reference
 
 Generated from the models by `reconciler schema --reference`; a test fails when this file
-is out of date. The README explains the semantics; this page lists every field.
+is out of date. [state-directory.md](state-directory.md) explains the semantics; this page
+lists every field.
 """
 
 
