@@ -20,8 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reconciler.plan.change import ACTION_NAMES, Change
+from reconciler.plan.change_json import ChangeRecord
 from reconciler.plan.kinds import PHASE_RANK, change_from_json
-from reconciler.plan.plan import FORMAT_VERSION, Plan
+from reconciler.plan.plan import FORMAT_VERSION, Plan, checksum_of
 from reconciler.plan.render import change_lines, describe
 from reconciler.problems import ReconcilerError
 
@@ -168,7 +169,12 @@ def load_saved_plan(path: Path) -> SavedPlan:
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidPlanFile(f"{path}: a change in the plan is malformed ({exc!r})") from None
     checksum, meta = parsed.checksum, parsed.meta
-    if checksum != plan.checksum():
+    # Over the records as written, not the changes read from them: a key a kind does not
+    # have is dropped when read, and must still fail the checksum.
+    written = [
+        ChangeRecord.model_validate(c).as_written() for c in [*parsed.changes, *parsed.refused]
+    ]
+    if checksum != checksum_of(written) or checksum != plan.checksum():
         raise InvalidPlanFile(
             f"{path}: the changes do not match the plan's checksum: the file was edited or "
             "damaged. Make a new one with `reconciler plan --out`"

@@ -38,6 +38,15 @@ class ChangeRecord(BaseModel):
         """The keys that were given, by their JSON names."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
+    def as_written(self) -> dict[str, Any]:
+        """The record as a change writes it, whatever its kind: keys without a value and
+        empty fields left out, every field with old and new. A saved plan's checksum is
+        checked over these, so a key its kind does not have still counts as an edit."""
+        out = self.model_dump(by_alias=True, exclude_none=True, exclude={"fields"})
+        if self.fields:
+            out["fields"] = {n: {"old": f.old, "new": f.new} for n, f in self.fields.items()}
+        return out
+
 
 def jsonable(value: Any) -> Any:
     """A value as JSON holds it (address lists are tuples in a change, lists in JSON)."""

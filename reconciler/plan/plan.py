@@ -41,12 +41,7 @@ class Plan:
 
     def checksum(self) -> str:
         """sha256 over the canonical changes (sources excluded: moving YAML changes nothing)."""
-        canonical = [
-            {k: v for k, v in c.to_json().items() if k != "source"}
-            for c in [*self.changes, *self.refused]
-        ]
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return checksum_of([c.to_json() for c in [*self.changes, *self.refused]])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,3 +53,10 @@ class Plan:
             "notes": list(self.notes),
             "checksum": self.checksum(),
         }
+
+
+def checksum_of(records: list[dict[str, Any]]) -> str:
+    """sha256 over JSON change records, their `source` left out."""
+    canonical = [{k: v for k, v in r.items() if k != "source"} for r in records]
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -133,6 +133,22 @@ def test_an_edited_plan_is_refused(saved, cli):
     assert tenant.snapshot() == before
 
 
+@pytest.mark.parametrize(
+    "stray", [{"member": "eve@example.com"}, {"group": "all@example.com"}, {"role": "OWNER"}]
+)
+def test_a_key_the_change_kind_lacks_is_an_edit(saved, cli, stray):
+    """A user change has no member, group or role: reading drops such a key, so the checksum
+    is checked over the records as written, where it still counts."""
+    tenant, path = saved
+    data = json.loads(path.read_text())
+    _first_update(data).update(stray)
+    path.write_text(json.dumps(data, indent=2))
+    before = tenant.snapshot()
+    run = cli("apply", path)
+    refused(run, "do not match the plan's checksum", "edited or damaged")
+    assert tenant.snapshot() == before
+
+
 def test_an_edited_plan_with_a_recomputed_checksum_is_stale(saved, cli):
     """Forging the checksum does not help: the fresh plan is what gets compared."""
     tenant, path = saved
