@@ -313,11 +313,6 @@ def rename_group(client: GoogleClient, old_email: str, new_email: str) -> Call:
     return Call(request, f"groups.patch {old_email} (rename to {new_email})")
 
 
-def delete_group(client: GoogleClient, email: str) -> Call:
-    request = client.service.groups().delete(groupKey=email)
-    return Call(request, f"groups.delete {email}", done_statuses=ALREADY_GONE)
-
-
 def add_group_alias(client: GoogleClient, email: str, alias: str, after_create=False) -> Call:
     request = client.service.groups().aliases().insert(groupKey=email, body={"alias": alias})
     return AliasClaim(
