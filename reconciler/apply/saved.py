@@ -130,8 +130,8 @@ class SavedPlan:
         return None
 
 
-def load_saved_plan(path: Path) -> SavedPlan:
-    """Read a saved plan; InvalidPlanFile says precisely what is wrong with it."""
+def _read_json(path: Path) -> Any:
+    """The plan file's JSON: refused when unreadable, empty, not JSON or cut short."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -153,6 +153,12 @@ def load_saved_plan(path: Path) -> SavedPlan:
             f"{path}:{exc.lineno}: not a complete JSON plan ({exc.msg}); was it truncated? "
             "Make a new one with `reconciler plan --out`"
         ) from None
+    return data
+
+
+def load_saved_plan(path: Path) -> SavedPlan:
+    """Read a saved plan; InvalidPlanFile says precisely what is wrong with it."""
+    data = _read_json(path)
     try:
         parsed = PlanFile.model_validate(data)
     except ValidationError as exc:
@@ -168,6 +174,13 @@ def load_saved_plan(path: Path) -> SavedPlan:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidPlanFile(f"{path}: a change in the plan is malformed ({exc!r})") from None
+    _check_integrity(path, parsed, plan)
+    return SavedPlan(path, plan, parsed.checksum, parsed.meta)
+
+
+def _check_integrity(path: Path, parsed: PlanFile, plan: Plan) -> None:
+    """Refuse a plan whose changes do not match its checksum, or whose checksum, directory
+    or state digest do not match its binding."""
     checksum, meta = parsed.checksum, parsed.meta
     # Over the records as written, not the changes read from them: a key a kind does not
     # have is dropped when read, and must still fail the checksum.
@@ -190,7 +203,6 @@ def load_saved_plan(path: Path) -> SavedPlan:
             "binding (meta.binding): the file was edited. A saved plan applies only to the "
             "directory it was made for; make a new one with `reconciler plan --out`"
         )
-    return SavedPlan(path, plan, checksum, meta)
 
 
 _JSON_TYPES = {dict: "an object", list: "a list", str: "text", bool: "a boolean"}
