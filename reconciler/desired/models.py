@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from reconciler.fields import STRICT, Email, MemberRef
+from reconciler.settings import TIMESTAMP_PATTERN, Offboarding
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 
@@ -41,6 +42,23 @@ class UserEntry(BaseModel):
         "active",
         description="active: provisioned when bound; staged: not provisioned, an existing "
         "account is left alone; suspended; deleted.",
+    )
+    offboarding: Offboarding | None = Field(
+        None,
+        description="This user's own offboarding settings: each key given overrides "
+        "workspace.yaml's `offboarding:`.",
+    )
+    sign_out_after: str | None = Field(
+        None,
+        pattern=TIMESTAMP_PATTERN,
+        description='A timestamp, e.g. "2026-05-01T09:30:00Z": the account is signed out once, '
+        "the first time a plan sees a timestamp newer than the last sign-out.",
+    )
+    require_password_change_after: str | None = Field(
+        None,
+        pattern=TIMESTAMP_PATTERN,
+        description="A timestamp: the account must change its password at its next login, "
+        "once, the first time a plan sees a timestamp newer than the last one done.",
     )
 
 

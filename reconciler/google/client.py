@@ -111,19 +111,20 @@ class ClientStats:
 
 
 @cache
-def bundled_discovery() -> dict[str, Any]:
-    """The Directory API discovery document that ships with googleapiclient."""
+def bundled_discovery(api: str = "directory_v1") -> dict[str, Any]:
+    """A discovery document that ships with googleapiclient: the Directory API's, or with
+    `api="datatransfer_v1"` the Data Transfer API's."""
     path = (
         Path(googleapiclient.__file__).parent
         / "discovery_cache"
         / "documents"
-        / "admin.directory_v1.json"
+        / f"admin.{api}.json"
     )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def discovery_for(endpoint: str | None) -> dict[str, Any]:
-    doc = copy.deepcopy(bundled_discovery())
+def discovery_for(endpoint: str | None, api: str = "directory_v1") -> dict[str, Any]:
+    doc = copy.deepcopy(bundled_discovery(api))
     if endpoint:
         root = endpoint.rstrip("/") + "/"
         doc["rootUrl"] = root
@@ -201,6 +202,23 @@ class GoogleClient:
         self.batch_size = batch_size
         self.stats = ClientStats()
         self.timeout_s = HTTP_TIMEOUT_S
+        self.endpoint: str | None = None  # where requests go (None: Google)
+        self._transfers: GoogleClient | None = None
+
+    @property
+    def transfers(self) -> GoogleClient:
+        """A client of the Data Transfer API over the same connection, endpoint, pacing
+        (one quota), retries and counts; built on first use."""
+        if self._transfers is None:
+            service = build_from_document(
+                discovery_for(self.endpoint, "datatransfer_v1"), http=self.http
+            )
+            sibling = GoogleClient(service, self.http, self.pacer, self.retry, self.batch_size)
+            sibling.stats = self.stats
+            sibling.timeout_s = self.timeout_s
+            sibling.endpoint = self.endpoint
+            self._transfers = sibling
+        return self._transfers
 
     @classmethod
     def connect(
@@ -211,10 +229,12 @@ class GoogleClient:
         read_only: bool,
         endpoint: str | None = None,
         retry: RetryPolicy | None = None,
+        offboarding: bool = False,
     ) -> GoogleClient:
-        """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given."""
+        """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given;
+        `offboarding`: with the scopes offboarding needs too (credentials.scopes)."""
         endpoint = endpoint or endpoint_for(provider)
-        credentials = build_credentials(provider, root, endpoint, read_only)
+        credentials = build_credentials(provider, root, endpoint, read_only, offboarding)
         timeout = http_timeout()
         retry = retry or RetryPolicy()
         settle = os.environ.get(SETTLE_ENV)
@@ -230,6 +250,7 @@ class GoogleClient:
         pacer = Pacer(provider.quota_per_minute)
         client = cls(service, http, pacer, retry, provider.batch_size)
         client.timeout_s = timeout
+        client.endpoint = endpoint
         return client
 
     # -- running calls ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ class UserChange(RenamableChange):
     label = "user"
     plural = "users"
     # Renames before creates, so an address is claimed only after every release that can
-    # free it; suspensions and deletions last, after memberships have moved.
+    # free it; suspensions, offboarding steps and deletions last, after memberships have moved.
     phases = {
         "rename": 30,
         "create": 50,
@@ -23,6 +23,11 @@ class UserChange(RenamableChange):
         "update": 80,
         "unsuspend": 90,
         "suspend": 160,
+        # Offboarding and security steps: after the suspension, before any deletion.
+        "sign_out": 162,
+        "revoke_tokens": 164,
+        "transfer_data": 166,
+        "require_password_change": 168,
         "delete": 170,
     }
 
