@@ -7,6 +7,14 @@ from dataclasses import dataclass
 from reconciler.plan.kinds.org_unit import ancestors
 from reconciler.plan.kinds.renamable import RenamableChange
 
+# How the offboarding and security steps read in a plan.
+_STEPS = {
+    "sign_out": "sign out user {}",
+    "revoke_tokens": "revoke the tokens of user {}",
+    "transfer_data": "transfer the data of user {}",
+    "require_password_change": "require a password change of user {}",
+}
+
 
 @dataclass(frozen=True)
 class UserChange(RenamableChange):
@@ -30,6 +38,10 @@ class UserChange(RenamableChange):
         "require_password_change": 168,
         "delete": 170,
     }
+
+    def summary_text(self) -> str:
+        step = _STEPS.get(self.action)
+        return step.format(self.key) if step else super().summary_text()
 
     def needs(self) -> list[str]:
         unit = self.fields.get("org_unit")
