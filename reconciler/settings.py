@@ -177,14 +177,14 @@ class Offboarding(BaseModel):
             return value
         value = value.strip().lower()
         if value not in TRANSFER_WORDS and not _EMAIL.match(value):
-            raise ValueError("transfer_to is `manager`, `none` or an email address")
+            raise ValueError("must be `manager`, `none` or an email address")
         return value
 
     @field_validator("org_unit")
     @classmethod
     def _org_unit(cls, value: str | None) -> str | None:
         if value is not None and (not value.startswith("/") or value == "/" or value.endswith("/")):
-            raise ValueError("org_unit is a full org unit path below the root, e.g. /Former staff")
+            raise ValueError("must be a full org unit path below the root, e.g. /Former staff")
         return value
 
 

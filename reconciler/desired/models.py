@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from reconciler.fields import STRICT, Email, MemberRef
 from reconciler.settings import TIMESTAMP_PATTERN, Offboarding
@@ -50,16 +51,24 @@ class UserEntry(BaseModel):
     )
     sign_out_after: str | None = Field(
         None,
-        pattern=TIMESTAMP_PATTERN,
         description='A timestamp, e.g. "2026-05-01T09:30:00Z": the account is signed out once, '
         "the first time a plan sees a timestamp newer than the last sign-out.",
     )
     require_password_change_after: str | None = Field(
         None,
-        pattern=TIMESTAMP_PATTERN,
         description="A timestamp: the account must change its password at its next login, "
         "once, the first time a plan sees a timestamp newer than the last one done.",
     )
+
+    @field_validator("sign_out_after", "require_password_change_after")
+    @classmethod
+    def _timestamp(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(TIMESTAMP_PATTERN, value):
+            raise ValueError(
+                f'{value!r} is not a timestamp with a time zone, e.g. "2026-05-01T09:30:00Z" '
+                "(quoted)"
+            )
+        return value
 
 
 class GroupEntry(BaseModel):

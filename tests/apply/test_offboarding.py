@@ -1,8 +1,9 @@
 """Offboarding end to end, through the CLI against the emulator (README, "Offboarding").
 
-The example's workspace.yaml offboards: sign out, revoke tokens, transfer to the manager,
-delete 30 days after the suspension. Sam Okafor, no longer bound, has two OAuth grants and
-an app password in the seed; his manager is Ana Ruiz.
+The example's workspace.yaml has its `offboarding:` block commented out; `offboarding_on`
+turns it on as the README does (sign out, revoke tokens, transfer to the manager, delete 30
+days after the suspension; no org unit). Sam Okafor, no longer bound, has two OAuth grants
+and an app password in the seed; his manager is Ana Ruiz.
 """
 
 from __future__ import annotations
@@ -19,6 +20,20 @@ from .support import assert_no_changes_left, edit, heads, plan_json
 SAM = "sam.okafor@example.com"
 ANA = "ana.ruiz@example.com"
 SAM_ENTRY = "  - email: sam.okafor@example.com\n"
+
+
+def offboarding_on(state_dir: Path, org_unit: bool = False) -> None:
+    """Uncomment the example's `offboarding:` block (the org unit line only if asked)."""
+    ws = state_dir / "workspace.yaml"
+    lines, inside = [], False
+    for line in ws.read_text().splitlines(keepends=True):
+        inside = line.startswith("# offboarding:") or (inside and line.startswith("#   "))
+        if inside:
+            if "org_unit" in line and not org_unit:
+                continue
+            line = line[2:]
+        lines.append(line)
+    ws.write_text("".join(lines))
 
 
 def marker(user: dict) -> dict:
@@ -41,6 +56,7 @@ def test_an_unbound_user_is_offboarded_then_deleted_once_the_data_is_safe(
     state_dir: Path, emulator, cli, monkeypatch: pytest.MonkeyPatch
 ):
     tenant = emulator(transfer_delay_ms=300)
+    offboarding_on(state_dir)
     plan = plan_json(cli, state_dir)
     steps = [h for h in heads(plan) if h[1] == SAM]
     assert steps == [
@@ -49,13 +65,15 @@ def test_an_unbound_user_is_offboarded_then_deleted_once_the_data_is_safe(
         ("revoke_tokens", SAM),
         ("transfer_data", SAM),
     ]
-    revoke = next(c for c in plan["changes"] if c["action"] == "revoke_tokens")
+    revoke = next(c for c in plan["changes"] if c["action"] == "revoke_tokens" and c["key"] == SAM)
     assert revoke["fields"]["tokens"]["old"] == [
         "1234567890-ci.apps.googleusercontent.com",
         "9876543210-notes.apps.googleusercontent.com",
     ]
     assert revoke["fields"]["app_passwords"]["old"] == ["101"]
-    transfer = next(c for c in plan["changes"] if c["action"] == "transfer_data")
+    transfer = next(
+        c for c in plan["changes"] if c["action"] == "transfer_data" and c["key"] == SAM
+    )
     assert transfer["fields"]["to"]["new"] == ANA
 
     # First apply: suspended, signed out, tokens revoked, the transfer requested.
@@ -66,7 +84,7 @@ def test_an_unbound_user_is_offboarded_then_deleted_once_the_data_is_safe(
     assert sam["suspended"] is True
     assert marker(sam)["suspendedAt"] and marker(sam)["signedOutAt"]
     assert marker(sam)["signedOutAt"] >= marker(sam)["suspendedAt"]
-    assert tenant.calls("directory.users.signOut") == 2  # Sam and James
+    assert tenant.calls("directory.users.signOut") == 2  # Sam and James (state: suspended)
     assert tenant.api("GET", f"users/{SAM}/tokens").get("items", []) == []
     assert tenant.api("GET", f"users/{SAM}/asps").get("items", []) == []
     sent = transfers_from(tenant, sam["id"])
@@ -103,6 +121,7 @@ def test_a_delete_waits_for_a_transfer_in_progress(
     state_dir: Path, emulator, cli, monkeypatch: pytest.MonkeyPatch
 ):
     tenant = emulator(transfer_delay_ms=3_600_000)  # never done within the test
+    offboarding_on(state_dir)
     edit(
         state_dir / "users" / "engineering.yaml",
         SAM_ENTRY,
@@ -122,17 +141,7 @@ def test_a_delete_waits_for_a_transfer_in_progress(
 
 def test_no_transfer_to_said_the_delete_waits_with_how_to_say_it(state_dir: Path, emulator, cli):
     tenant = emulator()
-    ws = state_dir / "workspace.yaml"
-    text = ws.read_text()
-    start = text.index("offboarding:\n")
-    end = text.index("\n\n", start)
-    ws.write_text(text[:start] + text[end + 2 :])
     edit(state_dir / "users" / "engineering.yaml", SAM_ENTRY, SAM_ENTRY + "    state: deleted\n")
-    edit(
-        state_dir / "users" / "sales.yaml",
-        "    offboarding: {revoke_tokens: false, transfer_to: none}\n",
-        "",
-    )
     plan = plan_json(cli, state_dir)
     # Without a block: a suspension only, no step, and the delete waits.
     assert [h for h in heads(plan) if h[1] == SAM] == [("suspend", SAM)]
@@ -145,6 +154,7 @@ def test_no_transfer_to_said_the_delete_waits_with_how_to_say_it(state_dir: Path
 
 def test_a_manager_who_is_not_active_is_an_error_naming_the_user(state_dir: Path, emulator, cli):
     tenant = emulator()
+    offboarding_on(state_dir)
     before = tenant.snapshot()
     tenant.api("PATCH", f"users/{ANA}", {"suspended": True})
     run = cli("plan", state_dir)
