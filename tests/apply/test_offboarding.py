@@ -189,3 +189,15 @@ def test_a_security_timestamp_signs_out_and_forces_a_password_change_once(
     plan = plan_json(cli, state_dir)
     assert ("sign_out", "jo.lei@example.com") in heads(plan)
     assert ("require_password_change", "jo.lei@example.com") in heads(plan)
+
+
+def test_the_report_lists_untransferred_data_and_waiting_deletes(state_dir: Path, emulator, cli):
+    emulator(transfer_delay_ms=3_600_000)
+    offboarding_on(state_dir)
+    edit(state_dir / "users" / "engineering.yaml", SAM_ENTRY, SAM_ENTRY + "    state: deleted\n")
+    assert cli("apply", state_dir, "--auto-approve").code == 0
+    run = cli("report", state_dir, "--format", "json")
+    rows = json.loads(run.out)["sections"]["offboarding"]
+    details = {(r["key"], r["detail"].split(" (")[0].split(":")[0]) for r in rows}
+    assert (SAM, "suspended, data not transferred") in details
+    assert (SAM, "delete waits") in details

@@ -126,7 +126,7 @@ def test_a_failed_transfer_is_an_error_naming_the_user():
 
 
 def test_no_manager_is_an_error_naming_the_user():
-    with pytest.raises(OffboardingError, match="user sam@x.io: `transfer_to: manager`, but"):
+    with pytest.raises(OffboardingError, match=r"user sam@x\.io: `transfer_to: manager`, but"):
         plan(state(want("sam", bound=False)), state(leaver(manager=None)))
 
 
