@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from reconciler.emulator.api import DirectoryApi
 from reconciler.emulator.server import EmulatorServer
 from reconciler.emulator.store import TenantStore
 from reconciler.emulator.transfers import CALENDAR, DRIVE, LOOKER_STUDIO
@@ -422,6 +423,21 @@ def test_the_delay_is_an_option_and_survives_a_restart(tmp_path: Path):
         running.configure(transfer_delay_ms=0)
         service = real_service(running, "datatransfer_v1", [DATATRANSFER], subject=ADMIN)
         assert service.transfers().get(dataTransferId=made["id"]).execute() == made
+
+
+def test_a_transfer_survives_a_crash(tmp_path: Path):
+    state = tmp_path / "state.json"
+    store = TenantStore(seed=copy.deepcopy(SEED), state=state)
+    with EmulatorServer(DirectoryApi(store)) as running:  # no persist: the store stays open
+        service = real_service(running, "datatransfer_v1", [DATATRANSFER], subject=ADMIN)
+        service.transfers().insert(body=transfer_body()).execute()
+        before = store.snapshot()
+    store.close(compact=False)  # what a crash leaves: the journal, not compacted
+    again = TenantStore(state=state)
+    try:
+        assert again.snapshot() == before and len(before["dataTransfers"]) == 1
+    finally:
+        again.close()
 
 
 def test_seeded_transfers_keep_their_status(tmp_path: Path):

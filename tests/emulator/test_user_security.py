@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from reconciler.emulator.api import DirectoryApi
 from reconciler.emulator.server import EmulatorServer
 from reconciler.emulator.store import TenantStore
 from reconciler.problems import InvalidInput
@@ -322,9 +323,11 @@ def test_tokens_are_revoked_in_a_batch(directory):
 # -- seeds and persistence --------------------------------------------------------------------
 
 
-def test_changes_survive_a_restart(tmp_path: Path):
+def test_changes_survive_a_crash_and_a_restart(tmp_path: Path):
     state = tmp_path / "state.json"
-    with EmulatorServer.open(seed=copy.deepcopy(SEED), state=state) as running:
+    store = TenantStore(seed=copy.deepcopy(SEED), state=state)
+    running = EmulatorServer(DirectoryApi(store))  # no persist: the store is not closed
+    with running:
         service = real_service(running, "directory_v1", [USER_SECURITY], subject=ADMIN)
         service.tokens().delete(
             userKey="jo@example.com", clientId="other.apps.googleusercontent.com"
@@ -332,16 +335,20 @@ def test_changes_survive_a_restart(tmp_path: Path):
         service.asps().delete(userKey="jo@example.com", codeId=7).execute()
         service.verificationCodes().generate(userKey="jo@example.com").execute()
         service.users().signOut(userKey="jo@example.com").execute()
-        before = state_user(running, "jo@example.com")
-    store = TenantStore(state=state)
+        service.verificationCodes().invalidate(userKey="bare@example.com").execute()
+        before = store.snapshot()
+    store.close(compact=False)  # what a crash leaves: the journal, not compacted
+    assert len(state.with_name("state.json.journal").read_text().splitlines()) == 5
+    again = TenantStore(state=state)  # replayed
     try:
-        after = store.snapshot()
+        after = again.snapshot()
     finally:
-        store.close()
+        again.close()
+    assert after == before
     jo = next(u for u in after["users"] if u["primaryEmail"] == "jo@example.com")
-    assert jo == before
     assert [t["clientId"] for t in jo["tokens"]] == ["1095133494869.apps.googleusercontent.com"]
     assert [a["codeId"] for a in jo["asps"]] == [8] and jo["signOuts"] == 1
+    assert len(jo["verificationCodes"]) == 10
     assert TenantStore(seed=after).snapshot() == after  # the state is a seed of the same tenant
 
 
