@@ -257,6 +257,17 @@ def test_a_transfer_google_would_refuse_is_a_400(datatransfer, server, body, mes
     assert doc["dataTransfers"] == []
 
 
+def test_fields_selections_are_checked_against_the_data_transfer_schemas(datatransfer):
+    made = datatransfer.transfers().insert(body=transfer_body(), fields="id").execute()
+    assert list(made) == ["id"]
+    page = datatransfer.transfers().list(fields="dataTransfers(id,overallTransferStatusCode)")
+    assert page.execute()["dataTransfers"][0].keys() == {"id", "overallTransferStatusCode"}
+    status, reason, message = refusal(datatransfer.transfers().list(fields="dataTransfers(bogus)"))
+    assert (status, reason, message) == (400, "invalidParameter", "Invalid field selection bogus")
+    apps = datatransfer.applications().list(fields="applications(name)").execute()
+    assert apps["applications"][0] == {"name": "Drive and Docs"}
+
+
 def test_missing_fields_are_required(datatransfer):
     for field in ("oldOwnerUserId", "newOwnerUserId", "applicationDataTransfers"):
         body = transfer_body()
