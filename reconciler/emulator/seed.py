@@ -280,6 +280,7 @@ class _Loader:
             if not self.check_keys(entry, entries, f"{key}[{i}]", USER_KEYS | SECURITY_KEYS):
                 continue
             security = {k: entry[k] for k in SECURITY_KEYS if k in entry}
+            key_lines = getattr(entry, "key_lines", {})
             if security:  # held apart from the User record (user_security.py)
                 entry = {k: v for k, v in entry.items() if k not in SECURITY_KEYS}
             if self.trusted and entry.keys() >= _STORED_USER_KEYS:
@@ -298,7 +299,7 @@ class _Loader:
                 self.problem(entries, i, f"{where}: id {rec['id']} is used twice")
                 continue
             rec["etag"] = entry.get("etag") or next_etag(rec["id"])
-            if security and not self.security(tenant, entries, i, where, rec["id"], security):
+            if security and not self.security(tenant, where, rec["id"], security, key_lines):
                 continue
             if deleted:
                 rec.setdefault("deletionTime", self.now)
@@ -310,19 +311,24 @@ class _Loader:
     def security(
         self,
         tenant: Tenant,
-        entries: list[Any],
-        i: int,
         where: str,
         user_id: str,
         given: dict[str, Any],
+        key_lines: Mapping[str, int],
     ) -> bool:
-        """Keep a user's tokens, ASPs, codes and sign-outs; False (and problems) if invalid."""
+        """Keep a user's tokens, ASPs, codes and sign-outs; False (and problems, each at the
+        line of the key or list item it is about) if invalid."""
         now_ms = int(parse_time(self.now) * 1000)
         try:
             rec = security_from_entry(given, user_id, now_ms)
         except SecurityProblems as exc:
             for message in exc.messages:
-                self.problem(entries, i, f"{where}: {message}")
+                key = message.partition(":")[0]
+                name, _, index = key.rstrip("]").partition("[")
+                line = key_lines.get(name, 0)
+                if index.isdigit():
+                    line = _line(given.get(name), int(index)) or line
+                self.problems.append(Problem(self.source, line, f"{where}: {message}"))
             return False
         if rec:
             tenant._put_security(user_id, rec)

@@ -3,6 +3,10 @@
 Every request goes to the endpoint when one is set (the emulator, a proxy): the service is
 built from the bundled discovery document with its rootUrl replaced, so batch requests go
 there too (batch ignores `api_endpoint`). Without an endpoint it talks to Google.
+
+The Data Transfer API (`client.datatransfer`) is built the same way on first use, from its own
+bundled document, over the same HTTP transport and credentials: its calls need a token with
+its scopes, which the tool asks for only once a command needs them.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from reconciler.problems import ReconcilerError, one_line
 from reconciler.settings import GoogleProvider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
+DIRECTORY = "directory_v1"
+DATATRANSFER = "datatransfer_v1"
 # How long one request may go without an answer (seconds); the environment may set another.
 HTTP_TIMEOUT_S = 60.0
 TIMEOUT_ENV = "RECONCILER_HTTP_TIMEOUT"
@@ -111,20 +117,23 @@ class ClientStats:
 
 
 @cache
-def bundled_discovery(api: str = "directory_v1") -> dict[str, Any]:
-    """A discovery document that ships with googleapiclient: the Directory API's, or with
-    `api="datatransfer_v1"` the Data Transfer API's."""
+def bundled_discovery(version: str = DIRECTORY) -> dict[str, Any]:
+    """The discovery document of admin `version` (directory_v1, datatransfer_v1) that ships
+    with googleapiclient."""
+    if version not in (DIRECTORY, DATATRANSFER):
+        raise ValueError(f"no bundled discovery document for admin {version}")
     path = (
         Path(googleapiclient.__file__).parent
         / "discovery_cache"
         / "documents"
-        / f"admin.{api}.json"
+        / f"admin.{version}.json"
     )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def discovery_for(endpoint: str | None, api: str = "directory_v1") -> dict[str, Any]:
-    doc = copy.deepcopy(bundled_discovery(api))
+def discovery_for(endpoint: str | None, version: str = DIRECTORY) -> dict[str, Any]:
+    """The bundled document of `version`, every root URL pointing at `endpoint` if given."""
+    doc = copy.deepcopy(bundled_discovery(version))
     if endpoint:
         root = endpoint.rstrip("/") + "/"
         doc["rootUrl"] = root
@@ -194,15 +203,19 @@ class GoogleClient:
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
         batch_size: int = 100,
+        endpoint: str | None = None,
     ):
+        """`endpoint`: where the services send their calls (None: Google); the Data
+        Transfer service, built on first use, goes there too."""
         self.service = service
         self.http = http
+        self.endpoint = endpoint
+        self._datatransfer: Any = None
         self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
         self.stats = ClientStats()
         self.timeout_s = HTTP_TIMEOUT_S
-        self.endpoint: str | None = None  # where requests go (None: Google)
         self._transfers: GoogleClient | None = None
 
     @property
@@ -210,13 +223,11 @@ class GoogleClient:
         """A client of the Data Transfer API over the same connection, endpoint, pacing
         (one quota), retries and counts; built on first use."""
         if self._transfers is None:
-            service = build_from_document(
-                discovery_for(self.endpoint, "datatransfer_v1"), http=self.http
+            sibling = GoogleClient(
+                self.datatransfer, self.http, self.pacer, self.retry, self.batch_size, self.endpoint
             )
-            sibling = GoogleClient(service, self.http, self.pacer, self.retry, self.batch_size)
             sibling.stats = self.stats
             sibling.timeout_s = self.timeout_s
-            sibling.endpoint = self.endpoint
             self._transfers = sibling
         return self._transfers
 
@@ -248,10 +259,18 @@ class GoogleClient:
         # frees no call before Google does. A margin would cost a whole extra minute
         # whenever the calls needed sit just above a multiple of it.
         pacer = Pacer(provider.quota_per_minute)
-        client = cls(service, http, pacer, retry, provider.batch_size)
+        client = cls(service, http, pacer, retry, provider.batch_size, endpoint)
         client.timeout_s = timeout
-        client.endpoint = endpoint
         return client
+
+    @property
+    def datatransfer(self) -> Any:
+        """The Data Transfer API service, built on first use from its bundled discovery
+        document, over the same HTTP transport (credentials) and endpoint as `service`."""
+        if self._datatransfer is None:
+            doc = discovery_for(self.endpoint, DATATRANSFER)
+            self._datatransfer = build_from_document(doc, http=self.http)
+        return self._datatransfer
 
     # -- running calls ---------------------------------------------------------------------
 
