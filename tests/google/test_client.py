@@ -156,9 +156,9 @@ def test_a_dead_endpoint_fails_fast_with_a_clear_message(tmp_path):
 def test_the_data_transfer_service_shares_the_endpoint_and_the_credentials(
     emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent
 ):
-    # The tool asks for no Data Transfer scope yet; a command that needs one will add it.
+    # Without offboarding configured the tool asks for no Data Transfer scope: add one here.
     wanted = [*credentials.scopes(read_only=True), DATATRANSFER_READ]
-    monkeypatch.setattr(credentials, "scopes", lambda read_only: wanted)
+    monkeypatch.setattr(credentials, "scopes", lambda read_only, offboarding=False: wanted)
     client = connect(emulator, tmp_path, read_only=True)
     assert client._datatransfer is None  # built on first use only
     apps = client.must(
@@ -180,7 +180,9 @@ def test_the_data_transfer_service_shares_the_endpoint_and_the_credentials(
     assert stats(emulator)["token_grants"] == 1
 
 
-def test_the_tools_scopes_do_not_reach_the_data_transfer_api_yet(emulator, tmp_path: Path):
+def test_without_offboarding_the_tools_scopes_do_not_reach_the_data_transfer_api(
+    emulator, tmp_path: Path
+):
     client = connect(emulator, tmp_path)
     outcome = client.execute(Call(client.datatransfer.applications().list(), "applications.list"))
     assert not outcome.ok and outcome.status == 403
