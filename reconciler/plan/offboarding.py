@@ -21,7 +21,7 @@ is suspended and offboarded, and a note says why the delete waits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -112,14 +112,8 @@ def offboarded_org_unit(user: User, workspace: Workspace) -> User:
     """Git's user with the org unit offboarding moves it to, when Git suspends it."""
     policy = policy_for(workspace, user)
     if user.suspended and policy.org_unit:
-        return _with_unit(user, policy.org_unit)
+        return replace(user, org_unit=policy.org_unit)
     return user
-
-
-def _with_unit(user: User, unit: str) -> User:
-    from dataclasses import replace
-
-    return replace(user, org_unit=unit)
 
 
 # -- deleting ---------------------------------------------------------------------------------
