@@ -387,6 +387,12 @@ def emulator() -> None:
     help="How long a released address (a removed alias, a deleted user's) cannot be claimed.",
 )
 @click.option(
+    "--transfer-delay-ms",
+    type=click.FloatRange(min=0),
+    help="How long a Data Transfer API transfer stays inProgress before it completes "
+    "(default: a fraction of a second, never at once).",
+)
+@click.option(
     "--batch-order",
     type=click.Choice(["sequential", "shuffle"]),
     default="sequential",
@@ -405,6 +411,7 @@ def serve(
     consistency_delay_ms: float,
     listing_lag_ms: float,
     address_hold_ms: float,
+    transfer_delay_ms: float | None,
     batch_order: str,
 ) -> None:
     """Serve the emulator on 127.0.0.1 until Ctrl-C; the tenant persists to --state."""
@@ -416,6 +423,8 @@ def serve(
     from reconciler.emulator.server import EmulatorServer
     from reconciler.emulator.store import StateError
 
+    # The emulator's own default delay unless one is given.
+    transfer = {} if transfer_delay_ms is None else {"transfer_delay_ms": transfer_delay_ms}
     config = EmulatorConfig(
         latency_ms=latency_ms,
         fault_rate=fault_rate,
@@ -425,6 +434,7 @@ def serve(
         listing_lag_ms=listing_lag_ms,
         address_hold_ms=address_hold_ms,
         batch_order=batch_order,
+        **transfer,
     )
     try:
         server = EmulatorServer.open(seed=seed, state=state, config=config, port=port)

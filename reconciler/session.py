@@ -6,11 +6,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from reconciler import clock
 from reconciler.apply.pending import load_pending
 from reconciler.desired import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.fetch import Actual
 from reconciler.plan.diff import make_plan
+from reconciler.plan.offboarding import configured
 from reconciler.plan.plan import Plan
 from reconciler.plan.safety import UnmatchedProtected
 from reconciler.problems import InvalidInput, Problem
@@ -22,6 +24,7 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
     """A client for the directory's provider. With `provider.kind: emulator` and no
     RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant."""
     ws, root = desired.workspace, desired.tree.root
+    offboarding = configured(ws, list(desired.state.users.values()))
     if ws.provider.kind == "emulator":
         provider = ws.provider.as_google()  # reached over loopback, as if it were Google
         if not os.environ.get(ENDPOINT_ENV):
@@ -35,11 +38,13 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
                 admin = server.first_super_admin()
                 if admin is not None:
                     provider = provider.model_copy(update={"admin_subject": admin})
-                yield GoogleClient.connect(provider, root, read_only=read_only, endpoint=url)
+                yield GoogleClient.connect(
+                    provider, root, read_only=read_only, endpoint=url, offboarding=offboarding
+                )
             return
     else:
         provider = ws.provider
-    yield GoogleClient.connect(provider, root, read_only=read_only)
+    yield GoogleClient.connect(provider, root, read_only=read_only, offboarding=offboarding)
 
 
 def read_actual(desired: Desired, client: GoogleClient, everything: bool = False) -> Actual:
@@ -89,7 +94,7 @@ def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
 def _diff(desired: Desired, actual: Actual) -> Plan:
     pending = load_pending(desired.tree.root)
     try:
-        return make_plan(desired.state, actual.state, desired.workspace, pending)
+        return make_plan(desired.state, actual.state, desired.workspace, pending, clock.now())
     except UnmatchedProtected as exc:
         ws = desired.tree.workspace_source
         raise InvalidInput(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from reconciler.fields import STRICT, Email
 from reconciler.state import USER_ATTRIBUTES
@@ -131,6 +132,62 @@ class Safety(BaseModel):
     )
 
 
+TRANSFER_WORDS = ("manager", "none")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ISO 8601 with a date and a time, in UTC (Z) or with an offset: "2026-05-01T09:30:00Z".
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
+
+
+class Offboarding(BaseModel):
+    """What happens to an account Git suspends (unbound, `state: suspended`, no longer in
+    Git) or deletes. Every key is optional: a key left out is off (`transfer_to` left out:
+    a `state: deleted` user waits until it is said). A user may override any key under its
+    own `offboarding:`. See README, "Offboarding"."""
+
+    model_config = STRICT
+
+    sign_out: bool = Field(
+        False, description="End the account's web and device sessions (users.signOut), once."
+    )
+    revoke_tokens: bool = Field(
+        False, description="Revoke its OAuth grants, app passwords and backup codes."
+    )
+    remove_from_groups: bool = Field(
+        False, description="A suspended account leaves every group this repository manages."
+    )
+    org_unit: str | None = Field(
+        None, description="Move suspended accounts to this org unit, e.g. /Former staff."
+    )
+    transfer_to: str | None = Field(
+        None,
+        description="Who receives the account's Drive and Calendar data: `manager`, an "
+        "email, or `none` (nothing is transferred). Left out: a deletion waits until it is said.",
+    )
+    delete_after_days: int = Field(
+        0,
+        ge=0,
+        le=3650,
+        description="`state: deleted` deletes only this many days after suspension.",
+    )
+
+    @field_validator("transfer_to", mode="before")
+    @classmethod
+    def _transfer_to(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip().lower()
+        if value not in TRANSFER_WORDS and not _EMAIL.match(value):
+            raise ValueError("must be `manager`, `none` or an email address")
+        return value
+
+    @field_validator("org_unit")
+    @classmethod
+    def _org_unit(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or value == "/" or value.endswith("/")):
+            raise ValueError("must be a full org unit path below the root, e.g. /Former staff")
+        return value
+
+
 class Workspace(BaseModel):
     """workspace.yaml: settings of the state directory."""
 
@@ -144,6 +201,11 @@ class Workspace(BaseModel):
     )
     sync: Sync = Field(default_factory=Sync)
     safety: Safety = Field(default_factory=Safety)
+    offboarding: Offboarding | None = Field(
+        None,
+        description="What offboarding does to accounts Git suspends or deletes; absent: "
+        "suspensions only, and `state: deleted` waits until `transfer_to` is said.",
+    )
     protected: list[Email] = Field(
         default_factory=list, description="Accounts never suspended, renamed or deleted."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 Role = Literal["OWNER", "MANAGER", "MEMBER"]
@@ -52,6 +52,31 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Credentials:
+    """What still lets a person in without a password (actual side, read for the accounts
+    offboarding revokes them on): OAuth grants by client id, app passwords by id, and
+    whether backup verification codes are there."""
+
+    tokens: tuple[str, ...] = ()
+    asps: tuple[str, ...] = ()
+    backup_codes: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.tokens or self.asps or self.backup_codes)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A data transfer from an account (Data Transfer API), as read."""
+
+    id: str
+    status: str  # Google's overallTransferStatusCode: new, inProgress, completed, failed
+    new_owner_id: str | None = None
+    request_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     email: str
     given_name: str | None = None
@@ -72,6 +97,10 @@ class User:
     bound: bool = False
     previous_emails: tuple[str, ...] = ()
     origin: Origin | None = None
+    # The user's own `offboarding:` keys (those it sets), over workspace.yaml's.
+    offboarding: dict[str, Any] | None = field(default=None, compare=False)
+    sign_out_after: str | None = None
+    password_change_after: str | None = None
     # Actual side: what Google holds.
     id: str | None = None
     owner: str | None = None  # the ownership marker's value, if any
@@ -79,6 +108,14 @@ class User:
     is_delegated_admin: bool = False
     suspension_reason: str | None = None
     deletion_time: str | None = None  # when Google deleted it (deleted accounts only)
+    # What this tool recorded on the ownership marker (google/marker.py): when it suspended
+    # the account, signed it out, required a password change.
+    suspended_at: str | None = None
+    signed_out_at: str | None = None
+    password_change_at: str | None = None
+    # Read only for the accounts offboarding needs them of (None: not read).
+    credentials: Credentials | None = None
+    transfers: tuple[Transfer, ...] | None = None
     # Google's list attributes as read, so a write keeps the entries Git does not manage;
     # JSON text, a fraction of the memory of the parsed lists (100k users read at once).
     raw: str | None = field(default=None, compare=False, repr=False)

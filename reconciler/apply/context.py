@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
+from reconciler import clock
 from reconciler.google.client import GoogleClient
 from reconciler.plan.change import Change
 from reconciler.state import State
@@ -45,3 +47,5 @@ class Context:
     on_rename_done: Callable[[str, str], None] = lambda _k, _new: None
     # Addresses an earlier, unfinished run released: Google may not have freed them yet.
     released: frozenset[str] = frozenset()
+    # The time recorded on markers (suspendedAt, signedOutAt, passwordChangeAt).
+    now: Callable[[], datetime] = clock.now

@@ -25,12 +25,16 @@ from reconciler.desired import Desired, load_desired
 from reconciler.google import ops
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import Actual
+from reconciler.google.marker import FIELDS as MARKER_FIELDS
 from reconciler.plan.change import Change
 from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe, render_text
 from reconciler.problems import safe_lines
 from reconciler.provenance import git_commit, state_digest
 from reconciler.session import google_session, plan_for
+
+# Changes that record a date on the ownership marker (google/marker.py).
+DATED = frozenset({"suspend", "sign_out", "require_password_change"})
 
 OK, ERROR = 0, 1
 
@@ -181,8 +185,12 @@ def _execute(
     written. Other errors are raised after that."""
     plan, ws = run.plan, run.desired.workspace
     marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
-    # The read just now saw whether the schema holds the marker field: no second look.
-    needs_schema = marks and not run.actual.marker_schema
+    # The read just now saw which fields the schema holds: no second look. Suspensions and
+    # offboarding steps record their dates on the marker, in fields older schemas lack.
+    dates = any(c.kind == "user" and c.action in DATED for c in plan.changes)
+    needs_schema = (marks and not run.actual.marker_schema) or (
+        dates and not set(MARKER_FIELDS) <= run.actual.marker_fields
+    )
     try:
         if needs_schema and ops.ensure_marker_schema(client, ws.directory.customer):
             click.echo("Created the ownership schema (custom user field).", err=True)

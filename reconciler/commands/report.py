@@ -2,7 +2,10 @@
 
 Sections: accounts Google has that Git does not name (unmanaged), accounts Git binds that
 Google lacks (missing), attribute and membership drift, accounts another repository manages,
-and privileged access (super and delegated admins) with whether Git names them.
+privileged access (super and delegated admins) with whether Git names them, and
+offboarding: suspended accounts of ours that still have OAuth grants, app passwords or backup
+codes, or whose data is not transferred (as far as the plan read them: offboarding reads them
+for the accounts it works on), and the deletions that wait.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ SECTIONS = {
     "orphaned": "Accounts and groups marked as ours that Git no longer binds or names",
     "other_owner": "Accounts and groups managed by another repository",
     "privileged": "Privileged access (super and delegated admins)",
+    "offboarding": "Offboarding: suspended accounts with live tokens, app passwords or "
+    "untransferred data, and deletions waiting",
 }
 
 
@@ -88,7 +93,32 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
             report.sections["drift"].append(Row(change.key, _drift_detail(change)))
     for change in plan.refused:
         report.sections["drift"].append(Row(change.key, describe(change)))
+    _offboarding(actual, plan, ours, report)
     return report
+
+
+def _offboarding(actual: State, plan: Plan, ours: str, report: Report) -> None:
+    rows = report.sections["offboarding"]
+    for account in sorted(actual.users.values(), key=lambda u: u.email):
+        if account.owner != ours or not account.suspended:
+            continue
+        creds = account.credentials
+        if creds is not None and creds.any:
+            parts = [f"{len(creds.tokens)} OAuth grant(s)"] if creds.tokens else []
+            parts += [f"{len(creds.asps)} app password(s)"] if creds.asps else []
+            parts += ["backup codes"] if creds.backup_codes else []
+            rows.append(Row(account.email, "suspended, still has " + ", ".join(parts)))
+        if account.transfers is not None:
+            done = any(t.status.lower() == "completed" for t in account.transfers)
+            if not done:
+                shown = ", ".join(f"{t.id} {t.status}" for t in account.transfers) or "none"
+                rows.append(
+                    Row(account.email, f"suspended, data not transferred (transfers: {shown})")
+                )
+    for note in plan.notes:
+        if note.startswith("delete of ") and " waits: " in note:
+            head, _, why = note.partition(" waits: ")
+            rows.append(Row(head.removeprefix("delete of "), f"delete waits: {why}"))
 
 
 def _groups(desired: State, actual: State, ours: str, report: Report) -> None:

@@ -622,6 +622,8 @@ def _explain(err: dict[str, Any], place: _Place) -> str:
         return f"must be one of {ctx.get('expected')}, not {_describe(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"must be a map of fields, not {_describe(value)}"
+    if kind == "greater_than_equal":
+        return f"must be {ctx.get('ge')} or more, not {_describe(value)}"
     if kind == "too_short":
         return "must not be empty"
     if kind == "string_pattern_mismatch":

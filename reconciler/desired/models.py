@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from reconciler.fields import STRICT, Email, MemberRef
+from reconciler.settings import TIMESTAMP_PATTERN, Offboarding
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 
@@ -42,6 +44,31 @@ class UserEntry(BaseModel):
         description="active: provisioned when bound; staged: not provisioned, an existing "
         "account is left alone; suspended; deleted.",
     )
+    offboarding: Offboarding | None = Field(
+        None,
+        description="This user's own offboarding settings: each key given overrides "
+        "workspace.yaml's `offboarding:`.",
+    )
+    sign_out_after: str | None = Field(
+        None,
+        description='A timestamp, e.g. "2026-05-01T09:30:00Z": the account is signed out once, '
+        "the first time a plan sees a timestamp newer than the last sign-out.",
+    )
+    require_password_change_after: str | None = Field(
+        None,
+        description="A timestamp: the account must change its password at its next login, "
+        "once, the first time a plan sees a timestamp newer than the last one done.",
+    )
+
+    @field_validator("sign_out_after", "require_password_change_after")
+    @classmethod
+    def _timestamp(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(TIMESTAMP_PATTERN, value):
+            raise ValueError(
+                f'{value!r} is not a timestamp with a time zone, e.g. "2026-05-01T09:30:00Z" '
+                "(quoted)"
+            )
+        return value
 
 
 class GroupEntry(BaseModel):

@@ -47,6 +47,13 @@ def _user(located: Located[UserEntry], bound: bool, synced: set[str], root: Path
         bound=bound,
         previous_emails=tuple(sorted(set(e.previous_emails))),
         origin=_origin(located, root),
+        offboarding=(
+            e.offboarding.model_dump(include=e.offboarding.model_fields_set)
+            if e.offboarding is not None
+            else None
+        ),
+        sign_out_after=e.sign_out_after,
+        password_change_after=e.require_password_change_after,
     )
 
 
@@ -125,6 +132,19 @@ def _resolve_org_units(tree: DesiredTree, state: State) -> None:
             origin = _origin(o, tree.root)
             path = spelled.of(o.entry.path)
             state.org_units[path] = OrgUnit(path, o.entry.description, origin)
+    # The unit offboarding moves suspended accounts to is created like any other.
+    ws_source = tree.workspace_source
+    policy = tree.workspace.offboarding
+    if policy is not None and policy.org_unit:
+        origin = Origin(ws_source.path.relative_to(tree.root), ws_source.line_of("offboarding"))
+        path = spelled.of(policy.org_unit)
+        state.org_units.setdefault(path, OrgUnit(path, origin=origin))
+    for located in tree.users:
+        own = located.entry.offboarding
+        if own is not None and own.org_unit:
+            origin = _origin(located, tree.root)
+            path = spelled.of(own.org_unit)
+            state.org_units.setdefault(path, OrgUnit(path, origin=origin))
     for email, user in state.users.items():
         if not user.org_unit or user.org_unit == "/":
             continue

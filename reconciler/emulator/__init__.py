@@ -1,7 +1,9 @@
-"""An emulator of the Admin SDK Directory API, faithful enough for the real googleapiclient.
+"""An emulator of the Admin SDK Directory API and Data Transfer API, faithful enough for the
+real googleapiclient.
 
-It holds one Google Workspace tenant (domains and domain aliases, users, groups and their
-members, org units, custom user schemas) and answers the Directory API's methods with
+It holds one Google Workspace tenant (domains and domain aliases, users with their tokens,
+ASPs and backup codes, groups and their members, org units, custom user schemas, data
+transfers) and answers the Directory API's and the Data Transfer API's methods with
 Google's resource shapes, error shapes and semantics, so plans and applies can be tried, and
 integration tests run, without reaching Google. The tenant starts from a seed in the API's
 own shapes and persists across restarts.
@@ -11,12 +13,13 @@ model, its indexes and journaled mutations), `seed` (seed and state documents), 
 (snapshot + append-only journal), `api` (DirectoryApi: routing, consistency delay, short
 reads, listing lag) with `api_users`, `api_groups`, `api_members`, `api_orgunits`,
 `api_schemas`, `api_domains` (over `domains`: the tenant's domains and which addresses may
-use), `lag` (what lagging listings still show), and
-`fields` (partial responses), `discovery` (the bundled discovery document: `fields` names
-are checked against its response schemas), `query` (search), `paging`, `rules`, `errors`,
-`request`. `server` puts it on HTTP, with `batch` (the multipart wire format), `auth` (the
-token endpoint and the Bearer token of every call) and `faults` (latency, injected faults,
-quota, batch order, stats).
+use), `api_security` (over `user_security`: tokens, ASPs, backup codes, sign-outs),
+`api_datatransfer` (over `transfers`: the Data Transfer API), `lag` (what lagging listings
+still show), and `fields` (partial responses), `discovery` (the bundled discovery documents:
+`fields` names are checked against their response schemas), `query` (search), `paging`,
+`rules`, `errors`, `request`. `server` puts it on HTTP, with `batch` (the multipart wire
+format), `auth` (the token endpoint and the Bearer token of every call) and `faults`
+(latency, injected faults, quota, batch order, stats).
 
 Choices where Google's behaviour is undocumented (or where we simplify), so tests and users
 know what to expect:
@@ -192,7 +195,25 @@ Responses
 - An unknown path or method: `404 notFound` "Not Found", method id `unknown`. An internal
   error: `500 backendError` (logged), like Google's backend.
 
+A user's security state (user_security.py, api_security.py; docs/emulator.md)
+- tokens, asps and verificationCodes are served per user (scope
+  admin.directory.user.security); a listing with nothing has no `items` key. An unknown
+  token is `404 notFound` "Resource Not Found: clientId"; an unknown ASP `400 invalid`
+  "Invalid Input: codeId" (unverified; GAM never expects a 404 there). generate makes 10
+  new 8-digit codes, invalidate removes them; both are `400 invalid` "Invalid Input" for a
+  suspended user. users.signOut revokes nothing and is counted (`signOuts`,
+  `lastSignOutTime` on the user's entry of the state). Deleted users keep theirs.
+
+Data Transfer API (transfers.py, api_datatransfer.py; docs/emulator.md)
+- Applications: Drive and Docs, Calendar, Looker Studio with Google's ids and parameters.
+  A transfer is `inProgress` for `transfer_delay_ms` (default 200), then `completed`; the
+  moment is stored with it. Owners must be user ids (an address is `400 invalid`); the new
+  owner an active, settled user other than the old one. Seeds may hold transfers that
+  stay `inProgress` or `failed`.
+
 Batches, faults, persistence (details in batch.py, faults.py, server.py, store.py)
+- A batch holds the calls of one API (Directory or Data Transfer, both at `/batch`); a
+  mixed one is refused whole, 400.
 - Batch parts run, and are answered, in request order; `batch_order: "shuffle"` runs them in
   a random order and answers them in another (Google: "in any order"), repeatable for a
   `fault_seed`. A delimiter counts only as a whole line; folded part headers are unfolded.

@@ -9,6 +9,11 @@
 store's lock and its writes form one journal entry. Success bodies follow the discovery
 document's schemas, errors Google's JSON error shape; `fields` is honoured.
 
+The Data Transfer API runs through the same object over the same tenant:
+`api.call("GET", "transfers", {}, None, service=DATATRANSFER)`, `path` then relative to
+`/admin/datatransfer/v1/` (api_datatransfer.py). A transfer stays inProgress for
+`api.transfer_delay_s` after its insert, then shows completed.
+
 Short reads, for testing a client's guard against partial listings: set
 `api.short_listing = {"users": 1, "members": 2}` (collection -> how many items every
 listing of that collection leaves out at its end; collections: users, groups, members,
@@ -35,11 +40,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from reconciler.emulator import (
+    api_datatransfer,
     api_domains,
     api_groups,
     api_members,
     api_orgunits,
     api_schemas,
+    api_security,
     api_users,
 )
 from reconciler.emulator.discovery import check_selection
@@ -48,6 +55,7 @@ from reconciler.emulator.fields import parse_fields, select
 from reconciler.emulator.lag import ListingLag
 from reconciler.emulator.request import Call
 from reconciler.emulator.store import StateError, TenantStore
+from reconciler.emulator.transfers import DEFAULT_TRANSFER_DELAY_MS
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +72,6 @@ _ROUTES: list[tuple[str, str, str, Handler]] = [
     ("PATCH", "users/{userKey}", "directory.users.patch", api_users.patch_user),
     ("DELETE", "users/{userKey}", "directory.users.delete", api_users.delete_user),
     ("POST", "users/{userKey}/makeAdmin", "directory.users.makeAdmin", api_users.make_admin),
-    ("POST", "users/{userKey}/signOut", "directory.users.signOut", api_users.sign_out),
     ("POST", "users/{userKey}/undelete", "directory.users.undelete", api_users.undelete_user),
     ("GET", "users/{userKey}/aliases", "directory.users.aliases.list", api_users.list_user_aliases),
     (
@@ -221,7 +228,16 @@ _ROUTES: list[tuple[str, str, str, Handler]] = [
         "directory.schemas.delete",
         api_schemas.delete_schema,
     ),
+    *api_security.ROUTES,
 ]
+
+DIRECTORY = "directory"
+DATATRANSFER = "datatransfer"
+# The APIs served: name -> its routes, relative to `admin/<name>/v1/`.
+SERVICES: dict[str, list[tuple[str, str, str, Handler]]] = {
+    DIRECTORY: _ROUTES,
+    DATATRANSFER: api_datatransfer.ROUTES,
+}
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -232,6 +248,9 @@ def _compile(template: str) -> re.Pattern[str]:
 
 
 _COMPILED = [(m, _compile(t), method_id, handler) for m, t, method_id, handler in _ROUTES]
+_COMPILED_DATATRANSFER = [
+    (m, _compile(t), method_id, handler) for m, t, method_id, handler in api_datatransfer.ROUTES
+]
 
 
 @dataclass(frozen=True)
@@ -268,6 +287,9 @@ class DirectoryApi:
         # frees it. 0: free at once. Not persisted, like the consistency delay.
         self.address_hold_s = 0.0
         self._released_at: dict[str, float] = {}
+        # How long a data transfer stays inProgress before it shows completed (the time is
+        # stored with the transfer, so it survives a restart; transfers.py).
+        self.transfer_delay_s = DEFAULT_TRANSFER_DELAY_MS / 1000
 
     @property
     def consistency_delay_ms(self) -> float:
@@ -287,9 +309,18 @@ class DirectoryApi:
     def address_hold_ms(self, value: float) -> None:
         self.address_hold_s = value / 1000
 
-    def method_id_for(self, http_method: str, path: str) -> str:
+    @property
+    def transfer_delay_ms(self) -> float:
+        """How long a data transfer stays inProgress, in milliseconds (the option's unit)."""
+        return self.transfer_delay_s * 1000
+
+    @transfer_delay_ms.setter
+    def transfer_delay_ms(self, value: float) -> None:
+        self.transfer_delay_s = value / 1000
+
+    def method_id_for(self, http_method: str, path: str, service: str = DIRECTORY) -> str:
         """The discovery method id a request would run, or 'unknown'."""
-        route = self._route(http_method, path)
+        route = self._route(http_method, path, service)
         return route[0] if route else "unknown"
 
     def call(
@@ -298,9 +329,12 @@ class DirectoryApi:
         path: str,
         query: dict[str, list[str]],
         body: bytes | None,
+        service: str = DIRECTORY,
     ) -> ApiResponse:
-        """Run one API call; never raises for anything a client can send."""
-        route = self._route(http_method, path)
+        """Run one API call of `service` (DIRECTORY: `path` relative to
+        admin/directory/v1/; DATATRANSFER: to admin/datatransfer/v1/); never raises for
+        anything a client can send."""
+        route = self._route(http_method, path, service)
         if route is None:
             return ApiResponse(404, ApiError(404, "notFound", "Not Found").body(), "unknown")
         method_id, handler, params = route
@@ -324,6 +358,7 @@ class DirectoryApi:
                     short_listing=dict(self.short_listing),
                     lagged=self._lag.visible,
                     held=lambda address: self._held(address, now),
+                    transfer_delay_s=self.transfer_delay_s,
                 )
                 tenant.on_change = self._watch(now)
                 try:
@@ -361,10 +396,13 @@ class DirectoryApi:
 
     # ---- internals -----------------------------------------------------------------
 
-    def _route(self, http_method: str, path: str) -> tuple[str, Handler, dict[str, str]] | None:
+    def _route(
+        self, http_method: str, path: str, service: str = DIRECTORY
+    ) -> tuple[str, Handler, dict[str, str]] | None:
         path = path.lstrip("/")
         method = http_method.upper()
-        for route_method, pattern, method_id, handler in _COMPILED:
+        table = _COMPILED if service == DIRECTORY else _COMPILED_DATATRANSFER
+        for route_method, pattern, method_id, handler in table:
             if route_method != method:
                 continue
             m = pattern.fullmatch(path)

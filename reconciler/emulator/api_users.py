@@ -250,11 +250,6 @@ def make_admin(call: Call) -> Answer:
     return 204, None
 
 
-def sign_out(call: Call) -> Answer:
-    find_user(call, call.params["userKey"], write=True)
-    return 204, None
-
-
 def list_user_aliases(call: Call) -> Answer:
     rec = find_user(call, call.params["userKey"], write=False)
     return 200, aliases_resource(rec["id"], rec, "primaryEmail")

@@ -15,8 +15,9 @@ Every API call (and every part of a batch, whose parts inherit the batch's Autho
 header unless they carry their own, as Google documents for batch headers):
 - no Bearer token, or one the emulator did not issue, or an expired one: `401 authError`
   "Request had invalid authentication credentials…" (status UNAUTHENTICATED);
-- a token none of whose scopes authorizes the method (the discovery document lists, per
-  method, the scopes that do; read-only scopes authorize only reads): `403
+- a token none of whose scopes authorizes the method (the discovery documents, Directory and
+  Data Transfer, list per method the scopes that do; read-only scopes authorize only
+  reads): `403
   insufficientPermissions` "Request had insufficient authentication scopes."
   (PERMISSION_DENIED);
 - a token acting as a user who is not a super admin (or a deleted one), or a service account
@@ -37,7 +38,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.emulator.discovery import bundled_discovery_document
+from reconciler.emulator.discovery import (
+    API_VERSIONS,
+    bundled_discovery_document,
+    document_methods,
+)
 from reconciler.emulator.tenant import USER
 
 TOKEN_LIFETIME_S = 3600
@@ -120,22 +125,22 @@ def bearer(authorization: str | None) -> str | None:
 
 @functools.cache
 def method_scopes() -> dict[str, frozenset[str]]:
-    """Discovery method id -> the scopes that authorize it (the bundled document's lists)."""
-    found: dict[str, frozenset[str]] = {}
-
-    def walk(resources: dict[str, Any]) -> None:
-        for resource in resources.values():
-            for method in resource.get("methods", {}).values():
-                found[method["id"]] = frozenset(method.get("scopes", ()))
-            walk(resource.get("resources", {}))
-
-    walk(bundled_discovery_document()["resources"])
-    return found
+    """Discovery method id -> the scopes that authorize it (the bundled documents' lists,
+    Directory and Data Transfer)."""
+    return {
+        method_id: frozenset(method.get("scopes", ()))
+        for version in API_VERSIONS
+        for method_id, method in document_methods(version).items()
+    }
 
 
 def known_scopes() -> frozenset[str]:
-    """Every scope the Directory API's discovery document names."""
-    return frozenset(bundled_discovery_document()["auth"]["oauth2"]["scopes"])
+    """Every scope the discovery documents of the served APIs name."""
+    return frozenset(
+        scope
+        for version in API_VERSIONS
+        for scope in bundled_discovery_document(version)["auth"]["oauth2"]["scopes"]
+    )
 
 
 def covers(scopes: frozenset[str], method_id: str) -> bool:
@@ -173,8 +178,8 @@ def first_super_admin(store: Any) -> str | None:
 
 
 def may_administer(store: Any, grant: Grant, admin_service_accounts: list[str] | None) -> bool:
-    """Whether whom a token acts as may use the Directory API: a super admin of the tenant,
-    or a service account holding an admin role."""
+    """Whether whom a token acts as may use the Admin SDK (Directory, Data Transfer): a super
+    admin of the tenant, or a service account holding an admin role."""
     if grant.subject_id is None:
         if admin_service_accounts is None:
             return True

@@ -1,10 +1,11 @@
-"""The discovery document bundled with googleapiclient, and what the emulator reads in it.
+"""The discovery documents bundled with googleapiclient, and what the emulator reads in them.
 
-The server serves it (root URL rewritten); the API checks `fields` selections against the
-response schema of each method, as Google does: a name the schema does not have is
-`400 invalidParameter` "Invalid field selection <name>". Below a free-form object (an
-`additionalProperties` map such as `customSchemas`, or a value of type `any`) every name
-is accepted.
+Two APIs are served: the Directory API (`admin.directory_v1`) and the Data Transfer API
+(`admin.datatransfer_v1`). The server serves their documents (root URL rewritten); the API
+checks `fields` selections against the response schema of each method, as Google does: a
+name the schema does not have is `400 invalidParameter` "Invalid field selection <name>".
+Below a free-form object (an `additionalProperties` map such as `customSchemas`, or a value
+of type `any`) every name is accepted.
 """
 
 from __future__ import annotations
@@ -19,46 +20,64 @@ from reconciler.emulator.fields import Selection
 
 Schema = dict[str, Any]
 
+DIRECTORY = "directory_v1"
+DATATRANSFER = "datatransfer_v1"
+# The versions served, as `$discovery/rest?version=` names them.
+API_VERSIONS = (DIRECTORY, DATATRANSFER)
+
 
 @functools.cache
-def bundled_discovery_document() -> dict[str, Any]:
-    """admin directory_v1 as bundled with googleapiclient (read once)."""
+def bundled_discovery_document(version: str = DIRECTORY) -> dict[str, Any]:
+    """admin `version` (directory_v1, datatransfer_v1) as bundled with googleapiclient
+    (read once)."""
     import googleapiclient
 
+    if version not in API_VERSIONS:
+        raise ValueError(f"no bundled discovery document for admin {version}")
     path = (
         Path(googleapiclient.__file__).parent
         / "discovery_cache"
         / "documents"
-        / "admin.directory_v1.json"
+        / f"admin.{version}.json"
     )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@functools.cache
-def _responses() -> dict[str, Schema | None]:
-    """Method id -> its response schema (None: the method answers no body)."""
-    found: dict[str, Schema | None] = {}
+def document_methods(version: str) -> dict[str, dict[str, Any]]:
+    """Method id -> its description in the bundled document of `version`."""
+    found: dict[str, dict[str, Any]] = {}
 
     def walk(resources: dict[str, Any]) -> None:
         for resource in resources.values():
             for method in resource.get("methods", {}).values():
-                found[method["id"]] = method.get("response")
+                found[method["id"]] = method
             walk(resource.get("resources", {}))
 
-    walk(bundled_discovery_document()["resources"])
+    walk(bundled_discovery_document(version)["resources"])
     return found
+
+
+@functools.cache
+def _responses() -> dict[str, tuple[Schema | None, str]]:
+    """Method id -> its response schema (None: the method answers no body) and the
+    version of the document whose schemas it refers to."""
+    return {
+        method_id: (method.get("response"), version)
+        for version in API_VERSIONS
+        for method_id, method in document_methods(version).items()
+    }
 
 
 def check_selection(method_id: str, selection: Selection) -> None:
     """Raise `400 invalidParameter` if `selection` names a field the response of
     `method_id` cannot have. Methods without a response body accept any selection."""
-    schema = _responses().get(method_id)
+    schema, version = _responses().get(method_id, (None, DIRECTORY))
     if schema is not None:
-        _check(selection, schema)
+        _check(selection, schema, bundled_discovery_document(version)["schemas"])
 
 
-def _check(selection: Selection, schema: Schema) -> None:
-    schema = _resolve(schema)
+def _check(selection: Selection, schema: Schema, schemas: dict[str, Schema]) -> None:
+    schema = _resolve(schema, schemas)
     if _free_form(schema):
         return
     props = schema.get("properties") or {}
@@ -74,17 +93,16 @@ def _check(selection: Selection, schema: Schema) -> None:
             raise invalid_selection(name)
         if sub is not None:
             assert child is not None
-            resolved = _resolve(child)
+            resolved = _resolve(child, schemas)
             if not _free_form(resolved) and not (
                 resolved.get("properties") or resolved.get("additionalProperties") is not None
             ):
                 raise invalid_selection(next(iter(sub)))  # a sub-field of a plain value
-            _check(sub, resolved)
+            _check(sub, resolved, schemas)
 
 
-def _resolve(schema: Schema) -> Schema:
+def _resolve(schema: Schema, schemas: dict[str, Schema]) -> Schema:
     """Follow `$ref`s and array items down to the schema of one value."""
-    schemas = bundled_discovery_document()["schemas"]
     for _ in range(32):
         if "$ref" in schema:
             schema = schemas[schema["$ref"]]

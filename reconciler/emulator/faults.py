@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from reconciler.emulator.transfers import DEFAULT_TRANSFER_DELAY_MS
+
 # name -> (HTTP status, reason, domain, message); "drop" closes the connection instead.
 FAULTS: dict[str, tuple[int, str, str, str]] = {
     "too_many_requests": (429, "rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"),
@@ -63,6 +65,8 @@ class EmulatorConfig:
     # How long an address released by a call (a removed alias, a deleted user or group)
     # cannot be claimed again (409 duplicate, as Google answers while it frees it).
     address_hold_ms: float = 0.0
+    # How long a data transfer stays inProgress before it shows completed (transfers.py).
+    transfer_delay_ms: float = DEFAULT_TRANSFER_DELAY_MS
     # collection ("users", "groups", "members"...) -> items every listing of it leaves out
     short_listing: dict[str, int] = field(default_factory=dict)
     batch_order: str = "sequential"  # or "shuffle": parts run and answer in any order
@@ -91,6 +95,8 @@ class EmulatorConfig:
             problems.append("listing_lag_ms must be 0 or more")
         if self.address_hold_ms < 0:
             problems.append("address_hold_ms must be 0 or more")
+        if self.transfer_delay_ms < 0:
+            problems.append("transfer_delay_ms must be 0 or more")
         if any(
             not isinstance(n, int) or isinstance(n, bool) or n < 0
             for n in self.short_listing.values()
@@ -138,6 +144,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "consistency_delay_ms": (int, float),
     "listing_lag_ms": (int, float),
     "address_hold_ms": (int, float),
+    "transfer_delay_ms": (int, float),
     "short_listing": dict,
     "batch_order": str,
     "delegated_scopes": list,

@@ -36,6 +36,8 @@ class Call:
     # this call releases (held from when its writes are saved).
     held: Callable[[str], bool] = lambda _address: False
     released: list[str] = field(default_factory=list)
+    # Data transfers: how long a new one stays inProgress (seconds).
+    transfer_delay_s: float = 0.0
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """A query parameter's value (the last one if repeated)."""

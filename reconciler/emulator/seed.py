@@ -2,8 +2,11 @@
 
 Top-level keys: `domains` (names, or Domains resources with `domainAliases`: see
 domains.py), `users` (User resources), `groups` (Group resources, each with
-an inline `members` list of Member resources), `orgUnits`, `schemas`; a saved state adds
-`customerId`, `rootOrgUnitId`, `deletedUsers` and `journalSeq`. Absent keys mean empty.
+an inline `members` list of Member resources), `orgUnits`, `schemas`, `dataTransfers`
+(DataTransfer resources: transfers.py); a saved state adds `customerId`, `rootOrgUnitId`,
+`deletedUsers` and `journalSeq`. Absent keys mean empty. A user (or deleted user) entry may
+also hold its security state (user_security.py): `tokens` (Token resources), `asps` (Asp
+resources), `verificationCodes` (8-digit strings), `signOuts` and `lastSignOutTime`.
 Ids and etags are generated unless given. Every entry goes through the same rules as the
 API's inserts, and every problem is reported at once, located (file:line for YAML). One
 member the API cannot insert is allowed: an address in the tenant's domains that no user or
@@ -27,9 +30,12 @@ from reconciler.emulator.api_schemas import build_schema
 from reconciler.emulator.domains import domain_record, finish
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.ids import external_member_id, new_customer_id, new_orgunit_id, next_etag
+from reconciler.emulator.request import parse_time
 from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, ROOT_PATH, Tenant
+from reconciler.emulator.transfers import seeded_transfer
 from reconciler.emulator.user_resource import build_user
+from reconciler.emulator.user_security import SECURITY_KEYS, SecurityProblems, security_from_entry
 from reconciler.files import RefusedFile, read_regular
 from reconciler.problems import InvalidInput, Problem
 
@@ -45,6 +51,7 @@ TOP_KEYS = frozenset(
         "rootOrgUnitId",
         "deletedUsers",
         "journalSeq",
+        "dataTransfers",
     }
 )
 
@@ -157,6 +164,7 @@ class _Loader:
         groups = self.entries(doc, "groups")
         ids = self.groups(tenant, groups)
         self.members(tenant, groups, ids)
+        self.transfers(tenant, self.entries(doc, "dataTransfers"))
         tenant.finish_bulk_load()
         return tenant
 
@@ -269,8 +277,12 @@ class _Loader:
     def users(self, tenant: Tenant, entries: list[Any], *, deleted: bool) -> None:
         key = "deletedUsers" if deleted else "users"
         for i, entry in enumerate(entries):
-            if not self.check_keys(entry, entries, f"{key}[{i}]", USER_KEYS):
+            if not self.check_keys(entry, entries, f"{key}[{i}]", USER_KEYS | SECURITY_KEYS):
                 continue
+            security = {k: entry[k] for k in SECURITY_KEYS if k in entry}
+            key_lines = getattr(entry, "key_lines", {})
+            if security:  # held apart from the User record (user_security.py)
+                entry = {k: v for k, v in entry.items() if k not in SECURITY_KEYS}
             if self.trusted and entry.keys() >= _STORED_USER_KEYS:
                 rec = dict(entry)
             else:
@@ -287,12 +299,49 @@ class _Loader:
                 self.problem(entries, i, f"{where}: id {rec['id']} is used twice")
                 continue
             rec["etag"] = entry.get("etag") or next_etag(rec["id"])
+            if security and not self.security(tenant, where, rec["id"], security, key_lines):
+                continue
             if deleted:
                 rec.setdefault("deletionTime", self.now)
                 tenant.deleted_users[rec["id"]] = rec
             else:
                 rec.pop("deletionTime", None)
                 tenant._put_user(rec, bulk=True)
+
+    def security(
+        self,
+        tenant: Tenant,
+        where: str,
+        user_id: str,
+        given: dict[str, Any],
+        key_lines: Mapping[str, int],
+    ) -> bool:
+        """Keep a user's tokens, ASPs, codes and sign-outs; False (and problems, each at the
+        line of the key or list item it is about) if invalid."""
+        now_ms = int(parse_time(self.now) * 1000)
+        try:
+            rec = security_from_entry(given, user_id, now_ms)
+        except SecurityProblems as exc:
+            for message in exc.messages:
+                key = message.partition(":")[0]
+                name, _, index = key.rstrip("]").partition("[")
+                line = key_lines.get(name, 0)
+                if index.isdigit():
+                    line = _line(given.get(name), int(index)) or line
+                self.problems.append(Problem(self.source, line, f"{where}: {message}"))
+            return False
+        if rec:
+            tenant._put_security(user_id, rec)
+        return True
+
+    def transfers(self, tenant: Tenant, entries: list[Any]) -> None:
+        for i, entry in enumerate(entries):
+            try:
+                rec = seeded_transfer(tenant, entry, now=self.now, rng=self.rng)
+            except ValueError as exc:
+                self.problem(entries, i, f"dataTransfers[{i}]: {exc}")
+                continue
+            tenant._put_transfer(rec)
 
     def groups(self, tenant: Tenant, entries: list[Any]) -> list[str | None]:
         ids: list[str | None] = []

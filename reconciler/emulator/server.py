@@ -1,12 +1,17 @@
 """The emulator over HTTP on loopback: the Directory API, batch, discovery, a token endpoint.
 
 Routes:
-- `/admin/directory/v1/...`: one API call, delegated to `DirectoryApi.call`.
-- `POST /batch`, `POST /batch/admin/directory_v1`: up to 1000 calls in Google's multipart
-  format (see batch.py); each part is an API call for stats, quota and faults.
-- `GET /$discovery/rest?version=directory_v1`, `GET /discovery/v1/apis/admin/directory_v1/rest`:
-  the discovery document bundled with googleapiclient, with its root URL set to this server,
-  so a client built from it sends API calls and batches here.
+- `/admin/directory/v1/...`: one Directory API call, delegated to `DirectoryApi.call`;
+  `/admin/datatransfer/v1/...`: one Data Transfer API call, to the same object (one tenant).
+- `POST /batch` (the batchPath of both APIs' discovery documents), `POST
+  /batch/admin/directory_v1` (the Directory's older one): up to 1000 calls in Google's
+  multipart format (see batch.py); each part is an API call for stats, quota and faults.
+  A batch holds the calls of one API only (Google ended heterogeneous batches with its
+  global batch endpoints in 2020): a batch that mixes them is refused whole, 400.
+- `GET /$discovery/rest?version=directory_v1` (or `datatransfer_v1`), `GET
+  /discovery/v1/apis/admin/directory_v1/rest` (or `datatransfer_v1`): the discovery
+  documents bundled with googleapiclient, with their root URL set to this server, so a
+  client built from one sends API calls and batches here.
 - `POST /token`: answers a JWT-bearer grant without checking the signature, so service-account
   credentials (domain-wide delegation included) work offline; it checks the assertion's
   subject and scopes as Google does, and every API call (every batch part) needs one of
@@ -50,8 +55,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from reconciler.emulator import auth
 from reconciler.emulator import batch as batchfmt
-from reconciler.emulator.api import SHORT_LISTING_COLLECTIONS, DirectoryApi
-from reconciler.emulator.discovery import bundled_discovery_document
+from reconciler.emulator.api import DATATRANSFER, DIRECTORY, SHORT_LISTING_COLLECTIONS, DirectoryApi
+from reconciler.emulator.discovery import API_VERSIONS, bundled_discovery_document
 from reconciler.emulator.faults import (
     AFTER_FAULT_KINDS,
     DROP,
@@ -68,8 +73,15 @@ from reconciler.emulator.journal import StateError
 
 HOST = "127.0.0.1"
 API_PREFIX = "/admin/directory/v1/"
+DATATRANSFER_PREFIX = "/admin/datatransfer/v1/"
+# Path prefix -> the API (DirectoryApi service) whose calls it holds.
+API_PREFIXES = {API_PREFIX: DIRECTORY, DATATRANSFER_PREFIX: DATATRANSFER}
 BATCH_PATHS = ("/batch", "/batch/admin/directory_v1")
-DISCOVERY_PATHS = ("/$discovery/rest", "/discovery/v1/apis/admin/directory_v1/rest")
+DISCOVERY_PATHS = (
+    "/$discovery/rest",
+    "/discovery/v1/apis/admin/directory_v1/rest",
+    "/discovery/v1/apis/admin/datatransfer_v1/rest",
+)
 API_VERSION = "directory_v1"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
@@ -137,7 +149,7 @@ class EmulatorServer:
         self._batch_random = random.Random(None)
         self._httpd: _LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._discovery: bytes | None = None
+        self._discovery: dict[str, bytes] = {}  # version -> the document as served
         self.tokens = auth.Tokens()
         self.configure(**(config.as_json() if config else {}))
 
@@ -180,7 +192,7 @@ class EmulatorServer:
         httpd = _LoopbackHTTPServer((HOST, self.port), _Handler)
         httpd.emulator = self
         self._httpd = httpd
-        self._discovery = None  # its root URL names the port
+        self._discovery = {}  # its root URL names the port
         self._thread = threading.Thread(
             target=httpd.serve_forever,
             args=(POLL_INTERVAL_S,),
@@ -260,7 +272,7 @@ class EmulatorServer:
         """Answer one HTTP request (called from the connection's thread)."""
         path, _, query = target.partition("?")
         refusal = _cross_site(headers)
-        if refusal is None and (path.startswith(("/_emulator/", API_PREFIX))):
+        if refusal is None and (path.startswith(("/_emulator/", *API_PREFIXES))):
             refusal = _not_json(method, headers, body)
         if refusal is not None:
             return refusal
@@ -273,10 +285,12 @@ class EmulatorServer:
         if latency > 0:
             time.sleep(latency / 1000)
         authorization = headers.get("Authorization")
-        if path.startswith(API_PREFIX):
+        if _service_of(path) is not None:
             return self._api_reply(method, path, query, body, authorization, in_batch=False)
         if path in BATCH_PATHS:
-            return self._batch(method, headers.get("Content-Type", ""), body or b"", authorization)
+            return self._batch(
+                method, path, headers.get("Content-Type", ""), body or b"", authorization
+            )
         if path in DISCOVERY_PATHS and method == "GET":
             return self._discovery_reply(path, query)
         if path == "/token" and method == "POST":
@@ -293,9 +307,11 @@ class EmulatorServer:
         *,
         in_batch: bool,
     ) -> Reply:
-        relative = path[len(API_PREFIX) :]
+        service = _service_of(path)
+        assert service is not None
+        relative = path[path.index("/v1/") + len("/v1/") :]
         try:
-            method_id = self.api.method_id_for(method, relative)
+            method_id = self.api.method_id_for(method, relative, service)
         except Exception:
             method_id = "unknown"
         refusal = self._unauthorized(method_id, authorization)
@@ -322,7 +338,7 @@ class EmulatorServer:
                 return json_reply(status, error)
         try:
             response = self.api.call(
-                method, relative, parse_qs(query, keep_blank_values=True), body
+                method, relative, parse_qs(query, keep_blank_values=True), body, service
             )
             status, payload = response.status, response.body
         except Exception as exc:  # a bug in the emulator: say so, keep serving
@@ -351,7 +367,12 @@ class EmulatorServer:
         return None
 
     def _batch(
-        self, method: str, content_type: str, body: bytes, authorization: str | None = None
+        self,
+        method: str,
+        batch_path: str,
+        content_type: str,
+        body: bytes,
+        authorization: str | None = None,
     ) -> Reply:
         if method != "POST":
             return error_reply(405, "methodNotAllowed", "A batch request must be a POST.")
@@ -359,6 +380,12 @@ class EmulatorServer:
             parts = batchfmt.parse_batch(content_type, body)
         except batchfmt.BatchFormatError as exc:
             return error_reply(400, "badRequest", f"Invalid batch request: {exc}.")
+        services = {_service_of(p.target.partition("?")[0]) for p in parts} - {None}
+        if len(services) > 1 or (batch_path != "/batch" and services - {DIRECTORY}):
+            # Google ended heterogeneous batches: one batch, one API (its batch endpoint).
+            return error_reply(
+                400, "badRequest", "Invalid batch request: a batch holds the calls of one API."
+            )
         with self._lock:
             self.stats.batch_requests += 1
             run_order = list(range(len(parts)))
@@ -370,7 +397,7 @@ class EmulatorServer:
         for n in run_order:
             part = parts[n]
             path, _, query = part.target.partition("?")
-            if path.startswith(API_PREFIX):
+            if _service_of(path) is not None:
                 # A part's own Authorization header wins over the batch's (Google: the outer
                 # request's headers apply to every part unless the part sets its own).
                 part_auth = part.headers.get("authorization", authorization)
@@ -379,7 +406,7 @@ class EmulatorServer:
                 )
             else:
                 reply = error_reply(
-                    404, "notFound", f"Not Found: {part.target} (a batch holds Directory API calls)"
+                    404, "notFound", f"Not Found: {part.target} (a batch holds Admin SDK calls)"
                 )
             # The part's number keeps its Content-ID, whatever the order of the answers.
             answered[n] = batchfmt.PartResponse(
@@ -391,12 +418,18 @@ class EmulatorServer:
         return Reply(200, payload, content_type)
 
     def _discovery_reply(self, path: str, query: str) -> Reply:
-        if path == DISCOVERY_PATHS[0] and parse_qs(query).get("version") != [API_VERSION]:
-            return error_reply(404, "notFound", f"Only version={API_VERSION} is served here.")
-        if self._discovery is None:
-            doc = discovery_document(self.base_url)
-            self._discovery = json.dumps(doc, separators=(",", ":")).encode()
-        return Reply(200, self._discovery)
+        if path == DISCOVERY_PATHS[0]:
+            asked = parse_qs(query).get("version", [""])
+            version = asked[0] if len(asked) == 1 else ""
+            if version not in API_VERSIONS:
+                served = " or ".join(f"version={v}" for v in API_VERSIONS)
+                return error_reply(404, "notFound", f"Only {served} is served here.")
+        else:
+            version = path.split("/")[-2]
+        if version not in self._discovery:
+            doc = discovery_document(self.base_url, version)
+            self._discovery[version] = json.dumps(doc, separators=(",", ":")).encode()
+        return Reply(200, self._discovery[version])
 
     def _token(self, body: bytes) -> Reply:
         form = parse_qs(body.decode("utf-8", "replace"))
@@ -461,6 +494,7 @@ def _set_api_options(api: DirectoryApi, config: EmulatorConfig) -> None:
     api.consistency_delay_s = config.consistency_delay_ms / 1000
     api.listing_lag_s = config.listing_lag_ms / 1000
     api.address_hold_s = config.address_hold_ms / 1000
+    api.transfer_delay_s = config.transfer_delay_ms / 1000
     api.short_listing = dict(config.short_listing)
 
 
@@ -481,15 +515,24 @@ def jwt_claims(assertion: str) -> dict | None:
     return claims if isinstance(claims, dict) else None
 
 
-def discovery_document(base_url: str) -> dict:
-    """The bundled discovery document with every root URL pointing at `base_url`."""
-    doc = dict(bundled_discovery_document())
+def discovery_document(base_url: str, version: str = API_VERSION) -> dict:
+    """The bundled discovery document of `version` (directory_v1, datatransfer_v1) with
+    every root URL pointing at `base_url`."""
+    doc = dict(bundled_discovery_document(version))
     root = base_url.rstrip("/") + "/"
     doc["rootUrl"] = root
     doc["mtlsRootUrl"] = root
     doc["baseUrl"] = root + doc.get("servicePath", "")
     doc["batchPath"] = "batch"
     return doc
+
+
+def _service_of(path: str) -> str | None:
+    """The API whose calls live under `path` (DIRECTORY, DATATRANSFER), or None."""
+    for prefix, service in API_PREFIXES.items():
+        if path.startswith(prefix):
+            return service
+    return None
 
 
 class _LoopbackHTTPServer(ThreadingHTTPServer):

@@ -94,6 +94,12 @@ class Tenant:
         self.orgunits: dict[str, Record] = {}  # lower-case path -> OrgUnit (root excluded)
         self.orgunit_ids: dict[str, str] = {}  # orgUnitId -> lower-case path
         self.schemas: dict[str, Record] = {}  # lower-case schemaName -> Schema
+        # user id -> tokens, ASPs, backup codes and sign-outs (user_security.py); kept apart
+        # from the User record so no users.get or listing can show it. Deleted users keep
+        # theirs (a restored account comes back with them); a purge forgets it.
+        self.security: dict[str, Record] = {}
+        # Data Transfer API: transfer id -> stored DataTransfer (transfers.py).
+        self.transfers: dict[str, Record] = {}
         # Bumped by every mutation: caches of derived orderings key on it.
         self.generation = 0
         self.cache: dict[str, tuple[int, Any]] = {}
@@ -273,7 +279,30 @@ class Tenant:
 
     def _purge_user(self, user_id: str) -> None:
         self.deleted_users.pop(user_id, None)
+        self.security.pop(user_id, None)
         self.generation += 1
+
+    def put_security(self, user_id: str, rec: Record) -> None:
+        """Replace a user's security record (tokens, ASPs, codes, sign-outs); an empty one
+        removes it."""
+        self._log("put_security", user_id, rec)
+        self._put_security(user_id, rec)
+
+    def _put_security(self, user_id: str, rec: Record) -> None:
+        if rec:
+            self.security[user_id] = rec
+        else:
+            self.security.pop(user_id, None)
+
+    # ---- data transfers ------------------------------------------------------------
+
+    def put_transfer(self, rec: Record) -> None:
+        """Create or replace a data transfer (by id)."""
+        self._log("put_transfer", rec)
+        self._put_transfer(rec)
+
+    def _put_transfer(self, rec: Record) -> None:
+        self.transfers[rec["id"]] = rec
 
     # ---- groups --------------------------------------------------------------------
 
@@ -574,16 +603,26 @@ class Tenant:
             members.sort(key=lambda d: d.get("email", ""))
             groups.append({**self.groups[gid], "members": members})
         deleted = sorted(self.deleted_users.values(), key=lambda u: (u["primaryEmail"], u["id"]))
+        users = [self.users[self.addresses[e][1]] for e in self.user_order]
+        if self.security:  # written on the user's entry, as a seed gives it
+            users = [self._with_security(u) for u in users]
+            deleted = [self._with_security(u) for u in deleted]
+        transfers = sorted(self.transfers.values(), key=lambda t: (t["requestTime"], t["id"]))
         return {
             "customerId": self.customer_id,
             "rootOrgUnitId": self.root_orgunit_id,
             "domains": [seed_entry(d, i == 0) for i, d in enumerate(self.domain_records)],
             "schemas": [self.schemas[k] for k in sorted(self.schemas)],
             "orgUnits": [self.orgunits[k] for k in sorted(self.orgunits)],
-            "users": [self.users[self.addresses[e][1]] for e in self.user_order],
+            "users": users,
             "deletedUsers": deleted,
             "groups": groups,
+            "dataTransfers": transfers,
         }
+
+    def _with_security(self, user: Record) -> Record:
+        security = self.security.get(user["id"])
+        return {**user, **security} if security else user
 
     # ---- internals -----------------------------------------------------------------
 
@@ -612,6 +651,8 @@ _OPS = frozenset(
         "delete_orgunit",
         "put_schema",
         "delete_schema",
+        "put_security",
+        "put_transfer",
     }
 )
 

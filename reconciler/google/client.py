@@ -3,6 +3,10 @@
 Every request goes to the endpoint when one is set (the emulator, a proxy): the service is
 built from the bundled discovery document with its rootUrl replaced, so batch requests go
 there too (batch ignores `api_endpoint`). Without an endpoint it talks to Google.
+
+The Data Transfer API (`client.datatransfer`) is built the same way on first use, from its own
+bundled document, over the same HTTP transport and credentials: its calls need a token with
+its scopes, which the tool asks for only once a command needs them.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from reconciler.problems import ReconcilerError, one_line
 from reconciler.settings import GoogleProvider
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
+DIRECTORY = "directory_v1"
+DATATRANSFER = "datatransfer_v1"
 # How long one request may go without an answer (seconds); the environment may set another.
 HTTP_TIMEOUT_S = 60.0
 TIMEOUT_ENV = "RECONCILER_HTTP_TIMEOUT"
@@ -111,19 +117,23 @@ class ClientStats:
 
 
 @cache
-def bundled_discovery() -> dict[str, Any]:
-    """The Directory API discovery document that ships with googleapiclient."""
+def bundled_discovery(version: str = DIRECTORY) -> dict[str, Any]:
+    """The discovery document of admin `version` (directory_v1, datatransfer_v1) that ships
+    with googleapiclient."""
+    if version not in (DIRECTORY, DATATRANSFER):
+        raise ValueError(f"no bundled discovery document for admin {version}")
     path = (
         Path(googleapiclient.__file__).parent
         / "discovery_cache"
         / "documents"
-        / "admin.directory_v1.json"
+        / f"admin.{version}.json"
     )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def discovery_for(endpoint: str | None) -> dict[str, Any]:
-    doc = copy.deepcopy(bundled_discovery())
+def discovery_for(endpoint: str | None, version: str = DIRECTORY) -> dict[str, Any]:
+    """The bundled document of `version`, every root URL pointing at `endpoint` if given."""
+    doc = copy.deepcopy(bundled_discovery(version))
     if endpoint:
         root = endpoint.rstrip("/") + "/"
         doc["rootUrl"] = root
@@ -193,14 +203,33 @@ class GoogleClient:
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
         batch_size: int = 100,
+        endpoint: str | None = None,
     ):
+        """`endpoint`: where the services send their calls (None: Google); the Data
+        Transfer service, built on first use, goes there too."""
         self.service = service
         self.http = http
+        self.endpoint = endpoint
+        self._datatransfer: Any = None
         self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
         self.stats = ClientStats()
         self.timeout_s = HTTP_TIMEOUT_S
+        self._transfers: GoogleClient | None = None
+
+    @property
+    def transfers(self) -> GoogleClient:
+        """A client of the Data Transfer API over the same connection, endpoint, pacing
+        (one quota), retries and counts; built on first use."""
+        if self._transfers is None:
+            sibling = GoogleClient(
+                self.datatransfer, self.http, self.pacer, self.retry, self.batch_size, self.endpoint
+            )
+            sibling.stats = self.stats
+            sibling.timeout_s = self.timeout_s
+            self._transfers = sibling
+        return self._transfers
 
     @classmethod
     def connect(
@@ -211,10 +240,12 @@ class GoogleClient:
         read_only: bool,
         endpoint: str | None = None,
         retry: RetryPolicy | None = None,
+        offboarding: bool = False,
     ) -> GoogleClient:
-        """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given."""
+        """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given;
+        `offboarding`: with the scopes offboarding needs too (credentials.scopes)."""
         endpoint = endpoint or endpoint_for(provider)
-        credentials = build_credentials(provider, root, endpoint, read_only)
+        credentials = build_credentials(provider, root, endpoint, read_only, offboarding)
         timeout = http_timeout()
         retry = retry or RetryPolicy()
         settle = os.environ.get(SETTLE_ENV)
@@ -228,9 +259,18 @@ class GoogleClient:
         # frees no call before Google does. A margin would cost a whole extra minute
         # whenever the calls needed sit just above a multiple of it.
         pacer = Pacer(provider.quota_per_minute)
-        client = cls(service, http, pacer, retry, provider.batch_size)
+        client = cls(service, http, pacer, retry, provider.batch_size, endpoint)
         client.timeout_s = timeout
         return client
+
+    @property
+    def datatransfer(self) -> Any:
+        """The Data Transfer API service, built on first use from its bundled discovery
+        document, over the same HTTP transport (credentials) and endpoint as `service`."""
+        if self._datatransfer is None:
+            doc = discovery_for(self.endpoint, DATATRANSFER)
+            self._datatransfer = build_from_document(doc, http=self.http)
+        return self._datatransfer
 
     # -- running calls ---------------------------------------------------------------------
 

@@ -59,11 +59,23 @@ class CredentialsError(ReconcilerError):
     """Credentials could not be built; the message says what to fix."""
 
 
-def scopes(read_only: bool) -> list[str]:
+# Asked for only when offboarding is configured (an `offboarding:` block, or a security
+# timestamp on a user): listing and revoking tokens, app passwords and backup codes, and
+# signing out, take the user security scope, which has no read-only form; transfers take
+# the Data Transfer API's.
+SECURITY_SCOPE = "admin.directory.user.security"
+TRANSFER_SCOPE = "admin.datatransfer"
+
+
+def scopes(read_only: bool, offboarding: bool = False) -> list[str]:
     """The least scopes for the job: read-only ones for planning, read-write for applying,
-    and the domains' read-only scope for both."""
+    and the domains' read-only scope for both; with `offboarding`, the user security scope
+    (read and write alike: Google has no read-only one) and the Data Transfer scope."""
     suffix = ".readonly" if read_only else ""
-    return [*(SCOPE_ROOT + s + suffix for s in WRITE_SCOPES), SCOPE_ROOT + DOMAIN_SCOPE]
+    found = [*(SCOPE_ROOT + s + suffix for s in WRITE_SCOPES), SCOPE_ROOT + DOMAIN_SCOPE]
+    if offboarding:
+        found += [SCOPE_ROOT + SECURITY_SCOPE, SCOPE_ROOT + TRANSFER_SCOPE + suffix]
+    return found
 
 
 def is_loopback_http(endpoint: str | None) -> bool:
@@ -74,10 +86,14 @@ def is_loopback_http(endpoint: str | None) -> bool:
 
 
 def build_credentials(
-    provider: GoogleProvider, root: Path, endpoint: str | None, read_only: bool
+    provider: GoogleProvider,
+    root: Path,
+    endpoint: str | None,
+    read_only: bool,
+    offboarding: bool = False,
 ) -> Credentials | None:
     """Credentials for `provider` (for a loopback endpoint, throwaway ones)."""
-    wanted = scopes(read_only)
+    wanted = scopes(read_only, offboarding)
     subject = provider.admin_subject
     key_file = os.environ.get(CREDENTIALS_ENV) or provider.credentials
     try:

@@ -32,9 +32,16 @@ from reconciler.plan.kinds import (
     RenamableChange,
     UserChange,
 )
+from reconciler.plan.offboarding import now_text
 from reconciler.plan.plan import Plan
+from reconciler.problems import ReconcilerError
 from reconciler.state import Group, OrgUnit, User
 from reconciler.target import Run
+
+
+def _is_transfer(call: Call) -> bool:
+    return str(getattr(call.request, "methodId", "")).startswith("datatransfer.")
+
 
 # A change's calls: the first ones, and follow-ups, each a round sent only once every
 # earlier call of the change succeeded (the aliases of a new account).
@@ -72,6 +79,7 @@ class DirectoryRunner:
         self.release_notes: dict[int, list[str]] = {}
         self._renamed_from: dict[tuple[str, str], str] = {}  # (kind, new) -> old, this plan's
         self._stage = 0  # the release passes run: before the renames (0), after them (1)
+        self._applications: list[dict[str, Any]] | None = None  # Data Transfer's, when needed
 
     # -- the passes around the renames -----------------------------------------------------------
 
@@ -223,7 +231,7 @@ class DirectoryRunner:
     def _execute(self, calls: list[Call]) -> list[Outcome]:
         """Run `calls`; an alias claim answered "already exists" is done when its owner
         holds the address (an earlier, killed run's write landed after this run read)."""
-        outcomes = self.ctx.client.execute_all(calls)
+        outcomes = self._by_api(calls)
         for n, outcome in enumerate(outcomes):
             call = outcome.call
             if outcome.ok or outcome.status != 409 or not isinstance(call, ops.AliasClaim):
@@ -232,6 +240,22 @@ class DirectoryRunner:
                 note = f"{call.owner} holds {call.alias} already"
                 outcomes[n] = Outcome(call, True, note=note, status=409, attempts=outcome.attempts)
         return outcomes
+
+    def _by_api(self, calls: list[Call]) -> list[Outcome]:
+        """Run `calls`, each through the client of its API (Directory, Data Transfer: one
+        batch request holds the calls of one API), in their order."""
+        transfers = [i for i, c in enumerate(calls) if _is_transfer(c)]
+        if not transfers:
+            return self.ctx.client.execute_all(calls)
+        others = [i for i in range(len(calls)) if i not in set(transfers)]
+        outcomes: list[Outcome | None] = [None] * len(calls)
+        for ids, client in ((others, self.ctx.client), (transfers, self.ctx.client.transfers)):
+            if ids:
+                for i, outcome in zip(
+                    ids, client.execute_all([calls[i] for i in ids]), strict=True
+                ):
+                    outcomes[i] = outcome
+        return [o for o in outcomes if o is not None]
 
     def _succeeded(self, change: Change) -> None:
         if change.action in ("create", "undelete", "rename"):
@@ -304,7 +328,41 @@ class DirectoryRunner:
 
     def _suspend_user(self, change: UserChange) -> Calls:
         fresh = change.key in self.created
-        return [ops.suspend_user(self.ctx.client, change.key, after_create=fresh)], []
+        call = ops.suspend_user(self.ctx.client, change.key, after_create=fresh, when=self._now())
+        return [call], []
+
+    def _now(self) -> str:
+        return now_text(self.ctx.now())
+
+    def _sign_out(self, change: UserChange) -> Calls:
+        # Signed out first, recorded after: a run killed between the two signs out again.
+        c, key = self.ctx.client, change.key
+        when = self._now()
+        return [ops.sign_out_user(c, key)], [lambda: [ops.record_signed_out(c, key, when)]]
+
+    def _revoke_tokens(self, change: UserChange) -> Calls:
+        c, key = self.ctx.client, change.key
+        tokens, asps = change.fields.get("tokens"), change.fields.get("app_passwords")
+        calls = [ops.revoke_token(c, key, t) for t in (tokens.old if tokens else ()) or ()]
+        calls += [ops.delete_asp(c, key, str(a)) for a in (asps.old if asps else ()) or ()]
+        if "backup_codes" in change.fields:
+            calls.append(ops.invalidate_backup_codes(c, key))
+        return calls, []
+
+    def _transfer_data(self, change: UserChange) -> Calls:
+        c, key = self.ctx.client, change.key
+        account = self.actual_by_key.get(key)
+        to = change.fields["to"].new
+        recipient = self.ctx.actual.users.get(to)
+        if account is None or not account.id or recipient is None or not recipient.id:
+            raise ReconcilerError(f"transfer_data {key}: the accounts' ids were not read")
+        if self._applications is None:
+            self._applications = ops.applications(c, self.ctx.customer)
+        call = ops.transfer_data(c, key, account.id, to, recipient.id, self._applications)
+        return [call], []
+
+    def _require_password_change(self, change: UserChange) -> Calls:
+        return [ops.require_password_change(self.ctx.client, change.key, self._now())], []
 
     def _unsuspend_user(self, change: UserChange) -> Calls:
         fresh = change.key in self.created
@@ -411,6 +469,10 @@ _CALLS: dict[type[Change], dict[str, Callable[[DirectoryRunner, Any], Calls]]] =
         "suspend": DirectoryRunner._suspend_user,
         "unsuspend": DirectoryRunner._unsuspend_user,
         "delete": DirectoryRunner._delete_user,
+        "sign_out": DirectoryRunner._sign_out,
+        "revoke_tokens": DirectoryRunner._revoke_tokens,
+        "transfer_data": DirectoryRunner._transfer_data,
+        "require_password_change": DirectoryRunner._require_password_change,
     },
     GroupChange: {
         "create": DirectoryRunner._create_group,

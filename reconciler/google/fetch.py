@@ -36,7 +36,7 @@ from reconciler.google.mapping import (
     org_unit_from_api,
     user_from_api,
 )
-from reconciler.google.marker import SCHEMA, has_marker_field
+from reconciler.google.marker import FIELD, SCHEMA, schema_fields
 from reconciler.progress import Progress
 from reconciler.state import Group, Member, State, User
 
@@ -57,6 +57,8 @@ class Actual:
 
     state: State
     marker_schema: bool  # the ownership schema exists (else no account can carry the marker)
+    # The fields the ownership schema holds (apply adds the missing ones before writing).
+    marker_fields: frozenset[str] = frozenset()
     calls: int = 0
     http_requests: int = 0
     retries: int = 0
@@ -80,8 +82,8 @@ def fetch_actual(
     `managed_groups` accepts (None: no groups at all, as with group_management off)."""
     before = (client.stats.api_calls, client.stats.http_requests, client.stats.retries)
     state = State()
-    marker_schema = _marker_schema_exists(client, customer)
-    actual = Actual(state, marker_schema)
+    fields = _marker_schema_fields(client, customer)
+    actual = Actual(state, FIELD in fields, fields)
     reader = _Reader(client, customer, actual, managed_groups, progress)
     reader.everything()
     reader.settle({d.lower() for d in domains})
@@ -91,13 +93,14 @@ def fetch_actual(
     return actual
 
 
-def _marker_schema_exists(client: GoogleClient, customer: str) -> bool:
+def _marker_schema_fields(client: GoogleClient, customer: str) -> frozenset[str]:
+    """The fields of the ownership schema (none when it does not exist)."""
     request = client.service.schemas().get(customerId=customer, schemaKey=SCHEMA)
     outcome = client.execute(Call(request, f"schemas.get {SCHEMA}"))
     if outcome.ok:
-        return converted(has_marker_field, outcome.body or {}, f"schemas.get {SCHEMA}")
+        return converted(schema_fields, outcome.body or {}, f"schemas.get {SCHEMA}")
     if outcome.status == 404:
-        return False
+        return frozenset()
     raise GoogleApiError(f"schemas.get {SCHEMA}: {outcome.error}")
 
 

@@ -11,7 +11,14 @@ import json
 import sys
 from typing import Any
 
-from reconciler.google.marker import marker_of, split_group_description
+from reconciler.google.marker import (
+    PASSWORD_CHANGE_AT,
+    SIGNED_OUT_AT,
+    SUSPENDED_AT,
+    marker_of,
+    recorded,
+    split_group_description,
+)
 from reconciler.state import Group, Member, OrgUnit, User
 
 USER_FIELDS = (
@@ -107,6 +114,9 @@ def user_from_api(r: dict[str, Any]) -> User:
         suspended=bool(r.get("suspended")),
         id=r.get("id"),
         owner=marker_of(r),
+        suspended_at=recorded(r, SUSPENDED_AT),
+        signed_out_at=recorded(r, SIGNED_OUT_AT),
+        password_change_at=recorded(r, PASSWORD_CHANGE_AT),
         is_admin=bool(r.get("isAdmin")),
         is_delegated_admin=bool(r.get("isDelegatedAdmin")),
         suspension_reason=r.get("suspensionReason"),

@@ -7,6 +7,28 @@ from typing import Any
 
 SCHEMA = "Reconciler"
 FIELD = "ownershipId"
+# What offboarding records next to the marker, each a UTC timestamp as text
+# ("2026-05-01T09:30:00Z"): when this tool suspended the account (delete_after_days counts
+# from it), signed it out, and required a password change. Google shows none of these.
+SUSPENDED_AT = "suspendedAt"
+SIGNED_OUT_AT = "signedOutAt"
+PASSWORD_CHANGE_AT = "passwordChangeAt"
+DATE_FIELDS = {
+    SUSPENDED_AT: "Suspended by reconciler at",
+    SIGNED_OUT_AT: "Signed out by reconciler at",
+    PASSWORD_CHANGE_AT: "Password change required by reconciler at",
+}
+FIELDS = (FIELD, *DATE_FIELDS)
+
+
+def _field(name: str, display: str) -> dict[str, Any]:
+    return {
+        "fieldName": name,
+        "fieldType": "STRING",
+        "displayName": display,
+        "readAccessType": "ADMINS_AND_SELF",
+        "multiValued": False,
+    }
 
 
 def schema_body() -> dict[str, Any]:
@@ -15,30 +37,46 @@ def schema_body() -> dict[str, Any]:
         "schemaName": SCHEMA,
         "displayName": "Reconciler",
         "fields": [
-            {
-                "fieldName": FIELD,
-                "fieldType": "STRING",
-                "displayName": "Managed by (ownership id)",
-                "readAccessType": "ADMINS_AND_SELF",
-                "multiValued": False,
-            }
+            _field(FIELD, "Managed by (ownership id)"),
+            *(_field(name, display) for name, display in DATE_FIELDS.items()),
         ],
     }
 
 
+def schema_fields(schema: dict[str, Any]) -> frozenset[str]:
+    """The names of the fields a schema resource holds."""
+    return frozenset(str(f.get("fieldName")) for f in schema.get("fields", []))
+
+
 def has_marker_field(schema: dict[str, Any]) -> bool:
-    return any(f.get("fieldName") == FIELD for f in schema.get("fields", []))
+    return FIELD in schema_fields(schema)
 
 
 def marker_of(resource: dict[str, Any]) -> str | None:
     """The ownership id an account carries, if any."""
-    value = (resource.get("customSchemas") or {}).get(SCHEMA, {}).get(FIELD)
+    return _text_field(resource, FIELD)
+
+
+def recorded(resource: dict[str, Any], name: str) -> str | None:
+    """A timestamp offboarding recorded on the account (one of DATE_FIELDS), if any."""
+    return _text_field(resource, name)
+
+
+def _text_field(resource: dict[str, Any], name: str) -> str | None:
+    custom = resource.get("customSchemas") or {}
+    ours = custom.get(SCHEMA) if isinstance(custom, dict) else None
+    value = ours.get(name) if isinstance(ours, dict) else None
     return value if isinstance(value, str) and value else None
 
 
 def marker_patch(ownership_id: str) -> dict[str, Any]:
     """The part of a user body that marks the account as ours."""
     return {"customSchemas": {SCHEMA: {FIELD: ownership_id}}}
+
+
+def record_patch(name: str, when: str) -> dict[str, Any]:
+    """The part of a user body that records a timestamp (one of DATE_FIELDS)."""
+    return {"customSchemas": {SCHEMA: {name: when}}}
 
 
 # -- groups ----------------------------------------------------------------------------------

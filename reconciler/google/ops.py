@@ -31,11 +31,15 @@ from typing import Any
 from reconciler.google.client import Call, GoogleApiError, GoogleClient
 from reconciler.google.mapping import user_body
 from reconciler.google.marker import (
+    PASSWORD_CHANGE_AT,
     SCHEMA,
-    has_marker_field,
+    SIGNED_OUT_AT,
+    SUSPENDED_AT,
     marked_group_description,
     marker_patch,
+    record_patch,
     schema_body,
+    schema_fields,
 )
 from reconciler.google.retry import NOT_READY_MESSAGES
 from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
@@ -151,9 +155,100 @@ def adopt_user(
     return Call(request, f"users.patch {email} (adopt)", after_create=after_create)
 
 
-def suspend_user(client: GoogleClient, email: str, after_create: bool = False) -> Call:
-    request = client.service.users().patch(userKey=email, body={"suspended": True}, fields="id")
+def suspend_user(
+    client: GoogleClient, email: str, after_create: bool = False, when: str | None = None
+) -> Call:
+    """Suspend the account and, in the same patch, record `when` on its marker
+    (suspendedAt: delete_after_days counts from it)."""
+    body: dict[str, Any] = {"suspended": True}
+    if when is not None:
+        body.update(record_patch(SUSPENDED_AT, when))
+    request = client.service.users().patch(userKey=email, body=body, fields="id")
     return Call(request, f"users.patch {email} (suspend)", after_create=after_create)
+
+
+# -- offboarding and security ----------------------------------------------------------------
+
+
+def sign_out_user(client: GoogleClient, email: str) -> Call:
+    """End the account's web and device sessions (users.signOut; repeating it is harmless)."""
+    request = client.service.users().signOut(userKey=email)
+    return Call(request, f"users.signOut {email}")
+
+
+def record_signed_out(client: GoogleClient, email: str, when: str) -> Call:
+    body = record_patch(SIGNED_OUT_AT, when)
+    request = client.service.users().patch(userKey=email, body=body, fields="id")
+    return Call(request, f"users.patch {email} (signedOutAt {when})")
+
+
+def require_password_change(client: GoogleClient, email: str, when: str) -> Call:
+    """The account must change its password at its next login; `when` goes on its marker."""
+    body = {"changePasswordAtNextLogin": True, **record_patch(PASSWORD_CHANGE_AT, when)}
+    request = client.service.users().patch(userKey=email, body=body, fields="id")
+    return Call(request, f"users.patch {email} (changePasswordAtNextLogin)")
+
+
+def revoke_token(client: GoogleClient, email: str, client_id: str) -> Call:
+    request = client.service.tokens().delete(userKey=email, clientId=client_id)
+    return Call(request, f"tokens.delete {email} {client_id}", done_statuses=ALREADY_GONE)
+
+
+def delete_asp(client: GoogleClient, email: str, code_id: str) -> Call:
+    request = client.service.asps().delete(userKey=email, codeId=int(code_id))
+    return Call(request, f"asps.delete {email} {code_id}", done_statuses=ALREADY_GONE)
+
+
+def invalidate_backup_codes(client: GoogleClient, email: str) -> Call:
+    request = client.service.verificationCodes().invalidate(userKey=email)
+    return Call(request, f"verificationCodes.invalidate {email}")
+
+
+def applications(client: GoogleClient, customer: str) -> list[dict[str, Any]]:
+    """The applications whose data the Data Transfer API moves (applications.list)."""
+    api = client.transfers.service.applications()
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        request = api.list(customerId=customer, pageToken=token)
+        body = client.transfers.must(Call(request, "applications.list")) or {}
+        found += [a for a in body.get("applications", []) if isinstance(a, dict)]
+        token = body.get("nextPageToken")
+        if not token:
+            return found
+
+
+# What a transfer moves: Drive (the files the person owns, shared and private) and Calendar
+# (their events; the resources they booked are released). Google's names and parameters
+# (Data Transfer API, "Transfer parameters").
+TRANSFERRED_APPLICATIONS: dict[str, list[dict[str, Any]]] = {
+    "drive and docs": [{"key": "PRIVACY_LEVEL", "value": ["SHARED", "PRIVATE"]}],
+    "calendar": [{"key": "RELEASE_RESOURCES", "value": ["TRUE"]}],
+}
+
+
+def transfer_data(
+    client: GoogleClient,
+    email: str,
+    old_owner_id: str,
+    recipient: str,
+    new_owner_id: str,
+    apps: list[dict[str, Any]],
+) -> Call:
+    """Request the transfer of the account's Drive and Calendar data to `recipient`."""
+    chosen = [
+        {"applicationId": a["id"], "applicationTransferParams": params}
+        for a in apps
+        for name, params in TRANSFERRED_APPLICATIONS.items()
+        if str(a.get("name", "")).lower() == name and a.get("id")
+    ]
+    body = {
+        "oldOwnerUserId": old_owner_id,
+        "newOwnerUserId": new_owner_id,
+        "applicationDataTransfers": chosen,
+    }
+    request = client.transfers.service.transfers().insert(body=body)
+    return Call(request, f"transfers.insert {email} -> {recipient}")
 
 
 def unsuspend_user(client: GoogleClient, email: str, after_create: bool = False) -> Call:
@@ -441,16 +536,20 @@ def update_member(
 
 
 def ensure_marker_schema(client: GoogleClient, customer: str) -> bool:
-    """Create the ownership schema (or add its field) if missing; True if it was changed.
+    """Create the ownership schema (or add the fields it lacks: the marker, the offboarding
+    dates) if missing; True if it was changed.
 
     Only apply calls this: a plan never writes.
     """
     schemas = client.service.schemas()
     found = client.execute(Call(schemas.get(customerId=customer, schemaKey=SCHEMA), "schemas.get"))
-    if found.ok and has_marker_field(found.body or {}):
+    wanted = schema_body()["fields"]
+    have = schema_fields(found.body or {}) if found.ok else frozenset()
+    missing = [f for f in wanted if f["fieldName"] not in have]
+    if found.ok and not missing:
         return False
     if found.ok:
-        fields = [*found.body.get("fields", []), *schema_body()["fields"]]
+        fields = [*found.body.get("fields", []), *missing]
         request = schemas.patch(customerId=customer, schemaKey=SCHEMA, body={"fields": fields})
         client.must(Call(request, f"schemas.patch {SCHEMA}"))
         return True

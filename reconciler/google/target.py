@@ -17,6 +17,7 @@ from reconciler.google.client import GoogleClient
 from reconciler.google.domains import check_domains, read_domains
 from reconciler.google.execute import DirectoryRunner
 from reconciler.google.fetch import Actual, fetch_actual
+from reconciler.google.fetch_offboarding import accounts_to_read, read_offboarding
 from reconciler.google.verify import find_existing, settle_found
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import GroupChange, MembershipChange, OrgUnitChange, UserChange
@@ -64,12 +65,18 @@ class DirectoryTarget:
             return group.email in addresses or any(a in addresses for a in group.aliases or ())
 
         reads_groups = ws.directory.group_management or everything
-        return fetch_actual(
+        actual = fetch_actual(
             client,
             customer=ws.directory.customer,
             domains=ws.directory.domains,
             managed_groups=managed if reads_groups else None,
         )
+        if not everything:
+            # Offboarding's part: tokens and transfers of the accounts it needs them of.
+            credentials, transfers = accounts_to_read(desired.state, actual, ws)
+            if credentials or transfers:
+                read_offboarding(client, actual, credentials, transfers)
+        return actual
 
     def verify(
         self, desired: Desired, client: GoogleClient, plan: Plan, again: Callable[[], Plan]

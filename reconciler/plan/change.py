@@ -46,9 +46,25 @@ ACTIONS: Mapping[str, Action] = {
         Action("suspend", "-", "to suspend", "always", 5, True, False),
         Action("unsuspend", "~", "to unsuspend", "always", 4, False, False),
         Action("delete", "-", "to delete", "always", 6, True, False),
-        Action("add_member", "+", "to add", "members", 8, False, False),
-        Action("remove_member", "-", "to remove", "members", 10, True, False),
-        Action("update_member", "~", "to change", "members", 9, False, False),
+        Action("add_member", "+", "to add", "members", 20, False, False),
+        Action("remove_member", "-", "to remove", "members", 22, True, False),
+        Action("update_member", "~", "to change", "members", 21, False, False),
+        # Offboarding and security steps (README, "Offboarding"): shown when planned. Ending
+        # sessions and revoking grants take access away ("-", destructive: counted with the
+        # suspensions); a transfer moves data to someone else, losing nothing ("~"); so does
+        # a password change, which only asks for a new one.
+        Action("sign_out", "-", "to sign out", "when planned", 8, True, False),
+        Action("revoke_tokens", "-", "to revoke tokens", "when planned", 9, True, False),
+        Action("transfer_data", "~", "to transfer data", "when planned", 10, False, False),
+        Action(
+            "require_password_change",
+            "~",
+            "to require a password change",
+            "when planned",
+            11,
+            False,
+            False,
+        ),
     )
 }
 

@@ -12,12 +12,14 @@ alike), so a plan made right after a successful apply is empty.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from reconciler.plan.change import Change
 from reconciler.plan.diff_context import DiffContext
 from reconciler.plan.diff_groups import diff_groups
 from reconciler.plan.diff_org_units import diff_org_units
 from reconciler.plan.diff_users import diff_users
+from reconciler.plan.offboarding import plan_steps
 from reconciler.plan.plan import Plan
 from reconciler.plan.safety import check_safety
 from reconciler.settings import Workspace
@@ -29,11 +31,14 @@ def make_plan(
     actual: State,
     workspace: Workspace,
     pending: dict[str, dict[str, str]] | None = None,
+    now: datetime | None = None,
 ) -> Plan:
     """The plan that makes `actual` match `desired`; `pending`: the unfinished renames of an
-    earlier apply, {"users": {new: old}, "groups": {new: old}}."""
-    context = DiffContext.of(desired, actual, workspace, pending)
+    earlier apply, {"users": {new: old}, "groups": {new: old}}; `now`: the time the plan is
+    made at (default: the clock's)."""
+    context = DiffContext.of(desired, actual, workspace, pending, now)
     diff_users(context)
+    plan_steps(context)  # offboarding: after the users, before the groups it removes from
     diff_org_units(context)
     diff_groups(context)
     check_safety(context.plan, actual, workspace, desired)

@@ -4,7 +4,9 @@ kind's differ tells a later one."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from reconciler.plan.offboarding import Offboard
 from reconciler.plan.plan import Plan
 from reconciler.settings import Workspace
 from reconciler.state import State
@@ -49,6 +51,10 @@ class DiffContext:
     # Accounts of staged users, and users and groups left alone at the alias cap: their
     # group memberships stay as Google has them.
     staged: set[str] = field(default_factory=set)
+    # What the users' differ found for offboarding (offboarding.py plans its steps).
+    offboard: Offboard = field(default_factory=Offboard)
+    # The time the plan is made at (delete_after_days, security timestamps).
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
     def of(
@@ -57,8 +63,12 @@ class DiffContext:
         actual: State,
         workspace: Workspace,
         pending: dict[str, dict[str, str]] | None = None,
+        now: datetime | None = None,
     ) -> DiffContext:
         view = ActualView.of(actual)
         view.pending = pending or {}
         domains = frozenset(d.lower() for d in workspace.directory.domains)
-        return cls(desired, view, workspace, Plan(), workspace.ownership.id, domains)
+        context = cls(desired, view, workspace, Plan(), workspace.ownership.id, domains)
+        if now is not None:
+            context.now = now
+        return context

@@ -108,7 +108,8 @@ def _member_rules(
     groups.update(m.group.email for m in matches if m.created)
     renames = {**renamed_users, **renamed_groups}
     listed = (view.user_addresses, view.group_addresses)
-    return MemberRules(renames, users, groups, context.staged, context.domains, listed)
+    leaving = context.offboard.leave_groups
+    return MemberRules(renames, users, groups, context.staged, context.domains, listed, leaving)
 
 
 # -- decide ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from reconciler.plan.diff_context import ActualView, DiffContext
 from reconciler.plan.kinds import UserChange
+from reconciler.plan.offboarding import Leaving, delete_waits, offboarded_org_unit, policy_for
 from reconciler.plan.renames import FOUND_BY, aliases_after_rename, rename_fields, too_many_aliases
 from reconciler.plan.safety import ORPHANED
 from reconciler.plan.user_changes import create_user, suspension, user_change, user_fields
@@ -134,22 +135,50 @@ def _with_account(match: Match, account: User, context: DiffContext) -> None:
     if adopting and not (user.bound or user.state in ("suspended", "deleted")):
         return  # Git names it but does not bind it: not ours to take over
     if user.state == "deleted":
-        if adopting:
-            # The account may still have its old address: mark the one deleted.
-            plan.changes.append(
-                user_change("adopt", user, key=account.email, reason="to delete it")
-            )
-        plan.changes.append(user_change("delete", user, key=account.email))
+        _delete(user, account, adopting, context)
         return
     if match.how != "primary" and not _rename(match, account, context):
         return
     if adopting:
         plan.changes.append(user_change("adopt", user, reason="takeover of an existing account"))
     renamed_from = account.email if match.how != "primary" else None
-    fields = user_fields(user, account, renamed_from=renamed_from)
+    moved = offboarded_org_unit(user, context.workspace)
+    fields = user_fields(moved, account, renamed_from=renamed_from)
     if fields:
-        plan.changes.append(user_change("update", user, fields=fields))
+        reason = "offboarding: org_unit" if moved is not user and "org_unit" in fields else None
+        plan.changes.append(user_change("update", user, fields=fields, reason=reason))
     suspension(user, account, plan)
+    if user.suspended:
+        leaving = Leaving(account, user, suspended_now=not account.suspended)
+        context.offboard.leaving[user.email] = leaving
+    if user.sign_out_after or user.password_change_after:
+        context.offboard.timed[user.email] = (user, account)
+
+
+def _delete(user: User, account: User, adopting: bool, context: DiffContext) -> None:
+    """Delete the account once its data is safe; until then, suspend and offboard it and
+    say why the delete waits."""
+    plan, key = context.plan, account.email
+    waits = delete_waits(user, account, context)
+    if adopting:
+        # The account may still have its old address: mark the one deleted.
+        reason = "to offboard it before deleting it" if waits else "to delete it"
+        plan.changes.append(user_change("adopt", user, key=key, reason=reason))
+    if not waits:
+        plan.changes.append(user_change("delete", user, key=key))
+        return
+    plan.notes.append(f"delete of {key} waits: {'; '.join(waits)}")
+    dated = (
+        account.suspended_at is not None
+        or not policy_for(context.workspace, user).delete_after_days
+    )
+    if not account.suspended:
+        reason = "state: deleted; suspended until the delete may happen"
+        plan.changes.append(user_change("suspend", user, key=key, reason=reason))
+    elif not dated:
+        reason = "state: deleted; to record the suspension date delete_after_days counts from"
+        plan.changes.append(user_change("suspend", user, key=key, reason=reason))
+    context.offboard.leaving[key] = Leaving(account, user, suspended_now=not account.suspended)
 
 
 def _rename(match: Match, account: User, context: DiffContext) -> bool:
@@ -187,3 +216,5 @@ def _suspend_orphans(named: set[str], context: DiffContext) -> None:
             continue
         if not account.suspended:
             context.plan.changes.append(UserChange("suspend", account.email, reason=ORPHANED))
+        leaving = Leaving(account, None, suspended_now=not account.suspended)
+        context.offboard.leaving[account.email] = leaving

@@ -4,7 +4,7 @@ canonical address, following accounts and groups through the plan's renames."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from reconciler.plan.change import FieldChange
 from reconciler.plan.kinds import MembershipChange
@@ -22,6 +22,8 @@ class MemberRules:
     staged: set[str]  # accounts whose memberships stay as Google has them
     domains: frozenset[str] = frozenset()  # directory.domains
     listed: tuple[Mapping[str, str], ...] = ()  # addresses of the users and groups Google listed
+    # Accounts offboarding takes out of every managed group (additive ones too) -> why.
+    leaving: Mapping[str, str] = field(default_factory=dict)
 
     def unresolved(self, member: Member) -> bool:
         """A member Google holds that names no account Git could mean: the customer (every
@@ -48,10 +50,15 @@ def diff_members(group: Group, actual: dict[str, Member], rules: MemberRules, pl
     (unless the group is additive)."""
     # Members follow accounts through renames: compare with the addresses they will have.
     have = {rules.renames.get(email, email): m for email, m in actual.items()}
-    wanted = _wanted_members(group.members)
+    wanted = {
+        key: m for key, m in _wanted_members(group.members).items() if m.email not in rules.leaving
+    }
     _add_and_update(group, have, wanted, rules, plan)
     if not group.additive:
         _remove(group, have, wanted, rules, plan)
+    else:
+        leaving = {e: m for e, m in have.items() if e in rules.leaving}
+        _remove(group, leaving, wanted, rules, plan)
 
 
 def _add_and_update(
@@ -97,7 +104,9 @@ def _remove(
         # By the address it will have: the plan may also drop the old one from its aliases.
         # For a Gmail account, the spelling Google lists it under.
         gone = replace(member, email=email)
-        plan.changes.append(_member_change("remove_member", group, gone, member.role))
+        change = _member_change("remove_member", group, gone, member.role)
+        why = rules.leaving.get(email)
+        plan.changes.append(replace(change, reason=why) if why else change)
 
 
 def _wanted_members(members: dict[str, Member]) -> dict[str, Member]:

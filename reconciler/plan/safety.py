@@ -25,7 +25,11 @@ from reconciler.problems import ReconcilerError
 from reconciler.settings import Workspace
 from reconciler.state import State
 
-PROTECTED_ACTIONS = {"suspend", "rename", "delete"}
+# Signing out is not among them: it takes nothing away for good, and an incident responder
+# may need it on any account (sign_out_after).
+PROTECTED_ACTIONS = {"suspend", "rename", "delete", "revoke_tokens", "transfer_data"}
+# What the suspensions' limit counts (by account): suspensions and offboarding steps.
+OFFBOARDING = frozenset({"suspend", "sign_out", "revoke_tokens", "transfer_data"})
 # The reason diff_users.py gives a marked account that Git does not name at all.
 ORPHANED = "marked as ours but not in Git"
 
@@ -233,6 +237,10 @@ def check_limits(plan: Plan, actual: State, workspace: Workspace) -> None:
                 )
 
 
+def suspended(plan: Plan) -> set[str]:
+    return {c.key for c in plan.changes if c.kind == "user" and c.action == "suspend"}
+
+
 def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     """The limits workspace.yaml sets, with the plan's counts: suspensions and deletions
     (of the accounts this repository manages), member removals (of all memberships)."""
@@ -240,10 +248,13 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     managed = sum(1 for u in actual.users.values() if u.owner == workspace.ownership.id)
     members = sum(len(g.members) for g in actual.groups.values())
     counts = plan.summary()
+    # Offboarding steps count with the suspensions, by account: an account suspended and
+    # signed out counts once, one signed out or revoked later counts too.
+    offboarded = {c.key for c in plan.changes if c.kind == "user" and c.action in OFFBOARDING}
     return [
         Limit(
-            "suspensions",
-            counts.get("suspend", 0),
+            "suspensions" if offboarded <= suspended(plan) else "suspensions and offboardings",
+            len(offboarded),
             safety.max_suspend,
             safety.max_suspend_percent,
             managed,

@@ -8,7 +8,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from reconciler.google.marker import SCHEMA, marker_of
+from reconciler.google.marker import FIELDS, SCHEMA, marker_of, schema_body
 
 OWNERSHIP = "acme/identity"  # examples/desired-state/workspace.yaml
 
@@ -26,10 +26,26 @@ def never_reconciled(seed: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_with_the_schema_in_place_apply_reads_it_once(state_dir, emulator, cli):
-    tenant = emulator()
+    seed = seed_of(state_dir)
+    seed["schemas"] = [schema_body()]
+    tenant = emulator(seed)
     assert cli("apply", state_dir, "--auto-approve").code == 0
     assert tenant.calls("directory.schemas.get") == 1  # the read's, before the plan
     assert tenant.calls("directory.schemas.insert") == tenant.calls("directory.schemas.patch") == 0
+
+
+def test_a_schema_made_before_offboarding_gets_the_dates_before_a_suspension(
+    state_dir, emulator, cli
+):
+    """The example's schema holds only the marker; its plan suspends: the date fields are
+    added first (suspendedAt goes in the suspension's own patch)."""
+    tenant = emulator()
+    assert cli("apply", state_dir, "--auto-approve").code == 0
+    assert tenant.calls("directory.schemas.patch") == 1
+    (schema,) = tenant.snapshot()["schemas"]
+    assert {f["fieldName"] for f in schema["fields"]} == set(FIELDS)
+    sam = tenant.users()["sam.okafor@example.com"]
+    assert sam["customSchemas"][SCHEMA]["suspendedAt"]
 
 
 def test_a_tenant_without_the_schema_gets_it_on_first_apply(state_dir, emulator, cli):
@@ -56,5 +72,5 @@ def test_a_schema_without_the_field_gets_it_added(state_dir, emulator, cli):
     assert run.code == 0, run.err
     assert tenant.calls("directory.schemas.patch") == 1
     (schema,) = tenant.snapshot()["schemas"]
-    assert {f["fieldName"] for f in schema["fields"]} == {"costCode", "ownershipId"}
+    assert {f["fieldName"] for f in schema["fields"]} == {"costCode", *FIELDS}
     assert cli("plan", state_dir, "--detailed-exitcode").code == 0

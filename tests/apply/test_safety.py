@@ -64,7 +64,8 @@ def unbind_admin(state_dir):
 
 
 def delete_admin(state_dir):
-    edit(state_dir / "users" / "operations.yaml", "    org_unit: /\n", "    state: deleted\n")
+    deleted = "    state: deleted\n    offboarding: {transfer_to: none, delete_after_days: 0}\n"
+    edit(state_dir / "users" / "operations.yaml", "    org_unit: /\n", deleted)
 
 
 def rename_admin(state_dir):

@@ -39,10 +39,12 @@ def delete_jo_through_git(cli, state_dir: Path, tenant: Tenant) -> str:
     assert cli("apply", state_dir, "--auto-approve").code == 0
     jo_id = tenant.users()[JO]["id"]
     users = state_dir / "users" / "engineering.yaml"
-    edit(users, JO_ENTRY, JO_ENTRY + "    state: deleted\n")
+    # Deleted at once: no transfer, no waiting days (README, "Offboarding").
+    deleted = "    state: deleted\n    offboarding: {transfer_to: none, delete_after_days: 0}\n"
+    edit(users, JO_ENTRY, JO_ENTRY + deleted)
     assert cli("apply", state_dir, "--auto-approve").code == 0
     assert JO not in tenant.users()
-    edit(users, JO_ENTRY + "    state: deleted\n", JO_ENTRY)  # Git wants him back
+    edit(users, JO_ENTRY + deleted, JO_ENTRY)  # Git wants him back
     return jo_id
 
 

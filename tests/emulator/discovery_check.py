@@ -1,4 +1,5 @@
-"""Check emulator responses against the discovery document bundled with googleapiclient.
+"""Check emulator responses against the discovery documents bundled with googleapiclient
+(the Directory API's and the Data Transfer API's).
 
 Every property a body holds must exist in the schema of its resource (following `$ref`s,
 arrays and additionalProperties), with the right JSON type; `kind` must equal the
@@ -20,25 +21,22 @@ from typing import Any
 
 import googleapiclient
 
-DOCUMENT = (
-    Path(googleapiclient.__file__).parent
-    / "discovery_cache"
-    / "documents"
-    / "admin.directory_v1.json"
-)
+DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+VERSIONS = ("directory_v1", "datatransfer_v1")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _INT64 = re.compile(r"-?\d+")
 
 
 @functools.cache
-def discovery() -> dict[str, Any]:
-    """The bundled admin directory_v1 discovery document."""
-    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
+def discovery(version: str = "directory_v1") -> dict[str, Any]:
+    """The bundled admin discovery document of `version` (directory_v1, datatransfer_v1)."""
+    return json.loads((DOCUMENTS / f"admin.{version}.json").read_text(encoding="utf-8"))
 
 
 @functools.cache
 def methods() -> dict[str, dict[str, Any]]:
-    """Every method of the document by id (`directory.users.list` …)."""
+    """Every method of both documents by id (`directory.users.list`,
+    `datatransfer.transfers.insert` …)."""
     found: dict[str, dict[str, Any]] = {}
 
     def walk(resources: dict[str, Any]) -> None:
@@ -47,22 +45,26 @@ def methods() -> dict[str, dict[str, Any]]:
                 found[method["id"]] = method
             walk(resource.get("resources", {}))
 
-    walk(discovery()["resources"])
+    for version in VERSIONS:
+        walk(discovery(version)["resources"])
     return found
 
 
-def schema_properties(name: str) -> set[str]:
+def schema_properties(name: str, version: str = "directory_v1") -> set[str]:
     """The property names of a schema (e.g. "User")."""
-    return set(discovery()["schemas"][name].get("properties", {}))
+    return set(discovery(version)["schemas"][name].get("properties", {}))
 
 
-def problems(value: Any, schema: dict[str, Any] | str, where: str = "$") -> list[str]:
-    """Everything in `value` that the schema does not allow (empty when valid)."""
+def problems(
+    value: Any, schema: dict[str, Any] | str, where: str = "$", version: str = "directory_v1"
+) -> list[str]:
+    """Everything in `value` that the schema (of the document of `version`) does not allow
+    (empty when valid)."""
     if isinstance(schema, str):
         schema = {"$ref": schema}
     if "$ref" in schema:
         name = schema["$ref"]
-        return problems(value, discovery()["schemas"][name], f"{where}<{name}>")
+        return problems(value, discovery(version)["schemas"][name], f"{where}<{name}>", version)
     kind = schema.get("type")
     if kind == "any" or kind is None:
         return []
@@ -74,12 +76,12 @@ def problems(value: Any, schema: dict[str, Any] | str, where: str = "$") -> list
         extra = schema.get("additionalProperties")
         for key, item in value.items():
             if key in props:
-                found += problems(item, props[key], f"{where}.{key}")
+                found += problems(item, props[key], f"{where}.{key}", version)
                 default = props[key].get("default")
                 if key == "kind" and default is not None and item != default:
                     found.append(f"{where}.kind: {item!r}, the schema says {default!r}")
             elif extra is not None:
-                found += problems(item, extra, f"{where}[{key!r}]")
+                found += problems(item, extra, f"{where}[{key!r}]", version)
             else:
                 found.append(f"{where}: property {key!r} is not in the schema")
         return found
@@ -88,7 +90,8 @@ def problems(value: Any, schema: dict[str, Any] | str, where: str = "$") -> list
             return [f"{where}: expected an array, got {type(value).__name__}"]
         found = []
         for i, item in enumerate(value):
-            found += problems(item, schema.get("items", {"type": "any"}), f"{where}[{i}]")
+            items = schema.get("items", {"type": "any"})
+            found += problems(item, items, f"{where}[{i}]", version)
         return found
     return _scalar_problems(value, kind, schema.get("format"), where)
 
@@ -125,7 +128,8 @@ def response_problems(method_id: str, status: int, body: Any) -> list[str]:
         return [] if body is None else [f"{method_id}: has no response schema but got a body"]
     if body is None:
         return [f"{method_id}: expected a {response['$ref']} body, got none"]
-    return problems(body, response)
+    version = "datatransfer_v1" if method_id.startswith("datatransfer.") else "directory_v1"
+    return problems(body, response, version=version)
 
 
 # Where Google's detail has a message of its own, shorter than the error's.

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from reconciler.emulator.api import SHORT_LISTING_COLLECTIONS
+from reconciler.emulator.api import DATATRANSFER, SERVICES, SHORT_LISTING_COLLECTIONS
 
 from .api_support import EXAMPLE_SEED, Client, Clock, key, make, new_user
 from .discovery_check import methods
@@ -71,6 +71,16 @@ def client() -> Client:
         ("GET", "customer/my_customer/domains/example.com", "directory.domains.get"),
         ("GET", "customer/my_customer/domainaliases", "directory.domainAliases.list"),
         ("GET", "customer/my_customer/domainaliases/a.example", "directory.domainAliases.get"),
+        ("GET", "users/1/tokens", "directory.tokens.list"),
+        ("GET", "users/1/tokens/c.apps", "directory.tokens.get"),
+        ("DELETE", "users/1/tokens/c.apps", "directory.tokens.delete"),
+        ("GET", "users/1/asps", "directory.asps.list"),
+        ("GET", "users/1/asps/7", "directory.asps.get"),
+        ("DELETE", "users/1/asps/7", "directory.asps.delete"),
+        ("GET", "users/1/verificationCodes", "directory.verificationCodes.list"),
+        ("POST", "users/1/verificationCodes/generate", "directory.verificationCodes.generate"),
+        ("POST", "users/1/verificationCodes/invalidate", "directory.verificationCodes.invalidate"),
+        ("POST", "users/1/tokens", "unknown"),
         ("POST", "customer/my_customer/domains", "unknown"),  # domains are read-only here
         ("GET", "users/1/photos/thumbnail", "unknown"),
         ("PATCH", "users", "unknown"),
@@ -83,6 +93,32 @@ def test_method_ids(client: Client, method: str, path: str, method_id: str) -> N
     if method_id != "unknown":
         assert method_id in methods()
         assert client.request(method, path).method_id == method_id
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "method_id"),
+    [
+        ("GET", "applications", "datatransfer.applications.list"),
+        ("GET", "applications/55656082996", "datatransfer.applications.get"),
+        ("POST", "transfers", "datatransfer.transfers.insert"),
+        ("GET", "transfers", "datatransfer.transfers.list"),
+        ("GET", "transfers/abc", "datatransfer.transfers.get"),
+        ("DELETE", "transfers/abc", "unknown"),
+        ("GET", "users", "unknown"),  # a Directory path is no Data Transfer method
+    ],
+)
+def test_data_transfer_method_ids(client: Client, method: str, path: str, method_id: str) -> None:
+    assert client.api.method_id_for(method, path, DATATRANSFER) == method_id
+    if method_id != "unknown":
+        assert method_id in methods()
+    assert client.api.method_id_for(method, path) != method_id or method_id == "unknown"
+
+
+def test_every_method_of_the_served_resources_is_routed(client: Client) -> None:
+    routed = {method_id for table in SERVICES.values() for _, _, method_id, _ in table}
+    prefixes = ("datatransfer.", "directory.tokens.", "directory.asps.", "directory.verificationC")
+    wanted = {m for m in methods() if m.startswith(prefixes)} | {"directory.users.signOut"}
+    assert wanted <= routed, sorted(wanted - routed)
 
 
 def test_unknown_route_is_404(client: Client) -> None:

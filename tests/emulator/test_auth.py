@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from reconciler.emulator import auth
-from reconciler.emulator.api import _ROUTES
+from reconciler.emulator.api import SERVICES
 from reconciler.emulator.auth import Tokens, method_scopes
 from reconciler.google.credentials import scopes as scopes_for
 
@@ -212,7 +212,8 @@ def test_unknown_paths_answer_404_whoever_asks():
 
 def test_every_route_has_scopes_and_read_only_ones_authorize_only_reads():
     scopes = method_scopes()
-    for http_method, _, method_id, _ in _ROUTES:
+    routes = [route for table in SERVICES.values() for route in table]
+    for http_method, _, method_id, _ in routes:
         allowed = scopes[method_id]
         assert allowed, method_id
         if http_method != "GET":

@@ -86,6 +86,7 @@ def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
         "--consistency-delay-ms": "0",
         "--listing-lag-ms": "250",
         "--address-hold-ms": "250",
+        "--transfer-delay-ms": "50",
     }
     proc = start(
         "--port", str(port), "--seed", str(seed), "--state", str(state), *options_args(options)
@@ -125,6 +126,8 @@ def test_serve_answers_on_loopback_and_persists_on_ctrl_c(tmp_path: Path):
         url = wait_for_url(proc)
         emails = [g["email"] for g in get_json(url + "/_emulator/state")["groups"]]
         assert "b@example.com" in emails
+        # Without the option, transfers still take a moment, as at Google.
+        assert get_json(url + "/_emulator/config")["transfer_delay_ms"] > 0
         _, err = children.stop(proc, signal.SIGTERM)  # SIGTERM also stops cleanly
     assert proc.returncode == 0, err
 
@@ -165,6 +168,7 @@ def test_serve_help_lists_the_contract_options():
         "--consistency-delay-ms",
         "--listing-lag-ms",
         "--address-hold-ms",
+        "--transfer-delay-ms",
     ):
         assert option in proc.stdout
 

@@ -12,8 +12,9 @@ import pytest
 from conftest import CUSTOMER, DOMAINS, OWNERSHIP, PASSWORD, connect, managed, stats
 from googleapiclient.discovery import build_from_document
 
-from reconciler.google import ops
+from reconciler.google import credentials, ops
 from reconciler.google.client import (
+    DATATRANSFER,
     ENDPOINT_ENV,
     Call,
     GoogleApiError,
@@ -25,6 +26,8 @@ from reconciler.google.client import (
 from reconciler.google.fetch import fetch_actual
 from reconciler.settings import GoogleProvider
 from reconciler.state import Group, User
+
+DATATRANSFER_READ = "https://www.googleapis.com/auth/admin.datatransfer.readonly"
 
 
 def test_endpoint_override_from_the_environment():
@@ -148,3 +151,47 @@ def test_a_dead_endpoint_fails_fast_with_a_clear_message(tmp_path):
     assert not outcome.ok and outcome.attempts == 3
     assert "nothing is listening at the endpoint" in outcome.error
     assert len(slept) == 2
+
+
+def test_the_data_transfer_service_shares_the_endpoint_and_the_credentials(
+    emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent
+):
+    # Without offboarding configured the tool asks for no Data Transfer scope: add one here.
+    wanted = [*credentials.scopes(read_only=True), DATATRANSFER_READ]
+    monkeypatch.setattr(credentials, "scopes", lambda read_only, offboarding=False: wanted)
+    client = connect(emulator, tmp_path, read_only=True)
+    assert client._datatransfer is None  # built on first use only
+    apps = client.must(
+        Call(client.datatransfer.applications().list(customerId=CUSTOMER), "applications.list")
+    )
+    assert [a["name"] for a in apps["applications"]] == [
+        "Drive and Docs",
+        "Calendar",
+        "Looker Studio",
+    ]
+    assert client.datatransfer is client.datatransfer
+    assert client.datatransfer.new_batch_http_request()._batch_uri == emulator.base_url + "/batch"
+    # One token for both APIs: the same transport and credentials.
+    assert stats(emulator)["token_grants"] == 1
+    assert [urlsplit(s.uri).path for s in sent if "/admin/" in s.uri] == [
+        "/admin/datatransfer/v1/applications"
+    ]
+    client.must(Call(client.service.users().get(userKey="admin@example.com"), "users.get"))
+    assert stats(emulator)["token_grants"] == 1
+
+
+def test_without_offboarding_the_tools_scopes_do_not_reach_the_data_transfer_api(
+    emulator, tmp_path: Path
+):
+    client = connect(emulator, tmp_path)
+    outcome = client.execute(Call(client.datatransfer.applications().list(), "applications.list"))
+    assert not outcome.ok and outcome.status == 403
+    assert outcome.reason == "insufficientPermissions"
+
+
+def test_the_data_transfer_document_points_everything_at_the_endpoint():
+    doc = discovery_for("http://127.0.0.1:8080", DATATRANSFER)
+    assert (doc["rootUrl"], doc["baseUrl"]) == ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/")
+    assert "googleapis.com" in bundled_discovery(DATATRANSFER)["rootUrl"]  # untouched
+    google = GoogleClient(None, httplib2.Http()).datatransfer  # no endpoint: Google itself
+    assert google.transfers().list().uri.startswith("https://admin.googleapis.com/")

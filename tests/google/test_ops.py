@@ -29,7 +29,7 @@ from reconciler.google import ops
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import fetch_actual
 from reconciler.google.mapping import group_from_api, user_from_api
-from reconciler.google.marker import FIELD, SCHEMA
+from reconciler.google.marker import FIELD, FIELDS, SCHEMA, schema_body
 from reconciler.state import Group, OrgUnit, User
 
 
@@ -579,9 +579,22 @@ def schema(client: GoogleClient) -> dict[str, Any]:
     return client.must(Call(request, "schemas.get"))
 
 
-def test_ensure_marker_schema_when_present_does_nothing(client, emulator):
+def test_ensure_marker_schema_when_present_does_nothing(tmp_path: Path):
+    server = start_emulator(tenant_with_schemas([schema_body()]))
+    try:
+        client = connect(server, tmp_path)
+        assert ops.ensure_marker_schema(client, CUSTOMER) is False
+        assert set(stats(server)["by_method"]) == {"directory.schemas.get"}
+    finally:
+        server.stop()
+
+
+def test_ensure_marker_schema_adds_the_offboarding_dates(client, emulator):
+    """The example's schema holds only the marker, as schemas made before offboarding do:
+    the dates are added, the marker kept."""
+    assert ops.ensure_marker_schema(client, CUSTOMER) is True
+    assert {f["fieldName"] for f in schema(client)["fields"]} == set(FIELDS)
     assert ops.ensure_marker_schema(client, CUSTOMER) is False
-    assert set(stats(emulator)["by_method"]) == {"directory.schemas.get"}
 
 
 def tenant_with_schemas(schemas: list[dict[str, Any]]) -> dict[str, Any]:
@@ -606,7 +619,7 @@ def test_ensure_marker_schema_creates_what_is_missing(schemas, tmp_path: Path):
         client = connect(server, tmp_path)
         assert ops.ensure_marker_schema(client, CUSTOMER) is True
         fields = {f["fieldName"] for f in schema(client)["fields"]}
-        assert fields == {FIELD} | {f["fieldName"] for s in schemas for f in s["fields"]}
+        assert fields == set(FIELDS) | {f["fieldName"] for s in schemas for f in s["fields"]}
         assert ops.ensure_marker_schema(client, CUSTOMER) is False
         run(client, ops.adopt_user(client, "info@example.com", OWNERSHIP))
         actual = fetch_actual(client, customer=CUSTOMER, domains=DOMAINS, managed_groups=managed)

@@ -23,6 +23,7 @@ THEIRS = "acme/marketing-sites"
 DOMAIN = "x.io"
 
 Row = tuple[Any, ...]
+NO_TRANSFER: dict[str, Any] = {"transfer_to": "none"}
 
 
 def addr(name: str) -> str:
@@ -39,10 +40,12 @@ def workspace(
     ownership: str = OURS,
     group_management: bool = True,
     protected: tuple[str, ...] = (),
+    offboarding: dict[str, Any] | None = NO_TRANSFER,
     **safety: Any,
 ) -> Workspace:
     """A workspace.yaml; safety limits default to none at all, so only the ones a test names
-    apply."""
+    apply. Offboarding defaults to `{transfer_to: none}`: suspensions as without a block, and
+    `state: deleted` deletes at once (None: no `offboarding:` block at all)."""
     limits: dict[str, Any] = {"max_suspend": None, "max_delete": None, "max_member_removals": None}
     limits.update(safety)
     return Workspace.model_validate(
@@ -55,6 +58,7 @@ def workspace(
             "provider": {"kind": "emulator"},
             "safety": limits,
             "protected": [addr(p) for p in protected],
+            **({"offboarding": offboarding} if offboarding is not None else {}),
         }
     )
 

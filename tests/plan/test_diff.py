@@ -1425,7 +1425,10 @@ def test_changes_follow_the_phases() -> None:
     phases = [(c.kind, c.action) for c in plan.changes]
     assert phases == sorted(phases, key=PHASE_RANK.__getitem__)
     made = list(dict.fromkeys(phases))
-    assert made == [p for p in PHASES if p not in {("group", "adopt"), ("group", "delete")}]
+    offboarding = {("user", a) for a in ("sign_out", "revoke_tokens", "transfer_data")}
+    offboarding.add(("user", "require_password_change"))  # tests/plan/test_offboarding.py
+    skipped = {("group", "adopt"), ("group", "delete"), *offboarding}
+    assert made == [p for p in PHASES if p not in skipped]
     assert heads(plan.changes)[:6] == [
         ("create", "org_unit", "/New"),
         ("update", "org_unit", "/Eng"),

@@ -358,6 +358,10 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "add_member",
         "remove_member",
         "update_member",
+        "sign_out",
+        "revoke_tokens",
+        "transfer_data",
+        "require_password_change",
     }
     assert {a: n for a, n in data["summary"].items() if n} == {
         "create": 4,

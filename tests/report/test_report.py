@@ -26,7 +26,7 @@ from importing.support import (
 from reconciler.commands.report import SECTIONS, Report, Row, build_report, render_report
 from reconciler.plan.plan import Plan
 from reconciler.settings import Workspace
-from reconciler.state import State, User
+from reconciler.state import Credentials, State, Transfer, User
 
 # Git: Ann and Root are bound and in Google; Ben is bound but Google lacks him; Sam is in
 # Git but bound no more.
@@ -348,4 +348,37 @@ def test_groups_of_another_repository_and_groups_left_behind(tmp_path, capsys):
     ]
     assert rows(data, "orphaned") == [
         ("old@example.com", "group marked as ours but not in Git (keeps its 1 member)", True)
+    ]
+
+
+def test_offboarding_lists_live_credentials_untransferred_data_and_waiting_deletes():
+    ws = Workspace.model_validate(
+        {
+            "directory": {"domains": ["example.com"]},
+            "ownership": {"id": OURS},
+            "provider": {"kind": "emulator"},
+        }
+    )
+    creds = Credentials(tokens=("app-1",), asps=("7",))
+    actual = State(
+        users={
+            "sam@example.com": User(
+                "sam@example.com", owner=OURS, suspended=True, credentials=creds, transfers=()
+            ),
+            "kim@example.com": User(
+                "kim@example.com",
+                owner=OURS,
+                suspended=True,
+                credentials=Credentials(),
+                transfers=(Transfer("t1", "completed"),),
+            ),
+            "active@example.com": User("active@example.com", owner=OURS, credentials=creds),
+        }
+    )
+    plan = Plan(notes=["delete of kim@example.com waits: delete_after_days is 30: ..."])
+    found = build_report(State(), actual, plan, ws)
+    assert [(r.key, r.detail) for r in found.sections["offboarding"]] == [
+        ("sam@example.com", "suspended, still has 1 OAuth grant(s), 1 app password(s)"),
+        ("sam@example.com", "suspended, data not transferred (transfers: none)"),
+        ("kim@example.com", "delete waits: delete_after_days is 30: ..."),
     ]

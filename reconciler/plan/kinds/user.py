@@ -7,6 +7,14 @@ from dataclasses import dataclass
 from reconciler.plan.kinds.org_unit import ancestors
 from reconciler.plan.kinds.renamable import RenamableChange
 
+# How the offboarding and security steps read in a plan.
+_STEPS = {
+    "sign_out": "sign out user {}",
+    "revoke_tokens": "revoke the tokens of user {}",
+    "transfer_data": "transfer the data of user {}",
+    "require_password_change": "require a password change of user {}",
+}
+
 
 @dataclass(frozen=True)
 class UserChange(RenamableChange):
@@ -14,7 +22,7 @@ class UserChange(RenamableChange):
     label = "user"
     plural = "users"
     # Renames before creates, so an address is claimed only after every release that can
-    # free it; suspensions and deletions last, after memberships have moved.
+    # free it; suspensions, offboarding steps and deletions last, after memberships have moved.
     phases = {
         "rename": 30,
         "create": 50,
@@ -23,8 +31,17 @@ class UserChange(RenamableChange):
         "update": 80,
         "unsuspend": 90,
         "suspend": 160,
+        # Offboarding and security steps: after the suspension, before any deletion.
+        "sign_out": 162,
+        "revoke_tokens": 164,
+        "transfer_data": 166,
+        "require_password_change": 168,
         "delete": 170,
     }
+
+    def summary_text(self) -> str:
+        step = _STEPS.get(self.action)
+        return step.format(self.key) if step else super().summary_text()
 
     def needs(self) -> list[str]:
         unit = self.fields.get("org_unit")
