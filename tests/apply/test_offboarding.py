@@ -44,6 +44,15 @@ def later(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def groups_of(tenant, email: str) -> set[str]:
+    """The groups that list `email` as a member, as the emulator holds them."""
+    return {
+        address
+        for address, group in tenant.groups().items()
+        if email in {m.get("email", "").lower() for m in group.get("members", [])}
+    }
+
+
 def transfers_from(tenant, user_id: str) -> list[dict]:
     status, body = tenant.request(
         "GET", f"/admin/datatransfer/v1/transfers?oldOwnerUserId={user_id}"
@@ -201,3 +210,33 @@ def test_the_report_lists_untransferred_data_and_waiting_deletes(state_dir: Path
     details = {(r["key"], r["detail"].split(" (")[0].split(":")[0]) for r in rows}
     assert (SAM, "suspended, data not transferred") in details
     assert (SAM, "delete waits") in details
+
+
+def test_remove_from_groups_and_org_unit_take_suspended_accounts_out(
+    state_dir: Path, emulator, cli
+):
+    """The two steps that are existing change kinds, applied with their offboarding reason:
+    James Wright (`state: suspended`, still a member of sales@ in Git) leaves it, and both
+    leavers move to the offboarding org unit, which apply creates."""
+    tenant = emulator()
+    offboarding_on(state_dir, org_unit=True)
+    ws = state_dir / "workspace.yaml"
+    ws.write_text(ws.read_text().replace("remove_from_groups: false", "remove_from_groups: true"))
+    james = "james.wright@example.com"
+    assert "sales@example.com" in groups_of(tenant, james)
+    plan = plan_json(cli, state_dir)
+    removal = next(c for c in plan["changes"] if c["action"] == "remove_member")
+    assert (removal["group"], removal["member"]) == ("sales@example.com", james)
+    assert removal["reason"] == "offboarding: remove_from_groups"
+    moves = {
+        c["key"]: c["fields"]["org_unit"]["new"]
+        for c in plan["changes"]
+        if c["action"] == "update" and c.get("reason") == "offboarding: org_unit"
+    }
+    assert moves == {james: "/Former staff", SAM: "/Former staff"}
+    run = cli("apply", state_dir, "--auto-approve")
+    assert run.code == 0, run.text
+    users = tenant.users()
+    assert users[james]["orgUnitPath"] == users[SAM]["orgUnitPath"] == "/Former staff"
+    assert "sales@example.com" not in groups_of(tenant, james)
+    assert_no_changes_left(cli, state_dir)
