@@ -28,7 +28,7 @@ class Action:
     # with a pattern), only when planned, or after "members:".
     shown: Literal["always", "when planned", "members"]
     line_rank: int  # its place in the `Plan:` line and the summary table
-    destructive: bool  # takes something away (counted against the safety limits)
+    destructive: bool  # takes something away: a safety limit must count it (plan/safety.py)
     # Brings its key about (what later changes may need): when it fails or is skipped, the
     # changes that need its key are skipped.
     establishes: bool

@@ -15,10 +15,11 @@ what a protected account renamed in Google (its alias removed) looks like.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from reconciler.plan.change import Change
+from reconciler.plan.change import ACTIONS, Action, Change
 from reconciler.plan.kinds import UserChange
 from reconciler.plan.plan import Plan
 from reconciler.problems import ReconcilerError
@@ -32,6 +33,19 @@ PROTECTED_ACTIONS = {"suspend", "rename", "delete", "revoke_tokens", "transfer_d
 OFFBOARDING = frozenset({"suspend", "sign_out", "revoke_tokens", "transfer_data"})
 # The reason diff_users.py gives a marked account that Git does not name at all.
 ORPHANED = "marked as ours but not in Git"
+# Every action some limit counts: a destructive action (the action table says which) that no
+# limit counts would pass any --allow-unsafe gate unseen, so a new one must be placed here.
+LIMITED = OFFBOARDING | {"delete", "remove_member"}
+
+
+def check_limited(actions: Mapping[str, Action]) -> None:
+    """Refuse an action table with a destructive action no safety limit counts."""
+    unlimited = {a.name for a in actions.values() if a.destructive} - LIMITED
+    if unlimited:
+        raise AssertionError(f"destructive actions no safety limit counts: {sorted(unlimited)}")
+
+
+check_limited(ACTIONS)
 
 
 def check_safety(

@@ -1,0 +1,24 @@
+"""Every destructive action is counted by a safety limit: the action table and safety.py are
+checked against each other when safety.py is imported."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.plan import safety
+from reconciler.plan.change import ACTIONS, Action
+
+
+def test_every_destructive_action_is_counted_by_a_limit():
+    destructive = {a.name for a in ACTIONS.values() if a.destructive}
+    assert {"suspend", "delete", "remove_member", "sign_out", "revoke_tokens"} <= destructive
+    assert destructive <= safety.LIMITED
+    safety.check_limited(ACTIONS)  # what the import runs
+
+
+def test_a_destructive_action_no_limit_counts_is_refused():
+    wipe = Action("wipe", "-", "to wipe", "when planned", 99, True, False)
+    with pytest.raises(AssertionError, match=r"no safety limit counts: \['wipe'\]"):
+        safety.check_limited({**ACTIONS, "wipe": wipe})
+    harmless = Action("note", "~", "to note", "when planned", 98, False, False)
+    safety.check_limited({**ACTIONS, "note": harmless})
