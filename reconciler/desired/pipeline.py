@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +9,7 @@ from reconciler.desired.checks import run_checks
 from reconciler.desired.index import Index
 from reconciler.desired.load import DesiredTree, read_tree
 from reconciler.desired.resolve import resolve
+from reconciler.gc_pause import without_gc
 from reconciler.problems import InvalidInput, Problem
 from reconciler.settings import Workspace
 from reconciler.state import State
@@ -32,21 +30,8 @@ class Desired:
 
 def load_desired(root: Path) -> Desired:
     """Load, check and resolve a state directory; raise InvalidInput with every problem."""
-    with _without_gc():
+    with without_gc():
         return _load_desired(root)
-
-
-@contextmanager
-def _without_gc() -> Iterator[None]:
-    # Loading allocates millions of small acyclic objects; the cyclic collector would
-    # rescan them over and over (half the time of a 100k-user load) and free nothing.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_desired(root: Path) -> Desired:

@@ -204,8 +204,8 @@ def _compose(text: str) -> Node | None:
     finally:
         # The loader refers to itself (it is its own parser, composer and resolver), so
         # only the cyclic collector would free it and its copy of the whole text; that
-        # collector is paused while a state directory loads (pipeline._without_gc). Cut the
-        # knot so each file's buffers go as soon as its nodes are built.
+        # collector is paused while a state directory loads (gc_pause.without_gc around
+        # load_desired). Cut the knot so each file's buffers go as soon as its nodes are built.
         loader.dispose()
         loader.__dict__.clear()
 

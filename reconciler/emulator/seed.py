@@ -16,10 +16,8 @@ group has, written with `status: null` (Google lists such a member without statu
 from __future__ import annotations
 
 import difflib
-import gc
 import json
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from reconciler.emulator.transfers import seeded_transfer
 from reconciler.emulator.user_resource import build_user
 from reconciler.emulator.user_security import SECURITY_KEYS, SecurityProblems, security_from_entry
 from reconciler.files import RefusedFile, read_regular
+from reconciler.gc_pause import without_gc
 from reconciler.problems import InvalidInput, Problem
 
 DEFAULT_DOMAIN = "example.com"
@@ -114,22 +113,6 @@ def build_tenant(doc: Any, *, source: Path, rng: Any, now: str, trusted: bool = 
     if loader.problems:
         raise InvalidInput(loader.problems)
     return tenant
-
-
-@contextmanager
-def without_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector around a big load or save.
-
-    Those allocate millions of small acyclic objects; the collector would rescan the
-    whole heap again and again (doubling the time) and free nothing.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Loader:

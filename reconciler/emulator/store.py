@@ -41,9 +41,10 @@ from typing import Any
 
 from reconciler.emulator.journal import StateError, StateFiles, StateInUse, WriteCancelled
 from reconciler.emulator.request import format_time
-from reconciler.emulator.seed import build_tenant, read_seed, without_gc
+from reconciler.emulator.seed import build_tenant, read_seed
 from reconciler.emulator.tenant import Tenant
 from reconciler.files import read_regular
+from reconciler.gc_pause import without_gc
 
 __all__ = ["StateError", "StateInUse", "StateUnavailable", "TenantStore"]
 
