@@ -16,7 +16,13 @@ from reconciler.plan.diff_context import ActualView, DiffContext
 from reconciler.plan.kinds import GroupChange
 from reconciler.plan.memberships import MemberRules, diff_members
 from reconciler.plan.plan import Plan
-from reconciler.plan.renames import FOUND_BY, aliases_after_rename, rename_fields, too_many_aliases
+from reconciler.plan.renames import (
+    FOUND_BY,
+    aliases_after_rename,
+    find_by_address,
+    rename_fields,
+    too_many_aliases,
+)
 from reconciler.state import MAX_ALIASES, Group
 
 
@@ -52,18 +58,12 @@ def diff_groups(context: DiffContext) -> None:
 
 def _match_group(group: Group, view: ActualView) -> GroupMatch:
     """The group a desired group is, and how it was found."""
-    primary = view.group_addresses.get(group.email)
-    if primary is not None:
-        how = "primary" if primary == group.email else "alias"
-        return GroupMatch(group, view.state.groups[primary], how)
-    for old in group.previous_emails:
-        primary = view.group_addresses.get(old)
-        if primary is not None:
-            return GroupMatch(group, view.state.groups[primary], "previous")
-    old = view.pending.get("groups", {}).get(group.email)
-    if old is not None and old in view.state.groups:
-        return GroupMatch(group, view.state.groups[old], "pending")
-    return GroupMatch(group, None, "")
+    groups = view.state.groups
+    pending = view.pending.get("groups", {})
+    primary, how = find_by_address(
+        group.email, group.previous_emails, view.group_addresses, pending, groups
+    )
+    return GroupMatch(group, groups[primary] if primary is not None else None, how)
 
 
 def _claim(group: Group, context: DiffContext, renamed_groups: dict[str, str]) -> GroupMatch:

@@ -21,7 +21,13 @@ from typing import NamedTuple
 from reconciler.plan.diff_context import ActualView, DiffContext
 from reconciler.plan.kinds import UserChange
 from reconciler.plan.offboarding import Leaving, delete_waits, offboarded_org_unit, policy_for
-from reconciler.plan.renames import FOUND_BY, aliases_after_rename, rename_fields, too_many_aliases
+from reconciler.plan.renames import (
+    FOUND_BY,
+    aliases_after_rename,
+    find_by_address,
+    rename_fields,
+    too_many_aliases,
+)
 from reconciler.plan.safety import ORPHANED
 from reconciler.plan.user_changes import create_user, suspension, user_change, user_fields
 from reconciler.plan.user_restores import restore, unrestorable
@@ -55,18 +61,12 @@ def diff_users(context: DiffContext) -> None:
 
 def _match_user(user: User, view: ActualView) -> Match:
     """The account a desired user is, and how it was found."""
-    primary = view.user_addresses.get(user.email)
-    if primary is not None:
-        how = "primary" if primary == user.email else "alias"
-        return Match(user, view.state.users[primary], how)
-    for old in user.previous_emails:
-        primary = view.user_addresses.get(old)
-        if primary is not None:
-            return Match(user, view.state.users[primary], "previous")
-    old = view.pending.get("users", {}).get(user.email)
-    if old is not None and old in view.state.users:
-        return Match(user, view.state.users[old], "pending")
-    return Match(user, None, "")
+    users = view.state.users
+    pending = view.pending.get("users", {})
+    primary, how = find_by_address(
+        user.email, user.previous_emails, view.user_addresses, pending, users
+    )
+    return Match(user, users[primary] if primary is not None else None, how)
 
 
 def _claims(matches: list[Match]) -> dict[str, str]:

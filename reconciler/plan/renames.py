@@ -8,6 +8,8 @@ why. Groups alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from reconciler.plan.change import FieldChange
 from reconciler.state import MAX_ALIASES
 
@@ -17,6 +19,29 @@ FOUND_BY = {
     "previous": "found by a previous email",
     "pending": "found by the rename an earlier apply began",
 }
+
+
+def find_by_address(
+    email: str,
+    previous: Sequence[str],
+    addresses: Mapping[str, str],
+    pending: Mapping[str, str],
+    held: Mapping[str, object],
+) -> tuple[str | None, str]:
+    """The primary address of what a desired user or group is, and how it was found (a key
+    of FOUND_BY, or "" when nothing is): by its address (primary or alias), by a previous
+    one, or by the rename an earlier apply began (`pending`: new address -> old)."""
+    primary = addresses.get(email)
+    if primary is not None:
+        return primary, "primary" if primary == email else "alias"
+    for old in previous:
+        primary = addresses.get(old)
+        if primary is not None:
+            return primary, "previous"
+    old = pending.get(email)
+    if old is not None and old in held:
+        return old, "pending"
+    return None, ""
 
 
 def rename_fields(
