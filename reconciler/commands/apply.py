@@ -177,6 +177,18 @@ def _decide(
     return Cleared(desired, plan, actual, checksum, unconfirmed, earlier)
 
 
+def _needs_schema(run: Cleared) -> bool:
+    """Whether the plan writes marker fields the schema lacks. The read just now saw which
+    fields it holds: no second look. Suspensions and offboarding steps record their dates
+    on the marker, in fields older schemas lack."""
+    changes = run.plan.changes
+    marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in changes)
+    dates = any(c.kind == "user" and c.action in DATED for c in changes)
+    return (marks and not run.actual.marker_schema) or (
+        dates and not set(MARKER_FIELDS) <= run.actual.marker_fields
+    )
+
+
 def _execute(
     run: Cleared, client: GoogleClient, passwords: PasswordFile, options: ApplyOptions
 ) -> Outcome:
@@ -184,15 +196,8 @@ def _execute(
     early; whatever ends it, the password file and audit log are closed and the result file
     written. Other errors are raised after that."""
     plan, ws = run.plan, run.desired.workspace
-    marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in plan.changes)
-    # The read just now saw which fields the schema holds: no second look. Suspensions and
-    # offboarding steps record their dates on the marker, in fields older schemas lack.
-    dates = any(c.kind == "user" and c.action in DATED for c in plan.changes)
-    needs_schema = (marks and not run.actual.marker_schema) or (
-        dates and not set(MARKER_FIELDS) <= run.actual.marker_fields
-    )
     try:
-        if needs_schema and ops.ensure_marker_schema(client, ws.directory.customer):
+        if _needs_schema(run) and ops.ensure_marker_schema(client, ws.directory.customer):
             click.echo("Created the ownership schema (custom user field).", err=True)
     except BaseException:
         passwords.close()
@@ -202,22 +207,9 @@ def _execute(
     actual = run.actual.state
     with contextlib.suppress(OSError):  # a stale entry is harmless; the next run retries
         records.pending.prune({"users": set(actual.users), "groups": set(actual.groups)})
-    context = Context(
-        client=client,
-        desired=run.desired.state,
-        actual=actual,
-        ownership_id=ws.ownership.id,
-        customer=ws.directory.customer,
-        on_password=passwords.add,
-        on_started=records.started,
-        on_result=records.result,
-        on_rename_begun=records.rename_begun,
-        on_rename_done=records.rename_done,
-        released=frozenset(a for e in records.pending.entries.values() for a in e),
-    )
     finished = False
     try:
-        execute_plan(plan, context)
+        execute_plan(plan, records.context(run, client))
         finished = True
     except KeyboardInterrupt:
         pass  # a stop: the outcome says so, and the records name what was in flight
@@ -251,6 +243,23 @@ class RunRecords:
         self.results: list[ChangeResult] = []
         self.in_flight: dict[int, Change] = {}  # sent, not answered yet
         self.pending = PendingRenames(run.desired.tree.root)
+
+    def context(self, run: Cleared, client: GoogleClient) -> Context:
+        """What the executor is handed: both states, and these records' callbacks."""
+        ws = run.desired.workspace
+        return Context(
+            client=client,
+            desired=run.desired.state,
+            actual=run.actual.state,
+            ownership_id=ws.ownership.id,
+            customer=ws.directory.customer,
+            on_password=self.passwords.add,
+            on_started=self.started,
+            on_result=self.result,
+            on_rename_begun=self.rename_begun,
+            on_rename_done=self.rename_done,
+            released=frozenset(a for e in self.pending.entries.values() for a in e),
+        )
 
     def started(self, changes: list[Change]) -> None:
         # Intent first, on disk: the passwords, the accounts on their way, the changes.
