@@ -137,6 +137,28 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: flo
         time.sleep(0.002)
 
 
+def apply_stopped_when(
+    arrived: Callable[[], bool], root: Path, sig: int, *args: Any, cwd: Path
+) -> int:
+    """Run `reconciler apply ROOT --auto-approve ARGS` in a child (its output in cwd's
+    out.txt and err.txt), stop it with `sig` once `arrived()` holds (a held write reached
+    the emulator), and reap it; returns its exit status. The held write stays held: the
+    caller releases it, or loses it."""
+    with (cwd / "out.txt").open("w") as out, (cwd / "err.txt").open("w") as err:
+        proc = children.start(
+            reconciler_command("apply", root, "--auto-approve", *args),
+            cwd=cwd,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+    with children.reaped(proc):
+        wait_for(arrived, proc)
+        children.stop(proc, sig)
+    return proc.returncode
+
+
 # -- an emulated tenant the test controls --------------------------------------------------------
 
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from pathlib import Path
 
-import children
 import pytest
 
 from .company import email, write_company
 from .held import USERS_INSERT, HeldWrite
-from .support import Tenant, child_env, reconciler_command, wait_for
+from .support import Tenant, apply_stopped_when
 
 PEOPLE = 40
 BATCH = 10
@@ -38,22 +36,10 @@ def stopped_apply(root: Path, tenant: Tenant, sig: int, *args, lose: bool = Fals
     """Run apply in a child, stop it with `sig` while the second batch of creations is held,
     reap it, then let that batch land in Google (or lose it). Returns the exit status."""
     held = HeldWrite(tenant.server, USERS_INSERT, nth=2)
-    with (root.parent / "out.txt").open("w") as out, (root.parent / "err.txt").open("w") as err:
-        proc = children.start(
-            reconciler_command("apply", root, "--auto-approve", *args),
-            cwd=root.parent,
-            env=child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-        )
     try:
-        with children.reaped(proc):
-            wait_for(held.arrived.is_set, proc)
-            children.stop(proc, sig)
+        return apply_stopped_when(held.arrived.is_set, root, sig, *args, cwd=root.parent)
     finally:
         held.lose() if lose else held.release()
-    return proc.returncode
 
 
 def created_users(tenant: Tenant) -> set[str]:

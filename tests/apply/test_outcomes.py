@@ -8,10 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-import children
-
 from .held import USERS_INSERT, HeldWrite
-from .support import child_env, edit, reconciler_command, wait_for
+from .support import apply_stopped_when, edit
 
 
 def test_an_unapproved_run_leaves_a_result_file_saying_so(state_dir, emulator, cli, tmp_path):
@@ -47,22 +45,14 @@ def test_sigterm_stops_apply_like_ctrl_c(state_dir, emulator, tmp_path):
     tenant = emulator()
     held = HeldWrite(tenant.server, USERS_INSERT)
     audit = tmp_path / "audit.jsonl"
-    proc = children.start(
-        reconciler_command("apply", state_dir, "--auto-approve", "--audit-log", audit),
-        cwd=tmp_path,
-        env=child_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     try:
-        with children.reaped(proc):
-            wait_for(held.arrived.is_set, proc)
-            _out, err = children.stop(proc, signal.SIGTERM)
+        code = apply_stopped_when(
+            held.arrived.is_set, state_dir, signal.SIGTERM, "--audit-log", audit, cwd=tmp_path
+        )
     finally:
         held.release()
-    assert proc.returncode == 1
+    err = (tmp_path / "err.txt").read_text()
+    assert code == 1
     assert "Interrupted" in err and "Traceback" not in err
 
 

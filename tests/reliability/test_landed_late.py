@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 
-import children
 from apply.company import assert_tenant_is_the_company, email, write_company
 from apply.held import USER_ALIAS_INSERT, USERS_LIST, HeldWrite, after_first
-from apply.support import child_env, reconciler_command, wait_for
+from apply.support import apply_stopped_when
 
 PEOPLE = 40
 BATCH = 10
@@ -30,23 +28,13 @@ def test_an_alias_the_killed_run_sent_lands_after_the_rerun_read(tmp_path, emula
     root = tmp_path / "company"
     tenant = emulator(seed=write_company(root, people=PEOPLE, batch_size=BATCH))
     held = HeldWrite(tenant.server, USER_ALIAS_INSERT, nth=4)
-    with (tmp_path / "out.txt").open("w") as out, (tmp_path / "err.txt").open("w") as err:
-        proc = children.start(
-            reconciler_command("apply", root, "--auto-approve"),
-            cwd=tmp_path,
-            env=child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-        )
+    code = None
     try:
-        with children.reaped(proc):
-            wait_for(held.arrived.is_set, proc)
-            children.stop(proc, signal.SIGKILL)
+        code = apply_stopped_when(held.arrived.is_set, root, signal.SIGKILL, cwd=tmp_path)
     finally:
-        if proc.returncode != -signal.SIGKILL:
+        if code != -signal.SIGKILL:
             held.release()
-    assert proc.returncode == -signal.SIGKILL
+    assert code == -signal.SIGKILL
     assert "u030@example.com" not in tenant.users()[LATE].get("aliases", [])
 
     # The rerun lists the users, then the killed run's insert lands, then the rerun adds it.
