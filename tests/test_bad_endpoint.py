@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import WORKSPACE, reconciler, write_state
+from cli_support import JO, WORKSPACE, reconciler, write_state
 
-USERS = """\
-users:
-  - email: jo.lei@example.com
-    given_name: Jo
-    family_name: Lei
+USERS = (
+    JO
+    + """\
 groups:
   - name: eng
     email: eng@example.com
@@ -31,6 +29,7 @@ bindings:
   - user: jo.lei@example.com
   - group: eng
 """
+)
 USER = {
     "id": "1",
     "primaryEmail": "jo.lei@example.com",

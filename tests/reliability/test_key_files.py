@@ -14,20 +14,13 @@ from pathlib import Path
 
 import google.auth
 import pytest
-from cli_support import GOOGLE_WORKSPACE, write_state
+from cli_support import GOOGLE_WORKSPACE, JO, write_state
 
 from reconciler.google.credentials import CREDENTIALS_ENV
 
 from .test_secrets import PRIVATE_KEY_ID, secret_fragments, throwaway_key
 
-USERS = """\
-users:
-  - email: jo.lei@example.com
-    given_name: Jo
-    family_name: Lei
-bindings:
-  - user: jo.lei@example.com
-"""
+USERS = JO + "bindings:\n  - user: jo.lei@example.com\n"
 REAL_DEFAULT = google.auth.default  # before the suite's isolation replaces it
 # A number standing for key material: its digits must not be shown either.
 KEY_NUMBER = 31415926535897932384626433832795028841971
