@@ -250,8 +250,16 @@ def audit_(
     """Who changed which account or group, in which commit and PR, applied when and how."""
     from reconciler.commands.audit_trail import audit, render_audit
 
-    commits = audit(directory, since, until, list(logs))
+    cut: list[str] = []
+    commits = audit(directory, since, until, list(logs), cut)
     click.echo(render_audit(commits, fmt_), nl=False)
+    for where in cut:
+        click.echo(
+            f"Warning: {where}: a record cut off when an apply was killed, skipped. Its "
+            "change shows as started (sent, outcome unknown), or not at all if the cut "
+            "record was its start (then nothing was sent for it).",
+            err=True,
+        )
     # A file the loader refuses (a syntax error, nesting deep enough to crash the parser) has
     # unknown changes: the report is shown, but it is incomplete, and says so by its exit code.
     unreadable = [(c.commit, p) for c in commits for p in c.unreadable]

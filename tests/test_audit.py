@@ -352,6 +352,26 @@ def test_an_audit_log_line_that_is_no_record_is_refused_with_its_line(
     assert f"{log}:3: {said}" in err, err
 
 
+def test_a_record_cut_off_by_a_killed_apply_is_skipped_with_a_warning(repo, monkeypatch, capsys):
+    """A SIGKILL mid-write leaves part of a record (see AuditLog); the next apply ends its
+    line and goes on. The audit reads everything else and names the cut line."""
+    head = git(repo, "rev-parse", "HEAD")
+    log = repo / "apply.jsonl"
+    cut = json.dumps(record(head, key="cut@example.com"))[:60]
+    lines = [json.dumps(record(head)), cut, json.dumps(record(head, key="x@example.com"))]
+    log.write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(repo)
+    with pytest.raises(SystemExit) as ended:
+        main(["audit", "directory", "--audit-log", str(log)])
+    assert ended.value.code == 0
+    out, err = capsys.readouterr()
+    assert "applied at 2026-11-21T10:00:00Z by octocat: 2 applied" in out
+    assert f"Warning: {log}:2: a record cut off when an apply was killed, skipped" in err
+    cut: list[str] = []
+    newest, _ = audit(repo / "directory", None, None, [log], cut)
+    assert newest.result_counts() == {"applied": 2} and cut == [f"{log}:2"]
+
+
 def test_an_audit_log_that_is_a_directory_is_named_as_one(repo, monkeypatch, capsys):
     monkeypatch.chdir(repo)
     with pytest.raises(SystemExit) as ended:

@@ -40,8 +40,11 @@ def ci_run(env: dict[str, str] | None = None) -> str | None:
 
 class AuditLog:
     """Appends JSON lines to a file: intents before writes, results after. Each batch of
-    lines goes in one write(2) to a file opened for appending, so a run killed mid-apply
-    leaves whole lines only (buffered writes could cut one at a buffer boundary)."""
+    lines goes in one write(2) to a file opened for appending, so a run stopped between
+    writes leaves whole lines. A SIGKILL can still cut a write that spans pages short: the
+    log then ends in part of a record, with no newline. The next run ends that line before
+    it appends (so its own records stay whole), and `reconciler audit` skips it, saying so.
+    A cut `started` record announced writes that were never sent (they wait for it)."""
 
     def __init__(self, path: Path | None, checksum: str, commit: str | None):
         self.checksum = checksum
@@ -51,7 +54,15 @@ class AuditLog:
         self._fd: int | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            self._end_a_cut_record(self._fd)
+
+    @staticmethod
+    def _end_a_cut_record(fd: int) -> None:
+        """A log left by a killed run may end mid-record: end that line first."""
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")
 
     def started(self, changes: list[Change]) -> None:
         """Intent records for `changes`, before their writes are sent."""

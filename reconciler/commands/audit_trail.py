@@ -144,15 +144,21 @@ def _git(root: Path, *args: str, check: bool = True) -> str:
 
 
 def audit(
-    directory: Path, since: str | None, until: str | None, logs: list[Path]
+    directory: Path,
+    since: str | None,
+    until: str | None,
+    logs: list[Path],
+    cut: list[str] | None = None,
 ) -> list[CommitAudit]:
-    """Commits on the first-parent line touching `directory` in the period, newest first."""
+    """Commits on the first-parent line touching `directory` in the period, newest first.
+    Records in `logs` cut short by a killed apply are skipped and named in `cut`."""
     directory = directory.resolve()
     top = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
     rel = directory.relative_to(top).as_posix() if directory != top else "."
     period = [f"--since={since}"] if since else []
     period += [f"--until={until}"] if until else []
-    records = _Records(top, _noted_commits(top), _records_from_logs(logs))
+    logged = _records_from_logs(logs, [] if cut is None else cut)
+    records = _Records(top, _noted_commits(top), logged)
     applied = records.commits()
     touching = set(_git(top, "log", "--first-parent", "--format=%H", *period, "--", rel).split())
     later = _next_applied(top, applied)
@@ -225,10 +231,17 @@ def _next_applied(top: Path, applied: set[str]) -> dict[str, str]:
     return found
 
 
-def _records_from_logs(paths: list[Path]) -> dict[str, list[Record]]:
+# How every record apply writes begins: a line that starts so and does not parse is a
+# record a killed run was cutting off (see AuditLog), not a damaged log.
+RECORD_START = '{"time": "'
+
+
+def _records_from_logs(paths: list[Path], cut: list[str]) -> dict[str, list[Record]]:
     """Apply records from --audit-log files. A line that is not a JSON object (an array,
     binary, text) is refused with its file and line rather than skipped: the log is the
-    evidence of what was applied, and an audit quietly missing part of it would mislead."""
+    evidence of what was applied, and an audit quietly missing part of it would mislead.
+    The one exception is a record cut short by a killed apply: it is skipped and named in
+    `cut` (file:line), to be shown."""
     by_commit: dict[str, list[Record]] = {}
     for path in paths:
         shown = one_line(str(path))
@@ -248,6 +261,9 @@ def _records_from_logs(paths: list[Path]) -> dict[str, list[Record]]:
             try:
                 record = json.loads(line)
             except (json.JSONDecodeError, RecursionError):
+                if line.startswith(RECORD_START):
+                    cut.append(f"{shown}:{number}")
+                    continue
                 raise AuditError(f"{shown}:{number}: not a JSON audit record") from None
             if not isinstance(record, dict):
                 kind = "an array" if isinstance(record, list) else "not an object"

@@ -179,3 +179,24 @@ def test_a_batch_of_records_goes_to_the_log_in_one_write(tmp_path, monkeypatch):
     assert len(writes) == 1 and len(writes[0]) > 64 * 1024
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["key"] for line in lines] == [c.key for c in changes]
+
+
+def test_a_record_cut_by_a_killed_run_is_ended_before_the_next_run_appends(tmp_path):
+    """SIGKILL can cut even one write(2) short at a page boundary: the log then ends in part
+    of a record. The next run ends that line first, so its own records stay whole lines."""
+    from reconciler.apply import records
+    from reconciler.plan.kinds import UserChange
+
+    path = tmp_path / "audit.jsonl"
+    whole = '{"time": "2026-12-01T10:00:00.000+00:00", "result": "started"}\n'
+    cut = '{"time": "2026-12-01T10:00:00.001+00:00", "plan_checksum": "sha256:0ac'
+    path.write_text(whole + cut)
+    log = records.AuditLog(path, "sha256:x", None)
+    log.started([UserChange("create", "new@example.com")])
+    log.close()
+    lines = path.read_text().splitlines()
+    assert lines[:2] == [whole.strip(), cut]
+    assert json.loads(lines[2])["key"] == "new@example.com" and len(lines) == 3
+    # A log that ends whole gets nothing added before the next record.
+    records.AuditLog(path, "sha256:x", None).close()
+    assert path.read_text().splitlines() == lines
