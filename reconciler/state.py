@@ -101,6 +101,10 @@ class User:
     offboarding: dict[str, Any] | None = field(default=None, compare=False)
     sign_out_after: str | None = None
     password_change_after: str | None = None
+    # The license Git decides for the account, of `licenses.product`: a SKU id, "none" (no
+    # license), or None (Git decides nothing: no `licenses:` block, or no rule, user key or
+    # default applies). Resolved from the rules by desired/licenses.py.
+    license: str | None = field(default=None, compare=False)
     # Actual side: what Google holds.
     id: str | None = None
     owner: str | None = None  # the ownership marker's value, if any
@@ -199,6 +203,9 @@ class State:
     groups: dict[str, Group] = field(default_factory=dict)
     org_units: dict[str, OrgUnit] = field(default_factory=dict)
     deleted_users: dict[str, User] = field(default_factory=dict)
+    # Actual side only: the SKU id each account holds of `licenses.product`, by primary
+    # email (read only with a `licenses:` block; None: not read).
+    licenses: dict[str, str] | None = None
 
     def bound_users(self) -> set[str]:
         """Emails of users that Git binds to a Google account."""
