@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reconciler.google.license_target import LicensingTarget
 from reconciler.google.target import DirectoryTarget
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import CHANGE_TYPES
 from reconciler.target import Target
 
-TARGETS: tuple[Target, ...] = (DirectoryTarget(),)
+# In the order they read: the Licensing target reads after the Directory, on its accounts.
+TARGETS: tuple[Target, ...] = (DirectoryTarget(), LicensingTarget())
 
 _OWNERS: Mapping[type[Change], Target] = {
     change_type: target for target in TARGETS for change_type in target.change_types

@@ -25,6 +25,7 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
     RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant."""
     ws, root = desired.workspace, desired.tree.root
     offboarding = configured(ws, list(desired.state.users.values()))
+    scopes = {"offboarding": offboarding, "licenses": ws.licenses is not None}
     if ws.provider.kind == "emulator":
         provider = ws.provider.as_google()  # reached over loopback, as if it were Google
         if not os.environ.get(ENDPOINT_ENV):
@@ -39,12 +40,12 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
                 if admin is not None:
                     provider = provider.model_copy(update={"admin_subject": admin})
                 yield GoogleClient.connect(
-                    provider, root, read_only=read_only, endpoint=url, offboarding=offboarding
+                    provider, root, read_only=read_only, endpoint=url, **scopes
                 )
             return
     else:
         provider = ws.provider
-    yield GoogleClient.connect(provider, root, read_only=read_only, offboarding=offboarding)
+    yield GoogleClient.connect(provider, root, read_only=read_only, **scopes)
 
 
 def read_actual(desired: Desired, client: GoogleClient, everything: bool = False) -> Actual:

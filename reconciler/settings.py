@@ -127,6 +127,10 @@ class Safety(BaseModel):
     max_delete_percent: float | None = Field(None, ge=0, le=100)
     max_member_removals: int | None = Field(100, ge=0, description="Most member removals.")
     max_member_removals_percent: float | None = Field(None, ge=0, le=100)
+    max_license_revocations: int | None = Field(
+        10, ge=0, description="Most license revocations in one plan (licenses:)."
+    )
+    max_license_revocations_percent: float | None = Field(None, ge=0, le=100)
     percent_floor: int = Field(
         10, ge=0, description="Percent limits apply only past this many existing objects."
     )

@@ -5,7 +5,9 @@ Google lacks (missing), attribute and membership drift, accounts another reposit
 privileged access (super and delegated admins) with whether Git names them, and
 offboarding: suspended accounts of ours that still have OAuth grants, app passwords or backup
 codes, or whose data is not transferred (as far as the plan read them: offboarding reads them
-for the accounts it works on), and the deletions that wait.
+for the accounts it works on), and the deletions that wait; and, with a `licenses:` block,
+licenses: seats used per SKU (a finding past `licenses.seats`), accounts whose license is
+not the one Git's rules give, and suspended accounts that still hold one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe
 from reconciler.plan.safety import protected_accounts
 from reconciler.settings import Workspace
+from reconciler.skus import shown
 from reconciler.state import State
 
 SECTIONS = {
@@ -31,6 +34,8 @@ SECTIONS = {
     "privileged": "Privileged access (super and delegated admins)",
     "offboarding": "Offboarding: suspended accounts with live tokens, app passwords or "
     "untransferred data, and deletions waiting",
+    "licenses": "Licenses: seats used, licenses that differ from the rules, licensed "
+    "suspended accounts",
 }
 
 
@@ -85,7 +90,9 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
             report.sections["privileged"].append(Row(account.email, detail, finding=not in_git))
     _groups(desired, actual, ours, report)
     for change in plan.changes:
-        if change.kind == "user" and change.action == "create":
+        if change.kind == "license":
+            report.sections["licenses"].append(Row(change.key, _drift_detail(change)))
+        elif change.kind == "user" and change.action == "create":
             report.sections["missing"].append(Row(change.key, "bound in Git, no account"))
         elif change.kind == "user" and change.action == "suspend" and change.reason in ORPHANED:
             report.sections["orphaned"].append(Row(change.key, describe(change)))
@@ -94,7 +101,34 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
     for change in plan.refused:
         report.sections["drift"].append(Row(change.key, describe(change)))
     _offboarding(actual, plan, ours, report)
+    _licenses(actual, workspace, report)
     return report
+
+
+def _licenses(actual: State, workspace: Workspace, report: Report) -> None:
+    """Seats used per SKU, and suspended accounts that hold a license (money spent on
+    nobody). Licenses that differ from the rules are the plan's license changes."""
+    licenses = workspace.licenses
+    if licenses is None or actual.licenses is None:
+        return
+    rows = report.sections["licenses"]
+    used: dict[str, int] = {}
+    for sku in actual.licenses.values():
+        used[sku] = used.get(sku, 0) + 1
+    seats_rows = []
+    for sku in sorted(set(used) | set(licenses.seats)):
+        count, seats = used.get(sku, 0), licenses.seats.get(sku)
+        detail = f"{count} used" + (f" of {seats} seats" if seats is not None else "")
+        over = seats is not None and count > seats
+        name = f"sku {shown(licenses.product, sku)}"
+        seats_rows.append(Row(name, detail + ("; more than bought" if over else ""), over))
+    rows[:0] = seats_rows  # first, before the plan's license changes
+    for email, sku in sorted(actual.licenses.items()):
+        account = actual.users.get(email)
+        if account is not None and account.suspended:
+            whose = "" if account.owner == workspace.ownership.id else "; not managed here"
+            name = shown(licenses.product, sku)
+            rows.append(Row(email, f"suspended, still holds {name}{whose}"))
 
 
 def _offboarding(actual: State, plan: Plan, ours: str, report: Report) -> None:

@@ -25,8 +25,8 @@ class Action:
     symbol: Symbol
     label: str  # in the `Plan:` line: "3 to create"
     # Where the `Plan:` line counts it: always (its place kept for whoever reads the line
-    # with a pattern), only when planned, or after "members:".
-    shown: Literal["always", "when planned", "members"]
+    # with a pattern), only when planned, or after "members:" or "licenses:".
+    shown: Literal["always", "when planned", "members", "licenses"]
     line_rank: int  # its place in the `Plan:` line and the summary table
     destructive: bool  # takes something away: a safety limit must count it (plan/safety.py)
     # Brings its key about (what later changes may need): when it fails or is skipped, the
@@ -65,6 +65,11 @@ ACTIONS: Mapping[str, Action] = {
             False,
             False,
         ),
+        # Licenses (README, "Licenses"): a revocation takes a person's Google services away
+        # (counted by safety.max_license_revocations).
+        Action("assign_license", "+", "to assign", "licenses", 30, False, False),
+        Action("change_license", "~", "to change", "licenses", 31, False, False),
+        Action("revoke_license", "-", "to revoke", "licenses", 32, True, False),
     )
 }
 

@@ -31,6 +31,7 @@ class ChangeRecord(BaseModel):
     member: str | None = None
     role: str | None = None
     member_type: str | None = None
+    product: str | None = None
     reason: str | None = None
     source: str | None = None
 

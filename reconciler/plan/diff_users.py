@@ -122,6 +122,7 @@ def _without_account(user: User, context: DiffContext) -> None:
         return
     if user.bound and user.state == "active":
         context.plan.changes.append(create_user(user))
+        context.accounts[user.email] = (user, None)
 
 
 def _with_account(match: Match, account: User, context: DiffContext) -> None:
@@ -148,6 +149,7 @@ def _with_account(match: Match, account: User, context: DiffContext) -> None:
         reason = "offboarding: org_unit" if moved is not user and "org_unit" in fields else None
         plan.changes.append(user_change("update", user, fields=fields, reason=reason))
     suspension(user, account, plan)
+    context.accounts[user.email] = (user, account)
     if user.suspended:
         leaving = Leaving(account, user, suspended_now=not account.suspended)
         context.offboard.leaving[user.email] = leaving

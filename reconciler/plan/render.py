@@ -37,12 +37,13 @@ def summary_line(plan: Plan) -> str:
         for a in _COUNTED
         if a.shown == "always" or (a.shown == "when planned" and counts[a.name])
     ]
-    members = [
-        f"{counts[a.name]} {a.label}" for a in _COUNTED if a.shown == "members" and counts[a.name]
-    ]
     line = "Plan: " + ", ".join(parts)
-    if members:
-        line += "; members: " + ", ".join(members)
+    for section in ("members", "licenses"):
+        counted = [
+            f"{counts[a.name]} {a.label}" for a in _COUNTED if a.shown == section and counts[a.name]
+        ]
+        if counted:
+            line += f"; {section}: " + ", ".join(counted)
     if plan.refused:
         line += f"; {len(plan.refused)} refused"
     return line + "."

@@ -24,6 +24,7 @@ from reconciler.plan.kinds import UserChange
 from reconciler.plan.plan import Plan
 from reconciler.problems import ReconcilerError
 from reconciler.settings import Workspace
+from reconciler.skus import NO_LICENSE, shown
 from reconciler.state import State
 
 # Signing out is not among them: it takes nothing away for good, and an incident responder
@@ -35,7 +36,7 @@ OFFBOARDING = frozenset({"suspend", "sign_out", "revoke_tokens", "transfer_data"
 ORPHANED = "marked as ours but not in Git"
 # Every action some limit counts: a destructive action (the action table says which) that no
 # limit counts would pass any --allow-unsafe gate unseen, so a new one must be placed here.
-LIMITED = OFFBOARDING | {"delete", "remove_member"}
+LIMITED = OFFBOARDING | {"delete", "remove_member", "revoke_license"}
 
 
 def check_limited(actions: Mapping[str, Action]) -> None:
@@ -238,7 +239,9 @@ class Limit(NamedTuple):
 
 
 def check_limits(plan: Plan, actual: State, workspace: Workspace) -> None:
-    """Record in plan.over_limits every safety limit the plan's changes exceed."""
+    """Record in plan.over_limits every safety limit the plan's changes exceed, and every
+    SKU the plan would assign past the seats `licenses.seats` says were bought."""
+    plan.over_limits += over_seats(plan, actual, workspace)
     floor = workspace.safety.percent_floor
     for what, count, most, percent, base in _limits(plan, actual, workspace):
         if most is not None and count > most:
@@ -249,6 +252,34 @@ def check_limits(plan: Plan, actual: State, workspace: Workspace) -> None:
                 plan.over_limits.append(
                     f"{count} {what} planned, {share:.1f}% of {base}; the limit is {percent:g}%"
                 )
+
+
+def over_seats(plan: Plan, actual: State, workspace: Workspace) -> list[str]:
+    """The SKUs whose seats the plan would exceed: the assignments of every account of the
+    tenant after the plan, counted only for a SKU the plan assigns (a tenant already over
+    its seats is not refused for changes that add none)."""
+    licenses = workspace.licenses
+    if licenses is None or not licenses.seats or actual.licenses is None:
+        return []
+    used: dict[str, int] = {}
+    for sku in actual.licenses.values():
+        used[sku] = used.get(sku, 0) + 1
+    added: dict[str, int] = {}
+    for change in plan.changes:
+        if change.kind != "license":
+            continue
+        sku = change.fields["sku"]
+        if sku.old != NO_LICENSE:
+            used[sku.old] = used.get(sku.old, 0) - 1
+        if sku.new != NO_LICENSE:
+            used[sku.new] = used.get(sku.new, 0) + 1
+            added[sku.new] = added.get(sku.new, 0) + 1
+    return [
+        f"{used[sku]} {shown(licenses.product, sku)} licenses after this plan ({added[sku]} "
+        f"assigned by it); licenses.seats allows {seats}"
+        for sku, seats in sorted(licenses.seats.items())
+        if added.get(sku) and used.get(sku, 0) > seats
+    ]
 
 
 def suspended(plan: Plan) -> set[str]:
@@ -265,6 +296,7 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     # Offboarding steps count with the suspensions, by account: an account suspended and
     # signed out counts once, one signed out or revoked later counts too.
     offboarded = {c.key for c in plan.changes if c.kind == "user" and c.action in OFFBOARDING}
+    licensed = len(actual.licenses or {})
     return [
         Limit(
             "suspensions" if offboarded <= suspended(plan) else "suspensions and offboardings",
@@ -286,5 +318,12 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
             safety.max_member_removals,
             safety.max_member_removals_percent,
             members,
+        ),
+        Limit(
+            "license revocations",
+            counts.get("revoke_license", 0),
+            safety.max_license_revocations,
+            safety.max_license_revocations_percent,
+            licensed,
         ),
     ]

@@ -57,6 +57,7 @@ def _plan_undelete(user: User, gone: User, context: DiffContext) -> None:
     # Google restores the account suspended if it was when deleted (or its data was
     # transferred, which the plan cannot see: the next plan then lifts it).
     suspension(user, restored, plan)
+    context.accounts[user.email] = (user, None)  # back without the licenses it held
 
 
 def _deleted_when(gone: User) -> str:

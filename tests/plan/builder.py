@@ -41,12 +41,19 @@ def workspace(
     group_management: bool = True,
     protected: tuple[str, ...] = (),
     offboarding: dict[str, Any] | None = NO_TRANSFER,
+    licenses: dict[str, Any] | None = None,
     **safety: Any,
 ) -> Workspace:
     """A workspace.yaml; safety limits default to none at all, so only the ones a test names
     apply. Offboarding defaults to `{transfer_to: none}`: suspensions as without a block, and
-    `state: deleted` deletes at once (None: no `offboarding:` block at all)."""
-    limits: dict[str, Any] = {"max_suspend": None, "max_delete": None, "max_member_removals": None}
+    `state: deleted` deletes at once (None: no `offboarding:` block at all). `licenses`: a
+    `licenses:` block (None: none)."""
+    limits: dict[str, Any] = {
+        "max_suspend": None,
+        "max_delete": None,
+        "max_member_removals": None,
+        "max_license_revocations": None,
+    }
     limits.update(safety)
     return Workspace.model_validate(
         {
@@ -59,6 +66,7 @@ def workspace(
             "safety": limits,
             "protected": [addr(p) for p in protected],
             **({"offboarding": offboarding} if offboarding is not None else {}),
+            **({"licenses": licenses} if licenses is not None else {}),
         }
     )
 

@@ -9,12 +9,19 @@ from typing import Any
 from reconciler.plan.change import ACTIONS, Change
 from reconciler.plan.change_json import ChangeRecord
 from reconciler.plan.kinds.group import GroupChange
+from reconciler.plan.kinds.license import LicenseChange
 from reconciler.plan.kinds.membership import MembershipChange
 from reconciler.plan.kinds.org_unit import OrgUnitChange
 from reconciler.plan.kinds.renamable import RenamableChange
 from reconciler.plan.kinds.user import UserChange
 
-CHANGE_TYPES: tuple[type[Change], ...] = (UserChange, GroupChange, OrgUnitChange, MembershipChange)
+CHANGE_TYPES: tuple[type[Change], ...] = (
+    UserChange,
+    GroupChange,
+    OrgUnitChange,
+    MembershipChange,
+    LicenseChange,
+)
 
 BY_KIND: Mapping[str, type[Change]] = {t.kind: t for t in CHANGE_TYPES}
 
@@ -57,6 +64,7 @@ __all__ = [
     "PHASES",
     "PHASE_RANK",
     "GroupChange",
+    "LicenseChange",
     "MembershipChange",
     "OrgUnitChange",
     "RenamableChange",

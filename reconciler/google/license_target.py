@@ -1,0 +1,102 @@
+"""The Licensing API (Enterprise License Manager) as a target: the licenses of
+`licenses.product` (README, "Licenses").
+
+Without a `licenses:` block it reads nothing and asks for no scope. With one, it reads every
+assignment of the product (google/licensing.py, listForProduct page by page: a chain of pages
+that does not end cleanly is refused, never planned from) after the Directory is read, and
+applies the plan's license changes a batch at a time through the Licensing API's own batch
+endpoint. Nothing needs checking before the read or verifying after the diff: the
+assignments are read whole, and a write Google finds already done counts as done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from reconciler.apply.context import ChangeResult, Context
+from reconciler.google.client import Call, GoogleClient
+from reconciler.google.fetch import Actual
+from reconciler.google.licensing import assign_call, list_assignments, reassign_call, revoke_call
+from reconciler.plan.change import Change
+from reconciler.plan.kinds import LicenseChange
+from reconciler.plan.plan import Plan
+from reconciler.target import Run
+
+if TYPE_CHECKING:
+    from reconciler.desired import Desired
+
+
+class LicensingTarget:
+    name = "licensing"
+    change_types: tuple[type[Change], ...] = (LicenseChange,)
+
+    def check(self, desired: Desired, client: GoogleClient) -> None:
+        """Nothing to refuse before the read: the loader validated every SKU."""
+
+    def read(
+        self, desired: Desired, client: GoogleClient, actual: Actual | None, *, everything: bool
+    ) -> Actual:
+        """The product's assignments, on the Directory's read; none without a block."""
+        if actual is None:
+            raise AssertionError("the Directory target reads before the Licensing target")
+        licenses = desired.workspace.licenses
+        if licenses is not None:
+            customer = desired.workspace.directory.customer
+            actual.state.licenses = list_assignments(client, licenses.product, customer)
+        return actual
+
+    def verify(
+        self, desired: Desired, client: GoogleClient, plan: Plan, again: Callable[[], Plan]
+    ) -> None:
+        """Nothing beyond the listing: an assignment found done on apply counts as done."""
+
+    def runner(self, plan: Plan, ctx: Context, run: Run) -> LicensingRunner:
+        return LicensingRunner(ctx, run)
+
+
+class LicensingRunner:
+    """Applies license changes, a batch at a time."""
+
+    def __init__(self, ctx: Context, run: Run):
+        self.ctx = ctx
+        self.run = run
+
+    def before_phase(self, rank: int) -> None:
+        """Nothing to do between phases: licenses claim no addresses."""
+
+    def finish(self) -> None:
+        """Nothing is left over after the last phase."""
+
+    def run_phase(self, changes: list[Change]) -> None:
+        size = self.ctx.client.batch_size
+        for start in range(0, len(changes), size):
+            self._run_part(changes[start : start + size])
+
+    def _run_part(self, changes: list[Change]) -> None:
+        todo: list[tuple[Change, Call]] = []
+        for change in changes:
+            blocker = self.run.blocked_by(change)
+            if blocker:
+                self.run.finished(ChangeResult(change, "skipped", blocker))
+            else:
+                todo.append((change, self._call(change)))
+        if not todo:
+            return
+        self.run.started([c for c, _ in todo])
+        outcomes = self.ctx.client.licenses.execute_all([call for _, call in todo])
+        for (change, call), outcome in zip(todo, outcomes, strict=True):
+            if outcome.ok:
+                notes = [f"{call.label}: {outcome.note}"] if outcome.note else []
+                self.run.finished(ChangeResult(change, "applied", None, notes))
+            else:
+                self.run.finished(ChangeResult(change, "failed", f"{call.label}: {outcome.error}"))
+
+    def _call(self, change: Change) -> Call:
+        assert isinstance(change, LicenseChange)
+        client, sku = self.ctx.client, change.fields["sku"]
+        if change.action == "assign_license":
+            return assign_call(client, change.product, sku.new, change.key)
+        if change.action == "change_license":
+            return reassign_call(client, change.product, sku.old, sku.new, change.key)
+        return revoke_call(client, change.product, sku.old, change.key)
