@@ -147,7 +147,7 @@ def test_an_internal_bug_answers_500_backend_error(
         raise RuntimeError("boom")
 
     route = ("GET", re.compile("users"), "directory.users.list", broken)
-    monkeypatch.setattr("reconciler.emulator.api._COMPILED", [route])
+    monkeypatch.setattr("reconciler.emulator.api._COMPILED", {"directory": [route]})
     response = client.api.call("GET", "users", {}, None)
     assert response.status == 500 and response.method_id == "directory.users.list"
     assert response.body["error"]["errors"][0]["reason"] == "backendError"
