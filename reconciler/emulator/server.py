@@ -12,8 +12,9 @@ Routes:
 - `GET /$discovery/rest?version=directory_v1` (or `datatransfer_v1`), `GET
   /discovery/v1/apis/admin/directory_v1/rest` (or `admin/datatransfer_v1`, or
   `licensing/v1`: the Licensing API's is served on that path only, since its own host's
-  `version=v1` would be ambiguous on one host serving three APIs): the discovery documents bundled with googleapiclient, with their root
-  URL set to this server, so a client built from one sends API calls and batches here.
+  `version=v1` would be ambiguous on one host serving three APIs): the discovery
+  documents bundled with googleapiclient, with their root URL set to this server, so a
+  client built from one sends API calls and batches here.
 - `POST /token`: answers a JWT-bearer grant without checking the signature, so service-account
   credentials (domain-wide delegation included) work offline; it checks the assertion's
   subject and scopes as Google does, and every API call (every batch part) needs one of
