@@ -90,6 +90,16 @@ SKUS: tuple[Sku, ...] = (
 )
 
 PRODUCTS: frozenset[str] = frozenset(s.product for s in SKUS)
+# productName, as the Licensing API shows it: GAM's product table (gamlib/glskus.py); what
+# Google answers for each is not documented.
+PRODUCT_NAMES: dict[str, str] = {
+    _GOOGLE_APPS: "Google Workspace",
+    "101031": "Google Workspace for Education",
+    "101037": "Google Workspace for Education",
+    "101001": "Cloud Identity Free",
+    "101005": "Cloud Identity Premium",
+    "Google-Vault": "Google Vault",
+}
 _BY_NAME = {s.name: s for s in SKUS}
 # A SKU id may be in several products (Google-Vault); ids are unique within one.
 _BY_ID = {(s.product, s.id): s for s in SKUS}
@@ -112,6 +122,26 @@ def lookup(text: str, product: str) -> Sku:
             "(licenses.product): one block manages the SKUs of one product"
         )
     return found
+
+
+def find(text: str) -> Sku | None:
+    """The SKU `text` names in any product: a friendly name (any case) or a SKU id that only
+    one product has; None if none (or several) does."""
+    key = text.strip()
+    found = _BY_NAME.get(key.lower())
+    if found is not None:
+        return found
+    matches = [s for s in SKUS if s.id == key]
+    return matches[0] if len(matches) == 1 else None
+
+
+def suggestion(text: str) -> str:
+    """`unknown license SKU 'x' (did you mean 'y'?); known: ...`, for messages."""
+    try:
+        lookup(text, _GOOGLE_APPS)
+    except UnknownSku as exc:
+        return str(exc)
+    return f"unknown license SKU '{text}'"
 
 
 def by_id(product: str, sku_id: str) -> Sku | None:

@@ -1,9 +1,10 @@
-"""An emulator of the Admin SDK Directory API and Data Transfer API, faithful enough for the
-real googleapiclient.
+"""An emulator of the Admin SDK Directory API, Data Transfer API and Licensing API, faithful
+enough for the real googleapiclient.
 
 It holds one Google Workspace tenant (domains and domain aliases, users with their tokens,
 ASPs and backup codes, groups and their members, org units, custom user schemas, data
-transfers) and answers the Directory API's and the Data Transfer API's methods with
+transfers, license seats and assignments) and answers the Directory API's, the Data Transfer
+API's and the Licensing API's methods with
 Google's resource shapes, error shapes and semantics, so plans and applies can be tried, and
 integration tests run, without reaching Google. The tenant starts from a seed in the API's
 own shapes and persists across restarts.
@@ -14,7 +15,8 @@ model, its indexes and journaled mutations), `seed` (seed and state documents), 
 reads, listing lag) with `api_users`, `api_groups`, `api_members`, `api_orgunits`,
 `api_schemas`, `api_domains` (over `domains`: the tenant's domains and which addresses may
 use), `api_security` (over `user_security`: tokens, ASPs, backup codes, sign-outs),
-`api_datatransfer` (over `transfers`: the Data Transfer API), `lag` (what lagging listings
+`api_datatransfer` (over `transfers`: the Data Transfer API), `api_licensing` (over
+`licenses`: the Licensing API), `lag` (what lagging listings
 still show), and `fields` (partial responses), `discovery` (the bundled discovery documents:
 `fields` names are checked against their response schemas), `query` (search), `paging`,
 `rules`, `errors`, `request`. `server` puts it on HTTP, with `batch` (the multipart wire
@@ -211,9 +213,18 @@ Data Transfer API (transfers.py, api_datatransfer.py; docs/emulator.md)
   owner an active, settled user other than the old one. Seeds may hold transfers that
   stay `inProgress` or `failed`.
 
+Licensing API (licenses.py, api_licensing.py; docs/emulator.md)
+- Products and SKUs are those of reconciler/skus.py; the tenant subscribes to the SKUs its
+  seed gives seats for. Users are named by their current primary address; assignments are
+  kept by user id (a rename keeps them, a delete frees them). Pages hold 100 at most
+  whatever maxResults asks. Chosen where Google's codes are unverified: no seats `412
+  conditionNotMet`, the SKU held or another of the product `409 duplicate`, a SKU the
+  tenant lacks `403 forbidden` "Unauthorized operation for the given domain.", an unknown
+  user `400 invalid` "Invalid Input: userId".
+
 Batches, faults, persistence (details in batch.py, faults.py, server.py, store.py)
-- A batch holds the calls of one API (Directory or Data Transfer, both at `/batch`); a
-  mixed one is refused whole, 400.
+- A batch holds the calls of one API (Directory, Data Transfer or Licensing, all at
+  `/batch`); a mixed one is refused whole, 400.
 - Batch parts run, and are answered, in request order; `batch_order: "shuffle"` runs them in
   a random order and answers them in another (Google: "in any order"), repeatable for a
   `fault_seed`. A delimiter counts only as a whole line; folded part headers are unfolded.

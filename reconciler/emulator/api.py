@@ -12,7 +12,8 @@ document's schemas, errors Google's JSON error shape; `fields` is honoured.
 The Data Transfer API runs through the same object over the same tenant:
 `api.call("GET", "transfers", {}, None, service=DATATRANSFER)`, `path` then relative to
 `/admin/datatransfer/v1/` (api_datatransfer.py). A transfer stays inProgress for
-`api.transfer_delay_s` after its insert, then shows completed.
+`api.transfer_delay_s` after its insert, then shows completed. So does the Licensing API
+(`service=LICENSING`, `path` relative to `/apps/licensing/v1/`; api_licensing.py).
 
 Short reads, for testing a client's guard against partial listings: set
 `api.short_listing = {"users": 1, "members": 2}` (collection -> how many items every
@@ -43,6 +44,7 @@ from reconciler.emulator import (
     api_datatransfer,
     api_domains,
     api_groups,
+    api_licensing,
     api_members,
     api_orgunits,
     api_schemas,
@@ -233,10 +235,13 @@ _ROUTES: list[tuple[str, str, str, Handler]] = [
 
 DIRECTORY = "directory"
 DATATRANSFER = "datatransfer"
-# The APIs served: name -> its routes, relative to `admin/<name>/v1/`.
+LICENSING = "licensing"
+# The APIs served: name -> its routes, relative to `admin/<name>/v1/` (the Licensing API's
+# to `apps/licensing/v1/`).
 SERVICES: dict[str, list[tuple[str, str, str, Handler]]] = {
     DIRECTORY: _ROUTES,
     DATATRANSFER: api_datatransfer.ROUTES,
+    LICENSING: api_licensing.ROUTES,
 }
 
 
@@ -247,10 +252,10 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-_COMPILED = [(m, _compile(t), method_id, handler) for m, t, method_id, handler in _ROUTES]
-_COMPILED_DATATRANSFER = [
-    (m, _compile(t), method_id, handler) for m, t, method_id, handler in api_datatransfer.ROUTES
-]
+_COMPILED = {
+    service: [(m, _compile(t), method_id, handler) for m, t, method_id, handler in routes]
+    for service, routes in SERVICES.items()
+}
 
 
 @dataclass(frozen=True)
@@ -332,8 +337,8 @@ class DirectoryApi:
         service: str = DIRECTORY,
     ) -> ApiResponse:
         """Run one API call of `service` (DIRECTORY: `path` relative to
-        admin/directory/v1/; DATATRANSFER: to admin/datatransfer/v1/); never raises for
-        anything a client can send."""
+        admin/directory/v1/; DATATRANSFER: to admin/datatransfer/v1/; LICENSING: to
+        apps/licensing/v1/); never raises for anything a client can send."""
         route = self._route(http_method, path, service)
         if route is None:
             return ApiResponse(404, ApiError(404, "notFound", "Not Found").body(), "unknown")
@@ -401,7 +406,7 @@ class DirectoryApi:
     ) -> tuple[str, Handler, dict[str, str]] | None:
         path = path.lstrip("/")
         method = http_method.upper()
-        table = _COMPILED if service == DIRECTORY else _COMPILED_DATATRANSFER
+        table = _COMPILED[service]
         for route_method, pattern, method_id, handler in table:
             if route_method != method:
                 continue

@@ -1,7 +1,8 @@
 """The discovery documents bundled with googleapiclient, and what the emulator reads in them.
 
-Two APIs are served: the Directory API (`admin.directory_v1`) and the Data Transfer API
-(`admin.datatransfer_v1`). The server serves their documents (root URL rewritten); the API
+Three APIs are served: the Directory API (`admin.directory_v1`), the Data Transfer API
+(`admin.datatransfer_v1`) and the Licensing API (`licensing.v1`, named `licensing_v1` here).
+The server serves their documents (root URL rewritten); the API
 checks `fields` selections against the response schema of each method, as Google does: a
 name the schema does not have is `400 invalidParameter` "Invalid field selection <name>".
 Below a free-form object (an `additionalProperties` map such as `customSchemas`, or a value
@@ -22,23 +23,29 @@ Schema = dict[str, Any]
 
 DIRECTORY = "directory_v1"
 DATATRANSFER = "datatransfer_v1"
-# The versions served, as `$discovery/rest?version=` names them.
-API_VERSIONS = (DIRECTORY, DATATRANSFER)
+LICENSING = "licensing_v1"
+# The documents served, by the name used here -> the bundled file.
+DOCUMENT_FILES = {
+    DIRECTORY: "admin.directory_v1.json",
+    DATATRANSFER: "admin.datatransfer_v1.json",
+    LICENSING: "licensing.v1.json",
+}
+API_VERSIONS = tuple(DOCUMENT_FILES)
 
 
 @functools.cache
 def bundled_discovery_document(version: str = DIRECTORY) -> dict[str, Any]:
-    """admin `version` (directory_v1, datatransfer_v1) as bundled with googleapiclient
-    (read once)."""
+    """The document of `version` (directory_v1, datatransfer_v1, licensing_v1) as bundled
+    with googleapiclient (read once)."""
     import googleapiclient
 
     if version not in API_VERSIONS:
-        raise ValueError(f"no bundled discovery document for admin {version}")
+        raise ValueError(f"no bundled discovery document for {version}")
     path = (
         Path(googleapiclient.__file__).parent
         / "discovery_cache"
         / "documents"
-        / f"admin.{version}.json"
+        / DOCUMENT_FILES[version]
     )
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -3,7 +3,9 @@
 Top-level keys: `domains` (names, or Domains resources with `domainAliases`: see
 domains.py), `users` (User resources), `groups` (Group resources, each with
 an inline `members` list of Member resources), `orgUnits`, `schemas`, `dataTransfers`
-(DataTransfer resources: transfers.py); a saved state adds `customerId`, `rootOrgUnitId`,
+(DataTransfer resources: transfers.py), `licenses` (`seats`: SKU -> seats bought, the SKUs
+the tenant subscribes to; `assigned`: user -> SKU or list of SKUs; licenses.py); a saved
+state adds `customerId`, `rootOrgUnitId`,
 `deletedUsers` and `journalSeq`. Absent keys mean empty. A user (or deleted user) entry may
 also hold its security state (user_security.py): `tokens` (Token resources), `asps` (Asp
 resources), `verificationCodes` (8-digit strings), `signOuts` and `lastSignOutTime`.
@@ -28,6 +30,8 @@ from reconciler.emulator.api_schemas import build_schema
 from reconciler.emulator.domains import domain_record, finish
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.ids import external_member_id, new_customer_id, new_orgunit_id, next_etag
+from reconciler.emulator.licenses import SEED_KEYS as LICENSE_KEYS
+from reconciler.emulator.licenses import LicenseProblems, load_licenses
 from reconciler.emulator.request import parse_time
 from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, ROOT_PATH, Tenant
@@ -51,6 +55,7 @@ TOP_KEYS = frozenset(
         "deletedUsers",
         "journalSeq",
         "dataTransfers",
+        "licenses",
     }
 )
 
@@ -149,6 +154,8 @@ class _Loader:
         self.members(tenant, groups, ids)
         self.transfers(tenant, self.entries(doc, "dataTransfers"))
         tenant.finish_bulk_load()
+        if doc.get("licenses") is not None:
+            self.licenses(tenant, doc)
         return tenant
 
     # ---- pieces --------------------------------------------------------------------
@@ -325,6 +332,24 @@ class _Loader:
                 self.problem(entries, i, f"dataTransfers[{i}]: {exc}")
                 continue
             tenant._put_transfer(rec)
+
+    def licenses(self, tenant: Tenant, doc: Mapping[str, Any]) -> None:
+        """Seats and assignments (users loaded first); each problem at the line of the
+        seat or the user it is about."""
+        value = doc["licenses"]
+        if isinstance(value, Mapping):
+            self.check_keys(value, doc, "licenses", LICENSE_KEYS)
+        try:
+            load_licenses(tenant, value)
+        except LicenseProblems as exc:
+            for path, message in exc.problems:
+                line = _line(value, None) or _line(doc, None)
+                if path and isinstance(value, Mapping):
+                    inner = value.get(path[0])
+                    line = getattr(value, "key_lines", {}).get(path[0]) or line
+                    if len(path) > 1:
+                        line = getattr(inner, "key_lines", {}).get(path[1]) or line
+                self.problems.append(Problem(self.source, line, message))
 
     def groups(self, tenant: Tenant, entries: list[Any]) -> list[str | None]:
         ids: list[str | None] = []

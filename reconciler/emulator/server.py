@@ -2,14 +2,17 @@
 
 Routes:
 - `/admin/directory/v1/...`: one Directory API call, delegated to `DirectoryApi.call`;
-  `/admin/datatransfer/v1/...`: one Data Transfer API call, to the same object (one tenant).
-- `POST /batch` (the batchPath of both APIs' discovery documents), `POST
+  `/admin/datatransfer/v1/...`: one Data Transfer API call, and `/apps/licensing/v1/...`: one
+  Licensing API call, to the same object (one tenant).
+- `POST /batch` (the batchPath of the three APIs' discovery documents), `POST
   /batch/admin/directory_v1` (the Directory's older one): up to 1000 calls in Google's
   multipart format (see batch.py); each part is an API call for stats, quota and faults.
   A batch holds the calls of one API only (Google ended heterogeneous batches with its
   global batch endpoints in 2020): a batch that mixes them is refused whole, 400.
 - `GET /$discovery/rest?version=directory_v1` (or `datatransfer_v1`), `GET
-  /discovery/v1/apis/admin/directory_v1/rest` (or `datatransfer_v1`): the discovery
+  /discovery/v1/apis/admin/directory_v1/rest` (or `admin/datatransfer_v1`, or
+  `licensing/v1`: the Licensing API's is served on that path only, since its own host's
+  `version=v1` would be ambiguous on one host serving three APIs): the discovery
   documents bundled with googleapiclient, with their root URL set to this server, so a
   client built from one sends API calls and batches here.
 - `POST /token`: answers a JWT-bearer grant without checking the signature, so service-account
@@ -53,10 +56,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler.emulator import auth
+from reconciler.emulator import auth, discovery
 from reconciler.emulator import batch as batchfmt
-from reconciler.emulator.api import DATATRANSFER, DIRECTORY, SHORT_LISTING_COLLECTIONS, DirectoryApi
-from reconciler.emulator.discovery import API_VERSIONS, bundled_discovery_document
+from reconciler.emulator.api import (
+    DATATRANSFER,
+    DIRECTORY,
+    LICENSING,
+    SHORT_LISTING_COLLECTIONS,
+    DirectoryApi,
+)
+from reconciler.emulator.discovery import bundled_discovery_document
 from reconciler.emulator.faults import (
     AFTER_FAULT_KINDS,
     DROP,
@@ -74,14 +83,26 @@ from reconciler.emulator.journal import StateError
 HOST = "127.0.0.1"
 API_PREFIX = "/admin/directory/v1/"
 DATATRANSFER_PREFIX = "/admin/datatransfer/v1/"
+LICENSING_PREFIX = "/apps/licensing/v1/"
 # Path prefix -> the API (DirectoryApi service) whose calls it holds.
-API_PREFIXES = {API_PREFIX: DIRECTORY, DATATRANSFER_PREFIX: DATATRANSFER}
+API_PREFIXES = {
+    API_PREFIX: DIRECTORY,
+    DATATRANSFER_PREFIX: DATATRANSFER,
+    LICENSING_PREFIX: LICENSING,
+}
 BATCH_PATHS = ("/batch", "/batch/admin/directory_v1")
-DISCOVERY_PATHS = (
-    "/$discovery/rest",
-    "/discovery/v1/apis/admin/directory_v1/rest",
-    "/discovery/v1/apis/admin/datatransfer_v1/rest",
-)
+# `$discovery/rest?version=` -> the document (the admin host's names).
+DISCOVERY_VERSIONS = {
+    "directory_v1": discovery.DIRECTORY,
+    "datatransfer_v1": discovery.DATATRANSFER,
+}
+# The discovery service's paths -> the document.
+DISCOVERY_DOCUMENTS = {
+    "/discovery/v1/apis/admin/directory_v1/rest": discovery.DIRECTORY,
+    "/discovery/v1/apis/admin/datatransfer_v1/rest": discovery.DATATRANSFER,
+    "/discovery/v1/apis/licensing/v1/rest": discovery.LICENSING,
+}
+DISCOVERY_PATHS = ("/$discovery/rest", *DISCOVERY_DOCUMENTS)
 API_VERSION = "directory_v1"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
@@ -406,7 +427,7 @@ class EmulatorServer:
                 )
             else:
                 reply = error_reply(
-                    404, "notFound", f"Not Found: {part.target} (a batch holds Admin SDK calls)"
+                    404, "notFound", f"Not Found: {part.target} (a batch holds API calls)"
                 )
             # The part's number keeps its Content-ID, whatever the order of the answers.
             answered[n] = batchfmt.PartResponse(
@@ -420,12 +441,12 @@ class EmulatorServer:
     def _discovery_reply(self, path: str, query: str) -> Reply:
         if path == DISCOVERY_PATHS[0]:
             asked = parse_qs(query).get("version", [""])
-            version = asked[0] if len(asked) == 1 else ""
-            if version not in API_VERSIONS:
-                served = " or ".join(f"version={v}" for v in API_VERSIONS)
+            version = DISCOVERY_VERSIONS.get(asked[0] if len(asked) == 1 else "", "")
+            if not version:
+                served = " or ".join(f"version={v}" for v in DISCOVERY_VERSIONS)
                 return error_reply(404, "notFound", f"Only {served} is served here.")
         else:
-            version = path.split("/")[-2]
+            version = DISCOVERY_DOCUMENTS[path]
         if version not in self._discovery:
             doc = discovery_document(self.base_url, version)
             self._discovery[version] = json.dumps(doc, separators=(",", ":")).encode()
@@ -516,8 +537,8 @@ def jwt_claims(assertion: str) -> dict | None:
 
 
 def discovery_document(base_url: str, version: str = API_VERSION) -> dict:
-    """The bundled discovery document of `version` (directory_v1, datatransfer_v1) with
-    every root URL pointing at `base_url`."""
+    """The bundled discovery document of `version` (directory_v1, datatransfer_v1,
+    licensing_v1) with every root URL pointing at `base_url`."""
     doc = dict(bundled_discovery_document(version))
     root = base_url.rstrip("/") + "/"
     doc["rootUrl"] = root
@@ -528,7 +549,8 @@ def discovery_document(base_url: str, version: str = API_VERSION) -> dict:
 
 
 def _service_of(path: str) -> str | None:
-    """The API whose calls live under `path` (DIRECTORY, DATATRANSFER), or None."""
+    """The API whose calls live under `path` (DIRECTORY, DATATRANSFER, LICENSING), or
+    None."""
     for prefix, service in API_PREFIXES.items():
         if path.startswith(prefix):
             return service

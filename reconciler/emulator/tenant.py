@@ -100,6 +100,11 @@ class Tenant:
         self.security: dict[str, Record] = {}
         # Data Transfer API: transfer id -> stored DataTransfer (transfers.py).
         self.transfers: dict[str, Record] = {}
+        # Licensing API (licenses.py): the seats bought, productId -> skuId -> seats (the
+        # SKUs the tenant subscribes to; set by the seed only), and the assignments, user id
+        # -> productId -> skuId (by id: a renamed user keeps them; a deleted one frees them).
+        self.license_seats: dict[str, dict[str, int]] = {}
+        self.licenses: dict[str, dict[str, str]] = {}
         # Bumped by every mutation: caches of derived orderings key on it.
         self.generation = 0
         self.cache: dict[str, tuple[int, Any]] = {}
@@ -254,6 +259,7 @@ class Tenant:
         for gid in sorted(self.member_of.get(user_id, ())):
             self._delete_member(gid, user_id)
         rec = self.users.pop(user_id)
+        self.licenses.pop(user_id, None)  # a deleted account's licenses are free again
         _remove_sorted(self.user_order, rec["primaryEmail"])
         self._reindex(USER, user_id, user_addresses(rec), [])
         gone = dict(rec, deletionTime=deletion_time, etag=next_etag(rec["etag"]))
@@ -303,6 +309,41 @@ class Tenant:
 
     def _put_transfer(self, rec: Record) -> None:
         self.transfers[rec["id"]] = rec
+
+    # ---- licenses ------------------------------------------------------------------
+
+    def put_license(self, user_id: str, product: str, sku: str | None) -> None:
+        """Assign a user `sku` of `product`, replacing the one it held (None: none)."""
+        self._log("put_license", user_id, product, sku)
+        self._put_license(user_id, product, sku)
+
+    def _put_license(self, user_id: str, product: str, sku: str | None) -> None:
+        held = self.licenses.setdefault(user_id, {})
+        if sku is None:
+            held.pop(product, None)
+        else:
+            held[product] = sku
+        if not held:
+            del self.licenses[user_id]
+        self.generation += 1
+
+    def license_of(self, user_id: str, product: str) -> str | None:
+        """The SKU of `product` a user holds, if any."""
+        return self.licenses.get(user_id, {}).get(product)
+
+    def seats_used(self, product: str, sku: str) -> int:
+        """How many users hold `sku` of `product`."""
+        return sum(1 for held in self.licenses.values() if held.get(product) == sku)
+
+    def license_holders(self, product: str) -> list[str]:
+        """The ids of the users holding a SKU of `product`, sorted (cached per generation)."""
+        key = "licenses/" + product
+        cached = self.cache.get(key)
+        if cached is not None and cached[0] == self.generation:
+            return cached[1]
+        holders = sorted(uid for uid, held in self.licenses.items() if product in held)
+        self.cache[key] = (self.generation, holders)
+        return holders
 
     # ---- groups --------------------------------------------------------------------
 
@@ -608,7 +649,7 @@ class Tenant:
             users = [self._with_security(u) for u in users]
             deleted = [self._with_security(u) for u in deleted]
         transfers = sorted(self.transfers.values(), key=lambda t: (t["requestTime"], t["id"]))
-        return {
+        doc: dict[str, Any] = {
             "customerId": self.customer_id,
             "rootOrgUnitId": self.root_orgunit_id,
             "domains": [seed_entry(d, i == 0) for i, d in enumerate(self.domain_records)],
@@ -619,6 +660,21 @@ class Tenant:
             "groups": groups,
             "dataTransfers": transfers,
         }
+        if self.license_seats:  # the seed's shape, by SKU id (licenses.py)
+            doc["licenses"] = self._licenses_document()
+        return doc
+
+    def _licenses_document(self) -> dict[str, Any]:
+        seats = {
+            sku: count
+            for product in sorted(self.license_seats)
+            for sku, count in sorted(self.license_seats[product].items())
+        }
+        assigned: dict[str, Any] = {}
+        for uid in sorted(self.licenses, key=lambda u: self.users[u]["primaryEmail"]):
+            held = [self.licenses[uid][p] for p in sorted(self.licenses[uid])]
+            assigned[self.users[uid]["primaryEmail"]] = held[0] if len(held) == 1 else held
+        return {"seats": seats, "assigned": assigned}
 
     def _with_security(self, user: Record) -> Record:
         security = self.security.get(user["id"])
@@ -653,6 +709,7 @@ _OPS = frozenset(
         "delete_schema",
         "put_security",
         "put_transfer",
+        "put_license",
     }
 )
 

@@ -4,9 +4,11 @@ Every request goes to the endpoint when one is set (the emulator, a proxy): the 
 built from the bundled discovery document with its rootUrl replaced, so batch requests go
 there too (batch ignores `api_endpoint`). Without an endpoint it talks to Google.
 
-The Data Transfer API (`client.datatransfer`) is built the same way on first use, from its own
-bundled document, over the same HTTP transport and credentials: its calls need a token with
-its scopes, which the tool asks for only once a command needs them.
+The Data Transfer API (`client.datatransfer`) and the Licensing API (`client.licensing`) are
+built the same way on first use, each from its own bundled document, over the same HTTP
+transport and credentials: their calls need a token with their scopes, which the tool asks
+for only once a command needs them. `client.transfers` and `client.licenses` run their calls
+(paced on the one quota, retried, batched at the API's own batch URL).
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ from reconciler.settings import GoogleProvider
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
 DIRECTORY = "directory_v1"
 DATATRANSFER = "datatransfer_v1"
+LICENSING = "licensing_v1"
+# The bundled discovery document of each API the client builds.
+DOCUMENT_FILES = {
+    DIRECTORY: "admin.directory_v1.json",
+    DATATRANSFER: "admin.datatransfer_v1.json",
+    LICENSING: "licensing.v1.json",
+}
 # How long one request may go without an answer (seconds); the environment may set another.
 HTTP_TIMEOUT_S = 60.0
 TIMEOUT_ENV = "RECONCILER_HTTP_TIMEOUT"
@@ -118,15 +127,15 @@ class ClientStats:
 
 @cache
 def bundled_discovery(version: str = DIRECTORY) -> dict[str, Any]:
-    """The discovery document of admin `version` (directory_v1, datatransfer_v1) that ships
-    with googleapiclient."""
-    if version not in (DIRECTORY, DATATRANSFER):
-        raise ValueError(f"no bundled discovery document for admin {version}")
+    """The discovery document of `version` (directory_v1, datatransfer_v1, licensing_v1)
+    that ships with googleapiclient."""
+    if version not in DOCUMENT_FILES:
+        raise ValueError(f"no bundled discovery document for {version}")
     path = (
         Path(googleapiclient.__file__).parent
         / "discovery_cache"
         / "documents"
-        / f"admin.{version}.json"
+        / DOCUMENT_FILES[version]
     )
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -206,30 +215,44 @@ class GoogleClient:
         endpoint: str | None = None,
     ):
         """`endpoint`: where the services send their calls (None: Google); the Data
-        Transfer service, built on first use, goes there too."""
+        Transfer and Licensing services, built on first use, go there too."""
         self.service = service
         self.http = http
         self.endpoint = endpoint
         self._datatransfer: Any = None
+        self._licensing: Any = None
         self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
         self.stats = ClientStats()
         self.timeout_s = HTTP_TIMEOUT_S
         self._transfers: GoogleClient | None = None
+        self._licenses: GoogleClient | None = None
 
     @property
     def transfers(self) -> GoogleClient:
         """A client of the Data Transfer API over the same connection, endpoint, pacing
         (one quota), retries and counts; built on first use."""
         if self._transfers is None:
-            sibling = GoogleClient(
-                self.datatransfer, self.http, self.pacer, self.retry, self.batch_size, self.endpoint
-            )
-            sibling.stats = self.stats
-            sibling.timeout_s = self.timeout_s
-            self._transfers = sibling
+            self._transfers = self._sibling(self.datatransfer)
         return self._transfers
+
+    @property
+    def licenses(self) -> GoogleClient:
+        """A client of the Licensing API over the same connection, endpoint, pacing (one
+        quota), retries and counts; built on first use. Its batches go to the Licensing
+        API's own batch URL (rootUrl + batchPath: the endpoint's `/batch`)."""
+        if self._licenses is None:
+            self._licenses = self._sibling(self.licensing)
+        return self._licenses
+
+    def _sibling(self, service: Any) -> GoogleClient:
+        sibling = GoogleClient(
+            service, self.http, self.pacer, self.retry, self.batch_size, self.endpoint
+        )
+        sibling.stats = self.stats
+        sibling.timeout_s = self.timeout_s
+        return sibling
 
     @classmethod
     def connect(
@@ -241,11 +264,15 @@ class GoogleClient:
         endpoint: str | None = None,
         retry: RetryPolicy | None = None,
         offboarding: bool = False,
+        licenses: bool = False,
     ) -> GoogleClient:
         """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given;
-        `offboarding`: with the scopes offboarding needs too (credentials.scopes)."""
+        `offboarding`: with the scopes offboarding needs too; `licenses`: with the Licensing
+        API's scope (credentials.scopes)."""
         endpoint = endpoint or endpoint_for(provider)
-        credentials = build_credentials(provider, root, endpoint, read_only, offboarding)
+        credentials = build_credentials(
+            provider, root, endpoint, read_only, offboarding, licenses=licenses
+        )
         timeout = http_timeout()
         retry = retry or RetryPolicy()
         settle = os.environ.get(SETTLE_ENV)
@@ -271,6 +298,15 @@ class GoogleClient:
             doc = discovery_for(self.endpoint, DATATRANSFER)
             self._datatransfer = build_from_document(doc, http=self.http)
         return self._datatransfer
+
+    @property
+    def licensing(self) -> Any:
+        """The Licensing API service, built on first use from its bundled discovery
+        document, over the same HTTP transport (credentials) and endpoint as `service`."""
+        if self._licensing is None:
+            doc = discovery_for(self.endpoint, LICENSING)
+            self._licensing = build_from_document(doc, http=self.http)
+        return self._licensing
 
     # -- running calls ---------------------------------------------------------------------
 

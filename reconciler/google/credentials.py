@@ -65,16 +65,22 @@ class CredentialsError(ReconcilerError):
 # the Data Transfer API's.
 SECURITY_SCOPE = "admin.directory.user.security"
 TRANSFER_SCOPE = "admin.datatransfer"
+# Asked for only when licenses are configured: the Licensing API has this one scope, for
+# reads and writes alike (its discovery document lists no read-only one).
+LICENSING_SCOPE = "apps.licensing"
 
 
-def scopes(read_only: bool, offboarding: bool = False) -> list[str]:
+def scopes(read_only: bool, offboarding: bool = False, licenses: bool = False) -> list[str]:
     """The least scopes for the job: read-only ones for planning, read-write for applying,
     and the domains' read-only scope for both; with `offboarding`, the user security scope
-    (read and write alike: Google has no read-only one) and the Data Transfer scope."""
+    (read and write alike: Google has no read-only one) and the Data Transfer scope; with
+    `licenses`, the Licensing API's (which has no read-only one either)."""
     suffix = ".readonly" if read_only else ""
     found = [*(SCOPE_ROOT + s + suffix for s in WRITE_SCOPES), SCOPE_ROOT + DOMAIN_SCOPE]
     if offboarding:
         found += [SCOPE_ROOT + SECURITY_SCOPE, SCOPE_ROOT + TRANSFER_SCOPE + suffix]
+    if licenses:
+        found.append(SCOPE_ROOT + LICENSING_SCOPE)
     return found
 
 
@@ -91,9 +97,11 @@ def build_credentials(
     endpoint: str | None,
     read_only: bool,
     offboarding: bool = False,
+    *,
+    licenses: bool = False,
 ) -> Credentials | None:
     """Credentials for `provider` (for a loopback endpoint, throwaway ones)."""
-    wanted = scopes(read_only, offboarding)
+    wanted = scopes(read_only, offboarding, licenses)
     subject = provider.admin_subject
     key_file = os.environ.get(CREDENTIALS_ENV) or provider.credentials
     try:

@@ -17,6 +17,9 @@ from googleapiclient.errors import HttpError
 Verdict = Literal["retry", "not_ready", "fail"]
 
 RATE_REASONS = {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
+# A server error that is a refusal, the same on every attempt: the Licensing API answers a
+# reassignment to the SKU the user holds with 500 conditionNotMet (GAM-team/GAM#1046).
+REFUSAL_REASONS = {"conditionNotMet"}
 # Google answers calls on a just-created user or group with these until it is usable.
 NOT_READY_MESSAGES = ("creation is not complete", "not yet")
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -53,9 +56,12 @@ def classify(
     """retry: transient (rate limits, 5xx, dropped connections); not_ready: a resource created
     moments ago is not usable yet (only when the call depends on one, and, when `new_keys`
     names which of its keys are new, only a "Resource Not Found" about one of those: a
-    member that was never created is not worth waiting for); fail: anything else."""
+    member that was never created is not worth waiting for); fail: anything else, a server
+    error whose reason is a refusal included (REFUSAL_REASONS)."""
     if isinstance(exc, HttpError):
         status = exc.status_code
+        if status >= 500 and error_reason(exc) in REFUSAL_REASONS:
+            return "fail"
         if status == 429 or status >= 500:
             return "retry"
         if status == 403 and error_reason(exc) in RATE_REASONS:
@@ -77,7 +83,7 @@ def may_have_run(exc: BaseException) -> bool:
     connection, a timeout) or a server error did. Refusals (rate limits, not ready yet) come
     before any work is done."""
     if isinstance(exc, HttpError):
-        return exc.status_code >= 500
+        return exc.status_code >= 500 and error_reason(exc) not in REFUSAL_REASONS
     return True
 
 

@@ -1,5 +1,5 @@
 """Check emulator responses against the discovery documents bundled with googleapiclient
-(the Directory API's and the Data Transfer API's).
+(the Directory API's, the Data Transfer API's and the Licensing API's).
 
 Every property a body holds must exist in the schema of its resource (following `$ref`s,
 arrays and additionalProperties), with the right JSON type; `kind` must equal the
@@ -22,15 +22,18 @@ from typing import Any
 import googleapiclient
 
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
-VERSIONS = ("directory_v1", "datatransfer_v1")
+VERSIONS = ("directory_v1", "datatransfer_v1", "licensing_v1")
+FILES = {"licensing_v1": "licensing.v1.json"}
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _INT64 = re.compile(r"-?\d+")
 
 
 @functools.cache
 def discovery(version: str = "directory_v1") -> dict[str, Any]:
-    """The bundled admin discovery document of `version` (directory_v1, datatransfer_v1)."""
-    return json.loads((DOCUMENTS / f"admin.{version}.json").read_text(encoding="utf-8"))
+    """The bundled discovery document of `version` (directory_v1, datatransfer_v1,
+    licensing_v1)."""
+    name = FILES.get(version, f"admin.{version}.json")
+    return json.loads((DOCUMENTS / name).read_text(encoding="utf-8"))
 
 
 @functools.cache
@@ -128,7 +131,9 @@ def response_problems(method_id: str, status: int, body: Any) -> list[str]:
         return [] if body is None else [f"{method_id}: has no response schema but got a body"]
     if body is None:
         return [f"{method_id}: expected a {response['$ref']} body, got none"]
-    version = "datatransfer_v1" if method_id.startswith("datatransfer.") else "directory_v1"
+    version = {"datatransfer": "datatransfer_v1", "licensing": "licensing_v1"}.get(
+        method_id.partition(".")[0], "directory_v1"
+    )
     return problems(body, response, version=version)
 
 

@@ -116,7 +116,13 @@ def test_data_transfer_method_ids(client: Client, method: str, path: str, method
 
 def test_every_method_of_the_served_resources_is_routed(client: Client) -> None:
     routed = {method_id for table in SERVICES.values() for _, _, method_id, _ in table}
-    prefixes = ("datatransfer.", "directory.tokens.", "directory.asps.", "directory.verificationC")
+    prefixes = (
+        "datatransfer.",
+        "licensing.",
+        "directory.tokens.",
+        "directory.asps.",
+        "directory.verificationC",
+    )
     wanted = {m for m in methods() if m.startswith(prefixes)} | {"directory.users.signOut"}
     assert wanted <= routed, sorted(wanted - routed)
 
@@ -147,7 +153,7 @@ def test_an_internal_bug_answers_500_backend_error(
         raise RuntimeError("boom")
 
     route = ("GET", re.compile("users"), "directory.users.list", broken)
-    monkeypatch.setattr("reconciler.emulator.api._COMPILED", [route])
+    monkeypatch.setattr("reconciler.emulator.api._COMPILED", {"directory": [route]})
     response = client.api.call("GET", "users", {}, None)
     assert response.status == 500 and response.method_id == "directory.users.list"
     assert response.body["error"]["errors"][0]["reason"] == "backendError"

@@ -158,7 +158,7 @@ def test_the_data_transfer_service_shares_the_endpoint_and_the_credentials(
 ):
     # Without offboarding configured the tool asks for no Data Transfer scope: add one here.
     wanted = [*credentials.scopes(read_only=True), DATATRANSFER_READ]
-    monkeypatch.setattr(credentials, "scopes", lambda read_only, offboarding=False: wanted)
+    monkeypatch.setattr(credentials, "scopes", lambda *_args, **_kwargs: wanted)
     client = connect(emulator, tmp_path, read_only=True)
     assert client._datatransfer is None  # built on first use only
     apps = client.must(

@@ -21,7 +21,7 @@ def test_applications_are_read_beyond_the_first_page(
     page: here each page holds one, so Calendar and Looker Studio are on later pages (a
     transfer that lacked Calendar would leave the account's events behind)."""
     wanted = [*credentials.scopes(read_only=False), DATATRANSFER]
-    monkeypatch.setattr(credentials, "scopes", lambda read_only, offboarding=False: wanted)
+    monkeypatch.setattr(credentials, "scopes", lambda *_args, **_kwargs: wanted)
     client = connect(emulator, tmp_path)
     service = client.transfers.service
     real = service.applications
