@@ -360,3 +360,30 @@ def test_a_hundred_thousand_users_and_ten_thousand_groups_resolve_fast(tmp_path,
     assert found["u1304@example.com"] == ENTERPRISE  # /Dept4/Team2
     assert found["u1000@example.com"] == STANDARD  # in g100, under neither: the default
     assert len(found) == 100_000
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "state-directory.md"
+
+
+def doc_section(title: str) -> str:
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index(f"### {title}\n")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def test_the_documented_sku_table_is_the_tools():
+    section = doc_section("Licenses")
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert rows == [f"| `{s.name}` | `{s.product}` | `{s.id}` | {s.display} |" for s in skus.SKUS]
+
+
+def test_the_documented_licenses_block_is_valid(tmp_path):
+    section = doc_section("Licenses")
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    people = PEOPLE.replace("license: enterprise-standard", "license: business-plus")
+    found = licenses_of(make(tmp_path, example, people))
+    assert found["sam@example.com"] == STARTER
+    assert found["cat@example.com"] == PLUS  # /Engineering comes before contractors
+    assert found["oz@example.com"] == PLUS
+    assert found["max@example.com"] == PLUS
+    assert found["pat@example.com"] == STANDARD
