@@ -383,9 +383,7 @@ class Licenses(BaseModel):
             for key in value:
                 by_id.setdefault(sku_id(key, product, none_ok=False), []).append(key)
             twice = next(keys for keys in by_id.values() if len(keys) > 1)
-            raise ValueError(
-                f"{' and '.join(repr(k) for k in twice)} name one SKU: list it once"
-            )
+            raise ValueError(f"{' and '.join(repr(k) for k in twice)} name one SKU: list it once")
         return seats
 
 
