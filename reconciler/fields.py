@@ -35,5 +35,11 @@ MemberRef = Annotated[
     ),
 ]
 
+GroupRef = Annotated[
+    str,
+    BeforeValidator(_lower_if_email),
+    Field(description="A group's name in Git, or an exported group's email."),
+]
+
 STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 """Unknown fields are errors, and types are never coerced: 1042 is not "1042"."""

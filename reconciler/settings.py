@@ -1,13 +1,24 @@
-"""The workspace.yaml model: directory, ownership, provider, sync, safety, protection."""
+"""The workspace.yaml model: directory, ownership, provider, sync, safety, offboarding,
+licenses, protection."""
 
 from __future__ import annotations
 
+import difflib
 import re
+from contextvars import ContextVar
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
-from reconciler.fields import STRICT, Email
+from reconciler.fields import STRICT, Email, GroupRef
+from reconciler.skus import DEFAULT_PRODUCT, NO_LICENSE, PRODUCTS, lookup
 from reconciler.state import USER_ATTRIBUTES
 
 # What `sync.attributes` may name: the user attributes of the one list (state.py), and aliases.
@@ -192,6 +203,194 @@ class Offboarding(BaseModel):
         return value
 
 
+# The product whose SKUs the `licenses:` block being validated names (None: the product
+# itself is invalid, and its SKUs are not judged). Set by Licenses around its own validation:
+# a SKU's meaning depends on the product, a sibling key the nested models cannot see.
+_PRODUCT: ContextVar[str | None] = ContextVar("licenses_product", default=DEFAULT_PRODUCT)
+
+
+def product_named(text: str) -> str | None:
+    """The product id `text` names (any case), or None."""
+    for product in PRODUCTS:
+        if product.lower() == text.strip().lower():
+            return product
+    return None
+
+
+def _product_problem(text: str) -> str:
+    close = difflib.get_close_matches(text.strip(), sorted(PRODUCTS), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown license product '{text}'{hint}; known: {', '.join(sorted(PRODUCTS))}"
+
+
+def sku_id(text: str, product: str, none_ok: bool = True) -> str:
+    """The SKU id `text` names within `product` (a friendly name, any case, or an id), or
+    "none" where no license may be asked for. Raises UnknownSku (a ValueError) with a
+    suggestion."""
+    if text.strip().lower() == NO_LICENSE:
+        if none_ok:
+            return NO_LICENSE
+        raise ValueError("`none` is no SKU: name the SKU whose seats are counted")
+    return lookup(text, product).id
+
+
+def _sku(text: str) -> str:
+    product = _PRODUCT.get()
+    if product is None:
+        return text  # licenses.product is invalid, and reported: no SKU can be judged
+    return sku_id(text, product)
+
+
+def _seat_sku(text: str) -> str:
+    product = _PRODUCT.get()
+    return text if product is None else sku_id(text, product, none_ok=False)
+
+
+def _not_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+# A SKU of `licenses.product` (friendly name or id) or `none`, stored as the SKU id or "none".
+SkuOrNone = Annotated[str, AfterValidator(_sku)]
+# A SKU whose seats are counted: never `none`.
+SeatSku = Annotated[str, AfterValidator(_seat_sku)]
+WHEN_KEYS = ("department", "title", "cost_center", "org_unit", "group")
+
+
+class LicenseWhen(BaseModel):
+    """What a user must have for the rule to apply; every key given must match.
+
+    Matched on what Git says of the user, whether or not the attribute is in
+    `sync.attributes`."""
+
+    model_config = STRICT
+
+    department: str | None = Field(
+        None, description="The user's department; case and surrounding spaces are ignored."
+    )
+    title: str | None = Field(
+        None, description="The user's title; case and surrounding spaces are ignored."
+    )
+    cost_center: str | None = Field(
+        None, description="The user's cost center; case and surrounding spaces are ignored."
+    )
+    org_unit: str | None = Field(
+        None,
+        description="An org unit path, e.g. /Engineering: users in it or any unit below it "
+        "(paths ignore case, as in Google).",
+    )
+    group: GroupRef | None = Field(
+        None,
+        description="A group in Git, by name or by an exported group's email: its transitive "
+        "members in any role, through nested groups (exported or not).",
+    )
+
+    @field_validator("department", "title", "cost_center", "group")
+    @classmethod
+    def _blank(cls, value: str | None) -> str | None:
+        return _not_blank(value)
+
+    @field_validator("org_unit")
+    @classmethod
+    def _org_unit(cls, value: str | None) -> str | None:
+        if value is None or value == "/":
+            return value
+        if not value.startswith("/") or value.endswith("/") or "//" in value:
+            raise ValueError(
+                f"{value!r} is not an org unit path: write the full path, e.g. /Engineering "
+                "(that unit and every unit below it)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> LicenseWhen:
+        if all(getattr(self, key) is None for key in WHEN_KEYS):
+            raise ValueError(
+                f"an empty `when` would match everyone: name at least one of "
+                f"{', '.join(WHEN_KEYS)} (for everyone, use `default`)"
+            )
+        return self
+
+
+class LicenseRule(BaseModel):
+    """One rule: users `when` matches get `sku`. The first rule that matches wins."""
+
+    model_config = STRICT
+
+    when: LicenseWhen
+    sku: SkuOrNone = Field(
+        description="A SKU of `product` (friendly name or id), or `none`: no license."
+    )
+
+
+class Licenses(BaseModel):
+    """Each user's license of one product: its own `license:`, else the first rule, else `default`.
+
+    Every SKU is a friendly name (see docs/state-directory.md, "Licenses") or Google's SKU
+    id of `product`, and is stored as the id."""
+
+    model_config = STRICT
+
+    product: str = Field(
+        DEFAULT_PRODUCT,
+        description="Google's product id whose SKUs this block assigns, e.g. Google-Apps.",
+    )
+    default: SkuOrNone | None = Field(
+        None,
+        description="The SKU of users no rule matches; `none`: no license. Absent: their "
+        "license is left as Google has it.",
+    )
+    rules: list[LicenseRule] = Field(
+        default_factory=list, description="Tried in order; the first that matches wins."
+    )
+    seats: dict[SeatSku, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Most users a SKU may be assigned to, by SKU: a plan that would assign "
+        "more is refused.",
+    )
+    on_suspend: Literal["keep", "revoke"] = Field(
+        "keep",
+        description="What happens to the license of an account Git suspends: keep, or "
+        "revoke (frees the seat).",
+    )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _in_product(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Licenses:
+        product: str | None = DEFAULT_PRODUCT
+        if isinstance(data, dict) and "product" in data:
+            named = data["product"]
+            product = product_named(named) if isinstance(named, str) else None
+        token = _PRODUCT.set(product)
+        try:
+            return handler(data)
+        finally:
+            _PRODUCT.reset(token)
+
+    @field_validator("product")
+    @classmethod
+    def _product(cls, value: str) -> str:
+        product = product_named(value)
+        if product is None:
+            raise ValueError(_product_problem(value))
+        return product
+
+    @field_validator("seats", mode="wrap")
+    @classmethod
+    def _seats_once(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> dict[str, int]:
+        seats = handler(value)
+        if isinstance(value, dict) and len(seats) < len(value):
+            product = _PRODUCT.get() or DEFAULT_PRODUCT
+            by_id: dict[str, list[str]] = {}
+            for key in value:
+                by_id.setdefault(sku_id(key, product, none_ok=False), []).append(key)
+            twice = next(keys for keys in by_id.values() if len(keys) > 1)
+            raise ValueError(f"{' and '.join(repr(k) for k in twice)} name one SKU: list it once")
+        return seats
+
+
 class Workspace(BaseModel):
     """workspace.yaml: settings of the state directory."""
 
@@ -210,6 +409,11 @@ class Workspace(BaseModel):
         description="What offboarding does to accounts Git suspends or deletes; absent: "
         "suspensions only, and `state: deleted` waits until `transfer_to` is said.",
     )
+    licenses: Licenses | None = Field(
+        None,
+        description="License management: which SKU of one product each user gets. Absent: "
+        "licenses are left as Google has them, and a user's `license:` is an error.",
+    )
     protected: list[Email] = Field(
         default_factory=list, description="Accounts never suspended, renamed or deleted."
     )
@@ -218,6 +422,11 @@ class Workspace(BaseModel):
         description="Glob patterns (relative to the state directory) of YAML files that are "
         "not desired state, e.g. docs/*.yaml.",
     )
+
+    # Settings whose parts depend on each other (a SKU means something only within
+    # licenses.product): an error anywhere in one makes the whole setting broken, so the
+    # loader's stand-in leaves it out and no check relies on any of it.
+    whole_settings: ClassVar[frozenset[str]] = frozenset({"licenses"})
 
     # What to write when a required setting is missing, by its dotted path (the loader adds
     # it to the message).

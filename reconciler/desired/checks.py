@@ -19,6 +19,7 @@ from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
 from reconciler.problems import Problem, display_path, excerpt
+from reconciler.settings import sku_id
 from reconciler.state import MAX_ALIASES, canonical_address
 
 # Google's rules for the local part of a user, group or alias address. Every pattern here is
@@ -622,6 +623,49 @@ def check_protected(index: Index) -> Iterator[Problem]:
                 "protected",
                 i,
             )
+
+
+@rule("licenses")
+def check_licenses(index: Index) -> Iterator[Problem]:
+    """Users' `license:` names a SKU of `licenses.product` (and needs the block); a rule's
+    `group:` names a group in Git. The block's own SKUs are checked as it loads."""
+    tree = index.tree
+    if not tree.has_setting("licenses"):
+        return  # the block's own problem is reported; what a SKU means is not known
+    policy = tree.workspace.licenses
+    for u in tree.users:
+        text = u.entry.license
+        if text is None:
+            continue
+        who = f"user {u.entry.email}: license"
+        if policy is None:
+            yield u.source.problem(
+                f"{who}: workspace.yaml has no `licenses:` block, which says the product and "
+                "how everyone else is licensed: add one (e.g. `licenses: {product: "
+                "Google-Apps}`), or remove this key",
+                "license",
+            )
+            continue
+        try:
+            sku_id(text, policy.product)
+        except ValueError as exc:
+            yield u.source.problem(f"{who}: {exc}", "license")
+    if policy is None or not tree.entries_complete:
+        return  # with entries unread, a group named may be in them
+    for i, r in enumerate(policy.rules):
+        ref = r.when.group
+        if ref is None or index.group_ref(ref) is not None or ref in tree.broken_keys:
+            continue
+        known = index.group_emails if "@" in ref else index.groups
+        yield tree.workspace_source.problem(
+            f"licenses.rules.{i}.when.group: '{ref}' is not a group in Git"
+            f"{_did_you_mean(ref, known)}",
+            "licenses",
+            "rules",
+            i,
+            "when",
+            "group",
+        )
 
 
 def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Problem]:

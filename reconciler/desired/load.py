@@ -305,6 +305,8 @@ _REQUIRED_SETTINGS: dict[str, tuple[Any, Any]] = {
 def _setting_name(loc: tuple[str | int, ...]) -> str:
     """The setting an error of the Workspace model is about: a section's field, else a key."""
     head = str(loc[0]) if loc else ""
+    if head in Workspace.whole_settings:
+        return head
     sections = {n for n, f in Workspace.model_fields.items() if _first_model(f.annotation)}
     if head in sections and len(loc) > 1 and isinstance(loc[1], str):
         return f"{head}.{loc[1]}"
@@ -514,7 +516,8 @@ def _model_problems(
     out = []
     for err in exc.errors():
         place = _place(model, err)
-        loc = place.loc
+        # An invalid key of a map (a seats SKU): at the key, which pydantic follows by [key].
+        loc = tuple(part for part in place.loc if part != "[key]")
         if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
             continue  # already explained by the secrets rule
         line = _line_at(raw, loc)

@@ -49,6 +49,12 @@ class UserEntry(BaseModel):
         description="This user's own offboarding settings: each key given overrides "
         "workspace.yaml's `offboarding:`.",
     )
+    license: str | None = Field(
+        None,
+        description="This user's license, over workspace.yaml's `licenses:` rules and "
+        "default: a SKU of `licenses.product` (friendly name or id), or `none`: no license. "
+        "Needs a `licenses:` block.",
+    )
     sign_out_after: str | None = Field(
         None,
         description='A timestamp, e.g. "2026-05-01T09:30:00Z": the account is signed out once, '
@@ -59,6 +65,13 @@ class UserEntry(BaseModel):
         description="A timestamp: the account must change its password at its next login, "
         "once, the first time a plan sees a timestamp newer than the last one done.",
     )
+
+    @field_validator("license")
+    @classmethod
+    def _license(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must name a SKU, or `none` for no license")
+        return value
 
     @field_validator("sign_out_after", "require_password_change_after")
     @classmethod

@@ -29,6 +29,8 @@ def _type_name(annotation: Any) -> str:
     args = [a for a in get_args(annotation) if a is not type(None)]
     if origin is list:
         return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
     if origin is not None and str(origin) == "typing.Literal":
         return " \\| ".join(f"`{a}`" for a in get_args(annotation))
     if args and origin is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reconciler.desired.checks import org_unit_spellings
 from reconciler.desired.index import Index
+from reconciler.desired.licenses import LicenseOf, license_rules
 from reconciler.desired.load import DesiredTree, Located
 from reconciler.desired.models import UserEntry
 from reconciler.state import ROLE_RANK, USER_ATTRIBUTES, Group, Member, OrgUnit, Origin, State, User
@@ -19,17 +20,24 @@ def resolve(index: Index) -> State:
     """The State Git asks for, from the index of a tree that passed every check."""
     tree, bound = index.tree, index.bound
     synced = set(tree.workspace.sync.attributes)
+    license_of = license_rules(index)
     state = State()
     for located in tree.users:
         state.users[located.entry.email] = _user(
-            located, located.entry.email in bound, synced, tree.root
+            located, located.entry.email in bound, synced, tree.root, license_of
         )
     _resolve_groups(index, state)
     _resolve_org_units(tree, state)
     return state
 
 
-def _user(located: Located[UserEntry], bound: bool, synced: set[str], root: Path) -> User:
+def _user(
+    located: Located[UserEntry],
+    bound: bool,
+    synced: set[str],
+    root: Path,
+    license_of: LicenseOf | None,
+) -> User:
     e = located.entry
 
     def managed(name: str, value):
@@ -54,6 +62,7 @@ def _user(located: Located[UserEntry], bound: bool, synced: set[str], root: Path
         ),
         sign_out_after=e.sign_out_after,
         password_change_after=e.require_password_change_after,
+        license=license_of(e) if license_of is not None else None,
     )
 
 
