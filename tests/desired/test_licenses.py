@@ -6,7 +6,6 @@ check what the errors leave out."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from reconciler.desired.index import Index
 from reconciler.desired.licenses import below, group_users, resolve_licenses
 from reconciler.desired.load import DesiredTree, Located, Source, read_tree
 from reconciler.desired.models import GroupEntry, UserEntry
-from reconciler.gc_pause import without_gc
 from reconciler.problems import InvalidInput
 from reconciler.settings import Licenses, Workspace
 
@@ -293,10 +291,10 @@ def defaults(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def test_a_hundred_thousand_users_and_ten_thousand_groups_resolve_fast(tmp_path, monkeypatch):
-    """The group a rule names is worked out once, not once per user: the licenses add well
-    under a second to resolving 100k users in 10k groups (built without YAML, which is not
-    what is measured)."""
+def test_each_group_a_rule_names_is_walked_once_whatever_the_users(tmp_path, monkeypatch):
+    """The group a rule names is worked out once per resolution, not once per user, through
+    chains of nested groups (100k users in 10k groups, built without YAML). How fast that is
+    belongs to the benchmarks, not here."""
     source = Source(tmp_path / "people.yaml", 1)
     tree = DesiredTree(
         tmp_path,
@@ -342,17 +340,8 @@ def test_a_hundred_thousand_users_and_ten_thousand_groups_resolve_fast(tmp_path,
     monkeypatch.setattr(
         licenses, "group_users", lambda index, ref: walks.append(ref) or group_users(index, ref)
     )
-    # As load_desired runs it: the collector paused (a full collection over the 100k entries
-    # built here would be timed, not the licenses). CPU time, the best of three: the tests
-    # share the machine.
-    times = []
-    with without_gc():
-        for _ in range(3):
-            started = time.process_time()
-            found = resolve_licenses(index)
-            times.append(time.process_time() - started)
-    assert min(times) < 1.0, f"{min(times):.2f}s"
-    assert walks == ["g0", "g5000"] * 3  # each group a rule names, once per resolution
+    found = resolve_licenses(index)
+    assert walks == ["g0", "g5000"]  # each group a rule names, once
     assert found["u0@example.com"] == "none"  # in g0
     assert found["u999@example.com"] == "none"  # in g99, held by g0 through 98 groups
     assert found["u50999@example.com"] == PLUS  # in g5099, below g5000
