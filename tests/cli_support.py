@@ -24,6 +24,10 @@ GOOGLE_WORKSPACE = WORKSPACE.replace(
     "  kind: emulator\n", "  kind: google\n  admin_subject: admin@example.com\n"
 )
 # One user entry, unbound: enough for a file that loads.
+# The example's first plan (examples/desired-state): 26 directory changes, 7 license changes.
+EXAMPLE_CHANGES = 33
+ALL_APPLIED = f"Apply complete: {EXAMPLE_CHANGES} applied, 0 failed, 0 skipped."
+
 JO = "users:\n  - email: jo.lei@example.com\n    given_name: Jo\n    family_name: Lei\n"
 
 

@@ -4,11 +4,11 @@ applies. A refused or cancelled apply changes nothing in Google."""
 from __future__ import annotations
 
 import pytest
+from cli_support import ALL_APPLIED
 
 from .support import run_on_terminal, run_reconciler
 
 FIRST_PLAN = "Plan: 4 to create, 3 to rename, 3 to adopt, 5 to update, 1 to unsuspend"
-ALL_APPLIED = "Apply complete: 26 applied, 0 failed, 0 skipped."
 PROMPT = "Apply these changes? Only 'yes' is accepted"
 
 

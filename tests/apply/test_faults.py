@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_support import ALL_APPLIED, EXAMPLE_CHANGES
 
 from reconciler.emulator.faults import AFTER_FAULT_KINDS, FAULT_KINDS
 from reconciler.google import client as client_module
@@ -26,10 +27,10 @@ def test_apply_converges_through_faults_and_slow_consistency(
     result = tmp_path / "result.json"
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result)
     assert run.code == 0, run.err
-    assert "Apply complete: 26 applied, 0 failed, 0 skipped." in run.out
+    assert ALL_APPLIED in run.out
     outcome = json.loads(result.read_text())
-    assert (outcome["applied"], outcome["failed"]) == (26, 0)
-    # Every fault met a retry: 26 changes applied, none failed.
+    assert (outcome["applied"], outcome["failed"]) == (EXAMPLE_CHANGES, 0)
+    # Every fault met a retry: every change applied, none failed.
     assert tenant.stats()["faults_injected"] > 0
 
     # Faults still on: the plan right after reads through them and finds nothing to do.
@@ -52,7 +53,7 @@ def test_apply_converges_when_answers_are_lost_after_the_work_is_done(
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result)
     assert run.code == 0, run.err
     outcome = json.loads(result.read_text())
-    assert (outcome["applied"], outcome["failed"]) == (26, 0)
+    assert (outcome["applied"], outcome["failed"]) == (EXAMPLE_CHANGES, 0)
     lost = tenant.stats()["faults_by_kind"]
     assert sum(lost.get(kind, 0) for kind in AFTER_FAULT_KINDS) > 0
     tenant.server.configure(fault_rate=0.0)

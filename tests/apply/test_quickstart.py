@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shlex
 
+from cli_support import ALL_APPLIED
+
 from .support import ROOT, copy_example
 
 
@@ -42,7 +44,7 @@ def test_the_readme_quickstart_plans_applies_and_then_has_nothing_to_do(tmp_path
     assert first_plan_summary() in first.out
     applied = cli(*apply)
     assert applied.code == 0, applied.err
-    assert "Apply complete: 26 applied, 0 failed, 0 skipped." in applied.out
+    assert ALL_APPLIED in applied.out
     last = cli(*plan_again)
     assert last.code == 0 and last.out.startswith("No changes.")
     # The emulated tenant stays in the copy, where git ignores it.

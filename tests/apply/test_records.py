@@ -10,6 +10,7 @@ import stat
 import subprocess
 
 import pytest
+from cli_support import EXAMPLE_CHANGES
 
 from .support import run_reconciler
 
@@ -87,8 +88,8 @@ def test_audit_result_and_password_files(emulator, state_dir, tmp_path, cli, mon
     # Result file: counts and every change with its result.
     outcome = json.loads(result.read_text())
     assert outcome["plan_checksum"] == plan["checksum"]
-    assert (outcome["applied"], outcome["failed"], outcome["skipped"]) == (26, 0, 0)
-    assert len(outcome["results"]) == 26
+    assert (outcome["applied"], outcome["failed"], outcome["skipped"]) == (EXAMPLE_CHANGES, 0, 0)
+    assert len(outcome["results"]) == EXAMPLE_CHANGES
     assert {r["result"] for r in outcome["results"]} == {"applied"}
 
     # Passwords: exactly the created accounts, in a file only its owner reads.
@@ -150,7 +151,9 @@ def test_inside_a_repository_records_name_the_commit(repository, state_dir, tmp_
     run = run_reconciler("apply", saved, "--audit-log", audit, cwd=tmp_path)
     assert run.code == 0, run.err
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert len(records) == 2 * 26 and {r["git_commit"] for r in records} == {repository}
+    assert len(records) == 2 * EXAMPLE_CHANGES and {r["git_commit"] for r in records} == {
+        repository
+    }
     # The embedded tenant lives in the state directory, and git ignores it.
     assert (state_dir / ".reconciler" / "emulator.json").is_file()
     assert git(state_dir, "status", "--porcelain") == ""

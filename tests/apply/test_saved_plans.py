@@ -10,14 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cli_support import ALL_APPLIED
 
 from reconciler.apply.saved import bind
 from reconciler.plan.kinds import change_from_json
 from reconciler.plan.plan import Plan
 
 from .support import edit
-
-ALL_APPLIED = "Apply complete: 26 applied, 0 failed, 0 skipped."
 
 
 @pytest.fixture

@@ -21,8 +21,10 @@ def test_a_change_of_an_action_its_kind_lacks_cannot_be_made() -> None:
         GroupChange("delete", "g@x.io")
     with pytest.raises(ValueError, match="no add_member of kind 'user'"):
         UserChange("add_member", "a@x.io")
-    with pytest.raises(ValueError, match="no kind of change 'license'"):
+    with pytest.raises(ValueError, match="no create of kind 'license'"):
         change_from_json({"action": "create", "kind": "license", "key": "a@x.io"})
+    with pytest.raises(ValueError, match="no kind of change 'licence'"):
+        change_from_json({"action": "assign_license", "kind": "licence", "key": "a@x.io"})
 
 
 def test_every_action_of_every_kind_is_in_the_action_table_and_describes_itself() -> None:

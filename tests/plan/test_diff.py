@@ -1398,7 +1398,7 @@ def test_changes_follow_the_phases() -> None:
         want("b-new"),
         want("a-new"),
         want("robert"),
-        want("hannah", title="T"),
+        want("hannah", title="T", license="1010020025"),
         want("tom"),
         want("james", state="suspended"),
         want("del", state="deleted"),
@@ -1406,7 +1406,7 @@ def test_changes_follow_the_phases() -> None:
         group("platform", member("a-new")),
         group("eng", member("jo"), previous=("dev",)),
         group("sales", member("jo", "OWNER"), member("hannah"), description="New"),
-        want("jo"),
+        want("jo", license="1010020025"),
     )
     actual = state(
         unit("/Eng", "Old"),
@@ -1421,7 +1421,8 @@ def test_changes_follow_the_phases() -> None:
         group("dev", member("jo")),
         group("sales", member("jo"), member("sam"), description="Old"),
     )
-    plan = make_plan(desired, actual, workspace())
+    actual.licenses = {"james@x.io": "1010020027", "jo@x.io": "1010020028"}
+    plan = make_plan(desired, actual, workspace(licenses={"on_suspend": "revoke"}))
     phases = [(c.kind, c.action) for c in plan.changes]
     assert phases == sorted(phases, key=PHASE_RANK.__getitem__)
     made = list(dict.fromkeys(phases))

@@ -149,10 +149,10 @@ def test_license_changes_read_in_the_plan_and_round_trip_through_json():
     actual = held(state(have("ana"), have("jo")), jo=STANDARD)
     p = plan(desired, actual)
     text = render_text(p)
-    assert "+ assign a license to ana@x.io\n    sku: business-plus (1010020025)" in text
+    assert "  + assign a license to ana@x.io\n      sku: business-plus (1010020025)" in text
     assert (
-        "~ change the license of jo@x.io\n"
-        "    sku: business-standard (1010020028) -> business-starter (1010020027)"
+        "  ~ change the license of jo@x.io\n"
+        "      sku: business-standard (1010020028) -> business-starter (1010020027)"
     ) in text
     assert summary_line(p).endswith("; licenses: 1 to assign, 1 to change.")
     for change in p.changes:

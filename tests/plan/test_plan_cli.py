@@ -17,6 +17,7 @@ from typing import Any
 
 import children
 import pytest
+from cli_support import EXAMPLE_CHANGES
 from ruamel.yaml import YAML
 
 from reconciler import __version__
@@ -279,7 +280,7 @@ def test_format_markdown(run: Run, example_dir: Path) -> None:
     code, out, _ = run("plan", str(example_dir), "--format", "markdown")
     assert code == 0
     assert out.startswith("### Reconciler plan\n\n| | users | groups | org units | members |")
-    assert "<details><summary>Details (26 changes)</summary>" in out
+    assert f"<details><summary>Details ({EXAMPLE_CHANGES} changes)</summary>" in out
 
 
 def test_out_saves_the_json_plan_with_meta(run: Run, example_dir: Path) -> None:
@@ -304,7 +305,7 @@ def test_out_saves_the_json_plan_with_meta(run: Run, example_dir: Path) -> None:
     assert meta["tool_version"] == __version__
     created = dt.datetime.fromisoformat(meta["created"])
     assert created.tzinfo is not None
-    assert len(data["changes"]) == 26
+    assert len(data["changes"]) == EXAMPLE_CHANGES
     # Saved twice: the same checksum and digest; only `created` may move.
     again = example_dir / "again.json"
     assert run("plan", str(example_dir), "--format", "json", "--out", str(again))[0] == 0

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cli_support import EXAMPLE_CHANGES
 from ruamel.yaml import YAML
 
 from reconciler.desired import load_desired
@@ -207,7 +208,7 @@ def test_markdown_puts_the_summary_table_first_and_folds_the_details(example: Ex
     assert lines[0] == "### Reconciler plan" and lines[1] == ""
     assert lines[2].startswith("| | users | groups | org units | members |")
     assert lines[3].startswith("| --- |")
-    details = lines.index("<details><summary>Details (26 changes)</summary>")
+    details = lines.index(f"<details><summary>Details ({EXAMPLE_CHANGES} changes)</summary>")
     end = lines.index("</details>")
     table_end = lines.index("", 2)
     assert table_end < details < end
