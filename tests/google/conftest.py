@@ -116,14 +116,21 @@ def fast_retry(**overrides: Any) -> RetryPolicy:
 
 
 def connect(
-    server: EmulatorServer, root: Path, *, read_only: bool = False, **provider: Any
+    server: EmulatorServer,
+    root: Path,
+    *,
+    read_only: bool = False,
+    licenses: bool = False,
+    **provider: Any,
 ) -> GoogleClient:
+    """A client of `server`; `licenses`: with the Licensing API's scope too."""
     return GoogleClient.connect(
         GoogleProvider(kind="google", **provider),
         root,
         read_only=read_only,
         endpoint=server.base_url,
         retry=fast_retry(),
+        licenses=licenses,
     )
 
 

@@ -162,7 +162,9 @@ def plan_calls(server, root: Path) -> tuple[Any, dict[str, int]]:
     from reconciler.session import plan_for
 
     before = stats(server)["by_method"]
-    plan, _ = plan_for(load_desired(root), connect(server, root, read_only=True))
+    desired = load_desired(root)
+    licenses = desired.workspace.licenses is not None
+    plan, _ = plan_for(desired, connect(server, root, read_only=True, licenses=licenses))
     after = stats(server)["by_method"]
     return plan, {m: n - before.get(m, 0) for m, n in after.items() if n - before.get(m, 0)}
 
@@ -184,19 +186,21 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
         assert len(creates) == sum(EXAMPLE_LOOKUPS.values()) == 4
         # The read as fetch.py counts it: 20 users and no deleted ones (one page each), 7
         # groups (one page), 6 managed groups with members (one page each), org units, the
-        # schema.
+        # schema; and the 18 license assignments of the product (one page).
         read = {
             "directory.users.list": 2,
             "directory.groups.list": 1,
             "directory.members.list": 6,
             "directory.orgunits.list": 1,
             "directory.schemas.get": 1,
+            "licensing.licenseAssignments.listForProduct": 1,
         }
-        # 11 read, 1 domains.list, 4 lookups: 16 calls (11 before the guards).
+        # 12 read, 1 domains.list, 4 lookups: 17 calls (11 before the guards and licenses).
         assert calls == {**read, "directory.domains.list": 1, **EXAMPLE_LOOKUPS}
 
         # Applied, nothing is left to create: the plan is the read and one domains.list,
-        # not a single lookup: 13 calls, the minimum the API allows (12 before the guards).
+        # not a single lookup: 14 calls, the minimum the APIs allow (12 before the guards
+        # and licenses).
         monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
         with pytest.raises(SystemExit) as applied:
             main(["apply", str(root), "--auto-approve"])

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 import httplib2
 import pytest
-from conftest import fast_retry, start_emulator, stats
+from conftest import connect as shared_connect
+from conftest import start_emulator, stats
 
 from reconciler.google import licensing
 from reconciler.google.client import Call, GoogleClient, Outcome
 from reconciler.google.credentials import SCOPE_ROOT, scopes
 from reconciler.google.fetch import ShortReadError
-from reconciler.settings import GoogleProvider
 
 APPS = "Google-Apps"
 STANDARD, PLUS = "1010020028", "1010020025"
@@ -52,14 +52,7 @@ def emulator():
 
 
 def connect(server: Any, root: Path, *, licenses: bool = True, read_only: bool = False):
-    return GoogleClient.connect(
-        GoogleProvider(kind="google", admin_subject=ADMIN),
-        root,
-        read_only=read_only,
-        endpoint=server.base_url,
-        retry=fast_retry(),
-        licenses=licenses,
-    )
+    return shared_connect(server, root, read_only=read_only, licenses=licenses, admin_subject=ADMIN)
 
 
 @pytest.fixture

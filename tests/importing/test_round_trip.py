@@ -75,6 +75,15 @@ def test_the_example_tenant(tmp_path, capsys, include_suspended):
         shutil.copy(EXAMPLE / name, root / name)
     flags = ["--include-suspended"] if include_suspended else []
     plan = round_trip(capsys, root, *flags)
+    # Import writes no `license:`: the licenses are what workspace.yaml's rules give.
+    licenses = [(c["action"], c["key"]) for c in plan["changes"] if c["kind"] == "license"]
+    plan["changes"] = [c for c in plan["changes"] if c["kind"] != "license"]
+    assert licenses == [
+        ("change_license", "emma.johnson@example.com"),  # Sales: business-starter
+        ("change_license", "info@example.com"),  # the default: business-standard
+        ("change_license", "sam.okafor@example.com"),  # not in /Engineering: the default
+        ("assign_license", "hannah.lee@example.com"),  # holds none
+    ]
     assert only_adopts(plan, groups=["leadership@example.com", "social@example.com"]) == [
         "hannah.lee@example.com",
         "info@example.com",
