@@ -5,8 +5,9 @@ Google's behaviour copied here: a renamed user or group keeps its old primary as
 and loses the new one from its aliases; members follow a renamed user or group (listings
 show the current address); deleting a user drops its memberships and keeps it among the
 deleted users, from where an undelete brings it back (aliases, attributes and marker, in the
-org unit asked for, without memberships) unless one of its addresses is taken; a member key
-or user key may be any address of the account; values written empty read back as absent.
+org unit asked for, without memberships or licenses) unless one of its addresses is taken; a
+member key or user key may be any address of the account; values written empty read back as
+absent; a license is listed under its account's primary email, one SKU per account.
 
 Refused, so a plan that could not run fails its test: an unknown key, an address already in
 use, a member that does not exist or already does, adopting an account that is not
@@ -202,6 +203,8 @@ class Tenant:
         del self.state.users[old]
         self.state.users[c.key] = replace(user, email=c.key, aliases=aliases)
         self._members_follow(old, c.key)
+        if self.state.licenses is not None and old in self.state.licenses:
+            self.state.licenses[c.key] = self.state.licenses.pop(old)  # listed by its primary
 
     def _user_adopt(self, c: Change) -> None:
         user = self.user_at(c.key)
@@ -245,10 +248,37 @@ class Tenant:
         user = self.account(c.key)
         del self.state.users[user.email]
         self.state.deleted_users[user.email] = replace(user, deletion_time=DELETED_AT)
+        if self.state.licenses is not None:
+            self.state.licenses.pop(user.email, None)  # a deleted account's seat is free
         for email, group in list(self.state.groups.items()):
             if user.email in group.members:
                 members = {k: m for k, m in group.members.items() if k != user.email}
                 self.state.groups[email] = replace(group, members=members)
+
+    # licenses: by primary email, one SKU of the product per account
+
+    def _licensed(self, c: Change) -> tuple[dict[str, str], str | None]:
+        self.account(c.key)
+        if self.state.licenses is None:
+            raise Refused("the licenses were never read")
+        held = self.state.licenses.get(c.key)
+        if (held or "none") != c.fields["sku"].old:
+            raise Refused(f"old sku {c.fields['sku'].old}, but the account holds {held}")
+        return self.state.licenses, held
+
+    def _license_assign_license(self, c: Change) -> None:
+        licenses, _ = self._licensed(c)
+        licenses[c.key] = c.fields["sku"].new
+
+    def _license_change_license(self, c: Change) -> None:
+        licenses, held = self._licensed(c)
+        if c.fields["sku"].new in (held, "none"):
+            raise Refused("a reassignment to the same SKU, or to none")
+        licenses[c.key] = c.fields["sku"].new
+
+    def _license_revoke_license(self, c: Change) -> None:
+        licenses, _ = self._licensed(c)
+        del licenses[c.key]
 
     # groups
 
