@@ -13,11 +13,11 @@ PROMPT = "Apply these changes? Only 'yes' is accepted"
 
 
 def writes(stats: dict) -> dict[str, int]:
-    """API calls that may change the tenant (anything but list and get)."""
+    """API calls that may change the tenant (anything but a list or a get)."""
     return {
         method: n
         for method, n in stats["by_method"].items()
-        if not method.endswith((".list", ".get"))
+        if not method.endswith((".list", ".get", ".listForProduct"))
     }
 
 

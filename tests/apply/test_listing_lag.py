@@ -122,7 +122,8 @@ def test_a_plan_right_after_creates_no_group_lists_reads_again(lagging, state_di
         )
     applied = cli("apply", state_dir, "--auto-approve")
     assert applied.code == 0, applied.text
-    assert "Apply complete: 2 applied, 0 failed, 0 skipped." in applied.out
+    # The unit, the account, and its license (the default), the account moments old.
+    assert "Apply complete: 3 applied, 0 failed, 0 skipped." in applied.out
     waited = clock.waited
     before = tenant.calls("directory.orgunits.list")
     after = cli("plan", state_dir, "--detailed-exitcode")

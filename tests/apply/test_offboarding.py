@@ -119,7 +119,12 @@ def test_an_unbound_user_is_offboarded_then_deleted_once_the_data_is_safe(
     # 31 days on, the transfer completed: the second apply deletes.
     time.sleep(0.4)
     monkeypatch.setenv("RECONCILER_NOW", later(31))
-    assert heads(plan_json(cli, state_dir)) == [("delete", SAM)]
+    # James's transfer completed too: his license goes back now (licenses.on_suspend:
+    # revoke waits for the transfer); Sam's goes with the account.
+    assert heads(plan_json(cli, state_dir)) == [
+        ("revoke_license", "james.wright@example.com"),
+        ("delete", SAM),
+    ]
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.text
     assert SAM not in tenant.users()
@@ -152,8 +157,9 @@ def test_no_transfer_to_said_the_delete_waits_with_how_to_say_it(state_dir: Path
     tenant = emulator()
     edit(state_dir / "users" / "engineering.yaml", SAM_ENTRY, SAM_ENTRY + "    state: deleted\n")
     plan = plan_json(cli, state_dir)
-    # Without a block: a suspension only, no step, and the delete waits.
-    assert [h for h in heads(plan) if h[1] == SAM] == [("suspend", SAM)]
+    # Without a block: a suspension only (and the license back: on_suspend: revoke, no
+    # transfer to wait for), no step, and the delete waits.
+    assert [h for h in heads(plan) if h[1] == SAM] == [("revoke_license", SAM), ("suspend", SAM)]
     assert not [c for c in plan["changes"] if c["action"] in ("sign_out", "revoke_tokens")]
     note = next(n for n in plan["notes"] if n.startswith(f"delete of {SAM} waits"))
     assert "transfer_to: none" in note

@@ -80,7 +80,7 @@ def test_a_deleted_user_git_wants_back_is_restored_with_its_old_id(emulator, sta
     assert "2 to undelete" not in text.out and ", 1 to undelete;" in text.out
     plan = plan_json(cli, state_dir)
     # Restored, then added back to the groups Git puts him in.
-    assert heads(plan, JO) == ["undelete", "add_member"]
+    assert heads(plan, JO) == ["undelete", "assign_license", "add_member"]
     git_groups = {c["group"] for c in plan["changes"] if c.get("member") == JO}
     assert git_groups == {"eng@example.com"}
 
@@ -173,7 +173,8 @@ def test_a_run_that_stopped_after_the_undelete_is_finished_by_the_next(emulator,
     tenant.api("POST", f"users/{jo_id}/undelete", {"orgUnitPath": "/Engineering"})
 
     plan = plan_json(cli, state_dir)
-    assert heads(plan, JO) == ["add_member"]  # no second undelete, no create
+    # No second undelete, no create: his license (a restored account has none) and groups.
+    assert heads(plan, JO) == ["assign_license", "add_member"]
     assert cli("apply", state_dir, "--auto-approve").code == 0
     assert tenant.users()[JO]["id"] == jo_id and groups_of(tenant, JO) == {"eng@example.com"}
     assert_no_changes_left(cli, state_dir)
