@@ -91,7 +91,7 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
     _groups(desired, actual, ours, report)
     for change in plan.changes:
         if change.kind == "license":
-            report.sections["licenses"].append(Row(change.key, _drift_detail(change)))
+            report.sections["licenses"].append(Row(change.key, _license_detail(change)))
         elif change.kind == "user" and change.action == "create":
             report.sections["missing"].append(Row(change.key, "bound in Git, no account"))
         elif change.kind == "user" and change.action == "suspend" and change.reason in ORPHANED:
@@ -182,6 +182,14 @@ def _drift_detail(change) -> str:
         parts = [f"{n}: {_short(fc.old)} -> {_short(fc.new)}" for n, fc in change.fields.items()]
         text += ": " + "; ".join(parts)
     return text
+
+
+def _license_detail(change) -> str:
+    """A license change with its SKUs by name: what the rules give against what it holds."""
+    sku = change.fields["sku"]
+    return (
+        f"{describe(change)}: {shown(change.product, sku.old)} -> {shown(change.product, sku.new)}"
+    )
 
 
 def _short(value: Any) -> str:

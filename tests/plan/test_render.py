@@ -225,9 +225,11 @@ def test_markdown_summary_table_counts(example: Example) -> None:
         for line in md.splitlines()
         if line.startswith("| ") and not line.startswith("| |")
     }
-    assert rows["create"] == ["2", "1", "1", ""]
-    assert rows["rename"] == ["2", "1", "", ""]
-    assert rows["add member"] == ["", "", "", "6"]
+    # Columns: users, groups, org units, members, licenses.
+    assert rows["create"] == ["2", "1", "1", "", ""]
+    assert rows["rename"] == ["2", "1", "", "", ""]
+    assert rows["add member"] == ["", "", "", "6", ""]
+    assert rows["assign license"] == ["", "", "", "", "4"]
     assert "delete" not in rows  # empty rows are left out
 
 
@@ -363,6 +365,9 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "revoke_tokens",
         "transfer_data",
         "require_password_change",
+        "assign_license",
+        "change_license",
+        "revoke_license",
     }
     assert {a: n for a, n in data["summary"].items() if n} == {
         "create": 4,
@@ -374,6 +379,9 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "update_member": 1,
         "remove_member": 1,
         "suspend": 2,
+        "assign_license": 4,
+        "change_license": 1,
+        "revoke_license": 2,
     }
     by_action = {}
     for change in data["changes"]:

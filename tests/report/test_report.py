@@ -206,6 +206,40 @@ def test_delegated_admins_are_listed_with_whether_git_names_them():
     assert [r.key for r in found.sections["other_owner"]] == ["boss@example.com"]
 
 
+def test_licenses_seats_over_what_was_bought_and_licensed_suspended_accounts():
+    ws = Workspace.model_validate(
+        {
+            "directory": {"domains": ["example.com"]},
+            "ownership": {"id": OURS},
+            "provider": {"kind": "emulator"},
+            "licenses": {"seats": {"business-plus": 1, "business-starter": 5}},
+        }
+    )
+    actual = State(
+        users={
+            "ana@example.com": User("ana@example.com", owner=OURS),
+            "gone@example.com": User("gone@example.com", owner=OURS, suspended=True),
+            "old@example.com": User("old@example.com", owner=None, suspended=True),
+        },
+        licenses={
+            "ana@example.com": "1010020025",
+            "gone@example.com": "1010020025",
+            "old@example.com": "Google-Apps-Lite",
+        },
+    )
+    found = build_report(State(), actual, Plan(), ws)
+    assert [(r.key, r.detail, r.finding) for r in found.sections["licenses"]] == [
+        ("sku business-plus", "2 used of 1 seats; more than bought", True),
+        ("sku business-starter", "0 used of 5 seats", False),
+        ("sku g-suite-lite", "1 used", False),
+        ("gone@example.com", "suspended, still holds business-plus", True),
+        ("old@example.com", "suspended, still holds g-suite-lite; not managed here", True),
+    ]
+    # Without a `licenses:` block the section is empty: nothing about licenses is read.
+    bare = ws.model_copy(update={"licenses": None})
+    assert build_report(State(), actual, Plan(), bare).sections["licenses"] == []
+
+
 # -- formats -----------------------------------------------------------------------------------
 
 
