@@ -170,4 +170,14 @@ def _assignment(item: dict[str, Any], product: str, label: str) -> tuple[str, st
 
 
 def _failed(outcome: Outcome) -> GoogleApiError:
-    return GoogleApiError(f"{outcome.call.label}: {outcome.error}")
+    """The first page's failure, with what to check where Google's words do not say it."""
+    hint = ""
+    error = outcome.error or ""
+    if outcome.status == 403 and "unauthorized operation" in error.lower():
+        hint = (
+            " (Google answers so for a product the tenant has no subscription of: check "
+            "licenses.product in workspace.yaml, and that the admin may manage licenses)"
+        )
+    elif outcome.status == 400 and "productid" in error.lower():
+        hint = " (check licenses.product in workspace.yaml)"
+    return GoogleApiError(f"{outcome.call.label}: {error}{hint}")

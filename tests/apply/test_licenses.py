@@ -123,3 +123,14 @@ def test_without_a_licenses_block_nothing_about_licenses_is_read_or_changed(
     assert {k: v for k, v in held(tenant).items() if k in before} == {
         k: v for k, v in before.items() if k in held(tenant)
     }
+
+
+def test_a_tenant_without_the_product_is_a_clear_error(state_dir: Path, emulator, cli):
+    seed = state_dir / "tenant.yaml"
+    text = seed.read_text()
+    seed.write_text(text[: text.index("# Google Workspace licenses")])
+    emulator()
+    run = cli("plan", state_dir)
+    assert run.code == 1 and "Traceback" not in run.text
+    assert "licenseAssignments.listForProduct Google-Apps: 403 forbidden" in run.err
+    assert "check licenses.product in workspace.yaml" in run.err
