@@ -53,6 +53,14 @@ class Expected:
     member_removals: int
     desired_users: int = 0
     desired_member_pages: int = 0  # after apply, when the tenant matches Git
+    # With --licenses: the tenant's license assignments (every user it has), read 100 a page
+    # (Google's licensing limits page; the emulator's pages hold no more).
+    licensed: int = 0
+    licensed_after_apply: int = 0
+
+    @property
+    def license_pages(self) -> int:
+        return math.ceil(self.licensed / 100) if self.licensed else 0
 
     @property
     def minimum_read_calls(self) -> int:
@@ -66,16 +74,19 @@ class Expected:
             + 1
             + 1
             + self.member_pages
+            + self.license_pages
         )
 
     @property
     def minimum_read_calls_after_apply(self) -> int:
+        pages = math.ceil(self.licensed_after_apply / 100)
         return (
             math.ceil(self.desired_users / 500)
             + 1
             + math.ceil(self.tenant_groups / 200)
             + 2
             + self.desired_member_pages
+            + pages
         )
 
     @property
@@ -91,7 +102,11 @@ class Expected:
 
     @property
     def changes(self) -> int:
-        return self.title_updates + self.creates + self.member_adds + self.member_removals
+        """Every planned change; with licenses, each new account's license assignment too."""
+        licenses = self.creates if self.licensed else 0
+        return (
+            self.title_updates + self.creates + self.member_adds + self.member_removals + licenses
+        )
 
 
 def _email(i: int) -> str:
@@ -103,9 +118,29 @@ def _every(share: float) -> int:
     return max(1, round(1 / share)) if share > 0 else 0
 
 
-def generate(out: Path, size: Size, changes: float = 0.0, quota_per_minute: int = 2400) -> Expected:
+# --licenses: Sales on Business Starter, everyone else on the default, Business Standard.
+LICENSES = (
+    "licenses:\n  default: business-standard\n  rules:\n"
+    "    - when: {department: Sales}\n      sku: business-starter\n"
+)
+
+
+def _sku(dept: str) -> str:
+    return "business-starter" if dept == "Sales" else "business-standard"
+
+
+def generate(
+    out: Path,
+    size: Size,
+    changes: float = 0.0,
+    quota_per_minute: int = 2400,
+    licenses: bool = False,
+) -> Expected:
     """Write `out/seed.json` and `out/state/`; return what a plan of them should hold.
-    `quota_per_minute` goes to workspace.yaml: the reconciler paces reads and writes under it."""
+    `quota_per_minute` goes to workspace.yaml: the reconciler paces reads and writes under it.
+    `licenses`: a `licenses:` block, every account of the tenant already holding the license
+    the rules give it (seats for everyone), so the plan's license changes are the new
+    accounts' assignments."""
     every = _every(changes)
     state = out / "state"
     (state / "users").mkdir(parents=True, exist_ok=True)
@@ -116,6 +151,7 @@ def generate(out: Path, size: Size, changes: float = 0.0, quota_per_minute: int 
         f"  quota_per_minute: {quota_per_minute}\n\n"
         # Benchmarks change more than the default limits allow; the limits are not measured.
         "safety:\n  max_suspend: null\n  max_delete: null\n  max_member_removals: null\n"
+        + ("\n" + LICENSES if licenses else "")
     )
     seed: dict[str, Any] = {
         "domains": list(DOMAINS),
@@ -206,6 +242,12 @@ def generate(out: Path, size: Size, changes: float = 0.0, quota_per_minute: int 
             + "".join(f"      - {_email(i)}\n" for i in wanted)
         )
     (state / "groups.yaml").write_text("groups:\n" + "".join(group_lines))
+    if licenses:
+        seats = {"business-starter": size.users, "business-standard": size.users}
+        assigned = {}
+        for user in seed["users"]:
+            assigned[user["primaryEmail"]] = _sku(user["organizations"][0]["department"])
+        seed["licenses"] = {"seats": seats, "assigned": assigned}
     (out / "seed.json").write_text(json.dumps(seed))
     expected = Expected(
         tenant_users=len(seed["users"]),
@@ -217,6 +259,8 @@ def generate(out: Path, size: Size, changes: float = 0.0, quota_per_minute: int 
         member_removals=removals,
         desired_users=users,
         desired_member_pages=desired_pages,
+        licensed=len(seed["users"]) if licenses else 0,
+        licensed_after_apply=users if licenses else 0,
     )
     (out / "expected.json").write_text(json.dumps(expected.__dict__, indent=2))
     return expected
@@ -231,10 +275,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, help="override the size's memberships")
     parser.add_argument("--changes", type=float, default=0.01, help="share that differs")
     parser.add_argument("--quota-per-minute", type=int, default=2400, help="for workspace.yaml")
+    parser.add_argument("--licenses", action="store_true", help="a licenses: block and seats")
     args = parser.parse_args()
     base = SIZES[args.size]
     size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
-    expected = generate(args.out, size, args.changes, args.quota_per_minute)
+    expected = generate(args.out, size, args.changes, args.quota_per_minute, args.licenses)
     minimums = {
         "minimum_read_calls": expected.minimum_read_calls,
         "minimum_plan_calls": expected.minimum_plan_calls,

@@ -186,9 +186,10 @@ def benchmark(
     latency_ms: float = 0,
     quota_per_minute: int = 0,
     apply: bool = False,
+    licenses: bool = False,
 ) -> tuple[Expected, list[Row]]:
     """Generate, serve, plan (and apply, then plan again); one Row per command."""
-    expected = generate(work, size, changes, quota_per_minute or UNLIMITED)
+    expected = generate(work, size, changes, quota_per_minute or UNLIMITED, licenses)
     state = str(work / "state")
     emulator = Emulator(
         work / "seed.json",
@@ -280,19 +281,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--apply", action="store_true", help="also apply, then plan again")
     parser.add_argument("--work", type=Path, help="keep the files here (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--licenses", action="store_true", help="a licenses: block; every account licensed"
+    )
     args = parser.parse_args(argv)
     base = SIZES[args.size]
     size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
     work = args.work or Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     expected, rows = benchmark(
-        work, size, args.changes, args.latency_ms, args.quota_per_minute, args.apply
+        work, size, args.changes, args.latency_ms, args.quota_per_minute, args.apply, args.licenses
     )
     print(
         f"size {args.size}: {size.users:,} users, {size.groups:,} groups, "
         f"{size.members:,} memberships; changes {args.changes:g} "
         f"({expected.changes:,} expected); latency {args.latency_ms:g} ms; "
-        f"quota {args.quota_per_minute or 'unlimited'}/min; files in {work}"
+        f"quota {args.quota_per_minute or 'unlimited'}/min"
+        f"{'; licenses' if args.licenses else ''}; files in {work}"
     )
     print(table(rows))
     if args.json:
