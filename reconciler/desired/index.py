@@ -3,7 +3,7 @@ then shared by the checks and by resolution."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -47,25 +47,27 @@ class Index:
     def bound(self) -> set[str]:
         """Users bound directly, or as transitive members of a bound group. Computed on first
         use: a check and resolution both ask."""
-        bound: set[str] = set()
-        seen_groups: set[str] = set()
-        pending: list[str] = []
-        for b in self.tree.bindings:
-            if b.entry.user and b.entry.user in self.users:
-                bound.add(b.entry.user)
-            if b.entry.group and b.entry.group in self.groups:
-                pending.append(b.entry.group)
+        bound = {b.entry.user for b in self.tree.bindings if b.entry.user in self.users}
+        groups = [b.entry.group for b in self.tree.bindings if b.entry.group in self.groups]
+        return bound | self.users_in(groups)
+
+    def users_in(self, names: Iterable[str | None]) -> set[str]:
+        """The users in Git that are members, in any role, of the groups `names` (by Git
+        name), or of a group nested in one of them, exported or not."""
+        found: set[str] = set()
+        seen: set[str] = set()
+        pending = [n for n in names if n is not None]
         while pending:
             name = pending.pop()
-            if name in seen_groups:
+            if name in seen:
                 continue
-            seen_groups.add(name)
+            seen.add(name)
             entry = self.groups[name].entry
             for ref in (*entry.owners, *entry.managers, *entry.members):
                 if ref in self.users:
-                    bound.add(ref)
+                    found.add(ref)
             pending.extend(g.entry.name for g in self._group_children(entry))
-        return bound
+        return found
 
     def _group_children(self, entry: GroupEntry) -> Iterator[Located[GroupEntry]]:
         for ref in (*entry.owners, *entry.managers, *entry.members):

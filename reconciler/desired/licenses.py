@@ -61,25 +61,7 @@ def group_users(index: Index, ref: str) -> frozenset[str]:
     """The users in Git that are transitive members of the group `ref` names (by name, or by
     an exported group's email), in any role, through nested groups exported or not."""
     start = index.group_ref(ref)
-    if start is None:
-        return frozenset()
-    users: set[str] = set()
-    seen: set[str] = set()
-    pending = [start.entry.name]
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        entry = index.groups[name].entry
-        for member in (*entry.owners, *entry.managers, *entry.members):
-            if member in index.users:
-                users.add(member)
-                continue
-            group = index.group_ref(member)
-            if group is not None:
-                pending.append(group.entry.name)
-    return frozenset(users)
+    return frozenset(index.users_in([start.entry.name])) if start is not None else frozenset()
 
 
 def _compile(rule: LicenseRule, members: dict[str, frozenset[str]], index: Index) -> _Rule:

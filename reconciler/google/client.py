@@ -219,8 +219,7 @@ class GoogleClient:
         self.service = service
         self.http = http
         self.endpoint = endpoint
-        self._datatransfer: Any = None
-        self._licensing: Any = None
+        self._services: dict[str, Any] = {}  # other APIs' services, by version
         self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
@@ -292,21 +291,21 @@ class GoogleClient:
 
     @property
     def datatransfer(self) -> Any:
-        """The Data Transfer API service, built on first use from its bundled discovery
-        document, over the same HTTP transport (credentials) and endpoint as `service`."""
-        if self._datatransfer is None:
-            doc = discovery_for(self.endpoint, DATATRANSFER)
-            self._datatransfer = build_from_document(doc, http=self.http)
-        return self._datatransfer
+        """The Data Transfer API service (built on first use)."""
+        return self._service(DATATRANSFER)
 
     @property
     def licensing(self) -> Any:
-        """The Licensing API service, built on first use from its bundled discovery
-        document, over the same HTTP transport (credentials) and endpoint as `service`."""
-        if self._licensing is None:
-            doc = discovery_for(self.endpoint, LICENSING)
-            self._licensing = build_from_document(doc, http=self.http)
-        return self._licensing
+        """The Licensing API service (built on first use)."""
+        return self._service(LICENSING)
+
+    def _service(self, version: str) -> Any:
+        """The service of `version` built from its bundled discovery document, once, over
+        the same HTTP transport (credentials) and endpoint as `service`."""
+        if version not in self._services:
+            doc = discovery_for(self.endpoint, version)
+            self._services[version] = build_from_document(doc, http=self.http)
+        return self._services[version]
 
     # -- running calls ---------------------------------------------------------------------
 
