@@ -60,7 +60,8 @@ class Expected:
 
     @property
     def license_pages(self) -> int:
-        return math.ceil(self.licensed / 100) if self.licensed else 0
+        """The listing's pages, and one users.get for the customer's id."""
+        return math.ceil(self.licensed / 100) + 1 if self.licensed else 0
 
     @property
     def minimum_read_calls(self) -> int:
@@ -79,7 +80,8 @@ class Expected:
 
     @property
     def minimum_read_calls_after_apply(self) -> int:
-        pages = math.ceil(self.licensed_after_apply / 100)
+        licensed = self.licensed_after_apply
+        pages = math.ceil(licensed / 100) + 1 if licensed else 0
         return (
             math.ceil(self.desired_users / 500)
             + 1

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 from reconciler.apply.context import ChangeResult, Context
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import Actual
-from reconciler.google.licensing import assign_call, list_assignments, reassign_call, revoke_call
+from reconciler.google.licensing import (
+    assign_call,
+    customer_id,
+    list_assignments,
+    reassign_call,
+    revoke_call,
+)
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import LicenseChange
 from reconciler.plan.plan import Plan
@@ -42,7 +48,7 @@ class LicensingTarget:
             raise AssertionError("the Directory target reads before the Licensing target")
         licenses = desired.workspace.licenses
         if licenses is not None:
-            customer = desired.workspace.directory.customer
+            customer = customer_id(client, desired.workspace.directory.customer, actual)
             actual.state.licenses = list_assignments(client, licenses.product, customer)
         return actual
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.google.client import Call, GoogleApiError, GoogleClient, Outcome
-from reconciler.google.fetch import MalformedAnswer, ShortReadError, listed
+from reconciler.google.fetch import Actual, MalformedAnswer, ShortReadError, listed
 
 # The document allows up to 1000; Google's limits page says a page holds 100: ask for the
 # most, take what comes, follow every nextPageToken.
@@ -77,6 +77,25 @@ def list_assignments(client: GoogleClient, product: str, customer: str) -> dict[
                 f"in a circle after {len(found)} assignments; refusing to act on them"
             )
         seen_tokens.add(token)
+
+
+def customer_id(client: GoogleClient, customer: str, actual: Actual) -> str:
+    """The customer's id (C0...) the Licensing API is documented to take: `customer` itself
+    unless it is the Directory's alias `my_customer`, then read off an account the Directory
+    listed (users.get with only customerId: one call)."""
+    if customer != "my_customer":
+        return customer
+    if not actual.state.users:
+        raise GoogleApiError("the customer's id: the tenant lists no account to read it from")
+    email = min(actual.state.users)
+    request = client.service.users().get(userKey=email, fields="customerId")
+    outcome = client.execute(Call(request, f"users.get {email} (customerId)"))
+    found = (
+        outcome.body.get("customerId") if outcome.ok and isinstance(outcome.body, dict) else None
+    )
+    if not isinstance(found, str) or not found:
+        raise GoogleApiError(f"the customer's id, from users.get {email}: {outcome.error}")
+    return found
 
 
 def assign_call(client: GoogleClient, product: str, sku: str, email: str) -> Call:

@@ -39,7 +39,10 @@ def person(email: str, uid: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+# The Licensing API takes the customer's id (not the Directory's `my_customer`).
+CUSTOMER_ID = "C03az79cb"
 SEED: dict[str, Any] = {
+    "customerId": CUSTOMER_ID,
     "domains": ["example.com"],
     "users": [
         person(ADMIN, "100000000000000000001", isAdmin=True),
@@ -80,12 +83,10 @@ def lister(api: Any, product: str = APPS, **query: Any) -> tuple[dict[str, str],
     sizes: list[int] = []
     resource = api.licenseAssignments()
     if "skuId" in query:
-        request = resource.listForProductAndSku(
-            productId=product, customerId="my_customer", **query
-        )
+        request = resource.listForProductAndSku(productId=product, customerId=CUSTOMER_ID, **query)
         follow = resource.listForProductAndSku_next
     else:
-        request = resource.listForProduct(productId=product, customerId="my_customer", **query)
+        request = resource.listForProduct(productId=product, customerId=CUSTOMER_ID, **query)
         follow = resource.listForProduct_next
     while request is not None:
         page = request.execute()
@@ -201,7 +202,7 @@ def test_delete_frees_the_seat(licensing, server):
 def test_listings_by_product_and_by_sku(licensing):
     page = checked(
         "licensing.licenseAssignments.listForProduct",
-        licensing.licenseAssignments().listForProduct(productId=APPS, customerId="my_customer"),
+        licensing.licenseAssignments().listForProduct(productId=APPS, customerId=CUSTOMER_ID),
     )
     assert page["kind"] == "licensing#licenseAssignmentList" and page["etag"]
     assert "nextPageToken" not in page
@@ -212,21 +213,21 @@ def test_listings_by_product_and_by_sku(licensing):
     by_sku = checked(
         "licensing.licenseAssignments.listForProductAndSku",
         licensing.licenseAssignments().listForProductAndSku(
-            productId=APPS, skuId=PLUS, customerId="my_customer"
+            productId=APPS, skuId=PLUS, customerId=CUSTOMER_ID
         ),
     )
     assert [i["userId"] for i in by_sku["items"]] == ["ana@example.com"]
     assert assignments(licensing, VAULT) == {"ana@example.com": VAULT}
     # A SKU subscribed to but held by nobody: a listing without items.
     nobody = licensing.licenseAssignments().listForProductAndSku(
-        productId=VAULT, skuId=VAULT, customerId="my_customer"
+        productId=VAULT, skuId=VAULT, customerId=CUSTOMER_ID
     )
     licensing.licenseAssignments().delete(
         productId=VAULT, skuId=VAULT, userId="ana@example.com"
     ).execute()
     assert set(nobody.execute()) == {"kind", "etag"}
     fields = licensing.licenseAssignments().listForProduct(
-        productId=APPS, customerId="my_customer", fields="items(userId)"
+        productId=APPS, customerId=CUSTOMER_ID, fields="items(userId)"
     )
     assert fields.execute()["items"][0].keys() == {"userId"}
 
@@ -236,7 +237,10 @@ def test_listings_need_the_customer(server, licensing):
     answer = api.call("GET", "product/Google-Apps/users", {}, None, LICENSING)
     assert answer.status == 400 and answer.body["error"]["errors"][0]["reason"] == "required"
     other = licensing.licenseAssignments().listForProduct(productId=APPS, customerId="C0other")
-    assert refusal(other)[:2] == (400, "badRequest")
+    assert refusal(other)[:2] == (400, "invalid")
+    # The Directory's alias is not the customer's id (the Licensing reference documents the id).
+    alias = licensing.licenseAssignments().listForProduct(productId=APPS, customerId="my_customer")
+    assert refusal(alias)[:2] == (400, "invalid")
     customer_id = emulator_json(server, "GET", "state")[1]["customerId"]
     mine = licensing.licenseAssignments().listForProduct(productId=APPS, customerId=customer_id)
     assert len(mine.execute()["items"]) == 2
@@ -263,7 +267,7 @@ def test_pages_hold_100_at_most_whatever_is_asked(tmp_path: Path):
         assert sizes == [100, 20] and set(by_sku.values()) == {STANDARD}
         for bad in (0, 1001):
             request = api.licenseAssignments().listForProduct(
-                productId=APPS, customerId="my_customer", maxResults=bad
+                productId=APPS, customerId=CUSTOMER_ID, maxResults=bad
             )
             assert refusal(request)[:2] == (400, "invalid")
 
@@ -364,7 +368,7 @@ def test_a_user_is_named_by_its_primary_address_only(licensing, user):
 
 def test_unknown_products_and_skus_the_tenant_lacks(licensing):
     assignments_api = licensing.licenseAssignments()
-    unknown = assignments_api.listForProduct(productId="Google-Nothing", customerId="my_customer")
+    unknown = assignments_api.listForProduct(productId="Google-Nothing", customerId=CUSTOMER_ID)
     assert refusal(unknown) == (400, "invalid", "Invalid ProductId: Google-Nothing")
     bad_insert = assignments_api.insert(
         productId="Google-Nothing", skuId=STANDARD, body={"userId": "bob@example.com"}
@@ -377,11 +381,11 @@ def test_unknown_products_and_skus_the_tenant_lacks(licensing):
         )
         assert refusal(insert) == (403, "forbidden", UNAUTHORIZED), sku
         listing = assignments_api.listForProductAndSku(
-            productId=APPS, skuId=sku, customerId="my_customer"
+            productId=APPS, skuId=sku, customerId=CUSTOMER_ID
         )
         assert refusal(listing) == (403, "forbidden", UNAUTHORIZED), sku
     # A product of which the tenant has no SKU at all.
-    education = assignments_api.listForProduct(productId="101031", customerId="my_customer")
+    education = assignments_api.listForProduct(productId="101031", customerId=CUSTOMER_ID)
     assert refusal(education) == (403, "forbidden", UNAUTHORIZED)
     to_unsubscribed = assignments_api.patch(
         productId=APPS, skuId=PLUS, userId="ana@example.com", body={"skuId": STARTER}
@@ -446,7 +450,7 @@ def test_deleting_a_user_frees_its_licenses(licensing, server):
 def test_calls_need_the_licensing_scope_and_an_admin(server, licensing):
     directory_only = real_service(server, "licensing_v1", [USER], subject=ADMIN)
     listing = directory_only.licenseAssignments().listForProduct(
-        productId=APPS, customerId="my_customer"
+        productId=APPS, customerId=CUSTOMER_ID
     )
     assert refusal(listing)[:2] == (403, "insufficientPermissions")
     insert = directory_only.licenseAssignments().insert(
@@ -454,7 +458,7 @@ def test_calls_need_the_licensing_scope_and_an_admin(server, licensing):
     )
     assert refusal(insert)[:2] == (403, "insufficientPermissions")
     not_admin = real_service(server, "licensing_v1", [LICENSING_SCOPE], subject="bob@example.com")
-    mine = not_admin.licenseAssignments().listForProduct(productId=APPS, customerId="my_customer")
+    mine = not_admin.licenseAssignments().listForProduct(productId=APPS, customerId=CUSTOMER_ID)
     assert refusal(mine)[:2] == (403, "forbidden")
     # And the licensing scope reaches no other API.
     directory = real_service(server, "directory_v1", [LICENSING_SCOPE], subject=ADMIN)
@@ -490,7 +494,7 @@ def test_a_batch_mixing_licensing_and_directory_calls_is_refused(server):
     parts = ""
     for n, path in enumerate(
         (
-            "/apps/licensing/v1/product/Google-Apps/users?customerId=my_customer",
+            "/apps/licensing/v1/product/Google-Apps/users?customerId=" + CUSTOMER_ID,
             "/admin/directory/v1/users/admin%40example.com",
         )
     ):

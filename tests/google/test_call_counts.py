@@ -195,11 +195,18 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
             "directory.schemas.get": 1,
             "licensing.licenseAssignments.listForProduct": 1,
         }
-        # 12 read, 1 domains.list, 4 lookups: 17 calls (11 before the guards and licenses).
-        assert calls == {**read, "directory.domains.list": 1, **EXAMPLE_LOOKUPS}
+        # The customer's id for the Licensing API (directory.customer is my_customer): one
+        # users.get. 13 read, 1 domains.list, 4 lookups: 18 calls (11 before the guards and
+        # licenses).
+        customer = {"directory.users.get": 1}
+        lookups = {
+            **EXAMPLE_LOOKUPS,
+            "directory.users.get": EXAMPLE_LOOKUPS["directory.users.get"] + 1,
+        }
+        assert calls == {**read, "directory.domains.list": 1, **lookups}
 
         # Applied, nothing is left to create: the plan is the read and one domains.list,
-        # not a single lookup: 14 calls, the minimum the APIs allow (12 before the guards
+        # not a single lookup: 15 calls, the minimum the APIs allow (12 before the guards
         # and licenses).
         monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
         with pytest.raises(SystemExit) as applied:
@@ -207,6 +214,11 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
         assert applied.value.code == 0
         plan, calls = plan_calls(server, root)
         assert plan.changes == []
-        assert calls == {**read, "directory.members.list": 7, "directory.domains.list": 1}
+        assert calls == {
+            **read,
+            **customer,
+            "directory.members.list": 7,
+            "directory.domains.list": 1,
+        }
     finally:
         server.stop()

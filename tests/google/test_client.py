@@ -160,7 +160,7 @@ def test_the_data_transfer_service_shares_the_endpoint_and_the_credentials(
     wanted = [*credentials.scopes(read_only=True), DATATRANSFER_READ]
     monkeypatch.setattr(credentials, "scopes", lambda *_args, **_kwargs: wanted)
     client = connect(emulator, tmp_path, read_only=True)
-    assert client._datatransfer is None  # built on first use only
+    assert DATATRANSFER not in client._services  # built on first use only
     apps = client.must(
         Call(client.datatransfer.applications().list(customerId=CUSTOMER), "applications.list")
     )

@@ -29,7 +29,10 @@ def person(email: str) -> dict[str, Any]:
     return {"primaryEmail": email, "name": {"givenName": "A", "familyName": "B"}}
 
 
+# The Licensing API takes the customer's id (not the Directory's `my_customer`).
+CUSTOMER_ID = "C03az79cb"
 SEED: dict[str, Any] = {
+    "customerId": CUSTOMER_ID,
     "domains": ["example.com"],
     "users": [
         {**person(ADMIN), "isAdmin": True},
@@ -66,7 +69,7 @@ def test_the_scope_is_asked_for_only_when_licenses_are_configured(emulator, tmp_
     assert scopes(read_only=True, licenses=True)[-1] == scope  # no read-only one exists
     without = connect(emulator, tmp_path, licenses=False)
     request = without.licensing.licenseAssignments().listForProduct(
-        productId=APPS, customerId="my_customer"
+        productId=APPS, customerId=CUSTOMER_ID
     )
     outcome = without.licenses.execute(Call(request, "listForProduct"))
     assert (outcome.ok, outcome.status, outcome.reason) == (
@@ -75,7 +78,7 @@ def test_the_scope_is_asked_for_only_when_licenses_are_configured(emulator, tmp_
         "insufficientPermissions",
     )
     with_it = connect(emulator, tmp_path, read_only=True)
-    assert licensing.list_assignments(with_it, APPS, "my_customer")[ADMIN] == PLUS
+    assert licensing.list_assignments(with_it, APPS, CUSTOMER_ID)[ADMIN] == PLUS
     assert stats(emulator)["token_scopes"][scope] == 1
 
 
@@ -91,7 +94,7 @@ def test_the_service_is_built_on_first_use_from_the_bundled_document(emulator, c
 
 
 def test_every_assignment_is_read_through_every_page(emulator, client):
-    found = licensing.list_assignments(client, APPS, "my_customer")
+    found = licensing.list_assignments(client, APPS, CUSTOMER_ID)
     assert found == {ADMIN: PLUS, **{e: STANDARD for e in MANY[:125]}}
     # 126 assignments at most 100 a page: two pages, whatever maxResults asked for.
     assert stats(emulator)["by_method"]["licensing.licenseAssignments.listForProduct"] == 2
@@ -102,10 +105,10 @@ def test_assign_reassign_revoke(emulator, client):
     assert outcome.ok and outcome.body["userId"] == "ana@example.com"
     outcome = licensing.reassign(client, APPS, STANDARD, PLUS, "ana@example.com")
     assert outcome.ok and outcome.body["skuId"] == PLUS
-    assert licensing.list_assignments(client, APPS, "my_customer")["ana@example.com"] == PLUS
+    assert licensing.list_assignments(client, APPS, CUSTOMER_ID)["ana@example.com"] == PLUS
     outcome = licensing.revoke(client, APPS, PLUS, "ana@example.com")
     assert outcome.ok and outcome.note is None
-    assert "ana@example.com" not in licensing.list_assignments(client, APPS, "my_customer")
+    assert "ana@example.com" not in licensing.list_assignments(client, APPS, CUSTOMER_ID)
 
 
 def test_writes_already_done_count_as_done(client):
@@ -182,7 +185,7 @@ def test_a_later_page_that_fails_is_a_short_read(client, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(client.licenses, "execute", _Rigged(client, second_fails))
     with pytest.raises(ShortReadError, match="page 2 failed after 100 assignments"):
-        licensing.list_assignments(client, APPS, "my_customer")
+        licensing.list_assignments(client, APPS, CUSTOMER_ID)
 
 
 def test_a_page_token_given_twice_is_a_short_read(client, monkeypatch: pytest.MonkeyPatch):
@@ -195,7 +198,7 @@ def test_a_page_token_given_twice_is_a_short_read(client, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(client.licenses, "execute", _Rigged(client, round_and_round))
     with pytest.raises(ShortReadError, match="page token it gave before"):
-        licensing.list_assignments(client, APPS, "my_customer")
+        licensing.list_assignments(client, APPS, CUSTOMER_ID)
 
 
 def test_a_user_listed_with_two_skus_is_a_short_read(client, monkeypatch: pytest.MonkeyPatch):
@@ -208,4 +211,4 @@ def test_a_user_listed_with_two_skus_is_a_short_read(client, monkeypatch: pytest
 
     monkeypatch.setattr(client.licenses, "execute", _Rigged(client, moved_meanwhile))
     with pytest.raises(ShortReadError, match="listed with"):
-        licensing.list_assignments(client, APPS, "my_customer")
+        licensing.list_assignments(client, APPS, CUSTOMER_ID)
