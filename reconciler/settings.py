@@ -139,7 +139,9 @@ class Safety(BaseModel):
     max_member_removals: int | None = Field(100, ge=0, description="Most member removals.")
     max_member_removals_percent: float | None = Field(None, ge=0, le=100)
     max_license_revocations: int | None = Field(
-        10, ge=0, description="Most license revocations in one plan (licenses:)."
+        10,
+        ge=0,
+        description="Most license revocations and changes of SKU in one plan (licenses:).",
     )
     max_license_revocations_percent: float | None = Field(None, ge=0, le=100)
     percent_floor: int = Field(
@@ -347,8 +349,8 @@ class Licenses(BaseModel):
     )
     seats: dict[SeatSku, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict,
-        description="Most users a SKU may be assigned to, by SKU: a plan that would assign "
-        "more is refused.",
+        description="Seats bought, by SKU: a plan that would assign more is unsafe (applied "
+        "only with --allow-unsafe).",
     )
     on_suspend: Literal["keep", "revoke"] = Field(
         "keep",

@@ -370,6 +370,13 @@ def test_a_record_cut_off_by_a_killed_apply_is_skipped_with_a_warning(repo, monk
     cut: list[str] = []
     newest, _ = audit(repo / "directory", None, None, [log], cut)
     assert newest.result_counts() == {"applied": 2} and cut == [f"{log}:2"]
+    # Cut inside a character (records keep non-ASCII text as it is): the same.
+    whole = json.dumps(record(head, key="zoë@example.com"), ensure_ascii=False).encode()
+    inside = whole[: whole.index("ë".encode()) + 1]
+    log.write_bytes(inside + b"\n" + json.dumps(record(head)).encode() + b"\n")
+    cut = []
+    newest, _ = audit(repo / "directory", None, None, [log], cut)
+    assert newest.result_counts() == {"applied": 1} and cut == [f"{log}:1"]
 
 
 def test_an_audit_log_that_is_a_directory_is_named_as_one(repo, monkeypatch, capsys):

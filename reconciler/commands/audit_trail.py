@@ -253,6 +253,9 @@ def _records_from_logs(paths: list[Path], cut: list[str]) -> dict[str, list[Reco
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
+                if raw.startswith(RECORD_START.encode()):
+                    cut.append(f"{shown}:{number}")  # cut inside a character
+                    continue
                 raise AuditError(
                     f"{shown}:{number}: not a JSON audit record (binary, not UTF-8 text)"
                 ) from None

@@ -4,8 +4,9 @@ manages should hold, against the one it holds.
 Git decides a license only with a `licenses:` block, and only for its own accounts: a user's
 `license:`, else the first rule that matches, else `default` (resolved in
 desired/licenses.py; None: Git decides nothing, the license stays as it is). An account Git
-suspends keeps its license (`on_suspend: keep`) or gives it back (`revoke`), but not before
-the data transfer offboarding asks for has completed. Licenses of other products, and of
+suspends keeps its license (`on_suspend: keep`, unless Git says `none` for it) or gives it
+back (`revoke`), but not before the data transfer offboarding asks for has completed; it is
+never given or moved to one. Licenses of other products, and of
 accounts the repository does not manage, are never read into a change.
 """
 
@@ -34,7 +35,9 @@ def diff_licenses(context: DiffContext) -> None:
     for email, (user, account) in context.accounts.items():
         have = held.get(account.email, NO_LICENSE) if account is not None else NO_LICENSE
         if user.suspended:
-            if revoke_suspended and account is not None:
+            # Revoked on suspension, or when Git says `none` for it (its own `license:` or
+            # a rule): a suspended account is never given or moved to a license.
+            if account is not None and (revoke_suspended or user.license == NO_LICENSE):
                 _revoke_suspended(context, email, user, account, have)
             continue
         if user.license is not None:
@@ -62,7 +65,8 @@ def _revoke_suspended(
             f"license of {key} ({shown(product, have)}) is kept until {waiting}"
         )
         return
-    reason = "suspended; licenses.on_suspend: revoke"
+    on_suspend = context.workspace.licenses.on_suspend == "revoke"  # type: ignore[union-attr]
+    reason = "suspended; licenses.on_suspend: revoke" if on_suspend else "suspended; license: none"
     _change(context, key, have, NO_LICENSE, reason, user)
 
 

@@ -102,9 +102,11 @@ def _safety_lines(plan: Plan) -> list[str]:
     if plan.over_limits:
         lines += ["", "UNSAFE: this plan exceeds the safety limits of workspace.yaml:"]
         lines += [f"  - {why}" for why in plan.over_limits]
+        seats = any("licenses.seats" in why for why in plan.over_limits)
+        where = "under `safety:`" + (", or the seats under `licenses.seats`," if seats else "")
         lines.append(
             "Review every change above. To apply it anyway, run apply with --allow-unsafe "
-            "(or raise the limits under `safety:` in workspace.yaml)."
+            f"(or raise the limits {where} in workspace.yaml)."
         )
     if plan.refused:
         lines += [

@@ -28,8 +28,15 @@ from reconciler.skus import NO_LICENSE, shown
 from reconciler.state import State
 
 # Signing out is not among them: it takes nothing away for good, and an incident responder
-# may need it on any account (sign_out_after).
-PROTECTED_ACTIONS = {"suspend", "rename", "delete", "revoke_tokens", "transfer_data"}
+# may need it on any account (sign_out_after). A license revocation is (of kind `license`).
+PROTECTED_ACTIONS = {
+    "suspend",
+    "rename",
+    "delete",
+    "revoke_tokens",
+    "transfer_data",
+    "revoke_license",
+}
 # What the suspensions' limit counts (by account): suspensions and offboarding steps.
 OFFBOARDING = frozenset({"suspend", "sign_out", "revoke_tokens", "transfer_data"})
 # The reason diff_users.py gives a marked account that Git does not name at all.
@@ -80,9 +87,9 @@ class UnmatchedProtected(ReconcilerError):
 
 
 def refuse_protected(plan: Plan, actual: State, workspace: Workspace, desired: State) -> None:
-    """Move the suspensions, renames and deletions of protected accounts and super admins
-    from plan.changes to plan.refused. Raise UnmatchedProtected when a protected address
-    finds no account."""
+    """Move the suspensions, renames, deletions and license revocations of protected accounts
+    and super admins from plan.changes to plan.refused. Raise UnmatchedProtected when a
+    protected address finds no account."""
     guarded, missing = protected_accounts(workspace, desired, actual)
     if missing:
         _check_unmatched(plan, missing)
@@ -94,8 +101,9 @@ def refuse_protected(plan: Plan, actual: State, workspace: Workspace, desired: S
     }
     kept: list[Change] = []
     for change in plan.changes:
-        if isinstance(change, UserChange) and change.action in PROTECTED_ACTIONS:
-            touched = {change.key, change.from_} - {None}
+        if change.kind in ("user", "license") and change.action in PROTECTED_ACTIONS:
+            renamed_from = change.from_ if isinstance(change, UserChange) else None
+            touched = {change.key, renamed_from} - {None}
             accounts = {renamed.get(a) or a for a in touched}
             why = _protection(touched, accounts, protected, guarded, admins)
             if why:
@@ -296,7 +304,13 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     # Offboarding steps count with the suspensions, by account: an account suspended and
     # signed out counts once, one signed out or revoked later counts too.
     offboarded = {c.key for c in plan.changes if c.kind == "user" and c.action in OFFBOARDING}
-    licensed = len(actual.licenses or {})
+    # Licenses taken away or changed (a rule's typo can move a whole team to another SKU),
+    # of the licensed accounts this repository manages.
+    licensed = sum(
+        1
+        for email in actual.licenses or {}
+        if email in actual.users and actual.users[email].owner == workspace.ownership.id
+    )
     return [
         Limit(
             "suspensions" if offboarded <= suspended(plan) else "suspensions and offboardings",
@@ -320,8 +334,8 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
             members,
         ),
         Limit(
-            "license revocations",
-            counts.get("revoke_license", 0),
+            "license revocations and changes",
+            counts.get("revoke_license", 0) + counts.get("change_license", 0),
             safety.max_license_revocations,
             safety.max_license_revocations_percent,
             licensed,

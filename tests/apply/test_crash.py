@@ -29,13 +29,18 @@ BATCH = 10  # provider.batch_size of the generated company
 
 
 def read_audit(path: Path) -> list[dict]:
-    """The whole records. A SIGKILL can cut the last write short (see AuditLog): a line
-    without its newline at the end is the start of a record, and is left out."""
+    """The whole records. A SIGKILL can cut a write short (see AuditLog): the start of a
+    record, at the end of the log or (once the next run ended its line) within it, is left
+    out; any other line must be a whole record."""
     if not path.exists():
         return []
-    lines = path.read_text().split("\n")
-    assert lines[-1] == "" or lines[-1].startswith(RECORD_START), lines[-1]
-    return [json.loads(line) for line in lines[:-1]]
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            assert line.startswith(RECORD_START), line
+    return records
 
 
 def audit_lines(path: Path) -> int:

@@ -141,7 +141,7 @@ def test_revocations_past_the_safety_limit_need_allow_unsafe():
     actual = held(state(*(have(n) for n in ("a", "b", "c"))), a=PLUS, b=PLUS, c=PLUS)
     ws = workspace(licenses=BLOCK, max_license_revocations=2)
     p = make_plan(desired, actual, ws)
-    assert p.over_limits == ["3 license revocations planned; the limit is 2"]
+    assert p.over_limits == ["3 license revocations and changes planned; the limit is 2"]
 
 
 def test_license_changes_read_in_the_plan_and_round_trip_through_json():
@@ -160,3 +160,41 @@ def test_license_changes_read_in_the_plan_and_round_trip_through_json():
         assert data["product"] == "Google-Apps" and data["kind"] == "license"
         assert change_from_json(data) == change
         assert isinstance(change_from_json(data), LicenseChange)
+
+
+def test_the_license_of_a_protected_account_or_a_super_admin_is_never_revoked():
+    desired = state(want("ana", state="suspended"), want("root", license="none"))
+    actual = held(state(have("ana"), have("root", admin=True), have("gone", admin=True)))
+    actual.licenses = {"ana@x.io": PLUS, "root@x.io": PLUS, "gone@x.io": PLUS}
+    ws = workspace(licenses={"on_suspend": "revoke"}, protected=("ana",))
+    p = make_plan(desired, actual, ws)
+    refused = sorted((c.action, c.key) for c in p.refused)
+    assert refused == [
+        ("revoke_license", "ana@x.io"),
+        ("revoke_license", "gone@x.io"),  # a super admin no longer in Git
+        ("revoke_license", "root@x.io"),
+        ("suspend", "ana@x.io"),
+        ("suspend", "gone@x.io"),
+    ]
+    assert license_rows(p) == [] and p.unsafe
+
+
+def test_a_suspended_account_git_says_none_for_gives_its_license_back_even_with_keep():
+    desired = state(want("sam", state="suspended", license="none"), want("jo", state="suspended"))
+    actual = held(state(have("sam"), have("jo")), sam=PLUS, jo=PLUS)
+    p = plan(desired, actual)  # on_suspend: keep
+    assert license_rows(p) == [("revoke_license", "license", "sam@x.io", {"sku": (PLUS, "none")})]
+    assert next(c for c in p.changes if c.kind == "license").reason == ("suspended; license: none")
+    # A suspended account is never given, or moved to, a license.
+    moved = state(want("sam", state="suspended", license=STARTER))
+    assert license_rows(plan(moved, held(state(have("sam")), sam=PLUS))) == []
+    assert license_rows(plan(moved, held(state(have("sam"))))) == []
+
+
+def test_changes_of_sku_count_with_the_revocations_against_the_limit():
+    desired = state(
+        want("a", license=STARTER), want("b", license=STARTER), want("c", license="none")
+    )
+    actual = held(state(*(have(n) for n in ("a", "b", "c"))), a=PLUS, b=PLUS, c=PLUS)
+    p = make_plan(desired, actual, workspace(licenses=BLOCK, max_license_revocations=2))
+    assert p.over_limits == ["3 license revocations and changes planned; the limit is 2"]
