@@ -417,8 +417,21 @@ class Workspace(BaseModel):
         "licenses are left as Google has them, and a user's `license:` is an error.",
     )
     protected: list[Email] = Field(
-        default_factory=list, description="Accounts never suspended, renamed or deleted."
+        default_factory=list,
+        description="Accounts never suspended, renamed, deleted or unlicensed.",
     )
+
+    @field_validator("licenses", mode="before")
+    @classmethod
+    def _licenses_said(cls, value: Any) -> Any:
+        # `licenses:` with nothing under it reads as null: no block at all, which would
+        # leave every license as it is while the file seems to manage them.
+        if value is None:
+            raise ValueError(
+                "is empty: give its keys (e.g. `default: business-standard`), or remove it"
+            )
+        return value
+
     exclude: list[str] = Field(
         default_factory=list,
         description="Glob patterns (relative to the state directory) of YAML files that are "

@@ -113,9 +113,13 @@ def lookup(text: str, product: str) -> Sku:
     """The SKU `text` names (a friendly name, any case, or an id) within `product`."""
     found = _BY_NAME.get(text.strip().lower()) or _BY_ID.get((product, text.strip()))
     if found is None:
-        close = difflib.get_close_matches(text.strip().lower(), list(_BY_NAME), n=1)
+        # Suggested and listed: the SKUs of this product alone (another's would be refused).
+        names = [s.name for s in SKUS if s.product == product] or list(_BY_NAME)
+        close = difflib.get_close_matches(text.strip().lower(), names, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise UnknownSku(f"unknown license SKU '{text}'{hint}; known: {', '.join(_BY_NAME)}")
+        raise UnknownSku(
+            f"unknown license SKU '{text}'{hint}; the SKUs of {product}: {', '.join(names)}"
+        )
     if found.product != product:
         raise UnknownSku(
             f"'{text}' is a SKU of product {found.product}, not of {product} "
@@ -136,12 +140,10 @@ def find(text: str) -> Sku | None:
 
 
 def suggestion(text: str) -> str:
-    """`unknown license SKU 'x' (did you mean 'y'?); known: ...`, for messages."""
-    try:
-        lookup(text, _GOOGLE_APPS)
-    except UnknownSku as exc:
-        return str(exc)
-    return f"unknown license SKU '{text}'"
+    """`unknown license SKU 'x' (did you mean 'y'?)`, among the SKUs of every product."""
+    close = difflib.get_close_matches(text.strip().lower(), list(_BY_NAME), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown license SKU '{text}'{hint}"
 
 
 def by_id(product: str, sku_id: str) -> Sku | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reconciler.desired.index import Index
+from reconciler.desired.licenses import unmatched_rules
 from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
@@ -628,8 +629,8 @@ def check_protected(index: Index) -> Iterator[Problem]:
 @rule("licenses")
 def check_licenses(index: Index) -> Iterator[Problem]:
     """Users' `license:` names a SKU of `licenses.product` (and needs the block); a rule's
-    `group:` names a group in Git, its `org_unit:` a unit Git declares or puts a user in. The
-    block's own SKUs are checked as it loads."""
+    `group:` names a group in Git; a rule that matches no user is a warning. The block's own
+    SKUs are checked as it loads."""
     tree = index.tree
     if not tree.has_setting("licenses"):
         return  # the block's own problem is reported; what a SKU means is not known
@@ -654,25 +655,27 @@ def check_licenses(index: Index) -> Iterator[Problem]:
     if policy is None or not tree.entries_complete:
         return  # with entries unread, a group named may be in them
     # Lower-case path -> a spelling, of every unit Git declares or puts a user in (synced
-    # or not: rules match what the entries say), and of every unit above one (a rule names a
-    # unit or any below it).
+    # or not: rules match what the entries say), and of every unit above one.
     written = [*org_unit_spellings(tree).paths.values()]
     written += [u.entry.org_unit for u in tree.users if u.entry.org_unit]
     units = {prefix.lower(): prefix for path in written for prefix in _prefixes(path)}
+    for i in unmatched_rules(index):
+        group = policy.rules[i].when.group
+        if group is not None and index.group_ref(group) is None:
+            continue  # the error below says why
+        # A warning, not an error: a rule may wait for its first user (an import into an
+        # empty directory, say). But a typo sends its users on to the rules below it.
+        unit = policy.rules[i].when.org_unit
+        hint = _did_you_mean(unit, units.values()) if unit and unit.lower() not in units else ""
+        yield tree.workspace_source.problem(
+            f"licenses.rules.{i}: matches no user in Git{hint}; its users, if any were meant, "
+            "get what the rules below it or the default give",
+            "licenses",
+            "rules",
+            i,
+            warning=True,
+        )
     for i, r in enumerate(policy.rules):
-        unit = r.when.org_unit
-        if unit is not None and unit != "/" and unit.lower() not in units:
-            # Rules match what Git says of its users: a unit Git neither declares nor puts
-            # anyone in matches nobody (a typo would move a team to the rules below it).
-            yield tree.workspace_source.problem(
-                f"licenses.rules.{i}.when.org_unit: '{unit}' is no org unit in Git (neither "
-                f"in org_units nor any user's org_unit){_did_you_mean(unit, units.values())}",
-                "licenses",
-                "rules",
-                i,
-                "when",
-                "org_unit",
-            )
         ref = r.when.group
         if ref is None or index.group_ref(ref) is not None or ref in tree.broken_keys:
             continue

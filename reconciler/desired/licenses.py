@@ -107,10 +107,17 @@ def license_rules(index: Index) -> LicenseOf | None:
     return license_of
 
 
-def resolve_licenses(index: Index) -> dict[str, str | None]:
-    """Every user's license by email (all None without a `licenses:` block)."""
-    license_of = license_rules(index)
-    return {
-        email: license_of(u.entry) if license_of is not None else None
-        for email, u in index.users.items()
-    }
+def unmatched_rules(index: Index) -> list[int]:
+    """The rules of `licenses:` (by index) that match no user in Git: a typo in a rule sends
+    its users on to the rules below it, or to the default."""
+    policy: Licenses | None = index.tree.workspace.licenses
+    if policy is None:
+        return []
+    members: dict[str, frozenset[str]] = {}
+    rules = [_compile(rule, members, index) for rule in policy.rules]
+    unmatched = set(range(len(rules)))
+    for located in index.tree.users:
+        unmatched -= {i for i in unmatched if rules[i].matches(located.entry)}
+        if not unmatched:
+            break
+    return sorted(unmatched)

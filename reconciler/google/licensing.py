@@ -13,8 +13,8 @@ does not hold that SKU). Google answers a reassignment to the SKU the user holds
 (GAM-team/GAM#1046), which is refused here before any call, and which the client does not
 retry (retry.REFUSAL_REASONS).
 
-    assignments = list_assignments(client, "Google-Apps", "my_customer")
-    outcome = assign(client, "Google-Apps", "1010020028", "ana@example.com")
+    assignments = list_assignments(client, "Google-Apps", customer_id(client, ...))
+    outcome = client.licenses.execute(assign_call(client, "Google-Apps", sku, email))
 """
 
 from __future__ import annotations
@@ -140,22 +140,6 @@ def revoke_call(client: GoogleClient, product: str, sku: str, email: str) -> Cal
         f"licenseAssignments.delete {email} {product}/{sku}",
         done_statuses={404: "already gone"},
     )
-
-
-def assign(client: GoogleClient, product: str, sku: str, email: str) -> Outcome:
-    """Run assign_call alone, paced and retried; the Outcome (never raises for an API
-    error)."""
-    return client.licenses.execute(assign_call(client, product, sku, email))
-
-
-def reassign(client: GoogleClient, product: str, old_sku: str, new_sku: str, email: str) -> Outcome:
-    """Run reassign_call alone, paced and retried; the Outcome."""
-    return client.licenses.execute(reassign_call(client, product, old_sku, new_sku, email))
-
-
-def revoke(client: GoogleClient, product: str, sku: str, email: str) -> Outcome:
-    """Run revoke_call alone, paced and retried; the Outcome."""
-    return client.licenses.execute(revoke_call(client, product, sku, email))
 
 
 def holds(client: GoogleClient, product: str, sku: str, email: str) -> bool:

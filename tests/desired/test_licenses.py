@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from reconciler import skus
 from reconciler.desired import licenses, load_desired
 from reconciler.desired.index import Index
-from reconciler.desired.licenses import below, group_users, resolve_licenses
+from reconciler.desired.licenses import below, group_users, license_rules
 from reconciler.desired.load import DesiredTree, Located, Source, read_tree
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.problems import InvalidInput
@@ -257,7 +257,7 @@ def test_every_located_error_of_a_valid_shaped_block(tmp_path):
     ]
     assert found[0][2].startswith(
         "user max@example.com: license: unknown license SKU 'busines-plus' "
-        "(did you mean 'business-plus'?); known: business-starter,"
+        "(did you mean 'business-plus'?); the SKUs of Google-Apps: business-starter,"
     )
     assert found[1][2] == (
         "licenses.rules.1.when.group: 'agency@example.org' is not a group in Git "
@@ -351,6 +351,15 @@ def test_each_group_a_rule_names_is_walked_once_whatever_the_users(tmp_path, mon
     assert len(found) == 100_000
 
 
+def resolve_licenses(index: Index) -> dict[str, str | None]:
+    """Every user's license by email, as resolution sets it (None without a block)."""
+    license_of = license_rules(index)
+    return {
+        email: license_of(u.entry) if license_of is not None else None
+        for email, u in index.users.items()
+    }
+
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "state-directory.md"
 
 
@@ -376,3 +385,19 @@ def test_the_documented_licenses_block_is_valid(tmp_path):
     assert found["oz@example.com"] == PLUS
     assert found["max@example.com"] == PLUS
     assert found["pat@example.com"] == STANDARD
+
+
+def test_a_rule_that_matches_no_user_is_a_warning_naming_the_unit_meant(tmp_path):
+    typo = rules().replace("org_unit: /ENGINEERING", "org_unit: /Enginering")
+    desired = load_desired(make(tmp_path, typo))
+    assert [(w.line, w.message) for w in desired.warnings] == [
+        (
+            (WORKSPACE + typo).splitlines().index("    - when: {org_unit: /Enginering}") + 1,
+            "licenses.rules.2: matches no user in Git (did you mean '/Engineering'?); its "
+            "users, if any were meant, get what the rules below it or the default give",
+        )
+    ]
+    # Eve and Oz, meant for business-plus, fall through to the default: the plan shows it.
+    assert desired.state.users["eve@example.com"].license == STANDARD
+    # Every rule matching someone: no warning.
+    assert load_desired(make(tmp_path / "ok", rules())).warnings == []

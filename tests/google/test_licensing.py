@@ -58,6 +58,18 @@ def connect(server: Any, root: Path, *, licenses: bool = True, read_only: bool =
     return shared_connect(server, root, read_only=read_only, licenses=licenses, admin_subject=ADMIN)
 
 
+def assign(client: GoogleClient, *args: str) -> Outcome:
+    return client.licenses.execute(licensing.assign_call(client, *args))
+
+
+def reassign(client: GoogleClient, *args: str) -> Outcome:
+    return client.licenses.execute(licensing.reassign_call(client, *args))
+
+
+def revoke(client: GoogleClient, *args: str) -> Outcome:
+    return client.licenses.execute(licensing.revoke_call(client, *args))
+
+
 @pytest.fixture
 def client(emulator, tmp_path: Path) -> GoogleClient:
     return connect(emulator, tmp_path)
@@ -101,35 +113,35 @@ def test_every_assignment_is_read_through_every_page(emulator, client):
 
 
 def test_assign_reassign_revoke(emulator, client):
-    outcome = licensing.assign(client, APPS, STANDARD, "Ana@Example.com")
+    outcome = assign(client, APPS, STANDARD, "Ana@Example.com")
     assert outcome.ok and outcome.body["userId"] == "ana@example.com"
-    outcome = licensing.reassign(client, APPS, STANDARD, PLUS, "ana@example.com")
+    outcome = reassign(client, APPS, STANDARD, PLUS, "ana@example.com")
     assert outcome.ok and outcome.body["skuId"] == PLUS
     assert licensing.list_assignments(client, APPS, CUSTOMER_ID)["ana@example.com"] == PLUS
-    outcome = licensing.revoke(client, APPS, PLUS, "ana@example.com")
+    outcome = revoke(client, APPS, PLUS, "ana@example.com")
     assert outcome.ok and outcome.note is None
     assert "ana@example.com" not in licensing.list_assignments(client, APPS, CUSTOMER_ID)
 
 
 def test_writes_already_done_count_as_done(client):
-    assert licensing.assign(client, APPS, STANDARD, "bob@example.com").ok
-    again = licensing.assign(client, APPS, STANDARD, "bob@example.com")
+    assert assign(client, APPS, STANDARD, "bob@example.com").ok
+    again = assign(client, APPS, STANDARD, "bob@example.com")
     assert (again.ok, again.status, again.note) == (True, 409, "holds it already")
-    assert licensing.reassign(client, APPS, STANDARD, PLUS, "bob@example.com").ok
-    moved = licensing.reassign(client, APPS, STANDARD, PLUS, "bob@example.com")
+    assert reassign(client, APPS, STANDARD, PLUS, "bob@example.com").ok
+    moved = reassign(client, APPS, STANDARD, PLUS, "bob@example.com")
     assert (moved.ok, moved.status, moved.note) == (True, 404, "holds the new SKU already")
-    assert licensing.revoke(client, APPS, PLUS, "bob@example.com").ok
-    gone = licensing.revoke(client, APPS, PLUS, "bob@example.com")
+    assert revoke(client, APPS, PLUS, "bob@example.com").ok
+    gone = revoke(client, APPS, PLUS, "bob@example.com")
     assert (gone.ok, gone.note) == (True, "already gone")
 
 
 def test_real_refusals_fail_and_are_not_taken_for_done(client):
     # Another SKU of the product: 409, but the user does not hold the one asked for.
-    other = licensing.assign(client, APPS, STANDARD, ADMIN)
+    other = assign(client, APPS, STANDARD, ADMIN)
     assert (other.ok, other.status) == (False, 409)
     # Both Business Plus seats taken: the no-seats refusal, not retried.
-    assert licensing.assign(client, APPS, PLUS, "bob@example.com").ok
-    full = licensing.reassign(client, APPS, STANDARD, PLUS, MANY[0])
+    assert assign(client, APPS, PLUS, "bob@example.com").ok
+    full = reassign(client, APPS, STANDARD, PLUS, MANY[0])
     assert (full.ok, full.status, full.reason, full.attempts) == (
         False,
         412,
@@ -138,7 +150,7 @@ def test_real_refusals_fail_and_are_not_taken_for_done(client):
     )
     assert "enough available licenses" in (full.error or "")
     # Reassigning from a SKU the user lacks, to one it lacks too.
-    lacking = licensing.reassign(client, APPS, STANDARD, PLUS, "ana@example.com")
+    lacking = reassign(client, APPS, STANDARD, PLUS, "ana@example.com")
     assert (lacking.ok, lacking.status) == (False, 404)
 
 
