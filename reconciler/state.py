@@ -170,6 +170,11 @@ class Group:
     id: str | None = None
     direct_members_count: int | None = None
     owner: str | None = None  # the ownership marker's value, if any (see google.marker)
+    # Its settings (Groups Settings API), by YAML key (group_settings_fields.py), values as
+    # Git writes them (booleans as booleans). Desired side: the ones Git declares for it
+    # (workspace.yaml's `group_settings:` under the group's own `settings:`; None: none).
+    # Actual side: the ones read (None: not read).
+    settings: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
