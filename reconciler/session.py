@@ -11,6 +11,7 @@ from reconciler.apply.pending import load_pending
 from reconciler.desired import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.fetch import Actual
+from reconciler.google.group_settings_target import declared
 from reconciler.plan.diff import make_plan
 from reconciler.plan.offboarding import configured
 from reconciler.plan.plan import Plan
@@ -25,7 +26,11 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
     RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant."""
     ws, root = desired.workspace, desired.tree.root
     offboarding = configured(ws, list(desired.state.users.values()))
-    scopes = {"offboarding": offboarding, "licenses": ws.licenses is not None}
+    scopes = {
+        "offboarding": offboarding,
+        "licenses": ws.licenses is not None,
+        "group_settings": declared(desired),
+    }
     if ws.provider.kind == "emulator":
         provider = ws.provider.as_google()  # reached over loopback, as if it were Google
         if not os.environ.get(ENDPOINT_ENV):

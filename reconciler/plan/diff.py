@@ -2,7 +2,8 @@
 
 One differ per kind of change, each in its own module, run in order: users
 (diff_users.py), org units (diff_org_units.py), groups and their members (diff_groups.py,
-after users: members follow the accounts the plan renames), licenses (diff_licenses.py, of
+after users: members follow the accounts the plan renames), group settings
+(diff_group_settings.py, of the groups the groups' differ found), licenses (diff_licenses.py, of
 the accounts the users' differ found). Then the safety checks
 (safety.py). A new kind of change adds its differ and one line in `make_plan`.
 
@@ -17,6 +18,7 @@ from datetime import datetime
 
 from reconciler.plan.change import Change
 from reconciler.plan.diff_context import DiffContext
+from reconciler.plan.diff_group_settings import diff_group_settings
 from reconciler.plan.diff_groups import diff_groups
 from reconciler.plan.diff_licenses import diff_licenses
 from reconciler.plan.diff_org_units import diff_org_units
@@ -43,6 +45,7 @@ def make_plan(
     plan_steps(context)  # offboarding: after the users, before the groups it removes from
     diff_org_units(context)
     diff_groups(context)
+    diff_group_settings(context)
     diff_licenses(context)
     check_safety(context.plan, actual, workspace, desired)
     context.plan.sort()

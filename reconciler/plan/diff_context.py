@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from reconciler.plan.offboarding import Offboard
 from reconciler.plan.plan import Plan
 from reconciler.settings import Workspace
-from reconciler.state import State, User
+from reconciler.state import Group, State, User
 
 
 @dataclass
@@ -54,6 +54,9 @@ class DiffContext:
     # Git users whose account this repository manages after the plan: email -> (the Git
     # user, its account as read; None for one the plan creates or restores). Licenses.
     accounts: dict[str, tuple[User, User | None]] = field(default_factory=dict)
+    # Git's groups this repository manages after the plan: email -> (the Git group, the
+    # group as read; None for one the plan creates). Group settings.
+    groups: dict[str, tuple[Group, Group | None]] = field(default_factory=dict)
     # What the users' differ found for offboarding (offboarding.py plans its steps).
     offboard: Offboard = field(default_factory=Offboard)
     # The time the plan is made at (delete_after_days, security timestamps).

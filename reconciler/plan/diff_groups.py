@@ -50,6 +50,8 @@ def diff_groups(context: DiffContext) -> None:
     rules = _member_rules(matches, renamed_groups, context)
     for match in matches:
         _decide(match, rules, context.plan)
+        if match.how not in ("other", "capped") and (match.existing or match.created):
+            context.groups[match.group.email] = (match.group, match.existing)
     _note_left_behind(matches, context.view, context.ours, context.plan)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.plan.change import ACTIONS, Change
 from reconciler.plan.change_json import ChangeRecord
 from reconciler.plan.kinds.group import GroupChange
+from reconciler.plan.kinds.group_settings import GroupSettingsChange
 from reconciler.plan.kinds.license import LicenseChange
 from reconciler.plan.kinds.membership import MembershipChange
 from reconciler.plan.kinds.org_unit import OrgUnitChange
@@ -21,6 +22,7 @@ CHANGE_TYPES: tuple[type[Change], ...] = (
     OrgUnitChange,
     MembershipChange,
     LicenseChange,
+    GroupSettingsChange,
 )
 
 BY_KIND: Mapping[str, type[Change]] = {t.kind: t for t in CHANGE_TYPES}
@@ -64,6 +66,7 @@ __all__ = [
     "PHASES",
     "PHASE_RANK",
     "GroupChange",
+    "GroupSettingsChange",
     "LicenseChange",
     "MembershipChange",
     "OrgUnitChange",

@@ -1,0 +1,124 @@
+"""The Groups Settings API as a target: the settings of the groups this repository manages
+(README, "Group settings").
+
+Only with settings declared (workspace.yaml's `group_settings:` or a group's `settings:`)
+and group management on: then it reads, after the Directory, the settings of each existing
+group Git declares settings for (found as the groups' differ finds it: by email, alias,
+previous email or an unfinished rename; another repository's groups are left out), one
+`groups.get` each, batched at the API's own batch endpoint. A read that fails stops the
+plan: nothing is planned from settings not read. It applies the plan's settings changes a
+batch at a time, only the fields Git declares (PATCH).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from reconciler.apply.context import ChangeResult, Context
+from reconciler.apply.pending import load_pending
+from reconciler.google.client import Call, GoogleClient
+from reconciler.google.fetch import Actual
+from reconciler.google.group_settings import read_settings, update_call
+from reconciler.group_settings_fields import BY_API, BY_KEY
+from reconciler.plan.change import Change
+from reconciler.plan.kinds import GroupSettingsChange
+from reconciler.plan.plan import Plan
+from reconciler.plan.renames import find_by_address
+from reconciler.target import Run
+
+if TYPE_CHECKING:
+    from reconciler.desired import Desired
+
+
+def declared(desired: Desired) -> bool:
+    """Whether Git declares any group setting (then settings are read, and their scope asked
+    for)."""
+    return desired.workspace.directory.group_management and any(
+        g.settings for g in desired.state.groups.values()
+    )
+
+
+class GroupSettingsTarget:
+    name = "group settings"
+    change_types: tuple[type[Change], ...] = (GroupSettingsChange,)
+
+    def check(self, desired: Desired, client: GoogleClient) -> None:
+        """Nothing to refuse before the read: the loader validated every setting."""
+
+    def read(
+        self, desired: Desired, client: GoogleClient, actual: Actual | None, *, everything: bool
+    ) -> Actual:
+        """The settings of the existing groups Git declares settings for."""
+        if actual is None:
+            raise AssertionError("the Directory target reads before the Groups Settings target")
+        if not declared(desired):
+            return actual
+        groups = actual.state.groups
+        pending = load_pending(desired.tree.root).get("groups", {})
+        wanted: set[str] = set()
+        for group in desired.state.groups.values():
+            if not group.settings:
+                continue
+            primary, _ = find_by_address(
+                group.email, group.previous_emails, actual.group_addresses, pending, groups
+            )
+            if primary is not None and groups[primary].owner in (None, desired.workspace.ownership.id):
+                wanted.add(primary)
+        for email, raw in read_settings(client, sorted(wanted)).items():
+            held = {BY_API[k].key: BY_API[k].from_api(v) for k, v in raw.items() if k in BY_API}
+            groups[email] = replace(groups[email], settings=held)
+        return actual
+
+    def verify(
+        self, desired: Desired, client: GoogleClient, plan: Plan, again: Callable[[], Plan]
+    ) -> None:
+        """Nothing beyond the reads: a setting is a value, written whole."""
+
+    def runner(self, plan: Plan, ctx: Context, run: Run) -> GroupSettingsRunner:
+        return GroupSettingsRunner(plan, ctx, run)
+
+
+class GroupSettingsRunner:
+    """Applies settings changes, a batch at a time."""
+
+    def __init__(self, plan: Plan, ctx: Context, run: Run):
+        self.ctx = ctx
+        self.run = run
+        # Groups this plan creates or renames: Google may not find their settings yet.
+        self.fresh = {
+            c.key for c in plan.changes if c.kind == "group" and c.action in ("create", "rename")
+        }
+
+    def before_phase(self, rank: int) -> None:
+        """Nothing to do between phases."""
+
+    def finish(self) -> None:
+        """Nothing is left over after the last phase."""
+
+    def run_phase(self, changes: list[Change]) -> None:
+        size = self.ctx.client.batch_size
+        for start in range(0, len(changes), size):
+            self._run_part(changes[start : start + size])
+
+    def _run_part(self, changes: list[Change]) -> None:
+        todo: list[tuple[Change, Call]] = []
+        for change in changes:
+            blocker = self.run.blocked_by(change)
+            if blocker:
+                self.run.finished(ChangeResult(change, "skipped", blocker))
+            else:
+                values = {BY_KEY[k].api: BY_KEY[k].check(fc.new) for k, fc in change.fields.items()}
+                call = update_call(self.ctx.client, change.key, values, change.key in self.fresh)
+                todo.append((change, call))
+        if not todo:
+            return
+        self.run.started([c for c, _ in todo])
+        outcomes = self.ctx.client.settings.execute_all([call for _, call in todo])
+        for (change, call), outcome in zip(todo, outcomes, strict=True):
+            if outcome.ok:
+                notes = [f"{call.label}: {outcome.note}"] if outcome.note else []
+                self.run.finished(ChangeResult(change, "applied", None, notes))
+            else:
+                self.run.finished(ChangeResult(change, "failed", f"{call.label}: {outcome.error}"))
