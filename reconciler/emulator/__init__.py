@@ -1,10 +1,10 @@
-"""An emulator of the Admin SDK Directory API, Data Transfer API and Licensing API, faithful
-enough for the real googleapiclient.
+"""An emulator of the Admin SDK Directory API, Data Transfer API, Licensing API and Groups
+Settings API, faithful enough for the real googleapiclient.
 
 It holds one Google Workspace tenant (domains and domain aliases, users with their tokens,
 ASPs and backup codes, groups and their members, org units, custom user schemas, data
-transfers, license seats and assignments) and answers the Directory API's, the Data Transfer
-API's and the Licensing API's methods with
+transfers, license seats and assignments, groups' settings) and answers the Directory API's,
+the Data Transfer API's, the Licensing API's and the Groups Settings API's methods with
 Google's resource shapes, error shapes and semantics, so plans and applies can be tried, and
 integration tests run, without reaching Google. The tenant starts from a seed in the API's
 own shapes and persists across restarts.
@@ -16,7 +16,8 @@ reads, listing lag) with `api_users`, `api_groups`, `api_members`, `api_orgunits
 `api_schemas`, `api_domains` (over `domains`: the tenant's domains and which addresses may
 use), `api_security` (over `user_security`: tokens, ASPs, backup codes, sign-outs),
 `api_datatransfer` (over `transfers`: the Data Transfer API), `api_licensing` (over
-`licenses`: the Licensing API), `lag` (what lagging listings
+`licenses`: the Licensing API), `api_groupssettings` (over `group_settings`: the Groups
+Settings API), `lag` (what lagging listings
 still show), and `fields` (partial responses), `discovery` (the bundled discovery documents:
 `fields` names are checked against their response schemas), `query` (search), `paging`,
 `rules`, `errors`, `request`. `server` puts it on HTTP, with `batch` (the multipart wire
@@ -222,9 +223,18 @@ Licensing API (licenses.py, api_licensing.py; docs/emulator.md)
   tenant lacks `403 forbidden` "Unauthorized operation for the given domain.", an unknown
   user `400 invalid` "Invalid Input: userId".
 
+Groups Settings API (group_settings.py, api_groupssettings.py; docs/emulator.md)
+- A group is named by its primary address only (an alias or an id is 404 notFound, as is a
+  group within the consistency delay after its insert or rename). Only `alt=json` is
+  answered (400 invalidParameter otherwise: Google answers Atom XML). Settings are kept by
+  group id (a rename keeps them, a delete drops them); defaults are the admin help's for API
+  groups, the rest chosen. A bad value is `400 invalid` "Invalid Value" (message chosen);
+  update (PUT) resets what its body leaves out to the defaults.
+
 Batches, faults, persistence (details in batch.py, faults.py, server.py, store.py)
 - A batch holds the calls of one API (Directory, Data Transfer or Licensing, all at
-  `/batch`); a mixed one is refused whole, 400.
+  `/batch`; Groups Settings at `/batch/groupssettings/v1` only); a mixed one is refused
+  whole, 400.
 - Batch parts run, and are answered, in request order; `batch_order: "shuffle"` runs them in
   a random order and answers them in another (Google: "in any order"), repeatable for a
   `fault_seed`. A delimiter counts only as a whole line; folded part headers are unfolded.

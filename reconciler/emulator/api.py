@@ -13,7 +13,9 @@ The Data Transfer API runs through the same object over the same tenant:
 `api.call("GET", "transfers", {}, None, service=DATATRANSFER)`, `path` then relative to
 `/admin/datatransfer/v1/` (api_datatransfer.py). A transfer stays inProgress for
 `api.transfer_delay_s` after its insert, then shows completed. So does the Licensing API
-(`service=LICENSING`, `path` relative to `/apps/licensing/v1/`; api_licensing.py).
+(`service=LICENSING`, `path` relative to `/apps/licensing/v1/`; api_licensing.py), and the
+Groups Settings API (`service=GROUPSSETTINGS`, `path` relative to `/groups/v1/groups/`;
+api_groupssettings.py).
 
 Short reads, for testing a client's guard against partial listings: set
 `api.short_listing = {"users": 1, "members": 2}` (collection -> how many items every
@@ -44,6 +46,7 @@ from reconciler.emulator import (
     api_datatransfer,
     api_domains,
     api_groups,
+    api_groupssettings,
     api_licensing,
     api_members,
     api_orgunits,
@@ -236,12 +239,14 @@ _ROUTES: list[tuple[str, str, str, Handler]] = [
 DIRECTORY = "directory"
 DATATRANSFER = "datatransfer"
 LICENSING = "licensing"
+GROUPSSETTINGS = "groupssettings"
 # The APIs served: name -> its routes, relative to `admin/<name>/v1/` (the Licensing API's
-# to `apps/licensing/v1/`).
+# to `apps/licensing/v1/`, the Groups Settings API's to `groups/v1/groups/`).
 SERVICES: dict[str, list[tuple[str, str, str, Handler]]] = {
     DIRECTORY: _ROUTES,
     DATATRANSFER: api_datatransfer.ROUTES,
     LICENSING: api_licensing.ROUTES,
+    GROUPSSETTINGS: api_groupssettings.ROUTES,
 }
 
 
@@ -338,7 +343,8 @@ class DirectoryApi:
     ) -> ApiResponse:
         """Run one API call of `service` (DIRECTORY: `path` relative to
         admin/directory/v1/; DATATRANSFER: to admin/datatransfer/v1/; LICENSING: to
-        apps/licensing/v1/); never raises for anything a client can send."""
+        apps/licensing/v1/; GROUPSSETTINGS: to groups/v1/groups/); never raises for
+        anything a client can send."""
         route = self._route(http_method, path, service)
         if route is None:
             return ApiResponse(404, ApiError(404, "notFound", "Not Found").body(), "unknown")

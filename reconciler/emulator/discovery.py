@@ -1,7 +1,8 @@
 """The discovery documents bundled with googleapiclient, and what the emulator reads in them.
 
-Three APIs are served: the Directory API (`admin.directory_v1`), the Data Transfer API
-(`admin.datatransfer_v1`) and the Licensing API (`licensing.v1`, named `licensing_v1` here).
+Four APIs are served: the Directory API (`admin.directory_v1`), the Data Transfer API
+(`admin.datatransfer_v1`), the Licensing API (`licensing.v1`, named `licensing_v1` here) and
+the Groups Settings API (`groupssettings.v1`, named `groupssettings_v1` here).
 The server serves their documents (root URL rewritten); the API
 checks `fields` selections against the response schema of each method, as Google does: a
 name the schema does not have is `400 invalidParameter` "Invalid field selection <name>".
@@ -24,18 +25,21 @@ Schema = dict[str, Any]
 DIRECTORY = "directory_v1"
 DATATRANSFER = "datatransfer_v1"
 LICENSING = "licensing_v1"
+GROUPSSETTINGS = "groupssettings_v1"
 # The documents served, by the name used here -> the bundled file.
 DOCUMENT_FILES = {
     DIRECTORY: "admin.directory_v1.json",
     DATATRANSFER: "admin.datatransfer_v1.json",
     LICENSING: "licensing.v1.json",
+    GROUPSSETTINGS: "groupssettings.v1.json",
 }
 API_VERSIONS = tuple(DOCUMENT_FILES)
 
 
 @functools.cache
 def bundled_discovery_document(version: str = DIRECTORY) -> dict[str, Any]:
-    """The document of `version` (directory_v1, datatransfer_v1, licensing_v1) as bundled
+    """The document of `version` (directory_v1, datatransfer_v1, licensing_v1,
+    groupssettings_v1) as bundled
     with googleapiclient (read once)."""
     import googleapiclient
 

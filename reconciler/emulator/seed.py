@@ -2,7 +2,9 @@
 
 Top-level keys: `domains` (names, or Domains resources with `domainAliases`: see
 domains.py), `users` (User resources), `groups` (Group resources, each with
-an inline `members` list of Member resources), `orgUnits`, `schemas`, `dataTransfers`
+an inline `members` list of Member resources, and optionally `settings`: the Groups
+Settings API's fields set, by API name, e.g. `{whoCanJoin: INVITED_CAN_JOIN,
+allowExternalMembers: "true"}`; group_settings.py), `orgUnits`, `schemas`, `dataTransfers`
 (DataTransfer resources: transfers.py), `licenses` (`seats`: SKU -> seats bought, the SKUs
 the tenant subscribes to; `assigned`: user -> SKU or list of SKUs; licenses.py); a saved
 state adds `customerId`, `rootOrgUnitId`,
@@ -29,6 +31,8 @@ from reconciler.emulator.api_orgunits import build_orgunit
 from reconciler.emulator.api_schemas import build_schema
 from reconciler.emulator.domains import domain_record, finish
 from reconciler.emulator.errors import ApiError
+from reconciler.emulator.group_settings import SettingsProblems
+from reconciler.emulator.group_settings import from_seed as settings_from_seed
 from reconciler.emulator.ids import external_member_id, new_customer_id, new_orgunit_id, next_etag
 from reconciler.emulator.licenses import SEED_KEYS as LICENSE_KEYS
 from reconciler.emulator.licenses import LicenseProblems, load_licenses
@@ -78,7 +82,7 @@ USER_KEYS = _names(
 GROUP_KEYS = _names(
     "adminCreated aliases description directMembersCount email etag externalIds id kind "
     "name nonEditableAliases"
-) | {"members"}
+) | {"members", "settings"}
 MEMBER_KEYS = _names("delivery_settings email etag id kind role status type")
 ORGUNIT_KEYS = _names(
     "blockInheritance description etag kind name orgUnitId orgUnitPath parentOrgUnitId "
@@ -360,14 +364,16 @@ class _Loader:
                 continue
             if isinstance(entry.get("email"), str):
                 where += f" ({entry['email']})"
+            settings = self.settings(entry, where)
             if self.trusted and entry.keys() >= _STORED_GROUP_KEYS:
-                rec = {k: v for k, v in entry.items() if k != "members"}
+                rec = {k: v for k, v in entry.items() if k not in ("members", "settings")}
             else:
+                plain = {k: v for k, v in entry.items() if k != "settings"}
                 rec = self.attempt(
                     entries,
                     i,
                     where,
-                    lambda e=entry: build_group(tenant, e, old=None, mode="seed", rng=self.rng),
+                    lambda e=plain: build_group(tenant, e, old=None, mode="seed", rng=self.rng),
                 )
                 if rec is None:
                     continue
@@ -376,8 +382,27 @@ class _Loader:
                 continue
             rec["etag"] = entry.get("etag") or next_etag(rec["id"])
             tenant._put_group(rec, bulk=True)
+            if settings:
+                tenant._put_group_settings(rec["id"], settings)
             ids[-1] = rec["id"]
         return ids
+
+    def settings(self, entry: Mapping[str, Any], where: str) -> dict[str, str] | None:
+        """What a group entry's `settings` stores (group_settings.py); None, and problems
+        each at the line of the setting it is about, if invalid."""
+        value = entry.get("settings")
+        if value is None:
+            return None
+        try:
+            return settings_from_seed(value)
+        except SettingsProblems as exc:
+            key_lines = getattr(entry, "key_lines", {})
+            inner = getattr(value, "key_lines", {})
+            for key, message in exc.problems:
+                line = (inner.get(key) if key else None) or key_lines.get("settings", 0)
+                line = line or _line(entry, None)
+                self.problems.append(Problem(self.source, line, f"{where}: {message}"))
+            return None
 
     def members(self, tenant: Tenant, groups: list[Any], ids: list[str | None]) -> None:
         for i, (entry, gid) in enumerate(zip(groups, ids, strict=True)):

@@ -2,8 +2,10 @@
 
 Routes:
 - `/admin/directory/v1/...`: one Directory API call, delegated to `DirectoryApi.call`;
-  `/admin/datatransfer/v1/...`: one Data Transfer API call, and `/apps/licensing/v1/...`: one
-  Licensing API call, to the same object (one tenant).
+  `/admin/datatransfer/v1/...`: one Data Transfer API call, `/apps/licensing/v1/...`: one
+  Licensing API call, and `/groups/v1/groups/...`: one Groups Settings API call, to the same
+  object (one tenant).
+- `POST /batch/groupssettings/v1` (the Groups Settings document's batchPath): its calls only.
 - `POST /batch` (the batchPath of the three APIs' discovery documents), `POST
   /batch/admin/directory_v1` (the Directory's older one): up to 1000 calls in Google's
   multipart format (see batch.py); each part is an API call for stats, quota and faults.
@@ -61,6 +63,7 @@ from reconciler.emulator import batch as batchfmt
 from reconciler.emulator.api import (
     DATATRANSFER,
     DIRECTORY,
+    GROUPSSETTINGS,
     LICENSING,
     SHORT_LISTING_COLLECTIONS,
     DirectoryApi,
@@ -84,13 +87,24 @@ HOST = "127.0.0.1"
 API_PREFIX = "/admin/directory/v1/"
 DATATRANSFER_PREFIX = "/admin/datatransfer/v1/"
 LICENSING_PREFIX = "/apps/licensing/v1/"
+GROUPSSETTINGS_PREFIX = "/groups/v1/groups/"
 # Path prefix -> the API (DirectoryApi service) whose calls it holds.
 API_PREFIXES = {
     API_PREFIX: DIRECTORY,
     DATATRANSFER_PREFIX: DATATRANSFER,
     LICENSING_PREFIX: LICENSING,
+    GROUPSSETTINGS_PREFIX: GROUPSSETTINGS,
 }
-BATCH_PATHS = ("/batch", "/batch/admin/directory_v1")
+GROUPSSETTINGS_BATCH = "/batch/groupssettings/v1"
+# Batch path -> the APIs whose calls it takes (one API per batch, whichever): `/batch` is the
+# batchPath of the Directory, Data Transfer and Licensing documents; the Groups Settings
+# API's own (on www.googleapis.com at Google) takes its calls only.
+BATCH_SERVICES = {
+    "/batch": frozenset({DIRECTORY, DATATRANSFER, LICENSING}),
+    "/batch/admin/directory_v1": frozenset({DIRECTORY}),
+    GROUPSSETTINGS_BATCH: frozenset({GROUPSSETTINGS}),
+}
+BATCH_PATHS = tuple(BATCH_SERVICES)
 # `$discovery/rest?version=` -> the document (the admin host's names).
 DISCOVERY_VERSIONS = {
     "directory_v1": discovery.DIRECTORY,
@@ -101,6 +115,7 @@ DISCOVERY_DOCUMENTS = {
     "/discovery/v1/apis/admin/directory_v1/rest": discovery.DIRECTORY,
     "/discovery/v1/apis/admin/datatransfer_v1/rest": discovery.DATATRANSFER,
     "/discovery/v1/apis/licensing/v1/rest": discovery.LICENSING,
+    "/discovery/v1/apis/groupssettings/v1/rest": discovery.GROUPSSETTINGS,
 }
 DISCOVERY_PATHS = ("/$discovery/rest", *DISCOVERY_DOCUMENTS)
 API_VERSION = "directory_v1"
@@ -330,7 +345,7 @@ class EmulatorServer:
     ) -> Reply:
         service = _service_of(path)
         assert service is not None
-        relative = path[path.index("/v1/") + len("/v1/") :]
+        relative = path[len(_prefix_of(path)) :]
         try:
             method_id = self.api.method_id_for(method, relative, service)
         except Exception:
@@ -402,7 +417,7 @@ class EmulatorServer:
         except batchfmt.BatchFormatError as exc:
             return error_reply(400, "badRequest", f"Invalid batch request: {exc}.")
         services = {_service_of(p.target.partition("?")[0]) for p in parts} - {None}
-        if len(services) > 1 or (batch_path != "/batch" and services - {DIRECTORY}):
+        if len(services) > 1 or services - BATCH_SERVICES[batch_path]:
             # Google ended heterogeneous batches: one batch, one API (its batch endpoint).
             return error_reply(
                 400, "badRequest", "Invalid batch request: a batch holds the calls of one API."
@@ -538,23 +553,31 @@ def jwt_claims(assertion: str) -> dict | None:
 
 def discovery_document(base_url: str, version: str = API_VERSION) -> dict:
     """The bundled discovery document of `version` (directory_v1, datatransfer_v1,
-    licensing_v1) with every root URL pointing at `base_url`."""
+    licensing_v1, groupssettings_v1) with every root URL pointing at `base_url`; batches
+    go to `/batch`, but the Groups Settings API's to its own `batch/groupssettings/v1`."""
     doc = dict(bundled_discovery_document(version))
     root = base_url.rstrip("/") + "/"
     doc["rootUrl"] = root
     doc["mtlsRootUrl"] = root
     doc["baseUrl"] = root + doc.get("servicePath", "")
-    doc["batchPath"] = "batch"
+    if version != discovery.GROUPSSETTINGS:
+        doc["batchPath"] = "batch"
     return doc
 
 
-def _service_of(path: str) -> str | None:
-    """The API whose calls live under `path` (DIRECTORY, DATATRANSFER, LICENSING), or
-    None."""
-    for prefix, service in API_PREFIXES.items():
+def _prefix_of(path: str) -> str:
+    """The API prefix `path` starts with ('' for none)."""
+    for prefix in API_PREFIXES:
         if path.startswith(prefix):
-            return service
-    return None
+            return prefix
+    return ""
+
+
+def _service_of(path: str) -> str | None:
+    """The API whose calls live under `path` (DIRECTORY, DATATRANSFER, LICENSING,
+    GROUPSSETTINGS), or None."""
+    prefix = _prefix_of(path)
+    return API_PREFIXES[prefix] if prefix else None
 
 
 class _LoopbackHTTPServer(ThreadingHTTPServer):

@@ -105,6 +105,9 @@ class Tenant:
         # -> productId -> skuId (by id: a renamed user keeps them; a deleted one frees them).
         self.license_seats: dict[str, dict[str, int]] = {}
         self.licenses: dict[str, dict[str, str]] = {}
+        # Groups Settings API (group_settings.py): group id -> the settings that differ from
+        # the defaults (by id: a renamed group keeps them; a deleted one's go with it).
+        self.group_settings: dict[str, dict[str, str]] = {}
         # Bumped by every mutation: caches of derived orderings key on it.
         self.generation = 0
         self.cache: dict[str, tuple[int, Any]] = {}
@@ -345,6 +348,20 @@ class Tenant:
         self.cache[key] = (self.generation, holders)
         return holders
 
+    # ---- group settings ------------------------------------------------------------
+
+    def put_group_settings(self, group_id: str, values: dict[str, str]) -> None:
+        """Set what a group keeps of its settings (those unlike the defaults; {}: none)."""
+        self._log("put_group_settings", group_id, values)
+        self._put_group_settings(group_id, values)
+
+    def _put_group_settings(self, group_id: str, values: dict[str, str]) -> None:
+        if values:
+            self.group_settings[group_id] = dict(values)
+        else:
+            self.group_settings.pop(group_id, None)
+        self.generation += 1
+
     # ---- groups --------------------------------------------------------------------
 
     def put_group(self, rec: Record) -> Record:
@@ -398,6 +415,7 @@ class Tenant:
         for parent in sorted(self.member_of.get(group_id, ())):
             self._delete_member(parent, group_id)
         rec = self.groups.pop(group_id)
+        self.group_settings.pop(group_id, None)
         del self.members[group_id], self.member_order[group_id]
         _remove_sorted(self.group_order, rec["email"])
         self._reindex(GROUP, group_id, group_addresses(rec), [])
@@ -642,7 +660,10 @@ class Tenant:
                     doc["etag"] = m.etag
                 members.append(doc)
             members.sort(key=lambda d: d.get("email", ""))
-            groups.append({**self.groups[gid], "members": members})
+            entry = {**self.groups[gid], "members": members}
+            if gid in self.group_settings:  # the seed's shape (group_settings.py)
+                entry["settings"] = dict(sorted(self.group_settings[gid].items()))
+            groups.append(entry)
         deleted = sorted(self.deleted_users.values(), key=lambda u: (u["primaryEmail"], u["id"]))
         users = [self.users[self.addresses[e][1]] for e in self.user_order]
         if self.security:  # written on the user's entry, as a seed gives it
@@ -710,6 +731,7 @@ _OPS = frozenset(
         "put_security",
         "put_transfer",
         "put_license",
+        "put_group_settings",
     }
 )
 

@@ -4,11 +4,12 @@ Every request goes to the endpoint when one is set (the emulator, a proxy): the 
 built from the bundled discovery document with its rootUrl replaced, so batch requests go
 there too (batch ignores `api_endpoint`). Without an endpoint it talks to Google.
 
-The Data Transfer API (`client.datatransfer`) and the Licensing API (`client.licensing`) are
-built the same way on first use, each from its own bundled document, over the same HTTP
-transport and credentials: their calls need a token with their scopes, which the tool asks
-for only once a command needs them. `client.transfers` and `client.licenses` run their calls
-(paced on the one quota, retried, batched at the API's own batch URL).
+The Data Transfer API (`client.datatransfer`), the Licensing API (`client.licensing`) and the
+Groups Settings API (`client.groupssettings`) are built the same way on first use, each from
+its own bundled document, over the same HTTP transport and credentials: their calls need a
+token with their scopes, which the tool asks for only once a command needs them.
+`client.transfers`, `client.licenses` and `client.settings` run their calls (paced on the one
+quota, retried, batched at the API's own batch URL).
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
 DIRECTORY = "directory_v1"
 DATATRANSFER = "datatransfer_v1"
 LICENSING = "licensing_v1"
+GROUPSSETTINGS = "groupssettings_v1"
 # The bundled discovery document of each API the client builds.
 DOCUMENT_FILES = {
     DIRECTORY: "admin.directory_v1.json",
     DATATRANSFER: "admin.datatransfer_v1.json",
     LICENSING: "licensing.v1.json",
+    GROUPSSETTINGS: "groupssettings.v1.json",
 }
 # How long one request may go without an answer (seconds); the environment may set another.
 HTTP_TIMEOUT_S = 60.0
@@ -127,8 +130,8 @@ class ClientStats:
 
 @cache
 def bundled_discovery(version: str = DIRECTORY) -> dict[str, Any]:
-    """The discovery document of `version` (directory_v1, datatransfer_v1, licensing_v1)
-    that ships with googleapiclient."""
+    """The discovery document of `version` (directory_v1, datatransfer_v1, licensing_v1,
+    groupssettings_v1) that ships with googleapiclient."""
     if version not in DOCUMENT_FILES:
         raise ValueError(f"no bundled discovery document for {version}")
     path = (
@@ -227,6 +230,7 @@ class GoogleClient:
         self.timeout_s = HTTP_TIMEOUT_S
         self._transfers: GoogleClient | None = None
         self._licenses: GoogleClient | None = None
+        self._settings: GoogleClient | None = None
 
     @property
     def transfers(self) -> GoogleClient:
@@ -244,6 +248,15 @@ class GoogleClient:
         if self._licenses is None:
             self._licenses = self._sibling(self.licensing)
         return self._licenses
+
+    @property
+    def settings(self) -> GoogleClient:
+        """A client of the Groups Settings API over the same connection, endpoint, pacing
+        (one quota), retries and counts; built on first use. Its batches go to that API's
+        own batch URL (rootUrl + batchPath: the endpoint's `/batch/groupssettings/v1`)."""
+        if self._settings is None:
+            self._settings = self._sibling(self.groupssettings)
+        return self._settings
 
     def _sibling(self, service: Any) -> GoogleClient:
         sibling = GoogleClient(
@@ -264,13 +277,20 @@ class GoogleClient:
         retry: RetryPolicy | None = None,
         offboarding: bool = False,
         licenses: bool = False,
+        group_settings: bool = False,
     ) -> GoogleClient:
         """A client for `provider`, or for `endpoint` (e.g. the embedded emulator) if given;
         `offboarding`: with the scopes offboarding needs too; `licenses`: with the Licensing
-        API's scope (credentials.scopes)."""
+        API's scope; `group_settings`: with the Groups Settings API's (credentials.scopes)."""
         endpoint = endpoint or endpoint_for(provider)
         credentials = build_credentials(
-            provider, root, endpoint, read_only, offboarding, licenses=licenses
+            provider,
+            root,
+            endpoint,
+            read_only,
+            offboarding,
+            licenses=licenses,
+            group_settings=group_settings,
         )
         timeout = http_timeout()
         retry = retry or RetryPolicy()
@@ -298,6 +318,11 @@ class GoogleClient:
     def licensing(self) -> Any:
         """The Licensing API service (built on first use)."""
         return self._service(LICENSING)
+
+    @property
+    def groupssettings(self) -> Any:
+        """The Groups Settings API service (built on first use)."""
+        return self._service(GROUPSSETTINGS)
 
     def _service(self, version: str) -> Any:
         """The service of `version` built from its bundled discovery document, once, over

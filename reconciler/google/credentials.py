@@ -68,19 +68,30 @@ TRANSFER_SCOPE = "admin.datatransfer"
 # Asked for only when licenses are configured: the Licensing API has this one scope, for
 # reads and writes alike (its discovery document lists no read-only one).
 LICENSING_SCOPE = "apps.licensing"
+# Asked for only when group settings are managed: the Groups Settings API has this one
+# scope, for reads and writes alike (its discovery document lists no read-only one).
+GROUP_SETTINGS_SCOPE = "apps.groups.settings"
 
 
-def scopes(read_only: bool, offboarding: bool = False, licenses: bool = False) -> list[str]:
+def scopes(
+    read_only: bool,
+    offboarding: bool = False,
+    licenses: bool = False,
+    group_settings: bool = False,
+) -> list[str]:
     """The least scopes for the job: read-only ones for planning, read-write for applying,
     and the domains' read-only scope for both; with `offboarding`, the user security scope
     (read and write alike: Google has no read-only one) and the Data Transfer scope; with
-    `licenses`, the Licensing API's (which has no read-only one either)."""
+    `licenses`, the Licensing API's, and with `group_settings` the Groups Settings API's
+    (neither has a read-only one)."""
     suffix = ".readonly" if read_only else ""
     found = [*(SCOPE_ROOT + s + suffix for s in WRITE_SCOPES), SCOPE_ROOT + DOMAIN_SCOPE]
     if offboarding:
         found += [SCOPE_ROOT + SECURITY_SCOPE, SCOPE_ROOT + TRANSFER_SCOPE + suffix]
     if licenses:
         found.append(SCOPE_ROOT + LICENSING_SCOPE)
+    if group_settings:
+        found.append(SCOPE_ROOT + GROUP_SETTINGS_SCOPE)
     return found
 
 
@@ -99,9 +110,10 @@ def build_credentials(
     offboarding: bool = False,
     *,
     licenses: bool = False,
+    group_settings: bool = False,
 ) -> Credentials | None:
     """Credentials for `provider` (for a loopback endpoint, throwaway ones)."""
-    wanted = scopes(read_only, offboarding, licenses)
+    wanted = scopes(read_only, offboarding, licenses, group_settings)
     subject = provider.admin_subject
     key_file = os.environ.get(CREDENTIALS_ENV) or provider.credentials
     try:

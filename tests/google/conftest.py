@@ -121,9 +121,11 @@ def connect(
     *,
     read_only: bool = False,
     licenses: bool = False,
+    group_settings: bool = False,
     **provider: Any,
 ) -> GoogleClient:
-    """A client of `server`; `licenses`: with the Licensing API's scope too."""
+    """A client of `server`; `licenses`, `group_settings`: with the Licensing API's, the
+    Groups Settings API's scope too."""
     return GoogleClient.connect(
         GoogleProvider(kind="google", **provider),
         root,
@@ -131,6 +133,7 @@ def connect(
         endpoint=server.base_url,
         retry=fast_retry(),
         licenses=licenses,
+        group_settings=group_settings,
     )
 
 
