@@ -55,7 +55,7 @@ class GroupSettingsTarget:
             raise AssertionError("the Directory target reads before the Groups Settings target")
         if not declared(desired):
             return actual
-        groups = actual.state.groups
+        groups, ours = actual.state.groups, desired.workspace.ownership.id
         pending = load_pending(desired.tree.root).get("groups", {})
         wanted: set[str] = set()
         for group in desired.state.groups.values():
@@ -64,7 +64,7 @@ class GroupSettingsTarget:
             primary, _ = find_by_address(
                 group.email, group.previous_emails, actual.group_addresses, pending, groups
             )
-            if primary is not None and groups[primary].owner in (None, desired.workspace.ownership.id):
+            if primary is not None and groups[primary].owner in (None, ours):
                 wanted.add(primary)
         for email, raw in read_settings(client, sorted(wanted)).items():
             held = {BY_API[k].key: BY_API[k].from_api(v) for k, v in raw.items() if k in BY_API}

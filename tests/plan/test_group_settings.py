@@ -50,7 +50,9 @@ def test_a_new_group_gets_its_settings_after_it_is_created_before_its_members():
 
 
 def test_a_renamed_group_is_set_under_its_new_address():
-    desired = state(want("jo"), replace(group("eng", member("jo"), previous=("dev",)), settings=CLOSED))
+    desired = state(
+        want("jo"), replace(group("eng", member("jo"), previous=("dev",)), settings=CLOSED)
+    )
     actual = state(have("jo"), replace(group("dev", member("jo")), settings=OPEN))
     p = make_plan(desired, actual, workspace())
     assert [r[2] for r in settings_rows(p)] == ["eng@x.io"]
