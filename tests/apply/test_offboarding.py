@@ -23,8 +23,12 @@ SAM_ENTRY = "  - email: sam.okafor@example.com\n"
 
 
 def offboarding_on(state_dir: Path, org_unit: bool = False) -> None:
-    """Uncomment the example's `offboarding:` block (the org unit line only if asked)."""
+    """Uncomment the example's `offboarding:` block (the org unit line only if asked). The
+    example's licenses are kept on suspension here: given back (`on_suspend: revoke`) they
+    would go once the transfers complete, whenever that is, and a plan's changes would
+    depend on the time (tests/plan/test_licenses.py covers that wait)."""
     ws = state_dir / "workspace.yaml"
+    ws.write_text(ws.read_text().replace("on_suspend: revoke", "on_suspend: keep"))
     lines, inside = [], False
     for line in ws.read_text().splitlines(keepends=True):
         inside = line.startswith("# offboarding:") or (inside and line.startswith("#   "))
@@ -66,11 +70,6 @@ def test_an_unbound_user_is_offboarded_then_deleted_once_the_data_is_safe(
 ):
     tenant = emulator(transfer_delay_ms=300)
     offboarding_on(state_dir)
-    # Licenses would go back once the transfers complete, whenever that is: kept here, so
-    # what each plan shows does not depend on the time (tests/plan/test_licenses.py covers
-    # the revocation waiting for the transfer).
-    ws = state_dir / "workspace.yaml"
-    ws.write_text(ws.read_text().replace("on_suspend: revoke", "on_suspend: keep"))
     plan = plan_json(cli, state_dir)
     steps = [h for h in heads(plan) if h[1] == SAM]
     assert steps == [
