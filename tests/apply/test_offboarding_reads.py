@@ -69,10 +69,6 @@ def test_a_sign_out_whose_marker_was_not_written_is_planned_again_and_nothing_el
 ):
     tenant = emulator()
     offboarding_on(state_dir)
-    # Licenses would go back once the transfers complete, whenever that is: kept here, so
-    # the plans show the sign-out alone (test_offboarding.py covers the revocations).
-    ws = state_dir / "workspace.yaml"
-    ws.write_text(ws.read_text().replace("on_suspend: revoke", "on_suspend: keep"))
     sam_path = f"users/{SAM}"
     hits = inject(
         tenant,
