@@ -16,6 +16,7 @@ from reconciler.desired import load_desired
 from reconciler.desired.checks import run_checks
 from reconciler.desired.index import Index
 from reconciler.desired.load import read_tree
+from reconciler.desired.write import format_text
 from reconciler.group_settings_fields import FIELDS
 from reconciler.problems import InvalidInput
 from reconciler.settings import GroupSettings
@@ -323,4 +324,21 @@ def test_an_empty_map_of_settings_is_an_error(tmp_path):
     assert problem.message == (
         "group eng: settings: is empty: give at least one setting (see docs/state-directory.md, "
         '"Group settings")'
+    )
+
+
+def test_fmt_writes_settings_in_the_tables_order_once_for_all():
+    text = (
+        "groups:\n  - name: eng\n    settings: {archive_only: true,  who_can_post_message: "
+        "NONE_CAN_POST}   # archived\n    email: eng@example.com\n"
+    )
+    formatted = format_text(text, Path("groups.yaml"))
+    assert formatted == (
+        "groups:\n  - name: eng\n    email: eng@example.com\n    settings:\n"
+        "      who_can_post_message: NONE_CAN_POST\n      archive_only: true  # archived\n"
+    )
+    assert format_text(formatted, Path("groups.yaml")) == formatted
+    workspace = WORKSPACE + "group_settings: {allow_external_members: false, who_can_join: X}\n"
+    assert format_text(workspace, Path("workspace.yaml"), workspace=True).endswith(
+        "group_settings:\n  who_can_join: X\n  allow_external_members: false\n"
     )
