@@ -1,5 +1,5 @@
 """The workspace.yaml model: directory, ownership, provider, sync, safety, offboarding,
-licenses, protection."""
+licenses, group settings, protection."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     Field,
     ValidatorFunctionWrapHandler,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from reconciler.fields import STRICT, Email, GroupRef
+from reconciler.group_settings_fields import FIELDS, SettingField, field_named
 from reconciler.skus import DEFAULT_PRODUCT, NO_LICENSE, PRODUCTS, lookup
 from reconciler.state import USER_ATTRIBUTES
 
@@ -393,6 +396,87 @@ class Licenses(BaseModel):
         return seats
 
 
+GROUP_SETTINGS_DOC = 'docs/state-directory.md, "Group settings"'
+
+
+def _setting_checked(setting: SettingField) -> Any:
+    def check(value: Any) -> Any:
+        try:
+            setting.check(value)
+        except ValueError as exc:
+            # The table's message (what is allowed, the nearest value), without the key the
+            # loader names already.
+            message = str(exc).removeprefix(f"{setting.key}: ").removeprefix(f"{setting.key} ")
+            raise ValueError(message) from None
+        return value
+
+    return BeforeValidator(check)
+
+
+def _setting_annotation(setting: SettingField) -> Any:
+    base: Any = bool if setting.boolean else Literal[setting.values] if setting.values else str
+    return Annotated[base | None, _setting_checked(setting)]
+
+
+def _setting_description(setting: SettingField) -> str:
+    limit = f" At most {setting.max_length} characters." if setting.max_length else ""
+    return f"Google's `{setting.api}` (Groups Settings API).{limit}"
+
+
+class _GroupSettingsBase(BaseModel):
+    model_config = STRICT
+
+    @classmethod
+    def unknown_field(cls, key: str) -> str:
+        """What the loader says of a key that is no group setting: the nearest one."""
+        try:
+            field_named(key)
+        except ValueError as exc:
+            return f"{exc}; see {GROUP_SETTINGS_DOC}"
+        return f"'{key}' is a group setting"  # pragma: no cover: every setting is a field
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _GroupSettingsBase:
+        if not self.model_fields_set:
+            raise ValueError(f"is empty: give at least one setting (see {GROUP_SETTINGS_DOC})")
+        return self
+
+    def declared(self) -> dict[str, Any]:
+        """The settings written, by YAML key, as Git writes them (in the table's order)."""
+        return {
+            key: getattr(self, key)
+            for key in type(self).model_fields
+            if key in self.model_fields_set
+        }
+
+
+# One field per setting of the table (group_settings_fields.FIELDS): its YAML key, checked by
+# the table's own `check`; a key left out is not managed (Google keeps its value).
+GroupSettings = create_model(  # type: ignore[call-overload]
+    "GroupSettings",
+    __base__=_GroupSettingsBase,
+    __doc__="Settings of Google groups (Groups Settings API): each key given is managed, "
+    "the others are left as Google has them.",
+    **{
+        f.key: (
+            _setting_annotation(f),
+            Field(None, description=_setting_description(f), max_length=f.max_length),
+        )
+        for f in FIELDS
+    },
+)
+
+
+def settings_said(value: Any) -> Any:
+    # `settings:` with nothing under it reads as null: no settings at all, while the file
+    # seems to set some.
+    if value is None:
+        raise ValueError(
+            "is empty: give its keys (e.g. `allow_external_members: false`), or remove it"
+        )
+    return value
+
+
 class Workspace(BaseModel):
     """workspace.yaml: settings of the state directory."""
 
@@ -416,10 +500,21 @@ class Workspace(BaseModel):
         description="License management: which SKU of one product each user gets. Absent: "
         "licenses are left as Google has them, and a user's `license:` is an error.",
     )
+    group_settings: GroupSettings | None = Field(  # type: ignore[valid-type]
+        None,
+        description="Settings of every exported group (Groups Settings API, keys in snake "
+        "case); a group overrides any of them under its own `settings:`. Absent: only the "
+        "settings groups give are managed.",
+    )
     protected: list[Email] = Field(
         default_factory=list,
         description="Accounts never suspended, renamed, deleted or unlicensed.",
     )
+
+    @field_validator("group_settings", mode="before")
+    @classmethod
+    def _group_settings_said(cls, value: Any) -> Any:
+        return settings_said(value)
 
     @field_validator("licenses", mode="before")
     @classmethod
@@ -441,7 +536,9 @@ class Workspace(BaseModel):
     # Settings whose parts depend on each other (a SKU means something only within
     # licenses.product): an error anywhere in one makes the whole setting broken, so the
     # loader's stand-in leaves it out and no check relies on any of it.
-    whole_settings: ClassVar[frozenset[str]] = frozenset({"licenses"})
+    # A group's settings are judged together (archive_only with who_can_post_message), so
+    # `group_settings` is whole too.
+    whole_settings: ClassVar[frozenset[str]] = frozenset({"licenses", "group_settings"})
 
     # What to write when a required setting is missing, by its dotted path (the loader adds
     # it to the message).

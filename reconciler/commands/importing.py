@@ -3,6 +3,11 @@
 `new` adds what Git lacks, `updates` rewrites the managed attributes of entries Git has,
 `all` does both. Existing files are edited in place (only the edited values change); new
 entries, with the bindings that keep imported users bound, go to one target file.
+
+Group settings: when Git declares any (workspace.yaml's `group_settings:`, a group's
+`settings:`), an imported group's `settings:` holds Google's value of each key Git declares
+anywhere, where it differs from workspace.yaml's default; keys Git declares nowhere are not
+imported (Git does not manage them).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from reconciler.desired.index import bound_emails
 from reconciler.desired.load import DesiredTree, Located, not_loaded
 from reconciler.desired.models import GroupEntry
 from reconciler.google.fetch import Actual
+from reconciler.group_settings_fields import FIELDS as SETTING_FIELDS
 from reconciler.problems import ReconcilerError
 from reconciler.state import USER_ATTRIBUTES, Group, User
 
@@ -119,6 +125,16 @@ class _Importer:
         self.group_emails = {g.entry.name: g.entry.email for g in tree.groups if g.entry.email}
         self.group_names = {g.entry.name for g in tree.groups}
         self.new_members: dict[str, dict[str, list[str]]] = {}  # updated group -> role lists
+        # The group settings Git manages: workspace.yaml's defaults, and every key a group
+        # declares (in the table's order).
+        self.default_settings = (
+            self.ws.group_settings.declared() if self.ws.group_settings is not None else {}
+        )
+        declared = set(self.default_settings)
+        for g in tree.groups:
+            if g.entry.settings is not None:
+                declared |= set(g.entry.settings.declared())
+        self.setting_keys = [f.key for f in SETTING_FIELDS if f.key in declared]
         self.nameable: dict[str, bool] = {}
 
     def run(self) -> tuple[dict[Path, FileEdit], ImportReport]:
@@ -295,15 +311,47 @@ class _Importer:
         elif existing is not None and self.options.mode in ("updates", "all"):
             self._update_group(existing, group)
 
+    def _settings(self, group: Group, own: dict[str, Any]) -> dict[str, Any] | None:
+        """A group's own `settings:` as Google has them: of each key Git manages, Google's
+        value where it differs from workspace.yaml's default (a key Google did not answer
+        keeps Git's own value); None when none were read, or Git manages none."""
+        read = group.settings
+        if read is None or not self.setting_keys:
+            return None
+        want: dict[str, Any] = {}
+        for key in self.setting_keys:
+            if key not in read:
+                if key in own:
+                    want[key] = own[key]
+            elif key not in self.default_settings or read[key] != self.default_settings[key]:
+                want[key] = read[key]
+        return want
+
     def _group_data(
-        self, group: Group, name: str, email: str, previous: Iterable[str] = ()
+        self,
+        group: Group,
+        name: str,
+        email: str,
+        previous: Iterable[str] = (),
+        settings: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Fields of a group entry Git calls `email` (aliases absent: leave them unmanaged),
-        and whether members had to be left out."""
+        and whether members had to be left out. With `settings` (the group's own, as they
+        will be written) saying external members are not allowed, Google's external members
+        are left out too: Google keeps the ones it had before the setting was turned off,
+        which Git could not list (see the external-members rule)."""
+        effective = {**self.default_settings, **(settings or {})}
+        no_externals = effective.get("allow_external_members") is False
         roles: dict[str, list[str]] = {"OWNER": [], "MANAGER": [], "MEMBER": []}
         left_out = False
         for member in group.members.values():
             ref = self._member_ref(member.email, member.type)
+            if ref is not None and no_externals and self._external(ref):
+                self.report.notes.append(
+                    f"group {group.email}: external member {member.email} while "
+                    "allow_external_members is false; left out (Google keeps it)"
+                )
+                ref = None
             if ref is None:
                 left_out = True
                 continue
@@ -321,7 +369,12 @@ class _Importer:
                 data[key] = sorted(roles[role])
         if left_out:
             data["membership"] = "additive"
+        if settings:
+            data["settings"] = settings
         return data, left_out
+
+    def _external(self, ref: str) -> bool:
+        return "@" in ref and ref.rpartition("@")[2] not in self.domains
 
     def _member_ref(
         self, email: str, member_type: str, seen: frozenset[str] = frozenset()
@@ -359,7 +412,8 @@ class _Importer:
 
     def _add_group(self, group: Group) -> None:
         name = self._free_name(group.email.partition("@")[0])
-        data, left_out = self._group_data(group, name, group.email)
+        settings = self._settings(group, {})
+        data, left_out = self._group_data(group, name, group.email, settings=settings)
         if not data.get("aliases"):
             data.pop("aliases", None)
         if left_out:
@@ -379,7 +433,11 @@ class _Importer:
             self.report.notes.append(f"group {name}: written in flow style; not updated")
             return
         entry = located.entry
-        data, left_out = self._group_data(group, name, entry.email or "", entry.previous_emails)
+        own = entry.settings.declared() if entry.settings is not None else {}
+        settings = self._settings(group, own)
+        data, left_out = self._group_data(
+            group, name, entry.email or "", entry.previous_emails, settings
+        )
         # Git may name a member group by its name: keep Git's spelling of every member.
         spelling = {self.group_emails.get(ref, ref): ref for ref in _member_refs(entry)}
         for key in ("owners", "managers", "members"):
@@ -397,6 +455,9 @@ class _Importer:
             if (have or None) != (want or None):
                 edit.set_field(node, key, want)
                 changed = True
+        if settings is not None and settings != own:
+            edit.set_map(node, "settings", settings)
+            changed = True
         self.new_members[name] = {k: data.get(k, []) for k in ("owners", "managers", "members")}
         if left_out and entry.membership != "additive":
             # Members Git cannot name would be removed from an authoritative group.

@@ -19,6 +19,7 @@ from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
+from reconciler.group_settings_fields import FIELDS as SETTING_FIELDS
 from reconciler.problems import Problem, display_path, excerpt
 from reconciler.settings import sku_id
 from reconciler.state import MAX_ALIASES, canonical_address
@@ -689,6 +690,179 @@ def check_licenses(index: Index) -> Iterator[Problem]:
             "when",
             "group",
         )
+
+
+# -- group settings --------------------------------------------------------------------------
+
+GROUP_SETTINGS_KEY = "group_settings"
+# Who may post, of who_can_post_message's values, besides the group's members.
+NON_MEMBERS_POST = ("ANYONE_CAN_POST", "ALL_IN_DOMAIN_CAN_POST")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSaid:
+    """A group setting as Git declares it for a group, and where: the group's own
+    `settings:` or workspace.yaml's `group_settings:`."""
+
+    key: str
+    value: Any
+    source: Source
+    own: bool
+
+    @property
+    def loc(self) -> tuple[str, ...]:
+        return ("settings", self.key) if self.own else (GROUP_SETTINGS_KEY, self.key)
+
+    @property
+    def line(self) -> int:
+        return self.source.line_of(*self.loc)
+
+    @property
+    def written(self) -> str:
+        value = str(self.value).lower() if isinstance(self.value, bool) else self.value
+        return f"{self.key}: {value}"
+
+    @property
+    def where(self) -> str:
+        place = f"{display_path(self.source.path)}:{self.line}"
+        return (
+            f"the group's settings, {place}" if self.own else f"workspace.yaml's default, {place}"
+        )
+
+
+def declared_settings(
+    tree: DesiredTree, group: Located[GroupEntry] | None
+) -> dict[str, SettingSaid]:
+    """The settings Git declares for a group (None: workspace.yaml's defaults alone), by YAML
+    key in the table's order: the group's own over workspace.yaml's `group_settings:`."""
+    said: dict[str, SettingSaid] = {}
+    defaults = tree.workspace.group_settings
+    if defaults is not None:
+        for key, value in defaults.declared().items():
+            said[key] = SettingSaid(key, value, tree.workspace_source, own=False)
+    own = group.entry.settings if group is not None else None
+    if own is not None:
+        for key, value in own.declared().items():
+            said[key] = SettingSaid(key, value, group.source, own=True)  # type: ignore[union-attr]
+    return {f.key: said[f.key] for f in SETTING_FIELDS if f.key in said}
+
+
+def group_settings_of(tree: DesiredTree, group: Located[GroupEntry]) -> dict[str, Any] | None:
+    """A group's settings as Git writes them, by YAML key (None: Git declares none)."""
+    said = declared_settings(tree, group)
+    return {key: s.value for key, s in said.items()} or None
+
+
+def _conflicts(said: dict[str, SettingSaid]) -> Iterator[tuple[tuple[SettingSaid, ...], str]]:
+    """Settings Google refuses together, or that would undo each other at every apply: the
+    settings involved (the first is where the problem is said) and what is wrong, in the
+    discovery document's words."""
+    post = said.get("who_can_post_message")
+    archive = said.get("archive_only")
+    moderation = said.get("message_moderation_level")
+    archived = archive is not None and archive.value is True
+    if post is not None and post.value == "NONE_CAN_POST" and not archived:
+        involved = (post, archive) if archive is not None else (post,)
+        now = f"{archive.written} ({archive.where})" if archive else "archive_only is not given"
+        yield (
+            involved,
+            f'{post.written} needs `archive_only: true` ({now}); Google: "When archiveOnly is '
+            'false, updating whoCanPostMessage to NONE_CAN_POST, results in an error"',
+        )
+    if archived and post is not None and post.value != "NONE_CAN_POST":
+        yield (
+            (archive, post),  # type: ignore[arg-type]
+            f'archive_only: true with {post.written} ({post.where}); Google: "If true, the '
+            'whoCanPostMessage property is set to NONE_CAN_POST": write '
+            "`who_can_post_message: NONE_CAN_POST`, or leave it out",
+        )
+    if (
+        moderation is not None
+        and moderation.value == "MODERATE_NON_MEMBERS"
+        and post is not None
+        and post.value not in NON_MEMBERS_POST
+    ):
+        yield (
+            (moderation, post),
+            f"{moderation.written} moderates the messages of non-members, but {post.written} "
+            f"({post.where}) lets no non-member post (only {' or '.join(NON_MEMBERS_POST)} do): "
+            "choose another moderation level, or let non-members post",
+        )
+
+
+@rule("group-settings")
+def check_group_settings(index: Index) -> Iterator[Problem]:
+    """Only exported groups have settings; settings Google refuses together (or that it would
+    change back) are errors: NONE_CAN_POST without archive_only: true, archive_only: true with
+    another post permission, MODERATE_NON_MEMBERS where non-members cannot post."""
+    tree = index.tree
+    for g in tree.groups:
+        if g.entry.settings is not None and not g.entry.email:
+            yield g.source.problem(
+                f"group {g.entry.name}: settings: a user group (no `email`) is no Google group "
+                "and has no settings: give it an email to export it, or remove `settings:`",
+                "settings",
+            )
+    if not tree.has_setting(GROUP_SETTINGS_KEY):
+        return  # workspace.yaml's problem is reported; what a group inherits is not known
+    ws = tree.workspace_source
+    for involved, message in _conflicts(declared_settings(tree, None)):
+        yield ws.problem(f"{GROUP_SETTINGS_KEY}: {message}", *involved[0].loc)
+    for g in tree.groups:
+        if g.entry.settings is None or not g.entry.email:
+            continue
+        for involved, message in _conflicts(declared_settings(tree, g)):
+            own = [s for s in involved if s.own]
+            if own:  # else workspace.yaml's defaults alone, said above
+                where = own[0]
+                yield g.source.problem(f"group {g.entry.name}: settings: {message}", *where.loc)
+
+
+@rule("external-members")
+def check_external_members(index: Index) -> Iterator[Problem]:
+    """A group whose `allow_external_members` is false (its own or workspace.yaml's) lists no
+    address outside the organization: directly, or through a user group nested in it (its
+    people become the group's own members in Google)."""
+    tree = index.tree
+    if not tree.has_setting(GROUP_SETTINGS_KEY) or not index.domains_known:
+        return
+
+    def external(ref: str) -> bool:
+        return (
+            "@" in ref
+            and not index.in_domains(ref)
+            and ref not in index.users
+            and index.group_ref(ref) is None
+        )
+
+    for g in tree.groups:
+        if not g.entry.email:
+            continue
+        allow = declared_settings(tree, g).get("allow_external_members")
+        if allow is None or allow.value is not False:
+            continue
+        pending: list[tuple[Located[GroupEntry], tuple[str, ...]]] = [(g, ())]
+        seen = {g.entry.name}
+        while pending:
+            at, via = pending.pop(0)
+            for role in ("owners", "managers", "members"):
+                for i, ref in enumerate(getattr(at.entry, role)):
+                    if external(ref):
+                        through = f" (through user group {' > '.join(via)})" if via else ""
+                        yield at.source.problem(
+                            f"group {g.entry.name}: {role[:-1]} '{ref}'{through} is outside the "
+                            f"organization, but allow_external_members is false ({allow.where}): "
+                            "Google refuses external members; remove it, or set "
+                            "`allow_external_members: true` in the group's settings",
+                            role,
+                            i,
+                        )
+                        continue
+                    inner = index.group_ref(ref)
+                    if inner is None or inner.entry.email or inner.entry.name in seen:
+                        continue  # a user, or an exported group: a member of its own
+                    seen.add(inner.entry.name)
+                    pending.append((inner, (*via, inner.entry.name)))
 
 
 def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Problem]:

@@ -15,7 +15,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.desired.models import ENTRY_MODELS
 from reconciler.desired.write import BLOCK_LISTS, MAX_FLOW_WIDTH, format_text, scalar_text
-from reconciler.desired.yamlread import compose_yaml
+from reconciler.desired.yamlread import build_value, compose_yaml
 from reconciler.problems import InvalidInput, Problem
 
 INDENT = "  "
@@ -78,6 +78,23 @@ class FileEdit:
             return
         if value is not None:
             self._add_pair(entry, field, value)
+
+    def set_map(self, entry: MappingNode, field: str, value: dict[str, Any]) -> None:
+        """Make the map `field` (e.g. a group's `settings:`) hold exactly `value` (empty:
+        remove the field). A block map is edited key by key, so its untouched keys and their
+        comments stay as they are; a missing or flow-style map is written whole."""
+        if entry.flow_style:
+            raise ValueError("flow-style entries are rewritten whole, not edited")
+        node = next((v for k, v in entry.value if k.value == field), None)
+        if not value or not isinstance(node, MappingNode) or node.flow_style or not node.value:
+            self.set_field(entry, field, dict(value) or None)
+            return
+        have = {k.value: build_value(v, self.path, [], 0) for k, v in node.value}
+        for key in have.keys() - value.keys():
+            self.set_field(node, key, None)
+        for key, v in value.items():
+            if key not in have or have[key] != v or type(have[key]) is not type(v):
+                self.set_field(node, key, v)
 
     def append_entry(self, key: str, data: dict[str, Any]) -> None:
         """Add an entry at the end of the top-level list `key` (created if missing)."""
@@ -234,6 +251,8 @@ def _read(path: Path) -> str:
 
 
 def _inline_value(field: str, value: Any, column: int) -> str | None:
+    if isinstance(value, dict):
+        return None if value else "{}"  # a map is written as a block, one key per line
     if isinstance(value, (list, tuple)):
         if field in BLOCK_LISTS and value:
             return None
@@ -247,6 +266,9 @@ def _pair_text(field: str, value: Any, column: int) -> str:
     inline = _inline_value(field, value, column)
     if inline is not None:
         return f"{pad}{field}: {inline}\n"
+    if isinstance(value, dict):
+        inner = column + len(INDENT)
+        return f"{pad}{field}:\n" + "".join(_pair_text(k, v, inner) for k, v in value.items())
     items = "".join(f"{pad}{INDENT}- {scalar_text(v)}\n" for v in value)
     return f"{pad}{field}:\n{items}"
 

@@ -641,6 +641,9 @@ def _unknown_field_message(place: _Place) -> str:
     (provider kind emulator), a field of another model (admin_subject) says which kind it
     belongs to."""
     key = str(place.loc[-1])
+    own = getattr(place.parent, "unknown_field", None)
+    if own is not None:
+        return own(key)  # a model that names its nearest key itself (group settings)
     known = list(place.parent.model_fields) if place.parent else []
     if place.tag is not None:
         owners = [t for t, m in place.choices.items() if t != place.tag and key in m.model_fields]

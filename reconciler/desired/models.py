@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from reconciler.fields import STRICT, Email, MemberRef
-from reconciler.settings import TIMESTAMP_PATTERN, Offboarding
+from reconciler.settings import TIMESTAMP_PATTERN, GroupSettings, Offboarding, settings_said
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 
@@ -102,6 +102,16 @@ class GroupEntry(BaseModel):
         "authoritative",
         description="authoritative: members Git does not list are removed; additive: kept.",
     )
+    settings: GroupSettings | None = Field(  # type: ignore[valid-type]
+        None,
+        description="This group's Google group settings: each key given overrides "
+        "workspace.yaml's `group_settings:`. Exported groups only.",
+    )
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _settings_said(cls, value: Any) -> Any:
+        return settings_said(value)
 
 
 class OrgUnitEntry(BaseModel):

@@ -66,7 +66,12 @@ def _model_summary(annotation: Any) -> str:
     return ""
 
 
-def _table(model: type[BaseModel]) -> list[str]:
+def _table(model: type[BaseModel], done: set[type[BaseModel]]) -> list[str]:
+    """The model's table, then those of the models it nests not shown yet (`done`: the ones
+    shown; a model nested in two places, like GroupSettings, is listed once)."""
+    if model in done:
+        return []
+    done.add(model)
     lines = [f"### {model.__name__}", ""]
     if model.__doc__:
         lines += [model.__doc__.strip().splitlines()[0], ""]
@@ -82,13 +87,14 @@ def _table(model: type[BaseModel]) -> list[str]:
                 nested.append(arg)
     lines.append("")
     for sub in nested:
-        lines += _table(sub)
+        lines += _table(sub, done)
     return lines
 
 
 def reference_markdown() -> str:
+    done: set[type[BaseModel]] = set()
     lines = [HEADER, "## workspace.yaml", ""]
-    lines += _table(Workspace)
+    lines += _table(Workspace, done)
     lines += [
         "## Entry files",
         "",
@@ -99,5 +105,5 @@ def reference_markdown() -> str:
         lines += [f"- `{key}`: a list of [{model.__name__}](#{model.__name__.lower()})"]
     lines.append("")
     for model in ENTRY_MODELS.values():
-        lines += _table(model)
+        lines += _table(model, done)
     return "\n".join(lines).rstrip() + "\n"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from reconciler.desired.checks import org_unit_spellings
+from reconciler.desired.checks import group_settings_of, org_unit_spellings
 from reconciler.desired.index import Index
 from reconciler.desired.licenses import LicenseOf, license_rules
 from reconciler.desired.load import DesiredTree, Located
@@ -130,6 +130,7 @@ def _resolve_groups(index: Index, state: State) -> None:
             previous_emails=tuple(sorted(set(e.previous_emails))),
             additive=e.membership == "additive",
             origin=_origin(located, index.tree.root),
+            settings=group_settings_of(index.tree, located),
         )
 
 
