@@ -23,11 +23,13 @@ provider:
 GOOGLE_WORKSPACE = WORKSPACE.replace(
     "  kind: emulator\n", "  kind: google\n  admin_subject: admin@example.com\n"
 )
-# One user entry, unbound: enough for a file that loads.
-# The example's first plan (examples/desired-state): 26 directory changes, 7 license changes.
-EXAMPLE_CHANGES = 33
+
+# The example's first plan (examples/desired-state): 26 directory changes, 2 of group
+# settings, 7 of licenses.
+EXAMPLE_CHANGES = 35
 ALL_APPLIED = f"Apply complete: {EXAMPLE_CHANGES} applied, 0 failed, 0 skipped."
 
+# One user entry, unbound: enough for a file that loads.
 JO = "users:\n  - email: jo.lei@example.com\n    given_name: Jo\n    family_name: Lei\n"
 
 

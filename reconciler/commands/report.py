@@ -195,6 +195,8 @@ def _license_detail(change) -> str:
 def _short(value: Any) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as YAML writes it
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(value) + "]"
     return _one_line(str(value))

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 def declared(desired: Desired) -> bool:
     """Whether Git declares any group setting (then settings are read, and their scope asked
     for)."""
-    return desired.workspace.directory.group_management and any(
-        g.settings for g in desired.state.groups.values()
+    ws = desired.workspace
+    return ws.directory.group_management and (
+        ws.group_settings is not None or any(g.settings for g in desired.state.groups.values())
     )
 
 
@@ -50,7 +51,8 @@ class GroupSettingsTarget:
     def read(
         self, desired: Desired, client: GoogleClient, actual: Actual | None, *, everything: bool
     ) -> Actual:
-        """The settings of the existing groups Git declares settings for."""
+        """The settings of the existing groups Git declares settings for (with `everything`,
+        for import: of every group not another repository's)."""
         if actual is None:
             raise AssertionError("the Directory target reads before the Groups Settings target")
         if not declared(desired):
@@ -58,6 +60,9 @@ class GroupSettingsTarget:
         groups, ours = actual.state.groups, desired.workspace.ownership.id
         pending = load_pending(desired.tree.root).get("groups", {})
         wanted: set[str] = set()
+        if everything:
+            # Import: every group it may take, so new entries get their settings too.
+            wanted = {e for e, g in groups.items() if g.owner in (None, ours)}
         for group in desired.state.groups.values():
             if not group.settings:
                 continue

@@ -158,8 +158,8 @@ def test_a_run_stopped_between_removing_the_alias_and_renaming_is_finished_by_th
     assert run.code == 1
     assert f"failed: rename user {RFISCHER} -> {ROBERT} (found by its alias)" in run.err
     assert "409 duplicate: Entity already exists. The address was released moments ago" in run.err
-    # Skipped: the adopt and a membership; the licenses (7) are applied.
-    assert "Apply complete: 30 applied, 1 failed, 2 skipped." in run.out
+    # Skipped: the adopt and a membership; the licenses (7) and group settings (2) applied.
+    assert "Apply complete: 32 applied, 1 failed, 2 skipped." in run.out
     users = tenant.users()
     assert "aliases" not in users[RFISCHER] and ROBERT not in users
     record = json.loads(pending_path(state_dir).read_text())

@@ -8,7 +8,7 @@ from cli_support import ALL_APPLIED
 
 from .support import run_on_terminal, run_reconciler
 
-FIRST_PLAN = "Plan: 4 to create, 3 to rename, 3 to adopt, 5 to update, 1 to unsuspend"
+FIRST_PLAN = "Plan: 4 to create, 3 to rename, 3 to adopt, 7 to update, 1 to unsuspend"
 PROMPT = "Apply these changes? Only 'yes' is accepted"
 
 

@@ -50,7 +50,7 @@ def test_taken_addresses_fail_their_creates_and_skip_their_memberships(
 
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result_file)
     assert run.code == 1
-    assert "Apply complete: 26 applied, 2 failed, 5 skipped." in run.out
+    assert "Apply complete: 27 applied, 2 failed, 6 skipped." in run.out
     for line in (
         "failed: create user omar.haddad@example.com: users.insert omar.haddad@example.com: "
         "409 duplicate",
@@ -67,7 +67,7 @@ def test_taken_addresses_fail_their_creates_and_skip_their_memberships(
         assert line in run.err
     assert "Traceback" not in run.text
     counts = json.loads(result_file.read_text())
-    assert (counts["applied"], counts["failed"], counts["skipped"]) == (26, 2, 5)
+    assert (counts["applied"], counts["failed"], counts["skipped"]) == (27, 2, 6)
 
     # Independent changes went through, in both directions of the dependency graph.
     users = tenant.users()
@@ -79,7 +79,7 @@ def test_taken_addresses_fail_their_creates_and_skip_their_memberships(
 
     # The next plan is exactly what was not applied.
     left = unapplied(result_file)
-    assert len(left) == 7  # with Omar's license
+    assert len(left) == 8  # with Omar's license and platform@'s settings
     assert planned(cli, state_dir).keys() == left.keys()
 
     # Once the addresses are freed, a second apply finishes the job.
@@ -87,7 +87,7 @@ def test_taken_addresses_fail_their_creates_and_skip_their_memberships(
     tenant.api("DELETE", "groups/social@example.com/aliases/omar.haddad@example.com")
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.err
-    assert "Apply complete: 7 applied, 0 failed, 0 skipped." in run.out
+    assert "Apply complete: 8 applied, 0 failed, 0 skipped." in run.out
     assert cli("plan", state_dir, "--detailed-exitcode").code == 0
 
 
@@ -105,7 +105,7 @@ def test_a_refused_org_unit_skips_its_users_and_their_memberships(
 
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result_file)
     assert run.code == 1
-    assert "Apply complete: 28 applied, 1 failed, 4 skipped." in run.out
+    assert "Apply complete: 30 applied, 1 failed, 4 skipped." in run.out
     assert f"failed: create org unit {LONG_UNIT}: orgunits.insert" in run.err
     assert "400 invalid: Invalid Input: name" in run.err
     assert f"skipped: create user kenji.watanabe@example.com: {LONG_UNIT} failed" in run.err

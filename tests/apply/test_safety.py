@@ -40,7 +40,7 @@ def test_over_a_limit_needs_allow_unsafe(emulator, state_dir, tmp_path, cli, sav
 
     run = cli("apply", target, "--auto-approve", "--allow-unsafe")
     assert run.code == 0, run.err
-    assert "Apply complete: 40 applied, 0 failed, 0 skipped." in run.out
+    assert "Apply complete: 42 applied, 0 failed, 0 skipped." in run.out
     users = tenant.users()
     for who in ("felix.wagner", "grace.chen", "nora.baker", "sam.okafor", "james.wright"):
         assert users[f"{who}@example.com"]["suspended"] is True

@@ -159,12 +159,13 @@ EXAMPLE_LOOKUPS = {
 def plan_calls(server, root: Path) -> tuple[Any, dict[str, int]]:
     """Plan `root` against `server`; the plan and the calls it made, by method."""
     from reconciler.desired import load_desired
+    from reconciler.google.group_settings_target import declared
     from reconciler.session import plan_for
 
     before = stats(server)["by_method"]
     desired = load_desired(root)
-    licenses = desired.workspace.licenses is not None
-    plan, _ = plan_for(desired, connect(server, root, read_only=True, licenses=licenses))
+    apis = {"licenses": desired.workspace.licenses is not None, "group_settings": declared(desired)}
+    plan, _ = plan_for(desired, connect(server, root, read_only=True, **apis))
     after = stats(server)["by_method"]
     return plan, {m: n - before.get(m, 0) for m, n in after.items() if n - before.get(m, 0)}
 
@@ -194,10 +195,12 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
             "directory.orgunits.list": 1,
             "directory.schemas.get": 1,
             "licensing.licenseAssignments.listForProduct": 1,
+            # The settings of the 6 existing groups Git declares settings for (one batch).
+            "groupsSettings.groups.get": 6,
         }
         # The customer's id for the Licensing API (directory.customer is my_customer): one
-        # users.get. 13 read, 1 domains.list, 4 lookups: 18 calls (11 before the guards and
-        # licenses).
+        # users.get. 19 read, 1 domains.list, 4 lookups: 24 calls (11 before the guards,
+        # licenses and group settings).
         customer = {"directory.users.get": 1}
         lookups = {
             **EXAMPLE_LOOKUPS,
@@ -206,8 +209,8 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
         assert calls == {**read, "directory.domains.list": 1, **lookups}
 
         # Applied, nothing is left to create: the plan is the read and one domains.list,
-        # not a single lookup: 15 calls, the minimum the APIs allow (12 before the guards
-        # and licenses).
+        # not a single lookup: 22 calls, the minimum the APIs allow (12 before the guards,
+        # licenses and group settings).
         monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
         with pytest.raises(SystemExit) as applied:
             main(["apply", str(root), "--auto-approve"])
@@ -217,6 +220,7 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
         assert calls == {
             **read,
             **customer,
+            "groupsSettings.groups.get": 7,  # platform@ too, now that it exists
             "directory.members.list": 7,
             "directory.domains.list": 1,
         }

@@ -280,6 +280,17 @@ class Tenant:
         licenses, _ = self._licensed(c)
         del licenses[c.key]
 
+    # group settings: the named settings of a group that exists, written whole
+
+    def _group_settings_update(self, c: Change) -> None:
+        group = self.group(c.key)
+        held = dict(group.settings or {})
+        for name, fc in c.fields.items():
+            if held.get(name) != fc.old:
+                raise Refused(f"old {name} {fc.old!r}, but the group holds {held.get(name)!r}")
+            held[name] = fc.new
+        self.state.groups[group.email] = replace(group, settings=held)
+
     # groups
 
     def _group_create(self, c: Change) -> None:

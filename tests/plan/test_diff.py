@@ -1405,7 +1405,10 @@ def test_changes_follow_the_phases() -> None:
         want("back"),
         group("platform", member("a-new")),
         group("eng", member("jo"), previous=("dev",)),
-        group("sales", member("jo", "OWNER"), member("hannah"), description="New"),
+        replace(
+            group("sales", member("jo", "OWNER"), member("hannah"), description="New"),
+            settings={"who_can_join": "INVITED_CAN_JOIN"},
+        ),
         want("jo", license="1010020025"),
     )
     actual = state(
@@ -1419,7 +1422,10 @@ def test_changes_follow_the_phases() -> None:
         have("sam"),
         gone("back"),
         group("dev", member("jo")),
-        group("sales", member("jo"), member("sam"), description="Old"),
+        replace(
+            group("sales", member("jo"), member("sam"), description="Old"),
+            settings={"who_can_join": "ANYONE_CAN_JOIN"},
+        ),
     )
     actual.licenses = {"james@x.io": "1010020027", "jo@x.io": "1010020028"}
     plan = make_plan(desired, actual, workspace(licenses={"on_suspend": "revoke"}))

@@ -130,7 +130,7 @@ def test_plan_of_the_example_shows_every_planted_change(run: Run, example_dir: P
     assert missing == []
     for address in UNTOUCHED:
         assert address not in out
-    assert lines[-1].startswith("Plan: 4 to create, 3 to rename, 3 to adopt, 5 to update")
+    assert lines[-1].startswith("Plan: 4 to create, 3 to rename, 3 to adopt, 7 to update")
     assert "UNSAFE" not in out and "\x1b[" not in out
     # The embedded emulator keeps its state in the copy, git-ignored.
     assert (example_dir / ".reconciler" / ".gitignore").is_file()

@@ -225,11 +225,12 @@ def test_markdown_summary_table_counts(example: Example) -> None:
         for line in md.splitlines()
         if line.startswith("| ") and not line.startswith("| |")
     }
-    # Columns: users, groups, org units, members, licenses.
-    assert rows["create"] == ["2", "1", "1", "", ""]
-    assert rows["rename"] == ["2", "1", "", "", ""]
-    assert rows["add member"] == ["", "", "", "6", ""]
-    assert rows["assign license"] == ["", "", "", "", "4"]
+    # Columns: users, groups, org units, members, licenses, group settings.
+    assert rows["create"] == ["2", "1", "1", "", "", ""]
+    assert rows["rename"] == ["2", "1", "", "", "", ""]
+    assert rows["update"] == ["4", "1", "", "", "", "2"]
+    assert rows["add member"] == ["", "", "", "6", "", ""]
+    assert rows["assign license"] == ["", "", "", "", "4", ""]
     assert "delete" not in rows  # empty rows are left out
 
 
@@ -373,7 +374,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "create": 4,
         "rename": 3,
         "adopt": 3,
-        "update": 5,
+        "update": 7,
         "unsuspend": 1,
         "add_member": 6,
         "update_member": 1,

@@ -29,6 +29,9 @@ READ_WRITE = {f"https://www.googleapis.com/auth/{s}" for s in WRITE_SCOPES} | {D
 # The example (state_dir) has a `licenses:` block: every run asks for the Licensing API's one
 # scope too (it has no read-only form). Without the block nothing asks for it (first test).
 LICENSING = "https://www.googleapis.com/auth/apps.licensing"
+# And `group_settings:`: the Groups Settings API's one scope (no read-only form either).
+GROUP_SETTINGS = "https://www.googleapis.com/auth/apps.groups.settings"
+EXAMPLE_APIS = {LICENSING, GROUP_SETTINGS}
 
 
 @pytest.fixture
@@ -73,14 +76,14 @@ def test_reading_commands_ask_only_for_read_only_scopes(granted, state_dir, cli,
     run = cli(*command, state_dir)
     assert run.code in (0, 2), run.text
     assert seen, "the command never asked for a token"
-    assert all(claims == READ_ONLY | {LICENSING} for claims in seen), seen
+    assert all(claims == READ_ONLY | EXAMPLE_APIS for claims in seen), seen
 
 
 def test_apply_asks_for_the_write_scopes_and_nothing_more(granted, state_dir, cli):
     _, seen = granted
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.text
-    assert seen and all(claims == READ_WRITE | {LICENSING} for claims in seen), seen
+    assert seen and all(claims == READ_WRITE | EXAMPLE_APIS for claims in seen), seen
 
 
 def test_plan_with_a_saved_file_is_still_read_only(granted, state_dir, cli, tmp_path):
@@ -89,7 +92,7 @@ def test_plan_with_a_saved_file_is_still_read_only(granted, state_dir, cli, tmp_
     if run.code == 2 and "no such option" in run.err:
         pytest.skip("plan has no --out option")
     assert run.code == 0, run.text
-    assert seen and all(claims == READ_ONLY | {LICENSING} for claims in seen), seen
+    assert seen and all(claims == READ_ONLY | EXAMPLE_APIS for claims in seen), seen
 
 
 def non_loopback_addresses() -> list[str]:
@@ -168,7 +171,8 @@ def test_each_command_asks_a_loopback_emulator_for_its_scopes_once(
     assert run.code in (0, 2), run.text
     stats = tenant.server.stats_json()
     assert stats["token_grants"] == 1, stats  # one token for the whole run
-    assert stats["token_scopes"] == {s: 1 for s in scopes(read_only=read_only, licenses=True)}
+    asked = scopes(read_only=read_only, licenses=True, group_settings=True)
+    assert stats["token_scopes"] == {s: 1 for s in asked}
     assert "401" not in stats["by_status"] and "403" not in stats["by_status"]
 
 
