@@ -59,6 +59,10 @@ def _write(call: Call, *, replace: bool) -> Answer:
     # update (PUT) replaces the resource: what its body leaves out goes back to the default.
     values = current(None if replace else stored)
     values.update(given)
+    if given.get("archiveOnly") == "true" and "whoCanPostMessage" not in given:
+        # The document: "If true, the whoCanPostMessage property is set to NONE_CAN_POST";
+        # only a post permission given with it, other than that, is refused.
+        values["whoCanPostMessage"] = "NONE_CAN_POST"
     check_consistent(values)
     keep = to_store(values)
     if keep != (stored or {}):

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.google import client as client_module
+
 from .support import Tenant, assert_no_changes_left, edit, heads, plan_json
+from .test_offboarding_reads import inject
 
 
 def settings_of(tenant: Tenant, email: str) -> dict[str, str]:
@@ -93,3 +96,56 @@ def test_without_settings_in_git_none_are_read_or_changed(state_dir: Path, emula
     assert calls == set()
     # sales@ still lets anyone post: Google's default for an API group, so not saved apart.
     assert "whoCanPostMessage" not in settings_of(tenant, "sales@example.com")
+
+
+def test_a_new_group_whose_settings_fail_gets_no_members(
+    state_dir: Path, emulator, cli, monkeypatch
+):
+    """platform@ is created by the plan; its settings write fails: its members are not
+    added under Google's defaults, and the next apply finishes the job."""
+    # The product's retry policy with its waits cut twenty-fold (the write fails each try).
+    policy = client_module.RetryPolicy
+    monkeypatch.setattr(client_module, "RetryPolicy", lambda: policy(base_s=0.05, cap_s=1.6))
+    tenant = emulator()
+    refused = []
+
+    def refuse(method, path, body):
+        hit = method == "PATCH" and path.endswith("platform@example.com")
+        if hit:
+            refused.append(path)
+        return hit
+
+    inject(tenant, refuse, "backend_error")
+    run = cli("apply", state_dir, "--auto-approve")
+    assert run.code == 1 and refused
+    assert "failed: update the settings of group platform@example.com" in run.err
+    assert "skipped: add kenji.watanabe@example.com to platform@example.com" in run.err
+    group = next(g for g in tenant.snapshot()["groups"] if g["email"] == "platform@example.com")
+    assert group.get("members", []) == []
+    del tenant.server.api.call  # the fault is gone
+    assert cli("apply", state_dir, "--auto-approve").code == 0
+    assert_no_changes_left(cli, state_dir)
+
+
+def test_archive_only_alone_archives_the_group(state_dir: Path, emulator, cli):
+    """Git accepts `archive_only: true` without a post permission; Google then sets the post
+    permission to NONE_CAN_POST (the discovery document), so apply works, the group takes no
+    posts, and the next plan is empty."""
+    tenant = emulator()
+    edit(
+        state_dir / "groups" / "finance.yaml",
+        "      allow_external_members: true\n",
+        "      allow_external_members: true\n      archive_only: true\n",
+    )
+    edit(
+        state_dir / "groups" / "finance.yaml",
+        "      who_can_post_message: ALL_IN_DOMAIN_CAN_POST\n",
+        "",
+    )
+    ws = state_dir / "workspace.yaml"
+    ws.write_text(ws.read_text().replace("  who_can_post_message: ALL_MEMBERS_CAN_POST\n", ""))
+    run = cli("apply", state_dir, "--auto-approve")
+    assert run.code == 0, run.text
+    held = settings_of(tenant, "audit@example.com")
+    assert held["archiveOnly"] == "true" and held["whoCanPostMessage"] == "NONE_CAN_POST"
+    assert_no_changes_left(cli, state_dir)

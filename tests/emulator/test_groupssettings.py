@@ -208,8 +208,16 @@ def test_none_can_post_needs_archive_only_and_archive_only_needs_none_can_post(s
     groups = settings.groups()
     alone = groups.patch(groupUniqueId=ENG, body={"whoCanPostMessage": "NONE_CAN_POST"})
     assert refusal(alone) == (400, "invalid", NONE_CAN_POST)
-    archive = groups.patch(groupUniqueId=ENG, body={"archiveOnly": "true"})
+    # archiveOnly alone sets the post permission to NONE_CAN_POST (the document); with
+    # another post permission in the same write it is refused.
+    archive = groups.patch(
+        groupUniqueId=ENG, body={"archiveOnly": "true", "whoCanPostMessage": "ANYONE_CAN_POST"}
+    )
     assert refusal(archive) == (400, "invalid", ARCHIVE_ONLY)
+    alone_archived = groups.patch(groupUniqueId=ENG, body={"archiveOnly": "true"}).execute()
+    assert alone_archived["whoCanPostMessage"] == "NONE_CAN_POST"
+    back_first = {"whoCanPostMessage": "ALL_MEMBERS_CAN_POST", "archiveOnly": "false"}
+    groups.patch(groupUniqueId=ENG, body=back_first).execute()
     both = {"whoCanPostMessage": "NONE_CAN_POST", "archiveOnly": "true"}
     assert groups.patch(groupUniqueId=ENG, body=both).execute()["archiveOnly"] == "true"
     # Back from an archive: both again, or it is refused.

@@ -20,3 +20,10 @@ class GroupSettingsChange(Change):
 
     def summary_text(self) -> str:
         return f"update the settings of group {self.key}"
+
+    def establishes(self) -> bool:
+        """For a group the plan creates (no setting held before), its settings are part of
+        bringing it about: if they fail, its members are not added under Google's defaults
+        (anyone may post, say). For an existing group they are not: a failed write must not
+        hold back the removals of members Git took out."""
+        return all(fc.old is None for fc in self.fields.values())
