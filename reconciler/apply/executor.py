@@ -78,7 +78,9 @@ class _Run:
         # Whatever later depends on a resource that did not happen cannot work now: skip it,
         # don't try it.
         if result.result != "applied" and result.change.establishes():
-            self.failed[result.change.key] = result.result
+            # The first thing that did not happen to a key says why (a group's create
+            # failed, so its settings were skipped: its members say it failed).
+            self.failed.setdefault(result.change.key, result.result)
         self.results.append(result)
         self.ctx.on_result(result)
 

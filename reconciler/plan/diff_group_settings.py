@@ -8,6 +8,7 @@ from __future__ import annotations
 from reconciler.plan.change import FieldChange
 from reconciler.plan.diff_context import DiffContext
 from reconciler.plan.kinds import GroupSettingsChange
+from reconciler.problems import ReconcilerError
 
 
 def diff_group_settings(context: DiffContext) -> None:
@@ -16,9 +17,13 @@ def diff_group_settings(context: DiffContext) -> None:
             continue
         held = existing.settings if existing is not None else None
         if existing is not None and held is None:
-            # Not read: the target reads the settings of every group Git declares them
-            # for; never planned from a read that did not happen.
-            raise AssertionError(f"the settings of group {existing.email} were not read")
+            # Not read (the target reads the settings of every group Git declares them for,
+            # found as the groups' differ finds it): never planned from a read that did not
+            # happen.
+            raise ReconcilerError(
+                f"the settings of group {existing.email} were not read; plan again (the "
+                "listings may have been behind)"
+            )
         fields = {
             key: FieldChange((held or {}).get(key), value)
             for key, value in sorted(group.settings.items())

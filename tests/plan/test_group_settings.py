@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from reconciler.plan.diff import make_plan
 from reconciler.plan.kinds import GroupSettingsChange, change_from_json
 from reconciler.plan.render import render_text
+from reconciler.problems import ReconcilerError
 
 from .builder import THEIRS, group, have, member, rows, state, want, workspace
 
@@ -79,3 +82,10 @@ def test_settings_changes_read_in_the_plan_and_round_trip_through_json():
     change = next(c for c in p.changes if c.kind == "group_settings")
     assert isinstance(change_from_json(change.to_json()), GroupSettingsChange)
     assert change_from_json(change.to_json()) == change
+
+
+def test_a_group_whose_settings_were_not_read_stops_the_plan():
+    desired = state(want("jo"), replace(group("eng", member("jo")), settings=CLOSED))
+    unread = state(have("jo"), group("eng", member("jo")))  # settings None: not read
+    with pytest.raises(ReconcilerError, match=r"the settings of group eng@x\.io were not read"):
+        make_plan(desired, unread, workspace())
