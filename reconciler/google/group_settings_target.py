@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
-from reconciler.apply.context import ChangeResult, Context
+from reconciler.apply.context import Context
 from reconciler.apply.pending import load_pending
+from reconciler.google.call_runner import OneCallRunner
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import Actual
 from reconciler.google.group_settings import read_settings, update_call
@@ -81,49 +83,17 @@ class GroupSettingsTarget:
     ) -> None:
         """Nothing beyond the reads: a setting is a value, written whole."""
 
-    def runner(self, plan: Plan, ctx: Context, run: Run) -> GroupSettingsRunner:
-        return GroupSettingsRunner(plan, ctx, run)
-
-
-class GroupSettingsRunner:
-    """Applies settings changes, a batch at a time."""
-
-    def __init__(self, plan: Plan, ctx: Context, run: Run):
-        self.ctx = ctx
-        self.run = run
-        # Groups this plan creates or renames: Google may not find their settings yet.
-        self.fresh = {
+    def runner(self, plan: Plan, ctx: Context, run: Run) -> OneCallRunner:
+        """Settings changes, a batch at a time, through the Groups Settings API's client."""
+        fresh = {
             c.key for c in plan.changes if c.kind == "group" and c.action in ("create", "rename")
         }
+        call = partial(settings_call, ctx.client, fresh)
+        return OneCallRunner(ctx, run, ctx.client.settings, call)
 
-    def before_phase(self, rank: int) -> None:
-        """Nothing to do between phases."""
 
-    def finish(self) -> None:
-        """Nothing is left over after the last phase."""
-
-    def run_phase(self, changes: list[Change]) -> None:
-        size = self.ctx.client.batch_size
-        for start in range(0, len(changes), size):
-            self._run_part(changes[start : start + size])
-
-    def _run_part(self, changes: list[Change]) -> None:
-        todo: list[tuple[Change, Call]] = []
-        for change in changes:
-            blocker = self.run.blocked_by(change)
-            if blocker:
-                self.run.finished(ChangeResult(change, "skipped", blocker))
-            else:
-                values = {BY_KEY[k].api: BY_KEY[k].check(fc.new) for k, fc in change.fields.items()}
-                call = update_call(self.ctx.client, change.key, values, change.key in self.fresh)
-                todo.append((change, call))
-        if not todo:
-            return
-        self.run.started([c for c, _ in todo])
-        outcomes = self.ctx.client.settings.execute_all([call for _, call in todo])
-        for (change, call), outcome in zip(todo, outcomes, strict=True):
-            if outcome.ok:
-                notes = [f"{call.label}: {outcome.note}"] if outcome.note else []
-                self.run.finished(ChangeResult(change, "applied", None, notes))
-            else:
-                self.run.finished(ChangeResult(change, "failed", f"{call.label}: {outcome.error}"))
+def settings_call(client: GoogleClient, fresh: set[str], change: Change) -> Call:
+    """The PATCH of the settings one change sets (`fresh`: the groups the plan creates or
+    renames, which Google may not find yet)."""
+    values = {BY_KEY[k].api: BY_KEY[k].check(fc.new) for k, fc in change.fields.items()}
+    return update_call(client, change.key, values, change.key in fresh)

@@ -12,9 +12,11 @@ assignments are read whole, and a write Google finds already done counts as done
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
-from reconciler.apply.context import ChangeResult, Context
+from reconciler.apply.context import Context
+from reconciler.google.call_runner import OneCallRunner
 from reconciler.google.client import Call, GoogleClient
 from reconciler.google.fetch import Actual
 from reconciler.google.licensing import (
@@ -57,52 +59,17 @@ class LicensingTarget:
     ) -> None:
         """Nothing beyond the listing: an assignment found done on apply counts as done."""
 
-    def runner(self, plan: Plan, ctx: Context, run: Run) -> LicensingRunner:
-        return LicensingRunner(ctx, run)
+    def runner(self, plan: Plan, ctx: Context, run: Run) -> OneCallRunner:
+        """License changes, a batch at a time, through the Licensing API's client."""
+        return OneCallRunner(ctx, run, ctx.client.licenses, partial(license_call, ctx.client))
 
 
-class LicensingRunner:
-    """Applies license changes, a batch at a time."""
-
-    def __init__(self, ctx: Context, run: Run):
-        self.ctx = ctx
-        self.run = run
-
-    def before_phase(self, rank: int) -> None:
-        """Nothing to do between phases: licenses claim no addresses."""
-
-    def finish(self) -> None:
-        """Nothing is left over after the last phase."""
-
-    def run_phase(self, changes: list[Change]) -> None:
-        size = self.ctx.client.batch_size
-        for start in range(0, len(changes), size):
-            self._run_part(changes[start : start + size])
-
-    def _run_part(self, changes: list[Change]) -> None:
-        todo: list[tuple[Change, Call]] = []
-        for change in changes:
-            blocker = self.run.blocked_by(change)
-            if blocker:
-                self.run.finished(ChangeResult(change, "skipped", blocker))
-            else:
-                todo.append((change, self._call(change)))
-        if not todo:
-            return
-        self.run.started([c for c, _ in todo])
-        outcomes = self.ctx.client.licenses.execute_all([call for _, call in todo])
-        for (change, call), outcome in zip(todo, outcomes, strict=True):
-            if outcome.ok:
-                notes = [f"{call.label}: {outcome.note}"] if outcome.note else []
-                self.run.finished(ChangeResult(change, "applied", None, notes))
-            else:
-                self.run.finished(ChangeResult(change, "failed", f"{call.label}: {outcome.error}"))
-
-    def _call(self, change: Change) -> Call:
-        assert isinstance(change, LicenseChange)
-        client, sku = self.ctx.client, change.fields["sku"]
-        if change.action == "assign_license":
-            return assign_call(client, change.product, sku.new, change.key)
-        if change.action == "change_license":
-            return reassign_call(client, change.product, sku.old, sku.new, change.key)
-        return revoke_call(client, change.product, sku.old, change.key)
+def license_call(client: GoogleClient, change: Change) -> Call:
+    """The Licensing API call that makes one license change."""
+    assert isinstance(change, LicenseChange)
+    sku = change.fields["sku"]
+    if change.action == "assign_license":
+        return assign_call(client, change.product, sku.new, change.key)
+    if change.action == "change_license":
+        return reassign_call(client, change.product, sku.old, sku.new, change.key)
+    return revoke_call(client, change.product, sku.old, change.key)
