@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,12 +113,10 @@ def _licenses(actual: State, workspace: Workspace, report: Report) -> None:
     if licenses is None or actual.licenses is None:
         return
     rows = report.sections["licenses"]
-    used: dict[str, int] = {}
-    for sku in actual.licenses.values():
-        used[sku] = used.get(sku, 0) + 1
+    used = Counter(actual.licenses.values())
     seats_rows = []
     for sku in sorted(set(used) | set(licenses.seats)):
-        count, seats = used.get(sku, 0), licenses.seats.get(sku)
+        count, seats = used[sku], licenses.seats.get(sku)
         detail = f"{count} used" + (f" of {seats} seats" if seats is not None else "")
         over = seats is not None and count > seats
         name = f"sku {shown(licenses.product, sku)}"

@@ -15,6 +15,7 @@ what a protected account renamed in Google (its alias removed) looks like.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -269,24 +270,22 @@ def over_seats(plan: Plan, actual: State, workspace: Workspace) -> list[str]:
     licenses = workspace.licenses
     if licenses is None or not licenses.seats or actual.licenses is None:
         return []
-    used: dict[str, int] = {}
-    for sku in actual.licenses.values():
-        used[sku] = used.get(sku, 0) + 1
-    added: dict[str, int] = {}
+    used = Counter(actual.licenses.values())
+    added: Counter[str] = Counter()
     for change in plan.changes:
         if change.kind != "license":
             continue
         sku = change.fields["sku"]
         if sku.old != NO_LICENSE:
-            used[sku.old] = used.get(sku.old, 0) - 1
+            used[sku.old] -= 1
         if sku.new != NO_LICENSE:
-            used[sku.new] = used.get(sku.new, 0) + 1
-            added[sku.new] = added.get(sku.new, 0) + 1
+            used[sku.new] += 1
+            added[sku.new] += 1
     return [
         f"{used[sku]} {shown(licenses.product, sku)} licenses after this plan ({added[sku]} "
         f"assigned by it); licenses.seats allows {seats}"
         for sku, seats in sorted(licenses.seats.items())
-        if added.get(sku) and used.get(sku, 0) > seats
+        if added[sku] and used[sku] > seats
     ]
 
 
