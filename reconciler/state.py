@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from reconciler.entra.state import EntraGroup
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 Role = Literal["OWNER", "MANAGER", "MEMBER"]
@@ -211,6 +214,9 @@ class State:
     # Actual side only: the SKU id each account holds of `licenses.product`, by primary
     # email (read only with a `licenses:` block; None: not read).
     licenses: dict[str, str] | None = None
+    # Desired side only: the groups Git exports to Entra ID (`entra: true`), by display name
+    # (reconciler/entra/state.py); None when workspace.yaml has no `entra:` block.
+    entra_groups: dict[str, EntraGroup] | None = None
 
     def bound_users(self) -> set[str]:
         """Emails of users that Git binds to a Google account."""
