@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reconciler.entra.target import EntraTarget
 from reconciler.google.group_settings_target import GroupSettingsTarget
 from reconciler.google.license_target import LicensingTarget
 from reconciler.google.target import DirectoryTarget
@@ -12,8 +13,14 @@ from reconciler.plan.change import Change
 from reconciler.plan.kinds import CHANGE_TYPES
 from reconciler.target import Target
 
-# In the order they read: the Licensing target reads after the Directory, on its accounts.
-TARGETS: tuple[Target, ...] = (DirectoryTarget(), LicensingTarget(), GroupSettingsTarget())
+# In the order they read: the Licensing target reads after the Directory, on its accounts;
+# Entra ID last, its changes after Google's.
+TARGETS: tuple[Target, ...] = (
+    DirectoryTarget(),
+    LicensingTarget(),
+    GroupSettingsTarget(),
+    EntraTarget(),
+)
 
 _OWNERS: Mapping[type[Change], Target] = {
     change_type: target for target in TARGETS for change_type in target.change_types

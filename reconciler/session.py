@@ -23,7 +23,22 @@ from reconciler.registry import TARGETS
 @contextmanager
 def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
     """A client for the directory's provider. With `provider.kind: emulator` and no
-    RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant."""
+    RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant. With an
+    `entra:` block, the client carries a Microsoft Graph connection too (`client.graph`)."""
+    with _google(desired, read_only=read_only) as client:
+        entra = desired.workspace.entra
+        if entra is None:
+            yield client
+            return
+        from reconciler.entra.session import graph_session
+
+        with graph_session(entra, desired.tree.root) as graph:
+            client.graph = graph
+            yield client
+
+
+@contextmanager
+def _google(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
     ws, root = desired.workspace, desired.tree.root
     offboarding = configured(ws, list(desired.state.users.values()))
     scopes = {

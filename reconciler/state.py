@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from reconciler.entra.state import EntraGroup
+    from reconciler.entra.state import EntraActual, EntraGroup
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 Role = Literal["OWNER", "MANAGER", "MEMBER"]
@@ -217,6 +217,8 @@ class State:
     # Desired side only: the groups Git exports to Entra ID (`entra: true`), by display name
     # (reconciler/entra/state.py); None when workspace.yaml has no `entra:` block.
     entra_groups: dict[str, EntraGroup] | None = None
+    # Actual side only: the Entra tenant as Microsoft Graph shows it (None: not read).
+    entra: EntraActual | None = None
 
     def bound_users(self) -> set[str]:
         """Emails of users that Git binds to a Google account."""

@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import googleapiclient
@@ -46,6 +46,9 @@ from reconciler.google.retry import (
 )
 from reconciler.problems import ReconcilerError, one_line
 from reconciler.settings import GoogleProvider
+
+if TYPE_CHECKING:
+    from reconciler.entra.client import GraphClient
 
 ENDPOINT_ENV = "RECONCILER_GOOGLE_ENDPOINT"
 DIRECTORY = "directory_v1"
@@ -231,6 +234,9 @@ class GoogleClient:
         self._transfers: GoogleClient | None = None
         self._licenses: GoogleClient | None = None
         self._settings: GoogleClient | None = None
+        # Microsoft Graph, opened beside Google's connection by the session when
+        # workspace.yaml exports groups to Entra ID (reconciler/entra/); None otherwise.
+        self.graph: GraphClient | None = None
 
     @property
     def transfers(self) -> GoogleClient:

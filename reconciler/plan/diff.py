@@ -3,9 +3,10 @@
 One differ per kind of change, each in its own module, run in order: users
 (diff_users.py), org units (diff_org_units.py), groups and their members (diff_groups.py,
 after users: members follow the accounts the plan renames), group settings
-(diff_group_settings.py, of the groups the groups' differ found), licenses (diff_licenses.py, of
-the accounts the users' differ found). Then the safety checks
-(safety.py). A new kind of change adds its differ and one line in `make_plan`.
+(diff_group_settings.py, of the groups the groups' differ found), licenses
+(diff_licenses.py, of the accounts the users' differ found), the groups exported to Entra ID
+(diff_entra.py). Then the safety checks (safety.py). A new kind of change adds its differ
+and one line in `make_plan`.
 
 Every comparison is on normalized values (lower-case emails, sorted tuples, "" and absent
 alike), so a plan made right after a successful apply is empty.
@@ -18,6 +19,7 @@ from datetime import datetime
 
 from reconciler.plan.change import Change
 from reconciler.plan.diff_context import DiffContext
+from reconciler.plan.diff_entra import diff_entra
 from reconciler.plan.diff_group_settings import diff_group_settings
 from reconciler.plan.diff_groups import diff_groups
 from reconciler.plan.diff_licenses import diff_licenses
@@ -47,6 +49,7 @@ def make_plan(
     diff_groups(context)
     diff_group_settings(context)
     diff_licenses(context)
+    diff_entra(context)  # Entra ID last: its changes follow Google's
     check_safety(context.plan, actual, workspace, desired)
     context.plan.sort()
     return context.plan

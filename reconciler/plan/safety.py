@@ -299,7 +299,12 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     safety = workspace.safety
     managed = sum(1 for u in actual.users.values() if u.owner == workspace.ownership.id)
     members = sum(len(g.members) for g in actual.groups.values())
+    entra_members = sum(len(m) for m in actual.entra.members.values()) if actual.entra else 0
     counts = plan.summary()
+    # Member removals are counted per directory, each against its own memberships.
+    entra_removals = sum(
+        1 for c in plan.changes if c.kind == "entra_membership" and c.action == "remove_member"
+    )
     # Offboarding steps count with the suspensions, by account: an account suspended and
     # signed out counts once, one signed out or revoked later counts too.
     offboarded = {c.key for c in plan.changes if c.kind == "user" and c.action in OFFBOARDING}
@@ -327,7 +332,7 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
         ),
         Limit(
             "member removals",
-            counts.get("remove_member", 0),
+            counts.get("remove_member", 0) - entra_removals,
             safety.max_member_removals,
             safety.max_member_removals_percent,
             members,
@@ -338,5 +343,12 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
             safety.max_license_revocations,
             safety.max_license_revocations_percent,
             licensed,
+        ),
+        Limit(
+            "Entra member removals",
+            entra_removals,
+            safety.max_member_removals,
+            safety.max_member_removals_percent,
+            entra_members,
         ),
     ]

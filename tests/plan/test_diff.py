@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.entra.state import EntraActual, EntraGroup, EntraGroupRecord, EntraMember
 from reconciler.plan.diff import changes_of, make_plan
 from reconciler.plan.kinds import PHASE_RANK, PHASES
 from reconciler.settings import Workspace
@@ -1428,6 +1429,16 @@ def test_changes_follow_the_phases() -> None:
         ),
     )
     actual.licenses = {"james@x.io": "1010020027", "jo@x.io": "1010020028"}
+    # Entra ID: one group created, one adopted with a new description, a member out.
+    desired.entra_groups = {
+        "New": EntraGroup("New", users=("jo@x.io",)),
+        "Team": EntraGroup("Team", "New", users=("jo@x.io",)),
+    }
+    actual.entra = EntraActual(
+        users_by_upn={"jo@x.io": "u-jo", "sam@x.io": "u-sam"},
+        groups=[EntraGroupRecord("g-team", "Team", "Old")],
+        members={"g-team": (EntraMember("u-sam", "user", "sam@x.io"),)},
+    )
     plan = make_plan(desired, actual, workspace(licenses={"on_suspend": "revoke"}))
     phases = [(c.kind, c.action) for c in plan.changes]
     assert phases == sorted(phases, key=PHASE_RANK.__getitem__)

@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.plan.change import ACTIONS, Change
 from reconciler.plan.change_json import ChangeRecord
+from reconciler.plan.kinds.entra import EntraGroupChange, EntraMembershipChange
 from reconciler.plan.kinds.group import GroupChange
 from reconciler.plan.kinds.group_settings import GroupSettingsChange
 from reconciler.plan.kinds.license import LicenseChange
@@ -23,6 +24,8 @@ CHANGE_TYPES: tuple[type[Change], ...] = (
     MembershipChange,
     LicenseChange,
     GroupSettingsChange,
+    EntraGroupChange,
+    EntraMembershipChange,
 )
 
 BY_KIND: Mapping[str, type[Change]] = {t.kind: t for t in CHANGE_TYPES}
@@ -65,6 +68,8 @@ __all__ = [
     "CHANGE_TYPES",
     "PHASES",
     "PHASE_RANK",
+    "EntraGroupChange",
+    "EntraMembershipChange",
     "GroupChange",
     "GroupSettingsChange",
     "LicenseChange",

@@ -1,0 +1,218 @@
+"""Applying the Entra changes of a plan through Microsoft Graph's `$batch` (20 requests a
+batch): groups created then marked as ours, adopted groups marked, descriptions updated,
+members added and removed by reference.
+
+Graph's writes are eventually consistent: a group created a moment ago may not take a marker
+or a member yet (404, or 400 naming an object that does not exist). Those requests are sent
+again after a growing wait, a bounded number of times
+(https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/);
+a member already there counts as added, one already gone as removed (ops.py says which
+answers mean what)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reconciler.apply.context import ChangeResult, Context
+from reconciler.entra import ops
+from reconciler.entra.state import EntraActual
+from reconciler.plan.change import Change
+from reconciler.plan.diff_entra import match_group
+from reconciler.plan.kinds import EntraGroupChange, EntraMembershipChange
+from reconciler.target import Run
+
+if TYPE_CHECKING:
+    from reconciler.entra.client import GraphClient
+
+# Waits (seconds) before each new try of a request Graph answered as not yet consistent.
+LAG_WAITS_S: tuple[float, ...] = (1, 2, 4, 8, 16)
+
+Request = dict[str, Any]
+
+
+class EntraRunner:
+    """The Entra target's side of one apply."""
+
+    def __init__(
+        self, ctx: Context, run: Run, graph: GraphClient | None, entra: EntraActual | None
+    ):
+        self.ctx = ctx
+        self.run = run
+        self.graph = graph
+        self.entra = entra or EntraActual()
+        self.waits = LAG_WAITS_S
+        # Group display name -> object id: the groups the plan found, and those it creates.
+        self.ids: dict[str, str] = {}
+        ours = ctx.ownership_id
+        for group in self.entra.groups:
+            name = group.display_name
+            if name not in self.ids:
+                match = match_group(name, self.entra, ours)
+                if match.record is not None:
+                    self.ids[name] = match.record.id
+
+    def before_phase(self, rank: int) -> None:
+        """Nothing to do between phases."""
+
+    def finish(self) -> None:
+        """Nothing is left over after the last phase."""
+
+    def run_phase(self, changes: list[Change]) -> None:
+        todo: list[Change] = []
+        for change in changes:
+            blocker = self.run.blocked_by(change)
+            if blocker:
+                self.run.finished(ChangeResult(change, "skipped", blocker))
+            else:
+                todo.append(change)
+        if not todo:
+            return
+        if self.graph is None:
+            for change in todo:
+                self._failed(change, "no Microsoft Graph connection was opened")
+            return
+        self.run.started(todo)
+        first = todo[0]
+        if isinstance(first, EntraGroupChange):
+            {"create": self._create, "adopt": self._adopt, "update": self._update}[first.action](
+                todo
+            )
+        else:
+            {"add_member": self._add, "remove_member": self._remove}[first.action](todo)
+
+    # -- groups ------------------------------------------------------------------------
+
+    def _create(self, changes: list[Change]) -> None:
+        requests = [ops.create_group(c.key, _new(c, "description")) for c in changes]
+        answers = self._send(requests, "create")
+        created: list[Change] = []
+        for change, answer in zip(changes, answers, strict=True):
+            if isinstance(answer, str):
+                self._failed(change, f"create: {answer}")
+                continue
+            self.ids[change.key] = answer["body"]["id"]
+            created.append(change)
+        self._mark(created, "created")
+
+    def _adopt(self, changes: list[Change]) -> None:
+        ready = [c for c in changes if self._group_id(c.key, c)]
+        self._mark(ready, "adopted")
+
+    def _mark(self, changes: list[Change], what: str) -> None:
+        owner = self.ctx.ownership_id
+        requests = [ops.mark(self.ids[c.key], owner) for c in changes]
+        for change, answer in zip(changes, self._send(requests, "mark"), strict=True):
+            if isinstance(answer, str):
+                group_id = self.ids[change.key]
+                self._failed(
+                    change,
+                    f"{what} ({group_id}) but not marked as ours: {answer}; the next plan "
+                    "adopts it by its name",
+                )
+            else:
+                notes = [f"Entra object id {self.ids[change.key]}"]
+                self.run.finished(ChangeResult(change, "applied", None, notes))
+
+    def _update(self, changes: list[Change]) -> None:
+        ready = [c for c in changes if self._group_id(c.key, c)]
+        requests = [ops.update_group(self.ids[c.key], _new(c, "description")) for c in ready]
+        self._report(ready, self._send(requests, "update"), "update")
+
+    # -- members -----------------------------------------------------------------------
+
+    def _add(self, changes: list[Change]) -> None:
+        ready: list[tuple[Change, Request]] = []
+        for change in changes:
+            assert isinstance(change, EntraMembershipChange)
+            group_id = self._group_id(change.group or "", change)
+            member_id = self._member_id(change) if group_id else None
+            if group_id and member_id:
+                ready.append((change, ops.add_member(group_id, member_id)))
+        answers = self._send([r for _, r in ready], "add")
+        self._report([c for c, _ in ready], answers, "add member")
+
+    def _remove(self, changes: list[Change]) -> None:
+        ready: list[tuple[Change, Request]] = []
+        for change in changes:
+            assert isinstance(change, EntraMembershipChange)
+            group_id = self._group_id(change.group or "", change)
+            if not group_id:
+                continue
+            member_id = next(
+                (m.id for m in self.entra.members.get(group_id, ()) if m.name == change.member),
+                None,
+            )
+            if member_id is None:
+                self._failed(change, f"{change.member} is not among the members read")
+                continue
+            ready.append((change, ops.remove_member(group_id, member_id)))
+        answers = self._send([r for _, r in ready], "remove")
+        self._report([c for c, _ in ready], answers, "remove member")
+
+    def _member_id(self, change: EntraMembershipChange) -> str | None:
+        member = change.member or ""
+        if change.member_type == "GROUP":
+            found = self.ids.get(member)
+            what = f'Entra group "{member}" was not found or created'
+        else:
+            found = self.entra.user_id(member)
+            what = f"{member} has no Entra account"
+        if found is None:
+            self._failed(change, what)
+        return found
+
+    def _group_id(self, name: str, change: Change) -> str | None:
+        found = self.ids.get(name)
+        if found is None:
+            self._failed(change, f'Entra group "{name}" was not found by its name')
+        return found
+
+    # -- sending -----------------------------------------------------------------------
+
+    def _send(self, requests: list[Request], call: str) -> list[dict[str, Any] | str]:
+        """Each request's answer (the response) or why it failed; requests Graph answers as
+        not yet consistent are sent again after a wait, up to len(self.waits) times."""
+        assert self.graph is not None
+        results: list[dict[str, Any] | str] = ["not sent"] * len(requests)
+        pending = list(range(len(requests)))
+        for attempt in range(len(self.waits) + 1):
+            if not pending:
+                break
+            if attempt:
+                self.graph.retry.sleep(self.waits[attempt - 1])
+            answers = self.graph.batch([requests[i] for i in pending])
+            again: list[int] = []
+            for index, answer in zip(pending, answers, strict=True):
+                verdict = ops.outcome(call, answer)
+                if verdict == "done":
+                    results[index] = answer
+                elif verdict == "retry":
+                    results[index] = _error_text(answer) + " (still, after waiting)"
+                    again.append(index)
+                else:
+                    results[index] = verdict
+            pending = again
+        return results
+
+    def _report(
+        self, changes: list[Change], answers: list[dict[str, Any] | str], call: str
+    ) -> None:
+        for change, answer in zip(changes, answers, strict=True):
+            if isinstance(answer, str):
+                self._failed(change, f"{call}: {answer}")
+            else:
+                self.run.finished(ChangeResult(change, "applied"))
+
+    def _failed(self, change: Change, why: str) -> None:
+        self.run.finished(ChangeResult(change, "failed", why))
+
+
+def _new(change: Change, name: str) -> Any:
+    field = change.fields.get(name)
+    return field.new if field is not None else None
+
+
+def _error_text(answer: dict[str, Any]) -> str:
+    body = answer.get("body") or {}
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    return f"{answer.get('status')} {error.get('code', '')}: {error.get('message', '')}".strip()

@@ -1,0 +1,255 @@
+"""The groups Git exports to Microsoft Entra ID (`entra: true`), against what Graph lists.
+
+Matching is by exact display name, as the export promises: a group marked as ours (the open
+extension of reconciler/entra/marker.py) with that name is managed; an unmarked security
+group that alone has that name is adopted (marked); none: the group is created, once it
+would have a member. A name held by several groups, by a group another repository marked,
+or only by a group that is not a security group (a Microsoft 365 or mail-enabled group) is
+refused with a note: no change touches that group. Membership is authoritative, compared by
+object id: Git's users who have an Entra account (by userPrincipalName, then mail), and
+nested exported groups; users without an Entra account and external addresses are skipped
+with a note, protected addresses are never removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.entra.state import EntraActual, EntraGroup, EntraGroupRecord, EntraMember
+from reconciler.plan.change import FieldChange
+from reconciler.plan.compare import same
+from reconciler.plan.diff_context import DiffContext
+from reconciler.plan.kinds.entra import EntraGroupChange, EntraMembershipChange, membership_key
+from reconciler.plan.plan import Plan
+from reconciler.problems import ReconcilerError
+
+# Notes list at most this many addresses each; the count says how many there are.
+_LISTED = 5
+
+
+@dataclass(frozen=True)
+class Match:
+    """What the export does with one Git group's name in Entra ID: `record` is the group it
+    manages or adopts (None: it creates one), `refusal` why it touches none."""
+
+    record: EntraGroupRecord | None = None
+    adopt: bool = False
+    refusal: str | None = None
+
+
+def match_group(name: str, entra: EntraActual, ours: str) -> Match:
+    """The Entra group a Git group named `name` is, by exact display name."""
+    named = [g for g in entra.groups if g.display_name == name]
+    mine = [g for g in named if g.owner == ours]
+    if len(mine) == 1:
+        return Match(mine[0])
+    if len(named) > 1:
+        ids = ", ".join(g.id for g in named)
+        return Match(
+            refusal=f"{len(named)} groups in Entra ID have this name ({ids}); the export takes "
+            "over a group only when its name is unique, or a third would be made. Rename or "
+            "delete the others in Entra ID"
+        )
+    if not named:
+        return Match()
+    group = named[0]
+    if group.owner is not None:
+        return Match(refusal="it is marked as another repository's (ownership id differs)")
+    if not group.is_security_group:
+        what = "a Microsoft 365 group" if "Unified" in group.group_types else "mail-enabled"
+        return Match(
+            refusal=f"the group with this name is {what}; only security groups are exported. "
+            "Rename it in Entra ID, or give the Git group another display name"
+        )
+    return Match(group, adopt=True)
+
+
+def diff_entra(ctx: DiffContext) -> None:
+    """Plan the Entra groups and members Git asks for (nothing without an `entra:` block)."""
+    wanted = ctx.desired.entra_groups
+    if wanted is None:
+        return
+    entra = ctx.view.state.entra
+    if entra is None:
+        raise ReconcilerError(
+            "Entra ID was not read, so its groups cannot be planned (a read that failed)"
+        )
+    matches = {name: match_group(name, entra, ctx.ours) for name in wanted}
+    # Which groups the plan creates is decided first, nested ones included: a group whose
+    # only members are groups that will exist is created too.
+    created = set(_created(wanted, matches, entra))
+    for _, group in sorted(wanted.items()):
+        _diff_group(ctx, group, matches, created, entra)
+    _left_behind(ctx, wanted, entra)
+
+
+def _created(
+    wanted: dict[str, EntraGroup], matches: dict[str, Match], entra: EntraActual
+) -> list[str]:
+    """The groups the plan creates: unmatched and not refused, with at least one member that
+    will be there (a user with an Entra account, or a nested group that exists or is
+    created); worked out to a fixed point, since nesting can chain."""
+    exists = {n for n, m in matches.items() if m.record is not None}
+    created: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for name, group in sorted(wanted.items()):
+            match = matches[name]
+            if match.record is not None or match.refusal or name in created:
+                continue
+            users = any(entra.user_id(u) for u in group.users)
+            groups = any(g in exists or g in created for g in group.groups)
+            if users or groups:
+                created.append(name)
+                changed = True
+    return created
+
+
+def _diff_group(
+    ctx: DiffContext,
+    group: EntraGroup,
+    matches: dict[str, Match],
+    created: set[str],
+    entra: EntraActual,
+) -> None:
+    name, match, plan = group.display_name, matches[group.display_name], ctx.plan
+    if match.refusal:
+        plan.notes.append(f'Entra group "{name}" is refused: {match.refusal}.')
+        return
+    record = match.record
+    if record is None and name not in created:
+        plan.notes.append(
+            f'Entra group "{name}" is not created yet: none of its members has an Entra '
+            "account (a group is created once it has a member)."
+        )
+        _skipped_notes(plan, group, entra)
+        return
+    description = group.description or None
+    if record is None:
+        fields = {"description": FieldChange(None, description)} if description else {}
+        plan.changes.append(EntraGroupChange("create", name, fields, origin=group.origin))
+    else:
+        if match.adopt:
+            plan.changes.append(
+                EntraGroupChange(
+                    "adopt",
+                    name,
+                    reason="an unmarked security group with this name exists",
+                    origin=group.origin,
+                )
+            )
+        if group.description is not None and not same(description, record.description):
+            plan.changes.append(
+                EntraGroupChange(
+                    "update",
+                    name,
+                    {"description": FieldChange(record.description, description)},
+                    origin=group.origin,
+                )
+            )
+    _diff_members(ctx, group, record, matches, created, entra)
+
+
+def _diff_members(
+    ctx: DiffContext,
+    group: EntraGroup,
+    record: EntraGroupRecord | None,
+    matches: dict[str, Match],
+    created: set[str],
+    entra: EntraActual,
+) -> None:
+    name, plan = group.display_name, ctx.plan
+    held = entra.members.get(record.id, ()) if record is not None else ()
+    held_ids = {m.id for m in held}
+    wanted_ids: set[str] = set()
+    for email in group.users:
+        user_id = entra.user_id(email)
+        if user_id is None:
+            continue
+        wanted_ids.add(user_id)
+        if user_id not in held_ids:
+            plan.changes.append(_member("add_member", name, email, "USER", group))
+    for nested in group.groups:
+        nested_match = matches.get(nested, Match())
+        if nested_match.record is not None:
+            wanted_ids.add(nested_match.record.id)
+            if nested_match.record.id not in held_ids:
+                plan.changes.append(_member("add_member", name, nested, "GROUP", group))
+        elif nested in created:
+            plan.changes.append(_member("add_member", name, nested, "GROUP", group))
+        else:
+            plan.notes.append(
+                f'Entra group "{name}": its nested group "{nested}" is not in Entra ID '
+                "(refused or not created yet), so it is not a member yet."
+            )
+    _skipped_notes(plan, group, entra)
+    protected = {a.lower() for a in ctx.workspace.protected}
+    for member in sorted(held, key=lambda m: m.name):
+        if member.id in wanted_ids:
+            continue
+        if _is_protected(member, entra, protected):
+            plan.notes.append(
+                f'{member.name} stays in Entra group "{name}": it is protected '
+                "(workspace.yaml `protected`)."
+            )
+            continue
+        kind = {"user": "USER", "group": "GROUP"}.get(member.kind, "OTHER")
+        plan.changes.append(_member("remove_member", name, member.name, kind, group))
+
+
+def _skipped_notes(plan: Plan, group: EntraGroup, entra: EntraActual) -> None:
+    """Notes naming the members the export skips: users without an Entra account, external
+    addresses."""
+    name = group.display_name
+    missing = [email for email in group.users if entra.user_id(email) is None]
+    if missing:
+        plan.notes.append(
+            f'Entra group "{name}": {_listed(missing)} have no Entra account (by '
+            "userPrincipalName or mail) and are skipped; this export does not create users."
+        )
+    if group.external:
+        plan.notes.append(
+            f'Entra group "{name}": external {_listed(list(group.external))} are skipped; '
+            "only the directory's users and groups are exported."
+        )
+
+
+def _member(
+    action: str, group: str, member: str, kind: str, desired: EntraGroup
+) -> EntraMembershipChange:
+    reason = "not in Git" if action == "remove_member" else None
+    return EntraMembershipChange(
+        action,
+        membership_key(group, member),
+        reason=reason,
+        origin=desired.origin,
+        group=group,
+        member=member,
+        member_type=kind,
+    )
+
+
+def _is_protected(member: EntraMember, entra: EntraActual, protected: set[str]) -> bool:
+    if member.kind != "user":
+        return False
+    if member.name in protected:
+        return True
+    return any(entra.user_id(address) == member.id for address in protected)
+
+
+def _left_behind(ctx: DiffContext, wanted: dict[str, EntraGroup], entra: EntraActual) -> None:
+    for record in sorted(entra.groups, key=lambda g: g.display_name):
+        if record.owner == ctx.ours and record.display_name not in wanted:
+            count = len(entra.members.get(record.id, ()))
+            ctx.plan.notes.append(
+                f'Entra group "{record.display_name}" ({record.id}) is marked as ours but Git '
+                f"no longer exports it; it is left as it is, with {count} members."
+            )
+
+
+def _listed(addresses: list[str]) -> str:
+    shown = ", ".join(addresses[:_LISTED])
+    more = len(addresses) - _LISTED
+    count = f"{len(addresses)} member" + ("s" if len(addresses) != 1 else "")
+    return f"{count} ({shown}{f', and {more} more' if more > 0 else ''})"

@@ -1,0 +1,210 @@
+"""Entra ID changes of the plan (reconciler/plan/diff_entra.py), on tiny States: the groups
+Git exports (`State.entra_groups`) against what Graph lists (`State.entra`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.entra.state import EntraActual, EntraGroup, EntraGroupRecord, EntraMember
+from reconciler.plan.diff import make_plan
+from reconciler.plan.kinds import change_from_json
+from reconciler.plan.render import render_text, summary_line
+from reconciler.problems import ReconcilerError
+from reconciler.state import State
+
+from .builder import OURS, THEIRS, have, state, want, workspace
+
+ADA, BO, CY = "ada@x.io", "bo@x.io", "cy@x.io"
+USERS = {ADA: "id-ada", BO: "id-bo", CY: "id-cy"}
+
+
+def tenant(*groups: EntraGroupRecord, members=None, users=USERS) -> EntraActual:
+    return EntraActual(
+        users_by_upn=dict(users),
+        groups=list(groups),
+        members={k: tuple(v) for k, v in (members or {}).items()},
+    )
+
+
+def record(name, id="g1", owner=OURS, **kw) -> EntraGroupRecord:
+    return EntraGroupRecord(id=id, display_name=name, owner=owner, **kw)
+
+
+def user(email: str) -> EntraMember:
+    return EntraMember(USERS[email], "user", email)
+
+
+def plan_of(wanted: list[EntraGroup], actual: EntraActual, **ws):
+    # Google holds the same three users as Git (protected addresses find their accounts).
+    desired = state(want("ada"), want("bo"), want("cy"))
+    desired.entra_groups = {g.display_name: g for g in wanted}
+    google = state(have("ada"), have("bo"), have("cy"))
+    google.entra = actual
+    return make_plan(desired, google, workspace(**ws))
+
+
+def rows(p):
+    return [(c.kind, c.action, c.key) for c in p.changes]
+
+
+def test_a_group_with_members_is_created_then_filled():
+    p = plan_of([EntraGroup("Eng", "Engineers", users=(ADA, BO))], tenant())
+    assert rows(p) == [
+        ("entra_group", "create", "Eng"),
+        ("entra_membership", "add_member", "Eng/ada@x.io"),
+        ("entra_membership", "add_member", "Eng/bo@x.io"),
+    ]
+    assert p.changes[0].fields["description"].new == "Engineers"
+
+
+def test_a_group_with_no_member_in_entra_is_not_created_and_says_why():
+    p = plan_of([EntraGroup("Eng", users=("nobody@x.io",))], tenant())
+    assert p.changes == []
+    assert any('"Eng" is not created yet' in n for n in p.notes)
+    assert any("nobody@x.io" in n and "no Entra account" in n for n in p.notes)
+
+
+def test_an_unmarked_security_group_with_the_name_is_adopted_and_its_members_made_exact():
+    have = record("Eng", owner=None)
+    p = plan_of(
+        [EntraGroup("Eng", users=(ADA,))],
+        tenant(have, members={"g1": [user(BO)]}),
+    )
+    assert rows(p) == [
+        ("entra_group", "adopt", "Eng"),
+        ("entra_membership", "add_member", "Eng/ada@x.io"),
+        ("entra_membership", "remove_member", "Eng/bo@x.io"),
+    ]
+
+
+def test_a_managed_group_matching_git_plans_nothing():
+    have = record("Eng", description="Engineers")
+    p = plan_of(
+        [EntraGroup("Eng", "Engineers", users=(ADA,))],
+        tenant(have, members={"g1": [user(ADA)]}),
+    )
+    assert p.changes == []
+
+
+def test_the_description_is_updated_only_when_git_manages_it():
+    have = record("Eng", description="old")
+    p = plan_of([EntraGroup("Eng", "new", users=(ADA,))], tenant(have, members={"g1": [user(ADA)]}))
+    assert rows(p) == [("entra_group", "update", "Eng")]
+    assert p.changes[0].fields["description"].old == "old"
+    unmanaged = plan_of(
+        [EntraGroup("Eng", users=(ADA,))], tenant(have, members={"g1": [user(ADA)]})
+    )
+    assert unmanaged.changes == []
+
+
+def test_a_name_several_groups_share_is_refused_with_a_note_and_touched_not():
+    twins = [record("Eng", id="g1", owner=None), record("Eng", id="g2", owner=None)]
+    p = plan_of([EntraGroup("Eng", users=(ADA,))], tenant(*twins))
+    assert p.changes == []
+    assert any('"Eng" is refused: 2 groups' in n and "g1, g2" in n for n in p.notes)
+
+
+def test_our_marked_group_wins_over_an_unmarked_namesake():
+    both = [record("Eng", id="g1", owner=None), record("Eng", id="g2")]
+    p = plan_of([EntraGroup("Eng", users=(ADA,))], tenant(*both, members={"g2": [user(ADA)]}))
+    assert p.changes == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        ({"group_types": ("Unified",)}, "Microsoft 365 group"),
+        ({"mail_enabled": True}, "mail-enabled"),
+        ({"owner": THEIRS}, "another repository"),
+    ],
+)
+def test_groups_that_are_not_ours_to_take_are_refused(kind, why):
+    p = plan_of([EntraGroup("Eng", users=(ADA,))], tenant(record("Eng", **{"owner": None, **kind})))
+    assert p.changes == []
+    assert any(why in n for n in p.notes)
+
+
+def test_nested_exported_groups_are_group_members_even_when_created_in_the_same_plan():
+    p = plan_of(
+        [EntraGroup("All", groups=("Eng",)), EntraGroup("Eng", users=(ADA,))],
+        tenant(),
+    )
+    assert rows(p) == [
+        ("entra_group", "create", "All"),
+        ("entra_group", "create", "Eng"),
+        ("entra_membership", "add_member", "All/Eng"),
+        ("entra_membership", "add_member", "Eng/ada@x.io"),
+    ]
+    add = p.changes[2]
+    assert add.member_type == "GROUP" and add.needs() == ["All", "Eng"]
+
+
+def test_users_are_matched_by_mail_when_the_upn_differs():
+    actual = tenant(users={})
+    actual.users_by_upn["ada_x.io#EXT#@t.onmicrosoft.com"] = "id-ada"
+    actual.users_by_mail[ADA] = "id-ada"
+    actual.groups.append(record("Eng"))
+    actual.members["g1"] = (EntraMember("id-ada", "user", "ada_x.io#ext#@t.onmicrosoft.com"),)
+    p = plan_of([EntraGroup("Eng", users=(ADA,))], actual)
+    assert p.changes == []  # compared by object id, not by name
+
+
+def test_external_addresses_are_skipped_with_a_note():
+    p = plan_of([EntraGroup("Eng", users=(ADA,), external=("pat@gmail.com",))], tenant())
+    assert any("pat@gmail.com" in n and "external" in n for n in p.notes)
+    assert "Eng/pat@gmail.com" not in [c.key for c in p.changes]
+
+
+def test_a_group_git_empties_is_emptied_and_protected_addresses_stay():
+    have = record("Eng")
+    actual = tenant(have, members={"g1": [user(ADA), user(BO)]})
+    p = plan_of([EntraGroup("Eng")], actual, protected=("bo",))
+    assert rows(p) == [("entra_membership", "remove_member", "Eng/ada@x.io")]
+    assert any("bo@x.io stays" in n for n in p.notes)
+
+
+def test_members_that_are_neither_users_nor_groups_are_removed_too():
+    device = EntraMember("dev-1", "other", "device:dev-1")
+    p = plan_of(
+        [EntraGroup("Eng", users=(ADA,))],
+        tenant(record("Eng"), members={"g1": [user(ADA), device]}),
+    )
+    assert rows(p) == [("entra_membership", "remove_member", "Eng/device:dev-1")]
+    assert p.changes[0].member_type == "OTHER"
+
+
+def test_entra_member_removals_have_their_own_safety_limit():
+    actual = tenant(record("Eng"), members={"g1": [user(ADA), user(BO), user(CY)]})
+    p = plan_of([EntraGroup("Eng", users=(ADA,))], actual, max_member_removals=1)
+    assert p.over_limits == ["2 Entra member removals planned; the limit is 1"]
+
+
+def test_a_marked_group_git_no_longer_exports_is_named_in_a_note():
+    p = plan_of([], tenant(record("Old"), members={"g1": [user(ADA)]}))
+    assert p.changes == []
+    assert any('"Old" (g1) is marked as ours' in n and "1 members" in n for n in p.notes)
+
+
+def test_an_unread_entra_tenant_stops_the_plan():
+    desired = State(entra_groups={"Eng": EntraGroup("Eng", users=(ADA,))})
+    with pytest.raises(ReconcilerError, match="Entra ID was not read"):
+        make_plan(desired, State(), workspace())
+
+
+def test_entra_changes_render_after_google_and_round_trip_through_json():
+    p = plan_of([EntraGroup("Eng team", "Engineers", users=(ADA,))], tenant())
+    text = render_text(p)
+    assert '  + create Entra security group "Eng team"\n' in text
+    assert '  + add ada@x.io to Entra group "Eng team"\n' in text
+    assert summary_line(p).startswith("Plan: 1 to create")
+    assert "members: 1 to add" in summary_line(p)
+    for change in p.changes:
+        data = change.to_json()
+        assert change_from_json(data) == change
+    member = p.changes[1].to_json()
+    assert member["kind"] == "entra_membership" and member["key"] == "Eng team/ada@x.io"
+    assert (member["group"], member["member"], member["member_type"]) == (
+        "Eng team",
+        "ada@x.io",
+        "USER",
+    )
