@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import msal
 import requests
@@ -238,9 +238,20 @@ class EndpointAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+class TimedSession(requests.Session):
+    """A session whose requests wait at most `timeout_s` for an answer unless told otherwise:
+    msal sends its requests without a timeout when given a session of its own."""
+
+    timeout_s = HTTP_TIMEOUT_S
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self.timeout_s)
+        return super().request(method, url, *args, **kwargs)
+
+
 def session_for(endpoint: str | None) -> requests.Session:
     """One session for msal and Graph, through `endpoint` when given."""
-    session = requests.Session()
+    session = TimedSession()
     if endpoint:
         adapter = EndpointAdapter(endpoint)
         session.mount(LOGIN + "/", adapter)
@@ -358,12 +369,26 @@ class GraphClient:
             raise GraphError("the Graph emulator's endpoint is not known (no endpoint given)")
         session = session_for(endpoint)
         credential = client_credential(entra, root, emulator=emulator)
-        app = msal.ConfidentialClientApplication(
-            str(entra.client_id),
-            authority=f"{LOGIN}/{entra.tenant_id}",
-            client_credential=credential,
-            http_client=session,
-        )
+        authority = f"{LOGIN}/{entra.tenant_id}"
+        where = f" through {endpoint}" if endpoint else ""
+        try:
+            # msal reads the tenant's OpenID configuration here, from the login service.
+            app = msal.ConfidentialClientApplication(
+                str(entra.client_id),
+                authority=authority,
+                client_credential=credential,
+                http_client=session,
+            )
+        except requests.RequestException as exc:
+            raise GraphAuthError(
+                f"Entra ID's login service could not be reached{where} ({type(exc).__name__})"
+            ) from None
+        except ValueError:
+            raise GraphAuthError(
+                f"Entra ID's login service does not know the tenant {excerpt(entra.tenant_id)}"
+                f"{where} (it has no OpenID configuration at {excerpt(authority)}): check "
+                "entra.tenant_id"
+            ) from None
         return cls(session, MsalTokens(app), retry=GraphRetry(sleep=sleep))
 
     # -- sending ---------------------------------------------------------------------------
@@ -460,7 +485,7 @@ class GraphClient:
         `@odata.nextLink` exactly as given until there is none
         (https://learn.microsoft.com/en-us/graph/paging)."""
         query = {"$top": str(PAGE_SIZE), **(params or {})}
-        url: str | None = f"{GRAPH_V1}{path}?{urlencode(query, safe='$,')}"
+        url: str | None = f"{GRAPH_V1}{path}?{urlencode(query, safe='$,', quote_via=quote)}"
         items: list[dict[str, Any]] = []
         while url is not None:
             answer = self._send("GET", url)
@@ -472,19 +497,19 @@ class GraphClient:
 
     # -- batches ---------------------------------------------------------------------------
 
-    def batch(self, requests_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Run calls `{"method", "url" (relative to v1.0), "body"?}` through JSON batches of
         20; one `{"status", "headers", "body"}` per call, in their order. Items answered 429,
         503 or 504 are sent again (alone, in a new batch) after the largest Retry-After among
         them; any other status is returned as it is, for the caller to judge."""
-        for item in requests_:
+        for item in requests:
             url = item.get("url")
             if not isinstance(url, str) or not url.startswith("/"):
                 raise ValueError(f"a batch item's url must be relative to v1.0: {url!r}")
-        results: list[dict[str, Any] | None] = [None] * len(requests_)
-        indices = list(range(len(requests_)))
+        results: list[dict[str, Any] | None] = [None] * len(requests)
+        indices = list(range(len(requests)))
         for start in range(0, len(indices), BATCH_LIMIT):
-            self._batch_chunk(requests_, indices[start : start + BATCH_LIMIT], results)
+            self._batch_chunk(requests, indices[start : start + BATCH_LIMIT], results)
         return [r for r in results if r is not None]
 
     def _batch_chunk(

@@ -375,3 +375,48 @@ def test_a_token_error_names_the_aadsts_code_and_what_to_do():
 def test_token_error_hints(code, hint):
     error = token_error({"error": "invalid_client", "error_description": f"AADSTS{code}: no."})
     assert hint in str(error)
+
+
+def test_connect_to_an_unknown_tenant_says_to_check_the_tenant_id(monkeypatch, tmp_path):
+    def fake_send(self, request, *args, **kwargs):
+        body = {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."}
+        return response(request, 400, {}, body)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", fake_send)
+    entra = NS(
+        tenant_id="nope",
+        client_id="c",
+        provider=NS(kind="emulator", credentials=None, endpoint=None),
+    )
+    with pytest.raises(GraphAuthError, match=r"entra\.tenant_id"):
+        GraphClient.connect(entra, tmp_path, endpoint="http://127.0.0.1:9999")
+
+
+def test_connect_to_an_endpoint_nothing_listens_on_says_so(monkeypatch, tmp_path):
+    def fake_send(self, request, *args, **kwargs):
+        raise requests.ConnectionError("refused")
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", fake_send)
+    entra = NS(
+        tenant_id="t", client_id="c", provider=NS(kind="emulator", credentials=None, endpoint=None)
+    )
+    with pytest.raises(GraphAuthError, match=r"could not be reached through http://127\.0\.0\.1"):
+        GraphClient.connect(entra, tmp_path, endpoint="http://127.0.0.1:9999")
+
+
+def test_requests_wait_a_bounded_time_by_default(monkeypatch):
+    timeouts: list = []
+
+    def fake_send(self, request, *args, **kwargs):
+        timeouts.append(kwargs.get("timeout"))
+        return response(request, 200, {}, {})
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", fake_send)
+    session_for("http://127.0.0.1:1").get("https://login.microsoftonline.com/t/x")
+    assert timeouts == [60.0]
+
+
+def test_query_values_are_percent_encoded_with_spaces_as_20():
+    client, adapter, _ = client_with(sequence(OK_PAGE))
+    client.get_all("/groups", {"$filter": "displayName eq 'A&B'"})
+    assert adapter.sent[0].url.endswith("$filter=displayName%20eq%20%27A%26B%27")
