@@ -52,6 +52,10 @@ PAGE_SIZE = 999
 # Requests per JSON batch (json-batching).
 BATCH_LIMIT = 20
 RETRY_STATUSES = frozenset({429, 503, 504})
+# A 504 says the gateway stopped waiting, not that the work was not done: a call that must
+# not run twice (a create: Graph allows two groups of one name) is not sent again after it.
+# Its caller reports it; the next plan finds the group by its name if it was created.
+MAY_HAVE_RUN = frozenset({504})
 HTTP_TIMEOUT_S = 60.0
 # A Retry-After larger than this is taken as this: a wrong header must not stall a run.
 MAX_RETRY_AFTER_S = 300.0
@@ -149,6 +153,20 @@ def error_of(body: Any) -> tuple[str, str]:
     if isinstance(message, dict):
         message = message.get("value")
     return (code if isinstance(code, str) else ""), (message if isinstance(message, str) else "")
+
+
+def repeatable(method: str, url: str) -> bool:
+    """Whether sending a call twice does no harm: anything but a create (`POST /groups`).
+    Adding a member twice answers "already exist", removing twice 404: both are done."""
+    path = urlsplit(url).path if "://" in url else url.split("?", 1)[0]
+    return not (method.upper() == "POST" and path.removeprefix("/v1.0").rstrip("/") == "/groups")
+
+
+def should_retry(status: int, method: str, url: str) -> bool:
+    """A status worth sending the call again for (after its wait)."""
+    if status not in RETRY_STATUSES:
+        return False
+    return status not in MAY_HAVE_RUN or repeatable(method, url)
 
 
 def permission_for(method: str, url: str) -> str:
@@ -295,10 +313,13 @@ def token_error(result: Mapping[str, Any]) -> GraphAuthError:
 
 
 class MsalTokens:
-    """Tokens from an msal confidential client, answered from its cache while valid."""
+    """Tokens from an msal confidential client, answered from its cache while valid. A login
+    service that does not answer is asked again (msal leaves retries to the session's owner),
+    with the client's backoff."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, retry: GraphRetry | None = None):
         self.app = app
+        self.retry = retry or GraphRetry()
 
     def __call__(self, fresh: bool = False) -> str:
         if fresh:
@@ -307,12 +328,23 @@ class MsalTokens:
             cache = self.app.token_cache
             for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 cache.remove_at(token)
-        try:
-            result = self.app.acquire_token_for_client(scopes=SCOPES)
-        except requests.RequestException as exc:
-            raise GraphAuthError(
-                f"Entra ID could not be reached for a token ({type(exc).__name__})"
-            ) from None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = self.app.acquire_token_for_client(scopes=SCOPES)
+                break
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt >= self.retry.max_attempts:
+                    raise GraphAuthError(
+                        f"Entra ID could not be reached for a token ({type(exc).__name__}, "
+                        f"{attempt} attempts)"
+                    ) from None
+                self.retry.sleep(self.retry.backoff(attempt))
+            except requests.RequestException as exc:
+                raise GraphAuthError(
+                    f"Entra ID could not be reached for a token ({type(exc).__name__})"
+                ) from None
         if not isinstance(result, dict) or "access_token" not in result:
             raise token_error(result if isinstance(result, dict) else {})
         return str(result["access_token"])
@@ -389,7 +421,8 @@ class GraphClient:
                 f"{where} (it has no OpenID configuration at {excerpt(authority)}): check "
                 "entra.tenant_id"
             ) from None
-        return cls(session, MsalTokens(app), retry=GraphRetry(sleep=sleep))
+        retry = GraphRetry(sleep=sleep)
+        return cls(session, MsalTokens(app, retry), retry=retry)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -406,11 +439,16 @@ class GraphClient:
         body: Any = None,
         calls: int = 1,
         idempotent: bool | None = None,
+        repeat: bool | None = None,
     ) -> Response:
-        """One request with its retries; the last answer, whatever its status."""
+        """One request with its retries; the last answer, whatever its status.
+
+        `idempotent`: a dropped connection may be retried (default: a GET). `repeat`: a 504
+        may be retried (default: anything but a create, see `repeatable`)."""
         if not url.startswith(GRAPH + "/"):
             raise GraphError(f"refused to send the token to {excerpt(url)}: not Graph's URL")
         idempotent = method.upper() == "GET" if idempotent is None else idempotent
+        repeat = repeatable(method, url) if repeat is None else repeat
         refreshed = False
         attempt = 0
         while True:
@@ -444,7 +482,7 @@ class GraphClient:
                     refreshed = True
                     self._bearer(fresh=True)
                     continue
-            if answer.status in RETRY_STATUSES:
+            if answer.status in RETRY_STATUSES and (repeat or answer.status not in MAY_HAVE_RUN):
                 if attempt >= self.retry.max_attempts:
                     raise GraphError(
                         f"{describe(method, url, answer.status, answer.body)} "
@@ -468,7 +506,8 @@ class GraphClient:
 
     def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         """One call to `path` (relative to v1.0, e.g. "/groups"): `{"status", "headers",
-        "body"}` whatever the status (after retries), like a batch item's answer."""
+        "body"}` whatever the status, like a batch item's answer; GraphError only when no
+        answer came, or the retries of a 429/503/504 ran out."""
         return self._send(method.upper(), GRAPH_V1 + path, body=body).as_dict()
 
     def must(self, method: str, path: str, body: Any = None) -> Any:
@@ -529,6 +568,7 @@ class GraphClient:
                 body=payload,
                 calls=len(pending),
                 idempotent=reads_only,
+                repeat=all(repeatable(str(items[i]["method"]), items[i]["url"]) for i in pending),
             )
             if answer.status != 200:
                 raise refused("POST", "/$batch", answer)
@@ -541,7 +581,8 @@ class GraphClient:
                 if got is None:
                     raise GraphError(f"Graph's batch answer lacks the item {items[i]['url']}")
                 status, headers, body = got
-                if status in RETRY_STATUSES and attempt < self.retry.max_attempts:
+                retry = should_retry(status, str(items[i]["method"]), items[i]["url"])
+                if retry and attempt < self.retry.max_attempts:
                     again.append(i)
                     after = retry_after(headers)
                     if after is not None:

@@ -145,6 +145,12 @@ def outcome(kind: CallKind, response: Mapping[str, Any]) -> str:
     if status in (400, 404) and any(phrase in words for phrase in NOT_YET):
         return "retry"
     text = f"{status} {code}: {excerpt(message, 300)}" if code or message else f"HTTP {status}"
+    if kind == "create" and status == 504:
+        # Not sent again (client.MAY_HAVE_RUN): it may have been created all the same.
+        text += (
+            " (the group may have been created all the same: the next plan finds it by its "
+            "name and adopts it)"
+        )
     if status == 403 and code == "Authorization_RequestDenied":
         text += (
             f" (the app needs the application permission {PERMISSIONS[kind]} of Microsoft "

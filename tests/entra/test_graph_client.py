@@ -16,6 +16,8 @@ from reconciler.entra.client import (
     GraphAuthError,
     GraphClient,
     GraphError,
+    GraphRetry,
+    MsalTokens,
     checked_endpoint,
     session_for,
     token_error,
@@ -420,3 +422,65 @@ def test_query_values_are_percent_encoded_with_spaces_as_20():
     client, adapter, _ = client_with(sequence(OK_PAGE))
     client.get_all("/groups", {"$filter": "displayName eq 'A&B'"})
     assert adapter.sent[0].url.endswith("$filter=displayName%20eq%20%27A%26B%27")
+
+
+def test_a_create_answered_504_is_not_sent_again():
+    client, adapter, sleeps = client_with(sequence((504, {}, None), (201, {}, {"id": "g1"})))
+    answer = client.request("POST", "/groups", {"displayName": "Eng"})
+    assert answer["status"] == 504 and len(adapter.sent) == 1 and sleeps == []
+    client, adapter, _ = client_with(sequence((504, {}, None), (204, {}, None)))
+    assert client.request("POST", "/groups/g1/members/$ref", {"@odata.id": "x"})["status"] == 204
+    assert len(adapter.sent) == 2
+
+
+def test_a_create_throttled_is_sent_again():
+    client, adapter, _ = client_with(
+        sequence((429, {"Retry-After": "1"}, None), (201, {}, {"id": "g1"}))
+    )
+    assert client.must("POST", "/groups", {"displayName": "Eng"}) == {"id": "g1"}
+    assert len(adapter.sent) == 2
+
+
+def test_a_create_item_answered_504_in_a_batch_is_returned_not_retried():
+    def answer(item, round_):
+        return (504, {}, None) if round_ == 1 else (201, {}, {"id": "new"})
+
+    seen: list = []
+    client, _, _ = client_with(batch_server(answer, seen=seen))
+    results = client.batch(
+        [
+            {"method": "POST", "url": "/groups", "body": {"displayName": "Eng"}},
+            {"method": "DELETE", "url": "/groups/g/members/u/$ref"},
+        ]
+    )
+    assert [r["status"] for r in results] == [504, 201]
+    assert [i["url"] for i in seen[1]] == ["/groups/g/members/u/$ref"]
+
+
+def test_a_token_request_that_gets_no_answer_is_tried_again():
+    class App:
+        calls = 0
+
+        def acquire_token_for_client(self, scopes):
+            App.calls += 1
+            if App.calls < 3:
+                raise requests.ConnectionError("reset")
+            return {"access_token": "t", "token_type": "Bearer"}
+
+    sleeps: list = []
+    tokens = MsalTokens(App(), GraphRetry(sleep=sleeps.append))
+    assert tokens() == "t"
+    assert App.calls == 3 and len(sleeps) == 2
+
+
+def test_a_token_refused_raises_with_entras_words_and_no_token():
+    class App:
+        def acquire_token_for_client(self, scopes):
+            return {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided.",
+                "error_codes": [7000215],
+            }
+
+    with pytest.raises(GraphAuthError, match=r"AADSTS7000215.*credential is not valid"):
+        MsalTokens(App())()

@@ -175,3 +175,8 @@ def test_a_refusal_for_want_of_rights_names_the_permission(kind, permission):
 
 def test_an_answer_without_a_body_says_its_status():
     assert outcome("add", {"status": 500, "headers": {}, "body": None}) == "HTTP 500"
+
+
+def test_a_create_that_timed_out_at_the_gateway_says_it_may_exist():
+    said = outcome("create", {"status": 504, "headers": {}, "body": None})
+    assert "may have been created" in said
