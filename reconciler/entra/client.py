@@ -30,7 +30,7 @@ import ipaddress
 import json
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -473,7 +473,7 @@ class GraphClient:
                         f"{method} {_shown_url(url)}: no answer from Graph{tried} "
                         f"({type(exc).__name__})"
                     ) from None
-                self._wait(attempt, None, throttled=False)
+                self._wait(self.retry.backoff(attempt), retries=1, throttled=0)
                 continue
             answer = Response(raw.status_code, dict(raw.headers), _parsed(raw))
             if answer.status == 401 and not refreshed:
@@ -491,17 +491,14 @@ class GraphClient:
                         error_of(answer.body)[0],
                     )
                 wait = self.retry.wait(attempt, retry_after(answer.headers))
-                self._wait_for(wait, throttled=answer.status == 429)
+                self._wait(wait, retries=1, throttled=int(answer.status == 429))
                 continue
             return answer
 
-    def _wait(self, attempt: int, after: float | None, *, throttled: bool) -> None:
-        self._wait_for(self.retry.wait(attempt, after), throttled=throttled)
-
-    def _wait_for(self, seconds: float, *, throttled: bool, count: int = 1) -> None:
-        self.stats.retries += count
-        if throttled:
-            self.stats.throttled += count
+    def _wait(self, seconds: float, *, retries: int, throttled: int) -> None:
+        """Wait before sending `retries` calls again, `throttled` of them after a 429."""
+        self.stats.retries += retries
+        self.stats.throttled += throttled
         self.retry.sleep(seconds)
 
     def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -592,9 +589,7 @@ class GraphClient:
                 results[i] = {"status": status, "headers": headers, "body": body}
             if again:
                 wait = max(waits) if waits else self.retry.backoff(attempt)
-                self.stats.retries += len(again)
-                self.stats.throttled += throttled
-                self.retry.sleep(wait)
+                self._wait(wait, retries=len(again), throttled=throttled)
             pending = again
 
 
@@ -626,7 +621,7 @@ def _responses_by_id(body: Any) -> dict[str, tuple[int, dict[str, Any], Any]]:
         if not isinstance(entry, dict) or not isinstance(entry.get("status"), int):
             raise GraphError("Graph's batch answer holds an item without a status")
         headers = entry.get("headers") if isinstance(entry.get("headers"), dict) else {}
-        found[str(entry.get("id"))] = (entry["status"], headers, entry.get("body"))
+        found[str(entry.get("id")).lower()] = (entry["status"], headers, entry.get("body"))
     return found
 
 
@@ -659,8 +654,3 @@ def relative(url: str) -> str:
     if not url.startswith(GRAPH_V1 + "/"):
         raise GraphError(f"not a Graph v1.0 URL: {excerpt(url)}")
     return url[len(GRAPH_V1) :]
-
-
-def chunks(items: Iterable[Any], size: int) -> list[list[Any]]:
-    listed = list(items)
-    return [listed[i : i + size] for i in range(0, len(listed), size)]

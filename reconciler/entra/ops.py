@@ -58,8 +58,9 @@ def directory_object(object_id: str) -> str:
 
 def mail_nickname() -> str:
     """A random `xxxxxxxx-x` hex nickname, as the Entra admin center and Terraform's azuread
-    provider (groupDefaultMailNickname) give a security group: required by Graph, unique only
-    for Microsoft 365 groups, and never used by a security group without mail."""
+    provider (groupDefaultMailNickname, https://github.com/hashicorp/terraform-provider-azuread)
+    give a security group: required by Graph, unique only for Microsoft 365 groups, and never
+    used by a security group without mail."""
     digits = uuid.uuid4().hex
     return f"{digits[:8]}-{digits[8]}"
 

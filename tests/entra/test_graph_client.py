@@ -238,9 +238,10 @@ def test_a_token_refused_twice_is_not_renewed_again():
     client, adapter, _ = client_with(
         sequence((401, {}, graph_error("InvalidAuthenticationToken", "bad")))
     )
-    with pytest.raises(GraphError, match="401 InvalidAuthenticationToken"):
+    with pytest.raises(GraphError, match="401 InvalidAuthenticationToken") as caught:
         client.get_all("/users")
     assert len(adapter.sent) == 2 and client.tokens.fresh_asked == 1
+    assert "token-" not in str(caught.value)  # never the token itself
 
 
 @pytest.mark.parametrize(
