@@ -1,0 +1,167 @@
+"""The writes of the Entra export, as calls for `GraphClient.batch` (`{"method", "url",
+"body"?}`, relative to v1.0) or for `GraphClient.request`, and what their answers mean.
+
+- create_group: `POST /groups`, an assigned security group, with up to 20 members bound
+  (https://learn.microsoft.com/en-us/graph/api/group-post-groups?view=graph-rest-1.0).
+- mark: `POST /groups/{id}/extensions`, the ownership marker (marker.py); never in the
+  create call, which open extensions do not allow.
+- update_group: `PATCH /groups/{id}`, the description.
+- add_member: `POST /groups/{id}/members/$ref`
+  (https://learn.microsoft.com/en-us/graph/api/group-post-members?view=graph-rest-1.0).
+- remove_member: `DELETE /groups/{id}/members/{member}/$ref`
+  (https://learn.microsoft.com/en-us/graph/api/group-delete-members?view=graph-rest-1.0).
+  Always with `/$ref`: without it, an app allowed to manage users deletes the user itself.
+
+`outcome` reads an answer: "done" (including what was already so: a member already there,
+one already gone), "retry" (a group created moments ago that Graph does not know yet:
+https://devblogs.microsoft.com/identity/designing-for-eventual-consistency-for-microsoft-entra/),
+or the error to report.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+from urllib.parse import quote
+
+from reconciler.entra.client import GRAPH_V1, error_of
+from reconciler.entra.marker import marker_body
+from reconciler.problems import excerpt
+
+CallKind = Literal["create", "mark", "update", "add", "remove"]
+# `members@odata.bind` in a create takes at most 20 references (group-post-groups).
+CREATE_BIND_LIMIT = 20
+
+# Graph's words for a reference that is already there, or already gone (hamilton treats
+# both as success; https://github.com/microsoftgraph/microsoft-graph-docs/issues/8637).
+ALREADY_MEMBER = "already exist"
+ALREADY_GONE = "do not exist"
+# Graph's words when an object it has just created is not visible yet to the call.
+NOT_YET = (
+    "does not exist or one of its queried reference-property objects are not present",
+    "the source resource object or one of the objects being referenced don't exist",
+)
+PERMISSIONS: dict[str, str] = {
+    "create": "Group.ReadWrite.All (and User.Read.All to bind members at creation)",
+    "mark": "Group.ReadWrite.All",
+    "update": "Group.ReadWrite.All",
+    "add": "GroupMember.ReadWrite.All (or Group.ReadWrite.All)",
+    "remove": "GroupMember.ReadWrite.All (or Group.ReadWrite.All)",
+}
+
+
+def directory_object(object_id: str) -> str:
+    """The URL that references a user, group or other directory object in a bind."""
+    return f"{GRAPH_V1}/directoryObjects/{_segment(object_id)}"
+
+
+def mail_nickname() -> str:
+    """A random `xxxxxxxx-x` hex nickname, as the Entra admin center and Terraform's azuread
+    provider (groupDefaultMailNickname, https://github.com/hashicorp/terraform-provider-azuread)
+    give a security group: required by Graph, unique only for Microsoft 365 groups, and never
+    used by a security group without mail."""
+    digits = uuid.uuid4().hex
+    return f"{digits[:8]}-{digits[8]}"
+
+
+def create_group(
+    display_name: str,
+    description: str | None,
+    member_ids: Sequence[tuple[str, str]] = (),
+    *,
+    nickname: str | None = None,
+) -> dict[str, Any]:
+    """`POST /groups` for an assigned security group with up to CREATE_BIND_LIMIT members
+    `(object id, kind)` bound; the caller adds any others with add_member once it exists.
+    A bind is all or nothing: one bad reference fails the whole create."""
+    if len(member_ids) > CREATE_BIND_LIMIT:
+        raise ValueError(
+            f"a group is created with at most {CREATE_BIND_LIMIT} members; add the rest after"
+        )
+    body: dict[str, Any] = {"displayName": display_name}
+    if description:
+        body["description"] = description
+    body.update(
+        {
+            "mailEnabled": False,
+            "mailNickname": nickname or mail_nickname(),
+            "securityEnabled": True,
+            "groupTypes": [],
+        }
+    )
+    if member_ids:
+        body["members@odata.bind"] = [directory_object(object_id) for object_id, _ in member_ids]
+    return {"method": "POST", "url": "/groups", "body": body}
+
+
+def mark(group_id: str, owner: str) -> dict[str, Any]:
+    """`POST /groups/{id}/extensions`: the ownership marker."""
+    return {
+        "method": "POST",
+        "url": f"/groups/{_segment(group_id)}/extensions",
+        "body": marker_body(owner),
+    }
+
+
+def update_group(group_id: str, description: str | None) -> dict[str, Any]:
+    """`PATCH /groups/{id}`: the description (None or empty clears it)."""
+    return {
+        "method": "PATCH",
+        "url": f"/groups/{_segment(group_id)}",
+        "body": {"description": description or None},
+    }
+
+
+def add_member(group_id: str, object_id: str) -> dict[str, Any]:
+    """`POST /groups/{id}/members/$ref`: a user or group made a direct member."""
+    return {
+        "method": "POST",
+        "url": f"/groups/{_segment(group_id)}/members/$ref",
+        "body": {"@odata.id": directory_object(object_id)},
+    }
+
+
+def remove_member(group_id: str, object_id: str) -> dict[str, Any]:
+    """`DELETE /groups/{id}/members/{member}/$ref`: the membership only, never the member."""
+    # Never without `/$ref`: that DELETE removes the user object itself.
+    return {
+        "method": "DELETE",
+        "url": f"/groups/{_segment(group_id)}/members/{_segment(object_id)}/$ref",
+    }
+
+
+def outcome(kind: CallKind, response: Mapping[str, Any]) -> str:
+    """ "done", "retry" (the caller waits and sends it again, up to a bound of its own), or
+    an error message (status, Graph's code and words, and for a 403 the permission)."""
+    status = int(response.get("status") or 0)
+    if 200 <= status < 300:
+        return "done"
+    code, message = error_of(response.get("body"))
+    words = message.lower()
+    if kind == "add" and status == 400 and ALREADY_MEMBER in words:
+        return "done"
+    if kind == "remove" and (status == 404 or (status == 400 and ALREADY_GONE in words)):
+        return "done"
+    if status in (400, 404) and any(phrase in words for phrase in NOT_YET):
+        return "retry"
+    text = f"{status} {code}: {excerpt(message, 300)}" if code or message else f"HTTP {status}"
+    if kind == "create" and status == 504:
+        # Not sent again (client.MAY_HAVE_RUN): it may have been created all the same.
+        text += (
+            " (the group may have been created all the same: the next plan finds it by its "
+            "name and adopts it)"
+        )
+    if status == 403 and code == "Authorization_RequestDenied":
+        text += (
+            f" (the app needs the application permission {PERMISSIONS[kind]} of Microsoft "
+            "Graph, with admin consent granted)"
+        )
+    return text
+
+
+def _segment(value: str) -> str:
+    """An id as one path segment (object ids are GUIDs; anything else is escaped)."""
+    if not value:
+        raise ValueError("an empty object id")
+    return quote(value, safe="")
