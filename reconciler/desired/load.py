@@ -163,8 +163,7 @@ def desired_files(
     state and are not looked into."""
     own: list[Problem] = []
     skip = {root / WORKSPACE_FILE}
-    if workspace.provider.kind == "emulator" and workspace.provider.seed:
-        skip.add(root / workspace.provider.seed)
+    skip.update(root / seed for seed, _ in emulator_seeds(workspace))
     found: list[Path] = []
     pending = [Path(root)]
     while pending:
@@ -219,15 +218,27 @@ def not_loaded(root: Path, workspace: Workspace, path: Path) -> str | None:
         return "is hidden (a name that starts with '.')"
     if full == root / WORKSPACE_FILE:
         return "is the settings file"
-    seed = workspace.provider.seed if workspace.provider.kind == "emulator" else None
-    if seed and full == (root / seed).resolve():
-        return "is the emulator's tenant (provider.seed)"
+    for seed, setting in emulator_seeds(workspace):
+        if full == (root / seed).resolve():
+            return f"is the emulator's tenant ({setting})"
     if not rel.name.endswith(YAML_SUFFIXES):
         return f"is not a {' or '.join(YAML_SUFFIXES)} file"
     for pattern in workspace.exclude:
         if fnmatch.fnmatch(rel.as_posix(), pattern):
             return f"matches exclude '{pattern}' of {WORKSPACE_FILE}"
     return None
+
+
+def emulator_seeds(workspace: Workspace) -> list[tuple[str, str]]:
+    """The seed files of the emulators workspace.yaml names, with the setting naming each
+    (provider.seed, entra.provider.seed): tenants to start from, never desired state."""
+    seeds = []
+    if workspace.provider.kind == "emulator" and workspace.provider.seed:
+        seeds.append((workspace.provider.seed, "provider.seed"))
+    entra = workspace.entra
+    if entra is not None and entra.provider.kind == "emulator" and entra.provider.seed:
+        seeds.append((entra.provider.seed, "entra.provider.seed"))
+    return seeds
 
 
 def _excluded(path: Path, root: Path, patterns: list[str]) -> bool:
