@@ -596,14 +596,14 @@ def check_workspace(index: Index) -> Iterator[Problem]:
     if ws.provider.kind == "emulator":
         named = raw_provider if isinstance(raw_provider, dict) else {}
         yield from _emulator_file_problems(tree, "seed" in named)
-    if ws.provider.kind == "google" and ws.provider.credentials:
-        if _inside(tree.root, ws.provider.credentials):
-            yield src.problem(
-                "provider.credentials: the key file lies inside the state directory, where it "
-                "may be committed; keep it outside the repository or use keyless delegation",
-                "provider",
-                "credentials",
-            )
+    credentials = ws.provider.credentials if ws.provider.kind == "google" else None
+    if credentials and _inside(tree.root, credentials):
+        yield src.problem(
+            "provider.credentials: the key file lies inside the state directory, where it "
+            "may be committed; keep it outside the repository or use keyless delegation",
+            "provider",
+            "credentials",
+        )
 
 
 def _inside(root: Path, setting: str) -> bool:
