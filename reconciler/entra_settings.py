@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from reconciler.fields import STRICT
+from reconciler.problems import excerpt
 
 # A GUID as Entra writes its ids: 8-4-4-4-12 hexadecimal digits.
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -61,19 +62,20 @@ EntraProvider = Annotated[EntraEmulatorProvider | EntraGraphProvider, Field(disc
 
 
 def _guid(value: Any) -> Any:
-    if isinstance(value, str) and not _GUID.fullmatch(value.strip()):
+    if isinstance(value, str) and not _GUID.fullmatch(value):
         raise ValueError(
-            f"{value!r} is not a GUID: copy it from the app registration's overview in the "
-            "Entra admin center (8-4-4-4-12 hexadecimal digits, e.g. "
+            f"{excerpt(repr(value))} is not a GUID: copy it from the app registration's "
+            "overview in the Entra admin center (8-4-4-4-12 hexadecimal digits, e.g. "
             "00000000-0000-0000-0000-000000000000)"
         )
-    return value.strip().lower() if isinstance(value, str) else value
+    return value.lower() if isinstance(value, str) else value
 
 
 class Entra(BaseModel):
-    """Microsoft Entra ID: the groups marked `entra: true` are exported to this tenant as
-    security groups, matched by display name. Absent: nothing is exported, and a group's
-    `entra: true` is an error."""
+    """Microsoft Entra ID: the tenant the groups marked `entra: true` are exported to.
+
+    Each is exported as a security group, matched by display name. Absent: nothing is
+    exported, and a group's `entra: true` is an error."""
 
     model_config = STRICT
 
@@ -95,13 +97,13 @@ class Entra(BaseModel):
     # What to write when a required key is missing, by its dotted path below workspace.yaml
     # (Workspace.missing_help takes these in).
     missing_help: ClassVar[dict[str, str]] = {
-        "entra.tenant_id": "the Directory (tenant) ID of the app registration's overview "
-        "in the Entra admin center",
-        "entra.client_id": "the Application (client) ID of the app registration's overview "
-        "in the Entra admin center",
+        "entra.tenant_id": "write the Directory (tenant) ID shown on the app registration's "
+        "overview in the Entra admin center",
+        "entra.client_id": "write the Application (client) ID shown on the app "
+        "registration's overview in the Entra admin center",
         "entra.provider": "say where the Entra tenant is reached: `provider: {kind: graph}` "
         "for Microsoft Graph, or `provider: {kind: emulator}` to try it on a local emulated "
         "tenant",
-        "entra.provider.kind": "`kind: graph` for Microsoft Graph, or `kind: emulator` for a "
-        "local emulated tenant",
+        "entra.provider.kind": "write `kind: graph` for Microsoft Graph, or `kind: emulator` "
+        "for a local emulated tenant",
     }
