@@ -21,6 +21,7 @@ from reconciler.desired.models import (
     UserEntry,
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
+from reconciler.entra_settings import ENTRA_SEED, Entra, EntraEmulatorProvider
 from reconciler.files import LINK_REFUSED, kind_of
 from reconciler.problems import InvalidInput, Problem, excerpt, not_a_directory, not_a_file
 from reconciler.settings import Directory, EmulatorProvider, Ownership, Workspace
@@ -358,6 +359,8 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
         if name in broken or head in broken:
             section = getattr(workspace, head).model_copy(update={tail: empty})
             workspace = workspace.model_copy(update={head: section})
+    if "entra" in broken:
+        workspace = workspace.model_copy(update={"entra": _entra_stand_in(raw.get("entra"))})
     if "exclude" in broken:
         # Finding the entry files needs the patterns: take the ones written as text, so that
         # the files meant to be left out are not read (and their errors not reported).
@@ -366,6 +369,24 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
         update = {"exclude": [p for p in patterns if isinstance(p, str)]}
         workspace = workspace.model_copy(update=update)
     return workspace, frozenset(broken)
+
+
+def _entra_stand_in(raw: Any) -> Entra | None:
+    """In place of an invalid `entra:` block, one that names only its emulator's seed (the
+    one written as text, else the default), so that the seed is not read as desired state;
+    the block is named broken, and nothing else relies on it."""
+    if not isinstance(raw, dict):
+        return None
+    provider = raw.get("provider")
+    provider = provider if isinstance(provider, dict) else {}
+    if provider.get("kind", "emulator") != "emulator":
+        return None
+    seed = provider.get("seed", ENTRA_SEED)
+    return Entra.model_construct(
+        provider=EntraEmulatorProvider.model_construct(
+            kind="emulator", seed=seed if isinstance(seed, str) or seed is None else ENTRA_SEED
+        )
+    )
 
 
 def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:

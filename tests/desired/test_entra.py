@@ -133,6 +133,28 @@ def test_the_entra_seed_is_never_read_as_desired_state(tmp_path):
     assert "entra-tenant.yaml:2:" in run.stderr
 
 
+@pytest.mark.parametrize(
+    ("provider", "seed"),
+    [
+        ("    kind: emulator\n", "entra-tenant.yaml"),
+        ("    kind: emulator\n    seed: contoso.yaml\n", "contoso.yaml"),
+    ],
+)
+def test_an_invalid_block_still_keeps_its_seed_out_of_the_entry_files(tmp_path, provider, seed):
+    block = ENTRA.replace(f"tenant_id: {GUID}", "tenant_id: contoso").replace(
+        "    kind: emulator\n", provider
+    )
+    make(tmp_path, block)
+    (tmp_path / seed).write_text("users:\n  - userPrincipalName: ana@example.com\n")
+    tree, problems = read_tree(tmp_path)
+    assert [(p.path.name, p.line) for p in problems] == [("workspace.yaml", 8)]
+    assert "entra" in tree.broken_settings
+    run = reconciler("validate", tmp_path, cwd=tmp_path)
+    assert run.returncode == 1
+    assert run.stderr.count("workspace.yaml:") == 1 and seed not in run.stderr
+    assert "1 problem found" in run.stderr  # no group's `entra: true` is blamed either
+
+
 def test_a_named_seed_elsewhere_is_skipped_and_named_as_the_entra_tenant(tmp_path):
     make(tmp_path, ENTRA + "    seed: tenants/contoso.yaml\n")
     (tmp_path / "tenants").mkdir()
