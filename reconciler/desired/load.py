@@ -21,7 +21,7 @@ from reconciler.desired.models import (
     UserEntry,
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
-from reconciler.entra_settings import ENTRA_SEED, Entra, EntraEmulatorProvider
+from reconciler.entra_settings import ENTRA_SEED, ENTRA_STATE, Entra, EntraEmulatorProvider
 from reconciler.files import LINK_REFUSED, kind_of
 from reconciler.problems import InvalidInput, Problem, excerpt, not_a_directory, not_a_file
 from reconciler.settings import Directory, EmulatorProvider, Ownership, Workspace
@@ -383,9 +383,13 @@ def _entra_stand_in(raw: Any) -> Entra | None:
         return None
     seed = provider.get("seed", ENTRA_SEED)
     return Entra.model_construct(
+        tenant_id="",
+        client_id="",
         provider=EntraEmulatorProvider.model_construct(
-            kind="emulator", seed=seed if isinstance(seed, str) or seed is None else ENTRA_SEED
-        )
+            kind="emulator",
+            seed=seed if isinstance(seed, str) or seed is None else ENTRA_SEED,
+            state=ENTRA_STATE,
+        ),
     )
 
 
