@@ -633,22 +633,25 @@ def _entra_file_problems(tree: DesiredTree) -> Iterator[Problem]:
     raw = src.raw.get("entra") if src.raw else None
     raw_provider = raw.get("provider") if isinstance(raw, dict) else None
     named = isinstance(raw_provider, dict) and "seed" in raw_provider
+    # The Google emulator's files, where they are known: the Entra emulator's own must differ.
     google = tree.workspace.provider
     taken: list[tuple[str, str]] = []
     if google.kind == "emulator" and tree.has_setting("provider.kind"):
-        taken.append((google.state, "provider.state"))
-        if google.seed:
+        if tree.has_setting("provider.state"):
+            taken.append((google.state, "provider.state"))
+        if google.seed and tree.has_setting("provider.seed"):
             taken.append((google.seed, "provider.seed"))
-            if provider.seed and Path(provider.seed) == Path(google.seed):
-                yield src.problem(
-                    f"entra.provider.seed: {_quoted(provider.seed)} is provider.seed, the "
-                    "Google emulator's tenant: give the Entra tenant a file of its own, such "
-                    "as entra-tenant.yaml",
-                    "entra",
-                    "provider",
-                    "seed",
-                )
-                return
+    for path, setting in taken:
+        if provider.seed and Path(provider.seed) == Path(path):
+            yield src.problem(
+                f"entra.provider.seed: {_quoted(provider.seed)} is {setting}, the Google "
+                "emulator's: give the Entra tenant a file of its own, such as "
+                "entra-tenant.yaml",
+                "entra",
+                "provider",
+                "seed",
+            )
+            return
     yield from _local_file_problems(
         tree,
         ("entra", "provider"),
