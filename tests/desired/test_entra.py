@@ -337,3 +337,12 @@ def test_users_are_taken_from_the_state_given(tmp_path):
     )
     groups = entra_groups(Index.build(tree), state, tree.workspace)
     assert groups is not None and groups["a"].users == ("jo@example.com",)
+
+
+def test_the_audit_trail_counts_the_entra_seed_as_no_entry_file(tmp_path):
+    from reconciler.commands.audit_trail import _not_desired_state
+
+    make(tmp_path, ENTRA + "    seed: tenants/contoso.yaml\n")
+    (tmp_path / "tenants").mkdir()
+    (tmp_path / "tenants" / "contoso.yaml").write_text("value: []\n")
+    assert _not_desired_state(tmp_path) == {"tenant.yaml", "tenants/contoso.yaml"}
