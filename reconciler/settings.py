@@ -1,5 +1,5 @@
 """The workspace.yaml model: directory, ownership, provider, sync, safety, offboarding,
-licenses, group settings, protection."""
+licenses, group settings, protection, and the Entra export (its models in entra_settings.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from reconciler.entra_settings import Entra
 from reconciler.fields import STRICT, Email, GroupRef
 from reconciler.group_settings_fields import FIELDS, SettingField, field_named
 from reconciler.skus import DEFAULT_PRODUCT, NO_LICENSE, PRODUCTS, lookup
@@ -510,11 +511,25 @@ class Workspace(BaseModel):
         default_factory=list,
         description="Accounts never suspended, renamed, deleted or unlicensed.",
     )
+    entra: Entra | None = Field(
+        None,
+        description="Export of the groups marked `entra: true` to Microsoft Entra ID, as "
+        "security groups matched by display name. Absent: nothing is exported to Entra.",
+    )
 
     @field_validator("group_settings", mode="before")
     @classmethod
     def _group_settings_said(cls, value: Any) -> Any:
         return settings_said(value)
+
+    @field_validator("entra", mode="before")
+    @classmethod
+    def _entra_said(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError(
+                "is empty: give its keys (tenant_id, client_id and provider), or remove it"
+            )
+        return value
 
     @field_validator("licenses", mode="before")
     @classmethod
@@ -538,7 +553,8 @@ class Workspace(BaseModel):
     # loader's stand-in leaves it out and no check relies on any of it.
     # A group's settings are judged together (archive_only with who_can_post_message), so
     # `group_settings` is whole too.
-    whole_settings: ClassVar[frozenset[str]] = frozenset({"licenses", "group_settings"})
+    # `entra` too: a tenant id, a client id and a provider mean something only together.
+    whole_settings: ClassVar[frozenset[str]] = frozenset({"licenses", "group_settings", "entra"})
 
     # What to write when a required setting is missing, by its dotted path (the loader adds
     # it to the message).
@@ -550,4 +566,5 @@ class Workspace(BaseModel):
         "provider.kind": "for Google Workspace write `kind: google` (with `admin_subject: "
         "<an admin of your domain>`; see docs/google-setup.md); to try it on a local "
         "emulated tenant that is not Google, write `kind: emulator`",
+        **Entra.missing_help,
     }

@@ -9,7 +9,12 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "reconciler"
-CHECKED = ("reconciler.desired", "reconciler.settings", "reconciler.fields")
+CHECKED = (
+    "reconciler.desired",
+    "reconciler.settings",
+    "reconciler.entra_settings",
+    "reconciler.fields",
+)
 
 
 def modules(package: Path) -> dict[str, Path]:

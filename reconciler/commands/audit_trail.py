@@ -301,15 +301,14 @@ def _note_records(top: Path, sha: str) -> list[Record]:
 
 
 def _not_desired_state(directory: Path) -> set[str]:
-    """Paths (relative to the directory) that are not entry files: the emulator seed."""
+    """Paths (relative to the directory) that are not entry files: the emulators' seeds."""
     try:
-        from reconciler.desired.load import load_tree
+        from reconciler.desired.load import emulator_seeds, load_tree
 
         workspace = load_tree(directory).workspace
     except InvalidInput:
         return {"tenant.yaml"}
-    provider = workspace.provider
-    return {provider.seed} if provider.kind == "emulator" and provider.seed else set()
+    return {seed for seed, _ in emulator_seeds(workspace)}
 
 
 def _entry_changes(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from reconciler.desired.entra_checks import check_entra
 from reconciler.desired.index import Index
 from reconciler.desired.licenses import unmatched_rules
 from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
@@ -588,21 +589,79 @@ def _prefixes(path: str) -> list[str]:
 def check_workspace(index: Index) -> Iterator[Problem]:
     tree = index.tree
     ws, src = tree.workspace, tree.workspace_source
+    yield from _entra_file_problems(tree)
     raw_provider = src.raw.get("provider") if src.raw else None
     if not tree.has_setting("provider.kind"):
         return  # which provider is meant is unknown; workspace.yaml's problem says why
     if ws.provider.kind == "emulator":
         named = raw_provider if isinstance(raw_provider, dict) else {}
         yield from _emulator_file_problems(tree, "seed" in named)
-    if ws.provider.kind == "google" and ws.provider.credentials:
-        key = (tree.root / ws.provider.credentials).resolve()
-        if key.is_relative_to(tree.root.resolve()):
+    credentials = ws.provider.credentials if ws.provider.kind == "google" else None
+    if credentials and _inside(tree.root, credentials):
+        yield src.problem(
+            "provider.credentials: the key file lies inside the state directory, where it "
+            "may be committed; keep it outside the repository or use keyless delegation",
+            "provider",
+            "credentials",
+        )
+
+
+def _inside(root: Path, setting: str) -> bool:
+    """Whether a path setting (relative to the state directory, or absolute) lies in it."""
+    return (root / setting).resolve().is_relative_to(root.resolve())
+
+
+def _entra_file_problems(tree: DesiredTree) -> Iterator[Problem]:
+    """The files `entra.provider` names: the emulator's seed and state as the Google
+    emulator's (and not the same files as that emulator's), Graph's certificate outside the
+    state directory."""
+    entra, src = tree.workspace.entra, tree.workspace_source
+    if entra is None or not tree.has_setting("entra"):
+        return
+    provider = entra.provider
+    if provider.kind == "graph":
+        if provider.credentials and _inside(tree.root, provider.credentials):
             yield src.problem(
-                "provider.credentials: the key file lies inside the state directory, where it "
-                "may be committed; keep it outside the repository or use keyless delegation",
+                "entra.provider.credentials: the certificate and key file lies inside the "
+                "state directory, where it may be committed; keep it outside the repository, "
+                "or leave credentials out for workload identity federation",
+                "entra",
                 "provider",
                 "credentials",
             )
+        return
+    raw = src.raw.get("entra") if src.raw else None
+    raw_provider = raw.get("provider") if isinstance(raw, dict) else None
+    named = isinstance(raw_provider, dict) and "seed" in raw_provider
+    # The Google emulator's files, where they are known: the Entra emulator's own must differ.
+    google = tree.workspace.provider
+    taken: list[tuple[str, str]] = []
+    if google.kind == "emulator" and tree.has_setting("provider.kind"):
+        if tree.has_setting("provider.state"):
+            taken.append((google.state, "provider.state"))
+        if google.seed and tree.has_setting("provider.seed"):
+            taken.append((google.seed, "provider.seed"))
+    for path, setting in taken:
+        if provider.seed and Path(provider.seed) == Path(path):
+            yield src.problem(
+                f"entra.provider.seed: {_quoted(provider.seed)} is {setting}, the Google "
+                "emulator's: give the Entra tenant a file of its own, such as "
+                "entra-tenant.yaml",
+                "entra",
+                "provider",
+                "seed",
+            )
+            return
+    yield from _local_file_problems(
+        tree,
+        ("entra", "provider"),
+        provider.seed,
+        provider.state,
+        named,
+        example=".reconciler/entra.json",
+        seed_for_state=provider.seed,
+        taken=tuple(taken),
+    )
 
 
 @rule("protected")
@@ -870,24 +929,60 @@ def _emulator_file_problems(tree: DesiredTree, seed_named: bool) -> Iterator[Pro
     regular files reached without a symbolic link: a seed elsewhere would be read (and
     quoted in errors), a state elsewhere, or behind a link, written over. One problem per
     setting, the first found."""
-    root, provider, src = tree.root, tree.workspace.provider, tree.workspace_source
-    seed, state = provider.seed, provider.state
-    if tree.has_setting("provider.seed") and seed:  # else the default stands in for it
+    provider = tree.workspace.provider
+    yield from _local_file_problems(
+        tree,
+        ("provider",),
+        provider.seed if tree.has_setting("provider.seed") else None,
+        provider.state if tree.has_setting("provider.state") else None,
+        seed_named,
+        example=".reconciler/emulator.json",
+        seed_for_state=provider.seed,
+    )
+
+
+def _local_file_problems(
+    tree: DesiredTree,
+    loc: tuple[str, ...],
+    seed: str | None,
+    state: str | None,
+    seed_named: bool,
+    example: str,
+    seed_for_state: str | None,
+    taken: tuple[tuple[str, str], ...] = (),
+) -> Iterator[Problem]:
+    """An emulator's seed and state (None: not judged) under the settings at `loc`: inside
+    the state directory, reached without a symbolic link, a seed that is a regular file (and
+    exists when named), a state that is no desired-state file, not the seed, and none of the
+    `taken` files (path, the setting that names it)."""
+    root, src = tree.root, tree.workspace_source
+    name = ".".join(loc)
+    if seed:
         why = (
             _outside(seed, "the emulator reads only files inside it")
             or _linked(root, seed)
             or _seed_file_problem(root, seed, seed_named)
         )
         if why:
-            yield src.problem(f"provider.seed: {why}", "provider", "seed")
-    if tree.has_setting("provider.state"):
+            yield src.problem(f"{name}.seed: {why}", *loc, "seed")
+    if state:
         why = (
             _outside(state, "local state is written only inside it")
-            or _state_name_problem(state, seed)
+            or _state_name_problem(state, seed_for_state, example)
+            or _taken(state, taken, example)
             or _linked(root, state)
         )
         if why:
-            yield src.problem(f"provider.state: {why}", "provider", "state")
+            yield src.problem(f"{name}.state: {why}", *loc, "state")
+
+
+def _taken(state: str, taken: tuple[tuple[str, str], ...], example: str) -> str | None:
+    """A state file another setting names already: two emulators would write over each
+    other's tenant."""
+    for path, setting in taken:
+        if Path(state) == Path(path):
+            return f"{_quoted(state)} is {setting} too: name another file, such as {example}"
+    return None
 
 
 def _outside(setting: str, inside_only: str) -> str | None:
@@ -912,19 +1007,18 @@ def _seed_file_problem(root: Path, seed: str, named: bool) -> str | None:
     return None
 
 
-def _state_name_problem(state: str, seed: str | None) -> str | None:
+def _state_name_problem(state: str, seed: str | None, example: str) -> str | None:
     """A state file the loader would read as desired state, or that is the seed."""
     if state.lower().endswith(YAML_SUFFIXES) and not any(
         part.startswith(".") for part in Path(state).parts
     ):
         return (
-            f"{_quoted(state)} would be read as desired state: name a JSON file, such as "
-            ".reconciler/emulator.json"
+            f"{_quoted(state)} would be read as desired state: name a JSON file, such as {example}"
         )
     if seed and Path(state) == Path(seed):
         return (
             f"{_quoted(state)} is the seed, which the state would overwrite: name another "
-            "file, such as .reconciler/emulator.json"
+            f"file, such as {example}"
         )
     return None
 
@@ -936,6 +1030,13 @@ def _shown(path: Path, root: Path) -> str:
 def _quoted(setting: str) -> str:
     """A path setting, quoted: long enough for any honest path, escaped."""
     return f"'{excerpt(setting, 200)}'"
+
+
+# -- Entra -----------------------------------------------------------------------------------
+
+# `entra: true` needs workspace.yaml's `entra:`; exported names are unique and findable by
+# Graph's displayName filter (desired/entra_checks.py).
+rule("entra")(check_entra)
 
 
 # -- warnings --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from reconciler.desired.models import (
     UserEntry,
 )
 from reconciler.desired.yamlread import YMap, YSeq, read_yaml
+from reconciler.entra_settings import ENTRA_SEED, ENTRA_STATE, Entra, EntraEmulatorProvider
 from reconciler.files import LINK_REFUSED, kind_of
 from reconciler.problems import InvalidInput, Problem, excerpt, not_a_directory, not_a_file
 from reconciler.settings import Directory, EmulatorProvider, Ownership, Workspace
@@ -163,8 +164,7 @@ def desired_files(
     state and are not looked into."""
     own: list[Problem] = []
     skip = {root / WORKSPACE_FILE}
-    if workspace.provider.kind == "emulator" and workspace.provider.seed:
-        skip.add(root / workspace.provider.seed)
+    skip.update(root / seed for seed, _ in emulator_seeds(workspace))
     found: list[Path] = []
     pending = [Path(root)]
     while pending:
@@ -219,15 +219,27 @@ def not_loaded(root: Path, workspace: Workspace, path: Path) -> str | None:
         return "is hidden (a name that starts with '.')"
     if full == root / WORKSPACE_FILE:
         return "is the settings file"
-    seed = workspace.provider.seed if workspace.provider.kind == "emulator" else None
-    if seed and full == (root / seed).resolve():
-        return "is the emulator's tenant (provider.seed)"
+    for seed, setting in emulator_seeds(workspace):
+        if full == (root / seed).resolve():
+            return f"is the emulator's tenant ({setting})"
     if not rel.name.endswith(YAML_SUFFIXES):
         return f"is not a {' or '.join(YAML_SUFFIXES)} file"
     for pattern in workspace.exclude:
         if fnmatch.fnmatch(rel.as_posix(), pattern):
             return f"matches exclude '{pattern}' of {WORKSPACE_FILE}"
     return None
+
+
+def emulator_seeds(workspace: Workspace) -> list[tuple[str, str]]:
+    """The seed files of the emulators workspace.yaml names, with the setting naming each
+    (provider.seed, entra.provider.seed): tenants to start from, never desired state."""
+    seeds = []
+    if workspace.provider.kind == "emulator" and workspace.provider.seed:
+        seeds.append((workspace.provider.seed, "provider.seed"))
+    entra = workspace.entra
+    if entra is not None and entra.provider.kind == "emulator" and entra.provider.seed:
+        seeds.append((entra.provider.seed, "entra.provider.seed"))
+    return seeds
 
 
 def _excluded(path: Path, root: Path, patterns: list[str]) -> bool:
@@ -347,6 +359,8 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
         if name in broken or head in broken:
             section = getattr(workspace, head).model_copy(update={tail: empty})
             workspace = workspace.model_copy(update={head: section})
+    if "entra" in broken:
+        workspace = workspace.model_copy(update={"entra": _entra_stand_in(raw.get("entra"))})
     if "exclude" in broken:
         # Finding the entry files needs the patterns: take the ones written as text, so that
         # the files meant to be left out are not read (and their errors not reported).
@@ -355,6 +369,28 @@ def _stand_in(raw: dict[str, Any], broken: set[str]) -> tuple[Workspace, frozens
         update = {"exclude": [p for p in patterns if isinstance(p, str)]}
         workspace = workspace.model_copy(update=update)
     return workspace, frozenset(broken)
+
+
+def _entra_stand_in(raw: Any) -> Entra | None:
+    """In place of an invalid `entra:` block, one that names only its emulator's seed (the
+    one written as text, else the default), so that the seed is not read as desired state;
+    the block is named broken, and nothing else relies on it."""
+    if not isinstance(raw, dict):
+        return None
+    provider = raw.get("provider")
+    provider = provider if isinstance(provider, dict) else {}
+    if provider.get("kind", "emulator") != "emulator":
+        return None
+    seed = provider.get("seed", ENTRA_SEED)
+    return Entra.model_construct(
+        tenant_id="",
+        client_id="",
+        provider=EntraEmulatorProvider.model_construct(
+            kind="emulator",
+            seed=seed if isinstance(seed, str) or seed is None else ENTRA_SEED,
+            state=ENTRA_STATE,
+        ),
+    )
 
 
 def _load_file(path: Path, tree: DesiredTree, problems: list[Problem]) -> None:

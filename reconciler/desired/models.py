@@ -107,6 +107,11 @@ class GroupEntry(BaseModel):
         description="This group's Google group settings: each key given overrides "
         "workspace.yaml's `group_settings:`. Exported groups only.",
     )
+    entra: bool = Field(
+        False,
+        description="true: also exported to Microsoft Entra ID as a security group, matched "
+        "by display name. Needs workspace.yaml's `entra:` block.",
+    )
 
     @field_validator("settings", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from reconciler.desired.checks import group_settings_of, org_unit_spellings
+from reconciler.desired.entra import entra_groups
 from reconciler.desired.index import Index
 from reconciler.desired.licenses import LicenseOf, license_rules
 from reconciler.desired.load import DesiredTree, Located
@@ -28,6 +29,7 @@ def resolve(index: Index) -> State:
         )
     _resolve_groups(index, state)
     _resolve_org_units(tree, state)
+    state.entra_groups = entra_groups(index, state, tree.workspace)
     return state
 
 
