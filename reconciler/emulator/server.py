@@ -24,7 +24,8 @@ Routes:
   tokens are ever logged.
 - Microsoft Graph, when the server has a `graph` (a `GraphApi`, see the `graph` package):
   `/v1.0/...`, `POST /{tenant}/oauth2/v2.0/token` and `GET
-  /{tenant}/v2.0/.well-known/openid-configuration` are its, answered in Microsoft's shapes
+  /{tenant}/v2.0/.well-known/openid-configuration` (and msal's `GET
+  /common/discovery/instance`) are its, answered in Microsoft's shapes
   after the loopback-host and cross-site refusals below (counted in its own stats).
 - `/_emulator/stats` (GET), `/_emulator/reset` (POST), `/_emulator/state` (GET),
   `/_emulator/config` (GET; POST a JSON object of options to change them at runtime).
@@ -750,7 +751,9 @@ _GRAPH_LOGIN_PATHS = (
 
 def _graph_path(path: str) -> bool:
     """A path of Microsoft Graph (`/v1.0/…`) or of its token endpoint and metadata."""
-    return path.startswith("/v1.0/") or any(p.fullmatch(path) for p in _GRAPH_LOGIN_PATHS)
+    if path.startswith("/v1.0/") or path == "/common/discovery/instance":
+        return True
+    return any(p.fullmatch(path) for p in _GRAPH_LOGIN_PATHS)
 
 
 def _loopback_origin(origin: str) -> bool:

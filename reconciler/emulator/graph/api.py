@@ -2,7 +2,8 @@
 
 `handle(method, target, headers, body) -> (status, headers, body)` serves:
 - `GET /{tenant}/v2.0/.well-known/openid-configuration`, `POST /{tenant}/oauth2/v2.0/token`
-  (see auth.py);
+  and `GET /common/discovery/instance` (the instance metadata msal reads to learn the
+  authority host's aliases before it caches a token or reports an error) (see auth.py);
 - `/v1.0/users`, `/v1.0/groups…` and `POST /v1.0/$batch` (see batch.py), each needing a
   Bearer token of this tenant with a permission allowing the call (auth.py).
 
@@ -127,6 +128,7 @@ GROUP_TYPES = frozenset({"Unified"})
 
 _TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/v2\.0/token$")
 _OPENID_PATH = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$")
+INSTANCE_DISCOVERY_PATH = "/common/discovery/instance"
 _REF = re.compile(r"^(directoryObjects|users|groups)/([0-9A-Fa-f-]{36})$")
 FAULT_OPTIONS = ("throttle_every", "throttle_retry_after", "create_lag_s", "fail_next")
 
@@ -244,6 +246,8 @@ class GraphApi:
             except TokenError as exc:
                 return _json(exc.status, exc.body())
             return _json(200, config)
+        if path == INSTANCE_DISCOVERY_PATH and method == "GET":
+            return _json(200, auth.instance_metadata(self.login_base, self.tenant.tenant_id))
         if not path.startswith("/v1.0/"):
             return self._wire(
                 GraphError(404, "BadRequest", f"Resource not found for the segment '{path}'."),

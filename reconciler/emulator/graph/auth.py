@@ -151,6 +151,22 @@ def openid_configuration(tenant: GraphTenant, login_base: str, tenant_name: str)
     }
 
 
+def instance_metadata(login_base: str, tenant_id: str) -> dict:
+    """The answer of `GET /common/discovery/instance`: the login host and its aliases.
+
+    msal asks it for the aliases of its authority host; the shape follows what the
+    identity platform answers (api-version 1.1). Only the emulated host is listed.
+    """
+    host = login_base.split("://", 1)[-1]
+    return {
+        "tenant_discovery_endpoint": (
+            f"{login_base}/{tenant_id}/v2.0/.well-known/openid-configuration"
+        ),
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+    }
+
+
 def tenant_not_found(name: str) -> TokenError:
     return TokenError(
         "invalid_request",
