@@ -1,10 +1,11 @@
 """`GraphServer`: `GraphApi` on its own loopback HTTP server.
 
-It reuses the Google emulator's loopback server (127.0.0.1 only, daemon connection threads
-that `stop()` ends and joins, loopback Host headers only) and its refusal of requests a web
-page makes (a non-loopback `Origin`, `Sec-Fetch-Site: cross-site`). A client reaches it by
-sending what it would send to `https://login.microsoftonline.com` and
-`https://graph.microsoft.com` to `base_url` instead.
+It reuses the Google emulator's loopback server (127.0.0.1 only, loopback Host headers
+only) and its refusal of requests a web page makes (a non-loopback `Origin`,
+`Sec-Fetch-Site: cross-site`). Its connection threads are daemons; `stop()` ends them by
+closing their sockets, then joins them. A client reaches it by sending what it would send
+to `https://login.microsoftonline.com` and `https://graph.microsoft.com` to `base_url`
+instead.
 """
 
 from __future__ import annotations
@@ -36,6 +37,40 @@ def graph_reply(api: GraphApi, method: str, target: str, headers, body: bytes | 
     return Reply(status, out_body, content_type=content_type, headers=tuple(extra))
 
 
+# How long stop() waits for one connection thread after closing its socket.
+JOIN_TIMEOUT_S = 10
+
+
+class _GraphHTTPServer(_LoopbackHTTPServer):
+    """The loopback server, keeping its (daemon) connection threads so stop() joins them:
+    the standard library's ThreadingMixIn joins only non-daemon ones."""
+
+    def __init__(self, address: tuple[str, int], handler: type) -> None:
+        self._workers: list[threading.Thread] = []
+        self._workers_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        worker = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="graph-emulator-connection",
+            daemon=True,
+        )
+        with self._workers_lock:
+            self._workers = [w for w in self._workers if w.is_alive()]
+            self._workers.append(worker)
+        worker.start()
+
+    def join_workers(self) -> None:
+        with self._workers_lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.join(JOIN_TIMEOUT_S)
+
+
 class _GraphFront:
     """What the loopback handler calls: cross-site refusal, then the Graph API."""
 
@@ -55,7 +90,7 @@ class GraphServer:
     def __init__(self, api: GraphApi, *, port: int = 0) -> None:
         self.api = api
         self.port = port
-        self._httpd: _LoopbackHTTPServer | None = None
+        self._httpd: _GraphHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -68,7 +103,7 @@ class GraphServer:
         """Bind and serve in a daemon thread; the base URL `http://127.0.0.1:PORT`."""
         if self._httpd is not None:
             return self.base_url
-        httpd = _LoopbackHTTPServer((HOST, self.port), _Handler)
+        httpd = _GraphHTTPServer((HOST, self.port), _Handler)
         httpd.emulator = _GraphFront(self.api)  # type: ignore[assignment]
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -88,6 +123,7 @@ class GraphServer:
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()
+        httpd.join_workers()
         if self._thread is not None:
             self._thread.join()
             self._thread = None

@@ -92,7 +92,7 @@ def test_msal_for_an_unknown_app_gets_700016(graph):
 
 def test_msal_for_an_unknown_tenant_fails_at_discovery(graph):
     app_tenant = "99999999-0000-0000-0000-000000000000"
-    with pytest.raises(ValueError, match=r"90002|tenant"):
+    with pytest.raises(ValueError, match="Unable to get authority configuration"):
         app, _ = _msal_app(graph, tenant=app_tenant)
         app.acquire_token_for_client(scopes=[DEFAULT_SCOPE])
 
