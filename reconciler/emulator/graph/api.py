@@ -581,6 +581,10 @@ class GraphApi:
             )
         members = [self._reference(u, "members@odata.bind") for u in members_raw]
         owners = [self._reference(u, "owners@odata.bind") for u in owners_raw]
+        if any(isinstance(o, Group) for o in owners):
+            # A group's owners are users or service principals (group-post-groups);
+            # wording UNVERIFIED.
+            raise bad_request("A group cannot be an owner of a group.")
         if any(isinstance(o, User) for o in members + owners):
             auth.require(grant, auth.READ_USERS)  # group-post-groups: binding users needs it
         return members, owners

@@ -51,13 +51,11 @@ def run_batch(
         return exc
     by_id = {r["id"].lower(): r for r in requests}
     done: dict[str, dict[str, Any]] = {}
-    visiting: set[str] = set()
 
     def run(item: dict) -> dict[str, Any]:
         key = item["id"].lower()
         if key in done:
             return done[key]
-        visiting.add(key)
         failed = [
             d
             for d in item.get("dependsOn") or []

@@ -234,3 +234,28 @@ def test_writes_are_saved(tmp_path):
         g.request("GET", "/groups")
     finally:
         g.close()
+
+
+def test_a_group_cannot_own_a_group(graph):
+    interns = graph.group_id("Interns")
+    body = {**NEW, "owners@odata.bind": [f"{GRAPH}/v1.0/groups/{interns}"]}
+    assert error_of(graph.request("POST", "/groups", json=body))[:2] == (
+        400,
+        "Request_BadRequest",
+    )
+    assert len(graph.tenant.groups) == 4
+
+
+def test_percent_encoded_ref_segment(graph):
+    eng = graph.group_id("Engineering")
+    u1 = graph.user_id("user001@example.com")
+    response = graph.request("POST", f"/groups/{eng}/members/%24ref", json=ref(u1))
+    assert response.status_code == 204
+    assert u1 in graph.tenant.groups[eng].members
+
+
+def test_get_user_by_id_and_by_upn(graph):
+    ada = graph.user_id("ada@example.com")
+    assert graph.request("GET", f"/users/{ada}").json()["userPrincipalName"] == "ada@example.com"
+    assert graph.request("GET", "/users/ADA@example.com?$select=id").json()["id"] == ada
+    assert graph.request("GET", "/users/nobody@example.com").status_code == 404
