@@ -40,7 +40,8 @@ https://learn.microsoft.com/en-us/graph/api/group-delete-members?view=graph-rest
   would delete users cannot pass a test.
 
 Faults (off by default; `configure(**)` or the attributes):
-- `throttle_every=N`: every Nth Graph call (a single call or a batch item) answers 429
+- `throttle_every=N`: every Nth Graph call (a single call or a batch item; counted from
+  the `configure` call that sets it; calls without a valid token do not count) answers 429
   `TooManyRequests` with `Retry-After: throttle_retry_after` (seconds; a throttled batch
   item has it in its own headers: https://learn.microsoft.com/en-us/graph/throttling).
 - `create_lag_s`: for that long after a group is created it is not yet replicated
@@ -202,6 +203,8 @@ class GraphApi:
             for name, value in changes.items():
                 setattr(self, name, value)
             self.fail_next = list(fail_next)  # type: ignore[arg-type]
+            if "throttle_every" in changes:
+                self._calls = 0  # "every Nth" counts from the change
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

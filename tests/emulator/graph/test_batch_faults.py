@@ -172,3 +172,14 @@ def test_read_after_create_lag(graph):
     time.sleep(1.05)
     assert graph.request("GET", f"/groups/{gid}").status_code == 200
     assert graph.request("POST", f"/groups/{gid}/members/$ref", json=ref(u1)).status_code == 204
+
+
+def test_throttle_counts_from_configure(graph):
+    for _ in range(3):
+        assert graph.request("GET", "/groups").status_code == 200
+    graph.api.configure(throttle_every=3)
+    statuses = [graph.request("GET", "/groups").status_code for _ in range(6)]
+    assert statuses == [200, 200, 429, 200, 200, 429]
+    assert graph.request("GET", "/groups", client_id=None).status_code == 401  # not counted
+    graph.api.configure(throttle_every=None)
+    assert graph.request("GET", "/groups").status_code == 200
