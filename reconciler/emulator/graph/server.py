@@ -10,10 +10,13 @@ instead.
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from collections.abc import Mapping
 
 from reconciler.emulator.graph.api import GraphApi
+from reconciler.emulator.graph.errors import GraphError
 from reconciler.emulator.server import (
     HOST,
     POLL_INTERVAL_S,
@@ -71,6 +74,12 @@ class _GraphHTTPServer(_LoopbackHTTPServer):
             worker.join(JOIN_TIMEOUT_S)
 
 
+def graph_error_reply(api: GraphApi, status: int, code: str, message: str) -> Reply:
+    """An emulator's own refusal, in Graph's error shape."""
+    answer = api.error_answer(GraphError(status, code, message), str(uuid.uuid4()))
+    return Reply(status, json.dumps(answer.body).encode(), content_type="application/json")
+
+
 class _GraphFront:
     """What the loopback handler calls: cross-site refusal, then the Graph API."""
 
@@ -78,9 +87,10 @@ class _GraphFront:
         self.api = api
 
     def handle(self, method: str, target: str, headers: Mapping, body: bytes | None) -> Reply:
-        refusal = _cross_site(headers)
-        if refusal is not None:
-            return refusal
+        if _cross_site(headers) is not None:
+            return graph_error_reply(
+                self.api, 403, "Forbidden", "The emulator answers no requests from web pages."
+            )
         return graph_reply(self.api, method, target, headers, body)
 
 

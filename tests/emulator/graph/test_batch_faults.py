@@ -159,6 +159,7 @@ def test_read_after_create_lag(graph):
     )
     listed = graph.request("GET", "/groups").json()["value"]
     assert gid not in {g["id"] for g in listed}
+    assert graph.request("GET", f"/groups/{gid}/members").status_code == 404
     u1 = graph.user_id("user001@example.com")
     add = graph.request("POST", f"/groups/{gid}/members/$ref", json=ref(u1))
     assert error_of(add) == (

@@ -37,3 +37,44 @@ def test_foreign_host_header_is_refused():
             f"{server.base_url}/v1.0/groups", headers={"Host": "graph.example"}, timeout=30
         )
         assert response.status_code == 403
+
+
+def test_a_web_page_is_refused_in_graphs_shape():
+    api = GraphApi(GraphTenant.from_seed(seed()))
+    with GraphServer(api) as server:
+        response = requests.get(
+            f"{server.base_url}/v1.0/groups", headers={"Origin": "https://evil.example"}, timeout=30
+        )
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "Forbidden"
+        assert "innerError" in response.json()["error"]
+        assert api.stats()["requests"] == {}
+
+
+def test_concurrent_member_adds_all_land_and_are_counted():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .support import Graph, ref
+
+    g = Graph(seed(users=40))
+    try:
+        eng = g.group_id("Engineering")
+        token = g.token()
+        users = [g.user_id(f"user{i:03d}@example.com") for i in range(40)]
+
+        def add(user_id: str) -> int:
+            with requests.Session() as session:
+                return session.post(
+                    f"{g.base}/v1.0/groups/{eng}/members/$ref",
+                    json=ref(user_id),
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                ).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(add, users))
+        assert statuses == [204] * 40
+        assert set(users) <= set(g.tenant.groups[eng].members)
+        assert g.api.stats()["requests"]["POST /v1.0/groups/{id}/members/$ref"] == 40
+    finally:
+        g.close()
