@@ -22,7 +22,9 @@ still show), and `fields` (partial responses), `discovery` (the bundled discover
 `fields` names are checked against their response schemas), `query` (search), `paging`,
 `rules`, `errors`, `request`. `server` puts it on HTTP, with `batch` (the multipart wire
 format), `auth` (the token endpoint and the Bearer token of every call) and `faults`
-(latency, injected faults, quota, batch order, stats).
+(latency, injected faults, quota, batch order, stats). The `graph` package emulates
+Microsoft Graph v1.0 and the Microsoft identity platform's token endpoint for the export to
+Entra ID (its own tenant, `GraphApi`, `GraphServer`); `server` can answer it on its port.
 
 Choices where Google's behaviour is undocumented (or where we simplify), so tests and users
 know what to expect:

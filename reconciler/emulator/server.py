@@ -22,6 +22,11 @@ Routes:
   subject and scopes as Google does, and every API call (every batch part) needs one of
   its tokens, with a scope that authorizes the method (see auth.py). Neither assertions nor
   tokens are ever logged.
+- Microsoft Graph, when the server has a `graph` (a `GraphApi`, see the `graph` package):
+  `/v1.0/...`, `POST /{tenant}/oauth2/v2.0/token` and `GET
+  /{tenant}/v2.0/.well-known/openid-configuration` (and msal's `GET
+  /common/discovery/instance`) are its, answered in Microsoft's shapes
+  after the loopback-host and cross-site refusals below (counted in its own stats).
 - `/_emulator/stats` (GET), `/_emulator/reset` (POST), `/_emulator/state` (GET),
   `/_emulator/config` (GET; POST a JSON object of options to change them at runtime).
   These are not counted in the stats and get no latency.
@@ -44,6 +49,7 @@ import binascii
 import contextlib
 import json
 import random
+import re
 import secrets
 import socket
 import sys
@@ -55,7 +61,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.emulator import auth, discovery
@@ -82,6 +88,9 @@ from reconciler.emulator.faults import (
     quota_error,
 )
 from reconciler.emulator.journal import StateError
+
+if TYPE_CHECKING:
+    from reconciler.emulator.graph.api import GraphApi
 
 HOST = "127.0.0.1"
 API_PREFIX = "/admin/directory/v1/"
@@ -138,6 +147,7 @@ class Reply:
     body: bytes = b""
     content_type: str = JSON_TYPE
     drop: bool = False
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers (Graph's Retry-After…)
 
 
 def json_reply(status: int, body: Any) -> Reply:
@@ -168,13 +178,16 @@ class EmulatorServer:
         host: str = HOST,
         port: int = 0,
         persist: Callable[[], None] | None = None,
+        graph: GraphApi | None = None,
     ) -> None:
         """Serve `api` with `config` (default: no latency, faults or quota; the API's
         consistency delay and short listings are set from it); `persist` runs after the
-        server stops (e.g. the store's close)."""
+        server stops (e.g. the store's close). `graph`, if given (or set later as the
+        attribute), answers Microsoft Graph and its token endpoint on the same port."""
         if host != HOST:
             raise ValueError(f"the emulator binds {HOST} only, not {host}")
         self.api = api
+        self.graph = graph
         self.port = port
         self._persist = persist
         self._config = EmulatorConfig()
@@ -197,6 +210,7 @@ class EmulatorServer:
         config: EmulatorConfig | None = None,
         *,
         port: int = 0,
+        graph: GraphApi | None = None,
     ) -> EmulatorServer:
         """A server over the tenant in `state` (or, if absent, `seed`: a YAML/JSON file or a
         parsed document; None: empty, domain example.com), persisted to `state` on stop.
@@ -207,7 +221,7 @@ class EmulatorServer:
 
         store = TenantStore(seed=seed, state=state)
         try:
-            return cls(DirectoryApi(store), config, port=port, persist=store.close)
+            return cls(DirectoryApi(store), config, port=port, persist=store.close, graph=graph)
         except BaseException:
             store.close()
             raise
@@ -312,6 +326,11 @@ class EmulatorServer:
             refusal = _not_json(method, headers, body)
         if refusal is not None:
             return refusal
+        graph = self.graph
+        if graph is not None and _graph_path(path):
+            from reconciler.emulator.graph.server import graph_reply
+
+            return graph_reply(graph, method, target, headers, body)
         if path.startswith("/_emulator/"):
             return self._control(method, path, body)
         with self._lock:
@@ -687,6 +706,7 @@ class _Handler(BaseHTTPRequestHandler):
         head = [f"HTTP/1.1 {reply.status} {phrase}", f"Content-Length: {len(reply.body)}"]
         if reply.body:
             head.append(f"Content-Type: {reply.content_type}")
+        head.extend(f"{name}: {value}" for name, value in reply.headers)
         if self.close_connection:
             head.append("Connection: close")
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body
@@ -721,6 +741,19 @@ def _not_json(method: str, headers: Any, body: bytes | None) -> Reply | None:
         "unsupportedMediaType",
         f"A request body must be application/json, not {media or 'untyped'}.",
     )
+
+
+_GRAPH_LOGIN_PATHS = (
+    re.compile(r"/[^/]+/oauth2/v2\.0/token"),
+    re.compile(r"/[^/]+/v2\.0/\.well-known/openid-configuration"),
+)
+
+
+def _graph_path(path: str) -> bool:
+    """A path of Microsoft Graph (`/v1.0/…`) or of its token endpoint and metadata."""
+    if path.startswith("/v1.0/") or path == "/common/discovery/instance":
+        return True
+    return any(p.fullmatch(path) for p in _GRAPH_LOGIN_PATHS)
 
 
 def _loopback_origin(origin: str) -> bool:
