@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import time
 
+import msal
 import pytest
 import requests
 import requests.adapters
@@ -14,10 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from .support import DEFAULT_SCOPE, LOGIN, SECRET, SECRET_APP, TENANT, WRITER, assertion
-
-# msal is a dependency of the export (declared with it); until then, these tests need it
-# installed.
-msal = pytest.importorskip("msal")
 
 
 class _ToLoopback(requests.adapters.HTTPAdapter):
