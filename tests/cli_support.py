@@ -26,7 +26,7 @@ GOOGLE_WORKSPACE = WORKSPACE.replace(
 
 # The example's first plan (examples/desired-state): 26 directory changes, 2 of group
 # settings, 7 of licenses.
-EXAMPLE_CHANGES = 35
+EXAMPLE_CHANGES = 47
 ALL_APPLIED = f"Apply complete: {EXAMPLE_CHANGES} applied, 0 failed, 0 skipped."
 
 # One user entry, unbound: enough for a file that loads.

@@ -1,16 +1,22 @@
-"""The emulator a state directory runs on when `provider.kind: emulator`."""
+"""The emulators a state directory runs on: Google's when `provider.kind: emulator`, and
+Microsoft Graph's when `entra.provider.kind: emulator`."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.emulator.journal import StateError
 from reconciler.emulator.server import EmulatorServer
 from reconciler.files import LINK_REFUSED, create_exclusive, first_link, outside_problem
 from reconciler.problems import excerpt
 from reconciler.settings import Workspace
+
+if TYPE_CHECKING:
+    from reconciler.emulator.graph.server import GraphServer
+    from reconciler.entra_settings import Entra
 
 # Keeps the local state out of Git even where the repository forgot to ignore it.
 _IGNORE_ALL = "# Local state of reconciler (the emulated tenant); never commit it.\n*\n"
@@ -51,3 +57,32 @@ def _inside(root: Path, setting: str, name: str) -> Path:
     if link is not None:
         raise StateError(f"{name}: {link} is {LINK_REFUSED}")
     return root / setting
+
+
+def open_embedded_entra(root: Path, entra: Entra) -> GraphServer:
+    """An in-process Graph emulator over the directory's Entra tenant (`entra.provider`, kind
+    emulator): its state file when one exists, else its seed (an absent default seed means an
+    empty tenant), read and written only inside `root`, as for Google's. Not started yet:
+    `with` starts it. StateError for a seed or state it cannot use."""
+    from reconciler.emulator.graph.api import GraphApi
+    from reconciler.emulator.graph.server import GraphServer
+    from reconciler.emulator.graph.tenant import GraphTenant, SeedError
+
+    root = Path(root)
+    provider = entra.provider
+    assert provider.kind == "emulator", "only an emulator provider has an embedded tenant"
+    seed = None
+    if provider.seed:
+        seed = _inside(root, provider.seed, "entra.provider.seed")
+        if not seed.is_file():
+            seed = None  # validation already refused an explicitly named seed that is missing
+    state = _inside(root, provider.state, "entra.provider.state")
+    state.parent.mkdir(parents=True, exist_ok=True)
+    _inside(root, provider.state, "entra.provider.state")  # no link appeared meanwhile
+    if state.exists() and not state.is_file():
+        raise StateError(f"entra.provider.state: {provider.state} is not a regular file")
+    try:
+        tenant = GraphTenant.open(seed, state)
+    except SeedError as exc:
+        raise StateError(f"the emulated Entra tenant: {exc}") from None
+    return GraphServer(GraphApi(tenant))

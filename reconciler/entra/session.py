@@ -23,6 +23,6 @@ def graph_session(entra: Entra, root: Path) -> Iterator[GraphClient]:
         from reconciler.emulator.embedded import open_embedded_entra
 
         with open_embedded_entra(root, entra) as server:
-            yield GraphClient.connect(entra, root, endpoint=server.start())
+            yield GraphClient.connect(entra, root, endpoint=server.base_url)
         return
     yield GraphClient.connect(entra, root, endpoint=provider.endpoint)

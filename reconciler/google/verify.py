@@ -59,7 +59,8 @@ def lookups(plan: Plan, desired: State) -> list[Lookup]:
     """Every key the plan's creates must be absent under, in plan order."""
     found: list[Lookup] = []
     for change in plan.changes:
-        if change.action != "create":
+        # The Directory's creates: another target verifies its own (Entra ID's groups).
+        if change.action != "create" or change.kind not in _FIELDS:
             continue
         found.append(Lookup(change.kind, change.key, change.key))
         entry: User | Group | None = None

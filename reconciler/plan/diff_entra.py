@@ -204,13 +204,14 @@ def _skipped_notes(plan: Plan, group: EntraGroup, entra: EntraActual) -> None:
     name = group.display_name
     missing = [email for email in group.users if entra.user_id(email) is None]
     if missing:
+        have = "has" if len(missing) == 1 else "have"
         plan.notes.append(
-            f'Entra group "{name}": {_listed(missing)} have no Entra account (by '
-            "userPrincipalName or mail) and are skipped; this export does not create users."
+            f'Entra group "{name}": {_listed(missing)} {have} no Entra account (by '
+            "userPrincipalName or mail), so the export skips them; it does not create users."
         )
     if group.external:
         plan.notes.append(
-            f'Entra group "{name}": external {_listed(list(group.external))} are skipped; '
+            f'Entra group "{name}": the export skips external {_listed(list(group.external))}; '
             "only the directory's users and groups are exported."
         )
 
