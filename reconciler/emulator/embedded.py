@@ -37,15 +37,21 @@ def open_embedded(root: Path, workspace: Workspace) -> EmulatorServer:
         seed = _inside(root, provider.seed, "provider.seed")
         if not seed.is_file():
             seed = None  # validation already refused an explicitly named seed that is missing
-    state = _inside(root, provider.state, "provider.state")
+    state = _state_file(root, provider.state, "provider.state")
+    return EmulatorServer.open(seed=seed, state=state)
+
+
+def _state_file(root: Path, setting: str, name: str) -> Path:
+    """root/setting for an emulator's state, its folder made (and kept out of Git)."""
+    state = _inside(root, setting, name)
     state.parent.mkdir(parents=True, exist_ok=True)
-    _inside(root, provider.state, "provider.state")  # no link appeared while making folders
+    _inside(root, setting, name)  # no link appeared while making folders
     if state.parent != root:
         with contextlib.suppress(FileExistsError):  # a link there is left alone, not followed
             fd = create_exclusive(state.parent / ".gitignore", 0o666, exact=False)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(_IGNORE_ALL)
-    return EmulatorServer.open(seed=seed, state=state)
+    return state
 
 
 def _inside(root: Path, setting: str, name: str) -> Path:
@@ -76,9 +82,7 @@ def open_embedded_entra(root: Path, entra: Entra) -> GraphServer:
         seed = _inside(root, provider.seed, "entra.provider.seed")
         if not seed.is_file():
             seed = None  # validation already refused an explicitly named seed that is missing
-    state = _inside(root, provider.state, "entra.provider.state")
-    state.parent.mkdir(parents=True, exist_ok=True)
-    _inside(root, provider.state, "entra.provider.state")  # no link appeared meanwhile
+    state = _state_file(root, provider.state, "entra.provider.state")
     if state.exists() and not state.is_file():
         raise StateError(f"entra.provider.state: {provider.state} is not a regular file")
     try:

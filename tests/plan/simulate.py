@@ -7,7 +7,8 @@ show the current address); deleting a user drops its memberships and keeps it am
 deleted users, from where an undelete brings it back (aliases, attributes and marker, in the
 org unit asked for, without memberships or licenses) unless one of its addresses is taken; a
 member key or user key may be any address of the account; values written empty read back as
-absent; a license is listed under its account's primary email, one SKU per account.
+absent; a license is listed under its account's primary email, one SKU per account. Entra
+ID's groups are found by display name (ours first), members by object id.
 
 Refused, so a plan that could not run fails its test: an unknown key, an address already in
 use, a member that does not exist or already does, adopting an account that is not
@@ -22,7 +23,9 @@ import copy
 from dataclasses import replace
 from typing import Any
 
+from reconciler.entra.state import EntraActual, EntraGroupRecord, EntraMember
 from reconciler.plan.change import Change, FieldChange
+from reconciler.plan.kinds import EntraMembershipChange
 from reconciler.plan.plan import Plan
 from reconciler.state import Group, Member, OrgUnit, State, User
 
@@ -290,6 +293,84 @@ class Tenant:
                 raise Refused(f"old {name} {fc.old!r}, but the group holds {held.get(name)!r}")
             held[name] = fc.new
         self.state.groups[group.email] = replace(group, settings=held)
+
+    # Entra ID: groups by display name (the one ours, or the only one of that name), members
+    # by object id; a created group is marked as ours, as an adopted one is
+
+    def _entra_group(self, name: str) -> EntraGroupRecord:
+        entra = self.entra
+        named = [g for g in entra.groups if g.display_name == name]
+        mine = [g for g in named if g.owner == self.ours]
+        if len(mine) == 1:
+            return mine[0]
+        if len(named) != 1:
+            raise Refused(f"{len(named)} Entra groups are named {name!r}")
+        return named[0]
+
+    @property
+    def entra(self) -> EntraActual:
+        if self.state.entra is None:
+            raise Refused("Entra ID was not read")
+        return self.state.entra
+
+    def _entra_replace(self, old: EntraGroupRecord, new: EntraGroupRecord) -> None:
+        groups = self.entra.groups
+        groups[groups.index(old)] = new
+
+    def _entra_group_create(self, c: Change) -> None:
+        if any(g.display_name == c.key for g in self.entra.groups):
+            raise Refused(f"an Entra group named {c.key!r} exists: the plan makes a second")
+        description = c.fields["description"].new if "description" in c.fields else None
+        group_id = f"entra-{len(self.entra.groups) + 1}"
+        self.entra.groups.append(EntraGroupRecord(group_id, c.key, description, owner=self.ours))
+        self.entra.members[group_id] = ()
+
+    def _entra_group_adopt(self, c: Change) -> None:
+        group = self._entra_group(c.key)
+        if group.owner is not None or not group.is_security_group:
+            raise Refused("only an unmarked security group can be adopted")
+        self._entra_replace(group, replace(group, owner=self.ours))
+
+    def _entra_group_update(self, c: Change) -> None:
+        group = self._entra_group(c.key)
+        if group.owner != self.ours:
+            raise Refused("the Entra group is not ours")
+        fc = c.fields["description"]
+        _check_old(fc, group.description)
+        self._entra_replace(group, replace(group, description=_read_back(fc.new)))
+
+    def _entra_member(self, c: Change) -> tuple[EntraGroupRecord, EntraMember]:
+        assert isinstance(c, EntraMembershipChange)
+        group = self._entra_group(c.group or "")
+        if group.owner != self.ours:
+            raise Refused("the Entra group is not ours")
+        member = c.member or ""
+        if c.member_type == "GROUP":
+            return group, EntraMember(self._entra_group(member).id, "group", member)
+        if c.member_type == "USER":
+            user_id = self.entra.user_id(member)
+            if user_id is None:
+                raise Refused(f"{member} has no Entra account")
+            held = next((m for m in self.entra.members.get(group.id, ()) if m.id == user_id), None)
+            return group, held or EntraMember(user_id, "user", member)
+        found = [m for m in self.entra.members.get(group.id, ()) if m.name == member]
+        if not found:
+            raise Refused(f"{member} is not a member")
+        return group, found[0]
+
+    def _entra_membership_add_member(self, c: Change) -> None:
+        group, member = self._entra_member(c)
+        held = self.entra.members.get(group.id, ())
+        if any(m.id == member.id for m in held):
+            raise Refused("already a member")
+        self.entra.members[group.id] = (*held, member)
+
+    def _entra_membership_remove_member(self, c: Change) -> None:
+        group, member = self._entra_member(c)
+        held = self.entra.members.get(group.id, ())
+        if not any(m.id == member.id for m in held):
+            raise Refused("not a member")
+        self.entra.members[group.id] = tuple(m for m in held if m.id != member.id)
 
     # groups
 

@@ -108,6 +108,14 @@ EXAMPLE_LINES = [
     "  ~ change the role of hannah.lee@example.com in finance@example.com",
     '      role: "MEMBER" -> "OWNER"',
     "  - remove james.wright@example.com from sales@example.com",
+    # Entra ID, after Google: Sales created, Engineering taken over by its name.
+    '  + create Entra security group "Sales"',
+    '  ~ adopt Entra security group "Engineering" (an unmarked security group with this name',
+    '  ~ update Entra security group "Engineering"',
+    '      description: "Engineering (made by hand)" -> "All engineers"',
+    '  + add kenji.watanabe@example.com to Entra group "Engineering"',
+    '  + add lucas.moreau@example.org to Entra group "Sales"',
+    '  - remove sam.okafor@example.com from Entra group "Engineering" (not in Git)',
 ]
 # README "No change, on purpose": none of these is the subject of a change.
 UNTOUCHED = [
@@ -128,9 +136,17 @@ def test_plan_of_the_example_shows_every_planted_change(run: Run, example_dir: P
     lines = out.splitlines()
     missing = [line for line in EXAMPLE_LINES if not any(x.startswith(line) for x in lines)]
     assert missing == []
+    plan_line = next(i for i, line in enumerate(lines) if line.startswith("Plan:"))
+    changes = "\n".join(lines[:plan_line])
     for address in UNTOUCHED:
-        assert address not in out
-    assert lines[-1].startswith("Plan: 4 to create, 3 to rename, 3 to adopt, 7 to update")
+        assert address not in changes
+    assert lines[plan_line].startswith("Plan: 5 to create, 3 to rename, 4 to adopt, 8 to update")
+    # Lena has no Entra account yet: the export says it skips her.
+    assert lines[plan_line + 1 :] == [
+        'Note: Entra group "Engineering": 1 member (lena.hoffmann@example.com) has no Entra '
+        "account (by userPrincipalName or mail), so the export skips them; it does not create "
+        "users."
+    ]
     assert "UNSAFE" not in out and "\x1b[" not in out
     # The embedded emulator keeps its state in the copy, git-ignored.
     assert (example_dir / ".reconciler" / ".gitignore").is_file()
@@ -141,7 +157,7 @@ def test_readme_table_rows_all_appear(run: Run, example_dir: Path) -> None:
     readme = (EXAMPLE / "README.md").read_text(encoding="utf-8")
     table = readme.split("## What the first plan will show", 1)[1].split("No change, on")[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
-    assert len(rows) == 21
+    assert len(rows) == 26
     code, out, _ = run("plan", str(example_dir))
     assert code == 0
     for line in rows:
@@ -219,7 +235,7 @@ def tiny(root: Path, given_name: str = "Ada") -> Path:
 
 def test_detailed_exitcode_is_2_with_changes(run: Run, example_dir: Path) -> None:
     code, out, _ = run("plan", str(example_dir), "--detailed-exitcode")
-    assert code == 2 and out.rstrip().splitlines()[-1].startswith("Plan:")
+    assert code == 2 and any(line.startswith("Plan:") for line in out.splitlines())
 
 
 def test_detailed_exitcode_is_0_without_changes(run: Run, tmp_path: Path) -> None:
@@ -248,7 +264,7 @@ def test_invalid_input_exits_1_before_any_api_call(
     assert code == 1 and out == ""
     assert re.search(r"users/sales\.yaml:\d+", err) and "titel" in err
     assert "Traceback" not in err
-    assert not (example_dir / ".reconciler").exists()  # the embedded emulator never started
+    assert not (example_dir / ".reconciler").exists()  # no embedded emulator ever started
     # Against a running emulator: not one request reaches it.
     server = start_emulator(EXAMPLE / "tenant.yaml")
     monkeypatch.setenv(ENDPOINT_ENV, server.base_url)
@@ -271,7 +287,9 @@ def test_format_json(run: Run, example_dir: Path) -> None:
     assert code == 0
     data = json.loads(out)
     assert data["format_version"] == 1
-    assert data["summary"]["create"] == 4 and data["summary"]["remove_member"] == 1
+    assert data["summary"]["create"] == 5 and data["summary"]["remove_member"] == 2
+    kinds = {c["kind"] for c in data["changes"]}
+    assert {"entra_group", "entra_membership"} <= kinds
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", data["checksum"])
     assert set(data["meta"]) >= {"state_digest", "git_commit", "tool_version", "created"}
 
@@ -296,7 +314,7 @@ def test_out_saves_the_json_plan_with_meta(run: Run, example_dir: Path) -> None:
         head = None
     saved = example_dir / "out" / "plan.json"
     code, out, err = run("plan", str(example_dir), "--out", str(saved))
-    assert code == 0 and out.rstrip().splitlines()[-1].startswith("Plan:")
+    assert code == 0 and any(line.startswith("Plan:") for line in out.splitlines())
     assert "Saved the plan to" in err
     data = json.loads(saved.read_text())
     meta = data["meta"]
@@ -330,7 +348,8 @@ def test_endpoint_from_the_environment_replaces_the_embedded_emulator(
     assert code == 0, err
     assert "unsuspend user" not in out and "  + create user kenji.watanabe@example.com" in out
     assert server.stats_json()["api_calls"] > 0
-    assert not (example_dir / ".reconciler").exists()
+    # Google's tenant is the one at the endpoint (Entra ID's stays the embedded emulator's).
+    assert not (example_dir / ".reconciler" / "emulator.json").exists()
 
 
 def test_a_short_read_stops_the_plan(

@@ -225,12 +225,13 @@ def test_markdown_summary_table_counts(example: Example) -> None:
         for line in md.splitlines()
         if line.startswith("| ") and not line.startswith("| |")
     }
-    # Columns: users, groups, org units, members, licenses, group settings.
-    assert rows["create"] == ["2", "1", "1", "", "", ""]
-    assert rows["rename"] == ["2", "1", "", "", "", ""]
-    assert rows["update"] == ["4", "1", "", "", "", "2"]
-    assert rows["add member"] == ["", "", "", "6", "", ""]
-    assert rows["assign license"] == ["", "", "", "", "4", ""]
+    # Columns: users, groups, org units, members, licenses, group settings, Entra groups,
+    # Entra members.
+    assert rows["create"] == ["2", "1", "1", "", "", "", "1", ""]
+    assert rows["rename"] == ["2", "1", "", "", "", "", "", ""]
+    assert rows["update"] == ["4", "1", "", "", "", "2", "1", ""]
+    assert rows["add member"] == ["", "", "", "6", "", "", "", "8"]
+    assert rows["assign license"] == ["", "", "", "", "4", "", "", ""]
     assert "delete" not in rows  # empty rows are left out
 
 
@@ -371,14 +372,16 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "revoke_license",
     }
     assert {a: n for a, n in data["summary"].items() if n} == {
-        "create": 4,
+        # Google's changes, and Entra ID's: a group created, one adopted and updated, eight
+        # members added and one removed.
+        "create": 4 + 1,
         "rename": 3,
-        "adopt": 3,
-        "update": 7,
+        "adopt": 3 + 1,
+        "update": 7 + 1,
         "unsuspend": 1,
-        "add_member": 6,
+        "add_member": 6 + 8,
         "update_member": 1,
-        "remove_member": 1,
+        "remove_member": 1 + 1,
         "suspend": 2,
         "assign_license": 4,
         "change_license": 1,
@@ -387,8 +390,8 @@ def test_json_has_the_design_shape(example: Example) -> None:
     by_action = {}
     for change in data["changes"]:
         assert {"action", "kind", "key"} <= set(change)
-        if change["kind"] != "org_unit":
-            assert change["key"] == change["key"].lower()
+        if change["kind"] not in ("org_unit", "entra_group", "entra_membership"):
+            assert change["key"] == change["key"].lower()  # Entra's: display names
         by_action.setdefault(change["action"], change)
     assert by_action["rename"]["from"] == "maria.costa@example.com"
     add = by_action["add_member"]
@@ -401,7 +404,8 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "new": "Platform Team Lead",
     }
     assert update["source"] == "users/engineering.yaml:63"
-    assert data["refused"] == [] and data["over_limits"] == [] and data["notes"] == []
+    assert data["refused"] == [] and data["over_limits"] == []
+    assert [n.split(":")[0] for n in data["notes"]] == ['Entra group "Engineering"']  # Lena
 
 
 def test_change_json_round_trip(example: Example) -> None:
