@@ -408,6 +408,18 @@ def emulator() -> None:
     help="shuffle: run and answer batch parts in any order, as Google may (seeded by "
     "--fault-seed).",
 )
+@click.option(
+    "--entra-seed",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Serve Microsoft Graph too (token endpoint and v1.0), for an Entra tenant starting "
+    "from this seed (YAML, as entra-tenant.yaml).",
+)
+@click.option(
+    "--entra-state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File the Entra tenant persists to (serves Graph too); loaded instead of "
+    "--entra-seed when it exists.",
+)
 def serve(
     port: int,
     seed: Path | None,
@@ -421,8 +433,11 @@ def serve(
     address_hold_ms: float,
     transfer_delay_ms: float | None,
     batch_order: str,
+    entra_seed: Path | None,
+    entra_state: Path | None,
 ) -> None:
-    """Serve the emulator on 127.0.0.1 until Ctrl-C; the tenant persists to --state."""
+    """Serve the emulator on 127.0.0.1 until Ctrl-C; the tenant persists to --state. With
+    --entra-seed or --entra-state, Microsoft Graph is served on the same port too."""
     import signal
     import threading
 
@@ -444,12 +459,14 @@ def serve(
         batch_order=batch_order,
         **transfer,
     )
+    graph = _graph_api(entra_seed, entra_state)
     try:
         server = EmulatorServer.open(seed=seed, state=state, config=config, port=port)
     except StateInUse as exc:
         raise click.ClickException(str(exc)) from None
     except StateError as exc:
         raise click.ClickException(f"{exc} (move it aside to start again from the seed)") from None
+    server.graph = graph
     try:
         url = server.start()
     except OSError as exc:
@@ -459,7 +476,8 @@ def serve(
         ) from None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    click.echo(f"Directory API emulator at {url} (Ctrl-C to stop)", err=True)
+    served = "Directory API and Microsoft Graph emulator" if graph else "Directory API emulator"
+    click.echo(f"{served} at {url} (Ctrl-C to stop)", err=True)
     try:
         while not stopped.wait(3600):
             pass
@@ -469,6 +487,19 @@ def serve(
         server.stop()
     where = f"; tenant saved to {_shown(state)}" if state else ""
     click.echo(f"Emulator stopped{where}.", err=True)
+
+
+def _graph_api(seed: Path | None, state: Path | None):
+    """The Graph side `emulator serve` adds, when an Entra seed or state is given."""
+    if seed is None and state is None:
+        return None
+    from reconciler.emulator.graph.api import GraphApi
+    from reconciler.emulator.graph.tenant import GraphTenant, SeedError
+
+    try:
+        return GraphApi(GraphTenant.open(seed, state))
+    except SeedError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 MAX_WARNINGS_SHOWN = 20

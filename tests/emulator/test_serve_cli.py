@@ -222,3 +222,39 @@ def test_a_state_in_use_says_so_without_the_seed_hint(tmp_path: Path):
         assert second.returncode == 1
         assert "in use by process" in err and "move it aside" not in err
         assert "Traceback" not in err
+
+
+def test_serve_with_an_entra_seed_answers_microsoft_graph_on_the_same_port(tmp_path: Path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
+    state = tmp_path / "entra.json"
+    proc = start(
+        "--port",
+        "0",
+        "--entra-seed",
+        str(example / "entra-tenant.yaml"),
+        "--entra-state",
+        str(state),
+    )
+    with children.reaped(proc):
+        url = wait_for_url(proc)
+        tenant = "3f6c1a52-8d4e-4b7a-9c21-5e8f0a6d2b94"
+        config = get_json(f"{url}/{tenant}/v2.0/.well-known/openid-configuration")
+        assert config["token_endpoint"].endswith(f"/{tenant}/oauth2/v2.0/token")
+        try:
+            urllib.request.urlopen(url + "/v1.0/groups", timeout=10)
+            raise AssertionError("Graph answered without a token")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
+            assert json.loads(exc.read())["error"]["code"] == "InvalidAuthenticationToken"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=children.RUN_TIMEOUT_S)
+
+
+def test_a_bad_entra_seed_is_refused_with_its_name(tmp_path: Path):
+    seed = tmp_path / "entra.yaml"
+    seed.write_text("tenant_id: not-a-guid\n")
+    proc = start("--port", "0", "--entra-seed", str(seed))
+    with children.reaped(proc):
+        _, err = proc.communicate(timeout=children.RUN_TIMEOUT_S)
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert str(seed) in err and "tenant_id" in err

@@ -266,11 +266,12 @@ class GraphTenant:
             raise SeedError(source, f"{where}: id {object_id} is used twice")
 
     @classmethod
-    def open(cls, seed: Path | None, state: Path) -> GraphTenant:
+    def open(cls, seed: Path | None, state: Path | None) -> GraphTenant:
         """The tenant in `state` if that file exists; else `seed` (YAML) if given; else an
-        empty tenant with the default tenant id. It saves to `state`."""
-        state = Path(state)
-        if state.exists():
+        empty tenant with the default tenant id. It saves to `state` (None: kept in memory
+        only)."""
+        state = Path(state) if state is not None else None
+        if state is not None and state.exists():
             try:
                 data = json.loads(state.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
