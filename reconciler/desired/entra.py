@@ -79,6 +79,7 @@ def entra_groups(index: Index, state: State, workspace: Workspace) -> dict[str, 
             users=tuple(sorted(members.users)),
             groups=tuple(sorted(members.groups)),
             external=tuple(sorted(members.external)),
+            additive=e.membership == "additive",
             git_name=e.name,
             origin=Origin(located.source.path.relative_to(tree.root), located.source.line),
         )

@@ -30,6 +30,8 @@ class EntraGroup:
     users: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     external: tuple[str, ...] = ()
+    # `membership: additive` in Git: members Git does not list are left in the group.
+    additive: bool = False
     git_name: str | None = None
     origin: Origin | None = None
 

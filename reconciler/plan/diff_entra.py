@@ -5,10 +5,11 @@ extension of reconciler/entra/marker.py) with that name is managed; an unmarked 
 group that alone has that name is adopted (marked); none: the group is created, once it
 would have a member. A name held by several groups, by a group another repository marked,
 or only by a group that is not a security group (a Microsoft 365 or mail-enabled group) is
-refused with a note: no change touches that group. Membership is authoritative, compared by
-object id: Git's users who have an Entra account (by userPrincipalName, then mail), and
-nested exported groups; users without an Entra account and external addresses are skipped
-with a note, protected addresses are never removed.
+refused with a note: no change touches that group. Membership is authoritative (unless the
+Git group says `membership: additive`), compared by object id: Git's users who have an Entra
+account (by userPrincipalName, then mail), and nested exported groups; users without an
+Entra account and external addresses are skipped with a note, protected addresses are never
+removed.
 """
 
 from __future__ import annotations
@@ -184,6 +185,8 @@ def _diff_members(
                 "(refused or not created yet), so it is not a member yet."
             )
     _skipped_notes(plan, group, entra)
+    if group.additive:
+        return  # `membership: additive`: Git's members are added, no one is removed
     protected = {a.lower() for a in ctx.workspace.protected}
     for member in sorted(held, key=lambda m: m.name):
         if member.id in wanted_ids:

@@ -346,3 +346,16 @@ def test_the_audit_trail_counts_the_entra_seed_as_no_entry_file(tmp_path):
     (tmp_path / "tenants").mkdir()
     (tmp_path / "tenants" / "contoso.yaml").write_text("value: []\n")
     assert _not_desired_state(tmp_path) == {"tenant.yaml", "tenants/contoso.yaml"}
+
+
+def test_an_additive_group_says_so(tmp_path):
+    people = (
+        "groups:\n  - {name: a, entra: true, membership: additive, members: [jo@example.com]}\n"
+    )
+    people = PEOPLE.split("groups:")[0] + people
+    make(tmp_path, people=people)
+    tree, _ = read_tree(tmp_path)
+    groups = entra_groups(Index.build(tree), State(), tree.workspace)
+    assert groups is not None and groups["a"].additive
+    eng = load_desired(make(tmp_path)).state.entra_groups["Engineering"]
+    assert not eng.additive

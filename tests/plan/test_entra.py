@@ -208,3 +208,9 @@ def test_entra_changes_render_after_google_and_round_trip_through_json():
         "ada@x.io",
         "USER",
     )
+
+
+def test_an_additive_group_gains_git_s_members_and_loses_no_one():
+    actual = tenant(record("Eng"), members={"g1": [user(BO)]})
+    p = plan_of([EntraGroup("Eng", users=(ADA,), additive=True)], actual)
+    assert rows(p) == [("entra_membership", "add_member", "Eng/ada@x.io")]
