@@ -59,8 +59,27 @@ def read_entra(
     _read_groups(client, actual, progress("Reading Entra groups"))
     wanted = [g for g in actual.groups if g.display_name in names or g.owner == owner]
     actual.members = read_members(client, wanted, progress("Reading Entra group members"))
+    _cross_check(actual)
     actual.calls = client.stats.calls - before
     return actual
+
+
+def _cross_check(actual: EntraActual) -> None:
+    """Refuse listings that miss a user or group the member lists show: planned from, a
+    user Git wants would look like one without an Entra account, and be removed."""
+    users = set(actual.users_by_upn.values()) | set(actual.users_by_mail.values())
+    groups = {g.id for g in actual.groups}
+    names = {g.id: g.display_name for g in actual.groups}
+    for group_id, members in actual.members.items():
+        for member in members:
+            listed = users if member.kind == "user" else groups if member.kind == "group" else None
+            if listed is not None and member.id not in listed:
+                raise EntraShortReadError(
+                    f"Graph lists {member.kind} {member.name} ({member.id}) as a member of "
+                    f'"{names.get(group_id, group_id)}" but not among the tenant\'s '
+                    f"{member.kind}s: the listing looks incomplete (or behind a recent "
+                    "change), so nothing was planned. Run again."
+                )
 
 
 def _read_users(client: GraphClient, actual: EntraActual, shown: Progress) -> None:

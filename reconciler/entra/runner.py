@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.context import ChangeResult, Context
 from reconciler.entra import ops
+from reconciler.entra.client import GraphError
 from reconciler.entra.state import EntraActual
 from reconciler.plan.change import Change
 from reconciler.plan.diff_entra import match_group
@@ -138,14 +139,12 @@ class EntraRunner:
             group_id = self._group_id(change.group or "", change)
             if not group_id:
                 continue
-            member_id = next(
-                (m.id for m in self.entra.members.get(group_id, ()) if m.name == change.member),
-                None,
-            )
-            if member_id is None:
-                self._failed(change, f"{change.member} is not among the members read")
+            # By the object id the plan read (never by a name another object may share).
+            found = change.fields.get("object_id")
+            if found is None or not found.old:
+                self._failed(change, "the plan does not say which object to remove")
                 continue
-            ready.append((change, ops.remove_member(group_id, member_id)))
+            ready.append((change, ops.remove_member(group_id, str(found.old))))
         answers = self._send([r for _, r in ready], "remove")
         self._report([c for c, _ in ready], answers, "remove member")
 
@@ -180,7 +179,14 @@ class EntraRunner:
                 break
             if attempt:
                 self.graph.retry.sleep(self.waits[attempt - 1])
-            answers = self.graph.batch([requests[i] for i in pending])
+            try:
+                answers = self.graph.batch([requests[i] for i in pending])
+            except GraphError as exc:
+                # The batch itself failed (after the client's retries): its requests may or
+                # may not have been carried out. They fail; the rest of the plan goes on.
+                for index in pending:
+                    results[index] = f"{exc} (it may have been carried out: plan again)"
+                break
             again: list[int] = []
             for index, answer in zip(pending, answers, strict=True):
                 verdict = ops.outcome(call, answer)

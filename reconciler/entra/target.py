@@ -22,12 +22,11 @@ from reconciler.plan.change import Change
 from reconciler.plan.kinds import EntraGroupChange, EntraMembershipChange
 from reconciler.plan.plan import Plan
 from reconciler.problems import ReconcilerError
-from reconciler.target import Run
+from reconciler.target import Run, Runner
 
 if TYPE_CHECKING:
     from reconciler.desired import Desired
     from reconciler.entra.client import GraphClient
-    from reconciler.entra.runner import EntraRunner
 
 
 class EntraTarget:
@@ -63,13 +62,28 @@ class EntraTarget:
 
             verify_creates(graph_of(client), plan, again)
 
-    def runner(self, plan: Plan, ctx: Context, run: Run) -> EntraRunner:
-        """Entra changes, through Microsoft Graph's `$batch`."""
+    def runner(self, plan: Plan, ctx: Context, run: Run) -> Runner:
+        """Entra changes, through Microsoft Graph's `$batch`; a plan without any gets a
+        runner that has nothing to do (and the Graph client is not imported)."""
+        if not any(isinstance(c, self.change_types) for c in plan.changes):
+            return _NothingToRun()
         from reconciler.entra.runner import EntraRunner
 
-        graph = ctx.client.graph
-        entra = ctx.actual.entra
-        return EntraRunner(ctx, run, graph, entra)
+        return EntraRunner(ctx, run, ctx.client.graph, ctx.actual.entra)
+
+
+class _NothingToRun:
+    """The runner of a plan with no Entra change: it hears of each phase and of the end,
+    and is never handed one of its own."""
+
+    def before_phase(self, rank: int) -> None:
+        """Nothing to prepare."""
+
+    def run_phase(self, changes: list[Change]) -> None:
+        raise AssertionError("a plan without Entra changes has no Entra phase")
+
+    def finish(self) -> None:
+        """Nothing to finish."""
 
 
 def graph_of(client: GoogleClient) -> GraphClient:

@@ -14,6 +14,7 @@ removed.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from reconciler.entra.state import EntraActual, EntraGroup, EntraGroupRecord, EntraMember
@@ -188,7 +189,10 @@ def _diff_members(
     if group.additive:
         return  # `membership: additive`: Git's members are added, no one is removed
     protected = {a.lower() for a in ctx.workspace.protected}
-    for member in sorted(held, key=lambda m: m.name):
+    # Removals name a member by its name, with its object id where two share one, and act
+    # on the id (the change's `object_id`): never on another object of the same name.
+    names = Counter(m.name for m in held)
+    for member in sorted(held, key=lambda m: (m.name, m.id)):
         if member.id in wanted_ids:
             continue
         if _is_protected(member, entra, protected):
@@ -197,8 +201,18 @@ def _diff_members(
                 "(workspace.yaml `protected`)."
             )
             continue
+        nested = matches.get(member.name) if member.kind == "group" else None
+        if nested is not None and nested.refusal and member.name in group.groups:
+            # Git nests it, but its name is refused: it is no member of ours to take away.
+            plan.notes.append(
+                f'Entra group "{name}": its member "{member.name}" ({member.id}) stays; the '
+                "nested group of that name is refused."
+            )
+            continue
         kind = {"user": "USER", "group": "GROUP"}.get(member.kind, "OTHER")
-        plan.changes.append(_member("remove_member", name, member.name, kind, group))
+        label = member.name if names[member.name] == 1 else f"{member.name} ({member.id})"
+        removal = _member("remove_member", name, label, kind, group, member.id)
+        plan.changes.append(removal)
 
 
 def _skipped_notes(plan: Plan, group: EntraGroup, entra: EntraActual) -> None:
@@ -220,12 +234,19 @@ def _skipped_notes(plan: Plan, group: EntraGroup, entra: EntraActual) -> None:
 
 
 def _member(
-    action: str, group: str, member: str, kind: str, desired: EntraGroup
+    action: str,
+    group: str,
+    member: str,
+    kind: str,
+    desired: EntraGroup,
+    object_id: str | None = None,
 ) -> EntraMembershipChange:
     reason = "not in Git" if action == "remove_member" else None
+    fields = {"object_id": FieldChange(object_id, None)} if object_id else {}
     return EntraMembershipChange(
         action,
         membership_key(group, member),
+        fields,
         reason=reason,
         origin=desired.origin,
         group=group,

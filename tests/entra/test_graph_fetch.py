@@ -146,7 +146,7 @@ def test_members_are_followed_across_next_links_in_batches():
         ],
         "g2": [[user("u2", "b@x.org")]],
     }
-    tenant = Tenant(members=members)
+    tenant = Tenant(groups=[*GROUPS, group("g9", "Nested")], members=members)
     client, _, _ = client_with(tenant)
     actual = read_entra(client, names={"Engineering"}, owner="repo-1", progress=quiet)
     assert actual.members["g1"] == (
@@ -228,3 +228,29 @@ def test_progress_is_counted_per_phase():
         "Reading Entra groups": 4,
         "Reading Entra group members": 2,
     }
+
+
+def test_a_member_missing_from_the_users_listing_is_a_short_read():
+    # u9 is a member of Engineering, but the users listing did not show it: planned from,
+    # a user Git wants would be taken for one without an Entra account, and removed.
+    tenant = Tenant(members={"g1": [[user("u1", "ann@example.com"), user("u9", "x@y.z")]]})
+    client, _, _ = client_with(tenant)
+    with pytest.raises(EntraShortReadError, match=r'user x@y\.z \(u9\).*"Engineering"'):
+        read_entra(client, names={"Engineering"}, owner="repo-1", progress=quiet)
+
+
+def test_a_member_group_missing_from_the_groups_listing_is_a_short_read():
+    nested = {"@odata.type": "#microsoft.graph.group", "id": "g8", "displayName": "Gone"}
+    tenant = Tenant(members={"g1": [[nested]]})
+    client, _, _ = client_with(tenant)
+    with pytest.raises(EntraShortReadError, match=r"group Gone \(g8\)"):
+        read_entra(client, names={"Engineering"}, owner="repo-1", progress=quiet)
+
+
+def test_members_that_both_listings_show_pass_the_cross_check():
+    nested = {"@odata.type": "#microsoft.graph.group", "id": "g3", "displayName": "Someone"}
+    device = {"@odata.type": "#microsoft.graph.device", "id": "d1"}
+    tenant = Tenant(members={"g1": [[user("u1", "ann@example.com"), nested, device]]})
+    client, _, _ = client_with(tenant)
+    actual = read_entra(client, names={"Engineering"}, owner="repo-1", progress=quiet)
+    assert [m.id for m in actual.members["g1"]] == ["u1", "g3", "d1"]

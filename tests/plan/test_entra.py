@@ -214,3 +214,30 @@ def test_an_additive_group_gains_git_s_members_and_loses_no_one():
     actual = tenant(record("Eng"), members={"g1": [user(BO)]})
     p = plan_of([EntraGroup("Eng", users=(ADA,), additive=True)], actual)
     assert rows(p) == [("entra_membership", "add_member", "Eng/ada@x.io")]
+
+
+def test_a_removal_acts_on_the_object_id_even_when_another_member_shares_the_name():
+    # Ours ("Plat", g2) is nested in Eng; a hand-made namesake (g9) was put there too.
+    ours = record("Plat", id="g2")
+    eng = record("Eng", id="g1")
+    foreign = EntraMember("g9", "group", "Plat")
+    actual = tenant(
+        eng,
+        ours,
+        record("Plat", id="g9", owner=None),
+        members={"g1": [EntraMember("g2", "group", "Plat"), foreign], "g2": [user(ADA)]},
+    )
+    p = plan_of([EntraGroup("Eng", groups=("Plat",)), EntraGroup("Plat", users=(ADA,))], actual)
+    assert rows(p) == [("entra_membership", "remove_member", "Eng/Plat (g9)")]
+    removal = p.changes[0]
+    assert removal.fields["object_id"].old == "g9"
+    assert removal.to_json()["fields"] == {"object_id": {"old": "g9", "new": None}}
+    assert change_from_json(removal.to_json()) == removal
+
+
+def test_a_member_whose_nested_name_is_refused_stays():
+    twins = [record("Plat", id="g2", owner=None), record("Plat", id="g3", owner=None)]
+    actual = tenant(record("Eng"), *twins, members={"g1": [EntraMember("g2", "group", "Plat")]})
+    p = plan_of([EntraGroup("Eng", groups=("Plat",)), EntraGroup("Plat", users=(ADA,))], actual)
+    assert p.changes == []
+    assert any('its member "Plat" (g2) stays' in n for n in p.notes)

@@ -42,6 +42,12 @@ class EntraMembershipChange(Change):
     group: str | None = None  # the group's display name
     member: str | None = None  # a user's email, a group's display name, or `type:id`
     member_type: str | None = None  # USER, GROUP or OTHER
+    # A removal's `fields` hold `object_id` (old: the member's Entra object id, new: None):
+    # it is removed by that id, never by a name another object may share. Shown in the JSON
+    # plan; the text names the member (with its id where two members share a name).
+
+    def field_lines(self) -> list[str]:
+        return []
 
     def summary_text(self) -> str:
         what = _quoted(self.member or "") if self.member_type == "GROUP" else self.member
