@@ -40,12 +40,18 @@ def open_embedded(root: Path, workspace: Workspace) -> EmulatorServer:
     state = _inside(root, provider.state, "provider.state")
     state.parent.mkdir(parents=True, exist_ok=True)
     _inside(root, provider.state, "provider.state")  # no link appeared while making folders
+    _ignore_folder(root, state)
+    return EmulatorServer.open(seed=seed, state=state)
+
+
+def _ignore_folder(root: Path, state: Path) -> None:
+    """A .gitignore that ignores everything in the state file's folder, unless that folder is
+    `root` itself or already has one."""
     if state.parent != root:
         with contextlib.suppress(FileExistsError):  # a link there is left alone, not followed
             fd = create_exclusive(state.parent / ".gitignore", 0o666, exact=False)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(_IGNORE_ALL)
-    return EmulatorServer.open(seed=seed, state=state)
 
 
 def _inside(root: Path, setting: str, name: str) -> Path:
@@ -81,6 +87,7 @@ def open_embedded_entra(root: Path, entra: Entra) -> GraphServer:
     _inside(root, provider.state, "entra.provider.state")  # no link appeared meanwhile
     if state.exists() and not state.is_file():
         raise StateError(f"entra.provider.state: {provider.state} is not a regular file")
+    _ignore_folder(root, state)
     try:
         tenant = GraphTenant.open(seed, state)
     except SeedError as exc:
