@@ -25,8 +25,11 @@ GOOGLE_WORKSPACE = WORKSPACE.replace(
 )
 
 # The example's first plan (examples/desired-state): 26 directory changes, 2 of group
-# settings, 7 of licenses.
-EXAMPLE_CHANGES = 47
+# settings, 7 of licenses in Google, then the export to Entra ID (workspace.yaml, `entra:`):
+# 3 to its groups (create Sales; adopt and update Engineering) and 9 to their members
+# (8 to add, Sam Okafor removed from Engineering).
+EXAMPLE_ENTRA_CHANGES = 3 + 9
+EXAMPLE_CHANGES = 26 + 2 + 7 + EXAMPLE_ENTRA_CHANGES
 ALL_APPLIED = f"Apply complete: {EXAMPLE_CHANGES} applied, 0 failed, 0 skipped."
 
 # One user entry, unbound: enough for a file that loads.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_support import ALL_APPLIED
+from cli_support import ALL_APPLIED, EXAMPLE_CHANGES
 
 from reconciler.apply.pending import pending_path
 from reconciler.google import client as client_module
@@ -158,8 +158,10 @@ def test_a_run_stopped_between_removing_the_alias_and_renaming_is_finished_by_th
     assert run.code == 1
     assert f"failed: rename user {RFISCHER} -> {ROBERT} (found by its alias)" in run.err
     assert "409 duplicate: Entity already exists. The address was released moments ago" in run.err
-    # Skipped: the adopt and a membership; the licenses (7) and group settings (2) applied.
-    assert "Apply complete: 32 applied, 1 failed, 2 skipped." in run.out
+    # Skipped: the adopt and a membership; the licenses (7), group settings (2) and the
+    # export to Entra ID applied.
+    applied = EXAMPLE_CHANGES - 1 - 2
+    assert f"Apply complete: {applied} applied, 1 failed, 2 skipped." in run.out
     users = tenant.users()
     assert "aliases" not in users[RFISCHER] and ROBERT not in users
     record = json.loads(pending_path(state_dir).read_text())
@@ -192,7 +194,12 @@ def test_no_record_when_git_lists_the_old_address(quick_backoff, emulator, state
     tenant = holding(emulator, quick_backoff)
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.err
-    assert not (state_dir / ".reconciler").exists()  # nothing was ever recorded
+    # Nothing was ever recorded: the local state holds only the emulated Entra tenant
+    # (workspace.yaml, `entra:`), which git ignores.
+    assert not pending_path(state_dir).exists()
+    local = state_dir / ".reconciler"
+    assert sorted(p.name for p in local.iterdir()) == [".gitignore", "entra.json"]
+    assert (local / ".gitignore").read_text().endswith("*\n")
     assert tenant.users()[ROBERT]["aliases"] == [RFISCHER]
     converged(cli, state_dir)
 

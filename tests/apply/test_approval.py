@@ -8,7 +8,9 @@ from cli_support import ALL_APPLIED
 
 from .support import run_on_terminal, run_reconciler
 
-FIRST_PLAN = "Plan: 4 to create, 3 to rename, 3 to adopt, 7 to update, 1 to unsuspend"
+# The example's first plan: Google's 4 creates, 3 adopts and 7 updates, and in Entra ID the
+# create of Sales and the adopt and update of Engineering.
+FIRST_PLAN = "Plan: 5 to create, 3 to rename, 4 to adopt, 8 to update, 1 to unsuspend"
 PROMPT = "Apply these changes? Only 'yes' is accepted"
 
 

@@ -5,6 +5,7 @@ everything else) is left untouched."""
 from __future__ import annotations
 
 import pytest
+from cli_support import EXAMPLE_CHANGES
 
 from .support import edit
 
@@ -40,7 +41,9 @@ def test_over_a_limit_needs_allow_unsafe(emulator, state_dir, tmp_path, cli, sav
 
     run = cli("apply", target, "--auto-approve", "--allow-unsafe")
     assert run.code == 0, run.err
-    assert "Apply complete: 42 applied, 0 failed, 0 skipped." in run.out
+    # The example's changes and 7 more: Felix, Grace and Nora suspended and their licenses
+    # revoked, and Nora out of leadership@.
+    assert f"Apply complete: {EXAMPLE_CHANGES + 7} applied, 0 failed, 0 skipped." in run.out
     users = tenant.users()
     for who in ("felix.wagner", "grace.chen", "nora.baker", "sam.okafor", "james.wright"):
         assert users[f"{who}@example.com"]["suspended"] is True

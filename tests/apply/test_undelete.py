@@ -17,12 +17,17 @@ from .support import Tenant, edit
 JO = "jo.lei@example.com"
 JO_ENTRY = "    employee_id: E-1042\n    aliases: [jo@example.com]\n"
 DAY_S = 86400
+ENTRA = "entra_membership"  # a member of a group exported to Entra ID (workspace.yaml)
 
 
 def plan_json(cli, root: Path) -> dict[str, Any]:
     run = cli("plan", root, "--format", "json")
     assert run.code == 0, run.err
     return json.loads(run.out)
+
+
+def kind_and_member(change: dict[str, Any]) -> tuple[str, str | None]:
+    return change["kind"], change.get("member")
 
 
 def heads(plan: dict[str, Any], key: str) -> list[str]:
@@ -79,10 +84,13 @@ def test_a_deleted_user_git_wants_back_is_restored_with_its_old_id(emulator, sta
     assert "create user jo.lei" not in text.out
     assert "2 to undelete" not in text.out and ", 1 to undelete;" in text.out
     plan = plan_json(cli, state_dir)
-    # Restored, then added back to the groups Git puts him in.
-    assert heads(plan, JO) == ["undelete", "assign_license", "add_member"]
-    git_groups = {c["group"] for c in plan["changes"] if c.get("member") == JO}
+    # Restored, then added back to the groups Git puts him in: in Google, and in Entra ID,
+    # where the export took his account out of Engineering when Git deleted him.
+    assert heads(plan, JO) == ["undelete", "assign_license", "add_member", "add_member"]
+    git_groups = {c["group"] for c in plan["changes"] if kind_and_member(c) == ("membership", JO)}
     assert git_groups == {"eng@example.com"}
+    entra_groups = {c["group"] for c in plan["changes"] if kind_and_member(c) == (ENTRA, JO)}
+    assert entra_groups == {"Engineering"}
 
     assert cli("apply", state_dir, "--auto-approve").code == 0
     back = tenant.users()[JO]
@@ -173,8 +181,9 @@ def test_a_run_that_stopped_after_the_undelete_is_finished_by_the_next(emulator,
     tenant.api("POST", f"users/{jo_id}/undelete", {"orgUnitPath": "/Engineering"})
 
     plan = plan_json(cli, state_dir)
-    # No second undelete, no create: his license (a restored account has none) and groups.
-    assert heads(plan, JO) == ["assign_license", "add_member"]
+    # No second undelete, no create: his license (a restored account has none) and groups
+    # (Google's eng@, and Engineering in Entra ID).
+    assert heads(plan, JO) == ["assign_license", "add_member", "add_member"]
     assert cli("apply", state_dir, "--auto-approve").code == 0
     assert tenant.users()[JO]["id"] == jo_id and groups_of(tenant, JO) == {"eng@example.com"}
     assert_no_changes_left(cli, state_dir)

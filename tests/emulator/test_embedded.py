@@ -9,7 +9,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build_from_document
 
 from reconciler.desired.load import load_tree
-from reconciler.emulator.embedded import open_embedded
+from reconciler.emulator.embedded import open_embedded, open_embedded_entra
 from reconciler.emulator.journal import StateError
 from reconciler.emulator.server import discovery_document
 from reconciler.google.credentials import loopback_credentials, scopes
@@ -76,3 +76,14 @@ def test_a_server_that_never_started_releases_the_state(tmp_path):
     open_embedded(root, workspace).stop()
     with open_embedded(root, workspace) as server:
         assert "info@example.com" in emails(server.start())
+
+
+def test_the_emulated_entra_tenant_is_kept_out_of_git_too(tmp_path):
+    """Its state lands in .reconciler/ even when Google's emulator is not the embedded one
+    (RECONCILER_GOOGLE_ENDPOINT, or `provider.kind: google`): the folder ignores itself."""
+    root = tmp_path / "state"
+    shutil.copytree(EXAMPLE, root)
+    entra = load_tree(root).workspace.entra
+    with open_embedded_entra(root, entra):
+        pass
+    assert (root / ".reconciler" / ".gitignore").read_text().splitlines()[-1] == "*"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,18 +157,37 @@ EXAMPLE_LOOKUPS = {
 }
 
 
-def plan_calls(server, root: Path) -> tuple[Any, dict[str, int]]:
-    """Plan `root` against `server`; the plan and the calls it made, by method."""
+@dataclass(frozen=True)
+class GraphCalls:
+    """The Microsoft Graph calls of a plan of the example, which exports two groups to its
+    emulated Entra tenant (workspace.yaml, `entra:`); each batch item is one call."""
+
+    read: int  # the read, as fetch.py counts it (Actual.state.entra.calls)
+    calls: int  # the read and the lookups of planned creates (verify.py)
+    http_requests: int
+
+
+def plan_calls(server, root: Path) -> tuple[Any, dict[str, int], GraphCalls]:
+    """Plan `root` against `server`, and its Entra tenant as the session opens it: the plan,
+    the Google calls it made (by method, as `server` counts them), and its Graph calls."""
     from reconciler.desired import load_desired
+    from reconciler.entra.session import graph_session
     from reconciler.google.group_settings_target import declared
     from reconciler.session import plan_for
 
     before = stats(server)["by_method"]
     desired = load_desired(root)
     apis = {"licenses": desired.workspace.licenses is not None, "group_settings": declared(desired)}
-    plan, _ = plan_for(desired, connect(server, root, read_only=True, **apis))
+    client = connect(server, root, read_only=True, **apis)
+    assert desired.workspace.entra is not None
+    with graph_session(desired.workspace.entra, root) as graph:
+        client.graph = graph
+        plan, actual = plan_for(desired, client)
+    assert actual.state.entra is not None
+    entra = GraphCalls(actual.state.entra.calls, graph.stats.calls, graph.stats.http_requests)
     after = stats(server)["by_method"]
-    return plan, {m: n - before.get(m, 0) for m, n in after.items() if n - before.get(m, 0)}
+    google = {m: n - before.get(m, 0) for m, n in after.items() if n - before.get(m, 0)}
+    return plan, google, entra
 
 
 def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
@@ -182,8 +202,10 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
     server = start_emulator(root / "tenant.yaml")
     try:
-        plan, calls = plan_calls(server, root)
-        creates = [c for c in plan.changes if c.action == "create"]
+        plan, calls, graph = plan_calls(server, root)
+        # Google's creates (Sales, created in Entra ID, is looked up through Graph).
+        google = [c for c in plan.changes if not c.kind.startswith("entra_")]
+        creates = [c for c in google if c.action == "create"]
         assert len(creates) == sum(EXAMPLE_LOOKUPS.values()) == 4
         # The read as fetch.py counts it: 20 users and no deleted ones (one page each), 7
         # groups (one page), 6 managed groups with members (one page each), org units, the
@@ -207,6 +229,10 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
             "directory.users.get": EXAMPLE_LOOKUPS["directory.users.get"] + 1,
         }
         assert calls == {**read, "directory.domains.list": 1, **lookups}
+        # Microsoft Graph: its 12 users (one page), its 2 groups (one page), the members of
+        # the one exported group it has, Engineering (one batch); then the lookup of the one
+        # group the plan creates, Sales (one batch).
+        assert graph == GraphCalls(read=3, calls=3 + 1, http_requests=4)
 
         # Applied, nothing is left to create: the plan is the read and one domains.list,
         # not a single lookup: 22 calls, the minimum the APIs allow (12 before the guards,
@@ -215,7 +241,7 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
         with pytest.raises(SystemExit) as applied:
             main(["apply", str(root), "--auto-approve"])
         assert applied.value.code == 0
-        plan, calls = plan_calls(server, root)
+        plan, calls, graph = plan_calls(server, root)
         assert plan.changes == []
         assert calls == {
             **read,
@@ -224,5 +250,8 @@ def test_a_plan_costs_the_read_one_domains_list_and_one_lookup_per_create(
             "directory.members.list": 7,
             "directory.domains.list": 1,
         }
+        # Graph: users and groups (a page each), and the members of Engineering and Sales
+        # (one batch of two); nothing to create, nothing to look up.
+        assert graph == GraphCalls(read=4, calls=4, http_requests=3)
     finally:
         server.stop()

@@ -173,6 +173,17 @@ def test_updates_make_a_group_additive_rather_than_remove_people_git_lacks(tmp_p
     assert not [a for a in plan_actions(capsys, root) if a[0] == "remove_member"]
 
 
+# The example's groups exported to Entra ID (`entra: true`), by display name: the keys of
+# their Entra changes ("Engineering", "Engineering/ana.ruiz@example.com").
+ENTRA_GROUPS = ("Engineering", "Sales")
+
+
+def split_entra(actions: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], ...]:
+    """(Google's changes, the export's changes to Entra ID) of `plan_actions`."""
+    entra = [a for a in actions if a[1].split("/")[0] in ENTRA_GROUPS]
+    return [a for a in actions if a not in entra], entra
+
+
 def test_group_updates_never_take_an_account_away(tmp_path, capsys):
     """On the example, Google's groups lack members Git has (Sofia in sales, Omar and Robert
     in finance, the platform team in engineering). Bindings flow through those groups:
@@ -187,10 +198,24 @@ def test_group_updates_never_take_an_account_away(tmp_path, capsys):
     assert "sofia.rossi@example.com: no longer bound through a group Google changed" in run.err
     doc = YAML(typ="safe").load((root / "imported.yaml").read_text(encoding="utf-8"))
     assert {"user": "sofia.rossi@example.com"} in doc["bindings"]
-    # Membership and attribute drift is gone: Git now says what Google has (but for the
+    # Google's membership and attribute drift is gone: Git now says what it has (but for the
     # settings of platform@, which the plan creates).
-    drift = [a for a in after if a[0] in ("update", "remove_member", "update_member")]
+    entra_before = split_entra(before)[1]
+    google_after, entra_after = split_entra(after)
+    drift = [a for a in google_after if a[0] in ("update", "remove_member", "update_member")]
     assert drift == [("update", "platform@example.com")]
+    # The groups keep `entra: true`: the export to Entra ID is planned as before (import reads
+    # Google, not Entra), but for the members Git's groups now lack as Google's do: Kenji
+    # (in eng@ only through platform@) and Sofia.
+    gone = {
+        ("add_member", "Engineering/kenji.watanabe@example.com"),
+        ("add_member", "Sales/sofia.rossi@example.com"),
+    }
+    assert entra_after == [a for a in entra_before if a not in gone]
+    assert len(entra_after) == len(entra_before) - 2
+    for name in ("engineering", "sales"):
+        text = (root / "groups" / f"{name}.yaml").read_text(encoding="utf-8")
+        assert "    entra: true  # also a security group in Entra ID\n" in text, name
     assert cli(capsys, "validate", root).code == 0
 
 

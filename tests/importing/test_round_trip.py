@@ -71,7 +71,8 @@ def unmarked_groups(seed: dict[str, Any], domains=("example.com", "example.org")
 def test_the_example_tenant(tmp_path, capsys, include_suspended):
     root = tmp_path / "acme"
     root.mkdir()
-    for name in ("workspace.yaml", "tenant.yaml"):
+    # With the seed of the emulated Entra tenant its `entra:` block names.
+    for name in ("workspace.yaml", "tenant.yaml", "entra-tenant.yaml"):
         shutil.copy(EXAMPLE / name, root / name)
     flags = ["--include-suspended"] if include_suspended else []
     plan = round_trip(capsys, root, *flags)
@@ -89,6 +90,10 @@ def test_the_example_tenant(tmp_path, capsys, include_suspended):
         "info@example.com",
         "rfischer@example.com",
     ]
+    # workspace.yaml, its `entra:` block included, is left as it was; no imported group is
+    # marked `entra: true` (Google's groups do not say), so nothing is exported to Entra ID.
+    assert (root / "workspace.yaml").read_bytes() == (EXAMPLE / "workspace.yaml").read_bytes()
+    assert "\nentra:\n" in (root / "workspace.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("include_suspended", [False, True])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import EXAMPLE_ENTRA_CHANGES
 from importing.support import (
     EXAMPLE,
     OURS,
@@ -325,7 +326,8 @@ def test_findings_exit_2_with_detailed_exitcode_and_0_without(audit, capsys):
 def test_clean_after_import_and_apply(tmp_path, capsys, fmt):
     root = tmp_path / "acme"
     root.mkdir()
-    for name in ("workspace.yaml", "tenant.yaml"):
+    # With the seed of the emulated Entra tenant its `entra:` block names.
+    for name in ("workspace.yaml", "tenant.yaml", "entra-tenant.yaml"):
         shutil.copy(EXAMPLE / name, root / name)
     assert cli(capsys, "import", root, "--groups", "--include-suspended").code == 0
     applied = cli(capsys, "apply", root, "--auto-approve")
@@ -416,3 +418,13 @@ def test_offboarding_lists_live_credentials_untransferred_data_and_waiting_delet
         ("sam@example.com", "suspended, data not transferred (transfers: none)"),
         ("kim@example.com", "delete waits: delete_after_days is 30: ..."),
     ]
+
+
+def test_the_example_applied_leaves_no_drift_in_entra_either(tmp_path, capsys):
+    """The example's report lists the export to Entra ID as drift (the snapshots); applied,
+    the Entra groups match Git, and no drift is left."""
+    root = copy_example(tmp_path / "example")
+    entra = [r for r in report_json(capsys, root)["sections"]["drift"] if "Entra" in r["detail"]]
+    assert len(entra) == EXAMPLE_ENTRA_CHANGES
+    assert cli(capsys, "apply", root, "--auto-approve").code == 0
+    assert report_json(capsys, root)["sections"]["drift"] == []
