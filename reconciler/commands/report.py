@@ -177,7 +177,8 @@ def _groups(desired: State, actual: State, ours: str, report: Report) -> None:
 
 def _drift_detail(change) -> str:
     text = describe(change)
-    if change.fields:
+    # The fields a plan shows (an Entra removal's object id is for the apply alone).
+    if change.fields and change.field_lines():
         parts = [f"{n}: {_short(fc.old)} -> {_short(fc.new)}" for n, fc in change.fields.items()]
         text += ": " + "; ".join(parts)
     return text

@@ -6,6 +6,7 @@ it goes to Microsoft: msal's token request signed with the certificate, then Gra
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -24,11 +25,9 @@ from .test_graph_credentials import make_pem
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
 OURS = "acme/identity"
-EMULATED = """  provider:
-    kind: emulator
-    seed: entra-tenant.yaml
-    state: .reconciler/entra.json
-"""
+# The `entra:` block's emulator provider in the example's workspace.yaml.
+EMULATED = re.compile(r"  provider:\n    kind: emulator\n    seed: .*\n    state: .*\n")
+TENANT_ID = re.compile(r"  tenant_id: .*\n")
 
 
 @dataclass
@@ -68,13 +67,14 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     with GraphServer(api) as server:
         workspace = root / "workspace.yaml"
         text = workspace.read_text(encoding="utf-8")
-        assert EMULATED in text
         graph = (
             "  provider:\n    kind: graph\n"
             f"    credentials: {secure / 'reconciler-app.pem'}\n"
             f"    endpoint: {server.base_url}\n"
         )
-        workspace.write_text(text.replace(EMULATED, graph), encoding="utf-8")
+        text, replaced = EMULATED.subn(lambda _: graph, text)
+        assert replaced == 1
+        workspace.write_text(text, encoding="utf-8")
         yield Setup(root, api, tenant)
 
 
@@ -185,9 +185,9 @@ def test_a_wrong_tenant_id_is_a_clear_error(setup: Setup) -> None:
     workspace = setup.root / "workspace.yaml"
     text = workspace.read_text(encoding="utf-8")
     wrong = "  tenant_id: 00000000-0000-0000-0000-000000000001\n"
-    workspace.write_text(
-        text.replace("  tenant_id: 3f6c1a52-8d4e-4b7a-9c21-5e8f0a6d2b94\n", wrong), "utf-8"
-    )
+    text, replaced = TENANT_ID.subn(wrong, text)
+    assert replaced == 1
+    workspace.write_text(text, "utf-8")
     plan = setup.run("plan", str(setup.root))
     assert plan.returncode == 1 and "Traceback" not in plan.stderr
     assert "tenant" in plan.stderr and "00000000-0000-0000-0000-000000000001" in plan.stderr
