@@ -24,7 +24,7 @@ from reconciler.entra.client import (
     page_of,
     relative,
 )
-from reconciler.entra.marker import owner_of
+from reconciler.entra.marker import git_name_of, owner_of
 from reconciler.entra.state import EntraActual, EntraGroupRecord, EntraMember
 from reconciler.problems import excerpt
 from reconciler.progress import Progress
@@ -125,6 +125,7 @@ def group_record(item: dict[str, Any]) -> EntraGroupRecord:
         mail_enabled=item.get("mailEnabled") is True,
         group_types=tuple(types),
         owner=owner_of(item),
+        git_name=git_name_of(item),
     )
 
 

@@ -20,8 +20,10 @@ What it costs: an open extension cannot be set in the call that creates the grou
 known issues, https://learn.microsoft.com/en-us/graph/known-issues), so a created group is
 marked by a second call (`POST /groups/{id}/extensions`). A crash between the two leaves a
 group without the marker; the next plan finds it by its display name and adopts it, marking
-it then. Open extensions cannot be filtered on, which the export never needs: it lists every
-group anyway.
+it then. Besides the ownership id the marker records the Git group's `name` (`gitName`): a
+marked group is found by it first, so a new `display_name` renames the group in Entra (an
+`update`) instead of making a second one and leaving the first with its members. Open
+extensions cannot be filtered on, which the export never needs: it lists every group anyway.
 """
 
 from __future__ import annotations
@@ -30,12 +32,30 @@ from typing import Any
 
 MARKER_EXTENSION = "reconciler.ownership"
 MARKER_PROPERTY = "ownershipId"
+# The Git group's `name` the marked group exports: a group whose display name changes (in Git
+# or by hand) is still found, and renamed, rather than left behind with its members.
+GIT_NAME_PROPERTY = "gitName"
 OPEN_TYPE = "#microsoft.graph.openTypeExtension"
 
 
-def marker_body(owner: str) -> dict[str, Any]:
-    """The body of `POST /groups/{id}/extensions` that marks a group as `owner`'s."""
-    return {"@odata.type": OPEN_TYPE, "extensionName": MARKER_EXTENSION, MARKER_PROPERTY: owner}
+def marker_body(owner: str, git_name: str | None = None) -> dict[str, Any]:
+    """The body of `POST /groups/{id}/extensions` that marks a group as `owner`'s, exporting
+    the Git group `git_name`."""
+    body = {"@odata.type": OPEN_TYPE, "extensionName": MARKER_EXTENSION, MARKER_PROPERTY: owner}
+    if git_name:
+        body[GIT_NAME_PROPERTY] = git_name
+    return body
+
+
+def git_name_of(group: dict[str, Any]) -> str | None:
+    """The Git group name our marker on `group` records (None: none recorded)."""
+    for extension in group.get("extensions") or ():
+        if isinstance(extension, dict) and (
+            extension.get("extensionName", extension.get("id")) == MARKER_EXTENSION
+        ):
+            name = extension.get(GIT_NAME_PROPERTY)
+            return name if isinstance(name, str) and name else None
+    return None
 
 
 def owner_of(group: dict[str, Any]) -> str | None:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from reconciler.entra.client import GRAPH_V1, error_of
-from reconciler.entra.marker import marker_body
+from reconciler.entra.marker import MARKER_EXTENSION, marker_body
 from reconciler.problems import excerpt
 
 CallKind = Literal["create", "mark", "update", "add", "remove"]
@@ -95,22 +95,31 @@ def create_group(
     return {"method": "POST", "url": "/groups", "body": body}
 
 
-def mark(group_id: str, owner: str) -> dict[str, Any]:
+def mark(group_id: str, owner: str, git_name: str | None = None) -> dict[str, Any]:
     """`POST /groups/{id}/extensions`: the ownership marker."""
     return {
         "method": "POST",
         "url": f"/groups/{_segment(group_id)}/extensions",
-        "body": marker_body(owner),
+        "body": marker_body(owner, git_name),
     }
 
 
-def update_group(group_id: str, description: str | None) -> dict[str, Any]:
-    """`PATCH /groups/{id}`: the description (None or empty clears it)."""
+def remark(group_id: str, owner: str, git_name: str | None = None) -> dict[str, Any]:
+    """`PATCH /groups/{id}/extensions/{name}`: the marker's values written again (an
+    extension of that name was there already: one left empty, or ours sent twice)."""
+    body = marker_body(owner, git_name)
     return {
         "method": "PATCH",
-        "url": f"/groups/{_segment(group_id)}",
-        "body": {"description": description or None},
+        "url": f"/groups/{_segment(group_id)}/extensions/{MARKER_EXTENSION}",
+        "body": {k: v for k, v in body.items() if k != "extensionName"},
     }
+
+
+def update_group(group_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`PATCH /groups/{id}`: Graph's properties (`displayName`, `description`; None or
+    empty clears a description)."""
+    body = {k: (v or None) if k == "description" else v for k, v in values.items()}
+    return {"method": "PATCH", "url": f"/groups/{_segment(group_id)}", "body": body}
 
 
 def add_member(group_id: str, object_id: str) -> dict[str, Any]:
@@ -143,6 +152,8 @@ def outcome(kind: CallKind, response: Mapping[str, Any]) -> str:
         return "done"
     if kind == "remove" and (status == 404 or (status == 400 and ALREADY_GONE in words)):
         return "done"
+    if kind == "mark" and status == 409:
+        return "remark"  # the extension is there already: its values are written again
     if status in (400, 404) and any(phrase in words for phrase in NOT_YET):
         return "retry"
     text = f"{status} {code}: {excerpt(message, 300)}" if code or message else f"HTTP {status}"

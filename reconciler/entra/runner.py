@@ -25,6 +25,8 @@ from reconciler.target import Run
 if TYPE_CHECKING:
     from reconciler.entra.client import GraphClient
 
+# What _send gives for a marker Graph already holds (ops.outcome: "remark").
+REMARK = "remark"
 # Waits (seconds) before each new try of a request Graph answered as not yet consistent.
 LAG_WAITS_S: tuple[float, ...] = (1, 2, 4, 8, 16)
 
@@ -42,15 +44,14 @@ class EntraRunner:
         self.graph = graph
         self.entra = entra or EntraActual()
         self.waits = LAG_WAITS_S
-        # Group display name -> object id: the groups the plan found, and those it creates.
+        # Group display name (Git's) -> object id: the groups the plan found (matched as the
+        # diff matches them), and those it creates.
+        self.wanted = (ctx.desired.entra_groups if ctx.desired is not None else None) or {}
         self.ids: dict[str, str] = {}
-        ours = ctx.ownership_id
-        for group in self.entra.groups:
-            name = group.display_name
-            if name not in self.ids:
-                match = match_group(name, self.entra, ours)
-                if match.record is not None:
-                    self.ids[name] = match.record.id
+        for name, group in self.wanted.items():
+            match = match_group(group, self.entra, ctx.ownership_id)
+            if match.record is not None:
+                self.ids[name] = match.record.id
 
     def before_phase(self, rank: int) -> None:
         """Nothing to do between phases."""
@@ -101,8 +102,19 @@ class EntraRunner:
 
     def _mark(self, changes: list[Change], what: str) -> None:
         owner = self.ctx.ownership_id
-        requests = [ops.mark(self.ids[c.key], owner) for c in changes]
-        for change, answer in zip(changes, self._send(requests, "mark"), strict=True):
+        requests = [ops.mark(self.ids[c.key], owner, self._git_name(c.key)) for c in changes]
+        answers = self._send(requests, "mark")
+        # A marker extension there already (left empty, or ours sent twice after a lost
+        # answer): its values are written again.
+        again = [i for i, a in enumerate(answers) if a == REMARK]
+        if again:
+            remarks = [
+                ops.remark(self.ids[changes[i].key], owner, self._git_name(changes[i].key))
+                for i in again
+            ]
+            for i, answer in zip(again, self._send(remarks, "update"), strict=True):
+                answers[i] = answer
+        for change, answer in zip(changes, answers, strict=True):
             if isinstance(answer, str):
                 group_id = self.ids[change.key]
                 self._failed(
@@ -115,9 +127,38 @@ class EntraRunner:
                 self.run.finished(ChangeResult(change, "applied", None, notes))
 
     def _update(self, changes: list[Change]) -> None:
+        """A group's properties (PATCH the group) and the Git name its marker records
+        (PATCH the marker); the change is applied when every request it needed was."""
         ready = [c for c in changes if self._group_id(c.key, c)]
-        requests = [ops.update_group(self.ids[c.key], _new(c, "description")) for c in ready]
-        self._report(ready, self._send(requests, "update"), "update")
+        requests: list[Request] = []
+        owners: list[int] = []
+        for index, change in enumerate(ready):
+            values = {
+                graph: change.fields[name].new
+                for name, graph in (("display_name", "displayName"), ("description", "description"))
+                if name in change.fields
+            }
+            if values:
+                requests.append(ops.update_group(self.ids[change.key], values))
+                owners.append(index)
+            if "git_name" in change.fields:
+                git_name = change.fields["git_name"].new
+                requests.append(ops.remark(self.ids[change.key], self.ctx.ownership_id, git_name))
+                owners.append(index)
+        answers = self._send(requests, "update")
+        failures: dict[int, str] = {}
+        for index, answer in zip(owners, answers, strict=True):
+            if isinstance(answer, str):
+                failures.setdefault(index, answer)
+        for index, change in enumerate(ready):
+            if index in failures:
+                self._failed(change, f"update: {failures[index]}")
+            else:
+                self.run.finished(ChangeResult(change, "applied"))
+
+    def _git_name(self, name: str) -> str | None:
+        group = self.wanted.get(name)
+        return group.git_name if group is not None else None
 
     # -- members -----------------------------------------------------------------------
 

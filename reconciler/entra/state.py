@@ -52,7 +52,7 @@ class EntraMember:
 @dataclass(frozen=True, slots=True)
 class EntraGroupRecord:
     """A group as Graph lists it. `owner`: the ownership id our open extension carries
-    (None: not ours, or not marked yet)."""
+    (None: not ours, or not marked yet); `git_name`: the Git group it records."""
 
     id: str
     display_name: str
@@ -61,6 +61,7 @@ class EntraGroupRecord:
     mail_enabled: bool = False
     group_types: tuple[str, ...] = ()
     owner: str | None = None
+    git_name: str | None = None  # the Git group our marker says it exports
 
     @property
     def is_security_group(self) -> bool:

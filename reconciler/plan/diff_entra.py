@@ -39,8 +39,14 @@ class Match:
     refusal: str | None = None
 
 
-def match_group(name: str, entra: EntraActual, ours: str) -> Match:
-    """The Entra group a Git group named `name` is, by exact display name."""
+def match_group(wanted: EntraGroup, entra: EntraActual, ours: str) -> Match:
+    """The Entra group a Git group is: the one our marker says exports it (by its Git name,
+    whatever its display name now), else by exact display name."""
+    if wanted.git_name:
+        recorded = [g for g in entra.groups if g.owner == ours and g.git_name == wanted.git_name]
+        if len(recorded) == 1:
+            return Match(recorded[0])
+    name = wanted.display_name
     named = [g for g in entra.groups if g.display_name == name]
     mine = [g for g in named if g.owner == ours]
     if len(mine) == 1:
@@ -76,13 +82,14 @@ def diff_entra(ctx: DiffContext) -> None:
         raise ReconcilerError(
             "Entra ID was not read, so its groups cannot be planned (a read that failed)"
         )
-    matches = {name: match_group(name, entra, ctx.ours) for name in wanted}
+    matches = {name: match_group(group, entra, ctx.ours) for name, group in wanted.items()}
     # Which groups the plan creates is decided first, nested ones included: a group whose
     # only members are groups that will exist is created too.
     created = set(_created(wanted, matches, entra))
     for _, group in sorted(wanted.items()):
         _diff_group(ctx, group, matches, created, entra)
-    _left_behind(ctx, wanted, entra)
+    found = {m.record.id for m in matches.values() if m.record is not None}
+    _left_behind(ctx, found, entra)
 
 
 def _created(
@@ -129,8 +136,8 @@ def _diff_group(
         return
     description = group.description or None
     if record is None:
-        fields = {"description": FieldChange(None, description)} if description else {}
-        plan.changes.append(EntraGroupChange("create", name, fields, origin=group.origin))
+        given = {"description": FieldChange(None, description)} if description else {}
+        plan.changes.append(EntraGroupChange("create", name, given, origin=group.origin))
     else:
         if match.adopt:
             plan.changes.append(
@@ -141,15 +148,15 @@ def _diff_group(
                     origin=group.origin,
                 )
             )
+        fields: dict[str, FieldChange] = {}
+        if record.display_name != name:  # found by its Git name: renamed in Git or by hand
+            fields["display_name"] = FieldChange(record.display_name, name)
         if group.description is not None and not same(description, record.description):
-            plan.changes.append(
-                EntraGroupChange(
-                    "update",
-                    name,
-                    {"description": FieldChange(record.description, description)},
-                    origin=group.origin,
-                )
-            )
+            fields["description"] = FieldChange(record.description, description)
+        if not match.adopt and group.git_name and record.git_name != group.git_name:
+            fields["git_name"] = FieldChange(record.git_name, group.git_name)  # the marker's
+        if fields:
+            plan.changes.append(EntraGroupChange("update", name, fields, origin=group.origin))
     _diff_members(ctx, group, record, matches, created, entra)
 
 
@@ -263,9 +270,9 @@ def _is_protected(member: EntraMember, entra: EntraActual, protected: set[str]) 
     return any(entra.user_id(address) == member.id for address in protected)
 
 
-def _left_behind(ctx: DiffContext, wanted: dict[str, EntraGroup], entra: EntraActual) -> None:
+def _left_behind(ctx: DiffContext, found: set[str], entra: EntraActual) -> None:
     for record in sorted(entra.groups, key=lambda g: g.display_name):
-        if record.owner == ctx.ours and record.display_name not in wanted:
+        if record.owner == ctx.ours and record.id not in found:
             count = len(entra.members.get(record.id, ()))
             ctx.plan.notes.append(
                 f'Entra group "{record.display_name}" ({record.id}) is marked as ours but Git '

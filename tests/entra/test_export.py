@@ -18,7 +18,7 @@ from cli_support import ALL_APPLIED, reconciler
 
 from reconciler.emulator.graph.api import GraphApi
 from reconciler.emulator.graph.server import GraphServer
-from reconciler.emulator.graph.tenant import GraphTenant, Group, User
+from reconciler.emulator.graph.tenant import Extension, GraphTenant, Group, User
 from reconciler.entra.marker import MARKER_EXTENSION
 
 from .test_graph_credentials import make_pem
@@ -88,9 +88,9 @@ def test_the_example_exports_two_groups_and_the_next_plan_is_empty(setup: Setup)
     assert applied.returncode == 0, applied.stderr
     assert ALL_APPLIED in applied.stdout
     # Created and taken over, both marked as ours, with Git's members exactly.
-    for name in ("Sales", "Engineering"):
-        group = setup.group(name)
-        assert group.extensions[MARKER_EXTENSION].properties == {"ownershipId": OURS}, name
+    for name, git_name in (("Sales", "sales"), ("Engineering", "engineering")):
+        marker = setup.group(name).extensions[MARKER_EXTENSION].properties
+        assert marker == {"ownershipId": OURS, "gitName": git_name}, name
     sales = setup.group("Sales")
     assert sales.securityEnabled and not sales.mailEnabled and sales.groupTypes == []
     assert setup.member_names("Sales") == {
@@ -223,3 +223,28 @@ def test_a_created_group_that_is_not_marked_is_adopted_by_the_next_apply(setup: 
     assert second.returncode == 0, second.stderr
     assert len(setup.group("Sales").members) == 4
     assert setup.run("plan", str(setup.root)).stdout.startswith("No changes.")
+
+
+def test_a_new_display_name_renames_the_group_in_entra(setup: Setup) -> None:
+    assert setup.run("apply", str(setup.root), "--auto-approve").returncode == 0
+    sales_id = setup.group("Sales").id
+    path = setup.root / "groups" / "sales.yaml"
+    path.write_text(path.read_text().replace("display_name: Sales", "display_name: Sales EMEA"))
+    plan = setup.run("plan", str(setup.root))
+    assert '  ~ update Entra security group "Sales EMEA"' in plan.stdout
+    assert '      display_name: "Sales" -> "Sales EMEA"' in plan.stdout
+    assert "create Entra security group" not in plan.stdout
+    applied = setup.run("apply", str(setup.root), "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert setup.group("Sales EMEA").id == sales_id and len(setup.group("Sales EMEA").members) == 4
+    assert setup.run("plan", str(setup.root)).stdout.startswith("No changes.")
+
+
+def test_a_marker_left_empty_on_a_group_is_written_again_on_adoption(setup: Setup) -> None:
+    engineering = setup.group("Engineering")
+    with setup.tenant.lock:  # someone left an empty marker of ours there
+        engineering.extensions[MARKER_EXTENSION] = Extension(MARKER_EXTENSION, {})
+    applied = setup.run("apply", str(setup.root), "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    marker = setup.group("Engineering").extensions[MARKER_EXTENSION].properties
+    assert marker == {"ownershipId": OURS, "gitName": "engineering"}

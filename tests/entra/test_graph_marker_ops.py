@@ -15,6 +15,7 @@ from reconciler.entra.ops import (
     mail_nickname,
     mark,
     outcome,
+    remark,
     remove_member,
     update_group,
 )
@@ -87,17 +88,31 @@ def test_nicknames_are_random():
 
 
 def test_marking_updating_adding_and_removing():
-    assert mark("g1", "o") == {
+    assert mark("g1", "o", "eng") == {
         "method": "POST",
         "url": "/groups/g1/extensions",
-        "body": marker_body("o"),
+        "body": {
+            "@odata.type": "#microsoft.graph.openTypeExtension",
+            "extensionName": MARKER_EXTENSION,
+            "ownershipId": "o",
+            "gitName": "eng",
+        },
     }
-    assert update_group("g1", "New") == {
+    assert remark("g1", "o", "eng") == {
+        "method": "PATCH",
+        "url": f"/groups/g1/extensions/{MARKER_EXTENSION}",
+        "body": {
+            "@odata.type": "#microsoft.graph.openTypeExtension",
+            "ownershipId": "o",
+            "gitName": "eng",
+        },
+    }
+    assert update_group("g1", {"displayName": "Eng", "description": "New"}) == {
         "method": "PATCH",
         "url": "/groups/g1",
-        "body": {"description": "New"},
+        "body": {"displayName": "Eng", "description": "New"},
     }
-    assert update_group("g1", None)["body"] == {"description": None}
+    assert update_group("g1", {"description": ""})["body"] == {"description": None}
     assert add_member("g1", "u1") == {
         "method": "POST",
         "url": "/groups/g1/members/$ref",

@@ -11,9 +11,10 @@ import children
 
 from reconciler.entra.client import GraphError
 from reconciler.entra.runner import EntraRunner
-from reconciler.entra.state import EntraActual, EntraGroupRecord, EntraMember
+from reconciler.entra.state import EntraActual, EntraGroup, EntraGroupRecord, EntraMember
 from reconciler.plan.change import FieldChange
 from reconciler.plan.kinds import EntraMembershipChange
+from reconciler.state import State
 
 OURS = "acme/identity"
 
@@ -64,7 +65,9 @@ def change(action, member, object_id=None):
 
 def runner(graph):
     run = Run()
-    return EntraRunner(NS(ownership_id=OURS), run, graph, entra()), run, graph
+    desired = State(entra_groups={"Eng": EntraGroup("Eng", git_name="eng")})
+    ctx = NS(ownership_id=OURS, desired=desired)
+    return EntraRunner(ctx, run, graph, entra()), run, graph
 
 
 def test_a_removal_deletes_the_reference_by_the_object_id_the_plan_read():

@@ -241,3 +241,20 @@ def test_a_member_whose_nested_name_is_refused_stays():
     p = plan_of([EntraGroup("Eng", groups=("Plat",)), EntraGroup("Plat", users=(ADA,))], actual)
     assert p.changes == []
     assert any('its member "Plat" (g2) stays' in n for n in p.notes)
+
+
+def test_a_group_our_marker_names_is_renamed_when_its_display_name_changes():
+    # Git's `engineering` was exported as "Eng"; Git now calls it "Engineering".
+    have = record("Eng", git_name="engineering")
+    actual = tenant(have, members={"g1": [user(ADA)]})
+    p = plan_of([EntraGroup("Engineering", users=(ADA,), git_name="engineering")], actual)
+    assert rows(p) == [("entra_group", "update", "Engineering")]
+    assert p.changes[0].fields["display_name"].old == "Eng"
+    assert not any("left as it is" in n for n in p.notes)  # not left behind
+
+
+def test_a_group_matched_by_name_gets_the_git_name_on_its_marker():
+    actual = tenant(record("Eng"), members={"g1": [user(ADA)]})  # marked, no Git name yet
+    p = plan_of([EntraGroup("Eng", users=(ADA,), git_name="eng")], actual)
+    assert rows(p) == [("entra_group", "update", "Eng")]
+    assert p.changes[0].fields["git_name"].new == "eng"
