@@ -13,7 +13,7 @@ from reconciler.fields import STRICT
 from reconciler.problems import excerpt
 
 # A GUID as Entra writes its ids: 8-4-4-4-12 hexadecimal digits.
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ENTRA_STATE = ".reconciler/entra.json"
 ENTRA_SEED = "entra-tenant.yaml"
 
@@ -62,7 +62,7 @@ EntraProvider = Annotated[EntraEmulatorProvider | EntraGraphProvider, Field(disc
 
 
 def _guid(value: Any) -> Any:
-    if isinstance(value, str) and not _GUID.fullmatch(value):
+    if isinstance(value, str) and not GUID.fullmatch(value):
         raise ValueError(
             f"{excerpt(repr(value))} is not a GUID: copy it from the app registration's "
             "overview in the Entra admin center (8-4-4-4-12 hexadecimal digits, e.g. "

@@ -3,21 +3,36 @@ serving the directory's Entra tenant (`provider.kind: emulator`), or Microsoft G
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from reconciler.entra_settings import GUID
 
 if TYPE_CHECKING:
     from reconciler.entra.client import GraphClient
     from reconciler.entra_settings import Entra
 
 
-@contextmanager
-def graph_session(entra: Entra, root: Path) -> Iterator[GraphClient]:
-    """A Graph client for the block's provider, through msal's token endpoint either way."""
-    from reconciler.entra.client import GraphClient
+# Another app registration for this run (a read-only one for pull-request plans: docs/entra.md).
+CLIENT_ID_ENV = "RECONCILER_ENTRA_CLIENT_ID"
 
+
+@contextmanager
+def graph_session(
+    entra: Entra, root: Path, env: Mapping[str, str] = os.environ
+) -> Iterator[GraphClient]:
+    """A Graph client for the block's provider, through msal's token endpoint either way; as
+    the app RECONCILER_ENTRA_CLIENT_ID names when it is set, else `entra.client_id`."""
+    from reconciler.entra.client import GraphClient, GraphError
+
+    override = env.get(CLIENT_ID_ENV, "").strip()
+    if override:
+        if not GUID.fullmatch(override):
+            raise GraphError(f"{CLIENT_ID_ENV} is not a GUID: write the app's client id there")
+        entra = entra.model_copy(update={"client_id": override.lower()})
     provider = entra.provider
     if provider.kind == "emulator":
         from reconciler.emulator.embedded import open_embedded_entra

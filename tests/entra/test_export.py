@@ -18,7 +18,7 @@ from cli_support import ALL_APPLIED, reconciler
 
 from reconciler.emulator.graph.api import GraphApi
 from reconciler.emulator.graph.server import GraphServer
-from reconciler.emulator.graph.tenant import Extension, GraphTenant, Group, User
+from reconciler.emulator.graph.tenant import App, Extension, GraphTenant, Group, User
 from reconciler.entra.marker import MARKER_EXTENSION
 
 from .test_graph_credentials import make_pem
@@ -248,3 +248,23 @@ def test_a_marker_left_empty_on_a_group_is_written_again_on_adoption(setup: Setu
     assert applied.returncode == 0, applied.stderr
     marker = setup.group("Engineering").extensions[MARKER_EXTENSION].properties
     assert marker == {"ownershipId": OURS, "gitName": "engineering"}
+
+
+def test_a_read_only_app_plans_and_cannot_apply(setup: Setup) -> None:
+    """Pull-request plans can run as a second app with read permissions only
+    (RECONCILER_ENTRA_CLIENT_ID): it plans, and Graph refuses it any write."""
+    reader = "c0ffee00-0000-4000-8000-000000000001"
+    with setup.tenant.lock:
+        setup.tenant.apps[reader] = App(reader, frozenset({"Group.Read.All", "User.Read.All"}))
+    env = {"RECONCILER_ENTRA_CLIENT_ID": reader}
+    plan = reconciler("plan", str(setup.root), cwd=setup.root.parent, env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert '  + create Entra security group "Sales"' in plan.stdout
+    applied = reconciler("apply", str(setup.root), "--auto-approve", cwd=setup.root.parent, env=env)
+    assert applied.returncode == 1
+    assert "Group.ReadWrite.All" in applied.stderr and "admin consent" in applied.stderr
+    assert [g for g in setup.tenant.groups.values() if g.displayName == "Sales"] == []
+    bad = reconciler(
+        "plan", str(setup.root), cwd=setup.root.parent, env={"RECONCILER_ENTRA_CLIENT_ID": "x"}
+    )
+    assert bad.returncode == 1 and "RECONCILER_ENTRA_CLIENT_ID is not a GUID" in bad.stderr
