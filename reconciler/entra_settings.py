@@ -55,6 +55,14 @@ class EntraGraphProvider(BaseModel):
         None, description="Base URL of Microsoft Graph, e.g. a running emulator's URL."
     )
 
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        problem = endpoint_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
 
 # Where the Entra tenant is reached. `kind` is required, as for the Google provider: nothing
 # defaults to the emulator.

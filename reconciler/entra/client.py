@@ -40,6 +40,7 @@ import msal
 import requests
 from requests.adapters import HTTPAdapter
 
+from reconciler.entra.endpoint import endpoint_problem, is_loopback
 from reconciler.entra.credentials import client_credential
 from reconciler.problems import ReconcilerError, excerpt
 
@@ -212,30 +213,13 @@ def _shown_url(url: str) -> str:
 # -- the transport for an emulator -------------------------------------------------------------
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def checked_endpoint(endpoint: str) -> str:
     """`endpoint` without a trailing slash, or GraphError when it is neither https nor a
     plain http URL of a loopback address (tokens must never cross a network in the clear)."""
+    problem = endpoint_problem(endpoint)
+    if problem:
+        raise GraphError(problem)
     parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise GraphError(f"Graph endpoint {excerpt(endpoint)!s}: not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise GraphError(
-            f"Graph endpoint {excerpt(endpoint)}: plain http is only allowed to a loopback "
-            "address (127.0.0.1, ::1, localhost); use https for any other host"
-        )
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        raise GraphError(f"Graph endpoint {excerpt(endpoint)}: give only scheme, host and port")
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -294,7 +278,7 @@ AADSTS_HINTS = {
     "the certificate of entra.provider.credentials to the app registration",
     "50012": "the certificate is not authorized for the app: upload it to the app registration",
     "70021": "no federated credential of the app matches GitHub's token: check its subject "
-    "(repo:ORG/REPO:ref:refs/heads/BRANCH, :environment:NAME or :pull-request, exactly as "
+    "(repo:ORG/REPO:ref:refs/heads/BRANCH, :environment:NAME or :pull_request, exactly as "
     "the job runs), issuer and audience; a credential created minutes ago may not be in "
     "effect yet",
     "700211": "no federated credential of the app matches GitHub's token issuer: check its "

@@ -64,7 +64,13 @@ def match_group(wanted: EntraGroup, entra: EntraActual, ours: str) -> Match:
     if group.owner is not None:
         return Match(refusal="it is marked as another repository's (ownership id differs)")
     if not group.is_security_group:
-        what = "a Microsoft 365 group" if "Unified" in group.group_types else "mail-enabled"
+        what = (
+            "a Microsoft 365 group"
+            if "Unified" in group.group_types
+            else "a dynamic group (members by rule)"
+            if "DynamicMembership" in group.group_types
+            else "mail-enabled"
+        )
         return Match(
             refusal=f"the group with this name is {what}; only security groups are exported. "
             "Rename it in Entra ID, or give the Git group another display name"
