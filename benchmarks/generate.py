@@ -7,6 +7,16 @@ and OUT_DIR/state/ (workspace.yaml, users, groups, bindings). With `--changes 0`
 empty; with a share c, about c of the users get another title in the tenant, c of them are
 missing from the tenant (created by apply), and c of the memberships are missing from the
 tenant (added) or extra in it (removed), half each.
+
+With `--entra`, every group is exported to Microsoft Entra ID too (`entra: true`;
+display names are the groups' unique names) and OUT_DIR/entra-seed.json holds an Entra
+tenant with every generated user (userPrincipalName and mail: the email) and the app
+registration; OUT_DIR/entra-app.pem is its certificate and key (self-signed: the emulator
+checks no signature), outside the state directory as validation requires. With changes,
+the even groups are in Entra already without their first member (an add), those whose
+number is a multiple of 4 marked as ours and holding one member too many (a removal), the
+others unmarked (adopted); the odd groups are missing (created, with all their members).
+Without changes, Entra holds every group, marked, with exactly its members.
 """
 
 from __future__ import annotations
@@ -18,9 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.entra.marker import MARKER_EXTENSION, MARKER_PROPERTY
 from reconciler.google.marker import group_marker_line
 
 OWNERSHIP_ID = "bench/identity"
+ENTRA_TENANT_ID = "5b0c6a1e-2f4d-4c8b-9e7a-3d1f0b2c4e6a"
+ENTRA_CLIENT_ID = "9d3e7f1a-6b2c-4a5d-8e0f-1c2b3a4d5e6f"
+# workspace.yaml's Graph endpoint until the runner writes the emulator's own.
+ENTRA_ENDPOINT_PLACEHOLDER = "http://127.0.0.1:9"
+GRAPH_PAGE = 999  # users, groups and members: $top=999
+GRAPH_BATCH = 20  # requests in a JSON $batch
 DOMAINS = ("example.com", "example.org")
 DEPARTMENTS = ("Engineering", "Sales", "Operations", "Finance", "Support", "Marketing")
 
@@ -57,6 +74,63 @@ class Expected:
     # (Google's licensing limits page; the emulator's pages hold no more).
     licensed: int = 0
     licensed_after_apply: int = 0
+    # With --entra: the Entra tenant's users and groups, the member pages of the groups the
+    # export reads (every group with a Git group's name: one GET each, more past 999
+    # members), the Entra changes, and the same reads once apply has made Entra match Git.
+    entra_users: int = 0
+    entra_groups: int = 0
+    entra_member_pages: int = 0
+    entra_group_creates: int = 0
+    entra_group_adopts: int = 0
+    entra_member_adds: int = 0
+    entra_member_removals: int = 0
+    entra_groups_after_apply: int = 0
+    entra_member_pages_after_apply: int = 0
+
+    @property
+    def entra(self) -> bool:
+        return self.entra_users > 0
+
+    @property
+    def entra_changes(self) -> int:
+        return (
+            self.entra_group_creates
+            + self.entra_group_adopts
+            + self.entra_member_adds
+            + self.entra_member_removals
+        )
+
+    @property
+    def minimum_graph_plan_calls(self) -> int:
+        """The fewest Graph calls a plan allows: users and groups 999 a page (one page says
+        a listing is empty), a member read per group read, and one `$filter` lookup per
+        group it plans to create (proving it absent: listings may lag)."""
+        if not self.entra:
+            return 0
+        return (
+            _pages(self.entra_users, GRAPH_PAGE)
+            + _pages(self.entra_groups, GRAPH_PAGE)
+            + self.entra_member_pages
+            + self.entra_group_creates
+        )
+
+    @property
+    def minimum_graph_apply_calls(self) -> int:
+        """Apply plans again, then one call per change, and a second per created group (the
+        marker, which a create cannot carry)."""
+        if not self.entra:
+            return 0
+        return self.minimum_graph_plan_calls + self.entra_changes + self.entra_group_creates
+
+    @property
+    def minimum_graph_plan_calls_after_apply(self) -> int:
+        if not self.entra:
+            return 0
+        return (
+            _pages(self.entra_users, GRAPH_PAGE)
+            + _pages(self.entra_groups_after_apply, GRAPH_PAGE)
+            + self.entra_member_pages_after_apply
+        )
 
     @property
     def license_pages(self) -> int:
@@ -107,8 +181,18 @@ class Expected:
         """Every planned change; with licenses, each new account's license assignment too."""
         licenses = self.creates if self.licensed else 0
         return (
-            self.title_updates + self.creates + self.member_adds + self.member_removals + licenses
+            self.title_updates
+            + self.creates
+            + self.member_adds
+            + self.member_removals
+            + licenses
+            + self.entra_changes
         )
+
+
+def _pages(items: int, page: int) -> int:
+    """Pages of a listing: at least one, which says it is empty."""
+    return max(1, math.ceil(items / page))
 
 
 def _email(i: int) -> str:
@@ -137,6 +221,7 @@ def generate(
     changes: float = 0.0,
     quota_per_minute: int = 2400,
     licenses: bool = False,
+    entra: bool = False,
 ) -> Expected:
     """Write `out/seed.json` and `out/state/`; return what a plan of them should hold.
     `quota_per_minute` goes to workspace.yaml: the reconciler paces reads and writes under it.
@@ -154,6 +239,7 @@ def generate(
         # Benchmarks change more than the default limits allow; the limits are not measured.
         "safety:\n  max_suspend: null\n  max_delete: null\n  max_member_removals: null\n"
         + ("\n" + LICENSES if licenses else "")
+        + (_entra_block(out / "entra-app.pem") if entra else "")
     )
     seed: dict[str, Any] = {
         "domains": list(DOMAINS),
@@ -209,6 +295,7 @@ def generate(
     per_group, extra = divmod(size.members, size.groups) if size.groups else (0, 0)
     adds = removals = member_pages = desired_pages = n = 0
     group_lines = []
+    wanted_by_group: list[list[int]] = []
     removal_every = max(1, round(2 * every / max(per_group, 1))) if every else 0
     for g in range(size.groups):
         count = min(users, per_group + (1 if g < extra else 0))
@@ -240,9 +327,12 @@ def generate(
             }
         )
         group_lines.append(
-            f"  - name: group{g:05d}\n    email: {email}\n    members:\n"
+            f"  - name: group{g:05d}\n    email: {email}\n"
+            + ("    entra: true\n" if entra else "")
+            + "    members:\n"
             + "".join(f"      - {_email(i)}\n" for i in wanted)
         )
+        wanted_by_group.append(wanted)
     (state / "groups.yaml").write_text("groups:\n" + "".join(group_lines))
     if licenses:
         seats = {"business-starter": size.users, "business-standard": size.users}
@@ -251,6 +341,7 @@ def generate(
             assigned[user["primaryEmail"]] = _sku(user["organizations"][0]["department"])
         seed["licenses"] = {"seats": seats, "assigned": assigned}
     (out / "seed.json").write_text(json.dumps(seed))
+    entra_counts = _entra_tenant(out, users, wanted_by_group, bool(every)) if entra else {}
     expected = Expected(
         tenant_users=len(seed["users"]),
         tenant_groups=size.groups,
@@ -263,9 +354,117 @@ def generate(
         desired_member_pages=desired_pages,
         licensed=len(seed["users"]) if licenses else 0,
         licensed_after_apply=users if licenses else 0,
+        **entra_counts,
     )
-    (out / "expected.json").write_text(json.dumps(expected.__dict__, indent=2))
+    recorded = dict(expected.__dict__)
+    if entra:
+        recorded |= {
+            "entra_changes": expected.entra_changes,
+            "minimum_graph_plan_calls": expected.minimum_graph_plan_calls,
+            "minimum_graph_apply_calls": expected.minimum_graph_apply_calls,
+            "minimum_graph_plan_calls_after_apply": expected.minimum_graph_plan_calls_after_apply,
+        }
+    (out / "expected.json").write_text(json.dumps(recorded, indent=2))
     return expected
+
+
+def _entra_block(pem: Path) -> str:
+    """workspace.yaml's `entra:` block: the emulated tenant over Graph, the certificate
+    outside the state directory (an absolute path)."""
+    return (
+        f"\nentra:\n  tenant_id: {ENTRA_TENANT_ID}\n  client_id: {ENTRA_CLIENT_ID}\n"
+        f"  provider:\n    kind: graph\n    endpoint: {ENTRA_ENDPOINT_PLACEHOLDER}\n"
+        f"    credentials: {pem.resolve()}\n"
+    )
+
+
+def _entra_tenant(
+    out: Path, users: int, wanted_by_group: list[list[int]], changes: bool
+) -> dict[str, int]:
+    """Write `out/entra-seed.json` and `out/entra-app.pem`; the Expected fields they give
+    (see the module docstring for what differs)."""
+    _write_certificate(out / "entra-app.pem")
+    marker = [{"extensionName": MARKER_EXTENSION, MARKER_PROPERTY: OWNERSHIP_ID}]
+    groups = []
+    creates = adopts = adds = removals = member_pages = 0
+    for g, wanted in enumerate(wanted_by_group):
+        name = f"group{g:05d}"
+        if not changes:
+            groups.append({"displayName": name, "members": [_email(i) for i in wanted]})
+            groups[-1]["extensions"] = marker
+            member_pages += _pages(len(wanted), GRAPH_PAGE)
+            continue
+        if g % 2 == 1:  # missing: created, then each member added
+            creates += 1
+            adds += len(wanted)
+            continue
+        have = wanted[1:]  # the first member is missing: an add
+        adds += 1
+        entry: dict[str, Any] = {"displayName": name}
+        if g % 4 == 0:  # ours already, with one member Git does not have: a removal
+            members = set(wanted)
+            extra = next(i for i in range(users) if i not in members)
+            have = [*have, extra]
+            removals += 1
+            entry["extensions"] = marker
+        else:
+            adopts += 1
+        entry["members"] = [_email(i) for i in have]
+        groups.append(entry)
+        member_pages += _pages(len(have), GRAPH_PAGE)
+    seed = {
+        "tenant_id": ENTRA_TENANT_ID,
+        "applications": [
+            {"client_id": ENTRA_CLIENT_ID, "roles": ["Group.ReadWrite.All", "User.Read.All"]}
+        ],
+        "users": [{"userPrincipalName": _email(i), "mail": _email(i)} for i in range(users)],
+        "groups": groups,
+    }
+    (out / "entra-seed.json").write_text(json.dumps(seed))  # YAML, as JSON is
+    return {
+        "entra_users": users,
+        "entra_groups": len(groups),
+        "entra_member_pages": member_pages,
+        "entra_group_creates": creates,
+        "entra_group_adopts": adopts,
+        "entra_member_adds": adds,
+        "entra_member_removals": removals,
+        "entra_groups_after_apply": len(wanted_by_group),
+        "entra_member_pages_after_apply": sum(_pages(len(w), GRAPH_PAGE) for w in wanted_by_group),
+    }
+
+
+def _write_certificate(pem: Path) -> None:
+    """A self-signed certificate and its unencrypted RSA key in one PEM file (mode 0600)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reconciler benchmark")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    pem.chmod(0o600)
 
 
 def main() -> None:
@@ -278,14 +477,21 @@ def main() -> None:
     parser.add_argument("--changes", type=float, default=0.01, help="share that differs")
     parser.add_argument("--quota-per-minute", type=int, default=2400, help="for workspace.yaml")
     parser.add_argument("--licenses", action="store_true", help="a licenses: block and seats")
+    parser.add_argument(
+        "--entra", action="store_true", help="export every group to Entra; an Entra seed"
+    )
     args = parser.parse_args()
     base = SIZES[args.size]
     size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
-    expected = generate(args.out, size, args.changes, args.quota_per_minute, args.licenses)
+    expected = generate(
+        args.out, size, args.changes, args.quota_per_minute, args.licenses, args.entra
+    )
     minimums = {
         "minimum_read_calls": expected.minimum_read_calls,
         "minimum_plan_calls": expected.minimum_plan_calls,
     }
+    if args.entra:
+        minimums["minimum_graph_plan_calls"] = expected.minimum_graph_plan_calls
     print(json.dumps(expected.__dict__ | minimums))
 
 

@@ -3,12 +3,16 @@
     python benchmarks/run.py --size S --apply
     python benchmarks/run.py --size M --latency-ms 20
     python benchmarks/run.py --size S --apply --quota-per-minute 2400
+    python benchmarks/run.py --size S --apply --entra
 
 Generates a tenant and its desired state (benchmarks/generate.py), starts `reconciler
 emulator serve` in its own process, runs the `reconciler` CLI in a child process with
 RECONCILER_GOOGLE_ENDPOINT pointing at it, and prints one row per command: wall seconds, API
 calls against the minimum the API allows, HTTP round trips (a batch is one), the peak memory
 of the reconciler process, changes planned or applied, failed changes and quota errors.
+With --entra, every group is exported to Microsoft Entra ID too, the emulator serves
+Microsoft Graph on the same port, and each row adds Graph's calls (each `$batch` item one)
+against their minimum, and Graph's round trips.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import SIZES, Expected, Size, generate
+from generate import ENTRA_ENDPOINT_PLACEHOLDER, SIZES, Expected, Size, generate
 
 UNLIMITED = 10**9  # workspace quota when the emulator has none: no pacing
 
@@ -45,6 +49,9 @@ class Row:
     quota_errors: int
     exit_code: int
     quota_bound_seconds: float | None = None  # apply: the least time the quota allows
+    graph_calls: int = 0  # --entra: Graph calls (each $batch item one, the envelope none)
+    graph_minimum_calls: int = 0
+    graph_round_trips: int = 0  # HTTP requests to Graph (a $batch is one; tokens not)
 
     @property
     def over_minimum(self) -> float:
@@ -148,15 +155,27 @@ def run_cli(args: list[str], url: str, log: Path) -> tuple[int, float, float]:
 
 def measured(emulator: Emulator, before: dict, **fields) -> Row:
     after = emulator.stats()
+    graph_after, graph_before = after.get("graph", {}), before.get("graph", {})
     return Row(
         api_calls=after["api_calls"] - before["api_calls"],
         round_trips=after["http_requests"] - before["http_requests"],
         quota_errors=after["quota_rejections"] - before["quota_rejections"],
+        graph_calls=graph_after.get("api_calls", 0) - graph_before.get("api_calls", 0),
+        graph_round_trips=(
+            graph_after.get("http_requests", 0) - graph_before.get("http_requests", 0)
+        ),
         **fields,
     )
 
 
-def planned(emulator: Emulator, work: Path, command: str, minimum_calls: int, log: str) -> Row:
+def planned(
+    emulator: Emulator,
+    work: Path,
+    command: str,
+    minimum_calls: int,
+    log: str,
+    graph_minimum_calls: int = 0,
+) -> Row:
     """Run `plan` on the generated state (plan in plan.json, output in `log`); its Row."""
     plan_file = work / "plan.json"
     before = emulator.stats()
@@ -172,6 +191,7 @@ def planned(emulator: Emulator, work: Path, command: str, minimum_calls: int, lo
         command=command,
         seconds=seconds,
         minimum_calls=minimum_calls,
+        graph_minimum_calls=graph_minimum_calls,
         peak_mb=peak,
         changes=changes,
         failed=0,
@@ -187,19 +207,34 @@ def benchmark(
     quota_per_minute: int = 0,
     apply: bool = False,
     licenses: bool = False,
+    entra: bool = False,
 ) -> tuple[Expected, list[Row]]:
     """Generate, serve, plan (and apply, then plan again); one Row per command."""
-    expected = generate(work, size, changes, quota_per_minute or UNLIMITED, licenses)
+    expected = generate(work, size, changes, quota_per_minute or UNLIMITED, licenses, entra)
     state = str(work / "state")
     emulator = Emulator(
         work / "seed.json",
         work / "emulator.log",
         latency_ms=latency_ms,
         quota_per_minute=quota_per_minute,
+        entra_seed=str(work / "entra-seed.json") if entra else None,
     )
     rows = []
     try:
-        rows.append(planned(emulator, work, "plan", expected.minimum_plan_calls, "plan.log"))
+        if entra:  # Graph's endpoint is the emulator's, known once it listens
+            workspace = work / "state" / "workspace.yaml"
+            text = workspace.read_text()
+            workspace.write_text(text.replace(ENTRA_ENDPOINT_PLACEHOLDER, emulator.url))
+        rows.append(
+            planned(
+                emulator,
+                work,
+                "plan",
+                expected.minimum_plan_calls,
+                "plan.log",
+                expected.minimum_graph_plan_calls,
+            )
+        )
         if not apply:
             return expected, rows
         if quota_per_minute:
@@ -230,7 +265,8 @@ def benchmark(
             seconds=seconds,
             # Apply plans again (domains, the read, the creates' checks), then one call
             # per change.
-            minimum_calls=expected.minimum_plan_calls + expected.changes,
+            minimum_calls=expected.minimum_plan_calls + expected.changes - expected.entra_changes,
+            graph_minimum_calls=expected.minimum_graph_apply_calls,
             peak_mb=peak,
             changes=outcome.get("applied", 0),
             failed=outcome.get("failed", 0),
@@ -241,7 +277,12 @@ def benchmark(
         rows.append(row)
         rows.append(
             planned(
-                emulator, work, "plan again", expected.minimum_plan_calls_after_apply, "replan.log"
+                emulator,
+                work,
+                "plan again",
+                expected.minimum_plan_calls_after_apply,
+                "replan.log",
+                expected.minimum_graph_plan_calls_after_apply,
             )
         )
         return expected, rows
@@ -250,20 +291,26 @@ def benchmark(
 
 
 def table(rows: list[Row]) -> str:
+    graph = any(r.graph_calls or r.graph_minimum_calls for r in rows)
     header = (
         f"{'command':<11}{'wall s':>8}{'API calls':>11}{'minimum':>9}{'over':>7}"
         f"{'round trips':>13}{'RT/calls':>9}{'peak MiB':>9}{'changes':>9}{'failed':>8}"
         f"{'quota err':>10}{'exit':>6}{'quota-bound s':>15}"
     )
+    if graph:
+        header += f"{'Graph calls':>13}{'minimum':>9}{'Graph RT':>10}"
     lines = [header]
     for r in rows:
         bound = f"{r.quota_bound_seconds:.1f}" if r.quota_bound_seconds is not None else "-"
-        lines.append(
+        line = (
             f"{r.command:<11}{r.seconds:>8.1f}{r.api_calls:>11,}{r.minimum_calls:>9,}"
             f"{r.over_minimum:>7.1%}{r.round_trips:>13,}{r.round_trip_share:>9.1%}"
             f"{r.peak_mb:>9.0f}{r.changes:>9,}{r.failed:>8,}{r.quota_errors:>10,}"
             f"{r.exit_code:>6}{bound:>15}"
         )
+        if graph:
+            line += f"{r.graph_calls:>13,}{r.graph_minimum_calls:>9,}{r.graph_round_trips:>10,}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -284,20 +331,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--licenses", action="store_true", help="a licenses: block; every account licensed"
     )
+    parser.add_argument(
+        "--entra",
+        action="store_true",
+        help="export every group to Entra ID; the emulator serves Microsoft Graph too",
+    )
     args = parser.parse_args(argv)
     base = SIZES[args.size]
     size = Size(args.users or base.users, args.groups or base.groups, args.members or base.members)
     work = args.work or Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     expected, rows = benchmark(
-        work, size, args.changes, args.latency_ms, args.quota_per_minute, args.apply, args.licenses
+        work,
+        size,
+        args.changes,
+        args.latency_ms,
+        args.quota_per_minute,
+        args.apply,
+        args.licenses,
+        args.entra,
     )
     print(
         f"size {args.size}: {size.users:,} users, {size.groups:,} groups, "
         f"{size.members:,} memberships; changes {args.changes:g} "
         f"({expected.changes:,} expected); latency {args.latency_ms:g} ms; "
         f"quota {args.quota_per_minute or 'unlimited'}/min"
-        f"{'; licenses' if args.licenses else ''}; files in {work}"
+        f"{'; licenses' if args.licenses else ''}"
+        f"{f'; Entra: {expected.entra_changes:,} of the changes' if args.entra else ''}"
+        f"; files in {work}"
     )
     print(table(rows))
     if args.json:

@@ -26,7 +26,9 @@ Routes:
   `/v1.0/...`, `POST /{tenant}/oauth2/v2.0/token` and `GET
   /{tenant}/v2.0/.well-known/openid-configuration` (and msal's `GET
   /common/discovery/instance`) are its, answered in Microsoft's shapes
-  after the loopback-host and cross-site refusals below (counted in its own stats).
+  after the loopback-host and cross-site refusals below (counted in its own stats, which
+  `/_emulator/stats` shows under `graph`, with Graph's calls and round trips; a reset
+  leaves the Graph side as it is).
 - `/_emulator/stats` (GET), `/_emulator/reset` (POST), `/_emulator/state` (GET),
   `/_emulator/config` (GET; POST a JSON object of options to change them at runtime).
   These are not counted in the stats and get no latency.
@@ -193,6 +195,7 @@ class EmulatorServer:
         self._config = EmulatorConfig()
         self._lock = threading.Lock()  # guards stats, quota, faults and config
         self.stats = Stats()
+        self.graph_http_requests = 0  # HTTP requests to Graph's /v1.0/ (see stats_json)
         self._quota = QuotaWindow()
         self._faults = FaultPlan(None)
         self._batch_random = random.Random(None)
@@ -314,6 +317,16 @@ class EmulatorServer:
         with self._lock:
             out = self.stats.as_json()
             out["config"] = self._config.as_json()
+            graph_http_requests = self.graph_http_requests
+        if self.graph is not None:
+            # Graph's counters (GraphApi.stats: requests by template, each $batch item and
+            # the envelope as `POST /v1.0/$batch`), with its calls (every item and lone
+            # request, envelopes not) and its HTTP round trips (a $batch is one).
+            graph = self.graph.stats()
+            requests = graph["requests"]
+            graph["api_calls"] = sum(requests.values()) - requests.get("POST /v1.0/$batch", 0)
+            graph["http_requests"] = graph_http_requests
+            out["graph"] = graph
         return out
 
     # -- request handling ------------------------------------------------------------------
@@ -330,6 +343,9 @@ class EmulatorServer:
         if graph is not None and _graph_path(path):
             from reconciler.emulator.graph.server import graph_reply
 
+            if path.startswith("/v1.0/"):  # Graph's own round trips (a $batch counts once)
+                with self._lock:
+                    self.graph_http_requests += 1
             return graph_reply(graph, method, target, headers, body)
         if path.startswith("/_emulator/"):
             return self._control(method, path, body)

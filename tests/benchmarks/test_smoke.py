@@ -40,6 +40,32 @@ def test_plan_apply_plan_costs_the_fewest_calls(tmp_path: Path) -> None:
     assert again.round_trips == 7
 
 
+def test_entra_export_costs_the_fewest_graph_calls(tmp_path: Path) -> None:
+    expected, rows = benchmark(tmp_path, Size(200, 20, 1_000), changes=0.05, apply=True, entra=True)
+    plan, apply, again = rows
+    # Half the 20 groups are created, 5 adopted, 5 ours already (one member too many each);
+    # each existing group lacks one member, each created one all of its 50.
+    assert (expected.entra_group_creates, expected.entra_group_adopts) == (10, 5)
+    assert (expected.entra_member_adds, expected.entra_member_removals) == (510, 5)
+    assert plan.exit_code == 2 and plan.changes == expected.changes
+    assert apply.exit_code == 0
+    assert (apply.changes, apply.failed) == (expected.changes, 0)
+    assert (again.exit_code, again.changes) == (0, 0)
+    for row in rows:
+        assert row.api_calls == row.minimum_calls, row
+        assert row.graph_calls == row.graph_minimum_calls > 0, row
+    # Plan: 1 users page, 1 groups page, the 10 member reads in one $batch, the 10 creates'
+    # lookups in another; after the apply 20 member reads, still one $batch, no lookups.
+    assert plan.graph_calls == 1 + 1 + 10 + 10
+    assert plan.graph_round_trips == 4
+    assert again.graph_calls == 1 + 1 + 20
+    assert again.graph_round_trips == 3
+    # Apply: its plan, then 10 creates, 15 markers (created and adopted), 510 adds and 5
+    # removals, 20 to a $batch: 1 + 1 + 1 + 26 + 1 round trips more.
+    assert apply.graph_calls == plan.graph_calls + 10 + 15 + 510 + 5
+    assert apply.graph_round_trips == plan.graph_round_trips + 30
+
+
 def earliest_last_call(calls: int, per_minute: int) -> float:
     """Send each call as early as a sliding 60 s window of `per_minute` allows."""
     sent: list[float] = []

@@ -250,6 +250,62 @@ def test_serve_with_an_entra_seed_answers_microsoft_graph_on_the_same_port(tmp_p
         proc.wait(timeout=children.RUN_TIMEOUT_S)
 
 
+def test_stats_show_graph_calls_and_round_trips_under_graph(tmp_path: Path):
+    tenant, client = "3f6c1a52-8d4e-4b7a-9c21-5e8f0a6d2b94", "b7e2d9a4-1c3f-4e5a-8b6d-0f9e2c4a7d13"
+    seed = tmp_path / "entra.yaml"
+    seed.write_text(
+        f"tenant_id: {tenant}\napplications:\n  - client_id: {client}\n"
+        "    roles: [Group.ReadWrite.All, User.Read.All]\n    secret: s3cret\n"
+        "users:\n  - {userPrincipalName: admin@example.com}\n"
+    )
+    proc = start("--port", "0", "--entra-seed", str(seed))
+    with children.reaped(proc):
+        url = wait_for_url(proc)
+        with pytest.raises(urllib.error.HTTPError) as refused:  # counted, though refused
+            urllib.request.urlopen(url + "/v1.0/groups", timeout=10)
+        assert refused.value.code == 401
+        form = (
+            f"grant_type=client_credentials&client_id={client}&client_secret=s3cret"
+            "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+        )
+        with urllib.request.urlopen(
+            f"{url}/{tenant}/oauth2/v2.0/token", data=form.encode(), timeout=10
+        ) as answer:
+            token = json.loads(answer.read())["access_token"]
+        items = [{"id": str(i), "method": "GET", "url": "/users"} for i in range(3)]
+        batch = urllib.request.Request(
+            url + "/v1.0/$batch",
+            data=json.dumps({"requests": items}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(batch, timeout=10) as answer:
+            assert [r["status"] for r in json.loads(answer.read())["responses"]] == [200] * 3
+        stats = get_json(url + "/_emulator/stats")
+        graph = stats["graph"]
+        assert graph["requests"] == {
+            "GET /v1.0/groups": 1,
+            "POST /v1.0/$batch": 1,
+            "GET /v1.0/users": 3,
+        }
+        # Calls: each lone request and batch item; round trips: the batch counts once, and
+        # the token request is no round trip to Graph (its grants are counted apart).
+        assert (graph["api_calls"], graph["http_requests"]) == (4, 2)
+        assert graph["token_grants"] == 1
+        assert stats["http_requests"] == stats["api_calls"] == 0  # Google's: none
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=children.RUN_TIMEOUT_S)
+
+
+def test_stats_have_no_graph_key_without_an_entra_seed():
+    proc = start("--port", "0")
+    with children.reaped(proc):
+        url = wait_for_url(proc)
+        assert "graph" not in get_json(url + "/_emulator/stats")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=children.RUN_TIMEOUT_S)
+
+
 def test_a_bad_entra_seed_is_refused_with_its_name(tmp_path: Path):
     seed = tmp_path / "entra.yaml"
     seed.write_text("tenant_id: not-a-guid\n")
