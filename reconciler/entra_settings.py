@@ -9,6 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from reconciler.entra.endpoint import endpoint_problem
 from reconciler.fields import STRICT
 from reconciler.problems import excerpt
 

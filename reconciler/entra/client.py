@@ -26,7 +26,6 @@ one): the error names the permission the call needs.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import random
 import time
@@ -40,8 +39,8 @@ import msal
 import requests
 from requests.adapters import HTTPAdapter
 
-from reconciler.entra.endpoint import endpoint_problem, is_loopback
 from reconciler.entra.credentials import client_credential
+from reconciler.entra.endpoint import endpoint_problem
 from reconciler.problems import ReconcilerError, excerpt
 
 LOGIN = "https://login.microsoftonline.com"
