@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.entra.marker import GIT_NAME_PROPERTY as GIT_NAME
 from reconciler.entra.marker import MARKER_EXTENSION, MARKER_PROPERTY
 from reconciler.google.marker import group_marker_line
 
@@ -36,7 +37,10 @@ ENTRA_TENANT_ID = "5b0c6a1e-2f4d-4c8b-9e7a-3d1f0b2c4e6a"
 ENTRA_CLIENT_ID = "9d3e7f1a-6b2c-4a5d-8e0f-1c2b3a4d5e6f"
 # workspace.yaml's Graph endpoint until the runner writes the emulator's own.
 ENTRA_ENDPOINT_PLACEHOLDER = "http://127.0.0.1:9"
-GRAPH_PAGE = 999  # users, groups and members: $top=999
+GRAPH_PAGE = 999  # users and members: $top=999
+# Groups are listed with $expand=extensions (their markers), and Graph pages an expanded
+# listing at 100 whatever $top asks.
+GROUPS_PAGE = 100
 GRAPH_BATCH = 20  # requests in a JSON $batch
 DOMAINS = ("example.com", "example.org")
 DEPARTMENTS = ("Engineering", "Sales", "Operations", "Finance", "Support", "Marketing")
@@ -109,7 +113,7 @@ class Expected:
             return 0
         return (
             _pages(self.entra_users, GRAPH_PAGE)
-            + _pages(self.entra_groups, GRAPH_PAGE)
+            + _pages(self.entra_groups, GROUPS_PAGE)
             + self.entra_member_pages
             + self.entra_group_creates
         )
@@ -128,7 +132,7 @@ class Expected:
             return 0
         return (
             _pages(self.entra_users, GRAPH_PAGE)
-            + _pages(self.entra_groups_after_apply, GRAPH_PAGE)
+            + _pages(self.entra_groups_after_apply, GROUPS_PAGE)
             + self.entra_member_pages_after_apply
         )
 
@@ -384,11 +388,13 @@ def _entra_tenant(
     """Write `out/entra-seed.json` and `out/entra-app.pem`; the Expected fields they give
     (see the module docstring for what differs)."""
     _write_certificate(out / "entra-app.pem")
-    marker = [{"extensionName": MARKER_EXTENSION, MARKER_PROPERTY: OWNERSHIP_ID}]
     groups = []
     creates = adopts = adds = removals = member_pages = 0
     for g, wanted in enumerate(wanted_by_group):
-        name = f"group{g:05d}"
+        name = f"group{g:05d}"  # Git's name and display name alike
+        marker = [
+            {"extensionName": MARKER_EXTENSION, MARKER_PROPERTY: OWNERSHIP_ID, GIT_NAME: name}
+        ]
         if not changes:
             groups.append({"displayName": name, "members": [_email(i) for i in wanted]})
             groups[-1]["extensions"] = marker

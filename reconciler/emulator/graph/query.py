@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 from reconciler.emulator.graph.errors import GraphError, bad_request
 
 DEFAULT_PAGE = 100
+EXPAND_PAGE = 100
 MAX_PAGE = 999
 
 _FILTER = re.compile(r"^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$")
@@ -122,6 +123,9 @@ def parse_query(
                     f"Could not find a navigation property named '{name}' on type "
                     f"'{type_name}' that the emulator models."
                 )
+        # With $expand, Graph returns at most 100 items a page, whatever $top asks
+        # (https://learn.microsoft.com/en-us/graph/query-parameters, "expand parameter").
+        top = min(top, EXPAND_PAGE)
     return Query(select, top, flt, expand, None)
 
 
