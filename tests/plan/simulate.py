@@ -37,9 +37,10 @@ class Refused(AssertionError):
     """Google (or the simulator's stricter checks) would not apply this change."""
 
 
-def simulate(actual: State, plan: Plan, ownership_id: str) -> State:
-    """The actual State after every change of `plan` (refused ones are never applied)."""
-    tenant = Tenant(copy.deepcopy(actual), ownership_id)
+def simulate(actual: State, plan: Plan, ownership_id: str, desired: State | None = None) -> State:
+    """The actual State after every change of `plan` (refused ones are never applied);
+    `desired` gives the Git names an Entra group's marker records when it is marked."""
+    tenant = Tenant(copy.deepcopy(actual), ownership_id, desired)
     for change in plan.changes:
         try:
             tenant.apply(change)
@@ -54,9 +55,10 @@ def _read_back(value: Any) -> Any:
 
 
 class Tenant:
-    def __init__(self, state: State, ownership_id: str) -> None:
+    def __init__(self, state: State, ownership_id: str, desired: State | None = None) -> None:
         self.state = state
         self.ours = ownership_id
+        self.desired = desired
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -299,6 +301,10 @@ class Tenant:
 
     def _entra_group(self, name: str) -> EntraGroupRecord:
         entra = self.entra
+        git_name = self._git_name(name)
+        recorded = [g for g in entra.groups if g.owner == self.ours and g.git_name == git_name]
+        if git_name and len(recorded) == 1:
+            return recorded[0]
         named = [g for g in entra.groups if g.display_name == name]
         mine = [g for g in named if g.owner == self.ours]
         if len(mine) == 1:
@@ -322,22 +328,38 @@ class Tenant:
             raise Refused(f"an Entra group named {c.key!r} exists: the plan makes a second")
         description = c.fields["description"].new if "description" in c.fields else None
         group_id = f"entra-{len(self.entra.groups) + 1}"
-        self.entra.groups.append(EntraGroupRecord(group_id, c.key, description, owner=self.ours))
+        self.entra.groups.append(
+            EntraGroupRecord(
+                group_id, c.key, description, owner=self.ours, git_name=self._git_name(c.key)
+            )
+        )
         self.entra.members[group_id] = ()
+
+    def _git_name(self, name: str) -> str | None:
+        """The Git name of the group Git exports as `name` (None: not known here)."""
+        wanted = (self.desired.entra_groups or {}) if self.desired is not None else {}
+        return wanted[name].git_name if name in wanted else None
 
     def _entra_group_adopt(self, c: Change) -> None:
         group = self._entra_group(c.key)
         if group.owner is not None or not group.is_security_group:
             raise Refused("only an unmarked security group can be adopted")
-        self._entra_replace(group, replace(group, owner=self.ours))
+        self._entra_replace(group, replace(group, owner=self.ours, git_name=self._git_name(c.key)))
 
     def _entra_group_update(self, c: Change) -> None:
         group = self._entra_group(c.key)
         if group.owner != self.ours:
             raise Refused("the Entra group is not ours")
-        fc = c.fields["description"]
-        _check_old(fc, group.description)
-        self._entra_replace(group, replace(group, description=_read_back(fc.new)))
+        values = {}
+        for name, attr, have in (
+            ("display_name", "display_name", group.display_name),
+            ("description", "description", group.description),
+            ("git_name", "git_name", group.git_name),
+        ):
+            if name in c.fields:
+                _check_old(c.fields[name], have)
+                values[attr] = _read_back(c.fields[name].new)
+        self._entra_replace(group, replace(group, **values))
 
     def _entra_member(self, c: Change) -> tuple[EntraGroupRecord, EntraMember]:
         assert isinstance(c, EntraMembershipChange)

@@ -28,7 +28,7 @@ from .test_diff import SCENARIOS
 def assert_converges(desired: State, actual: State, ws: Workspace) -> None:
     plan = make_plan(desired, actual, ws)
     assert not plan.refused
-    after = simulate(actual, plan, ws.ownership.id)
+    after = simulate(actual, plan, ws.ownership.id, desired)
     again = make_plan(desired, after, ws)
     assert again.changes == [], "\n".join(
         ["a second plan after applying the first still has changes:"]

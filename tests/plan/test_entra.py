@@ -13,6 +13,7 @@ from reconciler.problems import ReconcilerError
 from reconciler.state import State
 
 from .builder import OURS, THEIRS, have, state, want, workspace
+from .simulate import simulate
 
 ADA, BO, CY = "ada@x.io", "bo@x.io", "cy@x.io"
 USERS = {ADA: "id-ada", BO: "id-bo", CY: "id-cy"}
@@ -258,3 +259,21 @@ def test_a_group_matched_by_name_gets_the_git_name_on_its_marker():
     p = plan_of([EntraGroup("Eng", users=(ADA,), git_name="eng")], actual)
     assert rows(p) == [("entra_group", "update", "Eng")]
     assert p.changes[0].fields["git_name"].new == "eng"
+
+
+def test_a_rename_and_its_members_converge_in_one_apply():
+    have = record("Eng", git_name="engineering")
+    actual = tenant(have, record("Other", id="g5", owner=None), members={"g1": [user(BO)]})
+    wanted = [
+        EntraGroup("Engineering", "Builders", users=(ADA,), git_name="engineering"),
+        EntraGroup("Other", users=(CY,), git_name="other"),
+    ]
+    first = plan_of(wanted, actual)
+    desired = state(want("ada"), want("bo"), want("cy"))
+    desired.entra_groups = {g.display_name: g for g in wanted}
+    google = state(have("ada"), have("bo"), have("cy"))
+    google.entra = actual
+    after = simulate(google, first, OURS, desired)
+    assert make_plan(desired, after, workspace()).changes == []
+    renamed = next(g for g in after.entra.groups if g.id == "g1")
+    assert (renamed.display_name, renamed.description) == ("Engineering", "Builders")
