@@ -262,8 +262,8 @@ def test_a_group_matched_by_name_gets_the_git_name_on_its_marker():
 
 
 def test_a_rename_and_its_members_converge_in_one_apply():
-    have = record("Eng", git_name="engineering")
-    actual = tenant(have, record("Other", id="g5", owner=None), members={"g1": [user(BO)]})
+    held = record("Eng", git_name="engineering")
+    actual = tenant(held, record("Other", id="g5", owner=None), members={"g1": [user(BO)]})
     wanted = [
         EntraGroup("Engineering", "Builders", users=(ADA,), git_name="engineering"),
         EntraGroup("Other", users=(CY,), git_name="other"),
