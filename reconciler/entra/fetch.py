@@ -30,7 +30,10 @@ from reconciler.problems import excerpt
 from reconciler.progress import Progress
 
 USER_SELECT = "id,userPrincipalName,mail"
-GROUP_SELECT = "id,displayName,description,securityEnabled,mailEnabled,groupTypes"
+GROUP_SELECT = (
+    "id,displayName,description,securityEnabled,mailEnabled,groupTypes,"
+    "onPremisesSyncEnabled,isAssignableToRole"
+)
 MEMBER_SELECT = "id,userPrincipalName,mail,displayName"
 ODATA_PREFIX = "#microsoft.graph."
 
@@ -126,6 +129,8 @@ def group_record(item: dict[str, Any]) -> EntraGroupRecord:
         group_types=tuple(types),
         owner=owner_of(item),
         git_name=git_name_of(item),
+        on_premises=item.get("onPremisesSyncEnabled") is True,
+        role_assignable=item.get("isAssignableToRole") is True,
     )
 
 

@@ -62,6 +62,8 @@ class EntraGroupRecord:
     group_types: tuple[str, ...] = ()
     owner: str | None = None
     git_name: str | None = None  # the Git group our marker says it exports
+    on_premises: bool = False  # synced from Active Directory: its members are changed there
+    role_assignable: bool = False  # its members change only with role-management rights
 
     @property
     def is_security_group(self) -> bool:

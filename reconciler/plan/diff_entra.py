@@ -1,15 +1,16 @@
 """The groups Git exports to Microsoft Entra ID (`entra: true`), against what Graph lists.
 
-Matching is by exact display name, as the export promises: a group marked as ours (the open
-extension of reconciler/entra/marker.py) with that name is managed; an unmarked security
-group that alone has that name is adopted (marked); none: the group is created, once it
-would have a member. A name held by several groups, by a group another repository marked,
-or only by a group that is not a security group (a Microsoft 365 or mail-enabled group) is
-refused with a note: no change touches that group. Membership is authoritative (unless the
-Git group says `membership: additive`), compared by object id: Git's users who have an Entra
-account (by userPrincipalName, then mail), and nested exported groups; users without an
-Entra account and external addresses are skipped with a note, protected addresses are never
-removed.
+Matching: the group our marker (reconciler/entra/marker.py) says exports that Git group is
+managed, whatever its display name now (a new name is an `update`); else, by exact display
+name, a group marked as ours is managed, an unmarked security group that alone has the name
+is adopted (marked); none: the group is created, once it would have a member. A name held by
+several groups, by a group another repository marked, or only by a group the export cannot
+take over (a Microsoft 365, dynamic or mail-enabled group, one synced from on-premises
+Active Directory, or one that can hold admin roles) is refused with a note: no change
+touches that group. Membership is authoritative (unless the Git group says
+`membership: additive`), compared by object id: Git's users who have an Entra account (by
+userPrincipalName, then mail), and nested exported groups; users without an Entra account
+and external addresses are skipped with a note, protected addresses are never removed.
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ def match_group(wanted: EntraGroup, entra: EntraActual, ours: str) -> Match:
     group = named[0]
     if group.owner is not None:
         return Match(refusal="it is marked as another repository's (ownership id differs)")
+    if group.on_premises:
+        return Match(
+            refusal="it is synced from on-premises Active Directory: its members are changed "
+            "there, not through Graph"
+        )
+    if group.role_assignable:
+        return Match(
+            refusal="it is role-assignable (it can hold Entra admin roles): the export does not "
+            "take such a group over"
+        )
     if not group.is_security_group:
         what = (
             "a Microsoft 365 group"

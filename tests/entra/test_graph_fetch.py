@@ -118,7 +118,8 @@ def test_users_and_groups_are_read_with_their_selects_and_marker():
     groups_query = parse_qs(urlsplit(tenant.urls[1]).query)
     assert groups_query["$expand"] == ["extensions"]
     assert groups_query["$select"] == [
-        "id,displayName,description,securityEnabled,mailEnabled,groupTypes"
+        "id,displayName,description,securityEnabled,mailEnabled,groupTypes,"
+        "onPremisesSyncEnabled,isAssignableToRole"
     ]
 
 

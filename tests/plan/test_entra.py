@@ -277,3 +277,17 @@ def test_a_rename_and_its_members_converge_in_one_apply():
     assert make_plan(desired, after, workspace()).changes == []
     renamed = next(g for g in after.entra.groups if g.id == "g1")
     assert (renamed.display_name, renamed.description) == ("Engineering", "Builders")
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        ({"on_premises": True}, "synced from on-premises Active Directory"),
+        ({"role_assignable": True}, "role-assignable"),
+        ({"group_types": ("DynamicMembership",)}, "a dynamic group"),
+    ],
+)
+def test_groups_whose_members_graph_cannot_change_are_not_taken_over(kind, why):
+    p = plan_of([EntraGroup("Eng", users=(ADA,))], tenant(record("Eng", owner=None, **kind)))
+    assert p.changes == []
+    assert any(why in n for n in p.notes)

@@ -785,12 +785,14 @@ class GraphApi:
         if not isinstance(payload, dict) or set(payload) != {"@odata.id"}:
             raise bad_request('The request body must be {"@odata.id": "<object URL>"}.')
         member = self._reference(payload["@odata.id"], "@odata.id")
+        _check_managed_here(group, grant)
         self._check_member(group, member)
         group.members.append(member.id)
         return Answer(204)
 
     def _remove_member(self, grant, query: str, payload: Any, gid: str, oid: str) -> Answer:
         group = self._group(gid)
+        _check_managed_here(group, grant)
         if oid.lower() not in group.members:
             raise not_found(group.id)
         group.members.remove(oid.lower())
@@ -798,6 +800,25 @@ class GraphApi:
 
     def _refuse_member_delete(self, grant, query: str, payload: Any, gid: str, oid: str) -> Answer:
         raise bad_request(DELETE_WITHOUT_REF.format(id=gid, member=oid))
+
+
+# A group synced from on-premises Active Directory is changed there, not through Graph
+# (https://learn.microsoft.com/en-us/entra/identity/hybrid/connect/how-to-connect-syncservice-features:
+# synced objects are mastered on-premises); Graph's words for it.
+ON_PREMISES = (
+    "Unable to update the specified properties for on-premises mastered Directory Sync "
+    "objects or objects currently undergoing migration."
+)
+# Members of a role-assignable group are changed only with RoleManagement.ReadWrite.Directory
+# (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/groups-concept).
+ROLE_MANAGEMENT = frozenset({"RoleManagement.ReadWrite.Directory"})
+
+
+def _check_managed_here(group: Group, grant: auth.Grant) -> None:
+    if group.onPremisesSyncEnabled:
+        raise bad_request(ON_PREMISES)
+    if group.isAssignableToRole and not (set(grant.roles) & ROLE_MANAGEMENT):
+        raise GraphError(403, "Authorization_RequestDenied", auth.INSUFFICIENT)
 
 
 _FAULT_CODES = {

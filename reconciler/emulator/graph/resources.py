@@ -47,6 +47,8 @@ GROUP_PROPERTIES = frozenset(
         "securityEnabled",
         "visibility",
         "extensions",
+        "onPremisesSyncEnabled",
+        "isAssignableToRole",
     }
 )
 
@@ -79,6 +81,8 @@ def group_json(group: Group, *, extensions: bool = False) -> dict[str, Any]:
         "mailNickname": group.mailNickname,
         "securityEnabled": group.securityEnabled,
         "visibility": None,
+        "onPremisesSyncEnabled": group.onPremisesSyncEnabled,
+        "isAssignableToRole": group.isAssignableToRole,
     }
     if extensions:
         out["extensions"] = [extension_json(e) for e in group.extensions.values()]

@@ -52,6 +52,8 @@ GROUP_KEYS = frozenset(
         "id",
         "members",
         "extensions",
+        "onPremisesSyncEnabled",
+        "isAssignableToRole",
     }
 )
 
@@ -102,6 +104,10 @@ class Group:
     members: list[str] = field(default_factory=list)  # ids, in the order they were added
     owners: list[str] = field(default_factory=list)
     extensions: dict[str, Extension] = field(default_factory=dict)
+    # Synced from on-premises Active Directory (its members are changed there), and
+    # role-assignable (its members are changed only with RoleManagement permissions).
+    onPremisesSyncEnabled: bool | None = None
+    isAssignableToRole: bool = False
 
     @property
     def unified(self) -> bool:
@@ -226,6 +232,10 @@ class GraphTenant:
                 mailEnabled=_bool(entry, "mailEnabled", False, source, where),
                 groupTypes=list(group_types),
                 createdDateTime=now_utc(),
+                onPremisesSyncEnabled=True
+                if _bool(entry, "onPremisesSyncEnabled", False, source, where)
+                else None,
+                isAssignableToRole=_bool(entry, "isAssignableToRole", False, source, where),
             )
             for j, ext in enumerate(entry.get("extensions") or []):
                 ext_where = f"{where}.extensions[{j}]"

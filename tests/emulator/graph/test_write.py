@@ -259,3 +259,29 @@ def test_get_user_by_id_and_by_upn(graph):
     assert graph.request("GET", f"/users/{ada}").json()["userPrincipalName"] == "ada@example.com"
     assert graph.request("GET", "/users/ADA@example.com?$select=id").json()["id"] == ada
     assert graph.request("GET", "/users/nobody@example.com").status_code == 404
+
+
+def test_members_of_synced_and_role_assignable_groups_are_refused_as_graph_does():
+    from reconciler.emulator.graph.api import ON_PREMISES
+
+    data = seed()
+    data["groups"] += [
+        {"displayName": "Synced", "onPremisesSyncEnabled": True},
+        {"displayName": "Admins", "isAssignableToRole": True},
+    ]
+    graph = Graph(data)
+    try:
+        ada = ref(graph.user_id("ada@example.com"))
+        synced = graph.request("POST", f"/groups/{graph.group_id('Synced')}/members/$ref", json=ada)
+        assert error_of(synced) == (400, "Request_BadRequest", ON_PREMISES)
+        admins = graph.request("POST", f"/groups/{graph.group_id('Admins')}/members/$ref", json=ada)
+        assert error_of(admins)[:2] == (403, "Authorization_RequestDenied")
+        listed = graph.request(
+            "GET", "/groups?$select=displayName,onPremisesSyncEnabled,isAssignableToRole"
+        ).json()["value"]
+        flags = {
+            g["displayName"]: (g["onPremisesSyncEnabled"], g["isAssignableToRole"]) for g in listed
+        }
+        assert flags["Synced"] == (True, False) and flags["Admins"] == (None, True)
+    finally:
+        graph.close()
