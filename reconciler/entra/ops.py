@@ -26,10 +26,10 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from reconciler.entra.client import GRAPH_V1, error_of
-from reconciler.entra.marker import MARKER_EXTENSION, marker_body
+from reconciler.entra.marker import MARKER_EXTENSION, MARKER_PROPERTY, marker_body
 from reconciler.problems import excerpt
 
-CallKind = Literal["create", "mark", "update", "add", "remove"]
+CallKind = Literal["create", "mark", "read", "update", "add", "remove"]
 # `members@odata.bind` in a create takes at most 20 references (group-post-groups).
 CREATE_BIND_LIMIT = 20
 
@@ -45,6 +45,7 @@ NOT_YET = (
 PERMISSIONS: dict[str, str] = {
     "create": "Group.ReadWrite.All (and User.Read.All to bind members at creation)",
     "mark": "Group.ReadWrite.All",
+    "read": "Group.Read.All (or Group.ReadWrite.All)",
     "update": "Group.ReadWrite.All",
     "add": "GroupMember.ReadWrite.All (or Group.ReadWrite.All)",
     "remove": "GroupMember.ReadWrite.All (or Group.ReadWrite.All)",
@@ -113,6 +114,21 @@ def remark(group_id: str, owner: str, git_name: str | None = None) -> dict[str, 
         "url": f"/groups/{_segment(group_id)}/extensions/{MARKER_EXTENSION}",
         "body": {k: v for k, v in body.items() if k != "extensionName"},
     }
+
+
+def read_marker(group_id: str) -> dict[str, Any]:
+    """`GET /groups/{id}/extensions/{name}`: the marker a group holds."""
+    return {
+        "method": "GET",
+        "url": f"/groups/{_segment(group_id)}/extensions/{MARKER_EXTENSION}",
+    }
+
+
+def marker_owner(response: Mapping[str, Any]) -> str | None:
+    """The ownership id in a read_marker answer (None: none, or empty)."""
+    body = response.get("body")
+    owner = body.get(MARKER_PROPERTY) if isinstance(body, dict) else None
+    return owner if isinstance(owner, str) and owner else None
 
 
 def update_group(group_id: str, values: Mapping[str, Any]) -> dict[str, Any]:

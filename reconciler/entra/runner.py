@@ -18,7 +18,7 @@ from reconciler.entra import ops
 from reconciler.entra.client import GraphError
 from reconciler.entra.state import EntraActual
 from reconciler.plan.change import Change
-from reconciler.plan.diff_entra import match_group
+from reconciler.plan.diff_entra import match_groups
 from reconciler.plan.kinds import EntraGroupChange, EntraMembershipChange
 from reconciler.target import Run
 
@@ -47,11 +47,11 @@ class EntraRunner:
         # Group display name (Git's) -> object id: the groups the plan found (matched as the
         # diff matches them), and those it creates.
         self.wanted = (ctx.desired.entra_groups if ctx.desired is not None else None) or {}
-        self.ids: dict[str, str] = {}
-        for name, group in self.wanted.items():
-            match = match_group(group, self.entra, ctx.ownership_id)
-            if match.record is not None:
-                self.ids[name] = match.record.id
+        self.ids: dict[str, str] = {
+            name: match.record.id
+            for name, match in match_groups(self.wanted, self.entra, ctx.ownership_id).items()
+            if match.record is not None
+        }
 
     def before_phase(self, rank: int) -> None:
         """Nothing to do between phases."""
@@ -104,15 +104,27 @@ class EntraRunner:
         owner = self.ctx.ownership_id
         requests = [ops.mark(self.ids[c.key], owner, self._git_name(c.key)) for c in changes]
         answers = self._send(requests, "mark")
-        # A marker extension there already (left empty, or ours sent twice after a lost
-        # answer): its values are written again.
+        # A marker extension there already: read it, and write it again only when it is
+        # ours (sent twice after a lost answer) or empty; another repository's (marked since
+        # the plan was read) is never taken.
         again = [i for i, a in enumerate(answers) if a == REMARK]
         if again:
+            reads = [ops.read_marker(self.ids[changes[i].key]) for i in again]
+            writable: list[int] = []
+            for i, held in zip(again, self._send(reads, "read"), strict=True):
+                if isinstance(held, str):
+                    answers[i] = f"its marker could not be read: {held}"
+                    continue
+                holder = ops.marker_owner(held)
+                if holder in (None, owner):
+                    writable.append(i)
+                else:
+                    answers[i] = f"it is marked as another repository's ({holder}) since the plan"
             remarks = [
                 ops.remark(self.ids[changes[i].key], owner, self._git_name(changes[i].key))
-                for i in again
+                for i in writable
             ]
-            for i, answer in zip(again, self._send(remarks, "update"), strict=True):
+            for i, answer in zip(writable, self._send(remarks, "update"), strict=True):
                 answers[i] = answer
         for change, answer in zip(changes, answers, strict=True):
             if isinstance(answer, str):

@@ -1,4 +1,4 @@
-"""Planned Entra creates, looked up by name before the plan is used.
+"""Planned Entra creates (and renames), looked up by name before the plan is used.
 
 Graph's group listing may lag behind a recent create ("recently created, updated or deleted
 groups may show replication delay", https://learn.microsoft.com/en-us/graph/api/group-list).
@@ -22,11 +22,10 @@ REREAD_WAITS_S: tuple[float, ...] = (1, 2, 4, 8)
 
 
 def verify_creates(graph: GraphClient, plan: Plan, again: Callable[[], Plan]) -> None:
-    """Return once the newest plan's Entra creates are all absent from Entra ID."""
+    """Return once the names the newest plan gives Entra groups (its creates, its renames)
+    are all absent from Entra ID."""
     for attempt in range(len(REREAD_WAITS_S) + 1):
-        names = sorted(
-            c.key for c in plan.changes if c.kind == "entra_group" and c.action == "create"
-        )
+        names = sorted(_new_names(plan))
         found = existing(graph, names)
         if not found:
             return
@@ -39,6 +38,18 @@ def verify_creates(graph: GraphClient, plan: Plan, again: Callable[[], Plan]) ->
         f"Entra ID has groups named {listed}, which its group listing still does not show; "
         "nothing was planned. Try again in a few minutes."
     )
+
+
+def _new_names(plan: Plan) -> set[str]:
+    """The names the plan gives groups: its creates' and its renames' (an update of
+    `display_name`): neither may be a name some group has already."""
+    names = set()
+    for change in plan.changes:
+        if change.kind != "entra_group":
+            continue
+        if change.action == "create" or "display_name" in change.fields:
+            names.add(change.key)
+    return names
 
 
 def existing(graph: GraphClient, names: list[str]) -> list[str]:

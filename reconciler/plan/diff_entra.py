@@ -40,10 +40,52 @@ class Match:
     refusal: str | None = None
 
 
-def match_group(wanted: EntraGroup, entra: EntraActual, ours: str) -> Match:
-    """The Entra group a Git group is: the one our marker says exports it (by its Git name,
-    whatever its display name now), else by exact display name."""
-    if wanted.git_name:
+def match_groups(
+    wanted: dict[str, EntraGroup], entra: EntraActual, ours: str
+) -> dict[str, Match]:
+    """The Entra group each Git group is, decided together so no two share one: first the
+    groups our marker says export them (by Git name, whatever their display names now), then
+    by exact display name among the rest. A name still held by a group of ours that another
+    Git group took (renamed in this very plan) is refused until that rename is done."""
+    matches: dict[str, Match] = {}
+    taken: dict[str, str] = {}  # record id -> the Git group (display name) that has it
+    for name, group in sorted(wanted.items()):
+        if group.git_name:
+            recorded = [
+                g for g in entra.groups if g.owner == ours and g.git_name == group.git_name
+            ]
+            if len(recorded) == 1:
+                matches[name] = Match(recorded[0])
+                taken[recorded[0].id] = name
+    git_names = {g.git_name for g in wanted.values() if g.git_name}
+    for name, group in sorted(wanted.items()):
+        if name in matches:
+            continue
+        held = [g for g in entra.groups if g.display_name == name and g.id in taken]
+        if held:
+            matches[name] = Match(
+                refusal=f'the name is still that of our group for Git\'s "{taken[held[0].id]}", '
+                "which this plan renames: apply, then plan again"
+            )
+            continue
+        others = [
+            g
+            for g in entra.groups
+            if g.id not in taken and not (g.owner == ours and g.git_name in git_names)
+        ]
+        match = match_group(group, EntraActual(groups=others), ours, by_git_name=False)
+        if match.record is not None:
+            taken[match.record.id] = name
+        matches[name] = match
+    return matches
+
+
+def match_group(
+    wanted: EntraGroup, entra: EntraActual, ours: str, *, by_git_name: bool = True
+) -> Match:
+    """The Entra group one Git group is: the one our marker says exports it (by its Git
+    name, whatever its display name now), else by exact display name."""
+    if wanted.git_name and by_git_name:
         recorded = [g for g in entra.groups if g.owner == ours and g.git_name == wanted.git_name]
         if len(recorded) == 1:
             return Match(recorded[0])
@@ -99,7 +141,7 @@ def diff_entra(ctx: DiffContext) -> None:
         raise ReconcilerError(
             "Entra ID was not read, so its groups cannot be planned (a read that failed)"
         )
-    matches = {name: match_group(group, entra, ctx.ours) for name, group in wanted.items()}
+    matches = match_groups(wanted, entra, ctx.ours)
     # Which groups the plan creates is decided first, nested ones included: a group whose
     # only members are groups that will exist is created too.
     created = set(_created(wanted, matches, entra))
@@ -167,7 +209,15 @@ def _diff_group(
             )
         fields: dict[str, FieldChange] = {}
         if record.display_name != name:  # found by its Git name: renamed in Git or by hand
-            fields["display_name"] = FieldChange(record.display_name, name)
+            holders = [g.id for g in entra.groups if g.display_name == name and g.id != record.id]
+            if holders:
+                plan.notes.append(
+                    f'Entra group "{record.display_name}" ({record.id}) is not renamed to '
+                    f'"{name}": {", ".join(holders)} already has that name, and the export '
+                    "never makes two groups of one name. Rename or delete that one in Entra ID."
+                )
+            else:
+                fields["display_name"] = FieldChange(record.display_name, name)
         if group.description is not None and not same(description, record.description):
             fields["description"] = FieldChange(record.description, description)
         if not match.adopt and group.git_name and record.git_name != group.git_name:

@@ -111,3 +111,47 @@ def test_a_plan_without_entra_changes_loads_no_graph_client():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False"]
+
+
+class MarkedMeanwhile(Graph):
+    """The adopt's marker POST answers 409; the marker then read holds `holder`."""
+
+    def __init__(self, holder):
+        super().__init__()
+        self.holder = holder
+
+    def batch(self, requests):
+        self.sent.append(requests)
+        answers = []
+        for request in requests:
+            if request["method"] == "POST" and request["url"].endswith("/extensions"):
+                body = {"error": {"code": "NameAlreadyExists", "message": "exists"}}
+                answers.append({"status": 409, "headers": {}, "body": body})
+            elif request["method"] == "GET":
+                body = {"extensionName": "reconciler.ownership", "ownershipId": self.holder}
+                answers.append({"status": 200, "headers": {}, "body": body})
+            else:
+                answers.append({"status": 204, "headers": {}, "body": None})
+        return answers
+
+
+def adopt():
+    from reconciler.plan.kinds import EntraGroupChange
+
+    return EntraGroupChange("adopt", "Eng")
+
+
+def test_a_marker_another_repository_set_since_the_plan_is_never_overwritten():
+    r, run, graph = runner(MarkedMeanwhile("acme/other"))
+    r.run_phase([adopt()])
+    assert run.results[0][1] == "failed"
+    assert "marked as another repository's (acme/other) since the plan" in run.results[0][2]
+    assert [q["method"] for batch in graph.sent for q in batch] == ["POST", "GET"]  # no PATCH
+
+
+def test_an_empty_marker_or_our_own_is_written_again():
+    for holder in ("", OURS):
+        r, run, graph = runner(MarkedMeanwhile(holder))
+        r.run_phase([adopt()])
+        assert run.results == [("Eng", "applied", None)]
+        assert [q["method"] for batch in graph.sent for q in batch] == ["POST", "GET", "PATCH"]

@@ -72,3 +72,15 @@ def test_a_failed_lookup_stops_the_plan():
     graph.batch = lambda requests: [{"status": 403, "headers": {}, "body": {}}]
     with pytest.raises(ReconcilerError, match="did not answer the lookup"):
         existing(graph, ["Sales"])
+
+
+def test_the_new_name_of_a_rename_is_looked_up_too():
+    from reconciler.plan.change import FieldChange
+
+    graph = FakeGraph(set())
+    rename = EntraGroupChange(
+        "update", "Sales EMEA", {"display_name": FieldChange("Sales", "Sales EMEA")}
+    )
+    described = EntraGroupChange("update", "Ops", {"description": FieldChange("a", "b")})
+    verify_creates(graph, Plan(changes=[rename, described]), lambda: pytest.fail("no re-plan"))
+    assert graph.lookups == ["Sales EMEA"]

@@ -291,3 +291,43 @@ def test_groups_whose_members_graph_cannot_change_are_not_taken_over(kind, why):
     p = plan_of([EntraGroup("Eng", users=(ADA,))], tenant(record("Eng", owner=None, **kind)))
     assert p.changes == []
     assert any(why in n for n in p.notes)
+
+
+def test_two_git_groups_never_share_one_entra_group():
+    # Git renamed `eng` to "Eng Legacy" and gave a new group `eng2` the old name "Eng": the
+    # marked group stays `eng`'s (renamed); `eng2` waits until the rename is applied.
+    held = record("Eng", git_name="eng")
+    actual = tenant(held, members={"g1": [user(ADA), user(BO)]})
+    wanted = [
+        EntraGroup("Eng Legacy", users=(ADA, BO), git_name="eng"),
+        EntraGroup("Eng", users=(CY,), git_name="eng2"),
+    ]
+    p = plan_of(wanted, actual)
+    assert rows(p) == [("entra_group", "update", "Eng Legacy")]
+    assert p.changes[0].fields["display_name"].new == "Eng Legacy"
+    assert any('"Eng" is refused' in n and "renames" in n for n in p.notes)
+
+
+def test_a_marked_group_of_another_git_group_is_not_taken_by_name():
+    # "Eng" carries the marker of Git's `old`, which Git still exports under another name
+    # whose own group is ambiguous: `new` named "Eng" does not take it.
+    marked = record("Eng", git_name="old")
+    actual = tenant(marked, record("Old", id="g2", owner=None), record("Old", id="g3", owner=None))
+    wanted = [
+        EntraGroup("Old", users=(ADA,), git_name="old-renamed"),
+        EntraGroup("Eng", users=(CY,), git_name="new"),
+    ]
+    wanted.append(EntraGroup("Kept", users=(BO,), git_name="old"))
+    p = plan_of(wanted, actual)
+    updates = [c for c in p.changes if c.kind == "entra_group" and c.action == "update"]
+    assert [c.key for c in updates] == ["Kept"]  # `old` keeps its group, renamed to "Kept"
+    assert not any(c.key.startswith("Eng/") for c in p.changes)
+
+
+def test_a_rename_onto_a_name_another_group_has_is_refused_but_members_are_managed():
+    held = record("Eng", git_name="eng")
+    actual = tenant(held, record("Sales", id="g7", owner=None), members={"g1": [user(BO)]})
+    p = plan_of([EntraGroup("Sales", users=(ADA,), git_name="eng")], actual)
+    assert ("entra_group", "update", "Sales") not in rows(p)
+    assert any("is not renamed" in n and "g7 already has that name" in n for n in p.notes)
+    assert ("entra_membership", "add_member", "Sales/ada@x.io") in rows(p)
