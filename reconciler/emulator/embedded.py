@@ -32,13 +32,18 @@ def open_embedded(root: Path, workspace: Workspace) -> EmulatorServer:
     root = Path(root)
     provider = workspace.provider
     assert provider.kind == "emulator", "only an emulator provider has an embedded tenant"
-    seed = None
-    if provider.seed:
-        seed = _inside(root, provider.seed, "provider.seed")
-        if not seed.is_file():
-            seed = None  # validation already refused an explicitly named seed that is missing
+    seed = _seed_file(root, provider.seed, "provider.seed")
     state = _state_file(root, provider.state, "provider.state")
     return EmulatorServer.open(seed=seed, state=state)
+
+
+def _seed_file(root: Path, setting: str | None, name: str) -> Path | None:
+    """root/setting for an emulator's seed; None without one, or when the file is not there
+    (validation already refused an explicitly named seed that is missing)."""
+    if not setting:
+        return None
+    seed = _inside(root, setting, name)
+    return seed if seed.is_file() else None
 
 
 def _state_file(root: Path, setting: str, name: str) -> Path:
@@ -77,11 +82,7 @@ def open_embedded_entra(root: Path, entra: Entra) -> GraphServer:
     root = Path(root)
     provider = entra.provider
     assert provider.kind == "emulator", "only an emulator provider has an embedded tenant"
-    seed = None
-    if provider.seed:
-        seed = _inside(root, provider.seed, "entra.provider.seed")
-        if not seed.is_file():
-            seed = None  # validation already refused an explicitly named seed that is missing
+    seed = _seed_file(root, provider.seed, "entra.provider.seed")
     state = _state_file(root, provider.state, "entra.provider.state")
     if state.exists() and not state.is_file():
         raise StateError(f"entra.provider.state: {provider.state} is not a regular file")

@@ -88,8 +88,15 @@ def throwaway_credential() -> dict[str, Any]:
 def _throwaway() -> tuple[str, str]:
     # RSA 2048 takes tens of milliseconds: made once per process. The emulator does not
     # check the signature, but the assertion is made and signed as for Entra.
+    key, cert = self_signed("reconciler emulator")
+    return _key_pem(key), _sha1_thumbprint(cert)
+
+
+def self_signed(common_name: str, days: int = 1) -> tuple[Any, x509.Certificate]:
+    """A new RSA key and a self-signed certificate for it, valid from five minutes ago for
+    `days` (for an emulator, which checks no signature; and for tests and benchmarks)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reconciler emulator")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -98,10 +105,17 @@ def _throwaway() -> tuple[str, str]:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
-    return _key_pem(key), _sha1_thumbprint(cert)
+    return key, cert
+
+
+def self_signed_pem(common_name: str, days: int = 1) -> bytes:
+    """`self_signed`'s certificate and unencrypted key in one PEM, as
+    `entra.provider.credentials` takes them."""
+    key, cert = self_signed(common_name, days)
+    return cert.public_bytes(serialization.Encoding.PEM) + _key_pem(key).encode("ascii")
 
 
 def _key_pem(key: Any) -> str:

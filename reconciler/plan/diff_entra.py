@@ -40,9 +40,7 @@ class Match:
     refusal: str | None = None
 
 
-def match_groups(
-    wanted: dict[str, EntraGroup], entra: EntraActual, ours: str
-) -> dict[str, Match]:
+def match_groups(wanted: dict[str, EntraGroup], entra: EntraActual, ours: str) -> dict[str, Match]:
     """The Entra group each Git group is, decided together so no two share one: first the
     groups our marker says export them (by Git name, whatever their display names now), then
     by exact display name among the rest. A name still held by a group of ours that another
@@ -51,9 +49,7 @@ def match_groups(
     taken: dict[str, str] = {}  # record id -> the Git group (display name) that has it
     for name, group in sorted(wanted.items()):
         if group.git_name:
-            recorded = [
-                g for g in entra.groups if g.owner == ours and g.git_name == group.git_name
-            ]
+            recorded = [g for g in entra.groups if g.owner == ours and g.git_name == group.git_name]
             if len(recorded) == 1:
                 matches[name] = Match(recorded[0])
                 taken[recorded[0].id] = name

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
 import time
 
 import msal
 import pytest
 import requests
 import requests.adapters
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from reconciler.entra.credentials import self_signed
 
 from .support import DEFAULT_SCOPE, LOGIN, SECRET, SECRET_APP, TENANT, WRITER, assertion
 
@@ -32,19 +30,7 @@ class _ToLoopback(requests.adapters.HTTPAdapter):
 
 
 def _certificate() -> tuple[bytes, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "graph-emulator-test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed("graph-emulator-test")
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
