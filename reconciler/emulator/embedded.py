@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.emulator.journal import StateError
+from reconciler.emulator.journal import StateError, StateFiles
 from reconciler.emulator.server import EmulatorServer
 from reconciler.files import LINK_REFUSED, create_exclusive, first_link, outside_problem
 from reconciler.problems import excerpt
@@ -70,11 +71,14 @@ def _inside(root: Path, setting: str, name: str) -> Path:
     return root / setting
 
 
-def open_embedded_entra(root: Path, entra: Entra) -> GraphServer:
+@contextlib.contextmanager
+def open_embedded_entra(root: Path, entra: Entra) -> Iterator[GraphServer]:
     """An in-process Graph emulator over the directory's Entra tenant (`entra.provider`, kind
-    emulator): its state file when one exists, else its seed (an absent default seed means an
-    empty tenant), read and written only inside `root`, as for Google's. Not started yet:
-    `with` starts it. StateError for a seed or state it cannot use."""
+    emulator), serving for the `with`: its state file when one exists, else its seed (an
+    absent default seed means an empty tenant), read and written only inside `root`, as for
+    Google's, and held by one process at a time (`STATE.lock`, as Google's: a second plan or
+    apply on the same state is refused, naming the holder). StateError for a seed or state
+    it cannot use; StateInUse for one another process holds."""
     from reconciler.emulator.graph.api import GraphApi
     from reconciler.emulator.graph.server import GraphServer
     from reconciler.emulator.graph.tenant import GraphTenant, SeedError
@@ -84,10 +88,14 @@ def open_embedded_entra(root: Path, entra: Entra) -> GraphServer:
     assert provider.kind == "emulator", "only an emulator provider has an embedded tenant"
     seed = _seed_file(root, provider.seed, "entra.provider.seed")
     state = _state_file(root, provider.state, "entra.provider.state")
-    if state.exists() and not state.is_file():
-        raise StateError(f"entra.provider.state: {provider.state} is not a regular file")
+    files = StateFiles(state)
+    files.lock()  # also refuses a state, or lock, that is a link or not a regular file
     try:
-        tenant = GraphTenant.open(seed, state)
-    except SeedError as exc:
-        raise StateError(f"the emulated Entra tenant: {exc}") from None
-    return GraphServer(GraphApi(tenant))
+        try:
+            tenant = GraphTenant.open(seed, state)
+        except SeedError as exc:
+            raise StateError(f"the emulated Entra tenant: {exc}") from None
+        with GraphServer(GraphApi(tenant)) as server:
+            yield server
+    finally:
+        files.close()

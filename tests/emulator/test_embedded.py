@@ -1,8 +1,10 @@
 """The embedded emulator of a state directory: seeded from tenant.yaml, persisted locally."""
 
 import shutil
+import sys
 from pathlib import Path
 
+import children
 import httplib2
 import pytest
 from google_auth_httplib2 import AuthorizedHttp
@@ -87,3 +89,40 @@ def test_the_emulated_entra_tenant_is_kept_out_of_git_too(tmp_path):
     with open_embedded_entra(root, entra):
         pass
     assert (root / ".reconciler" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_one_process_at_a_time_holds_the_emulated_entra_tenant(tmp_path):
+    root = tmp_path / "state"
+    shutil.copytree(EXAMPLE, root)
+    entra = load_tree(root).workspace.entra
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from reconciler.desired.load import load_tree\n"
+        "from reconciler.emulator.embedded import open_embedded_entra\n"
+        "from reconciler.emulator.journal import StateInUse\n"
+        "root = Path(sys.argv[1])\n"
+        "try:\n"
+        "    with open_embedded_entra(root, load_tree(root).workspace.entra):\n"
+        "        print('opened')\n"
+        "except StateInUse as exc:\n"
+        "    print('in use:', exc)\n"
+    )
+    with open_embedded_entra(root, entra):
+        held = children.run(
+            [sys.executable, "-c", code, str(root)],
+            capture_output=True,
+            text=True,
+            timeout=children.RUN_TIMEOUT_S,
+            check=False,
+        )
+    assert held.returncode == 0, held.stderr
+    assert held.stdout.startswith("in use:") and "entra.json" in held.stdout
+    free = children.run(
+        [sys.executable, "-c", code, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=children.RUN_TIMEOUT_S,
+        check=False,
+    )
+    assert free.stdout.strip() == "opened"
