@@ -195,10 +195,11 @@ def test_no_record_when_git_lists_the_old_address(quick_backoff, emulator, state
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.err
     # Nothing was ever recorded: the local state holds only the emulated Entra tenant
-    # (workspace.yaml, `entra:`), which git ignores.
+    # (workspace.yaml, `entra:`) and its lock, which git ignores.
     assert not pending_path(state_dir).exists()
     local = state_dir / ".reconciler"
-    assert sorted(p.name for p in local.iterdir()) == [".gitignore", "entra.json"]
+    names = [".gitignore", "entra.json", "entra.json.lock"]
+    assert sorted(p.name for p in local.iterdir()) == names
     assert (local / ".gitignore").read_text().endswith("*\n")
     assert tenant.users()[ROBERT]["aliases"] == [RFISCHER]
     converged(cli, state_dir)
