@@ -179,8 +179,6 @@ def permission_for(method: str, url: str) -> str:
         return "User.Read.All"
     if "/members" in path and method != "GET":
         return "GroupMember.ReadWrite.All (or Group.ReadWrite.All)"
-    if path.rstrip("/") == "/groups" and method == "POST":
-        return "Group.ReadWrite.All (and User.Read.All to bind members at creation)"
     if path.startswith("/groups") and method != "GET":
         return "Group.ReadWrite.All"
     if path.startswith("/groups"):

@@ -1,7 +1,7 @@
 """The writes of the Entra export, as calls for `GraphClient.batch` (`{"method", "url",
 "body"?}`, relative to v1.0) or for `GraphClient.request`, and what their answers mean.
 
-- create_group: `POST /groups`, an assigned security group, with up to 20 members bound
+- create_group: `POST /groups`, an assigned security group
   (https://learn.microsoft.com/en-us/graph/api/group-post-groups?view=graph-rest-1.0).
 - mark: `POST /groups/{id}/extensions`, the ownership marker (marker.py); never in the
   create call, which open extensions do not allow.
@@ -21,7 +21,7 @@ or the error to report.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -30,8 +30,6 @@ from reconciler.entra.marker import MARKER_EXTENSION, MARKER_PROPERTY, marker_bo
 from reconciler.problems import excerpt
 
 CallKind = Literal["create", "mark", "read", "update", "add", "remove"]
-# `members@odata.bind` in a create takes at most 20 references (group-post-groups).
-CREATE_BIND_LIMIT = 20
 
 # Graph's words for a reference that is already there, or already gone (hamilton treats
 # both as success; https://github.com/microsoftgraph/microsoft-graph-docs/issues/8637).
@@ -43,7 +41,7 @@ NOT_YET = (
     "the source resource object or one of the objects being referenced don't exist",
 )
 PERMISSIONS: dict[str, str] = {
-    "create": "Group.ReadWrite.All (and User.Read.All to bind members at creation)",
+    "create": "Group.ReadWrite.All",
     "mark": "Group.ReadWrite.All",
     "read": "Group.Read.All (or Group.ReadWrite.All)",
     "update": "Group.ReadWrite.All",
@@ -67,19 +65,10 @@ def mail_nickname() -> str:
 
 
 def create_group(
-    display_name: str,
-    description: str | None,
-    member_ids: Sequence[tuple[str, str]] = (),
-    *,
-    nickname: str | None = None,
+    display_name: str, description: str | None, *, nickname: str | None = None
 ) -> dict[str, Any]:
-    """`POST /groups` for an assigned security group with up to CREATE_BIND_LIMIT members
-    `(object id, kind)` bound; the caller adds any others with add_member once it exists.
-    A bind is all or nothing: one bad reference fails the whole create."""
-    if len(member_ids) > CREATE_BIND_LIMIT:
-        raise ValueError(
-            f"a group is created with at most {CREATE_BIND_LIMIT} members; add the rest after"
-        )
+    """`POST /groups` for an assigned security group, without members: they are added by
+    reference once it exists (each its own change, applied, audited and reported)."""
     body: dict[str, Any] = {"displayName": display_name}
     if description:
         body["description"] = description
@@ -91,8 +80,6 @@ def create_group(
             "groupTypes": [],
         }
     )
-    if member_ids:
-        body["members@odata.bind"] = [directory_object(object_id) for object_id, _ in member_ids]
     return {"method": "POST", "url": "/groups", "body": body}
 
 
