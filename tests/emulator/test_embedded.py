@@ -108,21 +108,18 @@ def test_one_process_at_a_time_holds_the_emulated_entra_tenant(tmp_path):
         "except StateInUse as exc:\n"
         "    print('in use:', exc)\n"
     )
-    with open_embedded_entra(root, entra):
-        held = children.run(
+
+    def open_elsewhere():
+        return children.run(
             [sys.executable, "-c", code, str(root)],
             capture_output=True,
             text=True,
             timeout=children.RUN_TIMEOUT_S,
             check=False,
         )
+
+    with open_embedded_entra(root, entra):
+        held = open_elsewhere()
     assert held.returncode == 0, held.stderr
     assert held.stdout.startswith("in use:") and "entra.json" in held.stdout
-    free = children.run(
-        [sys.executable, "-c", code, str(root)],
-        capture_output=True,
-        text=True,
-        timeout=children.RUN_TIMEOUT_S,
-        check=False,
-    )
-    assert free.stdout.strip() == "opened"
+    assert open_elsewhere().stdout.strip() == "opened"
