@@ -49,29 +49,30 @@ def marker_body(owner: str, git_name: str | None = None) -> dict[str, Any]:
 
 def git_name_of(group: dict[str, Any]) -> str | None:
     """The Git group name our marker on `group` records (None: none recorded)."""
-    for extension in group.get("extensions") or ():
-        if isinstance(extension, dict) and (
-            extension.get("extensionName", extension.get("id")) == MARKER_EXTENSION
-        ):
-            name = extension.get(GIT_NAME_PROPERTY)
-            return name if isinstance(name, str) and name else None
-    return None
+    return text_of(marker_of(group), GIT_NAME_PROPERTY)
 
 
 def owner_of(group: dict[str, Any]) -> str | None:
     """The ownership id a group carries, from a group listed with `$expand=extensions`
-    (None: no marker of ours, or one without a text ownership id).
+    (None: no marker of ours, or one without a text ownership id)."""
+    return text_of(marker_of(group), MARKER_PROPERTY)
 
-    An open extension's name is its `extensionName` and also its `id`; either is taken."""
+
+def marker_of(group: dict[str, Any]) -> dict[str, Any] | None:
+    """Our marker among a group's expanded extensions, if it has one. An open extension's
+    name is its `extensionName` and also its `id`; either is taken."""
     extensions = group.get("extensions")
     if not isinstance(extensions, list):
         return None
     for extension in extensions:
-        if not isinstance(extension, dict):
-            continue
-        name = extension.get("extensionName", extension.get("id"))
-        if name != MARKER_EXTENSION:
-            continue
-        owner = extension.get(MARKER_PROPERTY)
-        return owner if isinstance(owner, str) and owner else None
+        if isinstance(extension, dict) and (
+            extension.get("extensionName", extension.get("id")) == MARKER_EXTENSION
+        ):
+            return extension
     return None
+
+
+def text_of(marker: Any, name: str) -> str | None:
+    """A marker property that is non-empty text, else None."""
+    value = marker.get(name) if isinstance(marker, dict) else None
+    return value if isinstance(value, str) and value else None

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from reconciler.entra.client import GRAPH_V1, error_of
-from reconciler.entra.marker import MARKER_EXTENSION, MARKER_PROPERTY, marker_body
+from reconciler.entra.marker import MARKER_EXTENSION, MARKER_PROPERTY, marker_body, text_of
 from reconciler.problems import excerpt
 
 CallKind = Literal["create", "mark", "read", "update", "add", "remove"]
@@ -113,9 +113,7 @@ def read_marker(group_id: str) -> dict[str, Any]:
 
 def marker_owner(response: Mapping[str, Any]) -> str | None:
     """The ownership id in a read_marker answer (None: none, or empty)."""
-    body = response.get("body")
-    owner = body.get(MARKER_PROPERTY) if isinstance(body, dict) else None
-    return owner if isinstance(owner, str) and owner else None
+    return text_of(response.get("body"), MARKER_PROPERTY)
 
 
 def update_group(group_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
