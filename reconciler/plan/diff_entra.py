@@ -15,7 +15,7 @@ and external addresses are skipped with a note, protected addresses are never re
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from reconciler.entra.state import EntraActual, EntraGroup, EntraGroupRecord, EntraMember
@@ -44,49 +44,48 @@ def match_groups(wanted: dict[str, EntraGroup], entra: EntraActual, ours: str) -
     """The Entra group each Git group is, decided together so no two share one: first the
     groups our marker says export them (by Git name, whatever their display names now), then
     by exact display name among the rest. A name still held by a group of ours that another
-    Git group took (renamed in this very plan) is refused until that rename is done."""
+    Git group took (renamed in this very plan) is refused until that rename is done. The
+    groups are indexed once, by marker and by name: a tenant's thousands of groups are not
+    scanned again for each Git group."""
+    by_git_name: dict[str, list[EntraGroupRecord]] = defaultdict(list)
+    by_name: dict[str, list[EntraGroupRecord]] = defaultdict(list)
+    for record in entra.groups:
+        by_name[record.display_name].append(record)
+        if record.owner == ours and record.git_name:
+            by_git_name[record.git_name].append(record)
     matches: dict[str, Match] = {}
     taken: dict[str, str] = {}  # record id -> the Git group (display name) that has it
     for name, group in sorted(wanted.items()):
-        if group.git_name:
-            recorded = [g for g in entra.groups if g.owner == ours and g.git_name == group.git_name]
-            if len(recorded) == 1:
-                matches[name] = Match(recorded[0])
-                taken[recorded[0].id] = name
+        recorded = by_git_name.get(group.git_name or "", [])
+        if len(recorded) == 1:
+            matches[name] = Match(recorded[0])
+            taken[recorded[0].id] = name
     git_names = {g.git_name for g in wanted.values() if g.git_name}
-    for name, group in sorted(wanted.items()):
+    for name in sorted(wanted):
         if name in matches:
             continue
-        held = [g for g in entra.groups if g.display_name == name and g.id in taken]
+        held = [g for g in by_name.get(name, []) if g.id in taken]
         if held:
             matches[name] = Match(
                 refusal=f'the name is still that of our group for Git\'s "{taken[held[0].id]}", '
                 "which this plan renames: apply, then plan again"
             )
             continue
-        others = [
+        # Not another Git group's: the one its marker names, or one already matched.
+        named = [
             g
-            for g in entra.groups
+            for g in by_name.get(name, [])
             if g.id not in taken and not (g.owner == ours and g.git_name in git_names)
         ]
-        match = match_group(group, EntraActual(groups=others), ours, by_git_name=False)
+        match = _match_by_name(name, named, ours)
         if match.record is not None:
             taken[match.record.id] = name
         matches[name] = match
     return matches
 
 
-def match_group(
-    wanted: EntraGroup, entra: EntraActual, ours: str, *, by_git_name: bool = True
-) -> Match:
-    """The Entra group one Git group is: the one our marker says exports it (by its Git
-    name, whatever its display name now), else by exact display name."""
-    if wanted.git_name and by_git_name:
-        recorded = [g for g in entra.groups if g.owner == ours and g.git_name == wanted.git_name]
-        if len(recorded) == 1:
-            return Match(recorded[0])
-    name = wanted.display_name
-    named = [g for g in entra.groups if g.display_name == name]
+def _match_by_name(name: str, named: list[EntraGroupRecord], ours: str) -> Match:
+    """The Entra group a Git group is among `named`, the groups with its display name."""
     mine = [g for g in named if g.owner == ours]
     if len(mine) == 1:
         return Match(mine[0])
