@@ -525,22 +525,12 @@ class Workspace(BaseModel):
     @field_validator("entra", mode="before")
     @classmethod
     def _entra_said(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError(
-                "is empty: give its keys (tenant_id, client_id and provider), or remove it"
-            )
-        return value
+        return _block_said(value, "tenant_id, client_id and provider")
 
     @field_validator("licenses", mode="before")
     @classmethod
     def _licenses_said(cls, value: Any) -> Any:
-        # `licenses:` with nothing under it reads as null: no block at all, which would
-        # leave every license as it is while the file seems to manage them.
-        if value is None:
-            raise ValueError(
-                "is empty: give its keys (e.g. `default: business-standard`), or remove it"
-            )
-        return value
+        return _block_said(value, "e.g. `default: business-standard`")
 
     exclude: list[str] = Field(
         default_factory=list,
@@ -568,3 +558,12 @@ class Workspace(BaseModel):
         "emulated tenant that is not Google, write `kind: emulator`",
         **Entra.missing_help,
     }
+
+
+def _block_said(value: Any, keys: str) -> Any:
+    """A block written with nothing under it reads as null, as if it were not there: the
+    file would seem to manage what it leaves alone (`licenses:` every license, `entra:`
+    the export). Refused, saying what to write."""
+    if value is None:
+        raise ValueError(f"is empty: give its keys ({keys}), or remove it")
+    return value
