@@ -48,6 +48,14 @@ def validate(directory: Path) -> None:
     )
 
 
+changed_since_option = click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Plan only what the Git change from REF (a commit, branch or tag) to the working "
+    "tree touches, reading only that from Google (README, Targeted plans).",
+)
+
+
 @cli.command()
 @state_dir
 @click.option(
@@ -68,9 +76,17 @@ def validate(directory: Path) -> None:
     is_flag=True,
     help="Exit 2 when the plan has changes (0: none, 1: error).",
 )
-def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) -> None:
+@changed_since_option
+def plan(
+    directory: Path,
+    fmt_: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    changed_since: str | None,
+) -> None:
     """Show what it takes to make Google match the state directory. Changes nothing."""
     from reconciler.apply.saved import bind
+    from reconciler.changed_since import meta_of, target
     from reconciler.desired import load_desired
     from reconciler.plan.render import render_json, render_markdown, render_text
     from reconciler.provenance import provenance
@@ -78,9 +94,10 @@ def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) 
 
     desired = load_desired(directory)
     _print_warnings(desired.warnings)
+    targeted = target(desired, changed_since)
     with google_session(desired, read_only=True) as client:
         the_plan, _ = plan_for(desired, client)
-    meta = bind(provenance(desired.tree), the_plan, desired.tree.root)
+    meta = bind(provenance(desired.tree), the_plan, desired.tree.root, meta_of(targeted))
     if fmt_ == "json":
         click.echo(render_json(the_plan, meta), nl=False)
     elif fmt_ == "markdown":
@@ -120,6 +137,7 @@ def plan(directory: Path, fmt_: str, out: Path | None, detailed_exitcode: bool) 
     help="Write generated passwords of new accounts to this new file (mode 0600; an existing "
     "path is refused); shown nowhere else.",
 )
+@changed_since_option
 def apply(
     target: Path,
     auto_approve: bool,
@@ -127,11 +145,13 @@ def apply(
     audit_log: Path | None,
     result_file: Path | None,
     password_file: Path | None,
+    changed_since: str | None,
 ) -> None:
     """Apply the plan for DIR (asking first), or a saved PLAN.json if it is still current."""
     from reconciler.commands.apply import ApplyOptions, run_apply
 
     options = ApplyOptions(
+        changed_since=changed_since,
         auto_approve=auto_approve,
         allow_unsafe=allow_unsafe,
         audit_log=audit_log,

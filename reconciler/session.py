@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from reconciler import clock
 from reconciler.apply.pending import load_pending
@@ -18,6 +19,7 @@ from reconciler.plan.plan import Plan
 from reconciler.plan.safety import UnmatchedProtected
 from reconciler.problems import InvalidInput, Problem
 from reconciler.registry import TARGETS
+from reconciler.scope import git_bases, restrict
 
 
 @contextmanager
@@ -70,12 +72,24 @@ def _google(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
 
 def read_actual(desired: Desired, client: GoogleClient, everything: bool = False) -> Actual:
     """The tenant as the targets hold it, each reading its part in turn; with `everything`,
-    what Git does not manage too (import)."""
+    what Git does not manage too (import). For a targeted plan (`desired.scope`), the scope
+    only; the safety limits' percentages are then of what Git holds (`git_bases`)."""
+    desired_full = desired
     actual: Actual | None = None
     for target in TARGETS:
         actual = target.read(desired, client, actual, everything=everything)
+        if desired.scope is not None and not everything:
+            # The Directory read widened the scope: the targets after it read for it only.
+            desired = restricted(desired)
     assert actual is not None  # TARGETS is never empty (registry.py)
+    if desired.scope is not None and not everything:
+        actual.state.bases = git_bases(desired.workspace, desired_full.state)
     return actual
+
+
+def restricted(desired: Desired) -> Desired:
+    """`desired` with its State restricted to its scope (a targeted plan's Git side)."""
+    return replace(desired, state=restrict(desired.state, desired.scope))
 
 
 def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
@@ -105,6 +119,8 @@ def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
                 target.verify(desired, client, made[-1][0], again)
                 verified[target.name] = len(made)
     plan, actual = made[-1]
+    if desired.scope is not None:
+        plan.notes.insert(0, desired.scope.summary())
     if not actual.marker_schema:
         plan.notes.append(
             "the ownership schema does not exist yet: apply creates it before marking accounts"
@@ -113,6 +129,8 @@ def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
 
 
 def _diff(desired: Desired, actual: Actual) -> Plan:
+    if desired.scope is not None:
+        desired = restricted(desired)
     pending = load_pending(desired.tree.root)
     try:
         return make_plan(desired.state, actual.state, desired.workspace, pending, clock.now())

@@ -219,6 +219,12 @@ class State:
     entra_groups: dict[str, EntraGroup] | None = None
     # Actual side only: the Entra tenant as Microsoft Graph shows it (None: not read).
     entra: EntraActual | None = None
+    # Actual side, targeted plans only: addresses Google holds that the read looked up
+    # without reading their holder (address -> USER or GROUP): members that exist.
+    elsewhere: dict[str, str] = field(default_factory=dict)
+    # Actual side, targeted plans only: what the safety limits' percentages are of (the
+    # tenant was not read whole; reconciler/scope.py, git_bases). None: counted from the read.
+    bases: dict[str, int] | None = None
 
     def bound_users(self) -> set[str]:
         """Emails of users that Git binds to a Google account."""

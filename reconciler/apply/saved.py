@@ -35,15 +35,22 @@ class InvalidPlanFile(ReconcilerError):
 BOUND_META = ("directory", "directory_in_repo", "directory_path", "state_digest")
 
 
-def bind(meta: dict[str, Any], plan: Plan, root: Path) -> dict[str, Any]:
-    """`meta` (provenance) with the resolved state directory and the binding added."""
+def bind(
+    meta: dict[str, Any], plan: Plan, root: Path, changed_since: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`meta` (provenance) with the resolved state directory, what a targeted plan covered
+    (`changed_since`), and the binding added."""
     bound = {**meta, "directory_path": Path(root).resolve().as_posix()}
+    if changed_since is not None:
+        bound["changed_since"] = changed_since
     bound["binding"] = _binding(bound, plan.checksum())
     return bound
 
 
 def _binding(meta: Mapping[str, Any], checksum: str) -> str:
     bound = {"checksum": checksum, **{key: meta.get(key) for key in BOUND_META}}
+    if meta.get("changed_since") is not None:  # a targeted plan: bound to its scope too
+        bound["changed_since"] = meta["changed_since"]
     text = json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -59,6 +66,8 @@ class PlanMeta(BaseModel):
     directory_path: str | None = None
     state_digest: str | None = None
     binding: str | None = None
+    # A plan made with --changed-since: its scope, or why it was a full one.
+    changed_since: dict[str, Any] | None = None
 
 
 class PlanFile(BaseModel):

@@ -21,6 +21,7 @@ from reconciler.apply.pending import PendingRenames
 from reconciler.apply.records import AuditLog, write_result_file
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.apply.unconfirmed import Unconfirmed, UnconfirmedCreations
+from reconciler.changed_since import target
 from reconciler.desired import Desired, load_desired
 from reconciler.google import ops
 from reconciler.google.client import GoogleClient
@@ -41,6 +42,7 @@ OK, ERROR = 0, 1
 
 @dataclass
 class ApplyOptions:
+    changed_since: str | None = None  # a targeted plan of what changed since this revision
     auto_approve: bool = False
     allow_unsafe: bool = False
     audit_log: Path | None = None
@@ -104,6 +106,9 @@ def _run(target: Path, options: ApplyOptions) -> int:
     desired = load_desired(directory)
     for warning in desired.warnings[:20]:
         click.echo(warning.render(), err=True)
+    refusal = _target(desired, saved, options)
+    if refusal is not None:
+        return _refuse(refusal)
     with google_session(desired, read_only=False) as client:
         cleared = _decide(desired, client, saved, passwords, options)
         if isinstance(cleared, int):
@@ -133,6 +138,34 @@ def _locate(target: Path) -> tuple[Path, SavedPlan | None] | int:
             "Make and review a plan of this directory."
         )
     return directory, saved
+
+
+def _target(desired: Desired, saved: SavedPlan | None, options: ApplyOptions) -> str | None:
+    """Scope the plan as asked (`--changed-since`) or as the saved plan was (the commit it
+    was made against, read again the same way); why not, when the two disagree."""
+    recorded = saved.meta.changed_since if saved is not None else None
+    if saved is not None and options.changed_since is not None:
+        return (
+            "--changed-since goes with a state directory, not a saved plan: a saved plan is "
+            "checked the way it was made"
+        )
+    if recorded is not None and recorded.get("targeted"):
+        commit = recorded.get("commit")
+        if not isinstance(commit, str) or not commit:
+            return f"{saved.path}: meta.changed_since names no commit"  # type: ignore[union-attr]
+        target(desired, commit)
+        if desired.scope is None:
+            return (
+                f"the saved plan was targeted, but the change since {commit[:12]} now needs a "
+                "full plan; make and review a new plan"
+            )
+        return None
+    target(desired, options.changed_since)
+    if desired.scope is not None:
+        # Creations an earlier run never saw answered are said of with what Google holds.
+        unconfirmed = UnconfirmedCreations(desired.tree.root, options.password_file)
+        desired.scope.users.update(unconfirmed.entries)
+    return None
 
 
 def _decide(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reconciler.desired.checks import run_checks
 from reconciler.desired.index import Index
@@ -22,6 +23,9 @@ class Desired:
     tree: DesiredTree
     state: State
     warnings: list[Problem] = field(default_factory=list)
+    # A targeted plan's scope (reconciler/scope.py: what a Git change touches), set by the
+    # command; None for a full plan. The Directory target reads only it.
+    scope: Any = None
 
     @property
     def workspace(self) -> Workspace:

@@ -237,6 +237,9 @@ class GoogleClient:
         # Microsoft Graph, opened beside Google's connection by the session when
         # workspace.yaml exports groups to Entra ID (reconciler/entra/); None otherwise.
         self.graph: GraphClient | None = None
+        # The domains the tenant can hold addresses on (the Directory target's check reads
+        # them before anything else; a targeted read looks up only addresses on them).
+        self.tenant_domains: set[str] = set()
 
     @property
     def transfers(self) -> GoogleClient:

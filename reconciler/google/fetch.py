@@ -38,7 +38,7 @@ from reconciler.google.mapping import (
 )
 from reconciler.google.marker import FIELD, SCHEMA, schema_fields
 from reconciler.progress import Progress
-from reconciler.state import Group, Member, State, User
+from reconciler.state import Group, Member, OrgUnit, State, User
 
 USERS_PAGE = 500
 GROUPS_PAGE = 200
@@ -82,7 +82,7 @@ def fetch_actual(
     `managed_groups` accepts (None: no groups at all, as with group_management off)."""
     before = (client.stats.api_calls, client.stats.http_requests, client.stats.retries)
     state = State()
-    fields = _marker_schema_fields(client, customer)
+    fields = marker_schema_fields(client, customer)
     actual = Actual(state, FIELD in fields, fields)
     reader = _Reader(client, customer, actual, managed_groups, progress)
     reader.everything()
@@ -93,7 +93,7 @@ def fetch_actual(
     return actual
 
 
-def _marker_schema_fields(client: GoogleClient, customer: str) -> frozenset[str]:
+def marker_schema_fields(client: GoogleClient, customer: str) -> frozenset[str]:
     """The fields of the ownership schema (none when it does not exist)."""
     request = client.service.schemas().get(customerId=customer, schemaKey=SCHEMA)
     outcome = client.execute(Call(request, f"schemas.get {SCHEMA}"))
@@ -162,13 +162,22 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _org_units_request(client: GoogleClient, customer: str):
-    return client.service.orgunits().list(
-        customerId=customer, type="all", fields=f"organizationUnits({ORG_UNIT_FIELDS})"
-    )
+def read_org_units(client: GoogleClient, customer: str) -> dict[str, OrgUnit]:
+    """Every org unit, by path (one call: the listing is not paged)."""
+
+    def request(_token: str | None):
+        return client.service.orgunits().list(
+            customerId=customer, type="all", fields=f"organizationUnits({ORG_UNIT_FIELDS})"
+        )
+
+    units: dict[str, OrgUnit] = {}
+    for label, ou in _pages(client, request, "organizationUnits"):
+        unit = converted(org_unit_from_api, ou, label)
+        units[unit.path] = unit
+    return units
 
 
-def _marker_projection(marker_schema: bool) -> dict[str, str]:
+def marker_projection(marker_schema: bool) -> dict[str, str]:
     return {"projection": "custom", "customFieldMask": SCHEMA} if marker_schema else {}
 
 
@@ -176,7 +185,7 @@ def _read_users(
     client: GoogleClient, customer: str, marker_schema: bool, actual: Actual, shown: Progress
 ) -> None:
     users = client.service.users()
-    extra = _marker_projection(marker_schema)
+    extra = marker_projection(marker_schema)
 
     def page(token: str | None):
         return users.list(
@@ -188,7 +197,9 @@ def _read_users(
         )
 
     for label, resource in _pages(client, page, "users"):
-        _index(converted(user_from_api, resource, label), actual.state.users, actual.user_addresses)
+        index_found(
+            converted(user_from_api, resource, label), actual.state.users, actual.user_addresses
+        )
         shown.add()
     shown.done()
     if not actual.state.users:
@@ -199,7 +210,7 @@ def _read_users(
         )
 
 
-def _read_deleted_users(
+def read_deleted_users(
     client: GoogleClient, customer: str, marker_schema: bool, state: State
 ) -> None:
     """The accounts Google can still restore (`showDeleted=true` lists deleted users only,
@@ -214,7 +225,7 @@ def _read_deleted_users(
             maxResults=USERS_PAGE,
             pageToken=token,
             fields=f"nextPageToken,users({USER_FIELDS},deletionTime)",
-            **_marker_projection(marker_schema),
+            **marker_projection(marker_schema),
         )
 
     for label, resource in _pages(client, page, "users"):
@@ -226,7 +237,7 @@ def _read_deleted_users(
             state.deleted_users[gone.email] = gone
 
 
-def _index(found: User | Group, table: dict, addresses: dict[str, str]) -> None:
+def index_found(found: User | Group, table: dict, addresses: dict[str, str]) -> None:
     """Keep a listed user or group by its email, and every address of it (primary and
     aliases) in the lookup the short-read cross-check uses."""
     table[found.email] = found
@@ -248,7 +259,7 @@ def _read_groups(client: GoogleClient, customer: str, actual: Actual, shown: Pro
 
     for label, resource in _pages(client, page, "groups"):
         found = converted(group_from_api, resource, label)
-        _index(found, actual.state.groups, actual.group_addresses)
+        index_found(found, actual.state.groups, actual.group_addresses)
         shown.add()
     shown.done()
 
@@ -280,13 +291,7 @@ class _Reader:
             self.groups()
 
     def org_units(self) -> None:
-        client, customer, units = self.client, self.customer, {}
-        for label, ou in _pages(
-            client, lambda _t: _org_units_request(client, customer), "organizationUnits"
-        ):
-            unit = converted(org_unit_from_api, ou, label)
-            units[unit.path] = unit
-        self.actual.state.org_units = units
+        self.actual.state.org_units = read_org_units(self.client, self.customer)
 
     def users(self) -> None:
         actual = self.actual
@@ -297,7 +302,7 @@ class _Reader:
     def deleted_users(self) -> None:
         state = self.actual.state
         state.deleted_users = {}
-        _read_deleted_users(self.client, self.customer, self.actual.marker_schema, state)
+        read_deleted_users(self.client, self.customer, self.actual.marker_schema, state)
 
     def groups(self) -> None:
         actual, managed_groups = self.actual, self.managed_groups
@@ -309,7 +314,7 @@ class _Reader:
         self._members(managed, "Reading members")
 
     def _members(self, groups: list[Group], label: str) -> None:
-        gone = _read_members(self.client, groups, self.actual.state, self.progress(label))
+        gone = read_members(self.client, groups, self.actual.state, self.progress(label))
         self.members_read.update(g.email for g in groups)
         self.gone = (self.gone - {g.email for g in groups}) | gone
 
@@ -477,7 +482,7 @@ class _Disagreements:
         )
 
 
-def _read_members(
+def read_members(
     client: GoogleClient, groups: list[Group], state: State, shown: Progress
 ) -> set[str]:
     """Every member of `groups`, first pages in batches, then further pages the same way;

@@ -18,10 +18,12 @@ from reconciler.google.domains import check_domains, read_domains
 from reconciler.google.execute import DirectoryRunner
 from reconciler.google.fetch import Actual, fetch_actual
 from reconciler.google.fetch_offboarding import accounts_to_read, read_offboarding
+from reconciler.google.fetch_targeted import fetch_scope
 from reconciler.google.verify import find_existing, settle_found
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import GroupChange, MembershipChange, OrgUnitChange, UserChange
 from reconciler.plan.plan import Plan
+from reconciler.scope import restrict
 from reconciler.state import Group
 from reconciler.target import Run
 
@@ -41,14 +43,19 @@ class DirectoryTarget:
     def check(self, desired: Desired, client: GoogleClient) -> None:
         """Refuse Git addresses on domains the tenant cannot hold: one `domains.list`, made
         before the big read so a missing domain costs nothing more."""
-        check_domains(desired, read_domains(client, desired.workspace.directory.customer))
+        tenant = read_domains(client, desired.workspace.directory.customer)
+        check_domains(desired, tenant)
+        # A targeted read looks addresses up only on domains the tenant holds.
+        client.tenant_domains = tenant.usable()
 
     def read(
         self, desired: Desired, client: GoogleClient, actual: Actual | None, *, everything: bool
     ) -> Actual:
         """The tenant as Google holds it. The Directory is read first, so `actual` is None;
-        members are read for the groups Git manages, or for every group with `everything`."""
-        ws = desired.workspace
+        members are read for the groups Git manages, or for every group with `everything`.
+        For a targeted plan (`desired.scope`), only the scope (google/fetch_targeted.py),
+        widened to what it reaches."""
+        ws, scope = desired.workspace, desired.scope
         addresses: set[str] = set()
         for group in desired.state.groups.values():
             addresses.add(group.email)
@@ -65,15 +72,30 @@ class DirectoryTarget:
             return group.email in addresses or any(a in addresses for a in group.aliases or ())
 
         reads_groups = ws.directory.group_management or everything
-        actual = fetch_actual(
-            client,
-            customer=ws.directory.customer,
-            domains=ws.directory.domains,
-            managed_groups=managed if reads_groups else None,
-        )
+        pending = load_pending(desired.tree.root)
+        if scope is not None and not everything:
+            actual = fetch_scope(
+                client,
+                workspace=ws,
+                desired=desired.state,
+                pending=pending,
+                scope=scope,
+                tenant_domains=client.tenant_domains,
+                managed=managed if reads_groups else None,
+            )
+            # The Git side of the scope only, as the diff will see it.
+            state = restrict(desired.state, scope)
+        else:
+            actual = fetch_actual(
+                client,
+                customer=ws.directory.customer,
+                domains=ws.directory.domains,
+                managed_groups=managed if reads_groups else None,
+            )
+            state = desired.state
         if not everything:
             # Offboarding's part: tokens and transfers of the accounts it needs them of.
-            credentials, transfers = accounts_to_read(desired.state, actual, ws)
+            credentials, transfers = accounts_to_read(state, actual, ws)
             if credentials or transfers:
                 read_offboarding(client, actual, credentials, transfers)
         return actual
@@ -84,6 +106,8 @@ class DirectoryTarget:
         """Look up every create of `plan` by key. Listings lag writes, so what a lookup finds
         is waited for: once the listings show it, `again()` reads, diffs and is verified
         anew; what is still found when the time is spent is refused (ShortReadError)."""
+        if desired.scope is not None:
+            return  # a targeted read found every key by a get already: none is a listing
         customer = desired.workspace.directory.customer
 
         def found_now(current: Plan):

@@ -100,16 +100,20 @@ def _member_rules(
     view, renamed_users = context.view, context.renamed_users
     # Users and groups Google will have: Git may list a user suspended before any account
     # existed, or an empty group, and neither is created, so adding them would fail.
+    # A targeted read looks up members without reading them (state.elsewhere).
+    elsewhere = view.state.elsewhere
     users = {*view.user_addresses, *renamed_users.values()}
+    users.update(a for a, kind in elsewhere.items() if kind == "USER")
     users.update(
         c.key
         for c in context.plan.changes
         if c.kind == "user" and c.action in ("create", "undelete")
     )
     groups = {*view.group_addresses, *renamed_groups.values()}
+    groups.update(a for a, kind in elsewhere.items() if kind == "GROUP")
     groups.update(m.group.email for m in matches if m.created)
     renames = {**renamed_users, **renamed_groups}
-    listed = (view.user_addresses, view.group_addresses)
+    listed = (view.user_addresses, view.group_addresses, elsewhere)
     leaving = context.offboard.leave_groups
     return MemberRules(renames, users, groups, context.staged, context.domains, listed, leaving)
 

@@ -297,8 +297,13 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     """The limits workspace.yaml sets, with the plan's counts: suspensions and deletions
     (of the accounts this repository manages), member removals (of all memberships)."""
     safety = workspace.safety
-    managed = sum(1 for u in actual.users.values() if u.owner == workspace.ownership.id)
-    members = sum(len(g.members) for g in actual.groups.values())
+    bases = actual.bases or {}
+    managed = bases.get("accounts")
+    if managed is None:
+        managed = sum(1 for u in actual.users.values() if u.owner == workspace.ownership.id)
+    members = bases.get("members")
+    if members is None:
+        members = sum(len(g.members) for g in actual.groups.values())
     entra_members = sum(len(m) for m in actual.entra.members.values()) if actual.entra else 0
     counts = plan.summary()
     # Member removals are counted per directory, each against its own memberships.
@@ -310,11 +315,13 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     offboarded = {c.key for c in plan.changes if c.kind == "user" and c.action in OFFBOARDING}
     # Licenses taken away or changed (a rule's typo can move a whole team to another SKU),
     # of the licensed accounts this repository manages.
-    licensed = sum(
-        1
-        for email in actual.licenses or {}
-        if email in actual.users and actual.users[email].owner == workspace.ownership.id
-    )
+    licensed = bases.get("licensed")
+    if licensed is None:
+        licensed = sum(
+            1
+            for email in actual.licenses or {}
+            if email in actual.users and actual.users[email].owner == workspace.ownership.id
+        )
     return [
         Limit(
             "suspensions" if offboarded <= suspended(plan) else "suspensions and offboardings",

@@ -1,0 +1,114 @@
+"""What a targeted plan covers: the users, groups and Entra groups a Git change touches,
+widened by the read to whatever it had to read whole (README, "Targeted plans").
+
+A targeted plan reads only these from Google and plans exactly the changes a full plan
+would make to them: `restrict` gives the desired State the diff sees, `touches` says which
+of a full plan's changes are about them (the property the tests prove)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reconciler.plan.change import Change
+from reconciler.settings import Workspace
+from reconciler.state import State
+
+
+@dataclass
+class Scope:
+    """The entities a targeted plan covers, by key (lower-case emails, Entra display names).
+
+    `since` is the Git revision as the user wrote it, `commit` the commit it named. The
+    read adds to `users` and `groups` what it read whole beyond the Git change (an account
+    that holds an address a touched user wants, a member a rename concerns, a protected
+    account): everything read whole is planned whole."""
+
+    since: str
+    commit: str
+    users: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+    entra: set[str] = field(default_factory=set)
+    # What the Git change touched itself, before the read widened the scope.
+    changed_users: frozenset[str] = frozenset()
+    changed_groups: frozenset[str] = frozenset()
+    # What the read cost: addresses looked up, groups whose members were listed.
+    looked_up: int = 0
+    members_listed: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.users or self.groups or self.entra)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan's `meta.targeted` (contract)."""
+        return {
+            "since": self.since,
+            "commit": self.commit,
+            "users": sorted(self.users),
+            "groups": sorted(self.groups),
+            "entra_groups": sorted(self.entra),
+            "changed_users": sorted(self.changed_users),
+            "changed_groups": sorted(self.changed_groups),
+        }
+
+    def summary(self) -> str:
+        """One sentence: what the plan covers and what it leaves out."""
+        read = [_count(len(self.users), "user"), _count(len(self.groups), "group")]
+        if self.entra:
+            read.append(_count(len(self.entra), "Entra group"))
+        widened = len(self.users - self.changed_users) + len(self.groups - self.changed_groups)
+        more = f" ({widened} of them read because the change reaches them)" if widened else ""
+        return (
+            f"Targeted plan: the changes since {self.since} ({self.commit[:12]}) touch "
+            f"{', '.join(read)}{more}; only those were read from Google, with the org units. "
+            "Drift elsewhere is not shown: a full plan (the drift workflow, apply) shows it."
+        )
+
+
+def git_bases(workspace: Workspace, desired: State) -> dict[str, int]:
+    """What the safety limits' percentages are of in a targeted plan, which does not read the
+    tenant whole: Git's own counts (the accounts it binds, the memberships it lists, the
+    accounts it gives a license)."""
+    return {
+        "accounts": sum(1 for u in desired.users.values() if u.bound),
+        "members": sum(len(g.members) for g in desired.groups.values()),
+        "licensed": sum(1 for u in desired.users.values() if u.bound and u.license),
+    }
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def restrict(state: State, scope: Scope) -> State:
+    """The desired State of the scope only: its users, groups and Entra groups (org units
+    are read whole, so all of Git's are kept)."""
+    entra = state.entra_groups
+    return replace(
+        state,
+        users={k: v for k, v in state.users.items() if k in scope.users},
+        groups={k: v for k, v in state.groups.items() if k in scope.groups},
+        entra_groups=None
+        if entra is None
+        else {k: v for k, v in entra.items() if k in scope.entra},
+    )
+
+
+def touches(change: Change, scope: Scope) -> bool:
+    """Whether a change is about the scope: a user (or its license) of it, a group of it (its
+    settings and members too), an Entra group of it, or any org unit."""
+    kind = change.kind
+    if kind == "org_unit":
+        return True
+    if kind in ("user", "license"):
+        return change.key in scope.users or getattr(change, "from_", None) in scope.users
+    if kind in ("group", "group_settings"):
+        return change.key in scope.groups or getattr(change, "from_", None) in scope.groups
+    if kind == "membership":
+        return getattr(change, "group", None) in scope.groups
+    if kind == "entra_group":
+        return change.key in scope.entra
+    if kind == "entra_membership":
+        return getattr(change, "group", None) in scope.entra
+    raise AssertionError(f"a kind of change the scope does not know: {kind}")
