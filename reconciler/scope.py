@@ -35,6 +35,7 @@ class Scope:
     # What the read cost: addresses looked up, groups whose members were listed.
     looked_up: int = 0
     members_listed: int = 0
+    calls: int = 0  # Directory API calls of the read
 
     @property
     def empty(self) -> bool:
@@ -53,16 +54,22 @@ class Scope:
         }
 
     def summary(self) -> str:
-        """One sentence: what the plan covers and what it leaves out."""
+        """What the plan covers, what it read, and what it leaves out."""
+        changed = [
+            _count(len(self.changed_users), "user"),
+            _count(len(self.changed_groups), "group"),
+        ]
         read = [_count(len(self.users), "user"), _count(len(self.groups), "group")]
+        if self.members_listed:
+            read[-1] += f" (the members of {self.members_listed:,})"
         if self.entra:
             read.append(_count(len(self.entra), "Entra group"))
-        widened = len(self.users - self.changed_users) + len(self.groups - self.changed_groups)
-        more = f" ({widened} of them read because the change reaches them)" if widened else ""
+        calls = f", in {_count(self.calls, 'Directory API call')}" if self.calls else ""
         return (
-            f"Targeted plan: the changes since {self.since} ({self.commit[:12]}) touch "
-            f"{', '.join(read)}{more}; only those were read from Google, with the org units. "
-            "Drift elsewhere is not shown: a full plan (the drift workflow, apply) shows it."
+            f"Targeted plan: the change since {self.since} ({self.commit[:12]}) touches "
+            f"{' and '.join(changed)}; read from Google: {', '.join(read)} and the org units"
+            f"{calls}. Drift elsewhere is not shown: a full plan (the drift workflow, or "
+            "plan without --changed-since) shows it."
         )
 
 

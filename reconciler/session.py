@@ -84,6 +84,7 @@ def read_actual(desired: Desired, client: GoogleClient, everything: bool = False
     assert actual is not None  # TARGETS is never empty (registry.py)
     if desired.scope is not None and not everything:
         actual.state.bases = git_bases(desired.workspace, desired_full.state)
+        desired.scope.calls = actual.calls
     return actual
 
 
@@ -120,7 +121,7 @@ def plan_for(desired: Desired, client: GoogleClient) -> tuple[Plan, Actual]:
                 verified[target.name] = len(made)
     plan, actual = made[-1]
     if desired.scope is not None:
-        plan.notes.insert(0, desired.scope.summary())
+        plan.scope = desired.scope.summary()
     if not actual.marker_schema:
         plan.notes.append(
             "the ownership schema does not exist yet: apply creates it before marking accounts"

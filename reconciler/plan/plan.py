@@ -23,6 +23,9 @@ class Plan:
     # Safety limits exceeded: applying needs --allow-unsafe.
     over_limits: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # A targeted plan's scope in one sentence (reconciler/scope.py), shown before the
+    # changes; None for a full plan. The JSON plan says it in `meta.changed_since`.
+    scope: str | None = None
 
     def sort(self) -> None:
         self.changes.sort(key=lambda c: c.sort_key())

@@ -71,6 +71,8 @@ def render_text(plan: Plan, colour: bool = False, title: str | None = None) -> s
     out: list[str] = []
     if title:
         out += [title, ""]
+    if plan.scope:
+        out += [plan.scope, ""]
     if not plan.changes and not plan.refused:
         out.append(summary_line(plan))
         out += [f"Note: {n}" for n in plan.notes]
@@ -124,6 +126,8 @@ def _escape_cell(text: str) -> str:
 def render_markdown(plan: Plan, title: str = "Reconciler plan") -> str:
     """For a pull request comment: summary table first, details folded, size capped."""
     out = [f"### {_escape_cell(title)}", ""]
+    if plan.scope:
+        out += ["> [!NOTE]", f"> {_escape_cell(plan.scope)}", ""]
     if not plan.changes and not plan.refused:
         out.append(summary_line(plan))
         out += [f"- {_escape_cell(note)}" for note in plan.notes[:MARKDOWN_LISTED]]
