@@ -117,6 +117,7 @@ class _ScopeReader:
         self.actual = actual
         self.domains = tenant_domains
         self.asked: set[str] = set()  # addresses looked up already
+        self.taken: set[str] = set()  # keys read whole (or found absent) already
         self.members_read: set[str] = set()  # groups whose members were read
         self.member_groups_read: set[str] = set()  # users whose groups were listed
         self.wanted_done: set[str] = set()  # Git groups whose wanted members were judged
@@ -139,8 +140,9 @@ class _ScopeReader:
                 more_users, more_groups = self._members_reach(fresh, scope)
                 users_todo |= more_users
                 groups_todo |= more_groups
-            users_todo -= self.asked
-            groups_todo -= self.asked
+            # Each key is taken up once (its addresses are asked once: `asked`).
+            users_todo -= self.taken
+            groups_todo -= self.taken
             if not users_todo and not groups_todo:
                 break
         else:
@@ -157,6 +159,7 @@ class _ScopeReader:
         """Read whole the users and groups holding these addresses (a user's address first
         as a user, a group's as a group, then as the other), and put them in the scope; the
         Git users and groups the found ones' addresses name, to read next."""
+        self.taken.update(users | groups)
         user_addresses = self._addresses(users, self.git.users)
         group_addresses = self._addresses(groups, self.git.groups)
         found = self._get("user", user_addresses)

@@ -1,0 +1,241 @@
+"""`plan --changed-since REF` and `apply --changed-since REF` on the example, kept in a git
+repository: what a targeted plan says and reads, when it falls back to a full plan, its JSON
+record, applying it (directly and saved), and the errors a user can meet (no repository, no
+such revision). The CLI runs in-process against the embedded emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.google.client import ENDPOINT_ENV
+
+from .conftest import copy_example
+
+Run = Callable[..., tuple[int, str, str]]
+JO = "jo.lei@example.com"
+TOM = "tom.becker@example.com"
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.delenv(ENDPOINT_ENV, raising=False)
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return exc.value.code, out, err
+
+    return invoke
+
+
+def git(repo: Path, *args: str) -> str:
+    found = subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return found.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The example committed in a fresh repository; the state directory is `desired-state`."""
+    root = copy_example(tmp_path)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "the example")
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def plan_json(run: Run, root: Path, *args: str) -> dict:
+    code, out, err = run("plan", str(root), "--format", "json", *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def records(plan: dict) -> list[tuple[str, str, str]]:
+    return sorted((c["kind"], c["action"], c["key"]) for c in plan["changes"])
+
+
+def test_a_title_change_plans_that_user_only(run: Run, repo: Path) -> None:
+    edit(
+        repo / "users" / "engineering.yaml",
+        "title: Senior Software Engineer",
+        "title: Staff Engineer",
+    )
+    code, out, err = run("plan", str(repo), "--changed-since", "HEAD")
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("Targeted plan: the change since HEAD (")
+    assert "touches 1 user and 0 groups" in first
+    assert "Drift elsewhere is not shown" in first
+    assert f"~ update user {JO}" in out
+    assert 'title: "Senior Software Engineer" -> "Staff Engineer"' in out
+    # Nothing else of the example's first plan: besides the org units (read whole), only
+    # Jo's change; the full plan has the example's 47.
+    body = out.split("\n\nPlan: ")[0].split("Symbols:")[1]
+    heads = [
+        line.strip() for line in body.splitlines() if line.startswith("  ") and line[2] in "+~-"
+    ]
+    assert heads == ["+ create org unit /Engineering/Platform", f"~ update user {JO}"]
+
+
+def test_the_targeted_plan_equals_the_full_plan_on_what_it_covers(run: Run, repo: Path) -> None:
+    edit(
+        repo / "users" / "engineering.yaml",
+        "title: Senior Software Engineer",
+        "title: Staff Engineer",
+    )
+    # Tom leaves: out of Git (his entry and his group's line), so he leaves the group (his
+    # account, unmarked and suspended already, is not this repository's to suspend).
+    edit(repo / "groups" / "engineering.yaml", f"      - {TOM}\n", "")
+    text = (repo / "users" / "engineering.yaml").read_text(encoding="utf-8")
+    start = text.index(f"  - email: {TOM}")
+    end = text.find("\n  - email:", start + 1)
+    (repo / "users" / "engineering.yaml").write_text(
+        text[:start] + (text[end + 1 :] if end != -1 else ""), encoding="utf-8"
+    )
+    full = plan_json(run, repo)
+    targeted = plan_json(run, repo, "--changed-since", "HEAD")
+    meta = targeted["meta"]["changed_since"]
+    assert meta["targeted"] is True and meta["since"] == "HEAD"
+    assert re.fullmatch(r"[0-9a-f]{40}", meta["commit"])
+    assert set(meta["changed_users"]) == {JO, TOM}
+    assert meta["changed_groups"] == ["eng@example.com"]
+    users, groups, entra = set(meta["users"]), set(meta["groups"]), set(meta["entra_groups"])
+    assert entra == {"Engineering"}  # Tom was in the Engineering group exported to Entra
+    covered = [
+        c
+        for c in full["changes"]
+        if c["kind"] == "org_unit"
+        or (c["kind"] in ("user", "license") and (c["key"] in users or c.get("from") in users))
+        or (c["kind"] in ("group", "group_settings") and c["key"] in groups)
+        or (c["kind"] == "membership" and c["group"] in groups)
+        or (c["kind"] == "entra_group" and c["key"] in entra)
+        or (c["kind"] == "entra_membership" and c["group"] in entra)
+    ]
+    assert records(targeted) == records({"changes": covered})
+    assert TOM in users
+    assert ("membership", "remove_member", f"eng@example.com/{TOM}") in records(targeted)
+    # Far less than the full plan, which holds the example's whole first plan.
+    assert len(targeted["changes"]) < len(full["changes"])
+
+
+def test_a_workspace_change_gives_a_full_plan_saying_why(run: Run, repo: Path) -> None:
+    with (repo / "workspace.yaml").open("a", encoding="utf-8") as ws:
+        ws.write("\n# a comment changes nothing\n")
+    code, out, err = run("plan", str(repo), "--changed-since", "HEAD")
+    assert code == 0 and out.startswith("Targeted plan:"), err  # a comment is no change
+    edit(repo / "workspace.yaml", "max_suspend: ", "max_suspend: 1 #")
+    full = plan_json(run, repo)
+    code, out, err = run("plan", str(repo), "--changed-since", "HEAD", "--format", "json")
+    assert code == 0
+    assert (
+        "--changed-since HEAD: a full plan, since workspace.yaml changed since HEAD (safety)" in err
+    )
+    fallback = json.loads(out)
+    assert fallback["meta"]["changed_since"] == {
+        "since": "HEAD",
+        "targeted": False,
+        "why_full": "workspace.yaml changed since HEAD (safety): that can reach every user and "
+        "group",
+    }
+    assert records(fallback) == records(full)
+
+
+def test_a_revision_git_lacks_is_a_clear_error(run: Run, repo: Path) -> None:
+    code, out, err = run("plan", str(repo), "--changed-since", "no-such-branch")
+    assert code == 1 and out == ""
+    assert "--changed-since no-such-branch: no such commit in this repository" in err
+    assert "Traceback" not in err
+
+
+def test_outside_a_repository_is_a_clear_error(run: Run, tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "plain")
+    code, _out, err = run("plan", str(root), "--changed-since", "HEAD")
+    assert code == 1
+    assert "is not in a git repository: --changed-since compares with a Git revision" in err
+    assert "Traceback" not in err
+
+
+def test_a_directory_new_since_the_revision_gives_a_full_plan(run: Run, repo: Path) -> None:
+    git(repo.parent, "mv", "desired-state", "moved")
+    code, out, err = run("plan", str(repo.parent / "moved"), "--changed-since", "HEAD")
+    assert code == 0
+    assert "a full plan, since the state directory did not exist at HEAD" in err
+    assert not out.startswith("Targeted plan:")
+
+
+def test_apply_changed_since_applies_the_targeted_plan_only(run: Run, repo: Path) -> None:
+    edit(
+        repo / "users" / "engineering.yaml",
+        "title: Senior Software Engineer",
+        "title: Staff Engineer",
+    )
+    code, out, err = run("apply", str(repo), "--changed-since", "HEAD", "--auto-approve")
+    assert code == 0, err
+    assert out.startswith("Targeted plan:")
+    assert re.search(r"Apply complete: (\d+) applied, 0 failed, 0 skipped", out)
+    # The targeted change is done; the rest of the example's first plan is still to do.
+    code, out, err = run("plan", str(repo), "--changed-since", "HEAD")
+    assert code == 0 and "No changes." in out, out
+    full = plan_json(run, repo)
+    assert ("user", "update", JO) not in records(full)
+    assert ("user", "create", "kenji.watanabe@example.com") in records(full)
+
+
+def test_a_saved_targeted_plan_is_checked_with_a_targeted_read(run: Run, repo: Path) -> None:
+    edit(
+        repo / "users" / "engineering.yaml",
+        "title: Senior Software Engineer",
+        "title: Staff Engineer",
+    )
+    saved = repo.parent / "plan.json"
+    code, _out, err = run("plan", str(repo), "--changed-since", "HEAD", "--out", str(saved))
+    assert code == 0, err
+    assert json.loads(saved.read_text())["meta"]["changed_since"]["targeted"] is True
+    # A new commit moves HEAD: the saved plan keeps the commit it was made against.
+    git(repo.parent, "commit", "-qam", "kenji's title")
+    code, out, err = run("apply", str(saved))
+    assert code == 0, err
+    assert out.startswith("Targeted plan: the change since ")
+    assert f"update user {JO}" in out
+    # Given with --changed-since too: refused, the saved plan says how it was made.
+    code, _out, err = run("apply", str(saved), "--changed-since", "HEAD")
+    assert code == 1
+    assert "--changed-since goes with a state directory, not a saved plan" in err
+
+
+def test_an_edited_scope_in_a_saved_plan_is_refused(run: Run, repo: Path) -> None:
+    edit(
+        repo / "users" / "engineering.yaml",
+        "title: Senior Software Engineer",
+        "title: Staff Engineer",
+    )
+    saved = repo.parent / "plan.json"
+    code, _out, err = run("plan", str(repo), "--changed-since", "HEAD", "--out", str(saved))
+    assert code == 0, err
+    data = json.loads(saved.read_text())
+    data["meta"]["changed_since"]["users"] = []
+    saved.write_text(json.dumps(data))
+    code, _out, err = run("apply", str(saved))
+    assert code == 1
+    assert "the file was edited" in err
