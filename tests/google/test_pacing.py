@@ -114,6 +114,22 @@ def test_connect_paces_at_the_configured_quota(emulator, tmp_path: Path):
     assert connect(emulator, tmp_path, quota_per_minute=1).pacer.per_minute == 1
 
 
+def test_the_pacer_tells_its_hook_of_each_wait_before_sleeping():
+    fake, heard = FakeTime(), []
+
+    def on_wait(seconds: float) -> None:
+        heard.append((seconds, len(fake.sleeps)))  # heard before the sleep
+
+    pacer = Pacer(2, clock=fake.clock, sleep=fake.sleep, on_wait=on_wait)
+    pacer.acquire()
+    fake.now += 15
+    pacer.acquire()
+    assert heard == []  # room enough: no wait
+    pacer.acquire()  # the window is full until the first call leaves it, 45 s on
+    assert heard == [(45.0, 0)] and fake.sleeps == [45.0]
+    assert pacer.waited_s == 45.0
+
+
 def test_batches_are_no_larger_than_the_quota(emulator, tmp_path: Path):
     client = connect(emulator, tmp_path, quota_per_minute=40)
     client.batch_size = 100
