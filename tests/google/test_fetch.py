@@ -202,9 +202,9 @@ def test_fetch_shows_progress_on_large_phases(client):
     seeded = example_tenant()
     users, groups = len(seeded["users"]), len(seeded["groups"])
     read = sum(len(g["members"]) for g in seeded["groups"] if g["email"] != UNMANAGED_GROUP)
-    assert any(line.startswith(f"Reading users: {users} (") for line in lines)
-    assert any(line.startswith(f"Reading groups: {groups} (") for line in lines)
-    assert any(line.startswith(f"Reading members: {read} (") for line in lines)
+    assert any(line.startswith(f"Reading users: done, {users} in ") for line in lines)
+    assert any(line.startswith(f"Reading groups: done, {groups} in ") for line in lines)
+    assert any(line.startswith(f"Reading members: done, {read} in ") for line in lines)
 
 
 def test_fetch_reports_its_cost(client, emulator):
