@@ -29,7 +29,7 @@ def execute_plan(plan: Plan, ctx: Context) -> list[ChangeResult]:
     """Apply every change of `plan` in order; return one result per change."""
     run = _Run(ctx)
     runners = {target.name: target.runner(plan, ctx, run) for target in TARGETS}
-    shown = Progress("Applying changes")
+    shown = Progress("Applying changes", total=len(plan.changes))
     for phase in _phases(plan.changes):
         for runner in runners.values():
             runner.before_phase(phase[0].phase)

@@ -149,6 +149,8 @@ def read_members(
     for group in groups:
         found[group.id] = []
         pending.append((group, members_url(group.id)))
+    if shown is not None:
+        shown.of(len(pending), "groups")  # counted as each group's last page is read
     while pending:
         answers = client.batch([{"method": "GET", "url": url} for _, url in pending])
         following: list[tuple[EntraGroupRecord, str]] = []

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest
 
+from reconciler import progress
 from reconciler.google.credentials import access_hint, build_credentials, token_refused
 from reconciler.google.pacing import Pacer
 from reconciler.google.retry import (
@@ -313,7 +314,8 @@ class GoogleClient:
         # The whole quota: the pacer counts each call from its answer (see Pacer), so it
         # frees no call before Google does. A margin would cost a whole extra minute
         # whenever the calls needed sit just above a multiple of it.
-        pacer = Pacer(provider.quota_per_minute)
+        quota = provider.quota_per_minute
+        pacer = Pacer(quota, on_wait=partial(progress.quota_wait, per_minute=quota))
         client = cls(service, http, pacer, retry, provider.batch_size, endpoint)
         client.timeout_s = timeout
         return client

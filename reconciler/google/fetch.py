@@ -340,11 +340,7 @@ class _Reader:
                 found.refuse(waited)
             self.actual.reread.append(found.summary)
             shown = self.progress("Listings disagree")
-            print(
-                f"{shown.label}: {found.summary}; reading again in {wait:.2f} s",
-                file=shown.stream,
-                flush=True,
-            )
+            shown.note(f"{found.summary}; reading again in {wait:.2f} s")
             self.client.retry.sleep(wait)
             waited += wait
             self._read_again(found)
@@ -490,6 +486,7 @@ def read_members(
     members: dict[str, dict[str, Member]] = {g.email: {} for g in groups}
     gone: set[str] = set()
     todo: list[tuple[Group, str | None]] = [(g, None) for g in groups if g.direct_members_count]
+    shown.of(len(todo), "groups")  # counted as each group's last page is read
     while todo:
         following: list[tuple[Group, str | None]] = []
         # A slice at a time, its answers turned into members before the next is read: the
@@ -534,6 +531,7 @@ def _read_member_pages(
     for (group, _), outcome in zip(pages, outcomes, strict=True):
         if outcome.status == 404 and not outcome.ok:
             gone.add(group.email)  # deleted since the groups listing (or it is behind)
+            shown.add()
     failed = [o for o in outcomes if not o.ok and o.status != 404]
     if failed:
         first = failed[0]
@@ -549,12 +547,13 @@ def _read_member_pages(
         for resource in listing:
             member = converted(member_from_api, resource, label)
             members[group.email][member.email] = member
-        shown.add(len(listing))
         token = body.get("nextPageToken")
         if token is not None and not isinstance(token, str):
             raise MalformedAnswer(f"{label}: nextPageToken is {_kind(token)}, not text")
         if token:
             following.append((group, token))
+        else:
+            shown.add()
     return following
 
 

@@ -25,6 +25,10 @@ class Pacer:
 
     `settle` re-stamps the most recent calls, so one request is in flight at a time (as
     GoogleClient sends them).
+
+    `on_wait(seconds)`, when given, hears of each wait for the quota before the pacer sleeps
+    it (GoogleClient.connect says it through the current progress display); it must not call
+    the pacer.
     """
 
     def __init__(
@@ -32,12 +36,14 @@ class Pacer:
         per_minute: int,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[float], None] | None = None,
     ):
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
         self.per_minute = per_minute
         self.clock = clock
         self.sleep = sleep
+        self.on_wait = on_wait
         self.waited_s = 0.0
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
@@ -57,6 +63,8 @@ class Pacer:
                 # Wait until enough of the oldest calls leave the window.
                 wait = self._sent[calls - room - 1] + WINDOW_S - now
                 self.waited_s += max(wait, 0.0)
+                if self.on_wait is not None:
+                    self.on_wait(max(wait, 0.0))
                 self.sleep(max(wait, 0.001))
 
     def settle(self, calls: int = 1) -> None:

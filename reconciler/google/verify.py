@@ -162,12 +162,7 @@ def settle_found(
         shown = progress("Listings disagree")
         summary = ", ".join(f"{f.lookup.kind.replace('_', ' ')} {f.name}" for f in found[:3])
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""
-        print(
-            f"{shown.label}: {summary}{more} found by a get but not listed; reading again "
-            f"in {wait:.2f} s",
-            file=shown.stream,
-            flush=True,
-        )
+        shown.note(f"{summary}{more} found by a get but not listed; reading again in {wait:.2f} s")
         client.retry.sleep(wait)
         waited += wait
         if listed(client, customer, found):

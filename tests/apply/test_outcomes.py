@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from functools import partial
 from pathlib import Path
+
+from reconciler.apply import executor
+from reconciler.progress import Progress
 
 from .held import USERS_INSERT, HeldWrite
 from .support import apply_stopped_when, edit
@@ -69,3 +73,18 @@ def test_a_saved_plan_finds_its_directory_from_elsewhere_in_the_repository(
     run = cli("apply", Path("..") / "plan.json")
     assert run.code == 0, run.text
     assert "Apply complete" in run.out
+
+
+def test_apply_counts_its_changes_against_the_plans_total(
+    state_dir, emulator, cli, tmp_path, monkeypatch
+):
+    emulator()
+    # Every change counts as "a while", so the phase shows its lines.
+    monkeypatch.setattr(executor, "Progress", partial(Progress, every_s=0))
+    result = tmp_path / "result.json"
+    run = cli("apply", state_dir, "--auto-approve", "--result-file", result)
+    assert run.code == 0, run.err
+    changes = len(json.loads(result.read_text())["results"])
+    assert changes > 1
+    assert f"Applying changes: done, {changes:,} of {changes:,} in " in run.err
+    assert "Applying changes" not in run.out

@@ -229,6 +229,7 @@ def test_progress_is_counted_per_phase():
         "Reading Entra groups": 4,
         "Reading Entra group members": 2,
     }
+    assert shown["Reading Entra group members"].total == 2  # the groups whose members are read
 
 
 def test_a_member_missing_from_the_users_listing_is_a_short_read():

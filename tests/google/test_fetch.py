@@ -201,10 +201,13 @@ def test_fetch_shows_progress_on_large_phases(client):
     lines = shown.getvalue().splitlines()
     seeded = example_tenant()
     users, groups = len(seeded["users"]), len(seeded["groups"])
-    read = sum(len(g["members"]) for g in seeded["groups"] if g["email"] != UNMANAGED_GROUP)
-    assert any(line.startswith(f"Reading users: {users} (") for line in lines)
-    assert any(line.startswith(f"Reading groups: {groups} (") for line in lines)
-    assert any(line.startswith(f"Reading members: {read} (") for line in lines)
+    # Members are counted by group: the managed groups that have any.
+    read = sum(1 for g in seeded["groups"] if g["email"] != UNMANAGED_GROUP and g["members"])
+    assert any(line.startswith(f"Reading users: done, {users} in ") for line in lines)
+    assert any(line.startswith(f"Reading groups: done, {groups} in ") for line in lines)
+    assert any(
+        line.startswith(f"Reading members: done, {read} of {read} groups in ") for line in lines
+    )
 
 
 def test_fetch_reports_its_cost(client, emulator):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
 import pytest
 from conftest import connect, stats
 
+from reconciler import progress
 from reconciler.emulator import faults
 from reconciler.google import pacing
 from reconciler.google.client import Call
 from reconciler.google.pacing import Pacer
+from reconciler.progress import Progress
 
 
 class FakeTime:
@@ -112,6 +115,38 @@ def test_connect_paces_at_the_configured_quota(emulator, tmp_path: Path):
     client = connect(emulator, tmp_path, quota_per_minute=1000)
     assert client.pacer is not None and client.pacer.per_minute == 1000
     assert connect(emulator, tmp_path, quota_per_minute=1).pacer.per_minute == 1
+
+
+def test_the_pacer_tells_its_hook_of_each_wait_before_sleeping():
+    fake, heard = FakeTime(), []
+
+    def on_wait(seconds: float) -> None:
+        heard.append((seconds, len(fake.sleeps)))  # heard before the sleep
+
+    pacer = Pacer(2, clock=fake.clock, sleep=fake.sleep, on_wait=on_wait)
+    pacer.acquire()
+    fake.now += 15
+    pacer.acquire()
+    assert heard == []  # room enough: no wait
+    pacer.acquire()  # the window is full until the first call leaves it, 45 s on
+    assert heard == [(45.0, 0)] and fake.sleeps == [45.0]
+    assert pacer.waited_s == 45.0
+
+
+def test_connect_says_quota_waits_through_the_current_progress(
+    emulator, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(progress, "_current", None)
+    client = connect(emulator, tmp_path, quota_per_minute=40)
+    fake = FakeTime()
+    client.pacer.clock, client.pacer.sleep = fake.clock, fake.sleep
+    shown = io.StringIO()
+    Progress("Reading users", stream=shown, clock=fake.clock)
+    client.pacer.acquire(40)
+    fake.now += 37
+    client.pacer.acquire()  # the window is full for 23 s more
+    assert fake.sleeps == [23.0]
+    assert shown.getvalue() == "Reading users: waiting 23 s for the quota (40 calls a minute)\n"
 
 
 def test_batches_are_no_larger_than_the_quota(emulator, tmp_path: Path):
