@@ -199,7 +199,7 @@ def _pages(items: int, page: int) -> int:
     return max(1, math.ceil(items / page))
 
 
-def _email(i: int) -> str:
+def user_email(i: int) -> str:
     return f"user{i:06d}@{DOMAINS[i % 10 == 9]}"
 
 
@@ -264,7 +264,7 @@ def generate(
     titles = creates = 0
     missing: set[int] = set()  # users only Git has
     for i in range(users := size.users):
-        email, dept = _email(i), DEPARTMENTS[i % len(DEPARTMENTS)]
+        email, dept = user_email(i), DEPARTMENTS[i % len(DEPARTMENTS)]
         title = f"Title {i % 40}"
         by_dept[dept].append(
             f"  - email: {email}\n    given_name: Given{i}\n    family_name: Family{i}\n"
@@ -293,7 +293,7 @@ def generate(
     for dept, entries in by_dept.items():
         (state / "users" / f"{dept.lower()}.yaml").write_text("users:\n" + "".join(entries))
     (state / "bindings.yaml").write_text(
-        "bindings:\n" + "".join(f"  - user: {_email(i)}\n" for i in range(users))
+        "bindings:\n" + "".join(f"  - user: {user_email(i)}\n" for i in range(users))
     )
 
     per_group, extra = divmod(size.members, size.groups) if size.groups else (0, 0)
@@ -327,14 +327,14 @@ def generate(
                 "email": email,
                 "name": f"group{g:05d}",
                 "description": group_marker_line(OWNERSHIP_ID),
-                "members": [{"email": _email(i), "role": "MEMBER"} for i in have],
+                "members": [{"email": user_email(i), "role": "MEMBER"} for i in have],
             }
         )
         group_lines.append(
             f"  - name: group{g:05d}\n    email: {email}\n"
             + ("    entra: true\n" if entra else "")
             + "    members:\n"
-            + "".join(f"      - {_email(i)}\n" for i in wanted)
+            + "".join(f"      - {user_email(i)}\n" for i in wanted)
         )
         wanted_by_group.append(wanted)
     (state / "groups.yaml").write_text("groups:\n" + "".join(group_lines))
@@ -396,7 +396,7 @@ def _entra_tenant(
             {"extensionName": MARKER_EXTENSION, MARKER_PROPERTY: OWNERSHIP_ID, GIT_NAME: name}
         ]
         if not changes:
-            groups.append({"displayName": name, "members": [_email(i) for i in wanted]})
+            groups.append({"displayName": name, "members": [user_email(i) for i in wanted]})
             groups[-1]["extensions"] = marker
             member_pages += _pages(len(wanted), GRAPH_PAGE)
             continue
@@ -415,7 +415,7 @@ def _entra_tenant(
             entry["extensions"] = marker
         else:
             adopts += 1
-        entry["members"] = [_email(i) for i in have]
+        entry["members"] = [user_email(i) for i in have]
         groups.append(entry)
         member_pages += _pages(len(have), GRAPH_PAGE)
     seed = {
@@ -423,7 +423,9 @@ def _entra_tenant(
         "applications": [
             {"client_id": ENTRA_CLIENT_ID, "roles": ["Group.ReadWrite.All", "User.Read.All"]}
         ],
-        "users": [{"userPrincipalName": _email(i), "mail": _email(i)} for i in range(users)],
+        "users": [
+            {"userPrincipalName": user_email(i), "mail": user_email(i)} for i in range(users)
+        ],
         "groups": groups,
     }
     (out / "entra-seed.json").write_text(json.dumps(seed))  # YAML, as JSON is
