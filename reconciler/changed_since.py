@@ -15,11 +15,16 @@ ownership, sync attributes, safety, protection, offboarding, the provider) gives
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+import signal
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +32,11 @@ import click
 
 from reconciler.apply.pending import load_pending
 from reconciler.desired import Desired, load_desired
-from reconciler.problems import InvalidInput, ReconcilerError
+from reconciler.entra.state import EntraGroup
+from reconciler.problems import InvalidInput, ReconcilerError, one_line
 from reconciler.scope import Scope
+from reconciler.settings import Workspace
+from reconciler.state import Group, State, User
 
 # workspace.yaml's keys whose every effect shows in the resolved entities: the defaults of
 # group settings (in each group's settings) and the license rules (in each user's license).
@@ -50,17 +58,19 @@ class GitError(ReconcilerError):
     """Git cannot say what changed (no repository, no such revision)."""
 
 
-def target(desired: Desired, ref: str | None) -> Targeting | None:
-    """For `--changed-since REF`: set `desired.scope` to what the change touches, or leave
-    it unset, saying on stderr why the plan is a full one. None without a REF."""
-    if ref is None:
-        return None
-    found = changed_since(desired, ref)
-    if found.scope is None:
-        click.echo(f"--changed-since {ref}: a full plan, since {found.why_full}.", err=True)
-        return Targeting(None, found.why_full, ref)
-    desired.scope = found.scope
-    return found
+def load_targeted(directory: Path, ref: str | None) -> tuple[Desired, Targeting | None]:
+    """Load the state directory; with `--changed-since REF`, its state at REF too (at the
+    same time, see RefSide), and set `desired.scope` to what the change touches, or leave it
+    unset, saying on stderr why the plan is a full one (the Targeting says either)."""
+    if ref is None or not Path(directory).is_dir():
+        return load_desired(directory), None
+    side = RefSide.start(Path(directory), ref)
+    try:
+        desired = load_desired(directory)
+    except BaseException:
+        side.close()
+        raise
+    return desired, side.finish(desired)
 
 
 def meta_of(targeting: Targeting | None) -> dict[str, Any] | None:
@@ -73,48 +83,136 @@ def meta_of(targeting: Targeting | None) -> dict[str, Any] | None:
     return {"targeted": True, **targeting.scope.to_json()}
 
 
-def changed_since(desired: Desired, ref: str) -> Targeting:
-    """The scope of the changes between `ref` and the working tree of `desired`."""
-    root = Path(desired.tree.root).resolve()
-    top = _toplevel(root)
-    commit = _commit(top, ref)
-    relative = root.relative_to(top).as_posix()
-    with tempfile.TemporaryDirectory(prefix="reconciler-since-") as tmp:
-        if not _export(top, commit, relative, Path(tmp)):
-            return Targeting(None, f"the state directory did not exist at {ref}", ref)
-        then_root = Path(tmp, relative)
+@dataclass(frozen=True)
+class _Then:
+    """The state directory at REF, as the comparison needs it: each entity's fingerprint
+    and the settings (or why it cannot be had)."""
+
+    fingerprints: dict[str, dict[str, bytes]] | None = None
+    workspace: Any = None
+    why_not: str | None = None
+
+
+class RefSide:
+    """The state directory at REF, loaded while the working tree is: a forked process reads
+    it out of Git, loads and fingerprints it, so the two loads of a large directory take
+    the time of one on two cores (`finish` waits for it). Where forking is unsafe (not
+    Linux, or threads already running, as under a test runner's embedded servers) it is
+    loaded in `finish` instead."""
+
+    def __init__(self, ref: str, commit: str, top: Path, relative: str):
+        self.ref, self.commit, self.top, self.relative = ref, commit, top, relative
+        self._process: Any = None
+        self._pipe: Any = None
+
+    @classmethod
+    def start(cls, root: Path, ref: str) -> RefSide:
+        """Name the commit (a GitError now, before any load, when there is none) and start
+        loading the state at it."""
+        root = Path(root).resolve()
+        top = _toplevel(root)
+        side = cls(ref, _commit(top, ref), top, root.relative_to(top).as_posix())
+        if sys.platform.startswith("linux") and threading.active_count() == 1:
+            context = multiprocessing.get_context("fork")
+            receive, send = context.Pipe(duplex=False)
+            side._process = context.Process(target=side._child, args=(send,), daemon=True)
+            side._process.start()
+            send.close()
+            side._pipe = receive
+        return side
+
+    def _child(self, send: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
-            then = load_desired(then_root)
-        except InvalidInput as exc:
-            first = exc.problems[0].render() if exc.problems else "no detail"
-            first = first.replace(str(then_root), relative)
-            return Targeting(None, f"the state directory at {ref} does not load ({first})", ref)
-    moved = workspace_changes(then, desired)
-    if moved:
-        return Targeting(
-            None,
-            f"workspace.yaml changed since {ref} ({', '.join(moved)}): that can reach every "
-            "user and group",
-            ref,
-        )
-    scope = Scope(since=ref, commit=commit)
-    scope.users = _differing(then.state.users, desired.state.users, _user_digest)
-    scope.groups = _differing(then.state.groups, desired.state.groups, _group_digest)
-    scope.entra = _differing(
-        then.state.entra_groups or {}, desired.state.entra_groups or {}, _plain_digest
-    )
-    # Renames an earlier apply began and did not finish: the full plan finishes them.
-    pending = load_pending(root)
-    scope.users.update(pending.get("users", {}))
-    scope.groups.update(pending.get("groups", {}))
-    scope.changed_users = frozenset(scope.users)
-    scope.changed_groups = frozenset(scope.groups)
-    return Targeting(scope, None, ref)
+            then = self._load()
+        except Exception as exc:  # said by the parent as why the plan is a full one
+            then = _Then(
+                why_not=f"the state at {self.ref} could not be read ({one_line(str(exc))})"
+            )
+        send.send(then)
+        send.close()
+
+    def _load(self) -> _Then:
+        with tempfile.TemporaryDirectory(prefix="reconciler-since-") as tmp:
+            if not _export(self.top, self.commit, self.relative, Path(tmp)):
+                return _Then(why_not=f"the state directory did not exist at {self.ref}")
+            then_root = Path(tmp, self.relative)
+            try:
+                then = load_desired(then_root)
+            except InvalidInput as exc:
+                first = exc.problems[0].render() if exc.problems else "no detail"
+                first = first.replace(str(then_root), self.relative)
+                return _Then(why_not=f"the state directory at {self.ref} does not load ({first})")
+        return _Then(fingerprints(then.state), then.workspace)
+
+    def _then(self) -> _Then:
+        if self._process is None:
+            return self._load()
+        try:
+            return self._pipe.recv()
+        except EOFError:
+            return _Then(why_not=f"the state at {self.ref} could not be read (its reader died)")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop and reap the reader (an error elsewhere ends the command first)."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.join(timeout=0)
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._pipe.close()
+            self._process = None
+
+    def finish(self, desired: Desired) -> Targeting:
+        """The scope of the change from REF to `desired` (the working tree), set on it; or
+        why the plan is a full one, said on stderr."""
+        found = self._compare(desired)
+        if found.scope is None:
+            click.echo(
+                f"--changed-since {self.ref}: a full plan, since {found.why_full}.", err=True
+            )
+        else:
+            desired.scope = found.scope
+        return found
+
+    def _compare(self, desired: Desired) -> Targeting:
+        then = self._then()
+        if then.why_not is not None or then.fingerprints is None:
+            return Targeting(None, then.why_not, self.ref)
+        moved = workspace_changes(then.workspace, desired.workspace)
+        if moved:
+            return Targeting(
+                None,
+                f"workspace.yaml changed since {self.ref} ({', '.join(moved)}): that can "
+                "reach every user and group",
+                self.ref,
+            )
+        now = fingerprints(desired.state)
+        scope = Scope(since=self.ref, commit=self.commit)
+        scope.users = _differing(then.fingerprints["users"], now["users"])
+        scope.groups = _differing(then.fingerprints["groups"], now["groups"])
+        scope.entra = _differing(then.fingerprints["entra"], now["entra"])
+        # Renames an earlier apply began and did not finish: the full plan finishes them.
+        pending = load_pending(desired.tree.root)
+        scope.users.update(pending.get("users", {}))
+        scope.groups.update(pending.get("groups", {}))
+        scope.changed_users = frozenset(scope.users)
+        scope.changed_groups = frozenset(scope.groups)
+        return Targeting(scope, None, self.ref)
 
 
-def workspace_changes(then: Desired, now: Desired) -> list[str]:
+def changed_since(desired: Desired, ref: str) -> Targeting:
+    """The scope of the changes between `ref` and the working tree of `desired` (not set
+    on it, nothing said)."""
+    return RefSide.start(desired.tree.root, ref)._compare(desired)
+
+
+def workspace_changes(before: Workspace, after: Workspace) -> list[str]:
     """workspace.yaml's top-level keys that changed in a way the entities do not show."""
-    before, after = then.workspace, now.workspace
     moved: list[str] = []
     for name in type(after).model_fields:
         old, new = getattr(before, name), getattr(after, name)
@@ -129,32 +227,33 @@ def workspace_changes(then: Desired, now: Desired) -> list[str]:
     return moved
 
 
-def _differing(then: Mapping[str, Any], now: Mapping[str, Any], digest) -> set[str]:
+def fingerprints(state: State) -> dict[str, dict[str, bytes]]:
+    """Each desired entity's fingerprint, by kind and key: a hash over every field but its
+    source line (moving YAML changes nothing), the fields left out of equality included
+    (the license a rule gives, the offboarding keys, a group's settings)."""
+    return {
+        "users": {k: _hash(_USER_FIELDS(u)) for k, u in state.users.items()},
+        "groups": {k: _hash(_GROUP_FIELDS(g)) for k, g in state.groups.items()},
+        "entra": {k: _hash(_ENTRA_FIELDS(e)) for k, e in (state.entra_groups or {}).items()},
+    }
+
+
+def _fields_but_origin(kind: type) -> Callable[[Any], tuple]:
+    return attrgetter(*[f.name for f in fields(kind) if f.name != "origin"])
+
+
+_USER_FIELDS = _fields_but_origin(User)
+_GROUP_FIELDS = _fields_but_origin(Group)
+_ENTRA_FIELDS = _fields_but_origin(EntraGroup)
+
+
+def _differing(then: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:
     """Keys whose entity was added, removed or changed."""
-    return {k for k in then.keys() | now.keys() if digest(then.get(k)) != digest(now.get(k))}
+    return {k for k in then.keys() | now.keys() if then.get(k) != now.get(k)}
 
 
-def _plain_digest(entity: Any) -> bytes:
-    if entity is None:
-        return b""
-    return _hash(repr(replace(entity, origin=None)))
-
-
-def _user_digest(user: Any) -> bytes:
-    # The fields left out of equality (the license a rule gives, the offboarding keys) count.
-    if user is None:
-        return b""
-    return _hash(repr((replace(user, origin=None), user.license, user.offboarding)))
-
-
-def _group_digest(group: Any) -> bytes:
-    if group is None:
-        return b""
-    return _hash(repr((replace(group, origin=None), group.settings)))
-
-
-def _hash(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+def _hash(values: tuple) -> bytes:
+    return hashlib.blake2b(repr(values).encode("utf-8"), digest_size=16).digest()
 
 
 # -- git -------------------------------------------------------------------------------------

@@ -86,15 +86,13 @@ def plan(
 ) -> None:
     """Show what it takes to make Google match the state directory. Changes nothing."""
     from reconciler.apply.saved import bind
-    from reconciler.changed_since import meta_of, target
-    from reconciler.desired import load_desired
+    from reconciler.changed_since import load_targeted, meta_of
     from reconciler.plan.render import render_json, render_markdown, render_text
     from reconciler.provenance import provenance
     from reconciler.session import google_session, plan_for
 
-    desired = load_desired(directory)
+    desired, targeted = load_targeted(directory, changed_since)
     _print_warnings(desired.warnings)
-    targeted = target(desired, changed_since)
     with google_session(desired, read_only=True) as client:
         the_plan, _ = plan_for(desired, client)
     meta = bind(provenance(desired.tree), the_plan, desired.tree.root, meta_of(targeted))

@@ -21,8 +21,8 @@ from reconciler.apply.pending import PendingRenames
 from reconciler.apply.records import AuditLog, write_result_file
 from reconciler.apply.saved import SavedPlan, load_saved_plan, what_moved
 from reconciler.apply.unconfirmed import Unconfirmed, UnconfirmedCreations
-from reconciler.changed_since import target
-from reconciler.desired import Desired, load_desired
+from reconciler.changed_since import load_targeted
+from reconciler.desired import Desired
 from reconciler.google import ops
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import Actual
@@ -103,12 +103,21 @@ def _run(target: Path, options: ApplyOptions) -> int:
     if isinstance(located, int):
         return located
     directory, saved = located
-    desired = load_desired(directory)
+    ref = _ref(saved, options)
+    if isinstance(ref, int):
+        return ref
+    desired, _ = load_targeted(directory, ref)
     for warning in desired.warnings[:20]:
         click.echo(warning.render(), err=True)
-    refusal = _target(desired, saved, options)
-    if refusal is not None:
-        return _refuse(refusal)
+    if ref is not None and saved is not None and desired.scope is None:
+        return _refuse(
+            f"the saved plan was targeted, but the change since {ref[:12]} now needs a full "
+            "plan; make and review a new plan"
+        )
+    if desired.scope is not None:
+        # Creations an earlier run never saw answered are said of with what Google holds.
+        unconfirmed = UnconfirmedCreations(desired.tree.root, options.password_file)
+        desired.scope.users.update(unconfirmed.entries)
     with google_session(desired, read_only=False) as client:
         cleared = _decide(desired, client, saved, passwords, options)
         if isinstance(cleared, int):
@@ -140,32 +149,24 @@ def _locate(target: Path) -> tuple[Path, SavedPlan | None] | int:
     return directory, saved
 
 
-def _target(desired: Desired, saved: SavedPlan | None, options: ApplyOptions) -> str | None:
-    """Scope the plan as asked (`--changed-since`) or as the saved plan was (the commit it
-    was made against, read again the same way); why not, when the two disagree."""
-    recorded = saved.meta.changed_since if saved is not None else None
-    if saved is not None and options.changed_since is not None:
-        return (
+def _ref(saved: SavedPlan | None, options: ApplyOptions) -> str | int | None:
+    """The revision the plan is targeted from: `--changed-since`, or the commit a saved
+    targeted plan was made against (read again the same way); None for a full plan; the
+    exit code of a refusal (said)."""
+    if saved is None:
+        return options.changed_since
+    if options.changed_since is not None:
+        return _refuse(
             "--changed-since goes with a state directory, not a saved plan: a saved plan is "
             "checked the way it was made"
         )
-    if recorded is not None and recorded.get("targeted"):
-        commit = recorded.get("commit")
-        if not isinstance(commit, str) or not commit:
-            return f"{saved.path}: meta.changed_since names no commit"  # type: ignore[union-attr]
-        target(desired, commit)
-        if desired.scope is None:
-            return (
-                f"the saved plan was targeted, but the change since {commit[:12]} now needs a "
-                "full plan; make and review a new plan"
-            )
+    recorded = saved.meta.changed_since
+    if recorded is None or not recorded.get("targeted"):
         return None
-    target(desired, options.changed_since)
-    if desired.scope is not None:
-        # Creations an earlier run never saw answered are said of with what Google holds.
-        unconfirmed = UnconfirmedCreations(desired.tree.root, options.password_file)
-        desired.scope.users.update(unconfirmed.entries)
-    return None
+    commit = recorded.get("commit")
+    if not isinstance(commit, str) or not commit:
+        return _refuse(f"{saved.path}: meta.changed_since names no commit")
+    return commit
 
 
 def _decide(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_support import reconciler
 
 from reconciler.cli import main
 from reconciler.google.client import ENDPOINT_ENV
@@ -239,3 +240,23 @@ def test_an_edited_scope_in_a_saved_plan_is_refused(run: Run, repo: Path) -> Non
     code, _out, err = run("apply", str(saved))
     assert code == 1
     assert "the file was edited" in err
+
+
+def test_as_a_command_the_state_at_the_revision_loads_beside_the_working_tree(
+    repo: Path,
+) -> None:
+    # A process of its own, without threads: the state at HEAD is loaded by a forked reader
+    # while the working tree loads (in-process above, it is loaded in turn).
+    edit(repo / "users" / "engineering.yaml", "title: Senior Software Engineer", "title: Staff")
+    done = reconciler("plan", str(repo), "--changed-since", "HEAD", cwd=repo.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Targeted plan: the change since HEAD")
+    assert f"~ update user {JO}" in done.stdout
+
+
+def test_as_a_command_an_invalid_working_tree_stops_reader_and_all(repo: Path) -> None:
+    edit(repo / "users" / "engineering.yaml", "title: Senior Software Engineer", "titel: x")
+    done = reconciler("plan", str(repo), "--changed-since", "HEAD", cwd=repo.parent)
+    assert done.returncode == 1
+    assert "users/engineering.yaml:" in done.stderr and "titel: unknown field" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
