@@ -197,3 +197,68 @@ def test_nothing_installs_a_package_we_do_not_own():
                 seen += 1
                 assert allowed.match(command), f"{rel}: {command}"
     assert seen >= 6
+
+
+def _plan_step() -> dict[str, Any]:
+    steps = load(WORKFLOWS / "plan.yml")["jobs"]["plan"]["steps"]
+    return next(s for s in steps if s.get("name") == "Plan")
+
+
+@pytest.mark.parametrize("targeted", [True, False])
+def test_the_pull_request_plan_is_targeted_from_the_merge_base(tmp_path, targeted):
+    """The Plan step's script, run with a stand-in `reconciler` on PATH, in a repository
+    whose pull request branch is one commit past the base branch."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return done.stdout.strip()
+
+    git("init", "-q")
+    (repo / "a.yaml").write_text("users: []\n")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    base = git("rev-parse", "HEAD")
+    git("update-ref", "refs/remotes/origin/main", base)
+    (repo / "a.yaml").write_text("users: [] # changed\n")
+    git("commit", "-qam", "the pull request")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    called = tmp_path / "called.txt"
+    stand_in = bin_dir / "reconciler"
+    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {called}\necho "# plan"\n')
+    stand_in.chmod(0o755)
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "STATE_DIR": "directory",
+        "BASE_REF": "main",
+        "TARGETED": "true" if targeted else "false",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    subprocess.run(
+        ["bash", "-e", "-c", _plan_step()["run"]], cwd=repo, env=env, check=True, timeout=60
+    )
+    args = called.read_text().split("\n")
+    assert args[:2] == ["plan", "directory"]
+    if targeted:
+        assert args[2:4] == ["--changed-since", base]
+    else:
+        assert "--changed-since" not in args
+    assert load(WORKFLOWS / "plan.yml")["jobs"]["plan"]["steps"][0]["with"]["fetch-depth"] == 0
+
+
+@pytest.mark.parametrize("name", ["apply.yml", "drift.yml"])
+def test_apply_and_drift_plan_in_full(name):
+    assert "--changed-since" not in (WORKFLOWS / name).read_text(encoding="utf-8")
