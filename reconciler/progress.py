@@ -89,10 +89,11 @@ class Progress:
             self._line(self.facts())
 
     def waiting(self, seconds: float, per_minute: int | None = None) -> None:
-        """Say a wait for the quota: plain, when it is long or a line is due anyway."""
+        """Say a wait for the quota: plain, when it is long, or a line is due anyway and the
+        wait is a second or more (shorter ones are part of the rate, not news)."""
         if self._display is not None:
             self._display.waiting(self, seconds)
-        elif seconds >= self.every_s or self._due():
+        elif seconds >= self.every_s or (seconds >= 1 and self._due()):
             self._line(f"waiting {_wait_words(seconds, per_minute)}")
 
     def note(self, text: str) -> None:

@@ -105,11 +105,20 @@ def test_a_long_quota_wait_is_said_at_once():
 def test_short_quota_waits_are_said_only_when_a_line_is_due():
     _shown, clock, out = phase()
     clock.now += 1
-    quota_wait(0.4, 2_400)
+    quota_wait(1.5, 2_400)
     assert out.getvalue() == ""
     clock.now += 5
-    quota_wait(0.4, 2_400)
-    assert lines(out) == ["Reading members: waiting 0.4 s for the quota (2,400 calls a minute)"]
+    quota_wait(1.5, 2_400)
+    assert lines(out) == ["Reading members: waiting 1.5 s for the quota (2,400 calls a minute)"]
+
+
+def test_waits_under_a_second_are_never_said_as_news():
+    # At the quota's edge the pacer waits fractions of a second between batches: part of
+    # the rate, and a log full of them says nothing.
+    _shown, clock, out = phase()
+    clock.now += 6
+    quota_wait(0.3, 2_400)
+    assert out.getvalue() == ""
 
 
 def test_a_quota_wait_goes_to_the_phase_begun_last_until_it_is_done(capsys):
