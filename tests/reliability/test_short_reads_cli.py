@@ -8,6 +8,7 @@ commands exit 1.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,27 @@ def test_with_the_whole_listing_the_same_users_plan_as_usual(state_dir, emulator
     assert run.code == 2, run.text
     assert "adopt user zoe.zimmer@example.com" in run.out
     assert "create user zoe.zimmer" not in run.out
+
+
+@pytest.mark.parametrize("command", [("plan",), ("apply", "--auto-approve")], ids=["plan", "apply"])
+def test_a_targeted_plan_refuses_a_short_member_listing_too(state_dir, emulator, command):
+    """The targeted read lists only the changed groups' members: one short listing among
+    them stops the command as it stops a full one."""
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the example"]):
+        subprocess.run([*git, *args], cwd=state_dir, check=True, capture_output=True, timeout=60)
+    groups = state_dir / "groups" / "finance.yaml"
+    text = groups.read_text(encoding="utf-8")
+    old = "description: Invoices, expenses and payroll questions"
+    assert text.count(old) == 1
+    groups.write_text(text.replace(old, "description: Invoices and expenses"))
+    tenant = emulator(short_listing={"members": 1})
+    before = tenant.snapshot()
+
+    run = run_reconciler(*command, state_dir, "--changed-since", "HEAD", cwd=state_dir.parent)
+
+    assert run.code == 1, run.text
+    assert "members.list finance@example.com: read" in run.err, run.err
+    assert PARTIAL_READ in run.err
+    assert "Traceback" not in run.text and "Apply complete" not in run.out
+    assert tenant.snapshot() == before
