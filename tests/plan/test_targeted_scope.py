@@ -61,10 +61,9 @@ def test_fingerprints_ignore_the_source_line_and_see_every_other_field() -> None
     ):
         assert fingerprints(state(changed))["users"] != fingerprints(state(jo))["users"]
     team = group("team", member("jo"))
-    assert (
-        fingerprints(state(replace(team, settings={"who_can_join": "INVITED_CAN_JOIN"})))
-        != fingerprints(state(team))
-    )
+    assert fingerprints(
+        state(replace(team, settings={"who_can_join": "INVITED_CAN_JOIN"}))
+    ) != fingerprints(state(team))
 
 
 @pytest.mark.parametrize(
