@@ -45,6 +45,7 @@ from reconciler.scope import Scope
 from reconciler.settings import Workspace
 from reconciler.state import Group, State, User
 
+READ, HELD, ABSENT = "read", "held", "absent"
 # How many rounds of widening the read allows: each round reads what the last one found it
 # must (a member renamed, a nested group); a real change settles in two or three.
 MAX_ROUNDS = 20
@@ -116,7 +117,9 @@ class _ScopeReader:
         self.git = git
         self.actual = actual
         self.domains = tenant_domains
-        self.asked: set[str] = set()  # addresses looked up already
+        # What each address asked is known to be: READ (its holder read whole), HELD (held,
+        # its holder not read) or ABSENT (no user or group holds it).
+        self.known: dict[str, str] = {}
         self.taken: set[str] = set()  # keys read whole (or found absent) already
         self.members_read: set[str] = set()  # groups whose members were read
         self.member_groups_read: set[str] = set()  # users whose groups were listed
@@ -140,7 +143,7 @@ class _ScopeReader:
                 more_users, more_groups = self._members_reach(fresh, scope)
                 users_todo |= more_users
                 groups_todo |= more_groups
-            # Each key is taken up once (its addresses are asked once: `asked`).
+            # Each key is taken up once (each address is asked once: `known`).
             users_todo -= self.taken
             groups_todo -= self.taken
             if not users_todo and not groups_todo:
@@ -150,7 +153,7 @@ class _ScopeReader:
                 f"the targeted read kept finding more to read after {MAX_ROUNDS} rounds; "
                 "run a full plan (without --changed-since)"
             )
-        scope.looked_up = len(self.asked)
+        scope.looked_up = len(self.known)
         scope.members_listed = len(self.members_read)
 
     def _lookup_whole(
@@ -167,6 +170,9 @@ class _ScopeReader:
         found_groups = self._get("group", [*group_addresses, *missed])
         missed_groups = [a for a in group_addresses if found_groups.get(a) is None]
         found.update(self._get("user", missed_groups))
+        for address in [*user_addresses, *group_addresses]:
+            held = found.get(address) or found_groups.get(address)
+            self.known[address] = READ if held is not None else ABSENT
         # Git's entries for what was asked: their desired side is planned too.
         scope.users.update(k for k in users if k in self.git.users)
         scope.groups.update(k for k in groups if k in self.git.groups)
@@ -175,14 +181,9 @@ class _ScopeReader:
         for entity in [*found.values(), *found_groups.values()]:
             if entity is None:
                 continue
-            addresses = (entity.email, *(entity.aliases or ()))
-            # A Git entry that would find this one by any of its addresses is planned with it.
-            reached_users.update(
-                self.git.user_keys[a] for a in addresses if a in self.git.user_keys
-            )
-            reached_groups.update(
-                self.git.group_keys[a] for a in addresses if a in self.git.group_keys
-            )
+            more_users, more_groups = self._git_keys_of(entity)
+            reached_users |= more_users
+            reached_groups |= more_groups
             if isinstance(entity, User):
                 index_found(entity, self.actual.state.users, self.actual.user_addresses)
                 scope.users.add(entity.email)
@@ -191,9 +192,20 @@ class _ScopeReader:
                 scope.groups.add(entity.email)
         return reached_users - scope.users, reached_groups - scope.groups
 
+    def _git_keys_of(self, entity: User | Group) -> tuple[set[str], set[str]]:
+        """The Git users and groups that would find this user or group by one of its
+        addresses (as the key, an alias, a previous email): a full plan judges them by it."""
+        addresses = (entity.email, *(entity.aliases or ()))
+        git = self.git
+        return (
+            {git.user_keys[a] for a in addresses if a in git.user_keys},
+            {git.group_keys[a] for a in addresses if a in git.group_keys},
+        )
+
     def _addresses(self, keys: Iterable[str], entries: dict) -> list[str]:
         """Every address of these keys Git knows (the key, aliases, previous emails), on the
-        tenant's domains and not asked yet."""
+        tenant's domains, whose holder is not read yet nor known to be absent (one found
+        held by a lookup is asked again: now it is read whole)."""
         out: list[str] = []
         for key in keys:
             entry = entries.get(key)
@@ -201,9 +213,12 @@ class _ScopeReader:
             if entry is not None:
                 found += [*(entry.aliases or ()), *entry.previous_emails]
             for address in found:
-                if address not in self.asked and _domain(address) in self.domains:
-                    self.asked.add(address)
-                    out.append(address)
+                if (
+                    self.known.get(address) in (READ, ABSENT)
+                    or _domain(address) not in self.domains
+                ):
+                    continue
+                out.append(address)
         return list(dict.fromkeys(out))
 
     # -- gets ------------------------------------------------------------------------------
@@ -239,20 +254,29 @@ class _ScopeReader:
                 raise GoogleApiError(f"{outcome.call.label}: {outcome.error}")
         return found
 
-    def _exists(self, addresses: list[str]) -> None:
+    def _exists(self, addresses: list[str]) -> tuple[set[str], set[str]]:
         """Whether Google holds these addresses (a user, else a group), without reading the
-        holders into the plan: `state.elsewhere`."""
-        todo = [a for a in dict.fromkeys(addresses) if a not in self.asked]
+        holders into the plan (`state.elsewhere`); the Git users and groups a holder's
+        addresses name, to read whole (a full plan finds them by it)."""
+        todo = [a for a in dict.fromkeys(addresses) if a not in self.known]
         todo = [a for a in todo if _domain(a) in self.domains]
-        self.asked.update(todo)
         users = self._get("user", todo)
         groups = self._get("group", [a for a in todo if users.get(a) is None])
         elsewhere = self.actual.state.elsewhere
-        for address, found in [*users.items(), *groups.items()]:
-            if found is not None:
-                elsewhere[address] = "USER" if isinstance(found, User) else "GROUP"
-                for alias in (found.email, *(found.aliases or ())):
-                    elsewhere.setdefault(alias, elsewhere[address])
+        reached_users: set[str] = set()
+        reached_groups: set[str] = set()
+        for address in todo:
+            found = users.get(address) or groups.get(address)
+            self.known[address] = HELD if found is not None else ABSENT
+            if found is None:
+                continue
+            kind = "USER" if isinstance(found, User) else "GROUP"
+            for alias in (address, found.email, *(found.aliases or ())):
+                elsewhere.setdefault(alias, kind)
+            more_users, more_groups = self._git_keys_of(found)
+            reached_users |= {k for k in more_users if k != address}
+            reached_groups |= {k for k in more_groups if k != address}
+        return reached_users, reached_groups
 
     # -- members ---------------------------------------------------------------------------
 
@@ -321,7 +345,9 @@ class _ScopeReader:
                         lookups.append(address)
                 elif address not in listed_ and member.type in ("USER", "GROUP"):
                     lookups.append(address)
-        self._exists(lookups)
+        reached_users, reached_groups = self._exists(lookups)
+        users |= reached_users
+        groups_ |= reached_groups
         # Git's users and groups to add that Google lacks: the full plan creates them (or
         # finds them renamed), so they are read whole.
         for address in lookups:
