@@ -85,7 +85,9 @@ def planned(emulator: Emulator, work: Path, command: str, args: list[str]) -> tu
     return row, plan
 
 
-def benchmark(work: Path, size: Size, users: int, groups: int, quota: int, full: bool) -> list[Row]:
+def benchmark(
+    work: Path, size: Size, users: int, groups: int, quota: int, full: bool, latency_ms: float = 0
+) -> list[Row]:
     generate(work, size, 0.0, quota)
     state = work / "state"
     git(work, "init", "-q")
@@ -94,7 +96,9 @@ def benchmark(work: Path, size: Size, users: int, groups: int, quota: int, full:
     # The member added: the tenant's last user, in none of the first groups.
     newcomer = user_email(size.users - 1)
     changed_users, changed_groups = pull_request(state, users, groups, newcomer)
-    emulator = Emulator(work / "seed.json", work / "emulator.log", quota_per_minute=quota)
+    emulator = Emulator(
+        work / "seed.json", work / "emulator.log", quota_per_minute=quota, latency_ms=latency_ms
+    )
     rows: list[Row] = []
     try:
         row, plan = planned(emulator, work, "targeted", ["--changed-since", "HEAD"])
@@ -122,13 +126,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--groups", type=int, default=3, help="groups the change adds to")
     parser.add_argument("--quota-per-minute", type=int, default=2400)
     parser.add_argument("--full", action="store_true", help="also plan in full, for comparison")
+    parser.add_argument("--latency-ms", type=float, default=0, help="emulator: added per request")
     parser.add_argument("--work", type=Path, help="keep the files here (default: a temp dir)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         rows = benchmark(
-            work, SIZES[args.size], args.users, args.groups, args.quota_per_minute, args.full
+            work,
+            SIZES[args.size],
+            args.users,
+            args.groups,
+            args.quota_per_minute,
+            args.full,
+            args.latency_ms,
         )
     print(table(rows))
 
