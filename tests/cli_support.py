@@ -62,3 +62,16 @@ def reconciler(
         timeout=timeout or children.RUN_TIMEOUT_S,
         check=False,
     )
+
+
+def git(repo: Path, *args: str) -> str:
+    """`git ARGS` in `repo` as a throwaway committer; its output, stripped (fails loudly)."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import git
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,25 +214,14 @@ def test_the_pull_request_plan_is_targeted_from_the_merge_base(tmp_path, targete
     repo = tmp_path / "repo"
     repo.mkdir()
 
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        return done.stdout.strip()
-
-    git("init", "-q")
+    git(repo, "init", "-q")
     (repo / "a.yaml").write_text("users: []\n")
-    git("add", "-A")
-    git("commit", "-qm", "base")
-    base = git("rev-parse", "HEAD")
-    git("update-ref", "refs/remotes/origin/main", base)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "update-ref", "refs/remotes/origin/main", base)
     (repo / "a.yaml").write_text("users: [] # changed\n")
-    git("commit", "-qam", "the pull request")
+    git(repo, "commit", "-qam", "the pull request")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     called = tmp_path / "called.txt"

@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import stat
-import subprocess
 from collections import Counter
 
 import pytest
-from cli_support import EXAMPLE_CHANGES
+from cli_support import EXAMPLE_CHANGES, git
 
 from .support import run_reconciler
 
@@ -20,17 +19,6 @@ AUDIT_ONLY = ("time", "plan_checksum", "git_commit", "actor", "ci_run", "result"
 
 def canonical(record: dict, left_out=("source",)) -> str:
     return json.dumps({k: v for k, v in record.items() if k not in left_out}, sort_keys=True)
-
-
-def git(cwd, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def test_audit_result_and_password_files(emulator, state_dir, tmp_path, cli, monkeypatch):

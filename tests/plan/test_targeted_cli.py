@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_support import reconciler
+from cli_support import git, reconciler
 
 from reconciler.cli import main
 from reconciler.google.client import ENDPOINT_ENV
@@ -36,18 +35,6 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return exc.value.code, out, err
 
     return invoke
-
-
-def git(repo: Path, *args: str) -> str:
-    found = subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return found.stdout.strip()
 
 
 @pytest.fixture

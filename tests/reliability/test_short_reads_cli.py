@@ -8,12 +8,12 @@ commands exit 1.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from apply.support import EXAMPLE, Tenant, run_reconciler
+from cli_support import git
 from ruamel.yaml import YAML
 
 from reconciler.google.client import SETTLE_ENV
@@ -214,9 +214,8 @@ def test_with_the_whole_listing_the_same_users_plan_as_usual(state_dir, emulator
 def test_a_targeted_plan_refuses_a_short_member_listing_too(state_dir, emulator, command):
     """The targeted read lists only the changed groups' members: one short listing among
     them stops the command as it stops a full one."""
-    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the example"]):
-        subprocess.run([*git, *args], cwd=state_dir, check=True, capture_output=True, timeout=60)
+        git(state_dir, *args)
     groups = state_dir / "groups" / "finance.yaml"
     text = groups.read_text(encoding="utf-8")
     old = "description: Invoices, expenses and payroll questions"
