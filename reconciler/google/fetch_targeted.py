@@ -139,8 +139,19 @@ class _ScopeReader:
                 more_users, more_groups = self._members_reach(fresh, scope)
                 users_todo |= more_users
                 groups_todo |= more_groups
-            users_todo -= self.asked
-            groups_todo -= self.asked
+            # An address asked already is not asked again, but a Git entry the lookups found
+            # absent (a member to add that Google lacks) still joins the scope, its other
+            # addresses read: the full plan creates it, or finds it renamed.
+            users_todo = {
+                u
+                for u in users_todo
+                if u not in self.asked or self._joins(u, self.git.users, scope.users)
+            }
+            groups_todo = {
+                g
+                for g in groups_todo
+                if g not in self.asked or self._joins(g, self.git.groups, scope.groups)
+            }
             if not users_todo and not groups_todo:
                 break
         else:
@@ -150,6 +161,11 @@ class _ScopeReader:
             )
         scope.looked_up = len(self.asked)
         scope.members_listed = len(self.members_read)
+
+    @staticmethod
+    def _joins(key: str, entries: dict, in_scope: set[str]) -> bool:
+        """A Git entry not in the scope yet."""
+        return key in entries and key not in in_scope
 
     def _lookup_whole(
         self, users: set[str], groups: set[str], scope: Scope
