@@ -5,7 +5,8 @@ Calls: the ownership schema 1, org units 1, recently deleted users ceil(D/500) (
 one `users.get` per address of a scope user (a `groups.get` more when no user holds it), one
 `groups.get` per address of a scope group (a `users.get` more when no group holds it), one
 `members.list` page per 200 members of each of its groups Git manages, and one lookup per
-address those groups will hold or hold without saying that an account is behind it. All in
+address those groups will hold, or hold that Git does not name or that no account is behind
+(a hand-made account may hold a Git user's address as an alias). All in
 batches, under the quota like every call.
 
 A get by key is not a listing: it answers for the address asked, so a lookup that finds
@@ -117,6 +118,7 @@ class _ScopeReader:
         self.actual = actual
         self.domains = tenant_domains
         self.asked: set[str] = set()  # addresses looked up already
+        self.read_whole: set[str] = set()  # addresses whose holder was read whole
         self.members_read: set[str] = set()  # groups whose members were read
         self.member_groups_read: set[str] = set()  # users whose groups were listed
         self.wanted_done: set[str] = set()  # Git groups whose wanted members were judged
@@ -139,19 +141,11 @@ class _ScopeReader:
                 more_users, more_groups = self._members_reach(fresh, scope)
                 users_todo |= more_users
                 groups_todo |= more_groups
-            # An address asked already is not asked again, but a Git entry the lookups found
-            # absent (a member to add that Google lacks) still joins the scope, its other
-            # addresses read: the full plan creates it, or finds it renamed.
-            users_todo = {
-                u
-                for u in users_todo
-                if u not in self.asked or self._joins(u, self.git.users, scope.users)
-            }
-            groups_todo = {
-                g
-                for g in groups_todo
-                if g not in self.asked or self._joins(g, self.git.groups, scope.groups)
-            }
+            # What was read whole is not read again. An address only looked up (`_exists`)
+            # is read whole when it turns out it must be: a Git entry the lookup found absent
+            # (the full plan creates it, or finds it renamed) or held under another address.
+            users_todo -= self.read_whole
+            groups_todo -= self.read_whole
             if not users_todo and not groups_todo:
                 break
         else:
@@ -161,11 +155,6 @@ class _ScopeReader:
             )
         scope.looked_up = len(self.asked)
         scope.members_listed = len(self.members_read)
-
-    @staticmethod
-    def _joins(key: str, entries: dict, in_scope: set[str]) -> bool:
-        """A Git entry not in the scope yet."""
-        return key in entries and key not in in_scope
 
     def _lookup_whole(
         self, users: set[str], groups: set[str], scope: Scope
@@ -206,7 +195,7 @@ class _ScopeReader:
 
     def _addresses(self, keys: Iterable[str], entries: dict) -> list[str]:
         """Every address of these keys Git knows (the key, aliases, previous emails), on the
-        tenant's domains and not asked yet."""
+        tenant's domains and not read whole yet."""
         out: list[str] = []
         for key in keys:
             entry = entries.get(key)
@@ -214,8 +203,9 @@ class _ScopeReader:
             if entry is not None:
                 found += [*(entry.aliases or ()), *entry.previous_emails]
             for address in found:
-                if address not in self.asked and _domain(address) in self.domains:
+                if address not in self.read_whole and _domain(address) in self.domains:
                     self.asked.add(address)
+                    self.read_whole.add(address)
                     out.append(address)
         return list(dict.fromkeys(out))
 
@@ -252,20 +242,29 @@ class _ScopeReader:
                 raise GoogleApiError(f"{outcome.call.label}: {outcome.error}")
         return found
 
-    def _exists(self, addresses: list[str]) -> None:
+    def _exists(self, addresses: list[str]) -> tuple[set[str], set[str]]:
         """Whether Google holds these addresses (a user, else a group), without reading the
-        holders into the plan: `state.elsewhere`."""
+        holders into the plan: `state.elsewhere`. Returns the Git users and groups whose
+        address a found holder has under another primary address (an alias of a hand-made
+        account, say): the full plan matches them to it, so they are read whole."""
         todo = [a for a in dict.fromkeys(addresses) if a not in self.asked]
         todo = [a for a in todo if _domain(a) in self.domains]
         self.asked.update(todo)
         users = self._get("user", todo)
         groups = self._get("group", [a for a in todo if users.get(a) is None])
         elsewhere = self.actual.state.elsewhere
+        reached_users: set[str] = set()
+        reached_groups: set[str] = set()
         for address, found in [*users.items(), *groups.items()]:
             if found is not None:
                 elsewhere[address] = "USER" if isinstance(found, User) else "GROUP"
                 for alias in (found.email, *(found.aliases or ())):
                     elsewhere.setdefault(alias, elsewhere[address])
+                    if self.git.user_keys.get(alias, found.email) != found.email:
+                        reached_users.add(self.git.user_keys[alias])
+                    if self.git.group_keys.get(alias, found.email) != found.email:
+                        reached_groups.add(self.git.group_keys[alias])
+        return reached_users, reached_groups
 
     # -- members ---------------------------------------------------------------------------
 
@@ -334,7 +333,9 @@ class _ScopeReader:
                         lookups.append(address)
                 elif address not in listed_ and member.type in ("USER", "GROUP"):
                     lookups.append(address)
-        self._exists(lookups)
+        reached_users, reached_groups = self._exists(lookups)
+        users |= reached_users
+        groups_ |= reached_groups
         # Git's users and groups to add that Google lacks: the full plan creates them (or
         # finds them renamed), so they are read whole.
         for address in lookups:
@@ -367,18 +368,20 @@ class _ScopeReader:
                     users.add(key)
                 elif key is None and leaving_others and member.status is not None:
                     users.add(address)  # marked as ours? it would leave every group
-                elif member.status is None:
-                    lookups.append(address)
-                else:
+                elif key is not None and member.status is not None:
                     elsewhere.setdefault(address, "USER")
+                else:
+                    # An account Git knows by none of its addresses may still hold one of
+                    # Git's as an alias (the full plan finds it so): looked up.
+                    lookups.append(address)
             elif member.type == "GROUP":
                 key = git.group_keys.get(address)
                 if key is not None and key != address:
                     groups.add(key)
-                elif member.status is None:
-                    lookups.append(address)
-                else:
+                elif key is not None and member.status is not None:
                     elsewhere.setdefault(address, "GROUP")
+                else:
+                    lookups.append(address)
 
     def _groups_of_leavers(self, scope: Scope, managed: Callable[[Group], bool]) -> set[str]:
         """The managed groups of scope accounts offboarding may take out of every group
