@@ -50,7 +50,7 @@ def test_every_target_checks_before_any_reads_and_verifies_the_plan(monkeypatch,
     log: list[str] = []
     targets = (FakeTarget("a", log), FakeTarget("b", log))
     monkeypatch.setattr(session, "TARGETS", targets)
-    plan, _ = session.plan_for(SimpleNamespace(), client=None)
+    plan, _ = session.plan_for(SimpleNamespace(scope=None), client=None)
     assert plan is plans[-1] and len(plans) == 1
     assert log == ["a check", "b check", "a read", "b read", "a verify plan 1", "b verify plan 1"]
 
@@ -59,7 +59,7 @@ def test_a_plan_made_anew_by_one_target_is_verified_by_the_others(monkeypatch, p
     log: list[str] = []
     targets = (FakeTarget("a", log), FakeTarget("b", log, replans=1))
     monkeypatch.setattr(session, "TARGETS", targets)
-    plan, _ = session.plan_for(SimpleNamespace(), client=None)
+    plan, _ = session.plan_for(SimpleNamespace(scope=None), client=None)
     assert plan is plans[-1] and plan.notes[0] == "plan 2"
     assert log == [
         "a check",
@@ -78,5 +78,5 @@ def test_a_plan_made_anew_by_one_target_is_verified_by_the_others(monkeypatch, p
 def test_import_reads_everything_through_every_target(monkeypatch):
     log: list[str] = []
     monkeypatch.setattr(session, "TARGETS", (FakeTarget("a", log), FakeTarget("b", log)))
-    session.read_actual(SimpleNamespace(), client=None, everything=True)
+    session.read_actual(SimpleNamespace(scope=None), client=None, everything=True)
     assert log == ["a read everything", "b read everything"]
