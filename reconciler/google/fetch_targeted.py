@@ -5,8 +5,9 @@ Calls: the ownership schema 1, org units 1, recently deleted users ceil(D/500) (
 one `users.get` per address of a scope user (a `groups.get` more when no user holds it), one
 `groups.get` per address of a scope group (a `users.get` more when no group holds it), one
 `members.list` page per 200 members of each of its groups Git manages, and one lookup per
-address those groups will hold or hold without saying that an account is behind it. All in
-batches, under the quota like every call.
+address those groups will hold, or hold that Git does not name or that no account is behind
+(a hand-made account may hold a Git user's address as an alias). All in batches, under the
+quota like every call.
 
 A get by key is not a listing: it answers for the address asked, so a lookup that finds
 nothing proves absence (what `verify.py` does for a full plan's creates), and a found
@@ -273,9 +274,11 @@ class _ScopeReader:
             kind = "USER" if isinstance(found, User) else "GROUP"
             for alias in (address, found.email, *(found.aliases or ())):
                 elsewhere.setdefault(alias, kind)
+            # A Git entry the holder has under another primary address: the full plan
+            # matches them (an alias, a previous email), so it is read whole.
             more_users, more_groups = self._git_keys_of(found)
-            reached_users |= {k for k in more_users if k != address}
-            reached_groups |= {k for k in more_groups if k != address}
+            reached_users |= {k for k in more_users if k != found.email}
+            reached_groups |= {k for k in more_groups if k != found.email}
         return reached_users, reached_groups
 
     # -- members ---------------------------------------------------------------------------
@@ -380,18 +383,20 @@ class _ScopeReader:
                     users.add(key)
                 elif key is None and leaving_others and member.status is not None:
                     users.add(address)  # marked as ours? it would leave every group
-                elif member.status is None:
-                    lookups.append(address)
-                else:
+                elif key is not None and member.status is not None:
                     elsewhere.setdefault(address, "USER")
+                else:
+                    # An account Git knows by none of its addresses may still hold one of
+                    # Git's as an alias (the full plan finds it so): looked up.
+                    lookups.append(address)
             elif member.type == "GROUP":
                 key = git.group_keys.get(address)
                 if key is not None and key != address:
                     groups.add(key)
-                elif member.status is None:
-                    lookups.append(address)
-                else:
+                elif key is not None and member.status is not None:
                     elsewhere.setdefault(address, "GROUP")
+                else:
+                    lookups.append(address)
 
     def _groups_of_leavers(self, scope: Scope, managed: Callable[[Group], bool]) -> set[str]:
         """The managed groups of scope accounts offboarding may take out of every group
