@@ -43,6 +43,8 @@ from reconciler.state import Group, State, User
 RESOLVED_SETTINGS = frozenset({"group_settings"})
 RESOLVED_LICENSE_KEYS = frozenset({"rules", "default"})
 GIT_TIMEOUT_S = 120
+# How long the reader of the state at REF has to end once it has answered.
+READER_EXIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -154,13 +156,13 @@ class RefSide:
         except EOFError:
             return _Then(why_not=f"the state at {self.ref} could not be read (its reader died)")
         finally:
-            self.close()
+            self.close(wait_s=READER_EXIT_S)
 
-    def close(self) -> None:
-        """Stop and reap the reader (an error elsewhere ends the command first)."""
+    def close(self, wait_s: float = 0) -> None:
+        """Reap the reader: given `wait_s` to end by itself (it has answered), else stopped
+        (an error elsewhere ends the command first)."""
         if self._process is not None:
-            if self._process.is_alive():
-                self._process.join(timeout=0)
+            self._process.join(timeout=wait_s)
             if self._process.is_alive():
                 self._process.terminate()
             self._process.join()
