@@ -51,6 +51,7 @@ class Tree:
     bound_users: list[str] = field(default_factory=list)
     bound_groups: list[str] = field(default_factory=list)
     remove_from_groups: bool = False
+    transfer_to: str | None = None  # offboarding's transfer_to (None: not said)
     protected: list[str] = field(default_factory=list)
 
     def copy(self) -> Tree:
@@ -62,8 +63,13 @@ class Tree:
             "ownership": {"id": OURS},
             "provider": {"kind": "emulator", "seed": "tenant.yaml", "state": STATE_FILE},
         }
+        offboarding: dict[str, Any] = {}
         if self.remove_from_groups:
-            ws["offboarding"] = {"remove_from_groups": True}
+            offboarding["remove_from_groups"] = True
+        if self.transfer_to:
+            offboarding["transfer_to"] = self.transfer_to
+        if offboarding:
+            ws["offboarding"] = offboarding
         if self.protected:
             ws["protected"] = list(self.protected)
         files = {"workspace.yaml": dump(ws)}

@@ -2,10 +2,10 @@
 change, the targeted plan's changes (and refused changes) are exactly the full plan's that
 are about its final scope (`touches(change, scope)`, the scope as the read widened it).
 
-Generated: a small state directory (users active, suspended or staged, some renamed from an
-old address or with aliases; exported groups, nested ones, a user group without email, an
-additive one; bindings of users and groups; sometimes `remove_from_groups` and a protected
-account), a tenant for it (accounts ours, unmarked or another repository's, at Git's address,
+Generated: a small state directory (users active, suspended, staged or deleted, some with a
+manager, some renamed from an old address or with aliases; exported groups, nested ones, a
+user group without email, an additive one; bindings of users and groups; sometimes
+`remove_from_groups`, `transfer_to: none` and a protected account), a tenant for it (accounts ours, unmarked or another repository's, at Git's address,
 at an old one, holding a Git user's alias, orphans; groups ours or not, with members that
 are accounts, groups, an outsider and an address with no account), committed to a fresh Git
 repository, then changed in the working tree (titles, users added, removed or renamed,
@@ -52,7 +52,7 @@ from .targeted_tree import (
 EXAMPLES = int(os.environ.get("RECONCILER_PROPERTY_EXAMPLES", "60"))
 DERANDOMIZE = "RECONCILER_PROPERTY_EXAMPLES" not in os.environ
 TITLES = ["Engineer", "Manager", "Analyst"]
-STATES = ["active", "active", "active", "suspended", "staged"]
+STATES = ["active", "active", "active", "suspended", "staged", "deleted"]
 MARKERS = [OURS, OURS, None, THEIRS]
 
 
@@ -87,6 +87,9 @@ def trees(draw: st.DrawFn) -> Tree:
         aliases = draw(st.sampled_from([None, None, [f"a{i}@example.com"], []]))
         if aliases is not None:
             extra["aliases"] = aliases
+        if i and draw(st.integers(0, 2)) == 0:
+            # A manager: where offboarding's transfer_to: manager sends the data.
+            extra["manager"] = f"u{draw(st.integers(0, i - 1))}@example.com"
         email = f"u{i}@example.com"
         tree.users[email] = user(email, title=draw(st.sampled_from(TITLES)), **extra)
     emails = sorted(tree.users)
@@ -117,6 +120,8 @@ def trees(draw: st.DrawFn) -> Tree:
         st.lists(st.sampled_from(sorted(tree.groups)), unique=True, max_size=2)
     )
     tree.remove_from_groups = draw(st.booleans())
+    # Not `manager`: an orphan has none, and the full plan itself stops on that.
+    tree.transfer_to = draw(st.sampled_from([None, "none"]))
     return tree
 
 
@@ -198,6 +203,12 @@ def _drop_references(tree: Tree, email: str, new: str | None = None) -> None:
                 entry[role] = [new if m == email else m for m in entry[role] if new or m != email]
     if email in tree.bound_users:
         tree.bound_users = [new if u == email else u for u in tree.bound_users if new or u != email]
+    for entry in tree.users.values():
+        if entry.get("manager") == email:
+            if new:
+                entry["manager"] = new
+            else:
+                del entry["manager"]
 
 
 def edit_title(tree: Tree, draw: st.DrawFn) -> None:
@@ -276,7 +287,7 @@ def toggle_binding(tree: Tree, draw: st.DrawFn) -> None:
 
 def change_state(tree: Tree, draw: st.DrawFn) -> None:
     email = draw(st.sampled_from(sorted(tree.users)))
-    state = draw(st.sampled_from(["active", "suspended", "staged"]))
+    state = draw(st.sampled_from(["active", "suspended", "staged", "deleted"]))
     tree.users[email].pop("state", None)
     if state != "active":
         tree.users[email]["state"] = state
