@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,10 +32,11 @@ from typing import Any
 import click
 
 from reconciler.apply.pending import load_pending
+from reconciler.apply.unconfirmed import UnconfirmedCreations
 from reconciler.desired import Desired, load_desired
 from reconciler.entra.state import EntraGroup
 from reconciler.problems import InvalidInput, ReconcilerError, one_line
-from reconciler.scope import Scope
+from reconciler.scope import Scope, git_bases
 from reconciler.settings import Workspace
 from reconciler.state import Group, State, User
 
@@ -92,6 +94,7 @@ class _Then:
 
     fingerprints: dict[str, dict[str, bytes]] | None = None
     workspace: Any = None
+    bases: dict[str, int] | None = None  # Git's counts at REF (scope.git_bases)
     why_not: str | None = None
 
 
@@ -106,6 +109,8 @@ class RefSide:
         self.ref, self.commit, self.top, self.relative = ref, commit, top, relative
         self._process: Any = None
         self._pipe: Any = None
+        # The copy of the state at REF: made and removed here, whatever ends the reader.
+        self._tmp = Path(tempfile.mkdtemp(prefix="reconciler-since-"))
 
     @classmethod
     def start(cls, root: Path, ref: str) -> RefSide:
@@ -124,43 +129,50 @@ class RefSide:
         return side
 
     def _child(self, send: Any) -> None:
+        # Default handling: Ctrl-C or a stop ends the reader at once; the parent removes
+        # what it wrote (`close`).
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        try:
-            then = self._load()
-        except Exception as exc:  # said by the parent as why the plan is a full one
-            then = _Then(
-                why_not=f"the state at {self.ref} could not be read ({one_line(str(exc))})"
-            )
-        send.send(then)
+        send.send(self._load())
         send.close()
 
     def _load(self) -> _Then:
-        with tempfile.TemporaryDirectory(prefix="reconciler-since-") as tmp:
-            if not _export(self.top, self.commit, self.relative, Path(tmp)):
+        """The state at REF, or why it cannot be had (any failure: a full plan, said)."""
+        try:
+            if not _export(self.top, self.commit, self.relative, self._tmp):
                 return _Then(why_not=f"the state directory did not exist at {self.ref}")
-            then_root = Path(tmp, self.relative)
+            then_root = self._tmp / self.relative
             try:
                 then = load_desired(then_root)
             except InvalidInput as exc:
                 first = exc.problems[0].render() if exc.problems else "no detail"
                 first = first.replace(str(then_root), self.relative)
                 return _Then(why_not=f"the state directory at {self.ref} does not load ({first})")
-        return _Then(fingerprints(then.state), then.workspace)
+            bases = git_bases(then.workspace, then.state)
+            return _Then(fingerprints(then.state), then.workspace, bases)
+        except Exception as exc:
+            why = f"the state at {self.ref} could not be read ({one_line(str(exc))})"
+            return _Then(why_not=why)
 
     def _then(self) -> _Then:
         if self._process is None:
-            return self._load()
+            try:
+                return self._load()
+            finally:
+                self.close()
+        answered = False
         try:
-            return self._pipe.recv()
+            then = self._pipe.recv()
+            answered = True
+            return then
         except EOFError:
             return _Then(why_not=f"the state at {self.ref} could not be read (its reader died)")
         finally:
-            self.close(wait_s=READER_EXIT_S)
+            self.close(wait_s=READER_EXIT_S if answered else 0)
 
     def close(self, wait_s: float = 0) -> None:
-        """Reap the reader: given `wait_s` to end by itself (it has answered), else stopped
-        (an error elsewhere ends the command first)."""
+        """Reap the reader, given `wait_s` to end by itself (it has answered), else stopped
+        (an error or Ctrl-C ends the command first); remove the copy of the state."""
         if self._process is not None:
             self._process.join(timeout=wait_s)
             if self._process.is_alive():
@@ -168,6 +180,7 @@ class RefSide:
             self._process.join()
             self._pipe.close()
             self._process = None
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
     def finish(self, desired: Desired) -> Targeting:
         """The scope of the change from REF to `desired` (the working tree), set on it; or
@@ -194,14 +207,18 @@ class RefSide:
                 self.ref,
             )
         now = fingerprints(desired.state)
-        scope = Scope(since=self.ref, commit=self.commit)
+        scope = Scope(since=self.ref, commit=self.commit, bases_then=then.bases or {})
         scope.users = _differing(then.fingerprints["users"], now["users"])
         scope.groups = _differing(then.fingerprints["groups"], now["groups"])
-        scope.entra = _differing(then.fingerprints["entra"], now["entra"])
+        scope.entra = _with_nested(
+            _differing(then.fingerprints["entra"], now["entra"]), desired.state
+        )
         # Renames an earlier apply began and did not finish: the full plan finishes them.
         pending = load_pending(desired.tree.root)
         scope.users.update(pending.get("users", {}))
         scope.groups.update(pending.get("groups", {}))
+        # Creations an earlier run sent and never saw answered: said of by what Google holds.
+        scope.users.update(UnconfirmedCreations(desired.tree.root, None).entries)
         scope.changed_users = frozenset(scope.users)
         scope.changed_groups = frozenset(scope.groups)
         return Targeting(scope, None, self.ref)
@@ -249,6 +266,20 @@ _GROUP_FIELDS = _fields_but_origin(Group)
 _ENTRA_FIELDS = _fields_but_origin(EntraGroup)
 
 
+def _with_nested(names: set[str], state: State) -> set[str]:
+    """These Entra groups and the exported groups nested in them, all the way down: whether a
+    nested group exists or is created decides its parent's members and creation."""
+    groups = state.entra_groups or {}
+    found, todo = set(names), list(names)
+    while todo:
+        group = groups.get(todo.pop())
+        for nested in group.groups if group is not None else ():
+            if nested not in found:
+                found.add(nested)
+                todo.append(nested)
+    return found
+
+
 def _differing(then: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:
     """Keys whose entity was added, removed or changed."""
     return {k for k in then.keys() | now.keys() if then.get(k) != now.get(k)}
@@ -274,15 +305,17 @@ def _git(top: Path, *args: str, stdin: bytes | None = None) -> subprocess.Comple
     except FileNotFoundError:
         raise GitError("--changed-since needs git, and git is not installed") from None
     except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} took over {GIT_TIMEOUT_S} s; giving up") from None
+        what = next(a for a in args if not a.startswith("-"))
+        raise GitError(f"git {what} took over {GIT_TIMEOUT_S} s; giving up") from None
 
 
 def _toplevel(root: Path) -> Path:
     found = _git(root, "rev-parse", "--show-toplevel")
     if found.returncode != 0:
+        said = one_line(found.stderr.decode("utf-8", "replace").strip())
         raise GitError(
-            f"{root} is not in a git repository: --changed-since compares with a Git "
-            "revision (leave it out for a full plan)"
+            f"{root} is not in a git repository git can use ({said}): --changed-since "
+            "compares with a Git revision (leave it out for a full plan)"
         )
     return Path(found.stdout.decode().strip()).resolve()
 
@@ -290,11 +323,12 @@ def _toplevel(root: Path) -> Path:
 def _commit(top: Path, ref: str) -> str:
     if ref.startswith("-"):
         raise GitError(f"--changed-since {ref}: not a revision")
-    found = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    found = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode != 0:
+        said = one_line(found.stderr.decode("utf-8", "replace").strip())
         raise GitError(
             f"--changed-since {ref}: no such commit in this repository (a shallow clone may "
-            "lack it: fetch it, e.g. with fetch-depth: 0)"
+            f"lack it: fetch it, e.g. with fetch-depth: 0){f'; git: {said}' if said else ''}"
         )
     return found.stdout.decode().strip()
 
@@ -303,7 +337,7 @@ def _export(top: Path, commit: str, relative: str, into: Path) -> bool:
     """Write the files under `relative` at `commit` into `into` (same relative paths);
     False when there are none."""
     spec = [] if relative in ("", ".") else ["--", relative]
-    listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", commit, *spec)
+    listing = _git(top, "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, *spec)
     if listing.returncode != 0:
         raise GitError(f"git ls-tree {commit[:12]}: {listing.stderr.decode().strip()}")
     entries = list(_tree_entries(listing.stdout))

@@ -32,6 +32,9 @@ class Scope:
     # What the Git change touched itself, before the read widened the scope.
     changed_users: frozenset[str] = frozenset()
     changed_groups: frozenset[str] = frozenset()
+    # Git's counts at `since` (git_bases): the safety limits' percentages are taken of the
+    # larger of these and today's, so a change that unbinds many cannot shrink its own base.
+    bases_then: dict[str, int] = field(default_factory=dict)
     # What the read cost: addresses looked up, groups whose members were listed.
     looked_up: int = 0
     members_listed: int = 0
@@ -84,6 +87,12 @@ def git_bases(workspace: Workspace, desired: State) -> dict[str, int]:
     }
 
 
+def larger_bases(now: dict[str, int], then: dict[str, int]) -> dict[str, int]:
+    """Each base, the larger of the two: Git's counts today and at the revision compared
+    with (a change that unbinds half the company is measured against the whole of it)."""
+    return {key: max(value, then.get(key, 0)) for key, value in now.items()}
+
+
 def _count(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 
@@ -92,6 +101,7 @@ def restrict(state: State, scope: Scope) -> State:
     """The desired State of the scope only: its users, groups and Entra groups (org units
     are read whole, so all of Git's are kept)."""
     entra = state.entra_groups
+    outside = [g for k, g in (entra or {}).items() if k not in scope.entra]
     return replace(
         state,
         users={k: v for k, v in state.users.items() if k in scope.users},
@@ -99,6 +109,9 @@ def restrict(state: State, scope: Scope) -> State:
         entra_groups=None
         if entra is None
         else {k: v for k, v in entra.items() if k in scope.entra},
+        entra_outside=state.entra_outside
+        | {g.display_name for g in outside}
+        | {g.git_name for g in outside if g.git_name},
     )
 
 

@@ -114,10 +114,6 @@ def _run(target: Path, options: ApplyOptions) -> int:
             f"the saved plan was targeted, but the change since {ref[:12]} now needs a full "
             "plan; make and review a new plan"
         )
-    if desired.scope is not None:
-        # Creations an earlier run never saw answered are said of with what Google holds.
-        unconfirmed = UnconfirmedCreations(desired.tree.root, options.password_file)
-        desired.scope.users.update(unconfirmed.entries)
     with google_session(desired, read_only=False) as client:
         cleared = _decide(desired, client, saved, passwords, options)
         if isinstance(cleared, int):

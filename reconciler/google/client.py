@@ -240,7 +240,7 @@ class GoogleClient:
         self.graph: GraphClient | None = None
         # The domains the tenant can hold addresses on (the Directory target's check reads
         # them before anything else; a targeted read looks up only addresses on them).
-        self.tenant_domains: set[str] = set()
+        self.tenant_domains: set[str] | None = None
 
     @property
     def transfers(self) -> GoogleClient:

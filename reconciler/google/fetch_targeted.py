@@ -40,7 +40,7 @@ from reconciler.google.fetch import (
 )
 from reconciler.google.mapping import GROUP_FIELDS, USER_FIELDS, group_from_api, user_from_api
 from reconciler.google.marker import FIELD
-from reconciler.plan.offboarding import policy_for
+from reconciler.plan.offboarding import policy_for, recipient_of
 from reconciler.progress import Progress
 from reconciler.scope import Scope
 from reconciler.settings import Workspace
@@ -84,12 +84,16 @@ def fetch_scope(
     desired: State,
     pending: dict[str, dict[str, str]],
     scope: Scope,
-    tenant_domains: set[str],
+    tenant_domains: set[str] | None,
     managed: Callable[[Group], bool] | None,
     progress: Callable[[str], Progress] = Progress,
 ) -> Actual:
     """Read the scope (widening it to what it must read whole), into a partial Actual whose
-    `state.elsewhere` holds the addresses found held without being read."""
+    `state.elsewhere` holds the addresses found held without being read. `tenant_domains`:
+    what the Directory target's check read (never None here: without it every lookup would
+    be skipped and every user look absent)."""
+    if tenant_domains is None:
+        raise AssertionError("the tenant's domains are read (check) before a targeted read")
     before = (client.stats.api_calls, client.stats.http_requests, client.stats.retries)
     customer = workspace.directory.customer
     fields = marker_schema_fields(client, customer)
@@ -129,10 +133,11 @@ class _ScopeReader:
     # -- the rounds ------------------------------------------------------------------------
 
     def read(self, scope: Scope, managed: Callable[[Group], bool] | None, progress) -> None:
-        users_todo = set(scope.users) | {a.lower() for a in self.workspace.protected}
+        users_todo = set(scope.users) | self._protected()
         groups_todo = set(scope.groups) if managed is not None else set()
         for _ in range(MAX_ROUNDS):
             users_todo, groups_todo = self._lookup_whole(users_todo, groups_todo, scope)
+            users_todo |= self._offboarding_reach(scope)
             if managed is not None:
                 groups_todo |= self._groups_of_leavers(scope, managed)
                 fresh = [
@@ -192,6 +197,34 @@ class _ScopeReader:
                 index_found(entity, self.actual.state.groups, self.actual.group_addresses)
                 scope.groups.add(entity.email)
         return reached_users - scope.users, reached_groups - scope.groups
+
+    def _protected(self) -> set[str]:
+        """The addresses `protected` lists, and the Git users they name (protection finds
+        an account through Git's entry too: plan/safety.py)."""
+        found = {a.lower() for a in self.workspace.protected}
+        return found | {self.git.user_keys[a] for a in found if a in self.git.user_keys}
+
+    def _offboarding_reach(self, scope: Scope) -> set[str]:
+        """What the scope's accounts need read whole for a full plan's judgement: the
+        addresses of an account deleted under a scope user's address (a restore is refused
+        when another holds one of them), and where offboarding sends a leaving account's
+        data (`transfer_to`: the recipient must be an active account)."""
+        state, git = self.actual.state, self.git
+        found: set[str] = set()
+        for email in sorted(scope.users):
+            gone = state.deleted_users.get(email)
+            if gone is not None:
+                found.update(gone.aliases or ())
+            account = state.users.get(email)
+            user = git.users.get(git.user_keys.get(email, email))
+            if account is None or (user is not None and _settled(user)):
+                continue
+            transfer_to = policy_for(self.workspace, user).transfer_to
+            if transfer_to and transfer_to != "none":
+                to = recipient_of(account, user, transfer_to)
+                if to:
+                    found.add(to.lower())
+        return {a for a in found if self.known.get(a) not in (READ, ABSENT)} - scope.users
 
     def _git_keys_of(self, entity: User | Group) -> tuple[set[str], set[str]]:
         """The Git users and groups that would find this user or group by one of its

@@ -106,11 +106,14 @@ class DirectoryTarget:
         """Look up every create of `plan` by key. Listings lag writes, so what a lookup finds
         is waited for: once the listings show it, `again()` reads, diffs and is verified
         anew; what is still found when the time is spent is refused (ShortReadError)."""
-        if desired.scope is not None:
-            return  # a targeted read found every key by a get already: none is a listing
         customer = desired.workspace.directory.customer
+        # A targeted read found its users and groups by a get already, no listing: only
+        # the org units (a listing) are looked up.
+        units_only = desired.scope is not None
 
         def found_now(current: Plan):
+            if units_only:
+                current = Plan(changes=[c for c in current.changes if c.kind == "org_unit"])
             return find_existing(client, current, desired.state, customer)[0]
 
         settle_found(client, customer, found_now(plan), lambda: found_now(again()))

@@ -114,6 +114,7 @@ class Tenant:
 
     users: list[dict[str, Any]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)  # deleted, still restorable
 
     def seed(self) -> str:
         doc = {
@@ -128,6 +129,8 @@ class Tenant:
             "users": self.users,
             "groups": self.groups,
         }
+        if self.deleted:
+            doc["deletedUsers"] = self.deleted
         return dump(doc)
 
 
@@ -139,6 +142,7 @@ def account(
     title: str = "Engineer",
     aliases: list[str] | None = None,
     admin: bool = False,
+    manager: str | None = None,
 ) -> dict[str, Any]:
     name = email.split("@")[0]
     entry: dict[str, Any] = {
@@ -154,7 +158,14 @@ def account(
         entry["aliases"] = list(aliases)
     if marker is not None:
         entry["customSchemas"] = {"Reconciler": {"ownershipId": marker}}
+    if manager is not None:
+        entry["relations"] = [{"type": "manager", "value": manager}]
     return entry
+
+
+def deleted(email: str, *, aliases: list[str] | None = None) -> dict[str, Any]:
+    """An account Google deleted a day ago and can still restore, marked as ours."""
+    return {**account(email, aliases=aliases), "deletionTime": "2026-12-03T10:00:00.000Z"}
 
 
 def google_group(

@@ -160,7 +160,8 @@ def test_outside_a_repository_is_a_clear_error(run: Run, tmp_path: Path) -> None
     root = copy_example(tmp_path / "plain")
     code, _out, err = run("plan", str(root), "--changed-since", "HEAD")
     assert code == 1
-    assert "is not in a git repository: --changed-since compares with a Git revision" in err
+    assert "is not in a git repository git can use (fatal: not a git repository" in err
+    assert "--changed-since compares with a Git revision (leave it out for a full plan)" in err
     assert "Traceback" not in err
 
 
@@ -247,3 +248,57 @@ def test_as_a_command_an_invalid_working_tree_stops_reader_and_all(repo: Path) -
     assert done.returncode == 1
     assert "users/engineering.yaml:" in done.stderr and "titel: unknown field" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_a_change_that_unbinds_many_is_measured_against_git_before_it(run: Run, repo: Path) -> None:
+    """Found in review: the percentages of a targeted plan are of Git's counts, and a change
+    that unbinds most people shrank its own base under the floor. The larger of before and
+    after counts: unbinding all-staff is over the limit, as in the full plan."""
+    edit(
+        repo / "workspace.yaml",
+        "  max_suspend: 5\n",
+        "  max_suspend: null\n  max_suspend_percent: 20\n  percent_floor: 1\n",
+    )
+    git(repo.parent, "commit", "-qam", "a percentage limit")
+    edit(repo / "bindings.yaml", "  - group: all-staff\n", "")
+    for args in ((), ("--changed-since", "HEAD")):
+        code, out, err = run("plan", str(repo), *args)
+        assert code == 0, err
+        assert "UNSAFE: this plan exceeds the safety limits" in out, args
+        assert re.search(r"\d+ suspensions( and offboardings)? planned, [\d.]+% of \d+", out)
+
+
+def test_a_targeted_plan_looks_up_the_org_units_it_would_create(
+    run: Run, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: the org units come from a listing, which can lag a write; a
+    targeted plan looks up each org unit it would create, as a full plan does."""
+    from reconciler.emulator.faults import EmulatorConfig
+    from reconciler.emulator.server import EmulatorServer
+    from reconciler.google.client import SETTLE_ENV
+
+    server = EmulatorServer.open(
+        seed=repo / "tenant.yaml", config=EmulatorConfig(listing_lag_ms=600_000)
+    )
+    monkeypatch.setenv(ENDPOINT_ENV, server.start())
+    monkeypatch.setenv(SETTLE_ENV, "0")
+    try:
+        code, _out, err = run("apply", str(repo), "--auto-approve")
+        assert code == 0, err
+        # Nothing changed in Git; the org unit the apply created is still not listed.
+        code, out, err = run("plan", str(repo), "--changed-since", "HEAD")
+    finally:
+        server.stop()
+    assert code == 1, out
+    assert "/Engineering/Platform" in err and "Traceback" not in err
+    assert "create org unit" not in out
+
+
+def test_entra_groups_out_of_scope_are_not_said_to_be_left_behind(run: Run, repo: Path) -> None:
+    code, _out, err = run("apply", str(repo), "--auto-approve")
+    assert code == 0, err
+    edit(repo / "users" / "engineering.yaml", "title: Senior Software Engineer", "title: Staff")
+    code, out, err = run("plan", str(repo), "--changed-since", "HEAD")
+    assert code == 0, err
+    assert f"~ update user {JO}" in out
+    assert "no longer exports it" not in out

@@ -5,9 +5,11 @@ are about its final scope (`touches(change, scope)`, the scope as the read widen
 Generated: a small state directory (users active, suspended, staged or deleted, some with a
 manager, some renamed from an old address or with aliases; exported groups, nested ones, a
 user group without email, an additive one; bindings of users and groups; sometimes
-`remove_from_groups`, `transfer_to: none` and a protected account), a tenant for it (accounts ours, unmarked or another repository's, at Git's address,
-at an old one, holding a Git user's alias, orphans; groups ours or not, with members that
-are accounts, groups, an outsider and an address with no account), committed to a fresh Git
+`remove_from_groups`, `transfer_to: none` and a protected account), a tenant for it
+(accounts ours, unmarked or another repository's, at Git's address, at an old one, holding
+a Git user's alias, orphans; accounts deleted and still restorable, some of whose aliases
+another account holds now; groups ours or not, with members that are accounts, groups, an
+outsider and an address with no account), committed to a fresh Git
 repository, then changed in the working tree (titles, users added, removed or renamed,
 members, bindings, states, groups renamed or made additive; several at once, or none).
 Both plans read the same embedded tenant, read-only.
@@ -41,6 +43,7 @@ from .targeted_tree import (
     account,
     commit_then_change,
     compare,
+    deleted,
     google_group,
     group,
     member,
@@ -150,6 +153,15 @@ def tenants(draw: st.DrawFn, tree: Tree) -> Tenant:
             add(account(entry["previous_emails"][0], **kw))
         elif where == "alias":  # a hand-made account holding Git's address as an alias
             add(account(f"x{local}@example.com", aliases=[email], **kw))
+        elif where == "none" and draw(st.booleans()):
+            # Deleted, restorable: restored if its addresses are free, else a new account.
+            tenant.deleted.append(deleted(email, aliases=[f"d{local}@example.com"]))
+            if draw(st.booleans()):
+                add(
+                    account(
+                        f"y{local}@example.com", marker=THEIRS, aliases=[f"d{local}@example.com"]
+                    )
+                )
     # Orphans (Git names them nowhere), some holding a Git user's alias.
     wanted_aliases = [a for u in tree.users.values() for a in u.get("aliases") or []]
     for k in range(draw(st.integers(0, 2))):
@@ -461,6 +473,55 @@ def test_a_protected_account_is_read_whole(tmp_path: Path) -> None:
     after = tree.copy()
     after.users["bo@example.com"]["title"] = "Director"
     compared = plan_both(tmp_path, tree, after, tenant)
+    assert widened(compared)[0] == {"boss@example.com"}
+
+
+def test_a_restore_refused_for_a_taken_alias_is_a_create_in_both(tmp_path: Path) -> None:
+    """Found in review: Git binds new@, deleted with the alias nh@ that another live account
+    holds now. The full plan creates new@ (Google cannot restore an address taken); the
+    targeted read had not asked for nh@ and planned the restore."""
+    tree = Tree(users={"ann@example.com": user("ann@example.com")}, bound_users=["ann@example.com"])
+    tenant = Tenant(
+        users=[
+            ADMIN,
+            account("ann@example.com"),
+            account("cms@example.com", marker=THEIRS, aliases=["nh@example.com"]),
+        ],
+        deleted=[deleted("new@example.com", aliases=["nh@example.com"])],
+    )
+    after = tree.copy()
+    after.users["new@example.com"] = user("new@example.com")
+    after.bound_users.append("new@example.com")
+    compared = plan_both(tmp_path, tree, after, tenant)
+    actions = {(c.action, c.key) for c in compared.targeted.changes}  # type: ignore[union-attr]
+    assert ("create", "new@example.com") in actions
+    assert ("undelete", "new@example.com") not in actions
+    assert "cms@example.com" in widened(compared)[0]
+
+
+def test_the_data_of_a_leaving_account_goes_to_an_account_read_whole(tmp_path: Path) -> None:
+    """Found in review: with `transfer_to: manager`, a user leaving Git plans its data's
+    transfer to its manager, which the diff checks is an active account: read whole."""
+    tree = Tree(
+        users={
+            "boss@example.com": user("boss@example.com"),
+            "bo@example.com": user("bo@example.com", manager="boss@example.com"),
+        },
+        bound_users=["boss@example.com", "bo@example.com"],
+        transfer_to="manager",
+    )
+    tenant = Tenant(
+        users=[
+            ADMIN,
+            account("boss@example.com"),
+            account("bo@example.com", manager="boss@example.com"),
+        ]
+    )
+    after = tree.copy()
+    after.bound_users.remove("bo@example.com")
+    compared = plan_both(tmp_path, tree, after, tenant)
+    actions = {(c.action, c.key) for c in compared.targeted.changes}  # type: ignore[union-attr]
+    assert {("suspend", "bo@example.com"), ("transfer_data", "bo@example.com")} <= actions
     assert widened(compared)[0] == {"boss@example.com"}
 
 
