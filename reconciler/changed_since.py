@@ -69,12 +69,23 @@ def load_targeted(directory: Path, ref: str | None) -> tuple[Desired, Targeting 
     if ref is None or not Path(directory).is_dir():
         return load_desired(directory), None
     side = RefSide.start(Path(directory), ref)
+    # A stop (CI cancelling a job sends SIGTERM) ends the command as Ctrl-C does, so the
+    # reader is reaped and the copy of the state removed.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     try:
         desired = load_desired(directory)
+        return desired, side.finish(desired)
     except BaseException:
         side.close()
         raise
-    return desired, side.finish(desired)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def meta_of(targeting: Targeting | None) -> dict[str, Any] | None:
@@ -122,19 +133,31 @@ class RefSide:
         if sys.platform.startswith("linux") and threading.active_count() == 1:
             context = multiprocessing.get_context("fork")
             receive, send = context.Pipe(duplex=False)
-            side._process = context.Process(target=side._child, args=(send,), daemon=True)
-            side._process.start()
+            side._process = context.Process(target=side._child, args=(send, receive), daemon=True)
+            try:
+                side._process.start()
+            except BaseException:
+                side._process = None
+                side.close()
+                raise
             send.close()
             side._pipe = receive
         return side
 
-    def _child(self, send: Any) -> None:
+    def _child(self, send: Any, receive: Any) -> None:
         # Default handling: Ctrl-C or a stop ends the reader at once; the parent removes
-        # what it wrote (`close`).
+        # what it wrote (`close`). The parent's end of the pipe is closed here, so a parent
+        # gone makes the send fail (EPIPE) instead of blocking for ever; then the reader
+        # removes its copy itself.
+        receive.close()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        send.send(self._load())
-        send.close()
+        try:
+            send.send(self._load())
+        except OSError:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        finally:
+            send.close()
 
     def _load(self) -> _Then:
         """The state at REF, or why it cannot be had (any failure: a full plan, said)."""
@@ -173,14 +196,18 @@ class RefSide:
     def close(self, wait_s: float = 0) -> None:
         """Reap the reader, given `wait_s` to end by itself (it has answered), else stopped
         (an error or Ctrl-C ends the command first); remove the copy of the state."""
-        if self._process is not None:
-            self._process.join(timeout=wait_s)
-            if self._process.is_alive():
-                self._process.terminate()
-            self._process.join()
-            self._pipe.close()
-            self._process = None
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        try:
+            if self._process is not None:
+                try:
+                    self._process.join(timeout=wait_s)
+                finally:
+                    if self._process.is_alive():
+                        self._process.terminate()
+                    self._process.join()
+                    self._pipe.close()
+                    self._process = None
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
 
     def finish(self, desired: Desired) -> Targeting:
         """The scope of the change from REF to `desired` (the working tree), set on it; or
@@ -210,9 +237,10 @@ class RefSide:
         scope = Scope(since=self.ref, commit=self.commit, bases_then=then.bases or {})
         scope.users = _differing(then.fingerprints["users"], now["users"])
         scope.groups = _differing(then.fingerprints["groups"], now["groups"])
-        scope.entra = _with_nested(
-            _differing(then.fingerprints["entra"], now["entra"]), desired.state
-        )
+        # Entra groups match by name and by markers naming other Git groups, and Graph is
+        # read whole anyway: every exported group is planned (its drift shown), so none is
+        # matched differently for want of the others.
+        scope.entra = set(now["entra"])
         # Renames an earlier apply began and did not finish: the full plan finishes them.
         pending = load_pending(desired.tree.root)
         scope.users.update(pending.get("users", {}))
@@ -264,20 +292,6 @@ def _fields_but_origin(kind: type) -> Callable[[Any], tuple]:
 _USER_FIELDS = _fields_but_origin(User)
 _GROUP_FIELDS = _fields_but_origin(Group)
 _ENTRA_FIELDS = _fields_but_origin(EntraGroup)
-
-
-def _with_nested(names: set[str], state: State) -> set[str]:
-    """These Entra groups and the exported groups nested in them, all the way down: whether a
-    nested group exists or is created decides its parent's members and creation."""
-    groups = state.entra_groups or {}
-    found, todo = set(names), list(names)
-    while todo:
-        group = groups.get(todo.pop())
-        for nested in group.groups if group is not None else ():
-            if nested not in found:
-                found.add(nested)
-                todo.append(nested)
-    return found
 
 
 def _differing(then: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:

@@ -32,8 +32,8 @@ class Scope:
     # What the Git change touched itself, before the read widened the scope.
     changed_users: frozenset[str] = frozenset()
     changed_groups: frozenset[str] = frozenset()
-    # Git's counts at `since` (git_bases): the safety limits' percentages are taken of the
-    # larger of these and today's, so a change that unbinds many cannot shrink its own base.
+    # Git's counts at `since` (git_bases): the safety limits' percentages are taken of
+    # these, so a change cannot move its own base (safety_bases).
     bases_then: dict[str, int] = field(default_factory=dict)
     # What the read cost: addresses looked up, groups whose members were listed.
     looked_up: int = 0
@@ -87,10 +87,12 @@ def git_bases(workspace: Workspace, desired: State) -> dict[str, int]:
     }
 
 
-def larger_bases(now: dict[str, int], then: dict[str, int]) -> dict[str, int]:
-    """Each base, the larger of the two: Git's counts today and at the revision compared
-    with (a change that unbinds half the company is measured against the whole of it)."""
-    return {key: max(value, then.get(key, 0)) for key, value in now.items()}
+def safety_bases(now: dict[str, int], then: dict[str, int]) -> dict[str, int]:
+    """The bases of a targeted plan's percentages: Git's counts at the revision compared
+    with (what Google holds once that was applied), so a change that unbinds many, or binds
+    many while unbinding some, is measured against what is there; today's where the
+    revision gave none."""
+    return {key: then.get(key, value) for key, value in now.items()}
 
 
 def _count(n: int, what: str) -> str:

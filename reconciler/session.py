@@ -19,7 +19,7 @@ from reconciler.plan.plan import Plan
 from reconciler.plan.safety import UnmatchedProtected
 from reconciler.problems import InvalidInput, Problem
 from reconciler.registry import TARGETS
-from reconciler.scope import git_bases, larger_bases, restrict
+from reconciler.scope import git_bases, restrict, safety_bases
 
 
 @contextmanager
@@ -84,7 +84,7 @@ def read_actual(desired: Desired, client: GoogleClient, everything: bool = False
     assert actual is not None  # TARGETS is never empty (registry.py)
     if desired.scope is not None and not everything:
         now = git_bases(desired.workspace, desired_full.state)
-        actual.state.bases = larger_bases(now, desired.scope.bases_then)
+        actual.state.bases = safety_bases(now, desired.scope.bases_then)
         desired.scope.calls = actual.calls
     return actual
 

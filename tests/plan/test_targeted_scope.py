@@ -11,7 +11,7 @@ import pytest
 from reconciler.changed_since import fingerprints, workspace_changes
 from reconciler.plan.diff import make_plan
 from reconciler.plan.kinds import GroupChange, MembershipChange, OrgUnitChange, UserChange
-from reconciler.scope import Scope, git_bases, restrict, touches
+from reconciler.scope import Scope, git_bases, restrict, safety_bases, touches
 from reconciler.state import Origin
 
 from .builder import addr, group, have, member, state, want, wants, workspace
@@ -97,3 +97,11 @@ def test_a_targeted_plans_percentages_are_of_what_git_holds() -> None:
     actual.bases = git_bases(ws, git)
     assert actual.bases["accounts"] == 100
     assert make_plan(desired, actual, ws).over_limits == []
+
+
+def test_the_bases_are_gits_counts_at_the_revision() -> None:
+    # Unbinding many cannot shrink the base, binding many cannot inflate it.
+    now = {"accounts": 37, "members": 10, "licensed": 0}
+    then = {"accounts": 20, "members": 12, "licensed": 0}
+    assert safety_bases(now, then) == then
+    assert safety_bases(now, {}) == now
