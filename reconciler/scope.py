@@ -35,8 +35,7 @@ class Scope:
     # Git's counts at `since` (git_bases): the safety limits' percentages are taken of
     # these, so a change cannot move its own base (safety_bases).
     bases_then: dict[str, int] = field(default_factory=dict)
-    # What the read cost: addresses looked up, groups whose members were listed.
-    looked_up: int = 0
+    # What the read cost: groups whose members were listed, Directory API calls.
     members_listed: int = 0
     calls: int = 0  # Directory API calls of the read
 

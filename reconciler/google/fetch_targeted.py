@@ -159,7 +159,6 @@ class _ScopeReader:
                 f"the targeted read kept finding more to read after {MAX_ROUNDS} rounds; "
                 "run a full plan (without --changed-since)"
             )
-        scope.looked_up = len(self.known)
         scope.members_listed = len(self.members_read)
 
     def _lookup_whole(
