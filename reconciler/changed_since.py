@@ -171,7 +171,7 @@ class RefSide:
                 first = exc.problems[0].render() if exc.problems else "no detail"
                 first = first.replace(str(then_root), self.relative)
                 return _Then(why_not=f"the state directory at {self.ref} does not load ({first})")
-            bases = git_bases(then.workspace, then.state)
+            bases = git_bases(then.state)
             return _Then(fingerprints(then.state), then.workspace, bases)
         except Exception as exc:
             why = f"the state at {self.ref} could not be read ({one_line(str(exc))})"

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.plan.change import Change
-from reconciler.settings import Workspace
 from reconciler.state import State
 
 
@@ -44,7 +43,7 @@ class Scope:
         return not (self.users or self.groups or self.entra)
 
     def to_json(self) -> dict[str, Any]:
-        """The plan's `meta.targeted` (contract)."""
+        """The scope in the plan's `meta.changed_since` (contract)."""
         return {
             "since": self.since,
             "commit": self.commit,
@@ -75,7 +74,7 @@ class Scope:
         )
 
 
-def git_bases(workspace: Workspace, desired: State) -> dict[str, int]:
+def git_bases(desired: State) -> dict[str, int]:
     """What the safety limits' percentages are of in a targeted plan, which does not read the
     tenant whole: Git's own counts (the accounts it binds, the memberships it lists, the
     accounts it gives a license)."""
@@ -102,7 +101,6 @@ def restrict(state: State, scope: Scope) -> State:
     """The desired State of the scope only: its users, groups and Entra groups (org units
     are read whole, so all of Git's are kept)."""
     entra = state.entra_groups
-    outside = [g for k, g in (entra or {}).items() if k not in scope.entra]
     return replace(
         state,
         users={k: v for k, v in state.users.items() if k in scope.users},
@@ -110,9 +108,6 @@ def restrict(state: State, scope: Scope) -> State:
         entra_groups=None
         if entra is None
         else {k: v for k, v in entra.items() if k in scope.entra},
-        entra_outside=state.entra_outside
-        | {g.display_name for g in outside}
-        | {g.git_name for g in outside if g.git_name},
     )
 
 

@@ -83,7 +83,7 @@ def read_actual(desired: Desired, client: GoogleClient, everything: bool = False
             desired = restricted(desired)
     assert actual is not None  # TARGETS is never empty (registry.py)
     if desired.scope is not None and not everything:
-        now = git_bases(desired.workspace, desired_full.state)
+        now = git_bases(desired_full.state)
         actual.state.bases = safety_bases(now, desired.scope.bases_then)
         desired.scope.calls = actual.calls
     return actual

@@ -217,9 +217,6 @@ class State:
     # Desired side only: the groups Git exports to Entra ID (`entra: true`), by display name
     # (reconciler/entra/state.py); None when workspace.yaml has no `entra:` block.
     entra_groups: dict[str, EntraGroup] | None = None
-    # Desired side, a targeted plan: the display names and Git names of the Entra groups Git
-    # exports that the scope leaves out (neither planned nor said to be left behind).
-    entra_outside: frozenset[str] = frozenset()
     # Actual side only: the Entra tenant as Microsoft Graph shows it (None: not read).
     entra: EntraActual | None = None
     # Actual side, targeted plans only: addresses Google holds that the read looked up

@@ -333,11 +333,7 @@ def _is_protected(member: EntraMember, entra: EntraActual, protected: set[str]) 
 
 
 def _left_behind(ctx: DiffContext, found: set[str], entra: EntraActual) -> None:
-    # A targeted plan leaves Git's other exported groups out: not left behind.
-    outside = ctx.desired.entra_outside
     for record in sorted(entra.groups, key=lambda g: g.display_name):
-        if record.display_name in outside or (record.git_name or "") in outside:
-            continue
         if record.owner == ctx.ours and record.id not in found:
             count = len(entra.members.get(record.id, ()))
             ctx.plan.notes.append(

@@ -94,7 +94,7 @@ def test_a_targeted_plans_percentages_are_of_what_git_holds() -> None:
     actual = state(*(have(n) for n in ("a", "b", "gone1", "gone2")))
     assert any("suspensions" in why for why in make_plan(desired, actual, ws).over_limits)
     git = state(*wants(*(f"u{i}" for i in range(100))))
-    actual.bases = git_bases(ws, git)
+    actual.bases = git_bases(git)
     assert actual.bases["accounts"] == 100
     assert make_plan(desired, actual, ws).over_limits == []
 
