@@ -457,11 +457,7 @@ class _Disagreements:
         )
         if self.counts:
             group, read = self.counts[0]
-            raise ShortReadError(
-                f"members.list {group.email}: read {read} members but the group's "
-                f"directMembersCount is {group.direct_members_count or 0}; refusing to plan "
-                f"from a partial listing (if members changed during the read, run again){after}"
-            )
+            raise short_members(group, read, after)
         if self.gone:
             raise ShortReadError(
                 f"groups.list listed {', '.join(self.gone[:3])}, but members.list says it is "
@@ -476,6 +472,15 @@ class _Disagreements:
             f"the listings look incomplete: {shown} exist but were not listed; refusing to plan "
             f"from a partial read (run again; if it persists, check the customer id){after}"
         )
+
+
+def short_members(group: Group, read: int, after: str = "") -> ShortReadError:
+    """The refusal of a group whose members listed are not as many as its count says."""
+    return ShortReadError(
+        f"members.list {group.email}: read {read} members but the group's "
+        f"directMembersCount is {group.direct_members_count or 0}; refusing to plan "
+        f"from a partial listing (if members changed during the read, run again){after}"
+    )
 
 
 def read_members(

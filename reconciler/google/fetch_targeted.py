@@ -31,12 +31,13 @@ from reconciler.google.fetch import (
     ShortReadError,
     converted,
     index_found,
-    listed,
+    list_pages,
     marker_projection,
     marker_schema_fields,
     read_deleted_users,
     read_members,
     read_org_units,
+    short_members,
 )
 from reconciler.google.mapping import GROUP_FIELDS, USER_FIELDS, group_from_api, user_from_api
 from reconciler.google.marker import FIELD
@@ -444,23 +445,19 @@ class _ScopeReader:
             if not policy_for(self.workspace, user).remove_from_groups:
                 continue
             self.member_groups_read.add(email)
-            api = self.client.service.groups()
-            token: str | None = None
-            while True:
-                request = api.list(
-                    userKey=account.id or email,
+
+            def page(token: str | None, key: str = account.id or email):
+                return self.client.service.groups().list(
+                    userKey=key,
                     maxResults=GROUPS_PAGE,
                     pageToken=token,
                     fields=f"nextPageToken,groups({GROUP_FIELDS})",
                 )
-                body = self.client.must(Call(request, f"groups.list userKey={email}")) or {}
-                for resource in listed(body, "groups", "groups.list"):
-                    group = converted(group_from_api, resource, "groups.list")
-                    if managed(group) and group.email not in scope.groups:
-                        found.add(group.email)
-                token = body.get("nextPageToken")
-                if not token:
-                    break
+
+            for resource in list_pages(self.client, page, "groups"):
+                group = converted(group_from_api, resource, "groups.list")
+                if managed(group) and group.email not in scope.groups:
+                    found.add(group.email)
         return found
 
 
@@ -477,12 +474,7 @@ def _domain(address: str) -> str:
 
 def _refuse(short: list[Group], gone: Iterable[str]) -> NoReturn:
     if short:
-        group = short[0]
-        raise ShortReadError(
-            f"members.list {group.email}: read {len(group.members)} members but the group's "
-            f"directMembersCount is {group.direct_members_count or 0}; refusing to plan "
-            "from a partial listing (if members changed during the read, run again)"
-        )
+        raise short_members(short[0], len(short[0].members))
     raise ShortReadError(
         f"group {', '.join(sorted(gone))}: gone while its members were read; run again"
     )

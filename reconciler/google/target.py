@@ -62,7 +62,8 @@ class DirectoryTarget:
             addresses.update(group.aliases or ())
             addresses.update(group.previous_emails)
         # A group whose rename an earlier apply began is still at its old address.
-        addresses.update(load_pending(desired.tree.root).get("groups", {}).values())
+        pending = load_pending(desired.tree.root)
+        addresses.update(pending.get("groups", {}).values())
 
         def managed(group: Group) -> bool:
             if everything:
@@ -72,7 +73,6 @@ class DirectoryTarget:
             return group.email in addresses or any(a in addresses for a in group.aliases or ())
 
         reads_groups = ws.directory.group_management or everything
-        pending = load_pending(desired.tree.root)
         if scope is not None and not everything:
             actual = fetch_scope(
                 client,
