@@ -166,7 +166,9 @@ class RefSide:
                 return _Then(why_not=f"the state directory did not exist at {self.ref}")
             then_root = self._tmp / self.relative
             try:
-                then = load_desired(then_root)
+                # Every dated entry kept: access that has ended since (or ended and is
+                # still written) differs from the working tree's, so it is in the scope.
+                then = load_desired(then_root, expiry=False)
             except InvalidInput as exc:
                 first = exc.problems[0].render() if exc.problems else "no detail"
                 first = first.replace(str(then_root), self.relative)

@@ -92,7 +92,7 @@ def plan(
     from reconciler.session import google_session, plan_for
 
     desired, targeted = load_targeted(directory, changed_since)
-    _print_warnings(desired.warnings)
+    _print_warnings(desired.plan_warnings)
     with google_session(desired, read_only=True) as client:
         the_plan, _ = plan_for(desired, client)
     meta = bind(provenance(desired.tree), the_plan, desired.tree.root, meta_of(targeted))
@@ -229,16 +229,28 @@ def import_(
     show_default=True,
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when anything is found (0: clean).")
-def report(directory: Path, fmt_: str, detailed_exitcode: bool) -> None:
+@click.option(
+    "--expiring-within",
+    "days",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    metavar="DAYS",
+    help="List dated access (`until:`) that ends within this many days.",
+)
+def report(directory: Path, fmt_: str, detailed_exitcode: bool, days: int) -> None:
     """Drift between Git and Google, unmanaged accounts and privileged access, for audits."""
-    from reconciler.commands.report import build_report, render_report
+    from reconciler.commands.report import add_expiring, build_report, render_report
     from reconciler.desired import load_desired
+    from reconciler.desired.expiry import expiring_within, today
     from reconciler.session import google_session, plan_for
 
     desired = load_desired(directory)
     with google_session(desired, read_only=True) as client:
         the_plan, actual = plan_for(desired, client)
     found = build_report(desired.state, actual.state, the_plan, desired.workspace)
+    soon = expiring_within(desired.tree.dated, today(), days)
+    add_expiring(found, soon, desired.tree.root)
     click.echo(render_report(found, fmt_), nl=False)
     if detailed_exitcode and found.findings:
         sys.exit(EXIT_CHANGES)
@@ -295,15 +307,27 @@ def audit_(
 @cli.command()
 @state_dir
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 naming files not canonical.")
-def fmt(directory: Path, check: bool) -> None:
+@click.option(
+    "--prune-expired",
+    is_flag=True,
+    help="Also delete member entries and bindings whose `until:` day has passed.",
+)
+def fmt(directory: Path, check: bool, prune_expired: bool) -> None:
     """Rewrite desired-state files in canonical form, keeping comments."""
-    from reconciler.desired.write import format_directory
+    from reconciler.desired.expiry import today
+    from reconciler.desired.write import Pruned, format_directory
 
-    changed = format_directory(directory, write=not check)
+    pruned: list[Pruned] = []
+    day = today() if prune_expired else None
+    changed = format_directory(directory, write=not check, prune_before=day, pruned=pruned)
+    for p in pruned:
+        verb = "would delete" if check else "deleted"
+        click.echo(f"{verb} {_shown(p.path)}:{p.line}: {p.what} (ended after {p.until})")
     for path in changed:
         click.echo(f"{'would reformat' if check else 'reformatted'} {_shown(path)}")
     if check and changed:
-        click.echo(f"{len(changed)} file(s) not in canonical form; run `reconciler fmt`.", err=True)
+        run = "reconciler fmt --prune-expired" if prune_expired else "reconciler fmt"
+        click.echo(f"{len(changed)} file(s) not in canonical form; run `{run}`.", err=True)
         sys.exit(EXIT_ERROR)
     if not changed:
         click.echo("All files are in canonical form.")

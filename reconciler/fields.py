@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 
 def _lower(value: Any) -> Any:
@@ -39,6 +41,27 @@ GroupRef = Annotated[
     str,
     BeforeValidator(_lower_if_email),
     Field(description="A group's name in Git, or an exported group's email."),
+]
+
+
+def _day(value: str) -> str:
+    # YAML 1.2 keeps 2027-01-31 as text (desired/yamlread.py): a day is checked, not parsed.
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            date.fromisoformat(value)
+            return value
+    except ValueError:
+        pass
+    raise ValueError(f"{value[:40]!r} is not a day written YYYY-MM-DD, e.g. 2027-01-31")
+
+
+Day = Annotated[
+    str,
+    AfterValidator(_day),
+    Field(
+        description="A UTC day, YYYY-MM-DD: the access ends at the start of the day after it.",
+        json_schema_extra={"format": "date"},
+    ),
 ]
 
 STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)

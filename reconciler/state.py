@@ -108,6 +108,9 @@ class User:
     # license), or None (Git decides nothing: no `licenses:` block, or no rule, user key or
     # default applies). Resolved from the rules by desired/licenses.py.
     license: str | None = field(default=None, compare=False)
+    # Why Git no longer binds it when a dated binding ended (desired/expiry.py), for the
+    # plan's reason; None otherwise.
+    unbound_by: str | None = field(default=None, compare=False)
     # Actual side: what Google holds.
     id: str | None = None
     owner: str | None = None  # the ownership marker's value, if any
@@ -169,6 +172,9 @@ class Group:
     previous_emails: tuple[str, ...] = ()
     additive: bool = False
     origin: Origin | None = None
+    # Members whose dated entry ended (desired/expiry.py), address -> why: the reason of
+    # their removal.
+    expired: dict[str, str] = field(default_factory=dict, compare=False)
     # Actual side.
     id: str | None = None
     direct_members_count: int | None = None

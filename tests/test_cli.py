@@ -22,7 +22,13 @@ def test_validate_example_succeeds():
     code, out, err = run("validate", str(EXAMPLE))
     assert code == 0, err
     assert out.startswith("Valid: 12 files, 21 users (19 bound)")
-    assert err == ""
+    # The one warning: an access that ended (README, Expiring access).
+    [warning] = err.splitlines()
+    assert warning.endswith(
+        "finance.yaml:17: warning: group audit: member interim.auditor@partner-firm.com: "
+        "expired after 2026-03-31; the plan takes this access away, and `reconciler fmt "
+        "--prune-expired` deletes the entries that ended"
+    )
 
 
 @pytest.mark.parametrize(

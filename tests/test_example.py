@@ -12,7 +12,10 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
 
 def test_example_is_valid_without_warnings():
     desired = load_desired(EXAMPLE)
-    assert desired.warnings == []
+    # Only the auditor whose access ended (README, Expiring access): the plan removes her.
+    assert [(w.path.name, w.line, w.rule) for w in desired.warnings] == [
+        ("finance.yaml", 17, "expired")
+    ]
     state = desired.state
     assert len(state.users) >= 20
     assert {u.state for u in state.users.values()} == {"active", "staged", "suspended"}

@@ -107,7 +107,7 @@ def _run(target: Path, options: ApplyOptions) -> int:
     if isinstance(ref, int):
         return ref
     desired, _ = load_targeted(directory, ref)
-    for warning in desired.warnings[:20]:
+    for warning in desired.plan_warnings[:20]:
         click.echo(warning.render(), err=True)
     if ref is not None and saved is not None and desired.scope is None:
         return _refuse(

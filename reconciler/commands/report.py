@@ -17,11 +17,14 @@ import io
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from reconciler.desired.expiry import Dated
 from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe
 from reconciler.plan.safety import protected_accounts
+from reconciler.plan.user_changes import NO_LONGER_BOUND
 from reconciler.settings import Workspace
 from reconciler.skus import shown
 from reconciler.state import State
@@ -37,10 +40,18 @@ SECTIONS = {
     "untransferred data, and deletions waiting",
     "licenses": "Licenses: seats used, licenses that differ from the rules, licensed "
     "suspended accounts",
+    "expiring": "Access that ends soon: dated members and bindings (`until:`) within the "
+    "window of --expiring-within",
 }
 
 
-ORPHANED = {"marked as ours but not in Git", "no longer bound"}
+ORPHANED = ("marked as ours but not in Git", NO_LONGER_BOUND)
+
+
+def _orphaned(change) -> bool:
+    """A suspension of an account Git no longer names or binds (an ended binding too)."""
+    reason = change.reason or ""
+    return change.kind == "user" and change.action == "suspend" and reason.startswith(ORPHANED)
 
 
 @dataclass
@@ -95,7 +106,7 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
             report.sections["licenses"].append(Row(change.key, _license_detail(change)))
         elif change.kind == "user" and change.action == "create":
             report.sections["missing"].append(Row(change.key, "bound in Git, no account"))
-        elif change.kind == "user" and change.action == "suspend" and change.reason in ORPHANED:
+        elif _orphaned(change):
             report.sections["orphaned"].append(Row(change.key, describe(change)))
         else:
             report.sections["drift"].append(Row(change.key, _drift_detail(change)))
@@ -173,6 +184,21 @@ def _groups(desired: State, actual: State, ours: str, report: Report) -> None:
             report.sections["orphaned"].append(
                 Row(group.email, f"group marked as ours but not in Git (keeps its {members})")
             )
+
+
+def add_expiring(report: Report, soon: list[Dated], root: Path) -> None:
+    """List, for review, the access that ends within the window (not a finding: Git says
+    so, and the plan takes it away on the day)."""
+    for d in soon:
+        where = f"{d.path.relative_to(root).as_posix()}:{d.line}"
+        if d.kind == "binding":
+            detail = f"binding of {d.holder} {d.ref}"
+        else:
+            detail = f"{d.kind.lower()} of group {d.holder}"
+        key = d.ref
+        report.sections["expiring"].append(
+            Row(key, f"{detail}: ends after {d.until} ({where})", finding=False)
+        )
 
 
 def _drift_detail(change) -> str:

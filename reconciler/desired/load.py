@@ -101,6 +101,9 @@ class DesiredTree:
     # Settings of workspace.yaml that failed validation, as dotted names ("directory.domains",
     # "provider"): `workspace` holds defaults in their place, and checks that need them skip.
     broken_settings: frozenset[str] = frozenset()
+    # Every member entry and binding with `until:`, expired or not (desired/expiry.py),
+    # once the pipeline has taken out the expired ones.
+    dated: list[Any] = field(default_factory=list)
 
     def has_setting(self, name: str) -> bool:
         """Whether a setting (e.g. "directory.domains") validated, so checks may rely on it."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
-from reconciler.fields import STRICT, Email, MemberRef
+from reconciler.fields import STRICT, Day, Email, MemberRef
 from reconciler.settings import TIMESTAMP_PATTERN, GroupSettings, Offboarding, settings_said
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
@@ -84,6 +84,27 @@ class UserEntry(BaseModel):
         return value
 
 
+class Grant(BaseModel):
+    """A member, owner or manager whose access ends by itself: after the day `until` (UTC),
+    the plan removes it."""
+
+    model_config = STRICT
+
+    email: MemberRef = Field(description="Who: as a plain member entry names it.")
+    until: Day = Field(description="The last day of the access (UTC), e.g. 2027-01-31.")
+
+
+def _member_kind(value: Any) -> str:
+    return "grant" if isinstance(value, dict | Grant) else "ref"
+
+
+MemberItem = Annotated[
+    Annotated[MemberRef, Tag("ref")] | Annotated[Grant, Tag("grant")],
+    Discriminator(_member_kind),
+]
+"""A member entry: a plain reference, or a map `{email: ..., until: ...}` that expires."""
+
+
 class GroupEntry(BaseModel):
     """A user group; with an email it is exported as a Google group."""
 
@@ -95,9 +116,9 @@ class GroupEntry(BaseModel):
     description: str | None = None
     aliases: list[Email] | None = None
     previous_emails: list[Email] = Field(default_factory=list)
-    owners: list[MemberRef] = Field(default_factory=list)
-    managers: list[MemberRef] = Field(default_factory=list)
-    members: list[MemberRef] = Field(default_factory=list)
+    owners: list[MemberItem] = Field(default_factory=list)
+    managers: list[MemberItem] = Field(default_factory=list)
+    members: list[MemberItem] = Field(default_factory=list)
     membership: Literal["authoritative", "additive"] = Field(
         "authoritative",
         description="authoritative: members Git does not list are removed; additive: kept.",
@@ -135,6 +156,11 @@ class BindingEntry(BaseModel):
 
     group: str | None = None
     user: Email | None = None
+    until: Day | None = Field(
+        None,
+        description="The last day (UTC) of this binding: after it the user is unbound (and "
+        "suspended, with the usual offboarding), e.g. 2027-01-31.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> BindingEntry:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.desired.checks import run_checks
+from reconciler.desired.expiry import EXPIRED_RULE, expire, expired_warnings, today
 from reconciler.desired.index import Index
 from reconciler.desired.load import DesiredTree, read_tree
 from reconciler.desired.resolve import resolve
@@ -31,16 +32,28 @@ class Desired:
     def workspace(self) -> Workspace:
         return self.tree.workspace
 
+    @property
+    def plan_warnings(self) -> list[Problem]:
+        """The warnings a plan or apply shows: not those of ended access, which the plan
+        shows as its changes (with their reason); `validate` shows every warning."""
+        return [w for w in self.warnings if w.rule != EXPIRED_RULE]
 
-def load_desired(root: Path) -> Desired:
-    """Load, check and resolve a state directory; raise InvalidInput with every problem."""
+
+def load_desired(root: Path, *, expiry: bool = True) -> Desired:
+    """Load, check and resolve a state directory; raise InvalidInput with every problem.
+
+    Access whose `until:` day has passed is left out (README, Expiring access); with
+    `expiry=False` every dated entry is kept, as when an old revision is loaded to compare
+    with: what expired since then is then a difference."""
     with without_gc():
-        return _load_desired(root)
+        return _load_desired(root, expiry)
 
 
-def _load_desired(root: Path) -> Desired:
+def _load_desired(root: Path, expiry: bool) -> Desired:
     # One pass: the checks run on whatever was read, so every problem is reported at once.
     tree, problems = read_tree(root)
+    expire(tree, today() if expiry else None)
+    problems += expired_warnings(tree.dated)
     # One index for the checks and resolution alike: at 100k users each build is a pass
     # over every entry.
     index = Index.build(tree)

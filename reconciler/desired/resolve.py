@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reconciler.desired.checks import group_settings_of, org_unit_spellings
 from reconciler.desired.entra import entra_groups
+from reconciler.desired.expiry import Dated
 from reconciler.desired.index import Index
 from reconciler.desired.licenses import LicenseOf, license_rules
 from reconciler.desired.load import DesiredTree, Located
@@ -27,6 +28,7 @@ def resolve(index: Index) -> State:
         state.users[located.entry.email] = _user(
             located, located.entry.email in bound, synced, tree.root, license_of
         )
+    _unbound_by_expiry(index, state)
     _resolve_groups(index, state)
     _resolve_org_units(tree, state)
     state.entra_groups = entra_groups(index, state, tree.workspace)
@@ -68,6 +70,43 @@ def _user(
     )
 
 
+def _where(d: Dated, root: Path) -> str:
+    return f"{d.path.relative_to(root).as_posix()}:{d.line}"
+
+
+def _unbound_by_expiry(index: Index, state: State) -> None:
+    """Say why on each user that an ended binding left unbound."""
+    root = index.tree.root
+    for d in index.tree.dated:
+        if d.kind != "binding" or not d.expired:
+            continue
+        if d.holder == "user":
+            users = {d.ref}
+        else:
+            users = index.users_in([d.ref]) if d.ref in index.groups else set()
+        why = f"its binding ended after {d.until}, {_where(d, root)}"
+        for email in users:
+            user = state.users.get(email)
+            if user is not None and not user.bound and user.unbound_by is None:
+                state.users[email] = replace(user, unbound_by=why)
+
+
+def _expired_members(index: Index, state: State) -> dict[str, dict[str, str]]:
+    """For each exported group by Git name, the addresses of its members whose entry ended
+    -> why (for the reason of their removal)."""
+    out: dict[str, dict[str, str]] = {}
+    for d in index.tree.dated:
+        if d.kind == "binding" or not d.expired:
+            continue
+        user = state.users.get(d.ref)
+        group = index.group_ref(d.ref) if user is None else None
+        address = group.entry.email if group is not None else d.ref
+        if address:
+            why = f"expired after {d.until}, {_where(d, index.tree.root)}"
+            out.setdefault(d.holder, {}).setdefault(address, why)
+    return out
+
+
 def _origin(located: Located, root: Path) -> Origin:
     """Where an entry was written, relative to the state directory (the same on every
     machine, so plans made in CI and locally agree)."""
@@ -80,6 +119,7 @@ def _has_account(user: User) -> bool:
 
 def _resolve_groups(index: Index, state: State) -> None:
     members_of: dict[str, dict[str, Member]] = {}
+    expired = _expired_members(index, state)
 
     def resolve_group(name: str) -> dict[str, Member]:
         if name in members_of:
@@ -133,6 +173,7 @@ def _resolve_groups(index: Index, state: State) -> None:
             additive=e.membership == "additive",
             origin=_origin(located, index.tree.root),
             settings=group_settings_of(index.tree, located),
+            expired=expired.get(name, {}),
         )
 
 

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,26 @@ _FLOW_INDICATORS = re.compile(r"[,\[\]{}]")
 _resolver = VersionedResolver(version=(1, 2))
 
 
-def format_directory(root: Path, write: bool = True) -> list[Path]:
-    """Format every desired-state file under root; return those that changed (or would)."""
+@dataclass(frozen=True)
+class Pruned:
+    """An entry `fmt --prune-expired` took out: its access ended (desired/expiry.py)."""
+
+    path: Path
+    line: int
+    what: str  # "member x@y of group audit", "binding of user x@y"
+    until: str
+
+
+def format_directory(
+    root: Path,
+    write: bool = True,
+    prune_before: date | None = None,
+    pruned: list[Pruned] | None = None,
+) -> list[Path]:
+    """Format every desired-state file under root; return those that changed (or would).
+
+    With `prune_before`, member entries and bindings whose `until:` day is before it are
+    taken out (with their own comments), each recorded in `pruned`."""
     root = Path(root)
     problems: list[Problem] = []
     why = not_a_directory(root)
@@ -73,7 +92,14 @@ def format_directory(root: Path, write: bool = True) -> list[Path]:
     for path in [root / WORKSPACE_FILE, *desired_files(root, workspace, problems)]:
         try:
             text = read_text(path)
-            formatted = format_text(text, path, workspace=path.name == WORKSPACE_FILE)
+            is_workspace = path.name == WORKSPACE_FILE
+            formatted = format_text(
+                text,
+                path,
+                workspace=is_workspace,
+                prune_before=None if is_workspace else prune_before,
+                pruned=pruned,
+            )
         except InvalidInput as exc:
             problems.extend(exc.problems)
             continue
@@ -87,8 +113,15 @@ def format_directory(root: Path, write: bool = True) -> list[Path]:
     return changed
 
 
-def format_text(text: str, path: Path, workspace: bool = False) -> str:
-    """The canonical form of one file's text."""
+def format_text(
+    text: str,
+    path: Path,
+    workspace: bool = False,
+    prune_before: date | None = None,
+    pruned: list[Pruned] | None = None,
+) -> str:
+    """The canonical form of one file's text (without the entries that ended before
+    `prune_before`, recorded in `pruned`)."""
     node = compose_yaml(text, path)
     if node is None:
         return _only_comments(text)
@@ -98,6 +131,8 @@ def format_text(text: str, path: Path, workspace: bool = False) -> str:
         raise InvalidInput(problems)
     comments = _Comments.collect(text, node)
     writer = _Writer(comments, Workspace if workspace else None)
+    if prune_before is not None:
+        writer.prune = _Pruner(path, prune_before, pruned if pruned is not None else [])
     writer.header()
     writer.document(node)
     writer.trailer()
@@ -212,6 +247,7 @@ class _Writer:
         self.comments = comments
         self.root_model = model
         self.out: list[str] = []
+        self.prune: _Pruner | None = None
 
     def header(self) -> None:
         for c in self.comments.header:
@@ -333,10 +369,15 @@ class _Writer:
         items = list(node.value)
         name = path[-1] if path else ""
         top_level_list = len(path) == 1 and self.root_model is None
+        if self.prune is not None:
+            items = self.prune.kept(items, path, self.comments)
         if top_level_list and name in ENTRY_SORT_KEYS:
             return sorted(items, key=lambda n: _entry_key(n, ENTRY_SORT_KEYS[name]))
         if top_level_list and name == "bindings":
             return sorted(items, key=_binding_key)
+        if name in MEMBER_LISTS and any(isinstance(n, MappingNode) for n in items):
+            # Dated entries among plain ones: all in the order of who they name.
+            return sorted(items, key=lambda n: self._member_key(n, path))
         if name in SORTED_LISTS and all(isinstance(n, ScalarNode) for n in items):
             unique: dict[str, Node] = {}
             for n in items:
@@ -349,6 +390,11 @@ class _Writer:
                 unique[key] = n
             return [unique[k] for k in sorted(unique)]
         return items
+
+    def _member_key(self, node: Node, path: tuple[str, ...]) -> str:
+        if isinstance(node, ScalarNode):
+            return str(self.scalar_value(node, path)).lower()
+        return (_field_text(node, "email") or "").strip().lower()
 
     def _merge_comments(self, kept: Node, dropped: Node) -> None:
         lead = self.comments.leading.pop(id(dropped), [])
@@ -394,6 +440,56 @@ class _Writer:
     def eol(self, node: Node) -> str:
         c = self.comments.eol.get(id(node))
         return f"  {c}" if c else ""
+
+
+@dataclass
+class _Pruner:
+    """Takes ended entries out of member lists and `bindings` (fmt --prune-expired)."""
+
+    path: Path
+    before: date
+    pruned: list[Pruned]
+
+    def kept(self, items: list[Node], path: tuple[str, ...], comments: _Comments) -> list[Node]:
+        names = [p for p in path if p != "*"]
+        role = names[-1] if names else ""
+        in_group = names[:1] == ["groups"] and role in MEMBER_LISTS and len(names) == 2
+        if not in_group and names != ["bindings"]:
+            return items
+        out = []
+        for item in items:
+            until = _field_text(item, "until")
+            if until is None or not _ended(until, self.before):
+                out.append(item)
+                continue
+            if in_group:
+                what = f"{role[:-1]} {_field_text(item, 'email')}"
+            else:
+                kind = "user" if _field_text(item, "user") is not None else "group"
+                what = f"binding of {kind} {_field_text(item, kind)}"
+            self.pruned.append(Pruned(self.path, item.start_mark.line + 1, what, until))
+            comments.leading.pop(id(item), None)
+            comments.eol.pop(id(item), None)
+            for key, value in item.value if isinstance(item, MappingNode) else ():
+                for node in (key, value):
+                    comments.leading.pop(id(node), None)
+                    comments.eol.pop(id(node), None)
+        return out
+
+
+def _field_text(node: Node, name: str) -> str | None:
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if k.value == name and isinstance(v, ScalarNode):
+                return str(v.value)
+    return None
+
+
+def _ended(until: str, before: date) -> bool:
+    try:
+        return date.fromisoformat(until) < before
+    except ValueError:
+        return False  # not a day: validation says so; nothing is taken out
 
 
 def _is_email_position(path: tuple[str, ...], value: str) -> bool:

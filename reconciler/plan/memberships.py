@@ -105,7 +105,7 @@ def _remove(
         # For a Gmail account, the spelling Google lists it under.
         gone = replace(member, email=email)
         change = _member_change("remove_member", group, gone, member.role)
-        why = rules.leaving.get(email)
+        why = rules.leaving.get(email) or group.expired.get(email)
         plan.changes.append(replace(change, reason=why) if why else change)
 
 

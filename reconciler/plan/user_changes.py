@@ -9,6 +9,10 @@ from reconciler.plan.kinds import UserChange
 from reconciler.plan.plan import Plan
 from reconciler.state import USER_ATTRIBUTES, User
 
+# The reason of a suspension because Git no longer binds the account (a contract of sorts:
+# `reconciler report` counts such suspensions as orphaned by it).
+NO_LONGER_BOUND = "no longer bound"
+
 
 def user_change(action, user: User, key: str | None = None, **extra) -> UserChange:
     """A change to Git's `user`, by its email unless `key` names the account otherwise."""
@@ -66,7 +70,9 @@ def suspension(user: User, account: User, plan: Plan) -> None:
     """Suspend or unsuspend the account as Git wants it (a note when only Google can lift
     its suspension)."""
     if user.suspended and not account.suspended:
-        reason = "state: suspended" if user.state == "suspended" else "no longer bound"
+        reason = "state: suspended" if user.state == "suspended" else NO_LONGER_BOUND
+        if user.state != "suspended" and user.unbound_by:
+            reason = f"{NO_LONGER_BOUND}: {user.unbound_by}"
         plan.changes.append(user_change("suspend", user, reason=reason))
     elif not user.suspended and account.suspended:
         if account.suspension_reason not in (None, "ADMIN"):

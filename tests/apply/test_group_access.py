@@ -25,11 +25,10 @@ def test_emptying_a_managed_group_removes_every_member_and_keeps_the_group(
 ):
     tenant = emulator()
     finance = state_dir / "groups" / "finance.yaml"
-    edit(
-        finance,
-        "    owners:\n      - hannah.lee@example.com\n    members:\n      - auditor@",
-        "    members: []\n    # was: auditor@",
-    )
+    text = finance.read_text(encoding="utf-8")
+    start = text.index("    owners:\n      - hannah.lee@example.com\n    members:\n")
+    end = text.index("    settings:\n", start)
+    finance.write_text(text[:start] + "    members: []\n" + text[end:], encoding="utf-8")
     run = cli("plan", state_dir)
     assert run.code == 0, run.err
     assert "  - remove auditor@partner-firm.com from audit@example.com" in run.out

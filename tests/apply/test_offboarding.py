@@ -230,7 +230,11 @@ def test_remove_from_groups_and_org_unit_take_suspended_accounts_out(
     james = "james.wright@example.com"
     assert "sales@example.com" in groups_of(tenant, james)
     plan = plan_json(cli, state_dir)
-    removal = next(c for c in plan["changes"] if c["action"] == "remove_member")
+    removal = next(
+        c
+        for c in plan["changes"]
+        if c["action"] == "remove_member" and c["reason"].startswith("offboarding")
+    )
     assert (removal["group"], removal["member"]) == ("sales@example.com", james)
     assert removal["reason"] == "offboarding: remove_from_groups"
     moves = {

@@ -55,7 +55,7 @@ def test_member_removals_over_the_limit_need_allow_unsafe(emulator, state_dir, c
     tenant = emulator()
     before = tenant.snapshot()
     run = cli("apply", state_dir, "--auto-approve")
-    assert run.code == 1 and "1 member removals planned; the limit is 0" in run.err
+    assert run.code == 1 and "2 member removals planned; the limit is 0" in run.err
     assert tenant.snapshot() == before
     assert cli("apply", state_dir, "--auto-approve", "--allow-unsafe").code == 0
     sales = {m["email"] for m in tenant.groups()["sales@example.com"]["members"]}

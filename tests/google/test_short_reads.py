@@ -19,9 +19,9 @@ def test_members_fewer_than_direct_members_count(client, emulator):
     with pytest.raises(ShortReadError) as caught:
         fetch(client)
     message = str(caught.value)
-    # The first managed group with members, by email: audit@ has 2 members, 1 listed.
+    # The first managed group with members, by email: audit@ has 3 members, 2 listed.
     assert "audit@example.com" in message
-    assert "read 1 members" in message and "directMembersCount is 2" in message
+    assert "read 2 members" in message and "directMembersCount is 3" in message
 
 
 def test_a_member_page_short_on_a_later_page(tmp_path: Path):

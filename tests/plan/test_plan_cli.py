@@ -108,6 +108,9 @@ EXAMPLE_LINES = [
     "  ~ change the role of hannah.lee@example.com in finance@example.com",
     '      role: "MEMBER" -> "OWNER"',
     "  - remove james.wright@example.com from sales@example.com",
+    # Its `until:` day has passed (README, Expiring access).
+    "  - remove interim.auditor@partner-firm.com from audit@example.com (expired after "
+    "2026-03-31, groups/finance.yaml:17)",
     # Entra ID, after Google: Sales created, Engineering taken over by its name.
     '  + create Entra security group "Sales"',
     '  ~ adopt Entra security group "Engineering" (an unmarked security group with this name',
@@ -126,7 +129,6 @@ UNTOUCHED = [
     "social@example.com",
     "helpdesk@example.com",
     "nora.baker@example.com",
-    "audit@example.com",
 ]
 
 
@@ -287,7 +289,7 @@ def test_format_json(run: Run, example_dir: Path) -> None:
     assert code == 0
     data = json.loads(out)
     assert data["format_version"] == 1
-    assert data["summary"]["create"] == 5 and data["summary"]["remove_member"] == 2
+    assert data["summary"]["create"] == 5 and data["summary"]["remove_member"] == 3
     kinds = {c["kind"] for c in data["changes"]}
     assert {"entra_group", "entra_membership"} <= kinds
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", data["checksum"])

@@ -381,7 +381,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "unsuspend": 1,
         "add_member": 6 + 8,
         "update_member": 1,
-        "remove_member": 1 + 1,
+        "remove_member": 1 + 1 + 1,  # the expired auditor too
         "suspend": 2,
         "assign_license": 4,
         "change_license": 1,

@@ -14,6 +14,8 @@ import pytest
 from cli_support import git, reconciler
 
 from reconciler.cli import main
+from reconciler.desired.expiry import today
+from reconciler.desired.write import format_directory
 from reconciler.google.client import ENDPOINT_ENV
 
 from .conftest import copy_example
@@ -39,8 +41,12 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """The example committed in a fresh repository; the state directory is `desired-state`."""
+    """The example committed in a fresh repository; the state directory is `desired-state`.
+    Its entry that expired is pruned first: an ended access written in Git is always in a
+    targeted plan's scope (test_an_expired_entry_is_in_every_targeted_plan), and these
+    tests look at what one change touches."""
     root = copy_example(tmp_path)
+    assert format_directory(root, prune_before=today())
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "-A")
     git(tmp_path, "commit", "-qm", "the example")
@@ -61,6 +67,30 @@ def plan_json(run: Run, root: Path, *args: str) -> dict:
 
 def records(plan: dict) -> list[tuple[str, str, str]]:
     return sorted((c["kind"], c["action"], c["key"]) for c in plan["changes"])
+
+
+def test_an_expired_entry_is_in_every_targeted_plan(run: Run, tmp_path: Path) -> None:
+    """An access whose `until:` day passed is no change in Git, but the targeted plan takes
+    it away as the full plan does: the revision it compares with keeps every dated entry."""
+    root = copy_example(tmp_path)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "the example")
+    edit(root / "users" / "engineering.yaml", "title: Senior Software Engineer", "title: CTO")
+    plan = plan_json(run, root, "--changed-since", "HEAD")
+    assert plan["meta"]["changed_since"]["changed_groups"] == ["audit@example.com"]
+    removals = [c for c in plan["changes"] if c["kind"] == "membership"]
+    assert [(c["member"], c["reason"]) for c in removals] == [
+        (
+            "interim.auditor@partner-firm.com",
+            "expired after 2026-03-31, groups/finance.yaml:17",
+        )
+    ]
+    # Once applied, the entry still written keeps the group in scope, with nothing to do.
+    assert run("apply", str(root), "--auto-approve", "--changed-since", "HEAD")[0] == 0
+    plan = plan_json(run, root, "--changed-since", "HEAD")
+    assert plan["meta"]["changed_since"]["changed_groups"] == ["audit@example.com"]
+    assert [c for c in plan["changes"] if c["kind"] == "membership"] == []
 
 
 def test_a_title_change_plans_that_user_only(run: Run, repo: Path) -> None:
