@@ -444,7 +444,16 @@ class _Importer:
             if key in data:
                 data[key] = sorted(spelling.get(ref, ref) for ref in data[key])
         changed = False
-        for key in ("display_name", "description", "aliases", "owners", "managers", "members"):
+        keys = ["display_name", "description", "aliases", "owners", "managers", "members"]
+        if any(d.holder == name and d.kind != "binding" for d in self.tree.dated):
+            # Rewritten from Google, a dated entry would lose its end (access made lasting),
+            # or one that ended would come back.
+            keys = keys[:3]
+            self.report.notes.append(
+                f"group {group.email}: has dated members (until:); its members are not "
+                "imported, edit them in Git"
+            )
+        for key in keys:
             have = getattr(entry, key)
             have = sorted(have) if isinstance(have, list) else have
             want = data.get(key)
@@ -458,6 +467,10 @@ class _Importer:
         if settings is not None and settings != own:
             edit.set_map(node, "settings", settings)
             changed = True
+        if len(keys) == 3:
+            if changed:
+                self.report.updated_groups.append(group.email)
+            return
         self.new_members[name] = {k: data.get(k, []) for k in ("owners", "managers", "members")}
         if left_out and entry.membership != "additive":
             # Members Git cannot name would be removed from an authoritative group.

@@ -141,7 +141,7 @@ def expired_warnings(dated: Iterable[Dated]) -> Iterator[Problem]:
 
 
 def expiring_within(dated: Iterable[Dated], day: date, days: int) -> list[Dated]:
-    """The live entries whose access ends within `days` days of `day`, soonest first."""
+    """The live entries whose last day falls within `days` days of `day`, soonest first."""
     last = day + timedelta(days=days)
-    live = [d for d in dated if not d.expired and d.ends <= last]
+    live = [d for d in dated if not d.expired and date.fromisoformat(d.until) <= last]
     return sorted(live, key=lambda d: (d.until, d.describe()))

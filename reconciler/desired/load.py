@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.desired.models import (
     ENTRY_MODELS,
+    ITEM_TAGS,
     BindingEntry,
     GroupEntry,
     OrgUnitEntry,
@@ -596,6 +597,9 @@ def _place(model: type[BaseModel], err: Any) -> _Place:
     parent, tag, choices = current, current_tag, current_choices
     while rest:
         part = rest.pop(0)
+        if loc and isinstance(loc[-1], int) and part in ITEM_TAGS:
+            current = ITEM_TAGS[str(part)]  # a list item's kind (a plain or dated member)
+            continue
         loc.append(part)
         parent, tag, choices = current, current_tag, current_choices
         if current is None or isinstance(part, int):

@@ -104,6 +104,9 @@ MemberItem = Annotated[
 ]
 """A member entry: a plain reference, or a map `{email: ..., until: ...}` that expires."""
 
+ITEM_TAGS: dict[str, type[BaseModel] | None] = {"ref": None, "grant": Grant}
+"""The tags pydantic puts in an error's location after a member item: the model each means."""
+
 
 class GroupEntry(BaseModel):
     """A user group; with an email it is exported as a Google group."""

@@ -199,11 +199,16 @@ def test_group_updates_never_take_an_account_away(tmp_path, capsys):
     doc = YAML(typ="safe").load((root / "imported.yaml").read_text(encoding="utf-8"))
     assert {"user": "sofia.rossi@example.com"} in doc["bindings"]
     # Google's membership and attribute drift is gone: Git now says what it has (but for the
-    # settings of platform@, which the plan creates).
+    # settings of platform@, which the plan creates, and audit@, whose dated members are
+    # not imported: its interim auditor's access has ended).
     entra_before = split_entra(before)[1]
     google_after, entra_after = split_entra(after)
     drift = [a for a in google_after if a[0] in ("update", "remove_member", "update_member")]
-    assert drift == [("update", "platform@example.com")]
+    assert drift == [
+        ("remove_member", "audit@example.com/interim.auditor@partner-firm.com"),
+        ("update", "platform@example.com"),
+    ]
+    assert "group audit@example.com: has dated members (until:)" in run.err
     # The groups keep `entra: true`: the export to Entra ID is planned as before (import reads
     # Google, not Entra), but for the members Git's groups now lack as Google's do: Kenji
     # (in eng@ only through platform@) and Sofia.
@@ -254,3 +259,36 @@ def test_a_group_another_repository_manages_is_not_imported(tmp_path, capsys):
     assert f"group web@example.com: managed by '{THEIRS}'; not imported" in run.err
     assert "web@example.com" not in {g["email"] for g in groups_of(root).values()}
     assert "eng@example.com" in {g["email"] for g in groups_of(root).values()}
+
+
+def test_updates_leave_a_group_with_dated_members_as_git_has_it(tmp_path, capsys):
+    """Rewritten from Google's listing, a dated entry would lose its end (a contractor's
+    access made lasting) and one that ended would come back: such a group's members are
+    not imported, and the import says so."""
+    text = (
+        "users:\n  - email: ben@example.com\n    given_name: Ben\n    family_name: B\n"
+        "groups:\n  - name: ops\n    email: ops@example.com\n    display_name: Ops\n"
+        "    owners:\n      - ben@example.com\n"
+        "    members:\n"
+        '      - email: x@partner.net\n        until: "2020-01-31"\n'
+        '      - email: y@partner.net\n        until: "2999-01-31"\n'
+        "bindings:\n  - user: ben@example.com\n"
+    )
+    groups = [
+        google_group(
+            "ops@example.com",
+            "Ops",
+            owners=["ben@example.com"],
+            external=["x@partner.net", "y@partner.net", "z@partner.net"],
+        )
+    ]
+    root = state_dir(tmp_path / "ops", tenant(PEOPLE, groups), {"git.yaml": text})
+    run = cli(capsys, "import", root, "--groups", "--mode", "updates")
+    assert run.code == 0, run.err
+    assert "group ops@example.com: has dated members (until:); its members are not" in run.err
+    assert (root / "git.yaml").read_text(encoding="utf-8") == text
+    # The plan still takes away the ended entry and the member Git does not name.
+    actions = plan_actions(capsys, root)
+    assert ("remove_member", "ops@example.com/x@partner.net") in actions
+    assert ("remove_member", "ops@example.com/z@partner.net") in actions
+    assert ("remove_member", "ops@example.com/y@partner.net") not in actions
