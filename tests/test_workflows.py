@@ -64,7 +64,7 @@ def test_the_example_caller_calls_each_workflow_with_what_it_takes():
     assert caller_jobs()["apply"]["with"]["environment"] == "google-workspace"
 
 
-@pytest.mark.parametrize("name", ["plan", "apply", "drift"])
+@pytest.mark.parametrize("name", ["plan", "apply", "expire", "drift"])
 def test_the_example_caller_grants_every_permission_the_workflow_asks(name):
     """A called workflow gets at most what its caller job grants."""
     job = caller_jobs()[name]
@@ -249,6 +249,41 @@ def test_the_pull_request_plan_is_targeted_from_the_merge_base(tmp_path, targete
     assert load(WORKFLOWS / "plan.yml")["jobs"]["plan"]["steps"][0]["with"]["fetch-depth"] == 0
 
 
-@pytest.mark.parametrize("name", ["apply.yml", "drift.yml"])
-def test_apply_and_drift_plan_in_full(name):
-    assert "--changed-since" not in (WORKFLOWS / name).read_text(encoding="utf-8")
+def test_drift_plans_in_full():
+    assert "--changed-since" not in (WORKFLOWS / "drift.yml").read_text(encoding="utf-8")
+
+
+def _apply_plan_step() -> dict[str, Any]:
+    steps = load(WORKFLOWS / "apply.yml")["jobs"]["plan"]["steps"]
+    return next(s for s in steps if s.get("name") == "Plan")
+
+
+@pytest.mark.parametrize("expired_only", [True, False])
+def test_apply_plans_in_full_unless_it_applies_what_expired(tmp_path, expired_only):
+    """The apply workflow's Plan step, run with a stand-in `reconciler`: in full after a
+    merge; targeted from HEAD itself on the schedule (what ended by its date, no change in
+    Git), which the example caller runs every morning."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    called = tmp_path / "called.txt"
+    stand_in = bin_dir / "reconciler"
+    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {called}\necho "# plan"\n')
+    stand_in.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "STATE_DIR": "directory",
+        "EXPIRED_ONLY": "true" if expired_only else "false",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+    }
+    step = _apply_plan_step()
+    assert step["env"]["EXPIRED_ONLY"] == "${{ inputs.expired-only }}"
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, check=True, timeout=60)
+    args = called.read_text().split("\n")
+    assert args[:2] == ["plan", "directory"]
+    assert ("--changed-since" in args) is expired_only
+    if expired_only:
+        assert args[2:4] == ["--changed-since", "HEAD"]
+    expire = caller_jobs()["expire"]
+    assert called_file(expire) == "apply.yml" and expire["with"]["expired-only"] is True
+    assert expire["if"] == "github.event_name == 'schedule'"
+    assert expire["concurrency"] == caller_jobs()["apply"]["concurrency"]
