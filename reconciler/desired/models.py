@@ -104,6 +104,11 @@ MemberItem = Annotated[
 ]
 """A member entry: a plain reference, or a map `{email: ..., until: ...}` that expires."""
 
+ROLE_HELP = (
+    "Users (by email), groups (by Git name or email) and external addresses; an entry "
+    "`{email: ..., until: YYYY-MM-DD}` ends by itself after that day (UTC)."
+)
+
 ITEM_TAGS: dict[str, type[BaseModel] | None] = {"ref": None, "grant": Grant}
 """The tags pydantic puts in an error's location after a member item: the model each means."""
 
@@ -119,9 +124,9 @@ class GroupEntry(BaseModel):
     description: str | None = None
     aliases: list[Email] | None = None
     previous_emails: list[Email] = Field(default_factory=list)
-    owners: list[MemberItem] = Field(default_factory=list)
-    managers: list[MemberItem] = Field(default_factory=list)
-    members: list[MemberItem] = Field(default_factory=list)
+    owners: list[MemberItem] = Field(default_factory=list, description=ROLE_HELP)
+    managers: list[MemberItem] = Field(default_factory=list, description=ROLE_HELP)
+    members: list[MemberItem] = Field(default_factory=list, description=ROLE_HELP)
     membership: Literal["authoritative", "additive"] = Field(
         "authoritative",
         description="authoritative: members Git does not list are removed; additive: kept.",

@@ -6,7 +6,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel
 
-from reconciler.desired.models import ENTRY_MODELS
+from reconciler.desired.models import ENTRY_MODELS, MemberItem
 from reconciler.fields import Email, MemberRef
 from reconciler.settings import Workspace
 
@@ -19,6 +19,8 @@ lists every field.
 
 
 def _type_name(annotation: Any) -> str:
+    if annotation is MemberItem:
+        return "user email, group name or external email, or [Grant](#grant)"
     if annotation is Email:
         return "email"
     if annotation is MemberRef:
@@ -82,13 +84,18 @@ def _table(model: type[BaseModel], done: set[type[BaseModel]]) -> list[str]:
         meaning = field.description or _model_summary(annotation)
         meaning = meaning.replace("|", "\\|")
         lines.append(f"| `{name}` | {_type_name(annotation)} | {_default(field)} | {meaning} |")
-        for arg in (annotation, *get_args(annotation)):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                nested.append(arg)
+        nested += _models_in(annotation)
     lines.append("")
     for sub in nested:
         lines += _table(sub, done)
     return lines
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field's type holds, however deep (in a list, a union, an Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
 def reference_markdown() -> str:
