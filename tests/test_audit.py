@@ -385,3 +385,21 @@ def test_an_audit_log_that_is_a_directory_is_named_as_one(repo, monkeypatch, cap
         main(["audit", "directory", "--audit-log", str(repo)])
     assert ended.value.code == 1
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_a_dated_member_entry_is_compared_by_who_and_until(base):
+    """Moving its keys around changes nothing; a new `until:` day changes the group."""
+    edit(
+        base,
+        "groups/finance.yaml",
+        '      - email: interim.auditor@partner-firm.com\n        until: "2026-03-31"\n',
+        '      - until: "2026-03-31"\n        email: interim.auditor@partner-firm.com\n',
+    )
+    commit(base, "Reorder (#30)")
+    edit(base, "groups/finance.yaml", 'until: "2026-03-31"', 'until: "2026-04-30"')
+    commit(base, "Extend the interim audit (#31)")
+    extended, reordered, _ = audit(base / "directory", None, None, [])
+    assert reordered.pull_request == 30 and reordered.changes == []
+    [change] = extended.changes
+    assert (change.kind, change.key, change.change) == ("group", "audit", "changed")
+    assert tuple(change.fields) == ("members",)

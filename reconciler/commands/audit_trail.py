@@ -399,8 +399,16 @@ def _entries(
 
 def _plain(value: Any) -> Any:
     if isinstance(value, list):
-        return sorted(str(v).lower() for v in value)
+        return sorted(_item(v).lower() for v in value)
     return value
+
+
+def _item(value: Any) -> str:
+    """A list item as the audit shows it: a dated member entry as `who (until DAY)`."""
+    if isinstance(value, dict) and isinstance(value.get("email"), str):
+        until = value.get("until")
+        return f"{value['email']} (until {until})" if until is not None else value["email"]
+    return str(value)
 
 
 def render_audit(commits: list[CommitAudit], fmt: str) -> str:
