@@ -370,6 +370,49 @@ def schema(out: Path | None, workspace: bool, out_dir: Path | None, reference: b
         click.echo(f"wrote {_shown(out)}", err=True)
 
 
+@cli.command()
+@state_dir
+@click.option(
+    "--root-prefix",
+    metavar="PREFIX",
+    help="The state directory's path from the repository root (default: asked of Git).",
+)
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Change nothing; exit 1 with a diff when FILE's block differs or is missing.",
+)
+@click.option(
+    "--write",
+    "write_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the block into FILE (replacing its block, else appended), keeping the rest.",
+)
+def codeowners(
+    directory: Path, root_prefix: str | None, check_file: Path | None, write_file: Path | None
+) -> None:
+    """Print the CODEOWNERS block that workspace.yaml's restrictions give (their reviewers)."""
+    from reconciler.commands.codeowners import check, generate, write
+
+    if check_file is not None and write_file is not None:
+        raise click.UsageError("give --check or --write, not both")
+    generated = generate(directory, root_prefix)
+    for warning in generated.warnings:
+        click.echo(f"Warning: {one_line(warning)}", err=True)
+    if check_file is not None:
+        differs = check(generated.text, check_file, directory)
+        if differs is not None:
+            click.echo(f"Error: {safe_lines(differs)}", err=True, nl=not differs.endswith("\n"))
+            sys.exit(EXIT_ERROR)
+        click.echo(f"{_shown(check_file)} is up to date.")
+    elif write_file is not None:
+        changed = write(generated.text, write_file)
+        click.echo(f"{'wrote' if changed else 'unchanged:'} {_shown(write_file)}", err=True)
+    else:
+        click.echo(generated.text, nl=False)
+
+
 @cli.group()
 def emulator() -> None:
     """The Directory API emulator: a stand-in for Google on loopback."""

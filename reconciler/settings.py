@@ -1,5 +1,6 @@
 """The workspace.yaml model: directory, ownership, provider, sync, safety, offboarding,
-licenses, group settings, protection, and the Entra export (its models in entra_settings.py)."""
+licenses, group settings, protection, the Entra export (its models in entra_settings.py) and
+the restrictions by path (restriction_settings.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pydantic import (
 from reconciler.entra_settings import Entra
 from reconciler.fields import STRICT, Email, GroupRef
 from reconciler.group_settings_fields import FIELDS, SettingField, field_named
+from reconciler.restriction_settings import Restriction
 from reconciler.skus import DEFAULT_PRODUCT, NO_LICENSE, PRODUCTS, lookup
 from reconciler.state import USER_ATTRIBUTES
 
@@ -536,6 +538,17 @@ class Workspace(BaseModel):
         default_factory=list,
         description="Glob patterns (relative to the state directory) of YAML files that are "
         "not desired state, e.g. docs/*.yaml.",
+    )
+    restrictions: list[Restriction] = Field(
+        default_factory=list,
+        description="Delegated ownership by path: which groups and users the files each path "
+        "matches may define, and their reviewers in CODEOWNERS. The last restriction whose "
+        'path matches a file applies (docs/state-directory.md, "Restrictions").',
+    )
+    restrictions_default: Literal["allow", "deny"] = Field(
+        "allow",
+        description="Files no restriction matches: allow (unrestricted), or deny (they may "
+        "define no groups and no users).",
     )
 
     # Settings whose parts depend on each other (a SKU means something only within

@@ -13,6 +13,7 @@ CHECKED = (
     "reconciler.desired",
     "reconciler.settings",
     "reconciler.entra_settings",
+    "reconciler.restriction_settings",
     "reconciler.fields",
 )
 

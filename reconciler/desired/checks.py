@@ -18,6 +18,7 @@ from reconciler.desired.index import Index
 from reconciler.desired.licenses import unmatched_rules
 from reconciler.desired.load import YAML_SUFFIXES, DesiredTree, Located, Source
 from reconciler.desired.models import GroupEntry, UserEntry
+from reconciler.desired.restrictions import check_restrictions
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
 from reconciler.group_settings_fields import FIELDS as SETTING_FIELDS
@@ -1037,6 +1038,12 @@ def _quoted(setting: str) -> str:
 # `entra: true` needs workspace.yaml's `entra:`; exported names are unique and findable by
 # Graph's displayName filter (desired/entra_checks.py).
 rule("entra")(check_entra)
+
+# -- restrictions ----------------------------------------------------------------------------
+
+# The groups and users each file may define, by path (workspace.yaml's `restrictions:`,
+# desired/restrictions.py).
+rule("restrictions")(check_restrictions)
 
 
 # -- warnings --------------------------------------------------------------------------------
