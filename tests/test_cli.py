@@ -21,7 +21,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_example_succeeds():
     code, out, err = run("validate", str(EXAMPLE))
     assert code == 0, err
-    assert out.startswith("Valid: 12 files, 21 users (19 bound)")
+    assert out.startswith("Valid: 13 files, 21 users (19 bound), 10 groups (7 exported)")
     # The one warning: an access that ended (README, Expiring access).
     [warning] = err.splitlines()
     assert warning.endswith(

@@ -1,11 +1,15 @@
 """The example company is valid, canonical, and plants what its README promises."""
 
+import shutil
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
+from reconciler.cli import main
 from reconciler.desired import load_desired
 from reconciler.desired.write import format_directory
+from reconciler.problems import InvalidInput
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
 
@@ -47,3 +51,36 @@ def test_example_files_carry_a_schema_modeline_that_resolves():
         target = (path.parent / first.split("$schema=", 1)[1]).resolve()
         expected = "workspace" if path.name == "workspace.yaml" else "desired-state"
         assert target.name == f"{expected}.schema.json" and target.is_file(), path
+
+
+def test_the_sales_folder_may_define_only_sales_groups_and_no_users(tmp_path):
+    """The example's restricted folder (workspace.yaml, `restrictions:`): the sales team's
+    file cannot define, rename or take over any other group, nor define a user."""
+    root = tmp_path / "desired-state"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
+    teams = root / "groups" / "sales" / "teams.yaml"
+    teams.write_text(
+        teams.read_text()
+        + "  - name: sales-emea\n    email: sales-emea@example.com\n"
+        + "  - name: sales-payroll\n    email: sales-payroll@example.com\n"
+        + "    previous_emails: [finance@example.com]\n"
+        + "users:\n  - {email: sam.new@example.com, given_name: Sam, family_name: New}\n"
+    )
+    with pytest.raises(InvalidInput) as exc:
+        load_desired(root)
+    found = [(p.path.name, p.message) for p in exc.value.problems if p.rule == "restrictions"]
+    assert [name for name, _ in found] == ["teams.yaml"] * 2, exc.value.problems
+    assert "finance@example.com" in found[0][1] and "groups/sales/**" in found[0][1]
+    assert "user sam.new@example.com" in found[1][1]
+
+
+def test_codeowners_of_the_example_follow_its_restrictions(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["codeowners", str(EXAMPLE)])
+    assert exc.value.code == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("#")]
+    assert lines == [
+        "/examples/desired-state/** @acme/identity-team",
+        "/examples/desired-state/groups/sales/** @acme/sales-ops",
+        "/examples/desired-state/workspace.yaml @acme/identity-team",
+    ]
