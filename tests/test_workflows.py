@@ -287,3 +287,15 @@ def test_apply_plans_in_full_unless_it_applies_what_expired(tmp_path, expired_on
     assert called_file(expire) == "apply.yml" and expire["with"]["expired-only"] is True
     assert expire["if"] == "github.event_name == 'schedule'"
     assert expire["concurrency"] == caller_jobs()["apply"]["concurrency"]
+
+
+def test_the_plan_checks_codeowners_only_when_given_the_file():
+    steps = load(WORKFLOWS / "plan.yml")["jobs"]["plan"]["steps"]
+    step = next(s for s in steps if s.get("name") == "Check CODEOWNERS")
+    assert step["if"] == "inputs.codeowners-file != ''"
+    assert step["env"]["CODEOWNERS_FILE"] == "${{ inputs.codeowners-file }}"
+    assert step["run"] == 'reconciler codeowners "$STATE_DIR" --check "$CODEOWNERS_FILE"'
+    inputs = load(WORKFLOWS / "plan.yml")["on"]["workflow_call"]["inputs"]
+    assert inputs["codeowners-file"]["default"] == ""
+    names = [s.get("name") for s in steps]
+    assert names.index("Check CODEOWNERS") < names.index("Plan")
