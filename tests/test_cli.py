@@ -22,7 +22,7 @@ def test_validate_example_succeeds():
     code, out, err = run("validate", str(EXAMPLE))
     assert code == 0, err
     assert out.startswith("Valid: 13 files, 21 users (19 bound), 10 groups (7 exported)")
-    # The one warning: an access that ended (README, Expiring access).
+    # The one warning: an access that ended (docs/state-directory.md, "Expiring access").
     [warning] = err.splitlines()
     assert warning.endswith(
         "finance.yaml:17: warning: group audit: member interim.auditor@partner-firm.com: "

@@ -1,5 +1,5 @@
-"""Access that ends by itself: member entries and bindings with `until:` (README, Expiring
-access).
+"""Access that ends by itself: member entries and bindings with `until:`
+(docs/state-directory.md, "Expiring access").
 
 A day `until` is the last day of the access, in UTC: it ends at the start of the next day.
 Once a tree is read, `expire` turns every `{email, until}` member entry into its plain

@@ -108,7 +108,7 @@ EXAMPLE_LINES = [
     "  ~ change the role of hannah.lee@example.com in finance@example.com",
     '      role: "MEMBER" -> "OWNER"',
     "  - remove james.wright@example.com from sales@example.com",
-    # Its `until:` day has passed (README, Expiring access).
+    # Its `until:` day has passed (docs/state-directory.md, "Expiring access").
     "  - remove interim.auditor@partner-firm.com from audit@example.com (expired after "
     "2026-03-31, groups/finance.yaml:17)",
     # Entra ID, after Google: Sales created, Engineering taken over by its name.
