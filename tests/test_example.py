@@ -16,7 +16,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "desired-state"
 
 def test_example_is_valid_without_warnings():
     desired = load_desired(EXAMPLE)
-    # Only the auditor whose access ended (docs/state-directory.md, "Expiring access"): the plan removes her.
+    # Only the auditor whose access ended (docs/state-directory.md, "Expiring access"): the
+    # plan removes her.
     assert [(w.path.name, w.line, w.rule) for w in desired.warnings] == [
         ("finance.yaml", 17, "expired")
     ]

@@ -42,9 +42,9 @@ class Desired:
 def load_desired(root: Path, *, expiry: bool = True) -> Desired:
     """Load, check and resolve a state directory; raise InvalidInput with every problem.
 
-    Access whose `until:` day has passed is left out (docs/state-directory.md, "Expiring access"); with
-    `expiry=False` every dated entry is kept, as when an old revision is loaded to compare
-    with: what expired since then is then a difference."""
+    Access whose `until:` day has passed is left out (docs/state-directory.md, "Expiring
+    access"); with `expiry=False` every dated entry is kept, as when an old revision is
+    loaded to compare with: what expired since then is then a difference."""
     with without_gc():
         return _load_desired(root, expiry)
 
