@@ -113,18 +113,10 @@ def restrict(state: State, scope: Scope) -> State:
 
 def touches(change: Change, scope: Scope) -> bool:
     """Whether a change is about the scope: a user (or its license) of it, a group of it (its
-    settings and members too), an Entra group of it, or any org unit."""
-    kind = change.kind
-    if kind == "org_unit":
+    settings and members too), an Entra group of it (its members too), or any org unit. Each
+    kind says which of the scope's sets it is looked up in (`scoped_by`, None: always about
+    it) and by which keys (`scope_keys()`)."""
+    if change.scoped_by is None:
         return True
-    if kind in ("user", "license"):
-        return change.key in scope.users or getattr(change, "from_", None) in scope.users
-    if kind in ("group", "group_settings"):
-        return change.key in scope.groups or getattr(change, "from_", None) in scope.groups
-    if kind == "membership":
-        return getattr(change, "group", None) in scope.groups
-    if kind == "entra_group":
-        return change.key in scope.entra
-    if kind == "entra_membership":
-        return getattr(change, "group", None) in scope.entra
-    raise AssertionError(f"a kind of change the scope does not know: {kind}")
+    covered: set[str] = getattr(scope, change.scoped_by)
+    return any(key in covered for key in change.scope_keys())

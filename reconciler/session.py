@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 
 from reconciler import clock
@@ -12,9 +12,7 @@ from reconciler.apply.pending import load_pending
 from reconciler.desired import Desired
 from reconciler.google.client import ENDPOINT_ENV, GoogleClient
 from reconciler.google.fetch import Actual
-from reconciler.google.group_settings_target import declared
 from reconciler.plan.diff import make_plan
-from reconciler.plan.offboarding import configured
 from reconciler.plan.plan import Plan
 from reconciler.plan.safety import UnmatchedProtected
 from reconciler.problems import InvalidInput, Problem
@@ -25,29 +23,20 @@ from reconciler.scope import git_bases, restrict, safety_bases
 @contextmanager
 def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
     """A client for the directory's provider. With `provider.kind: emulator` and no
-    RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant. With an
-    `entra:` block, the client carries a Microsoft Graph connection too (`client.graph`)."""
-    with _google(desired, read_only=read_only) as client:
-        entra = desired.workspace.entra
-        if entra is None:
-            yield client
-            return
-        from reconciler.entra.session import graph_session
-
-        with graph_session(entra, desired.tree.root) as graph:
-            client.graph = graph
-            yield client
+    RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant. Every
+    target then opens what it needs beyond it, in the registry's order (with an `entra:`
+    block, a Microsoft Graph connection: `client.graph`), closed in the reverse order."""
+    with _google(desired, read_only=read_only) as client, ExitStack() as opened:
+        for target in TARGETS:
+            opened.enter_context(target.connect(desired, client))
+        yield client
 
 
 @contextmanager
 def _google(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
     ws, root = desired.workspace, desired.tree.root
-    offboarding = configured(ws, list(desired.state.users.values()))
-    scopes = {
-        "offboarding": offboarding,
-        "licenses": ws.licenses is not None,
-        "group_settings": declared(desired),
-    }
+    # The scopes the targets ask of Google's credentials (GoogleClient.connect's flags).
+    scopes = {name: on for target in TARGETS for name, on in target.scopes(desired).items()}
     if ws.provider.kind == "emulator":
         provider = ws.provider.as_google()  # reached over loopback, as if it were Google
         if not os.environ.get(ENDPOINT_ENV):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
     from reconciler.apply.context import ChangeResult, Context
     from reconciler.desired import Desired
@@ -54,6 +55,17 @@ class Target(Protocol):
 
     name: str
     change_types: tuple[type[Change], ...]  # the kinds of change it executes
+
+    def scopes(self, desired: Desired) -> dict[str, bool]:
+        """What it asks of the Google client's credentials (GoogleClient.connect's scope
+        flags, e.g. {"licenses": True}); {} for nothing."""
+        ...
+
+    def connect(self, desired: Desired, client: GoogleClient) -> AbstractContextManager[None]:
+        """Open, for the session, what it reaches beyond the Google client (another
+        service's connection, hung on the client: Microsoft Graph as `client.graph`), and
+        close it after; a context doing nothing when it needs none."""
+        ...
 
     def check(self, desired: Desired, client: GoogleClient) -> None:
         """Refuse, before anything is read, what this API can never hold (InvalidInput)."""

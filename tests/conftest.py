@@ -4,7 +4,8 @@ Name resolution answers for loopback names only, for the whole run (session fixt
 included, and threads the tests start): any other name is refused as an offline machine
 would refuse it, and the test during which it was asked for fails, naming it, even when the
 code under test swallowed the error. No endpoint comes from the caller's environment either:
-a test that wants one sets it.
+a test that wants one sets it; nor do Google's application default credentials: a test that
+would reach for them fails (one that wants them patches `google.auth.default` itself).
 
 Children the tests start are not covered (a process has its own resolver): they talk to
 emulators on loopback because the tests point them there.
@@ -16,6 +17,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+import google.auth
 import pytest
 
 from reconciler.google.client import ENDPOINT_ENV
@@ -47,9 +49,14 @@ def refused_names() -> list[str]:
     return _refused
 
 
+def _no_adc(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a test reached for application default credentials")
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(ENDPOINT_ENV, raising=False)
+    monkeypatch.setattr(google.auth, "default", _no_adc)
     yield
     tried, _refused[:] = sorted(set(_refused)), []
     assert not tried, f"the test (or a fixture it used) tried to reach {tried}"

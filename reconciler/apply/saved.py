@@ -17,10 +17,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from reconciler.plan.change import ACTION_NAMES, Change
-from reconciler.plan.change_json import ChangeRecord
+from reconciler.plan.change_json import ChangeRecord, FieldRecord
 from reconciler.plan.kinds import PHASE_RANK, change_from_json
 from reconciler.plan.plan import FORMAT_VERSION, Plan, checksum_of
 from reconciler.plan.render import change_lines, describe
@@ -70,15 +78,65 @@ class PlanMeta(BaseModel):
     changed_since: dict[str, Any] | None = None
 
 
+# A field's old or new value as a change writes it (an address list is a list of text).
+FieldValue = str | int | float | bool | list[str] | None
+
+
+class SavedField(FieldRecord):
+    """One field of a saved change: an object with `old` and `new` (either may be left out),
+    each a value a change writes."""
+
+    model_config = ConfigDict(frozen=True, strict=True)
+
+    old: FieldValue = None
+    new: FieldValue = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_and_new(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not set(data) <= {"old", "new"}:
+            raise ValueError("must be an object with old and new")
+        return data
+
+
+class SavedChange(ChangeRecord):
+    """A change of a saved plan: a ChangeRecord with the JSON types the reconciler writes,
+    an action of the action table and a kind that has it. A plan is only trusted (checksum,
+    binding) once every change has this shape; `_ranked` says what is wrong with one."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", strict=True)
+
+    action: str
+    kind: str
+    fields: dict[str, SavedField] | None = None
+    # Not checked here: read as every change is (change_from_json), as it always was.
+    product: Any = None
+
+    @field_validator("action", mode="plain")
+    @classmethod
+    def _known_action(cls, action: Any) -> str:
+        if not isinstance(action, str) or action not in ACTION_NAMES:
+            raise ValueError(f"unknown action {action!r}")
+        return action
+
+    @field_validator("kind", mode="plain")
+    @classmethod
+    def _kind_with_action(cls, kind: Any, info: ValidationInfo) -> str:
+        action = info.data.get("action")  # absent when the action was refused: that is said
+        if not isinstance(kind, str) or (kind, action) not in PHASE_RANK:
+            raise ValueError(f"no {action} of kind {kind!r}")
+        return kind
+
+
 class PlanFile(BaseModel):
-    """A saved plan's JSON as `plan --out` writes it. The changes are checked one by one
-    (`_change_problem`) and read by `change_from_json`."""
+    """A saved plan's JSON as `plan --out` writes it. The changes are read by
+    `change_from_json` once every one has the shape of a SavedChange."""
 
     model_config = ConfigDict(strict=True)
 
     format_version: int
-    changes: list[Any]
-    refused: list[Any] = []
+    changes: list[SavedChange]
+    refused: list[SavedChange] = []
     summary: Any = None  # for people: apply trusts only the changes, by their checksum
     over_limits: list[str] = []
     notes: list[str] = []
@@ -172,13 +230,10 @@ def load_saved_plan(path: Path) -> SavedPlan:
         parsed = PlanFile.model_validate(data)
     except ValidationError as exc:
         raise InvalidPlanFile(f"{path}: {_first_problem(exc.errors())}") from None
-    wrong = _changes_problem(parsed)
-    if wrong:
-        raise InvalidPlanFile(f"{path}: {_not_as_written(wrong)}")
     try:
         plan = Plan(
-            changes=[change_from_json(c) for c in parsed.changes],
-            refused=[change_from_json(c) for c in parsed.refused],
+            changes=[change_from_json(c.to_json()) for c in parsed.changes],
+            refused=[change_from_json(c.to_json()) for c in parsed.refused],
             over_limits=list(parsed.over_limits),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -193,9 +248,7 @@ def _check_integrity(path: Path, parsed: PlanFile, plan: Plan) -> None:
     checksum, meta = parsed.checksum, parsed.meta
     # Over the records as written, not the changes read from them: a key a kind does not
     # have is dropped when read, and must still fail the checksum.
-    written = [
-        ChangeRecord.model_validate(c).as_written() for c in [*parsed.changes, *parsed.refused]
-    ]
+    written = [c.as_written() for c in [*parsed.changes, *parsed.refused]]
     if checksum != checksum_of(written) or checksum != plan.checksum():
         raise InvalidPlanFile(
             f"{path}: the changes do not match the plan's checksum: the file was edited or "
@@ -215,7 +268,6 @@ def _check_integrity(path: Path, parsed: PlanFile, plan: Plan) -> None:
 
 
 _JSON_TYPES = {dict: "an object", list: "a list", str: "text", bool: "a boolean"}
-_TEXT_FIELDS = ("key", "from", "group", "member", "role", "member_type", "reason", "source")
 _LISTS = ("changes", "refused", "over_limits", "notes")
 _META_TEXT = ("directory", "directory_in_repo", "directory_path", "state_digest", "binding")
 
@@ -238,12 +290,14 @@ def _not_as_written(wrong: str) -> str:
 def _first_problem(errors: Iterable[Mapping[str, Any]]) -> str:
     """What to say about a plan file the models refuse: of all its problems, the one found
     first when read in order: its format version, then which state directory it is for
-    (nothing else is worth saying when that is unknown), then the parts' JSON types."""
-    return min(_ranked(error) for error in errors)[1]
+    (nothing else is worth saying when that is unknown), then the parts' JSON types, then
+    the changes one by one."""
+    return min(_ranked(error, at) for at, error in enumerate(errors))[1]
 
 
-def _ranked(error: Mapping[str, Any]) -> tuple[tuple[int, ...], str]:
-    """Where `error` comes in the reading order, and what to say about it."""
+def _ranked(error: Mapping[str, Any], at: int = 0) -> tuple[tuple[int, ...], str]:
+    """Where `error` (the `at`th pydantic gave) comes in the reading order, and what to say
+    about it."""
     loc = error["loc"]
     missing = error["type"] == "missing"
     value = None if missing else error["input"]
@@ -261,7 +315,11 @@ def _ranked(error: Mapping[str, Any]) -> tuple[tuple[int, ...], str]:
         return (3, _LISTS.index(name)), _not_as_written(
             f"{name} must be a list, not {_kind_of(value)}"
         )
-    if name == "changes":  # its items are checked one by one, later: it is missing
+    if name in ("changes", "refused") and len(loc) > 1:  # after every other part
+        where = (_LISTS.index(name), int(loc[1]))
+        order, wrong = _change_problem(loc[2:], error)
+        return (9, *where, order, at), _not_as_written(f"{name}[{loc[1]}]{wrong}")
+    if name == "changes":
         return (4,), _not_as_written("it has no changes list")
     if name == "checksum":
         return (5,), _not_as_written(f"checksum must be text, not {_kind_of(value)}")
@@ -278,47 +336,45 @@ def _ranked(error: Mapping[str, Any]) -> tuple[tuple[int, ...], str]:
     return (8,), _not_as_written(f"{where}: {error['msg']}")
 
 
-def _changes_problem(parsed: PlanFile) -> str | None:
-    """What in a change of the plan has the wrong JSON type, or None: a plan is only
-    trusted (checksum, binding) once every change has the shape the reconciler writes."""
-    for name in ("changes", "refused"):
-        for i, change in enumerate(getattr(parsed, name)):
-            wrong = _change_problem(change)
-            if wrong:
-                return f"{name}[{i}]{wrong}"
-    return None
+# The order a change's parts are read in: the first wrong one is said.
+_CHANGE_PARTS = (
+    "action",
+    "kind",
+    "key",
+    "from",
+    "group",
+    "member",
+    "role",
+    "member_type",
+    "reason",
+    "source",
+    "fields",
+)
 
 
-def _change_problem(change: Any) -> str | None:
-    if not isinstance(change, dict):
-        return f" must be an object, not {_kind_of(change)}"
-    # Membership tests hash: a list or an object there is reported, not a crash.
-    action, kind = change.get("action"), change.get("kind")
-    if not isinstance(action, str) or action not in ACTION_NAMES:
-        return f".action: unknown action {action!r}"[:200]
-    if not isinstance(kind, str) or (kind, action) not in PHASE_RANK:
-        return f".kind: no {change['action']} of kind {change.get('kind')!r}"[:200]
-    if not isinstance(change.get("key"), str):
-        return f".key must be text, not {_kind_of(change.get('key'))}"
-    for name in _TEXT_FIELDS:
-        if change.get(name) is not None and not isinstance(change[name], str):
-            return f".{name} must be text, not {_kind_of(change[name])}"
-    fields = change.get("fields")
-    if fields is None:
-        return None
-    if not isinstance(fields, dict):
-        return f".fields must be an object, not {_kind_of(fields)}"
-    for name, value in fields.items():
-        if not isinstance(value, dict) or not set(value) <= {"old", "new"}:
-            return f".fields.{name} must be an object with old and new"[:200]
-        for side in ("old", "new"):
-            item = value.get(side)
-            if isinstance(item, dict) or (
-                isinstance(item, list) and not all(isinstance(x, str) for x in item)
-            ):
-                kinds = "text, a number, a boolean, null or a list of text"
-                return f".fields.{name}.{side} must be {kinds}"[:200]
-    return None
+def _change_problem(loc: tuple[Any, ...], error: Mapping[str, Any]) -> tuple[int, str]:
+    """Where in a change (SavedChange) `error` is, in `_CHANGE_PARTS`' order, and what to
+    say after `changes[i]`."""
+    missing = error["type"] == "missing"
+    value = None if missing else error["input"]
+    if not loc:
+        return -1, f" must be an object, not {_kind_of(value)}"
+    part = str(loc[0])
+    order = _CHANGE_PARTS.index(part) if part in _CHANGE_PARTS else len(_CHANGE_PARTS)
+    reason = error.get("ctx", {}).get("error")
+    if part == "action":
+        return order, f".action: {reason or 'unknown action None'}"[:200]
+    if part == "kind":
+        action = error["input"].get("action") if missing else None
+        return order, f".kind: {reason or f'no {action} of kind None'}"[:200]
+    if part == "fields" and len(loc) == 2:
+        return order, f".fields.{loc[1]} must be an object with old and new"[:200]
+    if part == "fields" and len(loc) > 2:
+        kinds = "text, a number, a boolean, null or a list of text"
+        return order, f".fields.{loc[1]}.{loc[2]} must be {kinds}"[:200]
+    if part == "fields":
+        return order, f".fields must be an object, not {_kind_of(value)}"
+    return order, f".{part} must be text, not {_kind_of(value)}"
 
 
 def what_moved(saved: Plan, fresh: Plan, limit: int = 20) -> list[str]:

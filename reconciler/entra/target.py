@@ -12,7 +12,8 @@ otherwise make a second group of that name), and applies the plan's Entra change
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from reconciler.apply.context import Context
@@ -32,6 +33,24 @@ if TYPE_CHECKING:
 class EntraTarget:
     name = "entra"
     change_types: tuple[type[Change], ...] = (EntraGroupChange, EntraMembershipChange)
+
+    def scopes(self, desired: Desired) -> dict[str, bool]:
+        """Nothing of Google's credentials: Graph has its own (entra/session.py)."""
+        return {}
+
+    @contextmanager
+    def connect(self, desired: Desired, client: GoogleClient) -> Iterator[None]:
+        """With an `entra:` block, a Microsoft Graph connection as `client.graph` for the
+        session (msal and the Graph client imported only then); without one, nothing."""
+        entra = desired.workspace.entra
+        if entra is None:
+            yield
+            return
+        from reconciler.entra.session import graph_session
+
+        with graph_session(entra, desired.tree.root) as graph:
+            client.graph = graph
+            yield
 
     def check(self, desired: Desired, client: GoogleClient) -> None:
         """Nothing to refuse before the read: the loader validated every display name."""

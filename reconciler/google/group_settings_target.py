@@ -13,6 +13,7 @@ batch at a time, only the fields Git declares (PATCH).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -46,6 +47,13 @@ def declared(desired: Desired) -> bool:
 class GroupSettingsTarget:
     name = "group settings"
     change_types: tuple[type[Change], ...] = (GroupSettingsChange,)
+
+    def scopes(self, desired: Desired) -> dict[str, bool]:
+        """The Groups Settings API's scope, only when Git declares settings."""
+        return {"group_settings": declared(desired)}
+
+    def connect(self, desired: Desired, client: GoogleClient) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def check(self, desired: Desired, client: GoogleClient) -> None:
         """Nothing to refuse before the read: the loader validated every setting."""

@@ -12,6 +12,7 @@ assignments are read whole, and a write Google finds already done counts as done
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
 class LicensingTarget:
     name = "licensing"
     change_types: tuple[type[Change], ...] = (LicenseChange,)
+
+    def scopes(self, desired: Desired) -> dict[str, bool]:
+        """The Licensing API's scope, only with a `licenses:` block."""
+        return {"licenses": desired.workspace.licenses is not None}
+
+    def connect(self, desired: Desired, client: GoogleClient) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def check(self, desired: Desired, client: GoogleClient) -> None:
         """Nothing to refuse before the read: the loader validated every SKU."""

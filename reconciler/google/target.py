@@ -9,6 +9,7 @@ every planned create by key after the diff (google/verify.py), and executes its 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from reconciler.apply.context import Context
@@ -22,6 +23,7 @@ from reconciler.google.fetch_targeted import fetch_scope
 from reconciler.google.verify import find_existing, settle_found
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import GroupChange, MembershipChange, OrgUnitChange, UserChange
+from reconciler.plan.offboarding import configured
 from reconciler.plan.plan import Plan
 from reconciler.scope import restrict
 from reconciler.state import Group
@@ -39,6 +41,14 @@ class DirectoryTarget:
         GroupChange,
         MembershipChange,
     )
+
+    def scopes(self, desired: Desired) -> dict[str, bool]:
+        """With the scopes offboarding needs when a user is offboarded or secured."""
+        users = list(desired.state.users.values())
+        return {"offboarding": configured(desired.workspace, users)}
+
+    def connect(self, desired: Desired, client: GoogleClient) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def check(self, desired: Desired, client: GoogleClient) -> None:
         """Refuse Git addresses on domains the tenant cannot hold: one `domains.list`, made

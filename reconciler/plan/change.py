@@ -93,6 +93,17 @@ class Change:
     # The actions this kind allows -> its phase: changes are applied by phase, lowest first
     # (ranks are plan-wide, so kinds interleave; reconciler/plan/kinds/ lists them all).
     phases: ClassVar[Mapping[str, int]]
+    # What the plan's guards need of each kind (kinds/__init__.py refuses a kind without):
+    # - `scoped_by`: the set of a targeted plan's Scope (reconciler/scope.py) that holds what
+    #   a change of this kind is about, looked up by `scope_keys()`; None: every targeted
+    #   plan has it (org units, read whole).
+    # - `limits`: action -> the safety limit counting it (plan/safety.py `LIMITS`); every
+    #   destructive action of the kind must have one.
+    # - `protected`: the actions refused on a protected account or a super admin
+    #   (plan/safety.py `refuse_protected`), by `key` and the old address `from_`.
+    scoped_by: ClassVar[Literal["users", "groups", "entra"] | None]
+    limits: ClassVar[Mapping[str, str]]
+    protected: ClassVar[frozenset[str]]
 
     action: str
     key: str
@@ -121,6 +132,11 @@ class Change:
     def needs(self) -> list[str]:
         """The keys this change cannot do without, in the order they are checked."""
         return [self.key]
+
+    def scope_keys(self) -> tuple[str | None, ...]:
+        """The keys that put the change in a targeted plan: any of them in the Scope set
+        `scoped_by` names."""
+        return (self.key,)
 
     def establishes(self) -> bool:
         """Whether the change brings its key about: if it does not happen, whatever needs

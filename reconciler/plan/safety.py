@@ -21,30 +21,27 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from reconciler.plan.change import ACTIONS, Action, Change
-from reconciler.plan.kinds import UserChange
+from reconciler.plan.kinds import CHANGE_TYPES, LicenseChange, UserChange
 from reconciler.plan.plan import Plan
 from reconciler.problems import ReconcilerError
 from reconciler.settings import Workspace
 from reconciler.skus import NO_LICENSE, shown
 from reconciler.state import State
 
-# Signing out is not among them: it takes nothing away for good, and an incident responder
-# may need it on any account (sign_out_after). A license revocation is (of kind `license`).
-PROTECTED_ACTIONS = {
-    "suspend",
-    "rename",
-    "delete",
-    "revoke_tokens",
-    "transfer_data",
-    "revoke_license",
-}
-# What the suspensions' limit counts (by account): suspensions and offboarding steps.
-OFFBOARDING = frozenset({"suspend", "sign_out", "revoke_tokens", "transfer_data"})
 # The reason diff_users.py gives a marked account that Git does not name at all.
 ORPHANED = "marked as ours but not in Git"
+# The safety limits, in the order they are checked; each kind says which counts which of its
+# actions (`limits`). Suspensions are counted by account (offboarding steps with them).
+LIMITS = (
+    "suspensions",
+    "deletions",
+    "member removals",
+    "license revocations and changes",
+    "Entra member removals",
+)
 # Every action some limit counts: a destructive action (the action table says which) that no
-# limit counts would pass any --allow-unsafe gate unseen, so a new one must be placed here.
-LIMITED = OFFBOARDING | {"delete", "remove_member", "revoke_license"}
+# limit counts would pass any --allow-unsafe gate unseen, so a new one must be counted.
+LIMITED = frozenset(action for t in CHANGE_TYPES for action in t.limits)
 
 
 def check_limited(actions: Mapping[str, Action]) -> None:
@@ -54,7 +51,23 @@ def check_limited(actions: Mapping[str, Action]) -> None:
         raise AssertionError(f"destructive actions no safety limit counts: {sorted(unlimited)}")
 
 
+def check_kinds_limited(types: tuple[type[Change], ...]) -> None:
+    """Refuse a kind with a destructive action no limit counts, or a limit safety lacks."""
+    for change_type in types:
+        destructive = {a for a in change_type.phases if ACTIONS[a].destructive}
+        unlimited = destructive - set(change_type.limits)
+        if unlimited:
+            raise AssertionError(
+                f"{change_type.__name__}: destructive actions no safety limit counts: "
+                f"{sorted(unlimited)}"
+            )
+        unknown = set(change_type.limits.values()) - set(LIMITS)
+        if unknown:
+            raise AssertionError(f"{change_type.__name__}: no safety limits {sorted(unknown)}")
+
+
 check_limited(ACTIONS)
+check_kinds_limited(CHANGE_TYPES)
 
 
 def check_safety(
@@ -102,9 +115,8 @@ def refuse_protected(plan: Plan, actual: State, workspace: Workspace, desired: S
     }
     kept: list[Change] = []
     for change in plan.changes:
-        if change.kind in ("user", "license") and change.action in PROTECTED_ACTIONS:
-            renamed_from = change.from_ if isinstance(change, UserChange) else None
-            touched = {change.key, renamed_from} - {None}
+        if change.action in change.protected:
+            touched = {change.key, getattr(change, "from_", None)} - {None}
             accounts = {renamed.get(a) or a for a in touched}
             why = _protection(touched, accounts, protected, guarded, admins)
             if why:
@@ -168,13 +180,10 @@ def _check_unmatched(plan: Plan, missing: list[tuple[int, str]]) -> None:
     account, or creates it and suspends no marked account Git does not name (which could be
     it, renamed)."""
     # A restored account is the one protected: it comes back with its id.
-    restored = {c.key for c in plan.changes if c.kind == "user" and c.action == "undelete"}
-    created = {c.key for c in plan.changes if c.kind == "user" and c.action == "create"}
-    orphans = sorted(
-        c.key
-        for c in plan.changes
-        if c.kind == "user" and c.action == "suspend" and c.reason == ORPHANED
-    )
+    users = [c for c in plan.changes if isinstance(c, UserChange)]
+    restored = {c.key for c in users if c.action == "undelete"}
+    created = {c.key for c in users if c.action == "create"}
+    orphans = sorted(c.key for c in users if c.action == "suspend" and c.reason == ORPHANED)
     unmatched: list[Unmatched] = []
     for index, address in missing:
         if address in restored:
@@ -273,7 +282,7 @@ def over_seats(plan: Plan, actual: State, workspace: Workspace) -> list[str]:
     used = Counter(actual.licenses.values())
     added: Counter[str] = Counter()
     for change in plan.changes:
-        if change.kind != "license":
+        if not isinstance(change, LicenseChange):
             continue
         sku = change.fields["sku"]
         if sku.old != NO_LICENSE:
@@ -290,7 +299,17 @@ def over_seats(plan: Plan, actual: State, workspace: Workspace) -> list[str]:
 
 
 def suspended(plan: Plan) -> set[str]:
-    return {c.key for c in plan.changes if c.kind == "user" and c.action == "suspend"}
+    return {c.key for c in plan.changes if isinstance(c, UserChange) and c.action == "suspend"}
+
+
+def counted(plan: Plan) -> dict[str, list[Change]]:
+    """The plan's changes each safety limit counts (every limit listed)."""
+    by_limit: dict[str, list[Change]] = {limit: [] for limit in LIMITS}
+    for change in plan.changes:
+        limit = change.limits.get(change.action)
+        if limit is not None:
+            by_limit[limit].append(change)
+    return by_limit
 
 
 def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
@@ -305,14 +324,11 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
     if members is None:
         members = sum(len(g.members) for g in actual.groups.values())
     entra_members = sum(len(m) for m in actual.entra.members.values()) if actual.entra else 0
-    counts = plan.summary()
-    # Member removals are counted per directory, each against its own memberships.
-    entra_removals = sum(
-        1 for c in plan.changes if c.kind == "entra_membership" and c.action == "remove_member"
-    )
+    by_limit = counted(plan)
+    counts = {limit: len(changes) for limit, changes in by_limit.items()}
     # Offboarding steps count with the suspensions, by account: an account suspended and
     # signed out counts once, one signed out or revoked later counts too.
-    offboarded = {c.key for c in plan.changes if c.kind == "user" and c.action in OFFBOARDING}
+    offboarded = {c.key for c in by_limit["suspensions"]}
     # Licenses taken away or changed (a rule's typo can move a whole team to another SKU),
     # of the licensed accounts this repository manages.
     licensed = bases.get("licensed")
@@ -332,28 +348,29 @@ def _limits(plan: Plan, actual: State, workspace: Workspace) -> list[Limit]:
         ),
         Limit(
             "deletions",
-            counts.get("delete", 0),
+            counts["deletions"],
             safety.max_delete,
             safety.max_delete_percent,
             managed,
         ),
+        # Member removals are counted per directory, each against its own memberships.
         Limit(
             "member removals",
-            counts.get("remove_member", 0) - entra_removals,
+            counts["member removals"],
             safety.max_member_removals,
             safety.max_member_removals_percent,
             members,
         ),
         Limit(
             "license revocations and changes",
-            counts.get("revoke_license", 0) + counts.get("change_license", 0),
+            counts["license revocations and changes"],
             safety.max_license_revocations,
             safety.max_license_revocations_percent,
             licensed,
         ),
         Limit(
             "Entra member removals",
-            entra_removals,
+            counts["Entra member removals"],
             safety.max_member_removals,
             safety.max_member_removals_percent,
             entra_members,

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import google.auth
 import pytest
 
 from reconciler.cli import main
@@ -20,14 +19,9 @@ from .support import CI_VARIABLES, Run, Tenant, copy_example
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No application default credentials, no actor or CI run from the caller's environment,
-    no colour, and no git repository above the test's folder (loopback only, and no
-    endpoint from the environment: tests/conftest.py)."""
-
-    def no_adc(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("a test reached for application default credentials")
-
-    monkeypatch.setattr(google.auth, "default", no_adc)
+    """No actor or CI run from the caller's environment, no colour, and no git repository
+    above the test's folder (loopback only, no endpoint from the environment and no
+    application default credentials: tests/conftest.py)."""
     for name in CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")

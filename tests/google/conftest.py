@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import google.auth
 import httplib2
 import pytest
 from ruamel.yaml import YAML
@@ -73,17 +72,6 @@ def _example_tenant() -> dict[str, Any]:
     )
     doc["groups"].append({"email": "empty@example.com", "name": "Nobody Yet", "members": []})
     return doc
-
-
-@pytest.fixture(autouse=True)
-def _no_adc(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No application default credentials: a test that would reach for them fails instead
-    (loopback only, and no endpoint from the environment: tests/conftest.py)."""
-
-    def no_adc(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("a test reached for application default credentials")
-
-    monkeypatch.setattr(google.auth, "default", no_adc)
 
 
 def start_emulator(seed: Any) -> EmulatorServer:

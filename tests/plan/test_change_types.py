@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from reconciler.plan.change import ACTIONS, FieldChange
+from reconciler.plan.change import ACTIONS, Change, FieldChange
 from reconciler.plan.kinds import (
     CHANGE_TYPES,
+    DECLARED,
     PHASES,
     GroupChange,
     MembershipChange,
     OrgUnitChange,
     UserChange,
     change_from_json,
+    check_kinds,
 )
 
 
@@ -100,3 +104,42 @@ def test_a_change_names_the_keys_it_needs_and_whether_it_establishes_its_own() -
     assert establishing == {"create", "undelete", "rename", "adopt"}
     assert OrgUnitChange("update", "/A").establishes()
     assert not UserChange("update", "a@x.io").establishes()
+
+
+def test_every_kind_declares_what_the_guards_ask_of_it() -> None:
+    """A targeted plan's scope and the safety limits and protection ask the type, so a new
+    kind is its own module and its line in CHANGE_TYPES: nothing elsewhere names it."""
+    for change_type in CHANGE_TYPES:
+        for name in DECLARED:
+            assert any(name in vars(t) for t in change_type.__mro__[:-2]), (change_type, name)
+    check_kinds(CHANGE_TYPES)  # what the import runs
+
+
+def test_a_kind_that_does_not_declare_them_is_refused() -> None:
+    @dataclass(frozen=True)
+    class NoteChange(Change):
+        kind = "note"
+        label = "note"
+        plural = "notes"
+        phases = {"update": 999}
+
+    with pytest.raises(AssertionError, match=r"NoteChange does not declare \['scoped_by'"):
+        check_kinds((NoteChange,))
+
+    @dataclass(frozen=True)
+    class WrongChange(NoteChange):
+        scoped_by = "accounts"
+        limits = {}
+        protected = frozenset()
+
+    with pytest.raises(AssertionError, match="no Scope set of that name"):
+        check_kinds((WrongChange,))
+
+    @dataclass(frozen=True)
+    class StrayChange(NoteChange):
+        scoped_by = None
+        limits = {"delete": "deletions"}
+        protected = frozenset({"suspend"})
+
+    with pytest.raises(AssertionError, match=r"no actions \['delete', 'suspend'\]"):
+        check_kinds((StrayChange,))

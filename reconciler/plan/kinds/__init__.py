@@ -40,6 +40,26 @@ PHASE_RANK: Mapping[tuple[str, str], int] = {
 }
 
 
+# What every kind must say of itself for the plan's guards (Change): the targeted plan's
+# scope (reconciler/scope.py) and the safety limits and protection (plan/safety.py) ask the
+# type, never its kind's name.
+DECLARED: tuple[str, ...] = ("scoped_by", "limits", "protected")
+
+
+def check_kinds(types: tuple[type[Change], ...]) -> None:
+    """Refuse kinds that do not declare what the guards need, or whose `limits` and
+    `protected` name actions they lack."""
+    for change_type in types:
+        missing = [name for name in DECLARED if not hasattr(change_type, name)]
+        if missing:
+            raise AssertionError(f"{change_type.__name__} does not declare {missing}")
+        if change_type.scoped_by not in ("users", "groups", "entra", None):
+            raise AssertionError(f"{change_type.__name__}.scoped_by: no Scope set of that name")
+        strange = (set(change_type.limits) | change_type.protected) - set(change_type.phases)
+        if strange:
+            raise AssertionError(f"{change_type.__name__}: no actions {sorted(strange)}")
+
+
 def _check_tables() -> None:
     # One phase is one batch of one kind: two (kind, action) pairs never share a rank.
     ranks = list(PHASE_RANK.values())
@@ -48,6 +68,7 @@ def _check_tables() -> None:
     unknown = {action for _, action in PHASES} - set(ACTIONS)
     if unknown:
         raise AssertionError(f"actions missing from the action table: {sorted(unknown)}")
+    check_kinds(CHANGE_TYPES)
 
 
 _check_tables()
@@ -66,6 +87,7 @@ def change_from_json(data: dict[str, Any]) -> Change:
 __all__ = [
     "BY_KIND",
     "CHANGE_TYPES",
+    "DECLARED",
     "PHASES",
     "PHASE_RANK",
     "EntraGroupChange",
@@ -78,4 +100,5 @@ __all__ = [
     "RenamableChange",
     "UserChange",
     "change_from_json",
+    "check_kinds",
 ]

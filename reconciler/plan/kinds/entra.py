@@ -24,6 +24,9 @@ class EntraGroupChange(Change):
     kind = "entra_group"
     label = "Entra group"
     plural = "Entra groups"
+    scoped_by = "entra"
+    limits = {}
+    protected = frozenset()
     # After every Google change: Google stays the first directory a plan brings about.
     phases = {"create": 180, "adopt": 182, "update": 184}
 
@@ -36,6 +39,10 @@ class EntraMembershipChange(Change):
     kind = "entra_membership"
     label = "Entra membership"
     plural = "Entra members"
+    scoped_by = "entra"  # by its group, whoever the member is
+    # Counted apart from Google's: each directory against its own memberships.
+    limits = {"remove_member": "Entra member removals"}
+    protected = frozenset()
     # After the groups exist (created, adopted); additions before removals, as in Google.
     phases = {"add_member": 190, "remove_member": 195}
 
@@ -60,6 +67,9 @@ class EntraMembershipChange(Change):
         # The group, and a nested group the plan creates in Entra (its display name).
         nested = [self.member or ""] if self.member_type == "GROUP" else []
         return [self.group or "", *nested]
+
+    def scope_keys(self) -> tuple[str | None, ...]:
+        return (self.group,)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.phase, self.group or "", self.key, self.member or "")

@@ -14,6 +14,9 @@ class GroupSettingsChange(Change):
     kind = "group_settings"
     label = "group settings"
     plural = "group settings"
+    scoped_by = "groups"
+    limits = {}
+    protected = frozenset()
     # After the group exists (created, renamed, adopted, updated), before its members: a
     # group never holds members under settings Git did not ask for longer than it must.
     phases = {"update": 125}

@@ -23,6 +23,14 @@ class LicenseChange(Change):
     kind = "license"
     label = "license"
     plural = "licenses"
+    scoped_by = "users"
+    # A rule's typo can move a whole team to another SKU: changes count with revocations.
+    limits = {
+        "revoke_license": "license revocations and changes",
+        "change_license": "license revocations and changes",
+    }
+    # A revocation takes a person's Google services away.
+    protected = frozenset({"revoke_license"})
     # After the accounts exist (created, renamed, restored, unsuspended); revocations first
     # so the seats they free are there for the assignments.
     phases = {"revoke_license": 92, "change_license": 94, "assign_license": 96}

@@ -14,6 +14,9 @@ class MembershipChange(Change):
     kind = "membership"
     label = "membership"
     plural = "members"
+    scoped_by = "groups"  # by its group, whoever the member is
+    limits = {"remove_member": "member removals"}
+    protected = frozenset()
     # After users and groups are created, renamed and restored; before suspensions.
     phases = {"add_member": 130, "update_member": 140, "remove_member": 150}
 
@@ -32,6 +35,9 @@ class MembershipChange(Change):
 
     def needs(self) -> list[str]:
         return [self.group or "", self.member or ""]
+
+    def scope_keys(self) -> tuple[str | None, ...]:
+        return (self.group,)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.phase, self.group or "", self.key, self.member or "")

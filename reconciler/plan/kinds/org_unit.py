@@ -12,6 +12,9 @@ class OrgUnitChange(Change):
     kind = "org_unit"
     label = "org unit"
     plural = "org units"
+    scoped_by = None  # org units are read whole: every targeted plan has their changes
+    limits = {}
+    protected = frozenset()
     # First: users are created and moved into units that exist.
     phases = {"create": 10, "update": 20}
 

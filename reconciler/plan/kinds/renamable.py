@@ -24,6 +24,9 @@ class RenamableChange(Change):
     def needs(self) -> list[str]:
         return [self.key, self.from_] if self.from_ else [self.key]
 
+    def scope_keys(self) -> tuple[str | None, ...]:
+        return (self.key, self.from_)
+
     def identity(self) -> tuple[Any, ...]:
         return (*super().identity(), self.from_)
 

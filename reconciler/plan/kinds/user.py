@@ -21,6 +21,18 @@ class UserChange(RenamableChange):
     kind = "user"
     label = "user"
     plural = "users"
+    scoped_by = "users"
+    # What the suspensions' limit counts (by account): suspensions and offboarding steps.
+    limits = {
+        "suspend": "suspensions",
+        "sign_out": "suspensions",
+        "revoke_tokens": "suspensions",
+        "transfer_data": "suspensions",
+        "delete": "deletions",
+    }
+    # Signing out is not among them: it takes nothing away for good, and an incident
+    # responder may need it on any account (sign_out_after).
+    protected = frozenset({"suspend", "rename", "delete", "revoke_tokens", "transfer_data"})
     # Renames before creates, so an address is claimed only after every release that can
     # free it; suspensions, offboarding steps and deletions last, after memberships have moved.
     phases = {
