@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.emulator import transfers
+from reconciler.emulator.transfers import CALENDAR, DRIVE
+
 from .support import assert_no_changes_left, edit, heads, plan_json
 
 SAM = "sam.okafor@example.com"
@@ -249,3 +252,33 @@ def test_remove_from_groups_and_org_unit_take_suspended_accounts_out(
     assert users[james]["orgUnitPath"] == users[SAM]["orgUnitPath"] == "/Former staff"
     assert "sales@example.com" not in groups_of(tenant, james)
     assert_no_changes_left(cli, state_dir)
+
+
+@pytest.mark.parametrize("missing", [CALENDAR, DRIVE])
+def test_a_transfer_google_cannot_make_whole_fails_and_nothing_is_deleted(
+    state_dir: Path, emulator, cli, monkeypatch: pytest.MonkeyPatch, missing: str
+):
+    """applications.list without Drive or Calendar (a name Google changed, an application
+    turned off): the transfer is not requested without it (it would complete, and the
+    delete would take that data with the account); the change fails naming the user and the
+    application, and Sam is suspended, not deleted."""
+    tenant = emulator(transfer_delay_ms=0)
+    name = transfers.APPLICATIONS[missing][0]
+    monkeypatch.delitem(transfers.APPLICATIONS, missing)
+    offboarding_on(state_dir)
+    edit(
+        state_dir / "users" / "engineering.yaml",
+        SAM_ENTRY,
+        SAM_ENTRY + "    state: deleted\n    offboarding: {delete_after_days: 0}\n",
+    )
+    run = cli("apply", state_dir, "--auto-approve")
+    assert run.code != 0
+    assert f"transfer_data {SAM}: the Data Transfer API lists no application named '{name}'" in (
+        run.text
+    )
+    sam = tenant.users()[SAM]
+    assert sam["suspended"] is True
+    assert transfers_from(tenant, sam["id"]) == []
+    plan = plan_json(cli, state_dir)
+    assert ("delete", SAM) not in heads(plan)
+    assert ("transfer_data", SAM) in heads(plan)
