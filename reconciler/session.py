@@ -23,11 +23,14 @@ from reconciler.scope import git_bases, restrict, safety_bases
 
 
 @contextmanager
-def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
+def google_session(
+    desired: Desired, *, read_only: bool, offboarding: bool = False
+) -> Iterator[GoogleClient]:
     """A client for the directory's provider. With `provider.kind: emulator` and no
     RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant. With an
-    `entra:` block, the client carries a Microsoft Graph connection too (`client.graph`)."""
-    with _google(desired, read_only=read_only) as client:
+    `entra:` block, the client carries a Microsoft Graph connection too (`client.graph`).
+    `offboarding`: with offboarding's scopes even when nothing configures it (report)."""
+    with _google(desired, read_only=read_only, offboarding=offboarding) as client:
         entra = desired.workspace.entra
         if entra is None:
             yield client
@@ -40,9 +43,9 @@ def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClien
 
 
 @contextmanager
-def _google(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
+def _google(desired: Desired, *, read_only: bool, offboarding: bool) -> Iterator[GoogleClient]:
     ws, root = desired.workspace, desired.tree.root
-    offboarding = configured(ws, list(desired.state.users.values()))
+    offboarding = offboarding or configured(ws, list(desired.state.users.values()))
     scopes = {
         "offboarding": offboarding,
         "licenses": ws.licenses is not None,

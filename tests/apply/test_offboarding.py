@@ -282,3 +282,31 @@ def test_a_transfer_google_cannot_make_whole_fails_and_nothing_is_deleted(
     plan = plan_json(cli, state_dir)
     assert ("delete", SAM) not in heads(plan)
     assert ("transfer_data", SAM) in heads(plan)
+
+
+def test_the_report_reads_every_suspended_account_of_ours_offboarding_or_not(
+    state_dir: Path, emulator, cli
+):
+    """Without an `offboarding:` block the first apply only suspends Sam (no longer bound),
+    his two OAuth grants and app password left live. `plan` reads none of them (no more
+    calls than before); `report` reads every suspended account of ours and lists them."""
+    tenant = emulator()
+    assert cli("apply", state_dir, "--auto-approve").code == 0
+    assert tenant.users()[SAM]["suspended"] is True
+    reads = ("directory.tokens.list", "directory.asps.list", "datatransfer.transfers.list")
+    before = {m: tenant.calls(m) for m in reads}
+    assert cli("plan", state_dir).code == 0
+    assert {m: tenant.calls(m) for m in reads} == before
+    run = cli("report", state_dir, "--format", "json")
+    assert run.code == 0, run.text
+    rows = json.loads(run.out)["sections"]["offboarding"]
+    found = {(r["key"], r["detail"], r["finding"]) for r in rows}
+    assert (SAM, "suspended, still has 2 OAuth grant(s), 1 app password(s)", True) in found
+    assert (
+        SAM,
+        "suspended, data not transferred (transfers since the suspension: none); "
+        "no `transfer_to` is said",
+        False,
+    ) in found
+    # Sam's reads, and James's (state: suspended): one tokens listing each.
+    assert tenant.calls("directory.tokens.list") - before["directory.tokens.list"] == 2
