@@ -25,13 +25,15 @@ ANA = "ana.ruiz@example.com"
 SAM_ENTRY = "  - email: sam.okafor@example.com\n"
 
 
-def offboarding_on(state_dir: Path, org_unit: bool = False) -> None:
+def offboarding_on(state_dir: Path, org_unit: bool = False, keep_licenses: bool = True) -> None:
     """Uncomment the example's `offboarding:` block (the org unit line only if asked). The
-    example's licenses are kept on suspension here: given back (`on_suspend: revoke`) they
-    would go once the transfers complete, whenever that is, and a plan's changes would
-    depend on the time (tests/plan/test_licenses.py covers that wait)."""
+    example's licenses are kept on suspension here unless told: given back (`on_suspend:
+    revoke`) they would go once the transfers complete, whenever that is, and a plan's
+    changes would depend on the time (tests/plan/test_licenses.py covers that wait, and
+    test_offboarding_readme.py the README's run, which waits for the transfers)."""
     ws = state_dir / "workspace.yaml"
-    ws.write_text(ws.read_text().replace("on_suspend: revoke", "on_suspend: keep"))
+    if keep_licenses:
+        ws.write_text(ws.read_text().replace("on_suspend: revoke", "on_suspend: keep"))
     lines, inside = [], False
     for line in ws.read_text().splitlines(keepends=True):
         inside = line.startswith("# offboarding:") or (inside and line.startswith("#   "))
