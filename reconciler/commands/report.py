@@ -7,10 +7,9 @@ offboarding: suspended accounts of ours that still have OAuth grants, app passwo
 codes, or whose data no transfer since their latest suspension holds (read for every
 suspended account of ours, offboarding configured or not; a finding where `transfer_to` asks
 for a transfer, listed for review where nothing is said, not listed under `transfer_to:
-none`), and the deletions that wait;
-and, with a `licenses:` block,
-licenses: seats used per SKU (a finding past `licenses.seats`), accounts whose license is
-not the one Git's rules give, and suspended accounts that still hold one.
+none`), and the deletions that wait; and, with a `licenses:` block, licenses: seats used
+per SKU (a finding past `licenses.seats`), accounts whose license is not the one Git's rules
+give, and suspended accounts that still hold one.
 """
 
 from __future__ import annotations
