@@ -243,11 +243,14 @@ def report(directory: Path, fmt_: str, detailed_exitcode: bool, days: int) -> No
     from reconciler.commands.report import add_expiring, build_report, render_report
     from reconciler.desired import load_desired
     from reconciler.desired.expiry import expiring_within, today
+    from reconciler.google.fetch_offboarding import read_for_report
     from reconciler.session import google_session, plan_for
 
     desired = load_desired(directory)
-    with google_session(desired, read_only=True) as client:
+    # Offboarding's scopes whatever is configured: every suspended account of ours is read.
+    with google_session(desired, read_only=True, offboarding=True) as client:
         the_plan, actual = plan_for(desired, client)
+        read_for_report(client, actual, desired.workspace)
     found = build_report(desired.state, actual.state, the_plan, desired.workspace)
     soon = expiring_within(desired.tree.dated, today(), days)
     add_expiring(found, soon, desired.tree.root)

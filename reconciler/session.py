@@ -21,22 +21,29 @@ from reconciler.scope import git_bases, restrict, safety_bases
 
 
 @contextmanager
-def google_session(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
+def google_session(
+    desired: Desired, *, read_only: bool, offboarding: bool = False
+) -> Iterator[GoogleClient]:
     """A client for the directory's provider. With `provider.kind: emulator` and no
     RECONCILER_GOOGLE_ENDPOINT, an in-process emulator serves the directory's tenant. Every
     target then opens what it needs beyond it, in the registry's order (with an `entra:`
-    block, a Microsoft Graph connection: `client.graph`), closed in the reverse order."""
-    with _google(desired, read_only=read_only) as client, ExitStack() as opened:
+    block, a Microsoft Graph connection: `client.graph`), closed in the reverse order.
+    `offboarding`: with offboarding's scopes even when nothing configures it (report)."""
+    with (
+        _google(desired, read_only=read_only, offboarding=offboarding) as client,
+        ExitStack() as opened,
+    ):
         for target in TARGETS:
             opened.enter_context(target.connect(desired, client))
         yield client
 
 
 @contextmanager
-def _google(desired: Desired, *, read_only: bool) -> Iterator[GoogleClient]:
+def _google(desired: Desired, *, read_only: bool, offboarding: bool) -> Iterator[GoogleClient]:
     ws, root = desired.workspace, desired.tree.root
     # The scopes the targets ask of Google's credentials (GoogleClient.connect's flags).
     scopes = {name: on for target in TARGETS for name, on in target.scopes(desired).items()}
+    scopes["offboarding"] = scopes.get("offboarding", False) or offboarding
     if ws.provider.kind == "emulator":
         provider = ws.provider.as_google()  # reached over loopback, as if it were Google
         if not os.environ.get(ENDPOINT_ENV):

@@ -4,10 +4,12 @@ Sections: accounts Google has that Git does not name (unmanaged), accounts Git b
 Google lacks (missing), attribute and membership drift, accounts another repository manages,
 privileged access (super and delegated admins) with whether Git names them, and
 offboarding: suspended accounts of ours that still have OAuth grants, app passwords or backup
-codes, or whose data is not transferred (as far as the plan read them: offboarding reads them
-for the accounts it works on), and the deletions that wait; and, with a `licenses:` block,
-licenses: seats used per SKU (a finding past `licenses.seats`), accounts whose license is
-not the one Git's rules give, and suspended accounts that still hold one.
+codes, or whose data no transfer since their latest suspension holds (read for every
+suspended account of ours, offboarding configured or not; a finding where `transfer_to` asks
+for a transfer, listed for review where nothing is said, not listed under `transfer_to:
+none`), and the deletions that wait; and, with a `licenses:` block, licenses: seats used
+per SKU (a finding past `licenses.seats`), accounts whose license is not the one Git's rules
+give, and suspended accounts that still hold one.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.desired.expiry import Dated
+from reconciler.plan.offboarding import covering_transfers, policy_for
 from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe
 from reconciler.plan.safety import protected_accounts
 from reconciler.plan.user_changes import NO_LONGER_BOUND
 from reconciler.settings import Workspace
 from reconciler.skus import shown
-from reconciler.state import State
+from reconciler.state import State, User
 
 SECTIONS = {
     "unmanaged": "Accounts in Google that Git does not name",
@@ -112,7 +115,10 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
             report.sections["drift"].append(Row(change.key, _drift_detail(change)))
     for change in plan.refused:
         report.sections["drift"].append(Row(change.key, describe(change)))
-    _offboarding(actual, plan, ours, report)
+    git_users = {
+        addresses[a]: u for u in desired.users.values() for a in _names(u) if a in addresses
+    }
+    _offboarding(actual, plan, workspace, git_users, report)
     _licenses(actual, workspace, report)
     return report
 
@@ -141,10 +147,22 @@ def _licenses(actual: State, workspace: Workspace, report: Report) -> None:
             rows.append(Row(email, f"suspended, still holds {name}{whose}"))
 
 
-def _offboarding(actual: State, plan: Plan, ours: str, report: Report) -> None:
+def _names(user: User) -> tuple[str, ...]:
+    return (user.email, *user.previous_emails)
+
+
+def _offboarding(
+    actual: State, plan: Plan, workspace: Workspace, git_users: dict[str, User], report: Report
+) -> None:
+    """Suspended accounts of ours with what still lets someone in, or data no transfer since
+    the latest suspension holds (an account the plan brings back is not listed)."""
     rows = report.sections["offboarding"]
+    back = {c.key for c in plan.changes if c.kind == "user" and c.action == "unsuspend"}
     for account in sorted(actual.users.values(), key=lambda u: u.email):
-        if account.owner != ours or not account.suspended:
+        if account.owner != workspace.ownership.id or not account.suspended:
+            continue
+        user = git_users.get(account.email)
+        if user is not None and user.email in back:
             continue
         creds = account.credentials
         if creds is not None and creds.any:
@@ -152,13 +170,17 @@ def _offboarding(actual: State, plan: Plan, ours: str, report: Report) -> None:
             parts += [f"{len(creds.asps)} app password(s)"] if creds.asps else []
             parts += ["backup codes"] if creds.backup_codes else []
             rows.append(Row(account.email, "suspended, still has " + ", ".join(parts)))
-        if account.transfers is not None:
-            done = any(t.status.lower() == "completed" for t in account.transfers)
-            if not done:
-                shown = ", ".join(f"{t.id} {t.status}" for t in account.transfers) or "none"
-                rows.append(
-                    Row(account.email, f"suspended, data not transferred (transfers: {shown})")
-                )
+        to = policy_for(workspace, user).transfer_to
+        if account.transfers is None or to == "none":
+            continue
+        covering = covering_transfers(account)
+        if not any(t.status.lower() == "completed" for t in covering):
+            shown = ", ".join(f"{t.id} {t.status}" for t in covering) or "none"
+            detail = f"suspended, data not transferred (transfers since the suspension: {shown})"
+            if to is None:  # nothing asks for a transfer (someone on leave): for review
+                rows.append(Row(account.email, detail + "; no `transfer_to` is said", False))
+            else:
+                rows.append(Row(account.email, detail))
     for note in plan.notes:
         if note.startswith("delete of ") and " waits: " in note:
             head, _, why = note.partition(" waits: ")

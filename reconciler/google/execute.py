@@ -196,7 +196,11 @@ class DirectoryRunner:
                 notes = self.release_notes.get(id(change), [])
                 self.run.finished(ChangeResult(change, "failed", "; ".join(unreleased), notes))
                 continue
-            first, later = _CALLS[type(change)][change.action](self, change)
+            try:
+                first, later = _CALLS[type(change)][change.action](self, change)
+            except ops.TransferRefused as refused:
+                self.run.finished(ChangeResult(change, "failed", str(refused)))
+                continue
             todo.append((change, first, later))
         errors: dict[int, list[str]] = {}
         notes: dict[int, list[str]] = {

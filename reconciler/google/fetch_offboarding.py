@@ -9,7 +9,9 @@
 
 Which accounts: those Git suspends or deletes (Git users, matched by address as the diff
 matches them, and the accounts marked as ours that Git no longer names), whose offboarding
-settings ask for it. Without an `offboarding:` block nothing here is read.
+settings ask for it. Without an `offboarding:` block nothing here is read for a plan.
+`reconciler report` reads more, after the plan (`read_for_report`): the credentials and
+transfers of every suspended account marked as ours that the plan did not read.
 """
 
 from __future__ import annotations
@@ -57,6 +59,20 @@ def accounts_to_read(
         if orphan and account.email.rpartition("@")[2] in domains:
             consider(account, None)
     return sorted(creds), sorted(transfers)
+
+
+def read_for_report(client: GoogleClient, actual: Actual, workspace: Workspace) -> None:
+    """Add to `actual` the credentials and transfers of every suspended account marked as
+    ours that the plan's read left out (report only: a plan reads what it acts on)."""
+    ours = workspace.ownership.id
+    suspended = sorted(
+        (u for u in actual.state.users.values() if u.owner == ours and u.suspended),
+        key=lambda u: u.email,
+    )
+    credentials = [u.email for u in suspended if u.credentials is None]
+    transfers = [u.email for u in suspended if u.transfers is None]
+    if credentials or transfers:
+        read_offboarding(client, actual, credentials, transfers)
 
 
 def read_offboarding(

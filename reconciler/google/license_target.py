@@ -30,6 +30,7 @@ from reconciler.google.licensing import (
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import LicenseChange
 from reconciler.plan.plan import Plan
+from reconciler.problems import ReconcilerError
 from reconciler.target import Run
 
 if TYPE_CHECKING:
@@ -73,11 +74,16 @@ class LicensingTarget:
 
 
 def license_call(client: GoogleClient, change: Change) -> Call:
-    """The Licensing API call that makes one license change."""
+    """The Licensing API call that makes one license change (an action it does not know is
+    an error, never taken for a revocation)."""
     assert isinstance(change, LicenseChange)
     sku = change.fields["sku"]
-    if change.action == "assign_license":
-        return assign_call(client, change.product, sku.new, change.key)
-    if change.action == "change_license":
-        return reassign_call(client, change.product, sku.old, sku.new, change.key)
-    return revoke_call(client, change.product, sku.old, change.key)
+    match change.action:
+        case "assign_license":
+            return assign_call(client, change.product, sku.new, change.key)
+        case "change_license":
+            return reassign_call(client, change.product, sku.old, sku.new, change.key)
+        case "revoke_license":
+            return revoke_call(client, change.product, sku.old, change.key)
+        case action:
+            raise ReconcilerError(f"license of {change.key}: no Licensing call for {action!r}")

@@ -42,6 +42,7 @@ from reconciler.google.marker import (
     schema_fields,
 )
 from reconciler.google.retry import NOT_READY_MESSAGES
+from reconciler.problems import ReconcilerError
 from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
 
 ALREADY_GONE = {404: "already gone"}
@@ -227,6 +228,13 @@ TRANSFERRED_APPLICATIONS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+APPLICATION_NAMES = {"drive and docs": "Drive and Docs", "calendar": "Calendar"}
+
+
+class TransferRefused(ReconcilerError):
+    """A transfer that would leave data behind is not requested: its change fails."""
+
+
 def transfer_data(
     client: GoogleClient,
     email: str,
@@ -235,13 +243,24 @@ def transfer_data(
     new_owner_id: str,
     apps: list[dict[str, Any]],
 ) -> Call:
-    """Request the transfer of the account's Drive and Calendar data to `recipient`."""
+    """Request the transfer of the account's Drive and Calendar data to `recipient`; refused
+    (TransferRefused) when applications.list lacks either: a transfer without it would
+    complete, the delete would follow, and that data would go with the account."""
     chosen = [
         {"applicationId": a["id"], "applicationTransferParams": params}
         for a in apps
         for name, params in TRANSFERRED_APPLICATIONS.items()
         if str(a.get("name", "")).lower() == name and a.get("id")
     ]
+    listed = {str(a.get("name", "")).lower() for a in apps if a.get("id")}
+    missing = [name for name in TRANSFERRED_APPLICATIONS if name not in listed]
+    if missing:
+        names = " and ".join(f"'{APPLICATION_NAMES[m]}'" for m in missing)
+        raise TransferRefused(
+            f"transfer_data {email}: the Data Transfer API lists no application named {names} "
+            "(applications.list), so its data cannot all be transferred; nothing is requested, "
+            "and the account is not deleted while no transfer of it completes"
+        )
     body = {
         "oldOwnerUserId": old_owner_id,
         "newOwnerUserId": new_owner_id,

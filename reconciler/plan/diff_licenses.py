@@ -15,7 +15,7 @@ from __future__ import annotations
 from reconciler.plan.change import FieldChange
 from reconciler.plan.diff_context import DiffContext
 from reconciler.plan.kinds import LicenseChange
-from reconciler.plan.offboarding import policy_for
+from reconciler.plan.offboarding import covering_transfers, policy_for
 from reconciler.skus import NO_LICENSE, shown
 from reconciler.state import User
 
@@ -72,11 +72,12 @@ def _revoke_suspended(
 
 def _transfer_waits(context: DiffContext, user: User | None, account: User) -> str | None:
     """What the revocation of a leaving account's license waits for: the data transfer its
-    offboarding asks for, until it has completed (a license is what its data lives under)."""
+    offboarding asks for, until one that covers its latest suspension has completed (a
+    license is what its data lives under)."""
     to = policy_for(context.workspace, user).transfer_to
     if to is None or to == "none":
         return None
-    if any(t.status.lower() == "completed" for t in account.transfers or ()):
+    if any(t.status.lower() == "completed" for t in covering_transfers(account)):
         return None
     return "its data transfer has completed"
 

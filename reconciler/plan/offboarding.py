@@ -8,15 +8,19 @@ plans none of them again:
 - `sign_out` (users.signOut), while the marker's `signedOutAt` is older than its
   `suspendedAt` (or missing), or older than the user's `sign_out_after`;
 - `revoke_tokens`, while Google lists OAuth grants, app passwords or backup codes;
-- `transfer_data`, while no transfer from the account is new, in progress or completed;
+- `transfer_data`, while no transfer from the account that covers its latest suspension
+  (`covering_transfers`: requested at or after it) is new, in progress or completed; an
+  account already suspended with no suspension date on its marker is suspended again, which
+  records the date the transfer is compared with;
 - `require_password_change`, while the marker's `passwordChangeAt` is older than the
   user's `require_password_change_after`;
 - the org unit move (an `update` of `org_unit`) and the group removals (`remove_member`)
   are the usual changes, with offboarding as their reason.
 
 A `state: deleted` user is deleted only once its data is safe: after a completed transfer
-(or `transfer_to: none`, said) and `delete_after_days` after its suspension; until then it
-is suspended and offboarded, and a note says why the delete waits.
+that covers its latest suspension (or `transfer_to: none`, said) and `delete_after_days`
+after its suspension; until then it is suspended and offboarded, and a note says why the
+delete waits.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from reconciler.plan.change import FieldChange
 from reconciler.plan.kinds import UserChange
 from reconciler.problems import ReconcilerError
 from reconciler.settings import Offboarding, Workspace
-from reconciler.state import User
+from reconciler.state import Transfer, User
 
 if TYPE_CHECKING:
     from reconciler.plan.diff_context import DiffContext
@@ -126,11 +130,10 @@ def delete_waits(user: User, account: User, context: DiffContext) -> list[str]:
     if policy.transfer_to is None:
         why.append(f"no `transfer_to` is said for it; {SAY_TRANSFER_TO}")
     elif policy.transfer_to != "none":
-        done = [t for t in account.transfers or () if t.status.lower() == "completed"]
+        covering = covering_transfers(account)
+        done = [t for t in covering if t.status.lower() == "completed"]
         if not done:
-            under_way = [
-                t for t in account.transfers or () if t.status.lower() in TRANSFER_UNDER_WAY
-            ]
+            under_way = [t for t in covering if t.status.lower() in TRANSFER_UNDER_WAY]
             if under_way:
                 why.append(f"its data transfer ({under_way[0].id}) is {under_way[0].status}")
             else:
@@ -155,6 +158,29 @@ def delete_waits(user: User, account: User, context: DiffContext) -> list[str]:
     return why
 
 
+def covering_transfers(account: User) -> tuple[Transfer, ...]:
+    """The transfers from `account` that cover its latest suspension: requested at or after
+    the `suspendedAt` of its marker (README, "Offboarding"). An older one, however complete,
+    left out what the person made since (rehired, then offboarded again). None covers an
+    account not suspended yet (the plan suspends it now), one whose suspension date is not
+    known (suspended outside this tool, or before the date was kept: the plan records it,
+    and a transfer requested after it covers it), nor a transfer without a request time."""
+    since = parse_time(account.suspended_at) if account.suspended else None
+    if since is None:
+        return ()
+    found = []
+    for t in account.transfers or ():
+        at = parse_time(t.request_time)
+        if at is not None and at >= since:
+            found.append(t)
+    return tuple(found)
+
+
+def undated(account: User) -> bool:
+    """An account suspended without a readable suspension date on its marker."""
+    return account.suspended and parse_time(account.suspended_at) is None
+
+
 # -- the steps --------------------------------------------------------------------------------
 
 
@@ -168,11 +194,14 @@ def plan_steps(context: DiffContext) -> None:
         account, user = leaving.account, leaving.user
         policy = policy_for(context.workspace, user)
         keys[email] = user
-        if policy.sign_out and _not_signed_out_since_suspension(leaving):
+        transfers = policy.transfer_to not in (None, "none")
+        if transfers and undated(account):
+            _date_suspension(email, user, context)
+        if policy.sign_out and _not_signed_out_since_suspension(email, leaving, context):
             signs.setdefault(email, []).append("offboarding: sign_out")
         if policy.revoke_tokens:
             _revoke(email, account, user, context)
-        if policy.transfer_to not in (None, "none"):
+        if transfers:
             _transfer(email, account, user, policy.transfer_to or "", context)
         if policy.remove_from_groups:
             offboard.leave_groups[email] = "offboarding: remove_from_groups"
@@ -205,10 +234,27 @@ def _change(action: str, key: str, user: User | None, **extra: Any) -> UserChang
     return UserChange(action, key, origin=user.origin if user is not None else None, **extra)
 
 
-def _not_signed_out_since_suspension(leaving: Leaving) -> bool:
+def _suspends(email: str, context: DiffContext) -> bool:
+    """Whether the plan suspends `email` (or records its suspension date anew)."""
+    return any(
+        c.kind == "user" and c.action == "suspend" and c.key == email for c in context.plan.changes
+    )
+
+
+def _date_suspension(email: str, user: User | None, context: DiffContext) -> None:
+    """Suspend again an account suspended without a date: that records the date its data
+    transfer is compared with (covering_transfers)."""
+    if not _suspends(email, context):
+        reason = "offboarding: to record the suspension date its data transfer follows"
+        context.plan.changes.append(_change("suspend", email, user, reason=reason))
+
+
+def _not_signed_out_since_suspension(email: str, leaving: Leaving, context: DiffContext) -> bool:
     account = leaving.account
     if leaving.suspended_now or account.signed_out_at is None:
         return True
+    if _suspends(email, context):
+        return True  # the plan records a new suspension date: signed out after it
     if account.suspended_at is None:
         return False  # signed out by this tool; suspended by someone else, before or after
     return account.signed_out_at < account.suspended_at
@@ -260,10 +306,11 @@ def _transfer(
     if transfers is None:
         problems.append(f"user {email}: its data transfers could not be read")
         return
-    statuses = {t.status.lower() for t in transfers}
+    covering = covering_transfers(account)
+    statuses = {t.status.lower() for t in covering}
     if statuses & TRANSFER_UNDER_WAY:
         return  # done, or on its way: a later plan sees it completed
-    failed = [t for t in transfers if t.status.lower() == "failed"]
+    failed = [t for t in covering if t.status.lower() == "failed"]
     if failed:
         problems.append(
             f"user {email}: the transfer of its data ({failed[-1].id}) failed in Google; look "

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.emulator import transfers
+from reconciler.emulator.transfers import CALENDAR, DRIVE
+
 from .support import assert_no_changes_left, edit, heads, plan_json
 
 SAM = "sam.okafor@example.com"
@@ -22,13 +25,15 @@ ANA = "ana.ruiz@example.com"
 SAM_ENTRY = "  - email: sam.okafor@example.com\n"
 
 
-def offboarding_on(state_dir: Path, org_unit: bool = False) -> None:
+def offboarding_on(state_dir: Path, org_unit: bool = False, keep_licenses: bool = True) -> None:
     """Uncomment the example's `offboarding:` block (the org unit line only if asked). The
-    example's licenses are kept on suspension here: given back (`on_suspend: revoke`) they
-    would go once the transfers complete, whenever that is, and a plan's changes would
-    depend on the time (tests/plan/test_licenses.py covers that wait)."""
+    example's licenses are kept on suspension here unless told: given back (`on_suspend:
+    revoke`) they would go once the transfers complete, whenever that is, and a plan's
+    changes would depend on the time (tests/plan/test_licenses.py covers that wait, and
+    test_offboarding_readme.py the README's run, which waits for the transfers)."""
     ws = state_dir / "workspace.yaml"
-    ws.write_text(ws.read_text().replace("on_suspend: revoke", "on_suspend: keep"))
+    if keep_licenses:
+        ws.write_text(ws.read_text().replace("on_suspend: revoke", "on_suspend: keep"))
     lines, inside = [], False
     for line in ws.read_text().splitlines(keepends=True):
         inside = line.startswith("# offboarding:") or (inside and line.startswith("#   "))
@@ -249,3 +254,61 @@ def test_remove_from_groups_and_org_unit_take_suspended_accounts_out(
     assert users[james]["orgUnitPath"] == users[SAM]["orgUnitPath"] == "/Former staff"
     assert "sales@example.com" not in groups_of(tenant, james)
     assert_no_changes_left(cli, state_dir)
+
+
+@pytest.mark.parametrize("missing", [CALENDAR, DRIVE])
+def test_a_transfer_google_cannot_make_whole_fails_and_nothing_is_deleted(
+    state_dir: Path, emulator, cli, monkeypatch: pytest.MonkeyPatch, missing: str
+):
+    """applications.list without Drive or Calendar (a name Google changed, an application
+    turned off): the transfer is not requested without it (it would complete, and the
+    delete would take that data with the account); the change fails naming the user and the
+    application, and Sam is suspended, not deleted."""
+    tenant = emulator(transfer_delay_ms=0)
+    name = transfers.APPLICATIONS[missing][0]
+    monkeypatch.delitem(transfers.APPLICATIONS, missing)
+    offboarding_on(state_dir)
+    edit(
+        state_dir / "users" / "engineering.yaml",
+        SAM_ENTRY,
+        SAM_ENTRY + "    state: deleted\n    offboarding: {delete_after_days: 0}\n",
+    )
+    run = cli("apply", state_dir, "--auto-approve")
+    assert run.code != 0
+    assert f"transfer_data {SAM}: the Data Transfer API lists no application named '{name}'" in (
+        run.text
+    )
+    sam = tenant.users()[SAM]
+    assert sam["suspended"] is True
+    assert transfers_from(tenant, sam["id"]) == []
+    plan = plan_json(cli, state_dir)
+    assert ("delete", SAM) not in heads(plan)
+    assert ("transfer_data", SAM) in heads(plan)
+
+
+def test_the_report_reads_every_suspended_account_of_ours_offboarding_or_not(
+    state_dir: Path, emulator, cli
+):
+    """Without an `offboarding:` block the first apply only suspends Sam (no longer bound),
+    his two OAuth grants and app password left live. `plan` reads none of them (no more
+    calls than before); `report` reads every suspended account of ours and lists them."""
+    tenant = emulator()
+    assert cli("apply", state_dir, "--auto-approve").code == 0
+    assert tenant.users()[SAM]["suspended"] is True
+    reads = ("directory.tokens.list", "directory.asps.list", "datatransfer.transfers.list")
+    before = {m: tenant.calls(m) for m in reads}
+    assert cli("plan", state_dir).code == 0
+    assert {m: tenant.calls(m) for m in reads} == before
+    run = cli("report", state_dir, "--format", "json")
+    assert run.code == 0, run.text
+    rows = json.loads(run.out)["sections"]["offboarding"]
+    found = {(r["key"], r["detail"], r["finding"]) for r in rows}
+    assert (SAM, "suspended, still has 2 OAuth grant(s), 1 app password(s)", True) in found
+    assert (
+        SAM,
+        "suspended, data not transferred (transfers since the suspension: none); "
+        "no `transfer_to` is said",
+        False,
+    ) in found
+    # Sam's reads, and James's (state: suspended): one tokens listing each.
+    assert tenant.calls("directory.tokens.list") - before["directory.tokens.list"] == 2

@@ -107,10 +107,15 @@ def test_a_sign_out_whose_marker_was_not_written_is_planned_again_and_nothing_el
 
 def seed_with_transfers(state_dir: Path, failed: int) -> dict[str, Any]:
     """The example tenant with fixed ids for Sam and Ana, and `failed` failed transfers from
-    Sam to Ana (a full first page of transfers.list), then a completed one (the second)."""
+    Sam to Ana (a full first page of transfers.list), then a completed one (the second).
+    Sam is suspended, by this repository, before all of them: they cover his suspension."""
     doc = YAML(typ="safe").load((state_dir / "tenant.yaml").read_text(encoding="utf-8"))
     users = {u["primaryEmail"]: u for u in doc["users"]}
     users[SAM]["id"], users[ANA]["id"] = SAM_ID, ANA_ID
+    users[SAM]["suspended"] = True
+    users[SAM]["customSchemas"]["Reconciler"]["suspendedAt"] = "2024-12-31T00:00:00Z"
+    schema = next(s for s in doc["schemas"] if s["schemaName"] == "Reconciler")
+    schema["fields"].append({"fieldName": "suspendedAt", "fieldType": "STRING"})
     apps = [{"applicationId": "55656082996"}]
     doc["dataTransfers"] = [
         {

@@ -224,3 +224,36 @@ def test_a_user_listed_with_two_skus_is_a_short_read(client, monkeypatch: pytest
     monkeypatch.setattr(client.licenses, "execute", _Rigged(client, moved_meanwhile))
     with pytest.raises(ShortReadError, match="listed with"):
         licensing.list_assignments(client, APPS, CUSTOMER_ID)
+
+
+def test_a_license_change_of_an_action_no_call_makes_is_an_error_not_a_revocation(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """license_call dispatches each action explicitly: one it does not know (a kind grown
+    an action) raises, and nothing is revoked for it."""
+    from dataclasses import dataclass
+
+    from reconciler.google import license_target
+    from reconciler.plan.change import FieldChange
+    from reconciler.plan.kinds import LicenseChange
+    from reconciler.problems import ReconcilerError
+
+    @dataclass(frozen=True)
+    class Grown(LicenseChange):
+        phases = {**LicenseChange.phases, "pause_license": 93}
+
+    made: list[str] = []
+    for name in ("assign_call", "reassign_call", "revoke_call"):
+        monkeypatch.setattr(license_target, name, lambda *_a, name=name: made.append(name))
+    sku = FieldChange("1010020025", "none")
+    client: Any = None  # no call is built
+    for action, call in [
+        ("assign_license", "assign_call"),
+        ("change_license", "reassign_call"),
+        ("revoke_license", "revoke_call"),
+    ]:
+        license_target.license_call(client, Grown(action, "jo@x.io", {"sku": sku}))
+        assert made.pop() == call
+    with pytest.raises(ReconcilerError, match=r"license of jo@x\.io: no Licensing call for"):
+        license_target.license_call(client, Grown("pause_license", "jo@x.io", {"sku": sku}))
+    assert made == []

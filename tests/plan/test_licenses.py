@@ -104,7 +104,8 @@ def test_an_account_no_longer_in_git_gives_its_license_back_with_revoke():
 
 
 def test_the_revocation_waits_for_the_data_transfer_offboarding_asks_for():
-    desired = state(want("sam", bound=False, offboarding={"transfer_to": "boss@x.io"}))
+    sam = want("sam", bound=False, offboarding={"transfer_to": "boss@x.io"})
+    desired = state(sam, want("boss"))
     pending = Transfer("t1", "inProgress")
     actual = held(state(have("sam", transfers=(pending,)), have("boss")), sam=PLUS)
     waiting = plan(desired, actual, on_suspend="revoke")
@@ -112,8 +113,16 @@ def test_the_revocation_waits_for_the_data_transfer_offboarding_asks_for():
     assert "license of sam@x.io (business-plus) is kept until its data transfer has completed" in (
         waiting.notes
     )
-    done = replace(actual.users["sam@x.io"], transfers=(Transfer("t1", "completed"),))
-    actual.users["sam@x.io"] = done
+    # A transfer completed before the latest suspension (a rehire) leaves out what came
+    # since: the license waits for one requested at or after it.
+    stale = Transfer("t0", "completed", request_time="2025-01-01T00:00:00Z")
+    suspended = replace(
+        actual.users["sam@x.io"], suspended=True, suspended_at="2026-05-01T00:00:00Z"
+    )
+    actual.users["sam@x.io"] = replace(suspended, transfers=(stale,))
+    assert license_rows(plan(desired, actual, on_suspend="revoke")) == []
+    done = Transfer("t1", "completed", request_time="2026-05-01T00:00:01Z")
+    actual.users["sam@x.io"] = replace(suspended, transfers=(stale, done))
     assert license_rows(plan(desired, actual, on_suspend="revoke")) == [
         ("revoke_license", "license", "sam@x.io", {"sku": (PLUS, "none")})
     ]

@@ -21,6 +21,7 @@ ALL = {
     "transfer_to": "manager",
     "delete_after_days": 30,
 }
+AFTER = "2026-05-15T00:00:02.500Z"  # a transfer requested right after the suspension
 CREDS = Credentials(tokens=("app-1", "app-2"), asps=("7",), backup_codes=10)
 
 
@@ -74,7 +75,7 @@ def test_steps_run_once_what_google_and_the_marker_show_done_is_not_planned_agai
         suspended_at="2026-05-01T10:00:00Z",
         signed_out_at="2026-05-01T10:00:05Z",
         credentials=Credentials(),
-        transfers=(Transfer("t1", "inProgress"),),
+        transfers=(Transfer("t1", "inProgress", request_time="2026-05-01T10:00:06.120Z"),),
     )
     p = plan(state(want("sam", bound=False), want("boss")), state(done, have("boss")))
     assert rows(p) == []
@@ -86,7 +87,7 @@ def test_a_suspension_newer_than_the_last_sign_out_signs_out_again():
         suspended_at="2026-05-02T10:00:00Z",
         signed_out_at="2026-05-01T10:00:05Z",
         credentials=Credentials(),
-        transfers=(Transfer("t1", "completed"),),
+        transfers=(Transfer("t1", "completed", request_time="2026-05-02T10:00:00Z"),),
     )
     p = plan(state(want("sam", bound=False), want("boss")), state(again, have("boss")))
     assert rows(p) == [("sign_out", "user", "sam@x.io")]
@@ -120,7 +121,11 @@ def test_a_recipient_who_is_not_an_active_account_is_an_error_naming_the_user(bo
 
 
 def test_a_failed_transfer_is_an_error_naming_the_user():
-    failed = leaver(transfers=(Transfer("t9", "failed"),))
+    failed = leaver(
+        suspended=True,
+        suspended_at="2026-05-01T00:00:00Z",
+        transfers=(Transfer("t9", "failed", request_time="2026-05-01T00:00:02Z"),),
+    )
     with pytest.raises(OffboardingError, match=r"user sam@x.io: the transfer of its data \(t9\)"):
         plan(state(want("sam", bound=False), want("boss")), state(failed, have("boss")))
 
@@ -154,19 +159,77 @@ def test_a_delete_waits_for_the_transfer_and_the_days():
         signed_out_at="2026-05-15T00:00:01Z",
         credentials=Credentials(),
     )
-    running = replace(offboarded, transfers=(Transfer("t1", "inProgress"),))
+    running = replace(offboarded, transfers=(Transfer("t1", "inProgress", request_time=AFTER),))
     second = plan(state(*deleted), state(running, have("boss")))
     assert rows(second) == []
     assert "its data transfer (t1) is inProgress" in second.notes[0]
     assert "it may be deleted from 2026-06-14T00:00:00Z" in second.notes[0]
-    done = replace(offboarded, transfers=(Transfer("t1", "completed"),))
+    done = replace(offboarded, transfers=(Transfer("t1", "completed", request_time=AFTER),))
     assert rows(plan(state(*deleted), state(done, have("boss")))) != [
         ("delete", "user", "sam@x.io")
     ]
-    ready = replace(done, suspended_at="2026-04-01T00:00:00Z")
+    ready = replace(
+        done,
+        suspended_at="2026-04-01T00:00:00Z",
+        transfers=(Transfer("t1", "completed", request_time="2026-04-01T00:00:00Z"),),
+    )
     assert rows(plan(state(*deleted), state(ready, have("boss")))) == [
         ("delete", "user", "sam@x.io")
     ]
+
+
+def rehired(**account) -> User:
+    """Sam, offboarded in 2025 (the transfer then completed), rehired, suspended again on
+    2026-05-01 (the marker's suspendedAt)."""
+    old = Transfer("t0", "completed", request_time="2025-03-01T09:00:00Z")
+    values = {"suspended": True, "suspended_at": "2026-05-01T00:00:00Z", "transfers": (old,)}
+    return leaver(**(values | account))
+
+
+def test_a_transfer_older_than_the_latest_suspension_is_requested_again():
+    p = plan(state(want("sam", bound=False), want("boss")), state(rehired(), have("boss")))
+    assert ("transfer_data", "user", "sam@x.io", {"to": (None, "boss@x.io")}) in rows(p)
+    # One requested at or after the suspension covers it: not requested again.
+    new = Transfer("t1", "inProgress", request_time="2026-05-01T00:00:00Z")
+    covered = rehired(transfers=(*rehired().transfers, new))
+    p = plan(state(want("sam", bound=False), want("boss")), state(covered, have("boss")))
+    assert "transfer_data" not in [r[0] for r in rows(p)]
+
+
+def test_a_transfer_older_than_the_latest_suspension_does_not_let_the_delete_go():
+    ws = workspace(offboarding=ALL | {"delete_after_days": 0})
+    deleted = state(want("sam", state="deleted"), want("boss"))
+    p = plan(deleted, state(rehired(), have("boss")), ws)
+    assert ("delete", "user", "sam@x.io") not in rows(p)
+    assert "transfer_data" in [r[0] for r in rows(p)]
+    assert "delete of sam@x.io waits: its data is not transferred yet" in p.notes[0]
+    # Active again (rehired), Git deletes it: the old transfer covers nothing either.
+    active = rehired(suspended=False)
+    p = plan(deleted, state(active, have("boss")), ws)
+    assert [r[0] for r in rows(p)] == ["suspend", "sign_out", "revoke_tokens", "transfer_data"]
+    done = Transfer("t1", "completed", request_time="2026-05-02T00:00:00Z")
+    ready = rehired(transfers=(*rehired().transfers, done), credentials=Credentials())
+    assert rows(plan(deleted, state(ready, have("boss")), ws)) == [("delete", "user", "sam@x.io")]
+
+
+def test_without_a_suspension_date_no_transfer_covers_it_and_the_plan_records_the_date():
+    # Suspended outside this tool, signed out by it once, its data transferred at some time.
+    old = rehired(
+        suspended_at=None, signed_out_at="2026-05-01T00:00:00Z", credentials=Credentials()
+    )
+    p = plan(state(want("sam", bound=False), want("boss")), state(old, have("boss")))
+    assert [r[0] for r in rows(p)] == ["suspend", "sign_out", "transfer_data"]
+    assert p.changes[0].reason.startswith("offboarding: to record the suspension date")
+    # After that apply: the date recorded, the transfer and sign-out after it; nothing left.
+    after = replace(
+        old,
+        suspended_at="2026-06-01T12:00:00Z",
+        signed_out_at="2026-06-01T12:00:01Z",
+        transfers=(*old.transfers, Transfer("t1", "inProgress", "1", "2026-06-01T12:00:02Z")),
+    )
+    assert (
+        rows(plan(state(want("sam", bound=False), want("boss")), state(after, have("boss")))) == []
+    )
 
 
 def test_a_suspension_without_a_date_is_dated_before_the_days_count():

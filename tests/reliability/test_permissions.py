@@ -1,4 +1,5 @@
-"""Least privilege and loopback only: read-only commands ask Google for read-only scopes,
+"""Least privilege and loopback only: read-only commands ask Google for read-only scopes (and
+report for offboarding's reads too),
 apply for the write scopes and nothing beyond the Directory API; every server the tool or
 its tests start listens on 127.0.0.1 alone."""
 
@@ -32,6 +33,13 @@ LICENSING = "https://www.googleapis.com/auth/apps.licensing"
 # And `group_settings:`: the Groups Settings API's one scope (no read-only form either).
 GROUP_SETTINGS = "https://www.googleapis.com/auth/apps.groups.settings"
 EXAMPLE_APIS = {LICENSING, GROUP_SETTINGS}
+# `report` reads the tokens, app passwords and transfers of every suspended account of ours,
+# offboarding configured or not: offboarding's scopes, as a plan asks for them (the user
+# security scope has no read-only form; the Data Transfer one read-only).
+OFFBOARDING_READS = {
+    "https://www.googleapis.com/auth/admin.directory.user.security",
+    "https://www.googleapis.com/auth/admin.datatransfer.readonly",
+}
 
 
 @pytest.fixture
@@ -67,16 +75,21 @@ def test_the_scope_sets_are_the_directory_api_only():
 
 
 @pytest.mark.parametrize(
-    "command",
-    [("plan",), ("report",), ("report", "--format", "json"), ("import", "--mode", "new")],
+    ("command", "more"),
+    [
+        (("plan",), set()),
+        (("report",), OFFBOARDING_READS),
+        (("report", "--format", "json"), OFFBOARDING_READS),
+        (("import", "--mode", "new"), set()),
+    ],
     ids=["plan", "report", "report-json", "import"],
 )
-def test_reading_commands_ask_only_for_read_only_scopes(granted, state_dir, cli, command):
+def test_reading_commands_ask_only_for_read_only_scopes(granted, state_dir, cli, command, more):
     _, seen = granted
     run = cli(*command, state_dir)
     assert run.code in (0, 2), run.text
     assert seen, "the command never asked for a token"
-    assert all(claims == READ_ONLY | EXAMPLE_APIS for claims in seen), seen
+    assert all(claims == READ_ONLY | EXAMPLE_APIS | more for claims in seen), seen
 
 
 def test_apply_asks_for_the_write_scopes_and_nothing_more(granted, state_dir, cli):
@@ -171,7 +184,8 @@ def test_each_command_asks_a_loopback_emulator_for_its_scopes_once(
     assert run.code in (0, 2), run.text
     stats = tenant.server.stats_json()
     assert stats["token_grants"] == 1, stats  # one token for the whole run
-    asked = scopes(read_only=read_only, licenses=True, group_settings=True)
+    report = command[0] == "report"
+    asked = scopes(read_only=read_only, offboarding=report, licenses=True, group_settings=True)
     assert stats["token_scopes"] == {s: 1 for s in asked}
     assert "401" not in stats["by_status"] and "403" not in stats["by_status"]
 

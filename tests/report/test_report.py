@@ -393,20 +393,28 @@ def test_offboarding_lists_live_credentials_untransferred_data_and_waiting_delet
             "directory": {"domains": ["example.com"]},
             "ownership": {"id": OURS},
             "provider": {"kind": "emulator"},
+            "offboarding": {"transfer_to": "manager"},
         }
     )
     creds = Credentials(tokens=("app-1",), asps=("7",))
+    since = "2026-05-01T00:00:00Z"
+
+    def suspended(email: str, *transfers: Transfer, **more: Any) -> User:
+        return User(
+            email, owner=OURS, suspended=True, suspended_at=since, **more, transfers=transfers
+        )
+
     actual = State(
         users={
-            "sam@example.com": User(
-                "sam@example.com", owner=OURS, suspended=True, credentials=creds, transfers=()
-            ),
-            "kim@example.com": User(
+            "sam@example.com": suspended("sam@example.com", credentials=creds),
+            "kim@example.com": suspended(
                 "kim@example.com",
-                owner=OURS,
-                suspended=True,
+                Transfer("t1", "completed", request_time="2026-05-01T00:00:01Z"),
                 credentials=Credentials(),
-                transfers=(Transfer("t1", "completed"),),
+            ),
+            # Rehired, suspended again: the transfer of the first time holds none of it.
+            "rex@example.com": suspended(
+                "rex@example.com", Transfer("t0", "completed", request_time="2025-01-01T00:00:00Z")
             ),
             "active@example.com": User("active@example.com", owner=OURS, credentials=creds),
         }
@@ -414,10 +422,29 @@ def test_offboarding_lists_live_credentials_untransferred_data_and_waiting_delet
     plan = Plan(notes=["delete of kim@example.com waits: delete_after_days is 30: ..."])
     found = build_report(State(), actual, plan, ws)
     assert [(r.key, r.detail) for r in found.sections["offboarding"]] == [
+        (
+            "rex@example.com",
+            "suspended, data not transferred (transfers since the suspension: none)",
+        ),
         ("sam@example.com", "suspended, still has 1 OAuth grant(s), 1 app password(s)"),
-        ("sam@example.com", "suspended, data not transferred (transfers: none)"),
+        (
+            "sam@example.com",
+            "suspended, data not transferred (transfers since the suspension: none)",
+        ),
         ("kim@example.com", "delete waits: delete_after_days is 30: ..."),
     ]
+    # Nothing said about transfers: for review; `transfer_to: none`: not listed.
+    bare = ws.model_copy(update={"offboarding": None})
+    rows = build_report(State(), actual, Plan(), bare).sections["offboarding"]
+    assert [(r.key, r.finding) for r in rows if "not transferred" in r.detail] == [
+        ("rex@example.com", False),
+        ("sam@example.com", False),
+    ]
+    said = Workspace.model_validate(
+        ws.model_dump(exclude_unset=True) | {"offboarding": {"transfer_to": "none"}}
+    )
+    rows = build_report(State(), actual, Plan(), said).sections["offboarding"]
+    assert [r.key for r in rows] == ["sam@example.com"]
 
 
 def test_the_example_applied_leaves_no_drift_in_entra_either(tmp_path, capsys):
