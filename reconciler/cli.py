@@ -232,25 +232,38 @@ def import_(
 @click.option(
     "--expiring-within",
     "days",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=36500),
     default=30,
     show_default=True,
     metavar="DAYS",
     help="List dated access (`until:`) that ends within this many days.",
 )
-def report(directory: Path, fmt_: str, detailed_exitcode: bool, days: int) -> None:
+@click.option(
+    "--credentials",
+    is_flag=True,
+    help="Also read the OAuth grants, app passwords and transfers of every suspended account "
+    "of ours, offboarding configured or not (asks for the user-security and Data Transfer "
+    "scopes, which offboarding needs anyway).",
+)
+def report(
+    directory: Path, fmt_: str, detailed_exitcode: bool, days: int, credentials: bool
+) -> None:
     """Drift between Git and Google, unmanaged accounts and privileged access, for audits."""
     from reconciler.commands.report import add_expiring, build_report, render_report
     from reconciler.desired import load_desired
     from reconciler.desired.expiry import expiring_within, today
     from reconciler.google.fetch_offboarding import read_for_report
+    from reconciler.plan.offboarding import configured
     from reconciler.session import google_session, plan_for
 
     desired = load_desired(directory)
-    # Offboarding's scopes whatever is configured: every suspended account of ours is read.
-    with google_session(desired, read_only=True, offboarding=True) as client:
+    # Every suspended account of ours is read where offboarding's scopes are had anyway (it
+    # is configured) or asked for (--credentials): they are delegated then, and not always.
+    reads = credentials or configured(desired.workspace, list(desired.state.users.values()))
+    with google_session(desired, read_only=True, offboarding=reads) as client:
         the_plan, actual = plan_for(desired, client)
-        read_for_report(client, actual, desired.workspace)
+        if reads:
+            read_for_report(client, actual, desired.workspace)
     found = build_report(desired.state, actual.state, the_plan, desired.workspace)
     soon = expiring_within(desired.tree.dated, today(), days)
     add_expiring(found, soon, desired.tree.root)

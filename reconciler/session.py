@@ -43,7 +43,8 @@ def _google(desired: Desired, *, read_only: bool, offboarding: bool) -> Iterator
     ws, root = desired.workspace, desired.tree.root
     # The scopes the targets ask of Google's credentials (GoogleClient.connect's flags).
     scopes = {name: on for target in TARGETS for name, on in target.scopes(desired).items()}
-    scopes["offboarding"] = scopes.get("offboarding", False) or offboarding
+    if offboarding:  # report --credentials: offboarding's reads whatever is configured
+        scopes["offboarding"] = True
     if ws.provider.kind == "emulator":
         provider = ws.provider.as_google()  # reached over loopback, as if it were Google
         if not os.environ.get(ENDPOINT_ENV):
