@@ -34,6 +34,7 @@ import click
 from reconciler.apply.pending import load_pending
 from reconciler.apply.unconfirmed import UnconfirmedCreations
 from reconciler.desired import Desired, load_desired
+from reconciler.desired.pipeline import state_without_expiry
 from reconciler.entra.state import EntraGroup
 from reconciler.problems import InvalidInput, ReconcilerError, one_line
 from reconciler.scope import Scope, git_bases
@@ -166,9 +167,7 @@ class RefSide:
                 return _Then(why_not=f"the state directory did not exist at {self.ref}")
             then_root = self._tmp / self.relative
             try:
-                # Every dated entry kept: access that has ended since (or ended and is
-                # still written) differs from the working tree's, so it is in the scope.
-                then = load_desired(then_root, expiry=False)
+                then = load_desired(then_root)
             except InvalidInput as exc:
                 first = exc.problems[0].render() if exc.problems else "no detail"
                 first = first.replace(str(then_root), self.relative)
@@ -239,6 +238,18 @@ class RefSide:
         scope = Scope(since=self.ref, commit=self.commit, bases_then=then.bases or {})
         scope.users = _differing(then.fingerprints["users"], now["users"])
         scope.groups = _differing(then.fingerprints["groups"], now["groups"])
+        # Access whose `until:` day has passed is no change in Git, but whatever it reaches
+        # (its groups, the groups they flatten into, the users it bound) is planned, as a
+        # full plan would take it away.
+        try:
+            unexpired = state_without_expiry(desired)
+        except Exception as exc:
+            why = f"an entry whose day has passed cannot be resolved as it was ({exc!r:.120})"
+            return Targeting(None, why, self.ref)
+        if unexpired is not None:
+            before = fingerprints(unexpired)
+            scope.users |= _differing(before["users"], now["users"])
+            scope.groups |= _differing(before["groups"], now["groups"])
         # Entra groups match by name and by markers naming other Git groups, and Graph is
         # read whole anyway: every exported group is planned (its drift shown), so none is
         # matched differently for want of the others.
@@ -287,8 +298,13 @@ def fingerprints(state: State) -> dict[str, dict[str, bytes]]:
     }
 
 
+# Where an entry was written, and the reasons that name it (the line of an ended entry, of
+# the binding that ended): moving YAML changes nothing.
+_NOT_FINGERPRINTED = {"origin", "expired", "unbound_by"}
+
+
 def _fields_but_origin(kind: type) -> Callable[[Any], tuple]:
-    return attrgetter(*[f.name for f in fields(kind) if f.name != "origin"])
+    return attrgetter(*[f.name for f in fields(kind) if f.name not in _NOT_FINGERPRINTED])
 
 
 _USER_FIELDS = _fields_but_origin(User)

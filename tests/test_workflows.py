@@ -286,7 +286,10 @@ def test_apply_plans_in_full_unless_it_applies_what_expired(tmp_path, expired_on
     expire = caller_jobs()["expire"]
     assert called_file(expire) == "apply.yml" and expire["with"]["expired-only"] is True
     assert expire["if"] == "github.event_name == 'schedule'"
-    assert expire["concurrency"] == caller_jobs()["apply"]["concurrency"]
+    # Not apply's group: GitHub cancels a pending run when another is queued in its group,
+    # and a push's apply waiting there would be lost.
+    assert expire["concurrency"]["group"] != caller_jobs()["apply"]["concurrency"]["group"]
+    assert expire["concurrency"]["cancel-in-progress"] is False
 
 
 def test_the_plan_checks_codeowners_only_when_given_the_file():

@@ -65,6 +65,10 @@ def entra_groups(index: Index, state: State, workspace: Workspace) -> dict[str, 
                 found.add(flattened[inner.name])
         return found
 
+    ended: dict[str, set[str]] = {}
+    for d in tree.dated:
+        if d.expired and d.kind != "binding" and d.ref in index.users:
+            ended.setdefault(d.holder, set()).add(d.ref.lower())
     result: dict[str, EntraGroup] = {}
     for name, located in index.groups.items():
         e = located.entry
@@ -80,6 +84,7 @@ def entra_groups(index: Index, state: State, workspace: Workspace) -> dict[str, 
             groups=tuple(sorted(members.groups)),
             external=tuple(sorted(members.external)),
             additive=e.membership == "additive",
+            ended=tuple(sorted(ended.get(name, set()) - members.users)),
             git_name=e.name,
             origin=Origin(located.source.path.relative_to(tree.root), located.source.line),
         )

@@ -105,6 +105,8 @@ class DesiredTree:
     # Every member entry and binding with `until:`, expired or not (desired/expiry.py),
     # once the pipeline has taken out the expired ones.
     dated: list[Any] = field(default_factory=list)
+    # With entries that ended: the groups and bindings as if none had (expiry.py), else None.
+    unexpired: tuple[list[Any], list[Any]] | None = None
 
     def has_setting(self, name: str) -> bool:
         """Whether a setting (e.g. "directory.domains") validated, so checks may rely on it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +67,23 @@ def _load_desired(root: Path, expiry: bool) -> Desired:
     return desired
 
 
+def state_without_expiry(desired: Desired) -> State | None:
+    """The State Git would ask for had no dated entry ended (None when none has): the
+    difference from `desired.state` is everything an ended entry reaches, through nested
+    groups and bindings (a targeted plan takes it all in). Raises whatever resolution does
+    on entries the checks never saw (an ended entry may name someone no longer in Git)."""
+    tree = desired.tree
+    if tree.unexpired is None:
+        return None
+    groups, bindings = tree.unexpired
+    with without_gc():
+        return resolve(Index.build(replace(tree, groups=groups, bindings=bindings)))
+
+
 def _forget_raw(tree: DesiredTree) -> None:
     """Drop each entry's parsed YAML (kept only to locate problems, all found by now): at
     100k users it is hundreds of MB that the read of the tenant can use instead."""
-    for entries in (tree.org_units, tree.users, tree.groups, tree.bindings):
+    every = tree.unexpired or ((), ())
+    for entries in (tree.org_units, tree.users, tree.groups, tree.bindings, *every):
         for located in entries:
             object.__setattr__(located.source, "raw", None)  # Source is frozen

@@ -30,8 +30,10 @@ class EntraGroup:
     users: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     external: tuple[str, ...] = ()
-    # `membership: additive` in Git: members Git does not list are left in the group.
+    # `membership: additive` in Git: members Git does not list are left in the group, but
+    # for `ended`: the users whose dated entry in it has ended (desired/expiry.py).
     additive: bool = False
+    ended: tuple[str, ...] = ()
     git_name: str | None = None
     origin: Origin | None = None
 

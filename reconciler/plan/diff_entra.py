@@ -256,7 +256,10 @@ def _diff_members(
             )
     _skipped_notes(plan, group, entra)
     if group.additive:
-        return  # `membership: additive`: Git's members are added, no one is removed
+        # `membership: additive`: Git's members are added, and no one is removed but the
+        # users whose dated entry in Git has ended.
+        ended = {entra.user_id(email) for email in group.ended} - {None}
+        held = tuple(m for m in held if m.id in ended)
     protected = {a.lower() for a in ctx.workspace.protected}
     # Removals name a member by its name, with its object id where two share one, and act
     # on the id (the change's `object_id`): never on another object of the same name.

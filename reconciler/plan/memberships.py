@@ -54,11 +54,16 @@ def diff_members(group: Group, actual: dict[str, Member], rules: MemberRules, pl
         key: m for key, m in _wanted_members(group.members).items() if m.email not in rules.leaving
     }
     _add_and_update(group, have, wanted, rules, plan)
+    ended = {canonical_address(a): why for a, why in group.expired.items()}
     if not group.additive:
-        _remove(group, have, wanted, rules, plan)
+        _remove(group, have, wanted, rules, plan, ended)
     else:
-        leaving = {e: m for e, m in have.items() if e in rules.leaving}
-        _remove(group, leaving, wanted, rules, plan)
+        # Additive keeps the members Git does not list, but not those offboarding takes
+        # out, nor those whose dated entry in Git has ended.
+        going = {
+            e: m for e, m in have.items() if e in rules.leaving or canonical_address(e) in ended
+        }
+        _remove(group, going, wanted, rules, plan, ended)
 
 
 def _add_and_update(
@@ -94,10 +99,14 @@ def _remove(
     wanted: dict[str, Member],
     rules: MemberRules,
     plan: Plan,
+    ended: dict[str, str],
 ) -> None:
     for email, member in have.items():
-        if canonical_address(email) in wanted or email in rules.staged:
+        key = canonical_address(email)
+        if key in wanted:
             continue
+        if email in rules.staged and key not in ended:
+            continue  # a staged account keeps its memberships, but not one Git ended
         if rules.unresolved(member):
             plan.notes.append(_kept_note(group, member))
             continue
@@ -105,7 +114,7 @@ def _remove(
         # For a Gmail account, the spelling Google lists it under.
         gone = replace(member, email=email)
         change = _member_change("remove_member", group, gone, member.role)
-        why = rules.leaving.get(email) or group.expired.get(email)
+        why = rules.leaving.get(email) or ended.get(key)
         plan.changes.append(replace(change, reason=why) if why else change)
 
 

@@ -4,6 +4,7 @@ reasons the plan shows, the warnings, `fmt --prune-expired` and `report --expiri
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -258,3 +259,80 @@ def test_report_lists_access_ending_within_the_window(tmp_path, at, capsys):
     ]
     assert report("--expiring-within", "10") == report()
     assert report("--expiring-within", "9") == []
+
+
+def example_plan(root: Path, capsys) -> dict:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", str(root), "--format", "json"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0, out
+    return json.loads(out)
+
+
+def removals(plan: dict) -> set[tuple[str, str | None]]:
+    return {(c["key"], c.get("reason")) for c in plan["changes"] if c["action"] == "remove_member"}
+
+
+def test_an_ended_entry_leaves_an_additive_group_and_its_entra_group_too(tmp_path, capsys):
+    """`membership: additive` keeps the members Git does not list, not those whose dated
+    entry has ended: in Google and in the Entra export alike."""
+    root = tmp_path / "desired-state"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
+    finance = root / "groups" / "finance.yaml"
+    text = finance.read_text()
+    finance.write_text(
+        text.replace(
+            "    settings:\n      who_can_post",
+            "    membership: additive\n    settings:\n      who_can_post",
+            1,
+        )
+    )
+    eng = root / "groups" / "engineering.yaml"
+    eng.write_text(
+        eng.read_text()
+        .replace(
+            "      - jo.lei@example.com\n",
+            '      - {email: jo.lei@example.com, until: "2026-01-31"}\n',
+            1,
+        )
+        .replace("    entra: true", "    membership: additive\n    entra: true", 1)
+    )
+    found = removals(example_plan(root, capsys))
+    assert (
+        "audit@example.com/interim.auditor@partner-firm.com",
+        "expired after 2026-03-31, groups/finance.yaml:17",
+    ) in found
+    assert (
+        "eng@example.com/jo.lei@example.com",
+        "expired after 2026-01-31, groups/engineering.yaml:17",
+    ) in found
+    # Entra: Jo goes; Sam (not in Git) stays, the group being additive.
+    assert {k for k, _ in found if k.startswith("Engineering/")} == {
+        "Engineering/jo.lei@example.com"
+    }
+
+
+def test_a_staged_account_loses_a_membership_git_ended(tmp_path, capsys):
+    """A staged account keeps the memberships Google gives it, but not one whose dated
+    entry in Git has ended."""
+    root = tmp_path / "desired-state"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".reconciler"))
+    eng = root / "groups" / "engineering.yaml"
+    eng.write_text(
+        eng.read_text().replace(
+            "      - jo.lei@example.com\n",
+            '      - {email: jo.lei@example.com, until: "2026-01-31"}\n',
+            1,
+        )
+    )
+    users = root / "users" / "engineering.yaml"
+    text = users.read_text()
+    start = text.index("  - email: jo.lei@example.com")
+    end = text.index("\n\n", start)
+    users.write_text(text[:start] + text[start:end] + "\n    state: staged" + text[end:])
+    found = removals(example_plan(root, capsys))
+    assert (
+        "eng@example.com/jo.lei@example.com",
+        "expired after 2026-01-31, groups/engineering.yaml:17",
+    ) in found

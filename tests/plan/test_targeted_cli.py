@@ -93,6 +93,47 @@ def test_an_expired_entry_is_in_every_targeted_plan(run: Run, tmp_path: Path) ->
     assert [c for c in plan["changes"] if c["kind"] == "membership"] == []
 
 
+def test_moving_an_ended_day_forward_grants_the_access_again_in_the_targeted_plan(
+    run: Run, tmp_path: Path
+) -> None:
+    """An entry whose day had passed was applied (the access taken away); a pull request
+    moves its day forward: the targeted plan shows the access granted again, as the full
+    plan the merge applies would."""
+    root = copy_example(tmp_path)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "the example")
+    assert run("apply", str(root), "--auto-approve")[0] == 0
+    finance = root / "groups" / "finance.yaml"
+    edit(finance, 'until: "2026-03-31"', 'until: "2999-12-31"')
+    plan = plan_json(run, root, "--changed-since", "HEAD")
+    assert plan["meta"]["changed_since"]["targeted"] is True
+    adds = [c["key"] for c in plan["changes"] if c["action"] == "add_member"]
+    assert adds == ["audit@example.com/interim.auditor@partner-firm.com"]
+
+
+def test_an_ended_entry_naming_someone_gone_keeps_the_plan_targeted(
+    run: Run, tmp_path: Path
+) -> None:
+    """An ended entry is not checked (it grants nothing): one that names an address Git no
+    longer has still lets the change be planned targeted, its group in the scope."""
+    root = copy_example(tmp_path)
+    finance = root / "groups" / "finance.yaml"
+    edit(
+        finance,
+        "      - email: interim.auditor@partner-firm.com\n",
+        "      - email: gone.person@example.com\n",
+    )
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "the example")
+    edit(root / "users" / "engineering.yaml", "title: Senior Software Engineer", "title: CTO")
+    plan = plan_json(run, root, "--changed-since", "HEAD")
+    meta = plan["meta"]["changed_since"]
+    assert meta["targeted"] is True, meta
+    assert "audit@example.com" in meta["changed_groups"]
+
+
 def test_a_title_change_plans_that_user_only(run: Run, repo: Path) -> None:
     edit(
         repo / "users" / "engineering.yaml",
