@@ -336,7 +336,7 @@ def fmt(directory: Path, check: bool, prune_expired: bool) -> None:
     pruned: list[Pruned] = []
     day = today() if prune_expired else None
     changed = format_directory(directory, write=not check, prune_before=day, pruned=pruned)
-    for p in pruned:
+    for p in sorted(pruned, key=lambda p: (str(p.path), p.line)):
         verb = "would delete" if check else "deleted"
         click.echo(f"{verb} {_shown(p.path)}:{p.line}: {p.what} (ended after {p.until})")
     for path in changed:

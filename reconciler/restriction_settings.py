@@ -127,6 +127,11 @@ class Restriction(BaseModel):
         "groups.",
     )
     users: bool = Field(True, description="false: these files may define no users.")
+    bindings: bool = Field(
+        True,
+        description="false: these files may hold no bindings (a binding gives anyone an "
+        "account: with `users: false`, say `bindings: false` too).",
+    )
     reviewers: list[Reviewer] = Field(
         default_factory=list,
         description="Owners of these files in the generated CODEOWNERS (`reconciler "

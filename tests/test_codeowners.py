@@ -201,3 +201,26 @@ def test_check_and_write_together_is_a_usage_error(outside_git, capsys):
     code, _, err = run(capsys, ".", "--check", "A", "--write", "B")
     assert code == 1
     assert "give --check or --write, not both" in err
+
+
+def test_a_restriction_without_reviewers_after_one_with_them_is_refused(tmp_path, capsys):
+    """Validation follows the last match; CODEOWNERS, without a line for it, would give its
+    files to an earlier line: refused rather than printed out of step."""
+    root = tmp_path / "state"
+    root.mkdir()
+    (root / "workspace.yaml").write_text(
+        "directory:\n  domains: [example.com]\nownership:\n  id: a/b\nprovider:\n  kind: emulator\n"
+        "restrictions:\n"
+        "  - {path: groups/**, groups: ['^sales'], reviewers: ['@acme/sales']}\n"
+        "  - {path: groups/vip.yaml, groups: ['.*']}\n"
+    )
+    (root / "groups").mkdir()
+    (root / "groups" / "vip.yaml").write_text("groups:\n  - {name: vip, email: vip@example.com}\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["codeowners", str(root), "--root-prefix", "state"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1
+    assert (
+        "groups/vip.yaml is governed by restriction 2 (path groups/vip.yaml), which names " in err
+    )
+    assert "Traceback" not in err

@@ -9,7 +9,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.desired.load import WORKSPACE_FILE, _load_workspace
+from reconciler.desired.load import WORKSPACE_FILE, _load_workspace, desired_files
+from reconciler.desired.restrictions import last_match
 from reconciler.problems import InvalidInput, Problem, ReconcilerError, display_path
 from reconciler.restriction_settings import glob_matches
 from reconciler.settings import Workspace
@@ -81,6 +82,7 @@ def generate(directory: Path, root_prefix: str | None = None) -> Generated:
     else:
         prefix = root_prefix.strip("/")
         prefix = prefix + "/" if prefix else ""
+    _refuse_disagreement(directory, workspace)
     lines = [BEGIN, HEADER]
     for r in workspace.restrictions:
         if r.reviewers:
@@ -95,6 +97,32 @@ def generate(directory: Path, root_prefix: str | None = None) -> Generated:
             "`- {path: workspace.yaml, reviewers: ['@org/identity-admins']}`"
         )
     return Generated("\n".join(lines) + "\n", warnings)
+
+
+def _refuse_disagreement(directory: Path, workspace: Workspace) -> None:
+    """A file governed by a restriction without reviewers (the last that matches it) that an
+    earlier restriction with reviewers matches too: validation follows the one, CODEOWNERS
+    (which has no line for it) the other. Refused rather than printed out of step."""
+    restrictions = workspace.restrictions
+    found: list[Problem] = []
+    names = [WORKSPACE_FILE] + [
+        p.relative_to(directory).as_posix() for p in desired_files(directory, workspace, found)
+    ]
+    for name in names:
+        i = last_match(restrictions, name)
+        if i is None or restrictions[i].reviewers:
+            continue
+        owners = [j for j in range(i) if restrictions[j].reviewers]
+        owner = next(
+            (j for j in reversed(owners) if glob_matches(restrictions[j].path, name)), None
+        )
+        if owner is not None:
+            raise ReconcilerError(
+                f"workspace.yaml: {name} is governed by restriction {i + 1} (path "
+                f"{restrictions[i].path}), which names no reviewers, but CODEOWNERS would give "
+                f"it to restriction {owner + 1}'s ({restrictions[owner].path}): give "
+                f"restriction {i + 1} `reviewers:`; nothing was written"
+            )
 
 
 def _block_span(lines: list[bytes], shown: str) -> tuple[int, int] | None:

@@ -425,6 +425,26 @@ class _Importer:
         self.git_groups[group.email] = name
         self.report.new_groups.append(group.email)
 
+    def _dated_within(self, name: str) -> bool:
+        """Whether the Git group `name`, or a group kept in Git only that is flattened into
+        it (however deep), has a dated member entry, ended or not."""
+        holders = {d.holder for d in self.tree.dated if d.kind != "binding"}
+        groups = {g.entry.name: g.entry for g in self.tree.groups}
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in groups:
+                continue
+            seen.add(current)
+            if current in holders:
+                return True
+            for ref in _member_refs(groups[current]):
+                child = groups.get(self.git_groups.get(ref, ref))
+                if child is not None and not child.email:
+                    pending.append(child.name)
+        return False
+
     def _update_group(self, name: str, group: Group) -> None:
         located = next(g for g in self.tree.groups if g.entry.name == name)
         edit = self._edit(located.source.path)
@@ -445,7 +465,7 @@ class _Importer:
                 data[key] = sorted(spelling.get(ref, ref) for ref in data[key])
         changed = False
         keys = ["display_name", "description", "aliases", "owners", "managers", "members"]
-        if any(d.holder == name and d.kind != "binding" for d in self.tree.dated):
+        if self._dated_within(name):
             # Rewritten from Google, a dated entry would lose its end (access made lasting),
             # or one that ended would come back.
             keys = keys[:3]

@@ -24,6 +24,7 @@ from reconciler.problems import Problem
 
 ROLE_LISTS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
 EXPIRED_RULE = "expired"
+LASTING_RULE = "dated-and-plain"
 PRUNE_HINT = "`reconciler fmt --prune-expired` deletes the entries that ended"
 
 
@@ -38,6 +39,8 @@ class Dated:
     path: Path
     line: int
     expired: bool
+    # The group also lists the same member plainly: the dated entry ends nothing.
+    lasting: bool = False
 
     @property
     def ends(self) -> date:
@@ -95,13 +98,16 @@ def _group(
     if raw is not None:
         new_raw = YMap(raw)
         new_raw.line, new_raw.key_lines = raw.line, raw.key_lines
+    plain = {item for _, a in ROLE_LISTS for item in getattr(entry, a) if isinstance(item, str)}
     for role, attr in ROLE_LISTS:
         items, kept, kept_at = getattr(entry, attr), [], []
         for i, item in enumerate(items):
             if isinstance(item, Grant):
                 ended = _ended(item.until, day)
                 line = located.source.line_of(attr, i)
-                record = Dated(role, entry.name, item.email, item.until, *_at(located, line), ended)  # type: ignore[arg-type]
+                where = _at(located, line)
+                lasting = item.email in plain
+                record = Dated(role, entry.name, item.email, item.until, *where, ended, lasting)  # type: ignore[arg-type]
                 dated.append(record)
                 if ended:
                     continue
@@ -133,9 +139,19 @@ def _ended(until: str, day: date | None) -> bool:
 
 
 def expired_warnings(dated: Iterable[Dated]) -> Iterator[Problem]:
-    """A warning per entry whose access has ended: the plan takes it away; the line can go."""
+    """A warning per entry whose access has ended (the plan takes it away; the line can go),
+    and per dated entry the group also grants plainly (it ends nothing)."""
     for d in dated:
-        if d.expired:
+        if d.lasting:
+            yield Problem(
+                d.path,
+                d.line,
+                f"{d.describe()}: dated until {d.until}, but the group also lists "
+                f"{d.ref} without a date, so the access does not end; remove one of the two",
+                LASTING_RULE,
+                warning=True,
+            )
+        elif d.expired:
             yield Problem(
                 d.path,
                 d.line,

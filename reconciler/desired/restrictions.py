@@ -6,7 +6,8 @@ reconciler/restriction_settings.py.
 The last restriction whose path matches a file governs it, as the last matching line of
 CODEOWNERS owns a file, so the generated CODEOWNERS and validation agree. A file no
 restriction matches is unrestricted, unless `restrictions_default: deny` (then it may define
-no groups and no users). Bindings and org units are never restricted."""
+no groups, no users and no bindings). Bindings are allowed unless `bindings: false`; org
+units are never restricted."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from reconciler.desired.models import GroupEntry
 from reconciler.problems import Problem, display_path
 from reconciler.restriction_settings import Restriction, glob_matches, has_wildcard
 
-DENY_ALL = Restriction(path="**", groups=[], users=False)
+DENY_ALL = Restriction(path="**", groups=[], users=False, bindings=False)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,13 @@ def check_restrictions(index: Index) -> Iterator[Problem]:
         if rule is not None and not rule.restriction.users:
             yield u.source.problem(
                 f"user {u.entry.email}: this file may define no users ({rule.named})", "email"
+            )
+    for b in tree.bindings:
+        rule = of(b.source.path)
+        if rule is not None and not rule.restriction.bindings:
+            what = f"user {b.entry.user}" if b.entry.user else f"group {b.entry.group}"
+            yield b.source.problem(
+                f"binding of {what}: this file may hold no bindings ({rule.named})"
             )
     if tree.entries_complete:
         yield from _unused(tree)

@@ -376,8 +376,19 @@ class _Writer:
         if top_level_list and name == "bindings":
             return sorted(items, key=_binding_key)
         if name in MEMBER_LISTS and any(isinstance(n, MappingNode) for n in items):
-            # Dated entries among plain ones: all in the order of who they name.
-            return sorted(items, key=lambda n: self._member_key(n, path))
+            # Dated entries among plain ones: all in the order of who they name, a plain
+            # entry written twice once (a dated one is never merged: its day says something).
+            unique: list[Node] = []
+            plain: dict[str, Node] = {}
+            for n in items:
+                if isinstance(n, ScalarNode):
+                    key = self._member_key(n, path)
+                    if key in plain:
+                        self._merge_comments(plain[key], n)
+                        continue
+                    plain[key] = n
+                unique.append(n)
+            return sorted(unique, key=lambda n: self._member_key(n, path))
         if name in SORTED_LISTS and all(isinstance(n, ScalarNode) for n in items):
             unique: dict[str, Node] = {}
             for n in items:

@@ -336,3 +336,28 @@ def test_a_staged_account_loses_a_membership_git_ended(tmp_path, capsys):
         "eng@example.com/jo.lei@example.com",
         "expired after 2026-01-31, groups/engineering.yaml:17",
     ) in found
+
+
+def test_a_dated_entry_the_group_also_lists_plainly_is_a_warning(tmp_path, at, capsys):
+    people = PEOPLE.replace(
+        "      - jo@example.com\n", "      - jo@example.com\n      - contractor@partner.com\n"
+    )
+    root = state_dir(tmp_path, people)
+    at("2026-07-01")  # the dated entry has ended, but the plain one keeps the access
+    desired = load_desired(root)
+    assert "contractor@partner.com" in desired.state.groups["eng@example.com"].members
+    lasting = [w for w in desired.warnings if "contractor" in w.message]
+    assert [(w.line, w.rule) for w in lasting] == [(11, "dated-and-plain")]
+    assert "the access does not end" in lasting[0].message
+    assert lasting[0] in desired.plan_warnings  # the plan shows it too
+    # fmt keeps both (which to keep is the reviewer's call) but a plain entry once.
+    eng = root / "people.yaml"
+    eng.write_text(
+        eng.read_text().replace(
+            "      - jo@example.com\n", "      - jo@example.com\n      - JO@example.com\n"
+        )
+    )
+    format_directory(root)
+    text = eng.read_text()
+    assert text.count("jo@example.com") == 2  # the user entry and one member
+    assert text.count("contractor@partner.com") == 2

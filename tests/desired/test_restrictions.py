@@ -12,9 +12,11 @@ from cli_support import WORKSPACE, write_state
 from pydantic import ValidationError
 
 from reconciler.cli import main
+from reconciler.desired import load_desired
 from reconciler.desired.checks import run_checks
 from reconciler.desired.index import Index
 from reconciler.desired.load import read_tree
+from reconciler.problems import InvalidInput
 from reconciler.restriction_settings import Restriction, glob_matches
 
 SALES = """\
@@ -145,7 +147,7 @@ restrictions_default: maybe
         "workspace.yaml:11: workspace: restrictions.1.reviewers.0: 'sales-it' is no reviewer: "
         "write a GitHub user (@name), a team (@org/team) or an email address",
         "workspace.yaml:13: workspace: restrictions.2.colour: unknown field 'colour'; "
-        "allowed: path, groups, users, reviewers",
+        "allowed: path, groups, users, bindings, reviewers",
         "workspace.yaml:14: workspace: restrictions.3.path: required field is missing",
         "workspace.yaml:15: workspace: restrictions_default: must be one of 'allow' or "
         "'deny', not 'maybe'",
@@ -358,14 +360,18 @@ bindings:
         f"(restrictions_default: deny, workspace.yaml:12; {deny})",
         f"people.yaml:4: group finance@example.com: this file may define no groups "
         f"(restrictions_default: deny, workspace.yaml:12; {deny})",
+        f"people.yaml:6: binding of user jo@example.com: this file may hold no bindings "
+        f"(restrictions_default: deny, workspace.yaml:12; {deny})",
     ]
 
 
-def test_deny_without_restrictions_refuses_every_group_and_user(tmp_path, monkeypatch):
+def test_deny_without_restrictions_refuses_every_group_user_and_binding(tmp_path, monkeypatch):
     files = {"a.yaml": "groups:\n  - {name: a}\nbindings:\n  - group: a\n"}
     assert problems(tmp_path, monkeypatch, "restrictions_default: deny\n", files) == [
         "a.yaml:2: group a: this file may define no groups (restrictions_default: deny, "
         "workspace.yaml:7; no restriction's path matches)",
+        "a.yaml:4: binding of group a: this file may hold no bindings (restrictions_default: "
+        "deny, workspace.yaml:7; no restriction's path matches)",
     ]
 
 
@@ -385,3 +391,31 @@ restrictions:
         "workspace.yaml:11: warning: restrictions: restriction 3, path /home/me/state/**, "
         "matches no file of the state directory",
     ]
+
+
+def test_bindings_false_refuses_a_binding_in_a_governed_file(tmp_path):
+    """A binding gives its user an account: with `bindings: false` a team's file may not
+    hold one (by default it may: membership is granted by the group's file)."""
+    root = _bindings_dir(tmp_path, "    bindings: false\n")
+    with pytest.raises(InvalidInput) as exc:
+        load_desired(root)
+    [problem] = [p for p in exc.value.problems if p.rule == "restrictions"]
+    assert problem.path.name == "team.yaml" and problem.line == 4
+    assert "binding of user jo@example.com: this file may hold no bindings" in problem.message
+    assert load_desired(_bindings_dir(tmp_path / "allowed", "")).state.users["jo@example.com"].bound
+
+
+def _bindings_dir(tmp_path: Path, extra: str) -> Path:
+    workspace = (
+        "directory:\n  domains: [example.com]\nownership:\n  id: a/b\nprovider:\n  kind: emulator\n"
+        "restrictions:\n  - path: teams/**\n    users: false\n" + extra
+    )
+    files = {
+        "workspace.yaml": workspace,
+        "people.yaml": "users:\n  - {email: jo@example.com, given_name: Jo, family_name: Lei}\n",
+        "teams/team.yaml": "# the team's file\n\nbindings:\n  - user: jo@example.com\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path

@@ -292,3 +292,29 @@ def test_updates_leave_a_group_with_dated_members_as_git_has_it(tmp_path, capsys
     assert ("remove_member", "ops@example.com/x@partner.net") in actions
     assert ("remove_member", "ops@example.com/z@partner.net") in actions
     assert ("remove_member", "ops@example.com/y@partner.net") not in actions
+
+
+def test_updates_leave_a_group_whose_nested_git_group_has_dated_members(tmp_path, capsys):
+    """The dated entry sits in a group kept in Git only, flattened into ops@: rewriting
+    ops@ from Google would make its (ended) member a lasting one."""
+    text = (
+        "users:\n  - email: ben@example.com\n    given_name: Ben\n    family_name: B\n"
+        "groups:\n  - name: ops\n    email: ops@example.com\n    display_name: Ops\n"
+        "    owners:\n      - ben@example.com\n"
+        "    members:\n      - helpers\n"
+        "  - name: helpers\n"
+        "    members:\n"
+        '      - email: x@partner.net\n        until: "2020-01-31"\n'
+        "bindings:\n  - user: ben@example.com\n"
+    )
+    groups = [
+        google_group(
+            "ops@example.com", "Ops", owners=["ben@example.com"], external=["x@partner.net"]
+        )
+    ]
+    root = state_dir(tmp_path / "ops", tenant(PEOPLE, groups), {"git.yaml": text})
+    run = cli(capsys, "import", root, "--groups", "--mode", "updates")
+    assert run.code == 0, run.err
+    assert "group ops@example.com: has dated members (until:)" in run.err
+    assert (root / "git.yaml").read_text(encoding="utf-8") == text
+    assert ("remove_member", "ops@example.com/x@partner.net") in plan_actions(capsys, root)
