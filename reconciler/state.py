@@ -77,6 +77,8 @@ class Transfer:
     status: str  # Google's overallTransferStatusCode: new, inProgress, completed, failed
     new_owner_id: str | None = None
     request_time: str | None = None
+    # Each application it moves, (applicationId, applicationTransferStatus or "").
+    applications: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

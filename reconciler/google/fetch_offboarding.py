@@ -165,9 +165,17 @@ def _transfer(r: dict[str, Any]) -> Transfer:
     status = r.get("overallTransferStatusCode")
     if not isinstance(status, str):
         raise ValueError(f"transfer {r.get('id')}: overallTransferStatusCode is not text")
+    apps = r.get("applicationDataTransfers") or []
+    if not isinstance(apps, list):
+        raise ValueError(f"transfer {r.get('id')}: applicationDataTransfers is not a list")
     return Transfer(
         id=str(r["id"]),
         status=status,
         new_owner_id=r.get("newOwnerUserId"),
         request_time=r.get("requestTime"),
+        applications=tuple(
+            (str(a.get("applicationId", "")), str(a.get("applicationTransferStatus") or ""))
+            for a in apps
+            if isinstance(a, dict)
+        ),
     )

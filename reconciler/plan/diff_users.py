@@ -20,7 +20,13 @@ from typing import NamedTuple
 
 from reconciler.plan.diff_context import ActualView, DiffContext
 from reconciler.plan.kinds import UserChange
-from reconciler.plan.offboarding import Leaving, delete_waits, offboarded_org_unit, policy_for
+from reconciler.plan.offboarding import (
+    Leaving,
+    delete_waits,
+    offboarded_org_unit,
+    policy_for,
+    undated,
+)
 from reconciler.plan.renames import (
     FOUND_BY,
     aliases_after_rename,
@@ -170,10 +176,8 @@ def _delete(user: User, account: User, adopting: bool, context: DiffContext) -> 
         plan.changes.append(user_change("delete", user, key=key))
         return
     plan.notes.append(f"delete of {key} waits: {'; '.join(waits)}")
-    dated = (
-        account.suspended_at is not None
-        or not policy_for(context.workspace, user).delete_after_days
-    )
+    # A date on the marker that does not read as one is none: recorded again.
+    dated = not undated(account) or not policy_for(context.workspace, user).delete_after_days
     if not account.suspended:
         reason = "state: deleted; suspended until the delete may happen"
         plan.changes.append(user_change("suspend", user, key=key, reason=reason))

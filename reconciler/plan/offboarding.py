@@ -158,21 +158,39 @@ def delete_waits(user: User, account: User, context: DiffContext) -> list[str]:
     return why
 
 
+# The Data Transfer API's ids of the two applications offboarding moves (Google's, stable;
+# the emulator serves the same): a transfer that lacks either leaves that data behind.
+DRIVE_APPLICATION, CALENDAR_APPLICATION = "55656082996", "435070579839"
+# The suspension date on the marker is the tool's clock; a transfer's requestTime Google's.
+# A transfer requested this little before the recorded suspension (the one the same apply
+# requested, on a clock running behind) still covers it.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def covering_transfers(account: User) -> tuple[Transfer, ...]:
     """The transfers from `account` that cover its latest suspension: requested at or after
     the `suspendedAt` of its marker (README, "Offboarding"). An older one, however complete,
     left out what the person made since (rehired, then offboarded again). None covers an
     account not suspended yet (the plan suspends it now), one whose suspension date is not
     known (suspended outside this tool, or before the date was kept: the plan records it,
-    and a transfer requested after it covers it), nor a transfer without a request time."""
+    and a transfer requested after it covers it), nor a transfer without a request time.
+    Nor does one that lacks Drive or Calendar (its data would be lost with the account); one
+    with either application failed is failed, whatever its overall status. A transfer
+    requested up to CLOCK_SKEW before the recorded date covers it (two clocks)."""
     since = parse_time(account.suspended_at) if account.suspended else None
     if since is None:
         return ()
     found = []
     for t in account.transfers or ():
         at = parse_time(t.request_time)
-        if at is not None and at >= since:
-            found.append(t)
+        if at is None or at < since - CLOCK_SKEW:
+            continue
+        apps = dict(t.applications)
+        if DRIVE_APPLICATION not in apps or CALENDAR_APPLICATION not in apps:
+            continue  # Drive alone (made by hand, say): the Calendar data would be lost
+        if any(apps[a].lower() == "failed" for a in (DRIVE_APPLICATION, CALENDAR_APPLICATION)):
+            t = replace(t, status="failed")  # completed overall, one application not
+        found.append(t)
     return tuple(found)
 
 

@@ -116,7 +116,7 @@ def seed_with_transfers(state_dir: Path, failed: int) -> dict[str, Any]:
     users[SAM]["customSchemas"]["Reconciler"]["suspendedAt"] = "2024-12-31T00:00:00Z"
     schema = next(s for s in doc["schemas"] if s["schemaName"] == "Reconciler")
     schema["fields"].append({"fieldName": "suspendedAt", "fieldType": "STRING"})
-    apps = [{"applicationId": "55656082996"}]
+    apps = [{"applicationId": "55656082996"}, {"applicationId": "435070579839"}]
     doc["dataTransfers"] = [
         {
             "id": f"T{n:04d}",

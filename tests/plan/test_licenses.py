@@ -12,6 +12,9 @@ from reconciler.state import State, Transfer
 
 from .builder import THEIRS, have, rows, state, want, workspace
 
+# Drive and Calendar, each moved: what a transfer must hold to cover an account.
+MOVED = (("55656082996", "completed"), ("435070579839", "completed"))
+
 STARTER, STANDARD, PLUS = "1010020027", "1010020028", "1010020025"
 BLOCK = {"default": "business-standard"}
 
@@ -106,7 +109,7 @@ def test_an_account_no_longer_in_git_gives_its_license_back_with_revoke():
 def test_the_revocation_waits_for_the_data_transfer_offboarding_asks_for():
     sam = want("sam", bound=False, offboarding={"transfer_to": "boss@x.io"})
     desired = state(sam, want("boss"))
-    pending = Transfer("t1", "inProgress")
+    pending = Transfer("t1", "inProgress", applications=MOVED)
     actual = held(state(have("sam", transfers=(pending,)), have("boss")), sam=PLUS)
     waiting = plan(desired, actual, on_suspend="revoke")
     assert license_rows(waiting) == []
@@ -115,13 +118,13 @@ def test_the_revocation_waits_for_the_data_transfer_offboarding_asks_for():
     )
     # A transfer completed before the latest suspension (a rehire) leaves out what came
     # since: the license waits for one requested at or after it.
-    stale = Transfer("t0", "completed", request_time="2025-01-01T00:00:00Z")
+    stale = Transfer("t0", "completed", request_time="2025-01-01T00:00:00Z", applications=MOVED)
     suspended = replace(
         actual.users["sam@x.io"], suspended=True, suspended_at="2026-05-01T00:00:00Z"
     )
     actual.users["sam@x.io"] = replace(suspended, transfers=(stale,))
     assert license_rows(plan(desired, actual, on_suspend="revoke")) == []
-    done = Transfer("t1", "completed", request_time="2026-05-01T00:00:01Z")
+    done = Transfer("t1", "completed", request_time="2026-05-01T00:00:01Z", applications=MOVED)
     actual.users["sam@x.io"] = replace(suspended, transfers=(stale, done))
     assert license_rows(plan(desired, actual, on_suspend="revoke")) == [
         ("revoke_license", "license", "sam@x.io", {"sku": (PLUS, "none")})

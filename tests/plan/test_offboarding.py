@@ -14,6 +14,9 @@ from reconciler.state import Credentials, Transfer, User
 
 from .builder import group, have, member, rows, state, unit, want, workspace
 
+# Drive and Calendar, each moved: what a transfer must hold to cover an account.
+MOVED = (("55656082996", "completed"), ("435070579839", "completed"))
+
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ALL = {
     "sign_out": True,
@@ -75,7 +78,11 @@ def test_steps_run_once_what_google_and_the_marker_show_done_is_not_planned_agai
         suspended_at="2026-05-01T10:00:00Z",
         signed_out_at="2026-05-01T10:00:05Z",
         credentials=Credentials(),
-        transfers=(Transfer("t1", "inProgress", request_time="2026-05-01T10:00:06.120Z"),),
+        transfers=(
+            Transfer(
+                "t1", "inProgress", request_time="2026-05-01T10:00:06.120Z", applications=MOVED
+            ),
+        ),
     )
     p = plan(state(want("sam", bound=False), want("boss")), state(done, have("boss")))
     assert rows(p) == []
@@ -87,7 +94,9 @@ def test_a_suspension_newer_than_the_last_sign_out_signs_out_again():
         suspended_at="2026-05-02T10:00:00Z",
         signed_out_at="2026-05-01T10:00:05Z",
         credentials=Credentials(),
-        transfers=(Transfer("t1", "completed", request_time="2026-05-02T10:00:00Z"),),
+        transfers=(
+            Transfer("t1", "completed", request_time="2026-05-02T10:00:00Z", applications=MOVED),
+        ),
     )
     p = plan(state(want("sam", bound=False), want("boss")), state(again, have("boss")))
     assert rows(p) == [("sign_out", "user", "sam@x.io")]
@@ -124,7 +133,9 @@ def test_a_failed_transfer_is_an_error_naming_the_user():
     failed = leaver(
         suspended=True,
         suspended_at="2026-05-01T00:00:00Z",
-        transfers=(Transfer("t9", "failed", request_time="2026-05-01T00:00:02Z"),),
+        transfers=(
+            Transfer("t9", "failed", request_time="2026-05-01T00:00:02Z", applications=MOVED),
+        ),
     )
     with pytest.raises(OffboardingError, match=r"user sam@x.io: the transfer of its data \(t9\)"):
         plan(state(want("sam", bound=False), want("boss")), state(failed, have("boss")))
@@ -159,19 +170,26 @@ def test_a_delete_waits_for_the_transfer_and_the_days():
         signed_out_at="2026-05-15T00:00:01Z",
         credentials=Credentials(),
     )
-    running = replace(offboarded, transfers=(Transfer("t1", "inProgress", request_time=AFTER),))
+    running = replace(
+        offboarded,
+        transfers=(Transfer("t1", "inProgress", request_time=AFTER, applications=MOVED),),
+    )
     second = plan(state(*deleted), state(running, have("boss")))
     assert rows(second) == []
     assert "its data transfer (t1) is inProgress" in second.notes[0]
     assert "it may be deleted from 2026-06-14T00:00:00Z" in second.notes[0]
-    done = replace(offboarded, transfers=(Transfer("t1", "completed", request_time=AFTER),))
+    done = replace(
+        offboarded, transfers=(Transfer("t1", "completed", request_time=AFTER, applications=MOVED),)
+    )
     assert rows(plan(state(*deleted), state(done, have("boss")))) != [
         ("delete", "user", "sam@x.io")
     ]
     ready = replace(
         done,
         suspended_at="2026-04-01T00:00:00Z",
-        transfers=(Transfer("t1", "completed", request_time="2026-04-01T00:00:00Z"),),
+        transfers=(
+            Transfer("t1", "completed", request_time="2026-04-01T00:00:00Z", applications=MOVED),
+        ),
     )
     assert rows(plan(state(*deleted), state(ready, have("boss")))) == [
         ("delete", "user", "sam@x.io")
@@ -181,7 +199,7 @@ def test_a_delete_waits_for_the_transfer_and_the_days():
 def rehired(**account) -> User:
     """Sam, offboarded in 2025 (the transfer then completed), rehired, suspended again on
     2026-05-01 (the marker's suspendedAt)."""
-    old = Transfer("t0", "completed", request_time="2025-03-01T09:00:00Z")
+    old = Transfer("t0", "completed", request_time="2025-03-01T09:00:00Z", applications=MOVED)
     values = {"suspended": True, "suspended_at": "2026-05-01T00:00:00Z", "transfers": (old,)}
     return leaver(**(values | account))
 
@@ -190,7 +208,7 @@ def test_a_transfer_older_than_the_latest_suspension_is_requested_again():
     p = plan(state(want("sam", bound=False), want("boss")), state(rehired(), have("boss")))
     assert ("transfer_data", "user", "sam@x.io", {"to": (None, "boss@x.io")}) in rows(p)
     # One requested at or after the suspension covers it: not requested again.
-    new = Transfer("t1", "inProgress", request_time="2026-05-01T00:00:00Z")
+    new = Transfer("t1", "inProgress", request_time="2026-05-01T00:00:00Z", applications=MOVED)
     covered = rehired(transfers=(*rehired().transfers, new))
     p = plan(state(want("sam", bound=False), want("boss")), state(covered, have("boss")))
     assert "transfer_data" not in [r[0] for r in rows(p)]
@@ -207,7 +225,7 @@ def test_a_transfer_older_than_the_latest_suspension_does_not_let_the_delete_go(
     active = rehired(suspended=False)
     p = plan(deleted, state(active, have("boss")), ws)
     assert [r[0] for r in rows(p)] == ["suspend", "sign_out", "revoke_tokens", "transfer_data"]
-    done = Transfer("t1", "completed", request_time="2026-05-02T00:00:00Z")
+    done = Transfer("t1", "completed", request_time="2026-05-02T00:00:00Z", applications=MOVED)
     ready = rehired(transfers=(*rehired().transfers, done), credentials=Credentials())
     assert rows(plan(deleted, state(ready, have("boss")), ws)) == [("delete", "user", "sam@x.io")]
 
@@ -225,7 +243,10 @@ def test_without_a_suspension_date_no_transfer_covers_it_and_the_plan_records_th
         old,
         suspended_at="2026-06-01T12:00:00Z",
         signed_out_at="2026-06-01T12:00:01Z",
-        transfers=(*old.transfers, Transfer("t1", "inProgress", "1", "2026-06-01T12:00:02Z")),
+        transfers=(
+            *old.transfers,
+            Transfer("t1", "inProgress", "1", "2026-06-01T12:00:02Z", applications=MOVED),
+        ),
     )
     assert (
         rows(plan(state(want("sam", bound=False), want("boss")), state(after, have("boss")))) == []
@@ -304,3 +325,65 @@ def test_the_suspension_limit_counts_offboarded_accounts():
     p = plan(state(want("sam", bound=False), want("boss")), state(done, have("boss")), ws)
     assert "suspend" not in [r[0] for r in rows(p)]
     assert p.over_limits == ["1 suspensions and offboardings planned; the limit is 0"]
+
+
+def _ready(*transfers: Transfer) -> User:
+    """Sam, suspended on 2026-04-01 with everything else done: only his transfers say
+    whether the delete (days long past) may go."""
+    return leaver(
+        suspended=True,
+        suspended_at="2026-04-01T00:00:00Z",
+        signed_out_at="2026-04-01T00:00:01Z",
+        credentials=Credentials(),
+        transfers=transfers,
+    )
+
+
+def test_a_transfer_of_drive_alone_does_not_let_the_delete_go():
+    """An admin may transfer Drive alone by hand: Sam's Calendar data would go with him."""
+    deleted = [want("sam", state="deleted"), want("boss")]
+    drive_only = Transfer(
+        "t5", "completed", request_time="2026-04-02T00:00:00Z", applications=MOVED[:1]
+    )
+    p = plan(state(*deleted), state(_ready(drive_only), have("boss")))
+    assert ("delete", "user", "sam@x.io") not in rows(p)
+    assert [r[:3] for r in rows(p)] == [("transfer_data", "user", "sam@x.io")]  # a whole one
+
+
+def test_a_transfer_completed_with_one_application_failed_is_failed():
+    deleted = [want("sam", state="deleted"), want("boss")]
+    half = Transfer(
+        "t6",
+        "completed",
+        request_time="2026-04-02T00:00:00Z",
+        applications=(MOVED[0], ("435070579839", "failed")),
+    )
+    with pytest.raises(OffboardingError, match=r"the transfer of its data \(t6\) failed"):
+        plan(state(*deleted), state(_ready(half), have("boss")))
+
+
+@pytest.mark.parametrize(
+    ("requested", "covers"),
+    [
+        ("2026-03-31T23:56:00Z", True),  # 4 minutes before: the same apply, clocks apart
+        ("2026-03-31T23:54:00Z", False),  # 6 minutes before: an earlier transfer
+    ],
+)
+def test_a_transfer_a_few_minutes_before_the_recorded_suspension_covers_it(requested, covers):
+    """The suspension date is the tool's clock, requestTime Google's: a transfer the same
+    apply requested on a clock behind covers the suspension, and no second one is asked."""
+    deleted = [want("sam", state="deleted"), want("boss")]
+    done = Transfer("t7", "completed", request_time=requested, applications=MOVED)
+    p = plan(state(*deleted), state(_ready(done), have("boss")))
+    assert (("delete", "user", "sam@x.io") in rows(p)) is covers
+    assert (("transfer_data", "user", "sam@x.io") in [r[:3] for r in rows(p)]) is not covers
+
+
+def test_an_unreadable_suspension_date_is_recorded_again_without_a_transfer():
+    """`suspendedAt` that reads as no date, with `transfer_to: none`: the delete waits for
+    delete_after_days, so the plan records a date (it said so, and did not)."""
+    user = want("sam", state="deleted", offboarding={"transfer_to": "none"})
+    account = replace(_ready(), suspended_at="01/01/2026")
+    p = plan(state(user, want("boss")), state(account, have("boss")))
+    assert ("suspend", "user", "sam@x.io") in rows(p)
+    assert "delete of sam@x.io waits" in p.notes[0]

@@ -29,6 +29,9 @@ from reconciler.plan.plan import Plan
 from reconciler.settings import Workspace
 from reconciler.state import Credentials, State, Transfer, User
 
+# Drive and Calendar, each moved: what a transfer must hold to cover an account.
+MOVED = (("55656082996", "completed"), ("435070579839", "completed"))
+
 # Git: Ann and Root are bound and in Google; Ben is bound but Google lacks him; Sam is in
 # Git but bound no more.
 AUDIT_GIT = """\
@@ -409,12 +412,17 @@ def test_offboarding_lists_live_credentials_untransferred_data_and_waiting_delet
             "sam@example.com": suspended("sam@example.com", credentials=creds),
             "kim@example.com": suspended(
                 "kim@example.com",
-                Transfer("t1", "completed", request_time="2026-05-01T00:00:01Z"),
+                Transfer(
+                    "t1", "completed", request_time="2026-05-01T00:00:01Z", applications=MOVED
+                ),
                 credentials=Credentials(),
             ),
             # Rehired, suspended again: the transfer of the first time holds none of it.
             "rex@example.com": suspended(
-                "rex@example.com", Transfer("t0", "completed", request_time="2025-01-01T00:00:00Z")
+                "rex@example.com",
+                Transfer(
+                    "t0", "completed", request_time="2025-01-01T00:00:00Z", applications=MOVED
+                ),
             ),
             "active@example.com": User("active@example.com", owner=OURS, credentials=creds),
         }
