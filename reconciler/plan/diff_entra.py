@@ -16,7 +16,7 @@ and external addresses are skipped with a note, protected addresses are never re
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.entra.state import EntraActual, EntraGroup, EntraGroupRecord, EntraMember
 from reconciler.plan.change import FieldChange
@@ -284,6 +284,8 @@ def _diff_members(
         kind = {"user": "USER", "group": "GROUP"}.get(member.kind, "OTHER")
         label = member.name if names[member.name] == 1 else f"{member.name} ({member.id})"
         removal = _member("remove_member", name, label, kind, group, member.id)
+        if group.additive:  # only an ended dated entry is taken out of an additive group
+            removal = replace(removal, reason="its dated entry in Git has ended")
         plan.changes.append(removal)
 
 

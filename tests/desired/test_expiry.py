@@ -308,8 +308,8 @@ def test_an_ended_entry_leaves_an_additive_group_and_its_entra_group_too(tmp_pat
         "expired after 2026-01-31, groups/engineering.yaml:17",
     ) in found
     # Entra: Jo goes; Sam (not in Git) stays, the group being additive.
-    assert {k for k, _ in found if k.startswith("Engineering/")} == {
-        "Engineering/jo.lei@example.com"
+    assert {(k, why) for k, why in found if k.startswith("Engineering/")} == {
+        ("Engineering/jo.lei@example.com", "its dated entry in Git has ended")
     }
 
 
