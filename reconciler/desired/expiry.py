@@ -63,9 +63,8 @@ def expire(tree: DesiredTree, day: date | None) -> None:
     `day` (nothing when `day` is None: every entry is kept, as a load of an old revision for
     comparison needs), and record every dated entry in `tree.dated`."""
     dated: list[Dated] = []
-    every = [_group(g, None, []) for g in tree.groups] if day is not None else None
+    all_groups, all_bindings = tree.groups, list(tree.bindings)
     tree.groups = [_group(g, day, dated) for g in tree.groups]
-    all_bindings = list(tree.bindings)
     kept: list[Located[BindingEntry]] = []
     for located in tree.bindings:
         binding = located.entry
@@ -80,10 +79,10 @@ def expire(tree: DesiredTree, day: date | None) -> None:
             kept.append(located)
     tree.bindings = kept
     tree.dated = dated
-    if every is not None and any(d.expired for d in dated):
+    if any(d.expired for d in dated):
         # As if nothing had ended: what a targeted plan compares with, to take in whatever
         # an ended entry reaches (desired/pipeline.py, state_without_expiry).
-        tree.unexpired = (every, all_bindings)
+        tree.unexpired = ([_group(g, None, []) for g in all_groups], all_bindings)
 
 
 def _group(
