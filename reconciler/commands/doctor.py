@@ -128,7 +128,8 @@ def _workspace(doc: _Doctor) -> Iterator[Result]:
             detail, "run `reconciler validate` to see every problem, and fix them"
         ) from None
     tree = doc.desired.tree
-    yield Result("workspace", "ok", f"{len(tree.files)} files load ({tree.root})")
+    n = len(tree.files)
+    yield Result("workspace", "ok", f"{n} file{'s' if n != 1 else ''} load{'' if n != 1 else 's'}")
 
 
 # -- 2. credentials ----------------------------------------------------------------------------
