@@ -247,6 +247,9 @@ def test_a_write_scope_not_delegated_is_named_exactly(tmp_path, cli, google):
         "API controls > Domain-wide delegation (the full list: docs/google-setup.md, step 3)"
     )
     assert server.stats.api_calls == 0
+    # docs/google-setup.md shows this very line in its example.
+    setup = (Path(__file__).resolve().parents[1] / "docs" / "google-setup.md").read_text()
+    assert line in setup.splitlines()
 
 
 def test_the_one_scope_missing_from_an_older_delegation_is_named(tmp_path, cli, google):
