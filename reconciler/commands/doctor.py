@@ -22,66 +22,39 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from reconciler.commands import doctor_apis
+from reconciler.commands.doctor_base import (
+    COMMANDS,
+    DELEGATION,
+    GENERIC_FIX,
+    SETUP,
+    Doctor,
+    Failed,
+    Result,
+    client_of,
+    read,
+)
 from reconciler.problems import InvalidInput, ReconcilerError, one_line
 
-SETUP = "docs/google-setup.md"
-DELEGATION = "Admin console > Security > API controls > Domain-wide delegation"
-# Each command, and whether its scopes are the read-only ones (credentials.scopes()).
-COMMANDS = (("plan, report, import", True), ("apply", False))
-
-
-@dataclass
-class Result:
-    """One check's outcome: status ok, fail, skip (not configured) or not run."""
-
-    check: str
-    status: str
-    detail: str = ""
-    fix: str = ""
-
-
-class Failed(Exception):
-    """A check failed: what is wrong, and what to do."""
-
-    def __init__(self, detail: str, fix: str, check: str | None = None):
-        super().__init__(detail)
-        self.detail, self.fix, self.check = detail, fix, check
-
-
-@dataclass
-class _Doctor:
-    """What the checks learn, in order."""
-
-    directory: Path
-    opened: ExitStack
-    desired: Any = None
-    provider: Any = None
-    endpoint: str | None = None
-    flags: dict[str, bool] = field(default_factory=dict)
-    client: Any = None
-    customer_id: str | None = None
-
-    @property
-    def customer(self) -> str:
-        return self.desired.workspace.directory.customer
+__all__ = ["STEPS", "Result", "command_scopes", "render", "run_doctor"]
 
 
 def run_doctor(directory: Path) -> list[Result]:
     """Every check's Result, in order; after a failure the rest are `not run`."""
     results: list[Result] = []
     with ExitStack() as opened:
-        doctor = _Doctor(directory, opened)
+        doctor = Doctor(directory, opened)
         for i, (name, step) in enumerate(STEPS):
             try:
                 results.extend(step(doctor))
             except Failed as failed:
                 results.append(Result(failed.check or name, "fail", failed.detail, failed.fix))
             except (ReconcilerError, OSError) as exc:
-                results.append(Result(name, "fail", one_line(str(exc)), _GENERIC_FIX))
+                results.append(Result(name, "fail", one_line(str(exc)), GENERIC_FIX))
             except Exception as exc:  # never a traceback: the check fails, saying what
                 detail = f"unexpected {type(exc).__name__}: {one_line(str(exc))[:200]}"
                 results.append(Result(name, "fail", detail, "this is a bug; please report it"))
@@ -89,9 +62,6 @@ def run_doctor(directory: Path) -> list[Result]:
                 results += [Result(n, "not run") for n, _ in STEPS[i + 1 :]]
                 break
     return results
-
-
-_GENERIC_FIX = f"see {SETUP} and docs/google.md"
 
 
 def render(results: list[Result], fmt: str) -> str:
@@ -115,7 +85,7 @@ def render(results: list[Result], fmt: str) -> str:
 # -- 1. the state directory -------------------------------------------------------------------
 
 
-def _workspace(doc: _Doctor) -> Iterator[Result]:
+def _workspace(doc: Doctor) -> Iterator[Result]:
     from reconciler.desired import load_desired
 
     try:
@@ -135,7 +105,7 @@ def _workspace(doc: _Doctor) -> Iterator[Result]:
 # -- 2. credentials ----------------------------------------------------------------------------
 
 
-def _credentials(doc: _Doctor) -> Iterator[Result]:
+def _credentials(doc: Doctor) -> Iterator[Result]:
     from reconciler.google.client import endpoint_for
     from reconciler.google.credentials import CredentialsError, build_credentials, describe
     from reconciler.session import google_provider, scope_flags
@@ -171,7 +141,7 @@ def command_scopes(desired: Any) -> list[tuple[str, list[str]]]:
     return [(names, scopes(read_only, **flags)) for names, read_only in COMMANDS]
 
 
-def _tokens(doc: _Doctor) -> Iterator[Result]:
+def _tokens(doc: Doctor) -> Iterator[Result]:
     from reconciler.google.credentials import SCOPE_ROOT
 
     for names, wanted in command_scopes(doc.desired):
@@ -195,7 +165,7 @@ def _tokens(doc: _Doctor) -> Iterator[Result]:
         raise Failed(words, _token_fix(error), check)
 
 
-def _token(doc: _Doctor, wanted: list[str]) -> tuple[str, str] | None:
+def _token(doc: Doctor, wanted: list[str]) -> tuple[str, str] | None:
     """None when the token endpoint grants `wanted`, else (OAuth error, what to say)."""
     from google.auth.exceptions import RefreshError, TransportError
     from google.auth.transport.requests import Request
@@ -231,37 +201,12 @@ def _token_fix(error: str) -> str:
 # -- 4. the admin, and the customer -------------------------------------------------------------
 
 
-def _client(doc: _Doctor) -> Any:
-    if doc.client is None:
-        from reconciler.google.client import GoogleClient
-        from reconciler.google.retry import RetryPolicy
-
-        doc.client = GoogleClient.connect(
-            doc.provider,
-            doc.desired.tree.root,
-            read_only=True,
-            endpoint=doc.endpoint,
-            retry=RetryPolicy(max_attempts=3),
-            **doc.flags,
-        )
-    return doc.client
-
-
-def _read(doc: _Doctor, make: Callable[[Any], Any], label: str, api: str = "") -> Any:
-    """The outcome of one read (on the Directory API's client, or a sibling's)."""
-    from reconciler.google.client import Call
-
-    client = _client(doc)
-    client = getattr(client, api) if api else client
-    return client.execute(Call(make(client.service), label))
-
-
-def _admin(doc: _Doctor) -> Iterator[Result]:
+def _admin(doc: Doctor) -> Iterator[Result]:
     subject = doc.provider.admin_subject
     if not subject:
         yield Result("admin_subject", "skip", "none named: the service account acts as itself")
         return
-    got = _read(
+    got = read(
         doc,
         lambda s: s.users().get(
             userKey=subject, fields="primaryEmail,isAdmin,isDelegatedAdmin,suspended,customerId"
@@ -277,7 +222,7 @@ def _admin(doc: _Doctor) -> Iterator[Result]:
             )
         if got.status == 404:
             raise Failed(f"{subject} is no user of the tenant", "name an admin of the tenant")
-        raise Failed(f"users.get {subject}: {got.error}", _GENERIC_FIX)
+        raise Failed(f"users.get {subject}: {got.error}", GENERIC_FIX)
     body = got.body or {}
     if body.get("suspended"):
         raise Failed(f"{subject} is suspended", f"unsuspend {subject}, or name another admin")
@@ -295,9 +240,9 @@ def _admin(doc: _Doctor) -> Iterator[Result]:
         raise Failed(f"{subject} is a user of the tenant but no admin", role)
 
 
-def _customer(doc: _Doctor) -> Iterator[Result]:
+def _customer(doc: Doctor) -> Iterator[Result]:
     customer = doc.customer
-    got = _read(
+    got = read(
         doc,
         lambda s: s.users().list(
             customer=customer, maxResults=1, fields="users(primaryEmail,customerId)"
@@ -320,10 +265,10 @@ def _customer(doc: _Doctor) -> Iterator[Result]:
 # -- 5. domains ---------------------------------------------------------------------------------
 
 
-def _domains(doc: _Doctor) -> Iterator[Result]:
+def _domains(doc: Doctor) -> Iterator[Result]:
     from reconciler.google.domains import read_domains
 
-    tenant = read_domains(_client(doc), doc.customer)
+    tenant = read_domains(client_of(doc), doc.customer)
     usable = tenant.usable()
     notes, wrong = [], []
     for name in (d.lower() for d in doc.desired.workspace.directory.domains):
@@ -348,11 +293,11 @@ def _domains(doc: _Doctor) -> Iterator[Result]:
 # -- 6. the ownership schema --------------------------------------------------------------------
 
 
-def _schema(doc: _Doctor) -> Iterator[Result]:
+def _schema(doc: Doctor) -> Iterator[Result]:
     from reconciler.google.fetch import marker_schema_fields
     from reconciler.google.marker import FIELD, SCHEMA
 
-    fields = marker_schema_fields(_client(doc), doc.customer)
+    fields = marker_schema_fields(client_of(doc), doc.customer)
     if not fields:
         detail = f"{SCHEMA} does not exist yet: apply creates it before marking accounts"
     elif FIELD not in fields:
@@ -362,105 +307,7 @@ def _schema(doc: _Doctor) -> Iterator[Result]:
     yield Result("ownership schema", "ok", detail)
 
 
-# -- 7. what the workspace uses besides the Directory API --------------------------------------
-
-
-def _api_failed(what: str, error: str | None, enable: str) -> Failed:
-    return Failed(f"{what}: {error}", enable)
-
-
-def _licensing(doc: _Doctor) -> Iterator[Result]:
-    licenses = doc.desired.workspace.licenses
-    if licenses is None:
-        yield Result("licensing", "skip", "no licenses: block")
-        return
-    customer = doc.customer_id or doc.customer
-    label = f"licenseAssignments.listForProduct {licenses.product}"
-    got = _read(
-        doc,
-        lambda s: s.licenseAssignments().listForProduct(
-            productId=licenses.product, customerId=customer, maxResults=1
-        ),
-        label,
-        "licenses",
-    )
-    if not got.ok:
-        raise _api_failed(
-            label,
-            got.error,
-            "enable the Enterprise License Manager API in the service account's project "
-            "(gcloud services enable licensing.googleapis.com) and delegate apps.licensing "
-            f"({SETUP}, step 3)",
-        )
-    yield Result("licensing", "ok", f"the {licenses.product} license assignments can be read")
-
-
-def _group_settings(doc: _Doctor) -> Iterator[Result]:
-    if not doc.flags.get("group_settings"):
-        yield Result("group settings", "skip", "Git declares no group settings")
-        return
-    listed = _read(
-        doc,
-        lambda s: s.groups().list(customer=doc.customer, maxResults=1, fields="groups(email)"),
-        "groups.list",
-    )
-    if not listed.ok:
-        raise Failed(f"groups.list: {listed.error}", _GENERIC_FIX)
-    groups = (listed.body or {}).get("groups") or []
-    email = groups[0].get("email") if groups and isinstance(groups[0], dict) else None
-    if not email:
-        yield Result("group settings", "skip", "the tenant has no group to read settings of")
-        return
-    label = f"groupsSettings groups.get {email}"
-    got = _read(doc, lambda s: s.groups().get(groupUniqueId=email), label, "settings")
-    if not got.ok:
-        raise _api_failed(
-            label,
-            got.error,
-            "enable the Groups Settings API in the service account's project (gcloud services "
-            f"enable groupssettings.googleapis.com) and delegate apps.groups.settings ({SETUP})",
-        )
-    yield Result("group settings", "ok", f"the settings of {email} can be read")
-
-
-def _data_transfer(doc: _Doctor) -> Iterator[Result]:
-    if not doc.flags.get("offboarding"):
-        yield Result("data transfer", "skip", "offboarding is not configured")
-        return
-    customer = doc.customer_id or doc.customer
-    got = _read(
-        doc,
-        lambda s: s.applications().list(customerId=customer, maxResults=1),
-        "applications.list",
-        "transfers",
-    )
-    if not got.ok:
-        raise _api_failed(
-            "Data Transfer applications.list",
-            got.error,
-            "enable the Admin SDK API in the service account's project and delegate "
-            f"admin.datatransfer and admin.datatransfer.readonly ({SETUP}, step 3)",
-        )
-    yield Result("data transfer", "ok", "the Data Transfer applications can be listed")
-
-
-def _entra(doc: _Doctor) -> Iterator[Result]:
-    entra = doc.desired.workspace.entra
-    if entra is None:
-        yield Result("entra", "skip", "no entra: block")
-        return
-    from reconciler.entra.session import graph_session
-
-    fix = "see docs/entra.md (app registration, permissions, federated credential)"
-    try:
-        graph = doc.opened.enter_context(graph_session(entra, doc.desired.tree.root))
-        graph.tokens(fresh=True)
-    except ReconcilerError as exc:
-        raise Failed(f"Microsoft Graph token: {one_line(str(exc))}", fix) from None
-    yield Result("entra", "ok", f"a Microsoft Graph token for tenant {entra.tenant_id}")
-
-
-STEPS: list[tuple[str, Callable[[_Doctor], Iterator[Result]]]] = [
+STEPS: list[tuple[str, Callable[[Doctor], Iterator[Result]]]] = [
     ("workspace", _workspace),
     ("credentials", _credentials),
     ("tokens", _tokens),
@@ -468,8 +315,8 @@ STEPS: list[tuple[str, Callable[[_Doctor], Iterator[Result]]]] = [
     ("customer", _customer),
     ("domains", _domains),
     ("ownership schema", _schema),
-    ("licensing", _licensing),
-    ("group settings", _group_settings),
-    ("data transfer", _data_transfer),
-    ("entra", _entra),
+    ("licensing", doctor_apis.licensing),
+    ("group settings", doctor_apis.group_settings),
+    ("data transfer", doctor_apis.data_transfer),
+    ("entra", doctor_apis.entra),
 ]
