@@ -272,6 +272,28 @@ def report(
         sys.exit(EXIT_CHANGES)
 
 
+@cli.command()
+@state_dir
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a line per check; json: a list of {check, status, detail, fix}.",
+)
+def doctor(directory: Path, fmt_: str) -> None:
+    """Check the setup before a first plan: the state directory, credentials, a token for
+    each command's scopes, the admin, the domains, the schema and the APIs the workspace
+    uses. Stops at the first failure, saying what to do. Writes nothing to Google."""
+    from reconciler.commands.doctor import render, run_doctor
+
+    results = run_doctor(directory)
+    click.echo(render(results, fmt_), nl=False)
+    if any(r.status == "fail" for r in results):
+        sys.exit(EXIT_ERROR)
+
+
 @cli.command("audit")
 @state_dir
 @click.option("--since", help="Start of the period (any date git understands).")

@@ -18,6 +18,7 @@ from reconciler.plan.safety import UnmatchedProtected
 from reconciler.problems import InvalidInput, Problem
 from reconciler.registry import TARGETS
 from reconciler.scope import git_bases, restrict, safety_bases
+from reconciler.settings import GoogleProvider
 
 
 @contextmanager
@@ -38,33 +39,49 @@ def google_session(
         yield client
 
 
+def scope_flags(desired: Desired, offboarding: bool = False) -> dict[str, bool]:
+    """The scopes the targets ask of Google's credentials (GoogleClient.connect's and
+    credentials.scopes' flags); `offboarding`: offboarding's reads whatever is configured
+    (report --credentials)."""
+    flags = {name: on for target in TARGETS for name, on in target.scopes(desired).items()}
+    if offboarding:
+        flags["offboarding"] = True
+    return flags
+
+
+@contextmanager
+def google_provider(desired: Desired) -> Iterator[tuple[GoogleProvider, str | None]]:
+    """The provider settings Google's credentials are made from, and the endpoint to reach
+    (None: Google, or RECONCILER_GOOGLE_ENDPOINT, which GoogleClient.connect reads). With
+    `provider.kind: emulator` and no RECONCILER_GOOGLE_ENDPOINT, an in-process emulator
+    serves the directory's tenant while the context lasts."""
+    ws, root = desired.workspace, desired.tree.root
+    if ws.provider.kind != "emulator":
+        yield ws.provider, None
+        return
+    provider = ws.provider.as_google()  # reached over loopback, as if it were Google
+    if os.environ.get(ENDPOINT_ENV):
+        yield provider, None
+        return
+    from reconciler.emulator.embedded import open_embedded
+
+    with open_embedded(root, ws) as server:
+        url = server.start()
+        # Delegation acts as the tenant's first super admin, as it would in Google (an
+        # emulator provider names no admin_subject: that is a Google setting); a tenant
+        # without one is called by the service account itself.
+        admin = server.first_super_admin()
+        if admin is not None:
+            provider = provider.model_copy(update={"admin_subject": admin})
+        yield provider, url
+
+
 @contextmanager
 def _google(desired: Desired, *, read_only: bool, offboarding: bool) -> Iterator[GoogleClient]:
-    ws, root = desired.workspace, desired.tree.root
-    # The scopes the targets ask of Google's credentials (GoogleClient.connect's flags).
-    scopes = {name: on for target in TARGETS for name, on in target.scopes(desired).items()}
-    if offboarding:  # report --credentials: offboarding's reads whatever is configured
-        scopes["offboarding"] = True
-    if ws.provider.kind == "emulator":
-        provider = ws.provider.as_google()  # reached over loopback, as if it were Google
-        if not os.environ.get(ENDPOINT_ENV):
-            from reconciler.emulator.embedded import open_embedded
-
-            with open_embedded(root, ws) as server:
-                url = server.start()
-                # Delegation acts as the tenant's first super admin, as it would in Google
-                # (an emulator provider names no admin_subject: that is a Google setting); a
-                # tenant without one is called by the service account itself.
-                admin = server.first_super_admin()
-                if admin is not None:
-                    provider = provider.model_copy(update={"admin_subject": admin})
-                yield GoogleClient.connect(
-                    provider, root, read_only=read_only, endpoint=url, **scopes
-                )
-            return
-    else:
-        provider = ws.provider
-    yield GoogleClient.connect(provider, root, read_only=read_only, **scopes)
+    scopes = scope_flags(desired, offboarding)
+    with google_provider(desired) as (provider, endpoint):
+        at = {"endpoint": endpoint} if endpoint else {}  # None: GoogleClient.connect's own
+        yield GoogleClient.connect(provider, desired.tree.root, read_only=read_only, **at, **scopes)
 
 
 def read_actual(desired: Desired, client: GoogleClient, everything: bool = False) -> Actual:

@@ -40,3 +40,27 @@ def test_google_pages_name_exactly_the_scopes_asked_for():
     in_setup = {s.removeprefix(SCOPE_ROOT) for s in listed.split(",")}
     assert in_google == in_setup == asked
     assert len(asked) == 9 and "admin.directory.domain" not in asked
+
+
+def test_google_setup_names_exactly_the_scopes_of_each_optional_feature():
+    """docs/google-setup.md's step 3 gives, besides the nine, one block of scopes per
+    feature (offboarding, group settings, licenses): each is exactly what credentials.scopes()
+    adds for that feature's flag, read-only and read-write together, and no block names a
+    scope no run asks for. `reconciler doctor` prints the scopes from the same function."""
+    from reconciler.google.credentials import scopes
+
+    def added(**flag: bool) -> set[str]:
+        both = [*scopes(True, **flag), *scopes(False, **flag)]
+        return set(both) - set(scopes(True) + scopes(False))
+
+    setup = (ROOT / "docs" / "google-setup.md").read_text()
+    step = setup.split("## 3. ", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.strip() for b in re.findall(r"```\n(.+?)\n```", step, flags=re.S)]
+    in_blocks = [set(b.split(",")) for b in blocks]
+    assert in_blocks[1:] == [
+        added(offboarding=True),
+        added(group_settings=True),
+        added(licenses=True),
+    ]
+    everything = set(scopes(True, True, True, True) + scopes(False, True, True, True))
+    assert set().union(*in_blocks) == everything

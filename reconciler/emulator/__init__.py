@@ -150,7 +150,9 @@ Authorization (details in auth.py and docs/emulator.md)
   discovery document does not list for the method (read-only scopes are listed for reads
   only): `403 insufficientPermissions`; a subject who is not a super admin, or a service
   account acting as itself outside `admin_service_accounts` (default: every one): `403
-  forbidden` "Not Authorized to access this resource/api". Checked before quota and faults.
+  forbidden` "Not Authorized to access this resource/api"; an API named in the option
+  `disabled_apis` (not enabled in the caller's project): `403 accessNotConfigured`. Checked
+  before quota and faults.
 
 Domains (domains.py)
 - A seed's `domains` entry is a name or a Domains resource with `domainAliases`; the

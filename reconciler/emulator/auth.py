@@ -24,6 +24,13 @@ header unless they carry their own, as Google documents for batch headers):
   acting as itself that holds no admin role (`admin_service_accounts`; None: every service
   account holds one): `403 forbidden` "Not Authorized to access this resource/api".
 
+- a call of an API not enabled in the caller's project (the option `disabled_apis`), once
+  its token is valid: `403 accessNotConfigured` "<API> has not been used in project … before
+  or it is disabled. Enable it by visiting …" (status PERMISSION_DENIED), the answer Google
+  gives a project that has not enabled the API (Google Cloud's API design guide, "Errors":
+  ErrorInfo reason SERVICE_DISABLED; in the v1 `errors` list, reason accessNotConfigured,
+  domain usageLimits, as Google's client libraries show it).
+
 Neither assertions nor tokens are ever logged, stored on disk or shown in the stats; the
 stats count grants per scope.
 """
@@ -214,6 +221,38 @@ def insufficient_scopes() -> tuple[int, dict]:
     """403 for a token whose scopes do not authorize the method."""
     body = _error(403, "insufficientPermissions", INSUFFICIENT_SCOPES_MESSAGE, "PERMISSION_DENIED")
     body["error"]["errors"][0]["message"] = "Insufficient Permission"
+    return 403, body
+
+
+# The product names Google's message gives each API, and its service name (console URL).
+API_TITLES = {
+    "directory": ("Admin SDK API", "admin.googleapis.com"),
+    "datatransfer": ("Admin SDK API", "admin.googleapis.com"),
+    "licensing": ("Enterprise License Manager API", "licensing.googleapis.com"),
+    "groupssettings": ("Groups Settings API", "groupssettings.googleapis.com"),
+}
+# The emulator's stand-in for the caller's Cloud project number.
+PROJECT = "123456789012"
+
+
+def api_of(method_id: str) -> str:
+    """The API a method belongs to, as `disabled_apis` names it: `directory`, ..."""
+    return method_id.partition(".")[0].lower()
+
+
+def service_disabled(api: str) -> tuple[int, dict]:
+    """403 for a call of an API the caller's project has not enabled, in Google's words."""
+    title, service = API_TITLES[api]
+    message = (
+        f"{title} has not been used in project {PROJECT} before or it is disabled. Enable it "
+        f"by visiting https://console.developers.google.com/apis/api/{service}/overview?"
+        f"project={PROJECT} then retry. If you enabled this API recently, wait a few minutes "
+        "for the action to propagate to our systems and retry."
+    )
+    body = _error(403, "accessNotConfigured", message, "PERMISSION_DENIED")
+    body["error"]["errors"][0].update(
+        domain="usageLimits", extendedHelp=("https://console.developers.google.com")
+    )
     return 403, body
 
 

@@ -47,6 +47,8 @@ ALL_FAULT_KINDS = (*FAULT_KINDS, *AFTER_FAULT_KINDS)
 # A dropped connection cannot be told apart inside a batch: that part gets this instead.
 DROP_IN_BATCH = "backend_error"
 BATCH_ORDERS = ("sequential", "shuffle")
+# The APIs served, as `disabled_apis` names them (the first part of their method ids).
+APIS = ("directory", "datatransfer", "licensing", "groupssettings")
 QUOTA_WINDOW_S = 60.0
 
 
@@ -74,6 +76,9 @@ class EmulatorConfig:
     delegated_scopes: list[str] | None = None
     # Service accounts holding an admin role, which may call without a subject (None: all).
     admin_service_accounts: list[str] | None = None
+    # APIs not enabled in the caller's Cloud project (directory, datatransfer, licensing,
+    # groupssettings): their calls are refused 403 accessNotConfigured (auth.py).
+    disabled_apis: list[str] = field(default_factory=list)
 
     def check(self) -> list[str]:
         """Every problem with these values, as messages."""
@@ -85,6 +90,9 @@ class EmulatorConfig:
         unknown = sorted(set(self.fault_kinds) - set(ALL_FAULT_KINDS))
         if unknown or not self.fault_kinds:
             problems.append(f"fault_kinds must be a non-empty list of {', '.join(ALL_FAULT_KINDS)}")
+        unknown_apis = sorted(set(self.disabled_apis) - set(APIS))
+        if unknown_apis:
+            problems.append(f"disabled_apis must name APIs among {', '.join(APIS)}")
         if self.batch_order not in BATCH_ORDERS:
             problems.append(f"batch_order must be one of {', '.join(BATCH_ORDERS)}")
         if self.quota_per_minute < 0:
@@ -149,6 +157,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "batch_order": str,
     "delegated_scopes": list,
     "admin_service_accounts": list,
+    "disabled_apis": list,
 }
 _NULLABLE = {"fault_seed", "delegated_scopes", "admin_service_accounts"}
 

@@ -431,6 +431,8 @@ class EmulatorServer:
         grant = self.tokens.lookup(auth.bearer(authorization))
         if grant is None:
             return auth.unauthenticated()
+        if auth.api_of(method_id) in self._config.disabled_apis:
+            return auth.service_disabled(auth.api_of(method_id))
         if not auth.covers(grant.scopes, method_id):
             return auth.insufficient_scopes()
         if not auth.may_administer(self.api.store, grant, self._config.admin_service_accounts):

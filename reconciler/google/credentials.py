@@ -146,6 +146,20 @@ def build_credentials(
         raise CredentialsError(f"Google credentials: {_own_words(exc)}") from None
 
 
+def describe(provider: GoogleProvider, endpoint: str | None) -> str:
+    """Which credentials build_credentials uses for `provider` (in its order), in words that
+    name where they come from and never what they hold."""
+    from_env = os.environ.get(CREDENTIALS_ENV)
+    if from_env or provider.credentials:
+        named_by = CREDENTIALS_ENV if from_env else "provider.credentials"
+        return f"a service-account key file ({named_by}: {from_env or provider.credentials})"
+    if provider.service_account:
+        return f"keyless delegation through {provider.service_account}"
+    if is_loopback_http(endpoint):
+        return f"throwaway credentials for the emulator at {endpoint}"
+    return "application default credentials"
+
+
 def _own_words(exc: Exception) -> str:
     """An error of google-auth (application default credentials) without what it quotes
     from a credentials file: its first sentence only, never the error it wraps (whose

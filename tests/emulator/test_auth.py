@@ -255,3 +255,24 @@ def test_batch_parts_use_their_own_token_or_the_batchs():
     assert batch(client, [(*get, None), (*get, "Bearer made-up")], good) == [200, 401]
     assert batch(client, [(*get, None), (*delete, None)], reader) == [200, 403]
     assert batch(client, [(*get, reader), (*delete, good)], None) == [200, 204]
+
+
+def test_an_api_the_project_has_not_enabled_is_refused_as_google_refuses_it():
+    client = make()
+    assert client.ok("GET", "users/" + key(ADMIN))["primaryEmail"] == ADMIN
+    client.server.configure(disabled_apis=["directory"])
+    response = client.request("GET", "users/" + key(ADMIN))
+    assert response.status == 403
+    error = response.body["error"]
+    assert error["status"] == "PERMISSION_DENIED" and error["code"] == 403
+    assert error["message"].startswith(
+        "Admin SDK API has not been used in project 123456789012 before or it is disabled. "
+        "Enable it by visiting https://console.developers.google.com/apis/api/"
+        "admin.googleapis.com/overview?project=123456789012 then retry."
+    )
+    (detail,) = error["errors"]
+    assert (detail["reason"], detail["domain"]) == ("accessNotConfigured", "usageLimits")
+    client.server.configure(disabled_apis=["licensing"])  # another API: this one answers
+    assert client.ok("GET", "users/" + key(ADMIN))["primaryEmail"] == ADMIN
+    with pytest.raises(ValueError, match="disabled_apis must name APIs among"):
+        client.server.configure(disabled_apis=["gmail"])
