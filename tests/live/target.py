@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,33 @@ def live_settings(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[s
     if not all(env.get(name) for name in LIVE_VARIABLES):
         return None
     return {name: env[name] for name in LIVE_VARIABLES}
+
+
+# A prefix narrow enough that nothing but test accounts starts with it: 3 or more of
+# lower-case letters, digits, dots and hyphens, ending with a hyphen or a dot.
+PREFIX_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,}[-.]")
+
+
+def live_problems(settings: dict[str, str]) -> list[str]:
+    """What makes the live variables unsafe to run with (empty: they are fine)."""
+    problems = []
+    prefix = settings["RECONCILER_LIVE_PREFIX"]
+    if not PREFIX_PATTERN.fullmatch(prefix):
+        problems.append(
+            f"RECONCILER_LIVE_PREFIX {prefix!r}: 3 or more lower-case letters, digits, dots or "
+            "hyphens, ending with a hyphen or a dot (e.g. rl-)"
+        )
+    unit = settings["RECONCILER_LIVE_ORG_UNIT"]
+    if not unit.startswith("/") or unit.rstrip("/") == "":
+        problems.append(
+            f"RECONCILER_LIVE_ORG_UNIT {unit!r}: a dedicated org unit's path, not the root"
+        )
+    subject = settings["RECONCILER_LIVE_ADMIN_SUBJECT"].lower()
+    if subject.startswith(prefix.lower()):
+        problems.append(
+            "RECONCILER_LIVE_ADMIN_SUBJECT starts with the prefix: cleanup would delete it"
+        )
+    return problems
 
 
 class OutsideScope(AssertionError):
