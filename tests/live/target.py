@@ -260,8 +260,8 @@ class Target:
         return self.client.must(Call(users.insert(body=body), f"users.insert {email}"))
 
     def _guard_address(self, email: str) -> None:
-        if not email.lower().startswith(self.base_prefix.lower()):
-            raise OutsideScope(f"{email} is outside the prefix {self.base_prefix}")
+        if not email.lower().startswith(self.prefix.lower()):
+            raise OutsideScope(f"{email} is outside the prefix {self.prefix}")
 
     # -- cleanup -------------------------------------------------------------------------
 

@@ -55,6 +55,21 @@ SEED: dict[str, Any] = {
 }
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "development.md"
+
+
+def documented_calls() -> dict[str, int]:
+    """docs/development.md's table of the API calls each scenario makes (its quota cost)."""
+    text = DOCS.read_text(encoding="utf-8")
+    table = text.split("<!-- live-quota -->")[1].split("<!-- /live-quota -->")[0]
+    rows = [line.strip("| ").split(" | ") for line in table.strip().splitlines()[2:]]
+    return {name: int(calls) for name, calls in rows}
+
+
+def test_the_quota_table_names_every_scenario() -> None:
+    assert sorted(documented_calls()) == sorted(SCENARIOS)
+
+
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
     emulator = EmulatorServer.open(seed=SEED)
@@ -85,8 +100,8 @@ def test_scenario(name: str, target: Target, server: EmulatorServer) -> None:
     SCENARIOS[name](target)
     left = target.cleanup()
     assert left and all(a.startswith(target.prefix) for a in left)
-    # What a live run spends on this scenario, both cleanups included (docs/development.md).
-    print(f"{name}: {sum(server.stats.by_method.values())} API calls")
+    # What a live run spends on this scenario, both cleanups included: as documented.
+    assert sum(server.stats.by_method.values()) == documented_calls()[name]
     assert target.cleanup() == []
     for outsider in OUTSIDERS:
         assert target.user(outsider) is not None
