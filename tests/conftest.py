@@ -20,28 +20,19 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import google.auth
 import pytest
-from live.target import live_settings
+from live.target import leaves_loopback
 
 from reconciler.google.client import ENDPOINT_ENV
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-# The only module whose tests may leave loopback, and only in live mode.
-LIVE_MODULE = Path(__file__).resolve().parent / "live" / "test_google.py"
 
 _refused: list[str] = []
 _live = [False]  # True while a live test against Google runs
-
-
-def leaves_loopback(test_file: Path, env: Mapping[str, str]) -> bool:
-    """Whether a test in `test_file` may reach beyond loopback: only tests/live/test_google.py,
-    and only when `env` names a test tenant."""
-    return Path(test_file).resolve() == LIVE_MODULE and live_settings(env) is not None
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,6 +8,7 @@ import socket
 import threading
 
 import pytest
+from live.target import LIVE_MODULE, leaves_loopback
 
 
 def test_loopback_names_resolve():
@@ -32,8 +33,6 @@ def test_other_names_are_refused_and_remembered(refused_names):
 
 
 def test_only_the_live_module_in_live_mode_may_leave_loopback(tmp_path):
-    from conftest import LIVE_MODULE, leaves_loopback
-
     live = {
         "RECONCILER_LIVE_ADMIN_SUBJECT": "admin@example.com",
         "RECONCILER_LIVE_DOMAIN": "example.com",

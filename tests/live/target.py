@@ -13,7 +13,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,11 +39,21 @@ SERVICE_ACCOUNT_VARIABLE = "RECONCILER_LIVE_SERVICE_ACCOUNT"
 LICENSE_PRODUCT = "Google-Apps"
 
 
-def live_settings(env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, str] | None:
+# The only module whose tests may leave loopback (tests/conftest.py), and only in live mode.
+LIVE_MODULE = Path(__file__).resolve().with_name("test_google.py")
+
+
+def live_settings(env: Mapping[str, str] = os.environ) -> dict[str, str] | None:
     """The live variables, when every required one is set (None otherwise)."""
     if not all(env.get(name) for name in LIVE_VARIABLES):
         return None
     return {name: env[name] for name in LIVE_VARIABLES}
+
+
+def leaves_loopback(test_file: Path, env: Mapping[str, str]) -> bool:
+    """Whether a test in `test_file` may reach beyond loopback: only tests/live/test_google.py,
+    and only when `env` names a test tenant."""
+    return Path(test_file).resolve() == LIVE_MODULE and live_settings(env) is not None
 
 
 # A prefix narrow enough that nothing but test accounts starts with it: 3 or more of
