@@ -142,6 +142,8 @@ def test_the_example_passes_against_its_embedded_emulator(tmp_path, cli):
         "customer",
         "domains",
         "ownership schema",
+        "groups",
+        "quota",
         "licensing",
         "group settings",
         "data transfer",
@@ -151,6 +153,29 @@ def test_the_example_passes_against_its_embedded_emulator(tmp_path, cli):
     assert found["data transfer"] == "skip data transfer: offboarding is not configured"
     assert found["admin_subject"] == "ok   admin_subject: admin@example.com is a super admin"
     assert found["ownership schema"] == "ok   ownership schema: Reconciler.ownershipId exists"
+    assert found["groups"] == "ok   groups: the tenant's groups can be listed"
+    assert found["quota"] == (
+        "ok   quota: calls are paced at 2,400 a minute (provider.quota_per_minute)"
+    )
+
+
+def test_without_group_management_no_group_is_read_and_a_high_quota_is_said(tmp_path, cli):
+    root = copy_example(tmp_path / "state")
+    ws = root / "workspace.yaml"
+    text = ws.read_text()
+    text = text.replace("group_management: true", "group_management: false")
+    text = text.replace(
+        '  state: ".reconciler/emulator.json"\n',
+        '  state: ".reconciler/emulator.json"\n  quota_per_minute: 6000\n',
+        1,
+    )
+    ws.write_text(text)
+    run = cli("doctor", root)
+    found = by_check(run)
+    assert found["groups"] == "skip groups: directory.group_management is off: no group is read"
+    assert (
+        "paced at 6,000 a minute" in found["quota"] and "above Google's default" in found["quota"]
+    )
 
 
 def test_it_prints_each_commands_scopes_from_the_function_the_commands_use(tmp_path, cli, google):

@@ -307,6 +307,45 @@ def _schema(doc: Doctor) -> Iterator[Result]:
     yield Result("ownership schema", "ok", detail)
 
 
+# -- 7. groups and the quota --------------------------------------------------------------------
+
+
+def _groups(doc: Doctor) -> Iterator[Result]:
+    if not doc.desired.workspace.directory.group_management:
+        yield Result("groups", "skip", "directory.group_management is off: no group is read")
+        return
+    customer = doc.customer
+    got = read(
+        doc,
+        lambda s: s.groups().list(customer=customer, maxResults=1, fields="groups(email)"),
+        f"groups.list customer {customer}",
+    )
+    if not got.ok:
+        raise Failed(
+            f"groups.list for customer {customer}: {got.error}",
+            "admin_subject must be allowed to manage groups (a super admin, or a role with "
+            "the Groups privileges), or set directory.group_management: false",
+        )
+    yield Result("groups", "ok", "the tenant's groups can be listed")
+
+
+# Google's default quota of the Admin SDK Directory API: 2,400 queries a minute per user per
+# project (the API's quota page in the Cloud console).
+DEFAULT_QUOTA = 2400
+
+
+def _quota(doc: Doctor) -> Iterator[Result]:
+    per_minute = doc.desired.workspace.provider.quota_per_minute
+    said = f"calls are paced at {per_minute:,} a minute (provider.quota_per_minute)"
+    if per_minute > DEFAULT_QUOTA:
+        said += (
+            f", above Google's default of {DEFAULT_QUOTA:,}: raise the project's quota for the "
+            "Admin SDK API first (Cloud console > APIs & Services > Admin SDK API > Quotas), "
+            "or plans and applies meet rate-limit errors and wait"
+        )
+    yield Result("quota", "ok", said)
+
+
 STEPS: list[tuple[str, Callable[[Doctor], Iterator[Result]]]] = [
     ("workspace", _workspace),
     ("credentials", _credentials),
@@ -315,6 +354,8 @@ STEPS: list[tuple[str, Callable[[Doctor], Iterator[Result]]]] = [
     ("customer", _customer),
     ("domains", _domains),
     ("ownership schema", _schema),
+    ("groups", _groups),
+    ("quota", _quota),
     ("licensing", doctor_apis.licensing),
     ("group settings", doctor_apis.group_settings),
     ("data transfer", doctor_apis.data_transfer),
