@@ -212,7 +212,7 @@ def add_expiring(report: Report, soon: list[Dated], root: Path) -> None:
     """List, for review, the access that ends within the window (not a finding: Git says
     so, and the plan takes it away on the day)."""
     for d in soon:
-        where = f"{d.path.relative_to(root).as_posix()}:{d.line}"
+        where = d.where(root)
         if d.kind == "binding":
             detail = f"binding of {d.holder} {d.ref}"
         else:

@@ -47,6 +47,10 @@ class Dated:
         """The first day without the access."""
         return date.fromisoformat(self.until) + timedelta(days=1)
 
+    def where(self, root: Path) -> str:
+        """`file:line`, the file relative to the state directory `root`."""
+        return f"{self.path.relative_to(root).as_posix()}:{self.line}"
+
     def describe(self) -> str:
         if self.kind == "binding":
             return f"binding of {self.holder} {self.ref}"

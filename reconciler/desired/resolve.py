@@ -8,7 +8,6 @@ from pathlib import Path
 
 from reconciler.desired.checks import group_settings_of, org_unit_spellings
 from reconciler.desired.entra import entra_groups
-from reconciler.desired.expiry import Dated
 from reconciler.desired.index import Index
 from reconciler.desired.licenses import LicenseOf, license_rules
 from reconciler.desired.load import DesiredTree, Located
@@ -70,10 +69,6 @@ def _user(
     )
 
 
-def _where(d: Dated, root: Path) -> str:
-    return f"{d.path.relative_to(root).as_posix()}:{d.line}"
-
-
 def _unbound_by_expiry(index: Index, state: State) -> None:
     """Say why on each user that an ended binding left unbound."""
     root = index.tree.root
@@ -84,7 +79,7 @@ def _unbound_by_expiry(index: Index, state: State) -> None:
             users = {d.ref}
         else:
             users = index.users_in([d.ref]) if d.ref in index.groups else set()
-        why = f"its binding ended after {d.until}, {_where(d, root)}"
+        why = f"its binding ended after {d.until}, {d.where(root)}"
         for email in users:
             user = state.users.get(email)
             if user is not None and not user.bound and user.unbound_by is None:
@@ -102,7 +97,7 @@ def _expired_members(index: Index, state: State) -> dict[str, dict[str, str]]:
         group = index.group_ref(d.ref) if user is None else None
         address = group.entry.email if group is not None else d.ref
         if address:
-            why = f"expired after {d.until}, {_where(d, index.tree.root)}"
+            why = f"expired after {d.until}, {d.where(index.tree.root)}"
             out.setdefault(d.holder, {}).setdefault(address, why)
     return out
 
