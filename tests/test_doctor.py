@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply.support import Run, copy_example
+from apply.support import Run, copy_example, in_process
 from cli_support import GOOGLE_WORKSPACE, JO, write_state
 from ruamel.yaml import YAML
 
-from reconciler.cli import main
 from reconciler.commands.doctor import STEPS
 from reconciler.emulator.faults import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
@@ -55,14 +54,7 @@ def seed_without_schema() -> dict[str, Any]:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    def run(*args: Any) -> Run:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return Run(ended.value.code, out, err)
-
-    return run
+    return in_process(capsys)
 
 
 @pytest.fixture

@@ -200,9 +200,22 @@ def test_nothing_installs_a_package_we_do_not_own():
     assert seen >= 6
 
 
-def _plan_step() -> dict[str, Any]:
-    steps = load(WORKFLOWS / "plan.yml")["jobs"]["plan"]["steps"]
+def _plan_step(workflow: str = "plan.yml") -> dict[str, Any]:
+    """The step named Plan of `workflow`'s plan job."""
+    steps = load(WORKFLOWS / workflow)["jobs"]["plan"]["steps"]
     return next(s for s in steps if s.get("name") == "Plan")
+
+
+def _stand_in(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder holding a stand-in `reconciler` that writes its arguments, one a line, to the
+    file returned beside it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    called = tmp_path / "called.txt"
+    stand_in = bin_dir / "reconciler"
+    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {called}\necho "# plan"\n')
+    stand_in.chmod(0o755)
+    return bin_dir, called
 
 
 @pytest.mark.parametrize("targeted", [True, False])
@@ -222,12 +235,7 @@ def test_the_pull_request_plan_is_targeted_from_the_merge_base(tmp_path, targete
     git(repo, "update-ref", "refs/remotes/origin/main", base)
     (repo / "a.yaml").write_text("users: [] # changed\n")
     git(repo, "commit", "-qam", "the pull request")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    called = tmp_path / "called.txt"
-    stand_in = bin_dir / "reconciler"
-    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {called}\necho "# plan"\n')
-    stand_in.chmod(0o755)
+    bin_dir, called = _stand_in(tmp_path)
     output, summary = tmp_path / "output", tmp_path / "summary"
     env = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
@@ -253,29 +261,19 @@ def test_drift_plans_in_full():
     assert "--changed-since" not in (WORKFLOWS / "drift.yml").read_text(encoding="utf-8")
 
 
-def _apply_plan_step() -> dict[str, Any]:
-    steps = load(WORKFLOWS / "apply.yml")["jobs"]["plan"]["steps"]
-    return next(s for s in steps if s.get("name") == "Plan")
-
-
 @pytest.mark.parametrize("expired_only", [True, False])
 def test_apply_plans_in_full_unless_it_applies_what_expired(tmp_path, expired_only):
     """The apply workflow's Plan step, run with a stand-in `reconciler`: in full after a
     merge; targeted from HEAD itself on the schedule (what ended by its date, no change in
     Git), which the example caller runs every morning."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    called = tmp_path / "called.txt"
-    stand_in = bin_dir / "reconciler"
-    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {called}\necho "# plan"\n')
-    stand_in.chmod(0o755)
+    bin_dir, called = _stand_in(tmp_path)
     env = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "STATE_DIR": "directory",
         "EXPIRED_ONLY": "true" if expired_only else "false",
         "GITHUB_OUTPUT": str(tmp_path / "output"),
     }
-    step = _apply_plan_step()
+    step = _plan_step("apply.yml")
     assert step["env"]["EXPIRED_ONLY"] == "${{ inputs.expired-only }}"
     subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, check=True, timeout=60)
     args = called.read_text().split("\n")

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.emulator.faults import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
 from reconciler.google.client import ENDPOINT_ENV
 
-from .support import CI_VARIABLES, Run, Tenant, copy_example
+from .support import CI_VARIABLES, Run, Tenant, copy_example, in_process
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +37,7 @@ def state_dir(tmp_path: Path) -> Path:
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
     """Run `reconciler ARGS` in-process (stdin is no terminal under pytest)."""
 
-    def run(*args: Any) -> Run:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return Run(ended.value.code, out, err)
-
-    return run
+    return in_process(capsys)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import children
+import pytest
 from emulator.api_support import access_token
 
 from reconciler.emulator.server import EmulatorServer
@@ -47,6 +48,21 @@ class Run:
     @property
     def text(self) -> str:
         return self.out + self.err
+
+
+def in_process(capsys: Any) -> Callable[..., Run]:
+    """Run `reconciler ARGS` in-process (stdin is no terminal under pytest), capturing its
+    output with pytest's `capsys`."""
+    from reconciler.cli import main
+
+    def run(*args: Any) -> Run:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as ended:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return Run(ended.value.code, out, err)
+
+    return run
 
 
 # -- state directories -------------------------------------------------------------------------

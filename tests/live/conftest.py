@@ -4,12 +4,9 @@ caller's environment."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from apply.support import CI_VARIABLES, Run
-
-from reconciler.cli import main
+from apply.support import CI_VARIABLES, Run, in_process
 
 
 @pytest.fixture
@@ -19,11 +16,4 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
 
-    def run(*args: Any) -> Run:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return Run(ended.value.code, out, err)
-
-    return run
+    return in_process(capsys)
