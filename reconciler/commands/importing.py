@@ -465,7 +465,8 @@ class _Importer:
                 data[key] = sorted(spelling.get(ref, ref) for ref in data[key])
         changed = False
         keys = ["display_name", "description", "aliases", "owners", "managers", "members"]
-        if self._dated_within(name):
+        dated = self._dated_within(name)
+        if dated:
             # Rewritten from Google, a dated entry would lose its end (access made lasting),
             # or one that ended would come back.
             keys = keys[:3]
@@ -487,7 +488,7 @@ class _Importer:
         if settings is not None and settings != own:
             edit.set_map(node, "settings", settings)
             changed = True
-        if len(keys) == 3:
+        if dated:
             if changed:
                 self.report.updated_groups.append(group.email)
             return

@@ -76,7 +76,7 @@ def expire(tree: DesiredTree, day: date | None) -> None:
             kept.append(located)
             continue
         holder, ref = ("user", binding.user) if binding.user else ("group", binding.group)
-        ended = _ended(binding.until, day)
+        ended = has_ended(binding.until, day)
         line = located.source.line_of("until")
         dated.append(Dated("binding", holder, ref or "", binding.until, *_at(located, line), ended))
         if not ended:
@@ -106,7 +106,7 @@ def _group(
         items, kept, kept_at = getattr(entry, attr), [], []
         for i, item in enumerate(items):
             if isinstance(item, Grant):
-                ended = _ended(item.until, day)
+                ended = has_ended(item.until, day)
                 line = located.source.line_of(attr, i)
                 where = _at(located, line)
                 lasting = item.email in plain
@@ -137,8 +137,13 @@ def _at(located: Located, line: int) -> tuple[Path, int]:
     return located.source.path, line
 
 
-def _ended(until: str, day: date | None) -> bool:
-    return day is not None and date.fromisoformat(until) < day
+def has_ended(until: str, day: date | None) -> bool:
+    """Whether the access of a dated entry has ended by `day` (never with no day). A text
+    that is no day ends nothing: validation says what is wrong with it."""
+    try:
+        return day is not None and date.fromisoformat(until) < day
+    except ValueError:
+        return False
 
 
 def expired_warnings(dated: Iterable[Dated]) -> Iterator[Problem]:

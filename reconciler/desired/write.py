@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
+from reconciler.desired.expiry import has_ended
 from reconciler.desired.load import (
     WORKSPACE_FILE,
     _load_workspace,
@@ -470,7 +471,7 @@ class _Pruner:
         out = []
         for item in items:
             until = _field_text(item, "until")
-            if until is None or not _ended(until, self.before):
+            if until is None or not has_ended(until, self.before):
                 out.append(item)
                 continue
             if in_group:
@@ -496,13 +497,6 @@ def _field_text(node: Node, name: str) -> str | None:
     return None
 
 
-def _ended(until: str, before: date) -> bool:
-    try:
-        return date.fromisoformat(until) < before
-    except ValueError:
-        return False  # not a day: validation says so; nothing is taken out
-
-
 def _is_email_position(path: tuple[str, ...], value: str) -> bool:
     names = [p for p in path if p != "*"]
     if not names:
@@ -519,11 +513,8 @@ def _is_multi_key(node: Node) -> bool:
 
 
 def _entry_key(node: Node, field_name: str) -> tuple[int, str]:
-    if isinstance(node, MappingNode):
-        for k, v in node.value:
-            if k.value == field_name and isinstance(v, ScalarNode):
-                return (0, str(v.value).strip().lower())
-    return (1, "")
+    text = _field_text(node, field_name)
+    return (0, text.strip().lower()) if text is not None else (1, "")
 
 
 def _binding_key(node: Node) -> tuple[int, str]:
