@@ -253,13 +253,12 @@ def report(
     from reconciler.desired import load_desired
     from reconciler.desired.expiry import expiring_within, today
     from reconciler.google.fetch_offboarding import read_for_report
-    from reconciler.plan.offboarding import configured
-    from reconciler.session import google_session, plan_for
+    from reconciler.session import google_session, plan_for, scope_flags
 
     desired = load_desired(directory)
     # Every suspended account of ours is read where offboarding's scopes are had anyway (it
     # is configured) or asked for (--credentials): they are delegated then, and not always.
-    reads = credentials or configured(desired.workspace, list(desired.state.users.values()))
+    reads = scope_flags(desired, offboarding=credentials).get("offboarding", False)
     with google_session(desired, read_only=True, offboarding=reads) as client:
         the_plan, actual = plan_for(desired, client)
         if reads:
