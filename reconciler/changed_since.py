@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
@@ -36,6 +36,7 @@ from reconciler.apply.unconfirmed import UnconfirmedCreations
 from reconciler.desired import Desired, load_desired
 from reconciler.desired.pipeline import state_without_expiry
 from reconciler.entra.state import EntraGroup
+from reconciler.git_objects import export_tree
 from reconciler.problems import InvalidInput, ReconcilerError, one_line
 from reconciler.scope import Scope, git_bases
 from reconciler.settings import Workspace
@@ -163,7 +164,7 @@ class RefSide:
     def _load(self) -> _Then:
         """The state at REF, or why it cannot be had (any failure: a full plan, said)."""
         try:
-            if not _export(self.top, self.commit, self.relative, self._tmp):
+            if not export_tree(_git, self.top, self.commit, self.relative, self._tmp):
                 return _Then(why_not=f"the state directory did not exist at {self.ref}")
             then_root = self._tmp / self.relative
             try:
@@ -363,54 +364,3 @@ def _commit(top: Path, ref: str) -> str:
             f"lack it: fetch it, e.g. with fetch-depth: 0){f'; git: {said}' if said else ''}"
         )
     return found.stdout.decode().strip()
-
-
-def _export(top: Path, commit: str, relative: str, into: Path) -> bool:
-    """Write the files under `relative` at `commit` into `into` (same relative paths);
-    False when there are none."""
-    spec = [] if relative in ("", ".") else ["--", relative]
-    listing = _git(top, "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, *spec)
-    if listing.returncode != 0:
-        raise GitError(f"git ls-tree {commit[:12]}: {listing.stderr.decode().strip()}")
-    entries = list(_tree_entries(listing.stdout))
-    if not entries:
-        return False
-    blobs = [(mode, oid, path) for mode, kind, oid, path in entries if kind == "blob"]
-    batch = _git(top, "cat-file", "--batch", stdin="".join(f"{o}\n" for _, o, _ in blobs).encode())
-    if batch.returncode != 0:
-        raise GitError(f"git cat-file: {batch.stderr.decode().strip()}")
-    contents = _batch_contents(batch.stdout)
-    for (mode, _oid, path), data in zip(blobs, contents, strict=True):
-        target = into / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if mode == "120000":  # a link: made as one, so the loader refuses it as it would
-            os.symlink(data.decode("utf-8", "surrogateescape"), target)
-        else:
-            target.write_bytes(data)
-    # Folders exist even when only sub-folders hold files.
-    (into / relative).mkdir(parents=True, exist_ok=True)
-    return True
-
-
-def _tree_entries(listing: bytes) -> Iterator[tuple[str, str, str, str]]:
-    for record in listing.split(b"\0"):
-        if not record:
-            continue
-        head, _, path = record.partition(b"\t")
-        mode, kind, oid = head.decode().split(" ")
-        yield mode, kind, oid, path.decode("utf-8", "surrogateescape")
-
-
-def _batch_contents(output: bytes) -> list[bytes]:
-    """The objects of `git cat-file --batch`, in order: `<oid> <type> <size>` then data."""
-    found: list[bytes] = []
-    at = 0
-    while at < len(output):
-        end = output.index(b"\n", at)
-        header = output[at:end].decode().split(" ")
-        if len(header) != 3:
-            raise GitError(f"git cat-file: unexpected answer {output[at:end][:80]!r}")
-        size = int(header[2])
-        found.append(output[end + 1 : end + 1 + size])
-        at = end + 1 + size + 1
-    return found
