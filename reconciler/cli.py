@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -269,6 +270,61 @@ def report(
     click.echo(render_report(found, fmt_), nl=False)
     if detailed_exitcode and found.findings:
         sys.exit(EXIT_CHANGES)
+
+
+@cli.command("access-review")
+@state_dir
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Review the access of a past day (UTC), rebuilt from Git's history alone.",
+)
+@click.option(
+    "--format",
+    "fmt_",
+    type=click.Choice(["html", "markdown", "csv", "json"]),
+    help="Default: html when --out ends in .html, else markdown.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the review to this file instead of standard output.",
+)
+@click.option("--offline", is_flag=True, help="Do not read Google: Git's history only.")
+@click.option(
+    "--audit-log",
+    "logs",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Apply records to use besides the git notes (repeatable).",
+)
+def access_review(
+    directory: Path,
+    as_of: datetime | None,
+    fmt_: str | None,
+    out: Path | None,
+    offline: bool,
+    logs: tuple[Path, ...],
+) -> None:
+    """Who has access to which group, since when, granted by which commit and PR, approved by
+    whom, applied when, and whether Google agrees: evidence for an access review."""
+    from reconciler.clock import now
+    from reconciler.commands.access_review import make_review
+    from reconciler.review.render import render_review
+
+    day = as_of.date() if as_of is not None else None
+    if day is not None and day > now().date():
+        raise click.UsageError(f"--as-of {day.isoformat()} is after today: a review is of the past")
+    if fmt_ is None:
+        fmt_ = "html" if out is not None and out.suffix.lower() in (".html", ".htm") else "markdown"
+    review = make_review(directory, as_of=day, offline=offline, logs=list(logs))
+    text = render_review(review, fmt_)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"access review: written to {out}", err=True)
 
 
 @cli.command()

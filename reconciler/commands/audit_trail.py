@@ -108,10 +108,10 @@ class _Records:
 
     def of(self, sha: str) -> list[Record]:
         notes = _note_records(self.top, sha) if sha in self.noted else []
-        return _outcomes(notes + self.logged.get(sha, []))
+        return outcomes(notes + self.logged.get(sha, []))
 
 
-def _outcomes(records: list[Record]) -> list[Record]:
+def outcomes(records: list[Record]) -> list[Record]:
     """The records without the `started` ones apply writes before each change's write, but
     for a change that never got its outcome (the run was killed): that one stays, `started`,
     and says the change may or may not have been made."""
@@ -157,12 +157,12 @@ def audit(
     rel = directory.relative_to(top).as_posix() if directory != top else "."
     period = [f"--since={since}"] if since else []
     period += [f"--until={until}"] if until else []
-    logged = _records_from_logs(logs, [] if cut is None else cut)
+    logged = records_from_logs(logs, [] if cut is None else cut)
     records = _Records(top, _noted_commits(top), logged)
     applied = records.commits()
     touching = set(_git(top, "log", "--first-parent", "--format=%H", *period, "--", rel).split())
     later = _next_applied(top, applied)
-    skip = _not_desired_state(directory)
+    skip = not_desired_state(directory)
     return [
         _commit_audit(top, commit, rel, skip, records, later.get(commit.sha))
         for commit in _log(top, "--first-parent", *period)
@@ -236,7 +236,7 @@ def _next_applied(top: Path, applied: set[str]) -> dict[str, str]:
 RECORD_START = '{"time": "'
 
 
-def _records_from_logs(paths: list[Path], cut: list[str]) -> dict[str, list[Record]]:
+def records_from_logs(paths: list[Path], cut: list[str]) -> dict[str, list[Record]]:
     """Apply records from --audit-log files. A line that is not a JSON object (an array,
     binary, text) is refused with its file and line rather than skipped: the log is the
     evidence of what was applied, and an audit quietly missing part of it would mislead.
@@ -300,7 +300,7 @@ def _note_records(top: Path, sha: str) -> list[Record]:
     return records
 
 
-def _not_desired_state(directory: Path) -> set[str]:
+def not_desired_state(directory: Path) -> set[str]:
     """Paths (relative to the directory) that are not entry files: the emulators' seeds."""
     try:
         from reconciler.desired.load import emulator_seeds, load_tree

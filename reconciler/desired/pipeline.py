@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +40,21 @@ class Desired:
         return [w for w in self.warnings if w.rule != EXPIRED_RULE]
 
 
-def load_desired(root: Path, *, expiry: bool = True) -> Desired:
+def load_desired(root: Path, *, expiry: bool = True, day: date | None = None) -> Desired:
     """Load, check and resolve a state directory; raise InvalidInput with every problem.
 
     Access whose `until:` day has passed is left out (docs/state-directory.md, "Expiring
     access"); with `expiry=False` every dated entry is kept, as when an old revision is
-    loaded to compare with: what expired since then is then a difference."""
+    loaded to compare with: what expired since then is then a difference. `day`: the day
+    access is judged on (default today; an access review of a past day gives that day)."""
     with without_gc():
-        return _load_desired(root, expiry)
+        return _load_desired(root, (day or today()) if expiry else None)
 
 
-def _load_desired(root: Path, expiry: bool) -> Desired:
+def _load_desired(root: Path, day: date | None) -> Desired:
     # One pass: the checks run on whatever was read, so every problem is reported at once.
     tree, problems = read_tree(root)
-    expire(tree, today() if expiry else None)
+    expire(tree, day)
     problems += expired_warnings(tree.dated)
     # One index for the checks and resolution alike: at 100k users each build is a pass
     # over every entry.

@@ -108,7 +108,7 @@ def _origin(located: Located, root: Path) -> Origin:
     return Origin(located.source.path.relative_to(root), located.source.line)
 
 
-def _has_account(user: User) -> bool:
+def has_account(user: User) -> bool:
     return user.bound and user.state in ("active", "suspended")
 
 
@@ -133,7 +133,7 @@ def _resolve_groups(index: Index, state: State) -> None:
     def expand(ref: str, role: str) -> Iterator[Member]:
         user = state.users.get(ref)
         if user is not None:
-            if _has_account(user):
+            if has_account(user):
                 yield Member(ref, role, "USER")  # type: ignore[arg-type]
             return
         group = index.group_ref(ref)

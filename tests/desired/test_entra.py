@@ -340,12 +340,12 @@ def test_users_are_taken_from_the_state_given(tmp_path):
 
 
 def test_the_audit_trail_counts_the_entra_seed_as_no_entry_file(tmp_path):
-    from reconciler.commands.audit_trail import _not_desired_state
+    from reconciler.commands.audit_trail import not_desired_state
 
     make(tmp_path, ENTRA + "    seed: tenants/contoso.yaml\n")
     (tmp_path / "tenants").mkdir()
     (tmp_path / "tenants" / "contoso.yaml").write_text("value: []\n")
-    assert _not_desired_state(tmp_path) == {"tenant.yaml", "tenants/contoso.yaml"}
+    assert not_desired_state(tmp_path) == {"tenant.yaml", "tenants/contoso.yaml"}
 
 
 def test_an_additive_group_says_so(tmp_path):

@@ -1,0 +1,246 @@
+"""Since when each grant exists in Git, and by which commit: one `git log` pass.
+
+A grant is one entry of a group: (the group's Git name, OWNER|MANAGER|MEMBER, the entry).
+The log walks the checked-out branch's own line (first parents, oldest first), each commit
+compared with its first parent: a merge commit is one step with everything its pull request
+brought, a squash commit one step, a rebase merge one step per replayed commit. For every
+entry file a step changed, its new content is read (one `git cat-file --batch` process for
+the whole walk) and its grants replace the file's previous ones. A grant's "since" is the
+step after which some file of the directory held it, all along since then: a grant moved
+between files, or a file renamed or split, keeps its since; a grant removed and added again
+starts over. That is what "since when the line that grants it exists in Git" means here,
+without a `git blame` per line.
+
+A dated entry (`{email, until}`) is the same grant as the plain one: a new `until` does not
+start it over. A group whose Git name changes starts its grants over (its email may change
+freely). A file that stops being YAML the reader understands keeps its previous grants
+until it is readable again (the state did not load meanwhile).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from reconciler.git_objects import BlobReader, GitObjectsError
+from reconciler.problems import ReconcilerError, one_line
+
+GrantKey = tuple[str, str, str]  # (group's Git name, role, entry)
+ROLE_KEYS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
+# The trailers that name who approved a change (Gerrit, Linux kernel, merge bots).
+APPROVAL_TRAILERS = ("Reviewed-by", "Approved-by")
+_TRAILERS = ",".join(f"key={k}" for k in APPROVAL_TRAILERS)
+_FORMAT = (
+    f"--format=%x1e%H%x1f%cI%x1f%an <%ae>%x1f%(trailers:{_TRAILERS},valueonly,separator=%x1d)%x1f%s"
+)
+# GitHub's subject lines: "Merge pull request #12 from org/branch" and "Subject (#12)".
+_PR = re.compile(r"^Merge pull request #(\d+) from |\(#(\d+)\)\s*$")
+_NO_BLOB = "0" * 40
+GIT_TIMEOUT_S = 600
+
+
+class HistoryError(ReconcilerError):
+    """The history could not be read."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    date: str  # committer date, ISO 8601: when the change reached the branch
+    author: str
+    subject: str
+    pull_request: int | None
+    approvers: tuple[str, ...]
+    boundary: bool = False  # a shallow clone's oldest commit: what it "adds" may be older
+
+
+@dataclass
+class History:
+    """Each grant held at the tip, with the commit since which it is held."""
+
+    since: dict[GrantKey, Commit] = field(default_factory=dict)
+    commits: int = 0  # steps of the walk
+    files_read: int = 0
+    shallow: bool = False
+    unreadable: list[str] = field(default_factory=list)  # path at commit: why
+
+
+def key_of(group: str, role: str, ref: str) -> GrantKey:
+    """A grant's key: addresses compare without case, group names as written."""
+    ref = ref.strip()
+    return (group, role, ref.lower() if "@" in ref else ref)
+
+
+def pull_request(subject: str) -> int | None:
+    """The PR number GitHub writes in a merge or squash commit's subject line, if any."""
+    match = _PR.search(subject)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def read_history(
+    top: Path, relative: str, tip: str, skip: set[str], exclude: list[str] | None = None
+) -> History:
+    """The history of the grants of the state directory `relative` (to the repository's
+    `top`) up to the commit `tip`. `skip`: files of the directory that hold no desired state
+    (the emulators' seeds); `exclude`: workspace.yaml's exclude patterns."""
+    history = History(shallow=_is_shallow(top))
+    boundaries = _shallow_boundaries(top) if history.shallow else set()
+    spec = [] if relative in ("", ".") else ["--", relative]
+    out = _git(
+        top,
+        "log",
+        "--first-parent",
+        "--reverse",
+        "--diff-merges=first-parent",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "-z",
+        _FORMAT,
+        tip,
+        *spec,
+    )
+    held: dict[str, frozenset[GrantKey]] = {}  # path -> its grants
+    count: dict[GrantKey, int] = {}  # grant -> how many files hold it
+    yaml = YAML(typ="safe", pure=False)
+    with BlobReader(top) as blobs:
+        for record in out.split(b"\x1e"):
+            if not record.strip(b"\0\n"):
+                continue
+            commit, changes = _parse_record(record, boundaries)
+            history.commits += 1
+            added: list[GrantKey] = []
+            removed: list[GrantKey] = []
+            for path, blob in changes:
+                if not _is_entry_file(path, relative, skip, exclude or []):
+                    continue
+                if blob == _NO_BLOB:
+                    new: frozenset[GrantKey] = frozenset()
+                else:
+                    history.files_read += 1
+                    parsed = _grants(yaml, blobs, blob)
+                    if isinstance(parsed, str):
+                        history.unreadable.append(f"{path} at {commit.sha[:12]}: {parsed}")
+                        continue
+                    new = parsed
+                old = held.get(path, frozenset())
+                added += new - old
+                removed += old - new
+                if new:
+                    held[path] = new
+                else:
+                    held.pop(path, None)
+            # Additions first: a grant one file drops and another takes up in the same
+            # commit (a move, a split file) is held all along, and keeps its since.
+            for key in added:
+                count[key] = count.get(key, 0) + 1
+                if count[key] == 1:
+                    history.since[key] = commit
+            for key in removed:
+                count[key] -= 1
+                if not count[key]:
+                    del count[key]
+                    del history.since[key]
+    return history
+
+
+def _parse_record(record: bytes, boundaries: set[str]) -> tuple[Commit, list[tuple[str, str]]]:
+    """One commit of the log: its header, then `:modes old new status` / path pairs."""
+    end = record.index(b"\0") if b"\0" in record else len(record)
+    header = record[:end].decode("utf-8", "replace")
+    sha, date, author, trailers, subject = header.split("\x1f", 4)
+    approvers = tuple(t.strip() for t in trailers.split("\x1d") if t.strip())
+    commit = Commit(sha, date, author, subject, pull_request(subject), approvers, sha in boundaries)
+    fields = record[end + 1 :].lstrip(b"\n").split(b"\0")
+    changes = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.decode().split()
+        if len(parts) < 5 or not meta.startswith(b":"):
+            continue
+        changes.append((path.decode("utf-8", "surrogateescape"), parts[3]))
+    return commit, changes
+
+
+def _is_entry_file(path: str, relative: str, skip: set[str], exclude: list[str]) -> bool:
+    inside = PurePosixPath(path)
+    if relative not in ("", "."):
+        try:
+            inside = inside.relative_to(relative)
+        except ValueError:
+            return False
+    name = inside.as_posix()
+    if not name.endswith((".yaml", ".yml")) or name == "workspace.yaml" or name in skip:
+        return False
+    if any(part.startswith(".") for part in inside.parts):
+        return False
+    return not any(fnmatch.fnmatch(name, p) for p in exclude)
+
+
+def _grants(yaml: YAML, blobs: BlobReader, blob: str) -> frozenset[GrantKey] | str:
+    """The grants one version of an entry file holds, or why it cannot be read."""
+    try:
+        doc = yaml.load(blobs.read(blob))
+    except GitObjectsError as exc:
+        return str(exc)
+    except (YAMLError, ValueError, RecursionError) as exc:
+        return f"not YAML ({one_line(str(exc))[:120]})"
+    found: set[GrantKey] = set()
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    for group in groups if isinstance(groups, list) else ():
+        name = group.get("name") if isinstance(group, dict) else None
+        if not isinstance(name, str):
+            continue
+        for role, attr in ROLE_KEYS:
+            items = group.get(attr)
+            for item in items if isinstance(items, list) else ():
+                ref = _ref(item)
+                if ref:
+                    found.add(key_of(name, role, ref))
+    return frozenset(found)
+
+
+def _ref(item: Any) -> str | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict) and isinstance(item.get("email"), str):
+        return item["email"]
+    return None
+
+
+def _is_shallow(top: Path) -> bool:
+    return _git(top, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def _shallow_boundaries(top: Path) -> set[str]:
+    path = _git(top, "rev-parse", "--git-path", "shallow").decode().strip()
+    try:
+        return set((top / path).read_text().split())
+    except OSError:
+        return set()
+
+
+def _git(top: Path, *args: str) -> bytes:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(top), *args],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise HistoryError(
+            "the access review reads Git's history, and git is not installed"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise HistoryError(f"git {args[0]} took over {GIT_TIMEOUT_S} s; giving up") from None
+    if done.returncode != 0:
+        said = one_line(done.stderr.decode("utf-8", "replace").strip())
+        raise HistoryError(f"git {args[0]}: {said or 'failed'}")
+    return done.stdout

@@ -1,0 +1,266 @@
+"""`reconciler access-review`'s Git side: the example directory in a repository with a few
+commits made here (a squash merge, a merge commit with a Reviewed-by trailer, a file split, a
+member removed and added again, apply records in git notes), reviewed today and as of past
+days, from one `git log` pass."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reconciler.commands.access_review import ReviewError, make_review
+from reconciler.review import model
+from reconciler.review.model import Review, Row
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
+OLIVIA = "Olivia Grant <olivia.grant@example.com>"
+
+
+def git(repo: Path, *args: str, who: str = "Ana", date_: str | None = None) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": who,
+        "GIT_AUTHOR_EMAIL": f"{who.lower()}@example.com",
+        "GIT_COMMITTER_NAME": who,
+        "GIT_COMMITTER_EMAIL": f"{who.lower()}@example.com",
+        "HOME": str(repo),
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        **({"GIT_AUTHOR_DATE": date_, "GIT_COMMITTER_DATE": date_} if date_ else {}),
+    }
+    done = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path.name}: {old!r}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def commit(repo: Path, message: str, when: str, who: str = "Ana") -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message, who=who, date_=when)
+    return git(repo, "rev-parse", "HEAD")
+
+
+PLATFORM = """
+  # Lena Hoffmann (staged) joins the Google group once her account is active.
+  - name: platform
+"""
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The repository, and the commit of each step by name."""
+    repo = tmp_path_factory.mktemp("review")
+    git(repo, "init", "-q", "-b", "main")
+    directory = repo / "directory"
+    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".reconciler"))
+    shas = {"repo": str(repo)}
+    shas["initial"] = commit(repo, "Initial directory (#1)", "2026-01-05T09:00:00Z")
+    # PR 2, merged with a merge commit whose message carries the reviewer.
+    git(repo, "checkout", "-q", "-b", "add-kenji")
+    edit(
+        directory / "groups/engineering.yaml",
+        "      - maria.silva@example.com\n      - platform",
+        "      - kenji.watanabe@example.com\n      - maria.silva@example.com\n      - platform",
+    )
+    shas["branch"] = commit(repo, "Add Kenji to engineering", "2026-02-09T10:00:00Z", who="Kenji")
+    git(repo, "checkout", "-q", "main")
+    message = f"Merge pull request #2 from acme/add-kenji\n\nReviewed-by: {OLIVIA}"
+    git(repo, "merge", "-q", "--no-ff", "-m", message, "add-kenji", date_="2026-02-10T12:00:00Z")
+    shas["merge"] = git(repo, "rev-parse", "HEAD")
+    # PR 3: the platform group moves to a file of its own (its grants keep their age).
+    eng = directory / "groups/engineering.yaml"
+    text = eng.read_text(encoding="utf-8")
+    head, _, platform = text.partition(PLATFORM)
+    assert platform, "the example's platform group moved"
+    eng.write_text(head, encoding="utf-8")
+    (directory / "groups/platform.yaml").write_text(
+        "groups:" + PLATFORM + platform, encoding="utf-8"
+    )
+    shas["split"] = commit(repo, "Platform in a file of its own (#3)", "2026-02-20T09:00:00Z")
+    # PRs 4 and 5: Maria leaves engineering, then comes back.
+    edit(eng, "      - maria.silva@example.com\n", "")
+    shas["removed"] = commit(repo, "Maria moves to sales (#4)", "2026-03-01T09:00:00Z")
+    edit(eng, "      - platform", "      - maria.silva@example.com\n      - platform")
+    shas["readded"] = commit(repo, "Maria is back (#5)", "2026-03-15T09:00:00Z")
+    # A rebase merge: a commit with no PR in its subject line.
+    edit(
+        eng,
+        "      - tom.becker@example.com",
+        "      - omar.haddad@example.com\n      - tom.becker@example.com",
+    )
+    shas["rebased"] = commit(repo, "Omar joins engineering", "2026-04-01T09:00:00Z", who="Jo")
+    # PR 6: an on-call rota, a group Git does not export, joins platform: its people become
+    # platform's members through it.
+    (directory / "groups/oncall.yaml").write_text(
+        "groups:\n  - name: oncall\n    members:\n      - jo.lei@example.com\n",
+        encoding="utf-8",
+    )
+    edit(
+        directory / "groups/platform.yaml",
+        "    members:\n      - kenji.watanabe@example.com",
+        "    members:\n      - kenji.watanabe@example.com\n      - oncall",
+    )
+    shas["oncall"] = commit(repo, "On-call rota in platform (#6)", "2026-04-10T09:00:00Z")
+    # Apply records: the merge of PR 2 was applied the next day by the deploy bot.
+    records = [
+        {
+            "time": "2026-02-11T08:00:00.000+00:00",
+            "git_commit": shas["merge"],
+            "actor": "deploy-bot",
+            "action": "add_member",
+            "kind": "membership",
+            "key": "eng@example.com/kenji.watanabe@example.com",
+            "group": "eng@example.com",
+            "member": "kenji.watanabe@example.com",
+            "role": "MEMBER",
+            "result": "applied",
+        },
+        {
+            "time": "2026-04-02T08:00:00.000+00:00",
+            "git_commit": shas["rebased"],
+            "actor": "jo",
+            "action": "add_member",
+            "kind": "membership",
+            "key": "eng@example.com/omar.haddad@example.com",
+            "group": "eng@example.com",
+            "member": "omar.haddad@example.com",
+            "role": "MEMBER",
+            "result": "applied",
+        },
+    ]
+    for sha, record in ((shas["merge"], records[0]), (shas["rebased"], records[1])):
+        git(repo, "notes", "--ref=reconciler", "add", "-m", json.dumps(record), sha)
+    return shas
+
+
+def review_of(shas: dict[str, str], **kwargs) -> Review:
+    args = {"as_of": None, "offline": True, "logs": [], **kwargs}
+    return make_review(Path(shas["repo"]) / "directory", **args)
+
+
+def row(review: Review, group: str, member: str) -> Row:
+    found = [r for g in review.groups if g.email == group for r in g.rows if r.member == member]
+    assert len(found) == 1, f"{member} in {group}: {len(found)} rows"
+    return found[0]
+
+
+def members(review: Review, group: str) -> set[str]:
+    return {r.member for g in review.groups if g.email == group for r in g.rows}
+
+
+def test_every_row_names_its_commit_and_pr_where_the_history_has_one(history):
+    review = review_of(history)
+    rows = [r for g in review.groups for r in g.rows]
+    assert len(rows) > 20
+    assert all(r.since is not None and r.since.commit for r in rows)
+    # Every change came through a PR but the rebase-merged one, which names none.
+    no_pr = {r.member for r in rows if r.since.pull_request is None}
+    assert no_pr == {"omar.haddad@example.com"}
+    assert review.google == "offline" and review.privileged is None
+    assert review.git_commit == history["oncall"]
+
+
+def test_a_merge_commit_gives_the_pr_and_its_reviewer(history):
+    kenji = row(review_of(history), "eng@example.com", "kenji.watanabe@example.com")
+    assert kenji.since.commit == history["merge"]
+    assert kenji.since.pull_request == 2
+    assert kenji.since.approvers == [OLIVIA] and kenji.since.approval == "trailers"
+    assert kenji.since.date.startswith("2026-02-10")
+    assert kenji.applied == "2026-02-11T08:00:00+00:00" and kenji.applied_by == "deploy-bot"
+
+
+def test_without_a_trailer_the_apply_records_actor_is_named_and_otherwise_unknown(history):
+    review = review_of(history)
+    omar = row(review, "eng@example.com", "omar.haddad@example.com")
+    assert omar.since.commit == history["rebased"]
+    assert (omar.since.approvers, omar.since.approval) == (["jo"], "apply actor")
+    jo = row(review, "eng@example.com", "jo.lei@example.com")
+    assert (jo.since.approvers, jo.since.approval) == ([], "unknown")
+    assert jo.since.pull_request == 1
+    assert "no apply record shows when Google got it" in jo.why_unknown
+
+
+def test_a_grant_moved_to_another_file_keeps_its_age(history):
+    review = review_of(history)
+    kenji = row(review, "platform@example.com", "kenji.watanabe@example.com")
+    assert kenji.since.commit == history["initial"]
+    assert kenji.via[0].source.startswith("groups/platform.yaml:")
+
+
+def test_a_grant_removed_and_added_again_starts_over(history):
+    maria = row(review_of(history), "eng@example.com", "maria.silva@example.com")
+    assert maria.since.commit == history["readded"] and maria.since.pull_request == 5
+
+
+def test_as_of_a_past_day_is_rebuilt_from_history(history):
+    before = review_of(history, as_of=date(2026, 2, 1))
+    assert before.git_commit == history["initial"] and before.google == "as-of"
+    assert "kenji.watanabe@example.com" not in members(before, "eng@example.com")
+    assert "maria.silva@example.com" in members(before, "eng@example.com")
+    gone = review_of(history, as_of=date(2026, 3, 5))
+    assert gone.git_commit == history["removed"]
+    assert "maria.silva@example.com" not in members(gone, "eng@example.com")
+    # The apply record of 2026-04-02 is after that day: not shown.
+    april = review_of(history, as_of=date(2026, 4, 1))
+    assert row(april, "eng@example.com", "omar.haddad@example.com").applied is None
+
+
+def test_a_dated_entry_is_flagged_while_it_runs_and_gone_after_its_day(history):
+    running = review_of(history, as_of=date(2026, 3, 20))
+    interim = row(running, "audit@example.com", "interim.auditor@partner-firm.com")
+    assert interim.until == "2026-03-31"
+    assert set(interim.flags) >= {model.EXPIRING, model.EXTERNAL}
+    after = review_of(history, as_of=date(2026, 4, 1))
+    assert "interim.auditor@partner-firm.com" not in members(after, "audit@example.com")
+
+
+def test_owners_who_are_not_members_and_external_members_are_flagged(history):
+    review = review_of(history)
+    hannah = row(review, "audit@example.com", "hannah.lee@example.com")
+    assert model.OWNER_NOT_MEMBER in hannah.flags
+    auditor = row(review, "audit@example.com", "auditor@partner-firm.com")
+    assert auditor.flags == [model.EXTERNAL] and auditor.type == "EXTERNAL"
+
+
+def test_a_member_through_a_group_git_does_not_export_shows_the_way(history):
+    review = review_of(history)
+    jo = row(review, "platform@example.com", "jo.lei@example.com")
+    assert [(v.group, v.role, v.ref) for v in jo.via] == [
+        ("platform", "MEMBER", "oncall"),
+        ("oncall", "MEMBER", "jo.lei@example.com"),
+    ]
+    assert jo.via[1].source == "groups/oncall.yaml:2"
+    # Jo's own line is older than the rota: the access is whole since the later one.
+    assert jo.since.commit == history["oncall"] and jo.since.pull_request == 6
+
+
+def test_a_shallow_clone_says_its_oldest_dates_may_be_too_late(history, tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{history['repo']}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    review = make_review(clone / "directory", as_of=None, offline=True, logs=[])
+    assert review.shallow
+    jo = row(review, "eng@example.com", "jo.lei@example.com")
+    assert jo.since.commit == history["oncall"] and not jo.since.exact
+    assert any("shallow" in note for note in review.notes)
+
+
+def test_no_repository_or_no_commit_that_old_is_a_clear_error(history, tmp_path):
+    plain = tmp_path / "plain"
+    shutil.copytree(EXAMPLE, plain, ignore=shutil.ignore_patterns(".reconciler"))
+    with pytest.raises(ReviewError, match="not in a Git repository"):
+        make_review(plain, as_of=None, offline=True, logs=[])
+    with pytest.raises(ReviewError, match="no commit of this branch is that old"):
+        review_of(history, as_of=date(2025, 12, 31))
