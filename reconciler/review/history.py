@@ -31,6 +31,7 @@ from ruamel.yaml.error import YAMLError
 
 from reconciler.git_objects import BlobReader, GitObjectsError
 from reconciler.problems import ReconcilerError, one_line
+from reconciler.review.scan import scan_grants
 
 GrantKey = tuple[str, str, str]  # (group's Git name, role, entry)
 ROLE_KEYS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
@@ -184,11 +185,20 @@ def _is_entry_file(path: str, relative: str, skip: set[str], exclude: list[str])
 
 
 def _grants(yaml: YAML, blobs: BlobReader, blob: str) -> frozenset[GrantKey] | str:
-    """The grants one version of an entry file holds, or why it cannot be read."""
+    """The grants one version of an entry file holds, or why it cannot be read: scanned
+    line by line (scan.py), or parsed where the file is outside the scanner's shape."""
     try:
-        doc = yaml.load(blobs.read(blob))
+        data = blobs.read(blob)
     except GitObjectsError as exc:
         return str(exc)
+    try:
+        scanned = scan_grants(data.decode("utf-8"), key_of)
+    except UnicodeDecodeError:
+        scanned = None
+    if scanned is not None:
+        return scanned
+    try:
+        doc = yaml.load(data)
     except (YAMLError, ValueError, RecursionError) as exc:
         return f"not YAML ({one_line(str(exc))[:120]})"
     found: set[GrantKey] = set()
