@@ -309,6 +309,62 @@ def test_an_admin_subject_who_is_no_admin_fails(tmp_path, cli, google):
     assert_no_write(server)
 
 
+def with_role(*privileges: str, subject: str = "ana.ruiz@example.com") -> dict[str, Any]:
+    """The example tenant where `subject` is a delegated admin: a custom role holding
+    `privileges`, assigned to it for the whole customer."""
+    return seed(
+        roles=[
+            {
+                "roleName": "Reconciler",
+                "rolePrivileges": [{"privilegeName": p} for p in privileges],
+            }
+        ],
+        roleAssignments=[{"assignedTo": subject, "roleName": "Reconciler"}],
+    )
+
+
+def test_a_delegated_admin_whose_role_covers_everything_passes(tmp_path, cli, google):
+    server = google(tenant=with_role("USERS_ALL", "GROUPS_ALL", "ORGANIZATION_UNITS_ALL"))
+    workspace = GOOGLE_WORKSPACE.replace("admin@example.com", "ana.ruiz@example.com")
+    run = cli("doctor", state(tmp_path, workspace))
+    assert run.code == 0, run.out + run.err
+    found = by_check(run)
+    assert found["admin_subject"].startswith(
+        "ok   admin_subject: ana.ruiz@example.com is a delegated admin"
+    )
+    assert found["groups"] == "ok   groups: the tenant's groups can be listed"
+    assert_no_write(server)
+
+
+def test_a_delegated_admin_who_may_read_users_but_not_groups_fails_the_groups(
+    tmp_path, cli, google
+):
+    google(tenant=with_role("USERS_RETRIEVE", "ORGANIZATION_UNITS_RETRIEVE"))
+    workspace = GOOGLE_WORKSPACE.replace("admin@example.com", "ana.ruiz@example.com")
+    run = cli("doctor", state(tmp_path, workspace))
+    assert by_check(run)["admin_subject"].startswith("ok   admin_subject: ana.ruiz@example.com")
+    line = failed_then_not_run(run, "groups")
+    assert line.startswith(
+        "FAIL groups: groups.list for customer my_customer: 403 forbidden: Not Authorized to "
+        "access this resource/api"
+    )
+    assert "a delegated admin whose role allows this call" in line
+    assert "admin_subject must be allowed to manage groups" in line
+    assert "the Groups privileges" in line
+
+
+def test_a_delegated_admin_whose_role_cannot_read_users_may_not_use_the_admin_sdk(
+    tmp_path, cli, google
+):
+    google(tenant=with_role("GROUPS_ALL"))
+    workspace = GOOGLE_WORKSPACE.replace("admin@example.com", "ana.ruiz@example.com")
+    line = failed_then_not_run(cli("doctor", state(tmp_path, workspace)), "admin_subject")
+    assert line.startswith(
+        "FAIL admin_subject: ana.ruiz@example.com may not use the Admin SDK: Google answers "
+        "403 forbidden: Not Authorized to access this resource/api"
+    )
+
+
 def test_a_customer_that_is_not_the_tenants_fails(tmp_path, cli, google):
     google()
     workspace = GOOGLE_WORKSPACE.replace("directory:\n", "directory:\n  customer: C0nobody\n")

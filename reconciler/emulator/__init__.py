@@ -148,11 +148,23 @@ Authorization (details in auth.py and docs/emulator.md)
 - Every API call and batch part needs one (a part's own Authorization header, else the
   batch's): none, unknown or expired: `401 authError` (UNAUTHENTICATED); scopes that the
   discovery document does not list for the method (read-only scopes are listed for reads
-  only): `403 insufficientPermissions`; a subject who is not a super admin, or a service
-  account acting as itself outside `admin_service_accounts` (default: every one): `403
-  forbidden` "Not Authorized to access this resource/api"; an API named in the option
-  `disabled_apis` (not enabled in the caller's project): `403 accessNotConfigured`. Checked
-  before quota and faults.
+  only): `403 insufficientPermissions`; a subject who is not a super admin and holds no role
+  assignment covering the method (below), or a service account acting as itself outside
+  `admin_service_accounts` (default: every one): `403 forbidden` "Not Authorized to access
+  this resource/api"; an API named in the option `disabled_apis` (not enabled in the
+  caller's project): `403 accessNotConfigured`. Checked before quota and faults.
+
+Admin roles (admin_roles.py, role_seed.py, api_roles.py; docs/emulator.md)
+- System roles `_SEED_ADMIN_ROLE` (super admin), `_GROUPS_ADMIN_ROLE`,
+  `_USER_MANAGEMENT_ADMIN_ROLE`, `_HELP_DESK_ADMIN_ROLE`, and a seed's `roles` (custom roles
+  by privilege name: USERS_*, GROUPS_*, ORGANIZATION_UNITS_*) and `roleAssignments` (a user,
+  a role, scope CUSTOMER or ORG_UNIT). A delegated admin (holding an assignment, not
+  isAdmin) may call what its roles' privileges cover, by the emulator's reading of Google's
+  admin help (admin_roles.py; where unsure: super admin only); an ORG_UNIT-scoped role only
+  calls on one user within the unit. users' `isDelegatedAdmin` is computed from the
+  assignments (and queried so); a deleted user loses its assignments.
+- roles.list/get, roleAssignments.list (userKey, roleId; super admins listed as holders of
+  `_SEED_ADMIN_ROLE`) and privileges.list are served, read-only, to super admins only.
 
 Domains (domains.py)
 - A seed's `domains` entry is a name or a Domains resource with `domainAliases`; the
@@ -188,7 +200,8 @@ Org units and schemas
   custom_schema …".
 
 Responses
-- User fields Google computes have fixed values: isDelegatedAdmin false, lastLoginTime
+- User fields Google computes have fixed values (isDelegatedAdmin is computed from role
+  assignments, above): lastLoginTime
   1970-01-01T00:00:00.000Z, agreedToTerms false (a seed may set it), isMailboxSetup true,
   isEnrolledIn2Sv/isEnforcedIn2Sv false, ipWhitelisted false, includeInGlobalAddressList
   true; `emails` lists the primary address, the aliases, then any other addresses set.

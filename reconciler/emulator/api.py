@@ -50,6 +50,7 @@ from reconciler.emulator import (
     api_licensing,
     api_members,
     api_orgunits,
+    api_roles,
     api_schemas,
     api_security,
     api_users,
@@ -234,6 +235,7 @@ _ROUTES: list[tuple[str, str, str, Handler]] = [
         api_schemas.delete_schema,
     ),
     *api_security.ROUTES,
+    *api_roles.ROUTES,
 ]
 
 DIRECTORY = "directory"
@@ -330,8 +332,15 @@ class DirectoryApi:
 
     def method_id_for(self, http_method: str, path: str, service: str = DIRECTORY) -> str:
         """The discovery method id a request would run, or 'unknown'."""
+        return self.route_of(http_method, path, service)[0]
+
+    def route_of(
+        self, http_method: str, path: str, service: str = DIRECTORY
+    ) -> tuple[str, dict[str, str]]:
+        """The discovery method id a request would run ('unknown' if none) and its path keys
+        (userKey, groupKey…)."""
         route = self._route(http_method, path, service)
-        return route[0] if route else "unknown"
+        return (route[0], route[2]) if route else ("unknown", {})
 
     def call(
         self,

@@ -20,7 +20,8 @@ header unless they carry their own, as Google documents for batch headers):
   reads): `403
   insufficientPermissions` "Request had insufficient authentication scopes."
   (PERMISSION_DENIED);
-- a token acting as a user who is not a super admin (or a deleted one), or a service account
+- a token acting as a user who is not a super admin (or a deleted one) and holds no role
+  assignment whose privileges cover the method (admin_roles.py), or a service account
   acting as itself that holds no admin role (`admin_service_accounts`; None: every service
   account holds one): `403 forbidden` "Not Authorized to access this resource/api".
 
@@ -41,10 +42,11 @@ import functools
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.emulator.admin_roles import allows
 from reconciler.emulator.discovery import (
     API_VERSIONS,
     bundled_discovery_document,
@@ -184,16 +186,24 @@ def first_super_admin(store: Any) -> str | None:
     return None
 
 
-def may_administer(store: Any, grant: Grant, admin_service_accounts: list[str] | None) -> bool:
-    """Whether whom a token acts as may use the Admin SDK (Directory, Data Transfer): a super
-    admin of the tenant, or a service account holding an admin role."""
+def may_administer(
+    store: Any,
+    grant: Grant,
+    admin_service_accounts: list[str] | None,
+    method_id: str = "",
+    params: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether whom a token acts as may call `method_id` (route keys `params`): a super admin
+    of the tenant, a delegated admin whose role assignments cover the method (admin_roles.py),
+    or a service account holding an admin role."""
     if grant.subject_id is None:
         if admin_service_accounts is None:
             return True
         return grant.issuer.lower() in {a.lower() for a in admin_service_accounts}
     with store.lock:
-        user = store.tenant.users.get(grant.subject_id)
-    return bool(user and user.get("isAdmin"))
+        tenant = store.tenant
+        user = tenant.users.get(grant.subject_id)
+        return bool(user) and allows(tenant, user, method_id, params or {})
 
 
 def _error(status: int, reason: str, message: str, api_status: str, **where: str) -> dict:

@@ -23,11 +23,11 @@ from reconciler.emulator.tenant import ROOT_PATH, Record, Tenant
 _CLAUSE = re.compile(
     r"""\s*(?:(?P<field>[A-Za-z][\w.]*)\s*(?P<op>[:=])\s*)?(?P<value>'[^']*'|"[^"]*"|[^\s'"]+)"""
 )
-_BOOL_FIELDS = {
+_BOOL_FIELDS: dict[str, Callable[[Record], bool] | None] = {
     "isAdmin": lambda u: bool(u.get("isAdmin")),
     "isSuspended": lambda u: bool(u.get("suspended")),
     "isArchived": lambda u: bool(u.get("archived")),
-    "isDelegatedAdmin": lambda u: False,
+    "isDelegatedAdmin": None,  # computed: holds an admin role, is no super admin
     "isEnrolledIn2Sv": lambda u: False,
     "isEnforcedIn2Sv": lambda u: False,
 }
@@ -126,7 +126,7 @@ def _user_test(tenant: Tenant, clause: Clause) -> Callable[[Record], bool]:
         if clause.value not in ("true", "false"):
             raise invalid_query(f"{field} takes true or false")
         wanted = clause.value == "true"
-        getter = _BOOL_FIELDS[field]
+        getter = _BOOL_FIELDS[field] or tenant.is_delegated_admin
         return lambda u: getter(u) == wanted
     if field == "orgUnitPath":
         path = "/" + clause.value.strip("/")

@@ -6,8 +6,10 @@ an inline `members` list of Member resources, and optionally `settings`: the Gro
 Settings API's fields set, by API name, e.g. `{whoCanJoin: INVITED_CAN_JOIN,
 allowExternalMembers: "true"}`; group_settings.py), `orgUnits`, `schemas`, `dataTransfers`
 (DataTransfer resources: transfers.py), `licenses` (`seats`: SKU -> seats bought, the SKUs
-the tenant subscribes to; `assigned`: user -> SKU or list of SKUs; licenses.py); a saved
-state adds `customerId`, `rootOrgUnitId`,
+the tenant subscribes to; `assigned`: user -> SKU or list of SKUs; licenses.py), `roles`
+(the tenant's own admin roles: `{roleName, roleDescription, rolePrivileges: [{privilegeName}]}`)
+and `roleAssignments` (`{assignedTo: user, roleName or roleId, scopeType, orgUnitPath}`;
+role_seed.py, admin_roles.py); a saved state adds `customerId`, `rootOrgUnitId`,
 `deletedUsers` and `journalSeq`. Absent keys mean empty. A user (or deleted user) entry may
 also hold its security state (user_security.py): `tokens` (Token resources), `asps` (Asp
 resources), `verificationCodes` (8-digit strings), `signOuts` and `lastSignOutTime`.
@@ -37,6 +39,12 @@ from reconciler.emulator.ids import external_member_id, new_customer_id, new_org
 from reconciler.emulator.licenses import SEED_KEYS as LICENSE_KEYS
 from reconciler.emulator.licenses import LicenseProblems, load_licenses
 from reconciler.emulator.request import parse_time
+from reconciler.emulator.role_seed import (
+    ASSIGNMENT_KEYS,
+    ROLE_KEYS,
+    load_assignments,
+    load_roles,
+)
 from reconciler.emulator.rules import ROLES, any_address, consumer_address
 from reconciler.emulator.tenant import GROUP, ROOT_PATH, Tenant
 from reconciler.emulator.transfers import seeded_transfer
@@ -60,6 +68,8 @@ TOP_KEYS = frozenset(
         "journalSeq",
         "dataTransfers",
         "licenses",
+        "roles",
+        "roleAssignments",
     }
 )
 
@@ -160,6 +170,7 @@ class _Loader:
         tenant.finish_bulk_load()
         if doc.get("licenses") is not None:
             self.licenses(tenant, doc)
+        self.admin_roles(tenant, doc)
         return tenant
 
     # ---- pieces --------------------------------------------------------------------
@@ -336,6 +347,20 @@ class _Loader:
                 self.problem(entries, i, f"dataTransfers[{i}]: {exc}")
                 continue
             tenant._put_transfer(rec)
+
+    def admin_roles(self, tenant: Tenant, doc: Mapping[str, Any]) -> None:
+        """The tenant's own roles, then the role assignments (users and org units loaded)."""
+        for key, keys, load in (
+            ("roles", ROLE_KEYS, load_roles),
+            ("roleAssignments", ASSIGNMENT_KEYS, load_assignments),
+        ):
+            entries = self.entries(doc, key)
+            valid = [
+                e for i, e in enumerate(entries) if self.check_keys(e, entries, f"{key}[{i}]", keys)
+            ]
+            if len(valid) == len(entries):
+                for container, index, message in load(tenant, entries):
+                    self.problem(container, index, message)
 
     def licenses(self, tenant: Tenant, doc: Mapping[str, Any]) -> None:
         """Seats and assignments (users loaded first); each problem at the line of the

@@ -382,10 +382,10 @@ class EmulatorServer:
         assert service is not None
         relative = path[len(_prefix_of(path)) :]
         try:
-            method_id = self.api.method_id_for(method, relative, service)
+            method_id, params = self.api.route_of(method, relative, service)
         except Exception:
-            method_id = "unknown"
-        refusal = self._unauthorized(method_id, authorization)
+            method_id, params = "unknown", {}
+        refusal = self._unauthorized(method_id, authorization, params)
         with self._lock:
             config = self._config
             self.stats.api_calls += 1
@@ -423,9 +423,12 @@ class EmulatorServer:
             self.stats.by_status[status] += 1
         return json_reply(status, payload)
 
-    def _unauthorized(self, method_id: str, authorization: str | None) -> tuple[int, dict] | None:
+    def _unauthorized(
+        self, method_id: str, authorization: str | None, params: Mapping[str, str] | None = None
+    ) -> tuple[int, dict] | None:
         """401 or 403 for a call its token does not allow; None when it may run. An unknown
-        method is not checked: it answers 404 whoever asks."""
+        method is not checked: it answers 404 whoever asks. `params`: the call's path keys
+        (a delegated admin's org-unit-scoped role looks at the user named)."""
         if method_id == "unknown":
             return None
         grant = self.tokens.lookup(auth.bearer(authorization))
@@ -435,7 +438,8 @@ class EmulatorServer:
             return auth.service_disabled(auth.api_of(method_id))
         if not auth.covers(grant.scopes, method_id):
             return auth.insufficient_scopes()
-        if not auth.may_administer(self.api.store, grant, self._config.admin_service_accounts):
+        admins = self._config.admin_service_accounts
+        if not auth.may_administer(self.api.store, grant, admins, method_id, params):
             return auth.not_authorized()
         return None
 

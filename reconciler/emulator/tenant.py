@@ -108,6 +108,12 @@ class Tenant:
         # Groups Settings API (group_settings.py): group id -> the settings that differ from
         # the defaults (by id: a renamed group keeps them; a deleted one's go with it).
         self.group_settings: dict[str, dict[str, str]] = {}
+        # Admin roles (admin_roles.py; set by the seed only): the tenant's own roles, roleId ->
+        # Role; role assignments, roleAssignmentId -> RoleAssignment (assignedTo a user id,
+        # orgUnitId the tenant's `id:` form); user id -> the ids of its assignments.
+        self.roles: dict[str, Record] = {}
+        self.role_assignments: dict[str, Record] = {}
+        self.assignments_of: dict[str, list[str]] = {}
         # Bumped by every mutation: caches of derived orderings key on it.
         self.generation = 0
         self.cache: dict[str, tuple[int, Any]] = {}
@@ -263,6 +269,8 @@ class Tenant:
             self._delete_member(gid, user_id)
         rec = self.users.pop(user_id)
         self.licenses.pop(user_id, None)  # a deleted account's licenses are free again
+        for assignment_id in self.assignments_of.pop(user_id, ()):  # and its admin roles
+            del self.role_assignments[assignment_id]
         _remove_sorted(self.user_order, rec["primaryEmail"])
         self._reindex(USER, user_id, user_addresses(rec), [])
         gone = dict(rec, deletionTime=deletion_time, etag=next_etag(rec["etag"]))
@@ -302,6 +310,21 @@ class Tenant:
             self.security[user_id] = rec
         else:
             self.security.pop(user_id, None)
+
+    def is_delegated_admin(self, rec: Record) -> bool:
+        """A user holding an admin role who is no super admin (users' isDelegatedAdmin)."""
+        return not rec.get("isAdmin") and bool(self.assignments_of.get(rec["id"]))
+
+    # ---- admin roles (loaded from a seed or a state only) -------------------------
+
+    def _put_role(self, rec: Record) -> None:
+        self.roles[rec["roleId"]] = rec
+        self.generation += 1
+
+    def _put_role_assignment(self, rec: Record) -> None:
+        self.role_assignments[rec["roleAssignmentId"]] = rec
+        self.assignments_of.setdefault(rec["assignedTo"], []).append(rec["roleAssignmentId"])
+        self.generation += 1
 
     # ---- data transfers ------------------------------------------------------------
 
@@ -683,6 +706,12 @@ class Tenant:
         }
         if self.license_seats:  # the seed's shape, by SKU id (licenses.py)
             doc["licenses"] = self._licenses_document()
+        if self.roles:
+            doc["roles"] = [self.roles[k] for k in sorted(self.roles)]
+        if self.role_assignments:
+            doc["roleAssignments"] = [
+                self.role_assignments[k] for k in sorted(self.role_assignments)
+            ]
         return doc
 
     def _licenses_document(self) -> dict[str, Any]:

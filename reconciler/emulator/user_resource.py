@@ -296,7 +296,7 @@ def render_user(
         "primaryEmail": rec["primaryEmail"],
         "name": out_name,
         "isAdmin": rec.get("isAdmin", False),
-        "isDelegatedAdmin": False,
+        "isDelegatedAdmin": tenant.is_delegated_admin(rec),
         "lastLoginTime": rec.get("lastLoginTime", NEVER),
         "creationTime": rec["creationTime"],
         "agreedToTerms": rec.get("agreedToTerms", False),

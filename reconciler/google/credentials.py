@@ -279,7 +279,10 @@ def token_refused(exc: GoogleAuthError) -> str:
 def access_hint(status: int, reason: str, message: str) -> str:
     """A hint for an API call refused for want of rights, or ''."""
     if status == 403 and reason == "forbidden" and message.startswith("Not Authorized"):
-        return " (the credentials must act as a super admin: check provider.admin_subject)"
+        return (
+            " (the credentials must act as a super admin, or a delegated admin whose role "
+            "allows this call: check provider.admin_subject)"
+        )
     if status == 403 and reason == "insufficientPermissions":
         return f" (the token lacks a scope this call needs: check {_DELEGATION})"
     return ""

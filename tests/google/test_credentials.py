@@ -344,7 +344,8 @@ def test_a_subject_who_is_not_an_admin_is_refused_with_a_hint(emulator, tmp_path
     assert not outcome.ok and (outcome.status, outcome.reason) == (403, "forbidden")
     assert outcome.error == (
         "403 forbidden: Not Authorized to access this resource/api (the credentials must act "
-        "as a super admin: check provider.admin_subject)"
+        "as a super admin, or a delegated admin whose role allows this call: check "
+        "provider.admin_subject)"
     )
 
 
