@@ -17,7 +17,7 @@ from reconciler.desired.index import Index
 from reconciler.desired.resolve import has_account
 from reconciler.review import model
 from reconciler.review.applied import Applied, first_after, parse_time
-from reconciler.review.history import Commit, History, key_of
+from reconciler.review.history import Commit, GrantKey, History, key_of
 from reconciler.state import ROLE_RANK, Group, State
 
 PRIVILEGED = "(privileged)"
@@ -32,6 +32,7 @@ class Way:
     role: str
     type: str
     grants: tuple[model.Grant, ...]
+    keys: tuple[GrantKey, ...]  # the grants' history keys
 
 
 @dataclass
@@ -50,6 +51,7 @@ def review_rows(inputs: Inputs) -> tuple[list[model.GroupReview], list[model.Row
     index = Index.build(desired.tree)
     dated = _dated(desired.tree.dated)
     ways = _Ways(index, desired.state)
+    changes: dict = {}  # the rows' Change objects, one per commit and apply actor
     end_of_day = dt.datetime.combine(inputs.day, dt.time.max, dt.UTC)
     reviews = []
     for email, group in sorted(desired.state.groups.items()):
@@ -65,10 +67,10 @@ def review_rows(inputs: Inputs) -> tuple[list[model.GroupReview], list[model.Row
         paths = ways.of(group.git_name or "")
         for member_email, resolved in group.members.items():
             chosen = [p for p in paths.get(member_email, []) if p.role == resolved.role]
-            row = _row(inputs, group, resolved.email, resolved.role, resolved.type, chosen)
+            row, commit = _row(inputs, group, resolved.email, resolved.role, resolved.type, chosen)
             row.until = _until(chosen, dated)
             _flag(inputs, index, row, paths.get(member_email, []))
-            _applied(inputs, row, end_of_day)
+            _applied(inputs, row, commit, end_of_day, changes)
             review.rows.append(row)
         if inputs.actual is not None:
             _drift(inputs, group, review)
@@ -100,61 +102,59 @@ class _Ways:
         source = _where(located, self.index.tree.root)
         for role, attr in ROLE_FIELDS:
             for ref in getattr(located.entry, attr):
-                grant = model.Grant(name, role, ref, source)
+                grant, key = model.Grant(name, role, ref, source), key_of(name, role, ref)
                 user = self.state.users.get(ref)
                 if user is not None:
                     if has_account(user):
-                        yield Way(ref, role, "USER", (grant,))
+                        yield Way(ref, role, "USER", (grant,), (key,))
                     continue
                 group = self.index.group_ref(ref)
                 if group is None:
-                    yield Way(ref, role, "EXTERNAL", (grant,))
+                    yield Way(ref, role, "EXTERNAL", (grant,), (key,))
                 elif group.entry.email:
-                    yield Way(group.entry.email, role, "GROUP", (grant,))
+                    yield Way(group.entry.email, role, "GROUP", (grant,), (key,))
                 else:
                     for inner in self.of(group.entry.name).values():
-                        for path in inner:
-                            yield Way(path.email, role, path.type, (grant, *path.grants))
+                        for way in inner:
+                            grants, keys = (grant, *way.grants), (key, *way.keys)
+                            yield Way(way.email, role, way.type, grants, keys)
 
 
 def _row(
-    inputs: Inputs, group: Group, member: str, role: str, type_: str, paths: list[Way]
-) -> model.Row:
-    """The row of a member Git grants: the way to it that was complete earliest."""
+    inputs: Inputs, group: Group, member: str, role: str, type_: str, ways: list[Way]
+) -> tuple[model.Row, Commit | None]:
+    """The row of a member Git grants, by the way to it that was whole earliest, and the
+    commit that made that way whole."""
     best: tuple[Way, Commit | None, list[str]] | None = None
-    for path in paths:
-        commit, unknown = _completed(inputs.history, path)
+    for way in ways:
+        commit, unknown = _completed(inputs.history, way)
         earlier = (
             best is None
             or (best[1] is None and commit is not None)
             or (commit is not None and best[1] is not None and commit_order(commit, best[1]))
         )
         if earlier:
-            best = (path, commit, unknown)
+            best = (way, commit, unknown)
     row = model.Row(group.email, member, role, type_)
     if best is None:
         row.why_unknown.append("no entry of Git grants it as resolved (please report this)")
-        return row
-    path, commit, unknown = best
-    row.via = list(path.grants)
+        return row, None
+    way, commit, unknown = best
+    row.via = list(way.grants)
     row.why_unknown += unknown
-    if commit is not None:
-        row.since = _change(commit)
-    return row
+    return row, commit
 
 
 def commit_order(a: Commit, b: Commit) -> bool:
     """Whether `a` reached the branch before `b`."""
-    return (parse_time(a.date) or dt.datetime.max.replace(tzinfo=dt.UTC)) < (
-        parse_time(b.date) or dt.datetime.max.replace(tzinfo=dt.UTC)
-    )
+    return a.order < b.order
 
 
-def _completed(history: History, path: Way) -> tuple[Commit | None, list[str]]:
-    """The commit that added the last of a path's grants, or why it is not known."""
+def _completed(history: History, way: Way) -> tuple[Commit | None, list[str]]:
+    """The commit that added the last of a way's grants, or why it is not known."""
     latest: Commit | None = None
-    for grant in path.grants:
-        commit = history.since.get(key_of(grant.group, grant.role, grant.ref))
+    for grant, key in zip(way.grants, way.keys, strict=True):
+        commit = history.since.get(key)
         if commit is None:
             where = f"{grant.group} {grant.role.lower()} {grant.ref}"
             return None, [f"{where} is not committed yet (the working tree only)"]
@@ -163,17 +163,27 @@ def _completed(history: History, path: Way) -> tuple[Commit | None, list[str]]:
     return latest, []
 
 
-def _change(commit: Commit) -> model.Change:
+def _change(commit: Commit, actor: str | None = None, known: dict | None = None) -> model.Change:
+    """The row's change: one object per commit (and apply actor) shared by its rows, which
+    only read it."""
+    key = (commit.sha, None if commit.approvers else actor)
+    if known is not None and key in known:
+        return known[key]
+    approvers, approval = list(commit.approvers), "trailers" if commit.approvers else "unknown"
+    if not approvers and actor:
+        approvers, approval = [actor], "apply actor"
     change = model.Change(
         commit.sha,
         commit.date,
         commit.author,
         commit.subject,
         commit.pull_request,
-        list(commit.approvers),
-        "trailers" if commit.approvers else "unknown",
+        approvers,
+        approval,
         exact=not commit.boundary,
     )
+    if known is not None:
+        known[key] = change
     return change
 
 
@@ -188,9 +198,11 @@ def _dated(dated: list[Dated]) -> dict[tuple[str, str, str], str]:
 
 def _until(paths: list[Way], dated: dict[tuple[str, str, str], str]) -> str | None:
     """The last day of the access: the latest end among its ways (None: one has none)."""
+    if not dated:
+        return None
     ends = []
     for path in paths:
-        days = [dated.get(key_of(g.group, g.role, g.ref)) for g in path.grants]
+        days = [dated.get(key) for key in path.keys]
         known = [d for d in days if d]
         if not known:
             return None
@@ -210,19 +222,24 @@ def _flag(inputs: Inputs, index: Index, row: model.Row, paths: list[Way]) -> Non
         row.flags.append(model.OWNER_NOT_MEMBER)
 
 
-def _applied(inputs: Inputs, row: model.Row, end_of_day: dt.datetime) -> None:
-    records = inputs.applied.get((row.group.lower(), row.member.lower()), [])
-    since = parse_time(row.since.date) if row.since else None
-    found = first_after(records, since, end_of_day) if records else None
-    if found is None:
-        if row.since is not None:
-            row.why_unknown.append("no apply record shows when Google got it")
-        return
-    row.applied = found.time.isoformat(timespec="seconds")
-    row.applied_by = found.actor
-    if row.since is not None and not row.since.approvers and found.actor:
-        row.since.approvers = [found.actor]
-        row.since.approval = "apply actor"
+def _applied(
+    inputs: Inputs, row: model.Row, commit: Commit | None, end_of_day: dt.datetime, known: dict
+) -> None:
+    """When Google got the access (the first apply record after its commit, by the day
+    reviewed), and the row's change, whose approver is the apply's actor when the commit
+    names none."""
+    records = inputs.applied.get((row.group.lower(), row.member.lower()))
+    found = None
+    if records:
+        since = parse_time(commit.date) if commit is not None else None
+        found = first_after(records, since, end_of_day)
+    if found is not None:
+        row.applied = found.time.isoformat(timespec="seconds")
+        row.applied_by = found.actor
+    elif commit is not None:
+        row.why_unknown.append("no apply record shows when Google got it")
+    if commit is not None:
+        row.since = _change(commit, found.actor if found else None, known)
 
 
 def _drift(inputs: Inputs, group: Group, review: model.GroupReview) -> None:

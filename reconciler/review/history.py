@@ -31,7 +31,7 @@ from ruamel.yaml.error import YAMLError
 
 from reconciler.git_objects import BlobReader, GitObjectsError
 from reconciler.problems import ReconcilerError, one_line
-from reconciler.review.scan import scan_grants
+from reconciler.review.scan import ChunkCache
 
 GrantKey = tuple[str, str, str]  # (group's Git name, role, entry)
 ROLE_KEYS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
@@ -60,6 +60,7 @@ class Commit:
     pull_request: int | None
     approvers: tuple[str, ...]
     boundary: bool = False  # a shallow clone's oldest commit: what it "adds" may be older
+    order: int = 0  # its place on the branch's line, oldest first
 
 
 @dataclass
@@ -111,11 +112,12 @@ def read_history(
     held: dict[str, frozenset[GrantKey]] = {}  # path -> its grants
     count: dict[GrantKey, int] = {}  # grant -> how many files hold it
     yaml = YAML(typ="safe", pure=False)
+    chunks = ChunkCache(key_of)
     with BlobReader(top) as blobs:
         for record in out.split(b"\x1e"):
             if not record.strip(b"\0\n"):
                 continue
-            commit, changes = _parse_record(record, boundaries)
+            commit, changes = _parse_record(record, boundaries, history.commits)
             history.commits += 1
             added: list[GrantKey] = []
             removed: list[GrantKey] = []
@@ -126,7 +128,7 @@ def read_history(
                     new: frozenset[GrantKey] = frozenset()
                 else:
                     history.files_read += 1
-                    parsed = _grants(yaml, blobs, blob)
+                    parsed = _grants(yaml, chunks, blobs, blob)
                     if isinstance(parsed, str):
                         history.unreadable.append(f"{path} at {commit.sha[:12]}: {parsed}")
                         continue
@@ -152,7 +154,9 @@ def read_history(
     return history
 
 
-def _parse_record(record: bytes, boundaries: set[str]) -> tuple[Commit, list[tuple[str, str]]]:
+def _parse_record(
+    record: bytes, boundaries: set[str], order: int
+) -> tuple[Commit, list[tuple[str, str]]]:
     """One commit of the log: its header, then `:modes old new status` / path pairs."""
     end = record.index(b"\0") if b"\0" in record else len(record)
     header = record[:end].decode("utf-8", "replace")
@@ -184,7 +188,9 @@ def _is_entry_file(path: str, relative: str, skip: set[str], exclude: list[str])
     return not any(fnmatch.fnmatch(name, p) for p in exclude)
 
 
-def _grants(yaml: YAML, blobs: BlobReader, blob: str) -> frozenset[GrantKey] | str:
+def _grants(
+    yaml: YAML, chunks: ChunkCache, blobs: BlobReader, blob: str
+) -> frozenset[GrantKey] | str:
     """The grants one version of an entry file holds, or why it cannot be read: scanned
     line by line (scan.py), or parsed where the file is outside the scanner's shape."""
     try:
@@ -192,7 +198,7 @@ def _grants(yaml: YAML, blobs: BlobReader, blob: str) -> frozenset[GrantKey] | s
     except GitObjectsError as exc:
         return str(exc)
     try:
-        scanned = scan_grants(data.decode("utf-8"), key_of)
+        scanned = chunks.grants(data.decode("utf-8"))
     except UnicodeDecodeError:
         scanned = None
     if scanned is not None:

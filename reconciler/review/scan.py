@@ -25,6 +25,50 @@ class _Unsure(Exception):
     """The line is outside the shape the scanner reads."""
 
 
+_GROUPS_AT = re.compile(r"^groups:[ ]*(?:#[^\n]*)?\n", re.MULTILINE)
+_NEXT_TOP = re.compile(r"\n[^ #\n]")
+_ITEM_AT = "\n  - "
+
+
+class ChunkCache:
+    """The grants of each group of a file, scanned once per distinct text: a commit that
+    changes one group of a file of thousands scans that group, not the file."""
+
+    def __init__(self, key_of):
+        self.key_of = key_of
+        self._known: dict[str, frozenset[GrantKey] | None] = {}
+
+    def grants(self, text: str) -> frozenset[GrantKey] | None:
+        """As scan_grants, by groups: the `groups:` section cut at each item (the shape
+        `reconciler fmt` writes: items at two spaces), the rest of the file scanned apart
+        (it must hold no grant). None where the file is outside the shape."""
+        start = _GROUPS_AT.search(text)
+        if start is None:
+            return self._scan(text)
+        body_at = start.end()
+        end = _NEXT_TOP.search(text, body_at - 1)
+        body_end = end.start() + 1 if end else len(text)
+        body = text[body_at:body_end]
+        if not body.startswith("  - "):
+            return self._scan(text)
+        rest = text[:body_at] + text[body_end:]
+        if self._scan(rest) != frozenset():
+            return None  # a second groups section, or a file outside the shape
+        found: set[GrantKey] = set()
+        pieces = body[4:].split(_ITEM_AT)
+        for piece in pieces:
+            grants = self._scan("groups:\n  - " + piece)
+            if grants is None:
+                return None
+            found |= grants
+        return frozenset(found)
+
+    def _scan(self, text: str) -> frozenset[GrantKey] | None:
+        if text not in self._known:
+            self._known[text] = scan_grants(text, self.key_of)
+        return self._known[text]
+
+
 def scan_grants(text: str, key_of) -> frozenset[GrantKey] | None:
     """The (group, role, entry) grants of `text` (keyed by `key_of`), or None when the file
     is outside the scanner's shape."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from reconciler.review.history import ROLE_KEYS, _ref, key_of
-from reconciler.review.scan import scan_grants
+from reconciler.review.scan import ChunkCache, scan_grants
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
 _yaml = YAML(typ="safe", pure=False)
@@ -48,6 +48,7 @@ def entry_files() -> list[Path]:
 def test_the_example_files_are_scanned_as_parsed(path: Path):
     text = path.read_text(encoding="utf-8")
     assert scan_grants(text, key_of) == parsed(text)
+    assert ChunkCache(key_of).grants(text) == parsed(text)
 
 
 NAMES = st.sampled_from(["eng", "platform", "on-call", "sales-emea", "ops_team", "x"])
@@ -145,6 +146,9 @@ def test_where_the_scanner_answers_it_answers_as_the_parse(text: str):
     scanned = scan_grants(text, key_of)
     if scanned is not None:
         assert scanned == parsed(text), text
+    by_groups = ChunkCache(key_of).grants(text)
+    if by_groups is not None:
+        assert by_groups == parsed(text), text
 
 
 def test_the_canonical_shape_is_scanned_not_parsed():
@@ -162,6 +166,7 @@ def test_the_canonical_shape_is_scanned_not_parsed():
         "    settings:\n"
         "      who_can_join: INVITED_CAN_JOIN\n"
     )
+    assert ChunkCache(key_of).grants(text) == scan_grants(text, key_of)
     assert scan_grants(text, key_of) == {
         ("eng", "OWNER", "ana@example.com"),
         ("eng", "MEMBER", "jo.lei@example.com"),
@@ -185,3 +190,4 @@ def test_the_canonical_shape_is_scanned_not_parsed():
 )
 def test_what_it_does_not_read_it_leaves_to_the_parse(text: str):
     assert scan_grants(text, key_of) is None
+    assert ChunkCache(key_of).grants(text) is None
