@@ -264,3 +264,22 @@ def test_no_repository_or_no_commit_that_old_is_a_clear_error(history, tmp_path)
         make_review(plain, as_of=None, offline=True, logs=[])
     with pytest.raises(ReviewError, match="no commit of this branch is that old"):
         review_of(history, as_of=date(2025, 12, 31))
+
+
+def test_with_google_read_each_row_says_whether_google_agrees(history):
+    review = review_of(history, offline=False)
+    assert review.google == "read"
+    rows = [r for g in review.groups for r in g.rows]
+    assert {r.google for r in rows} >= {"agrees", "missing", "extra"}
+    interim = row(review, "audit@example.com", "interim.auditor@partner-firm.com")
+    assert interim.google == "extra" and model.NOT_IN_GIT in interim.flags
+    assert interim.since is None
+    assert any("its access ended" in why for why in interim.why_unknown)
+    # Kenji was added in Git (PR 2); the example's tenant never got him.
+    kenji = row(review, "eng@example.com", "kenji.watanabe@example.com")
+    assert kenji.google == "missing" and model.NOT_IN_GOOGLE in kenji.flags
+    # eng@ is still dev@ in Google (a rename the plan makes): its members are found there.
+    jo = row(review, "eng@example.com", "jo.lei@example.com")
+    assert jo.google == "agrees" and jo.flags == []
+    admins = {(r.member, r.role) for r in review.privileged}
+    assert ("admin@example.com", "super admin") in admins
