@@ -27,18 +27,20 @@ from reconciler.review.render import (
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
+# The access tables' columns and their share of the width: fixed, so that a long address
+# wraps in its own cell instead of squeezing the others on a printed page.
 COLUMNS = (
-    "Member",
-    "Role",
-    "Type",
-    "Since",
-    "Commit",
-    "PR",
-    "Approvers",
-    "Applied",
-    "Google",
-    "Flags",
-    "Sign-off",
+    ("Member", 15),
+    ("Role", 7),
+    ("Type", 7),
+    ("Since", 8),
+    ("Commit", 10),
+    ("PR", 6),
+    ("Approvers", 13),
+    ("Applied", 11),
+    ("Google", 6),
+    ("Flags", 10),
+    ("Sign-off", 7),
 )
 
 SIGN_OFF_CELL = (
@@ -59,9 +61,8 @@ table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid #999; padding: .2rem .35rem; text-align: left;
   vertical-align: top; overflow-wrap: anywhere; }
-td.nw, span.nw { white-space: nowrap; }
-td.words { overflow-wrap: normal; }
-td.member { min-width: 10em; }
+table.access { table-layout: fixed; }
+code { font-size: .95em; }
 thead th { background: #eee; }
 td.num { text-align: right; }
 .via, .unknown, .until { display: block; font-size: .85em; color: #333; }
@@ -75,9 +76,8 @@ td.num { text-align: right; }
   text-transform: uppercase; border-width: 2px; }
 .flag-not-in-git::before, .flag-not-in-google::before, .flag-role-differs::before {
   content: "\\26A0\\FE0E  "; }
-td.sign-off { min-width: 9rem; white-space: nowrap; }
 td.sign-off .box { font-size: 1.2em; }
-td.sign-off .line { display: inline-block; width: 7rem; margin-left: .3rem;
+td.sign-off .line { display: block; width: 100%; margin-top: .6rem;
   border-bottom: 1px solid #000; height: 1em; }
 .sign-off-block { margin: .5rem 0 1.5rem; padding: .5rem; border: 1px solid #999; }
 .sign-off-block .line { display: inline-block; min-width: 12rem;
@@ -93,6 +93,9 @@ td.sign-off .line { display: inline-block; width: 7rem; margin-left: .3rem;
   section.group + section.group, section.privileged { break-before: page; }
 }
 """
+COLUMN_STYLE = "".join(
+    f"col.w{width} {{ width: {width}%; }}\n" for width in sorted({w for _, w in COLUMNS})
+)
 
 
 def render_html(review: Review) -> str:
@@ -105,7 +108,7 @@ def render_html(review: Review) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title>",
-        f"<style>{STYLE}</style>",
+        f"<style>{STYLE}{COLUMN_STYLE}</style>",
         "</head>",
         "<body>",
         "<header>",
@@ -170,10 +173,7 @@ def _flags(row: Row) -> str:
 
 
 def _since(row: Row) -> str:
-    # The day in one piece; what follows it (a shallow history's "or earlier") may wrap.
-    text = since_text(row.since)
-    day, rest = (text[:10], text[10:]) if row.since is not None else (text, "")
-    return f'<span class="nw">{escape(day)}</span>{escape(rest)}'
+    return escape(since_text(row.since))
 
 
 def _row(row: Row) -> str:
@@ -183,14 +183,14 @@ def _row(row: Row) -> str:
         member += f'<span class="via">{escape(chain)}</span>'
     cells = [
         ("member", member),
-        ("nw", escape(row.role)),
-        ("nw", escape(row.type)),
+        ("", escape(row.role)),
+        ("", escape(row.type)),
         ("", _since(row)),
-        ("nw", f"<code>{escape(commit_text(row.since))}</code>"),
-        ("words", escape(pull_request_text(row.since))),
+        ("", f"<code>{escape(commit_text(row.since))}</code>"),
+        ("", escape(pull_request_text(row.since))),
         ("", escape(approvers_text(row.since))),
         ("", escape(applied_text(row))),
-        ("words", escape(row.google)),
+        ("", escape(row.google)),
         ("", _flags(row)),
     ]
     tds = "".join(f'<td class="{k}">{c}</td>' if k else f"<td>{c}</td>" for k, c in cells)
@@ -199,9 +199,12 @@ def _row(row: Row) -> str:
 
 def _table(caption: str, rows: list[Row]) -> list[str]:
     return [
-        "<table>",
+        '<table class="access">',
         f"<caption>{escape(caption)}</caption>",
-        _head(COLUMNS),
+        "<colgroup>",
+        *(f'<col class="w{width}">' for _, width in COLUMNS),
+        "</colgroup>",
+        _head(tuple(title for title, _ in COLUMNS)),
         "<tbody>",
         *(_row(r) for r in rows),
         "</tbody>",
