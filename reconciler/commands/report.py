@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.cells import markdown_cell, no_formula, one_line
 from reconciler.desired.expiry import Dated
 from reconciler.plan.offboarding import covering_transfers, policy_for
 from reconciler.plan.plan import Plan
@@ -91,7 +92,7 @@ def build_report(desired: State, actual: State, plan: Plan, workspace: Workspace
         if account.owner not in (None, ours):
             # Listed for review, not a discrepancy: another repository keeps it as it should be.
             report.sections["other_owner"].append(
-                Row(account.email, f"managed by '{_one_line(account.owner)}' ({state})", False)
+                Row(account.email, f"managed by '{one_line(account.owner)}' ({state})", False)
             )
         elif account.email not in named_accounts and account.owner is None:
             report.sections["unmanaged"].append(Row(account.email, f"not in Git ({state})"))
@@ -198,7 +199,7 @@ def _groups(desired: State, actual: State, ours: str, report: Report) -> None:
         count = group.direct_members_count
         members = f"{count} member{'' if count == 1 else 's'}" if count is not None else "members"
         if group.owner not in (None, ours):
-            detail = f"group managed by '{_one_line(group.owner)}'"
+            detail = f"group managed by '{one_line(group.owner)}'"
             if in_git:
                 detail += "; named in Git, so left alone by this repository"
             report.sections["other_owner"].append(Row(group.email, detail, finding=in_git))
@@ -247,12 +248,7 @@ def _short(value: Any) -> str:
         return "true" if value else "false"  # as YAML writes it
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(value) + "]"
-    return _one_line(str(value))
-
-
-def _one_line(text: str) -> str:
-    # A line break in a value (a group description, say) would end a row in every format.
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    return one_line(str(value))
 
 
 def render_report(report: Report, fmt: str) -> str:
@@ -269,7 +265,7 @@ def render_report(report: Report, fmt: str) -> str:
         for section, rows in report.sections.items():
             for r in rows:
                 row = [section, r.key, r.detail, "yes" if r.finding else "no"]
-                writer.writerow([_no_formula(cell) for cell in row])
+                writer.writerow([no_formula(cell) for cell in row])
         return out.getvalue()
     markdown = fmt == "markdown"
     lines = ["## Reconciliation report" if markdown else "Reconciliation report", ""]
@@ -278,7 +274,7 @@ def render_report(report: Report, fmt: str) -> str:
         lines.append(f"### {title} ({len(rows)})" if markdown else f"{title}: {len(rows)}")
         if markdown and rows:
             lines += ["", "| account | detail |", "| --- | --- |"]
-            lines += [f"| {_cell(r.key)} | {_cell(r.detail)} |" for r in rows]
+            lines += [f"| {markdown_cell(r.key)} | {markdown_cell(r.detail)} |" for r in rows]
         else:
             lines += [f"  {r.key}: {r.detail}" for r in rows]
         lines.append("")
@@ -289,12 +285,3 @@ def render_report(report: Report, fmt: str) -> str:
     )
     lines.append(f"**{verdict}**" if markdown else verdict)
     return "\n".join(lines) + "\n"
-
-
-def _no_formula(text: str) -> str:
-    # A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
