@@ -16,130 +16,12 @@ import pytest
 from reconciler.commands.access_review import ReviewError, make_review
 from reconciler.review import model
 from reconciler.review.model import Review, Row
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
-OLIVIA = "Olivia Grant <olivia.grant@example.com>"
-
-
-def git(repo: Path, *args: str, who: str = "Ana", date_: str | None = None) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": who,
-        "GIT_AUTHOR_EMAIL": f"{who.lower()}@example.com",
-        "GIT_COMMITTER_NAME": who,
-        "GIT_COMMITTER_EMAIL": f"{who.lower()}@example.com",
-        "HOME": str(repo),
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        **({"GIT_AUTHOR_DATE": date_, "GIT_COMMITTER_DATE": date_} if date_ else {}),
-    }
-    done = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{path.name}: {old!r}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def commit(repo: Path, message: str, when: str, who: str = "Ana") -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", message, who=who, date_=when)
-    return git(repo, "rev-parse", "HEAD")
-
-
-PLATFORM = """
-  # Lena Hoffmann (staged) joins the Google group once her account is active.
-  - name: platform
-"""
+from review.example_repo import EXAMPLE, OLIVIA, make_history
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The repository, and the commit of each step by name."""
-    repo = tmp_path_factory.mktemp("review")
-    git(repo, "init", "-q", "-b", "main")
-    directory = repo / "directory"
-    shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".reconciler"))
-    shas = {"repo": str(repo)}
-    shas["initial"] = commit(repo, "Initial directory (#1)", "2026-01-05T09:00:00Z")
-    # PR 2, merged with a merge commit whose message carries the reviewer.
-    git(repo, "checkout", "-q", "-b", "add-kenji")
-    edit(
-        directory / "groups/engineering.yaml",
-        "      - maria.silva@example.com\n      - platform",
-        "      - kenji.watanabe@example.com\n      - maria.silva@example.com\n      - platform",
-    )
-    shas["branch"] = commit(repo, "Add Kenji to engineering", "2026-02-09T10:00:00Z", who="Kenji")
-    git(repo, "checkout", "-q", "main")
-    message = f"Merge pull request #2 from acme/add-kenji\n\nReviewed-by: {OLIVIA}"
-    git(repo, "merge", "-q", "--no-ff", "-m", message, "add-kenji", date_="2026-02-10T12:00:00Z")
-    shas["merge"] = git(repo, "rev-parse", "HEAD")
-    # PR 3: the platform group moves to a file of its own (its grants keep their age).
-    eng = directory / "groups/engineering.yaml"
-    text = eng.read_text(encoding="utf-8")
-    head, _, platform = text.partition(PLATFORM)
-    assert platform, "the example's platform group moved"
-    eng.write_text(head, encoding="utf-8")
-    (directory / "groups/platform.yaml").write_text(
-        "groups:" + PLATFORM + platform, encoding="utf-8"
-    )
-    shas["split"] = commit(repo, "Platform in a file of its own (#3)", "2026-02-20T09:00:00Z")
-    # PRs 4 and 5: Maria leaves engineering, then comes back.
-    edit(eng, "      - maria.silva@example.com\n", "")
-    shas["removed"] = commit(repo, "Maria moves to sales (#4)", "2026-03-01T09:00:00Z")
-    edit(eng, "      - platform", "      - maria.silva@example.com\n      - platform")
-    shas["readded"] = commit(repo, "Maria is back (#5)", "2026-03-15T09:00:00Z")
-    # A rebase merge: a commit with no PR in its subject line.
-    edit(
-        eng,
-        "      - tom.becker@example.com",
-        "      - omar.haddad@example.com\n      - tom.becker@example.com",
-    )
-    shas["rebased"] = commit(repo, "Omar joins engineering", "2026-04-01T09:00:00Z", who="Jo")
-    # PR 6: an on-call rota, a group Git does not export, joins platform: its people become
-    # platform's members through it.
-    (directory / "groups/oncall.yaml").write_text(
-        "groups:\n  - name: oncall\n    members:\n      - jo.lei@example.com\n",
-        encoding="utf-8",
-    )
-    edit(
-        directory / "groups/platform.yaml",
-        "    members:\n      - kenji.watanabe@example.com",
-        "    members:\n      - kenji.watanabe@example.com\n      - oncall",
-    )
-    shas["oncall"] = commit(repo, "On-call rota in platform (#6)", "2026-04-10T09:00:00Z")
-    # Apply records: the merge of PR 2 was applied the next day by the deploy bot.
-    records = [
-        {
-            "time": "2026-02-11T08:00:00.000+00:00",
-            "git_commit": shas["merge"],
-            "actor": "deploy-bot",
-            "action": "add_member",
-            "kind": "membership",
-            "key": "eng@example.com/kenji.watanabe@example.com",
-            "group": "eng@example.com",
-            "member": "kenji.watanabe@example.com",
-            "role": "MEMBER",
-            "result": "applied",
-        },
-        {
-            "time": "2026-04-02T08:00:00.000+00:00",
-            "git_commit": shas["rebased"],
-            "actor": "jo",
-            "action": "add_member",
-            "kind": "membership",
-            "key": "eng@example.com/omar.haddad@example.com",
-            "group": "eng@example.com",
-            "member": "omar.haddad@example.com",
-            "role": "MEMBER",
-            "result": "applied",
-        },
-    ]
-    for sha, record in ((shas["merge"], records[0]), (shas["rebased"], records[1])):
-        git(repo, "notes", "--ref=reconciler", "add", "-m", json.dumps(record), sha)
-    return shas
+    return make_history(tmp_path_factory.mktemp("review"))
 
 
 def review_of(shas: dict[str, str], **kwargs) -> Review:
@@ -283,3 +165,55 @@ def test_with_google_read_each_row_says_whether_google_agrees(history):
     assert jo.google == "agrees" and jo.flags == []
     admins = {(r.member, r.role) for r in review.privileged}
     assert ("admin@example.com", "super admin") in admins
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    from reconciler.cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(["access-review", *args])
+    out, err = capsys.readouterr()
+    return int(ended.value.code or 0), out, err
+
+
+def test_the_command_writes_each_format(history, tmp_path, capsys):
+    directory = str(Path(history["repo"]) / "directory")
+    code, out, err = cli(capsys, directory, "--offline")
+    assert code == 0 and out.startswith("## Access review as of ")  # markdown by default
+    assert "access review: 7 groups" in err
+    code, out, _ = cli(capsys, directory, "--offline", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("group,")
+    page = tmp_path / "review.html"
+    code, out, err = cli(capsys, directory, "--offline", "--out", str(page))
+    assert code == 0 and out == "" and f"written to {page}" in err
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    listed = tmp_path / "review.json"
+    code, _, _ = cli(
+        capsys, directory, "--as-of", "2026-02-01", "--format", "json", "--out", str(listed)
+    )
+    data = json.loads(listed.read_text(encoding="utf-8"))
+    assert code == 0 and data["as_of"] == "2026-02-01" and data["google"] == "as-of"
+    assert data["git_commit"] == history["initial"]
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--as-of", "2999-01-01"], "is after today"),
+        (["--as-of", "2026-13-01"], "Invalid value for '--as-of'"),
+        (["--as-of", "2025-12-31"], "no commit of this branch is that old"),
+        (["--format", "pdf"], "Invalid value for '--format'"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_1(history, capsys, args, said):
+    directory = str(Path(history["repo"]) / "directory")
+    code, out, err = cli(capsys, directory, "--offline", *args)
+    assert code == 1 and out == ""
+    assert said in err and "Traceback" not in err
+
+
+def test_a_directory_outside_git_is_refused_clearly(tmp_path, capsys):
+    plain = tmp_path / "plain"
+    shutil.copytree(EXAMPLE, plain, ignore=shutil.ignore_patterns(".reconciler"))
+    code, _, err = cli(capsys, str(plain), "--offline")
+    assert code == 1 and "not in a Git repository" in err and "Traceback" not in err

@@ -119,3 +119,28 @@ def test_the_browser_prints_the_review_on_several_pages(page: Path, tmp_path: Pa
     # The summary, a page break before each group after the first and before the
     # privileged accounts, and eng's 86 rows over several pages.
     assert pages > 3, f"{pages} page(s)"
+
+
+def test_the_example_review_opens_in_a_browser_with_every_row_naming_its_commit_and_pr(
+    tmp_path: Path,
+) -> None:
+    """Done when: the example, with a few pull requests merged, gives a review whose every
+    row names its commit and PR, and it opens in a browser."""
+    from reconciler.commands.access_review import make_review
+    from review.example_repo import make_history
+
+    shas = make_history(tmp_path / "repo")
+    review = make_review(Path(shas["repo"]) / "directory", as_of=None, offline=True, logs=[])
+    rows = [r for g in review.groups for r in g.rows]
+    assert rows and all(r.since is not None for r in rows)
+    page = tmp_path / "review.html"
+    page.write_text(render_review(review, "html"), encoding="utf-8")
+    dom = chromium(page, tmp_path, "--dump-dom")
+    for r in rows:
+        assert r.member in dom
+        assert r.since.commit[:12] in dom
+    prs = {r.since.pull_request for r in rows} - {None}
+    assert prs == {1, 2, 5, 6}  # PR 3 only moved lines: their age is older
+    for number in prs:
+        assert f"#{number}" in dom
+    assert "no PR recorded" in dom  # the rebase-merged commit names none
