@@ -92,3 +92,14 @@ def test_the_stop_benchmark_sees_every_idle_connection_ended(tmp_path: Path) -> 
     [measured] = emulator_stop.run([3], rounds=1)
     assert (measured.connections, measured.closed) == (3, 3)
     assert measured.seconds > 0
+
+
+def test_the_access_review_benchmark_checks_its_rows(tmp_path: Path) -> None:
+    import argparse
+
+    import access_review
+
+    args = argparse.Namespace(users=60, groups=12, members=120, files=3, commits=25, seed=3)
+    rows, wall = access_review.benchmark(args, tmp_path)
+    # 10 members a group to begin with; each commit takes at most one away.
+    assert 120 - 25 <= rows <= 120 + 25 and wall > 0
