@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import click
 
@@ -36,6 +36,8 @@ def make_review(
 ) -> Review:
     """The review of `directory`: today's working tree (and Google, unless `offline`), or
     the branch as it was at the end of `as_of` (UTC), from history alone."""
+    if not directory.is_dir():
+        raise ReviewError(f"{directory}: no such directory")
     directory = directory.resolve()
     top = Path(_git(directory, "rev-parse", "--show-toplevel", what="the Git repository"))
     relative = directory.relative_to(top).as_posix() if directory != top else "."
@@ -44,19 +46,20 @@ def make_review(
     notes: list[str] = []
     with _state_at(top, relative, directory, as_of) as (desired, tip):
         _progress("reading the history of the state directory")
-        skip = {seed for seed, _ in emulator_seeds(desired.workspace)}
+        # As the loader compares them: `./tenant.yaml` is tenant.yaml.
+        skip = {PurePosixPath(seed).as_posix() for seed, _ in emulator_seeds(desired.workspace)}
         history = read_history(top, relative, tip, skip, desired.workspace.exclude)
         cut: list[str] = []
         applied = applied_memberships(top, logs, cut)
-        actual = addresses = None
+        actual = addresses = accounts = None
         if as_of is None and not offline:
             from reconciler.session import google_session, read_actual
 
             _progress("reading Google")
             with google_session(desired, read_only=True) as client:
                 read = read_actual(desired, client)
-            actual, addresses = read.state, read.group_addresses
-        inputs = Inputs(desired, history, applied, day, actual, addresses or {})
+            actual, addresses, accounts = read.state, read.group_addresses, read.user_addresses
+        inputs = Inputs(desired, history, applied, day, actual, addresses or {}, accounts or {})
         groups, privileged = review_rows(inputs)
     if history.shallow:
         notes.append(
@@ -96,7 +99,7 @@ def _state_at(
 ) -> Iterator[tuple[Desired, str]]:
     """The desired state reviewed and the commit its history ends at."""
     if as_of is None:
-        tip = _git(top, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", what="a commit")
+        tip = _git(top, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", what="commit")
         yield load_desired(directory), tip
         return
     end = f"{as_of.isoformat()}T23:59:59+00:00"
@@ -133,10 +136,20 @@ def _git(top: Path, *args: str, what: str) -> str:
         raise ReviewError("the access review reads Git's history: git is not installed") from None
     if done.returncode != 0:
         said = one_line(done.stderr.strip())
+        if args[0] == "rev-parse" and "--show-toplevel" in args and "work tree" in said:
+            raise ReviewError(
+                f"{top} is in a Git repository without a working tree (a bare clone): the "
+                "access review reads the state directory's files, so run it in a clone"
+            )
         if args[0] == "rev-parse" and "--show-toplevel" in args:
             raise ReviewError(
                 f"{top} is not in a Git repository ({said}): the access review reads the "
                 "state directory's Git history"
+            )
+        if what == "commit":
+            raise ReviewError(
+                f"{top}: the repository has no commit yet: the access review reads the state "
+                "directory's history, so commit it first"
             )
         raise ReviewError(f"git {args[0]}: no {what or 'answer'}{f' ({said})' if said else ''}")
     return done.stdout.strip()

@@ -308,7 +308,8 @@ def not_desired_state(directory: Path) -> set[str]:
         workspace = load_tree(directory).workspace
     except InvalidInput:
         return {"tenant.yaml"}
-    return {seed for seed, _ in emulator_seeds(workspace)}
+    # As the loader compares them: `./tenant.yaml` is tenant.yaml.
+    return {PurePosixPath(seed).as_posix() for seed, _ in emulator_seeds(workspace)}
 
 
 def _entry_changes(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.desired import Desired
@@ -17,7 +17,7 @@ from reconciler.desired.index import Index
 from reconciler.desired.resolve import has_account
 from reconciler.review import model
 from reconciler.review.applied import Applied, first_after, parse_time
-from reconciler.review.history import Commit, GrantKey, History, key_of
+from reconciler.review.history import Commit, GrantKey, History, canonical, key_of
 from reconciler.state import ROLE_RANK, Group, State
 
 PRIVILEGED = "(privileged)"
@@ -43,14 +43,22 @@ class Inputs:
     day: dt.date
     actual: State | None  # None: Google not read
     group_addresses: dict[str, str]  # Google's addresses -> primary (when read)
+    user_addresses: dict[str, str] = field(default_factory=dict)  # the same, for accounts
 
 
 def review_rows(inputs: Inputs) -> tuple[list[model.GroupReview], list[model.Row] | None]:
     """The groups' reviews, by email, and the privileged accounts (None: Google not read)."""
     desired = inputs.desired
     index = Index.build(desired.tree)
-    dated = _dated(desired.tree.dated)
-    ways = _Ways(index, desired.state)
+    today = {email: located.entry.name for email, located in index.group_emails.items()}
+
+    def canon(key: GrantKey) -> GrantKey:
+        # A group named by its email is the same grant as by its name, in the tree and in
+        # the history (whose emails are those last seen in it).
+        return canonical(canonical(key, today), inputs.history.names)
+
+    dated = _dated(desired.tree.dated, canon)
+    ways = _Ways(index, desired.state, canon)
     changes: dict = {}  # the rows' Change objects, one per commit and apply actor
     end_of_day = dt.datetime.combine(inputs.day, dt.time.max, dt.UTC)
     reviews = []
@@ -83,8 +91,8 @@ class _Ways:
     """Every way each member reaches a group, through the groups Git does not export
     (memoized per group: at 10,000 groups each is walked once)."""
 
-    def __init__(self, index: Index, state: State):
-        self.index, self.state = index, state
+    def __init__(self, index: Index, state: State, canon):
+        self.index, self.state, self.canon = index, state, canon
         self._done: dict[str, dict[str, list[Way]]] = {}
 
     def of(self, name: str) -> dict[str, list[Way]]:
@@ -102,7 +110,8 @@ class _Ways:
         source = _where(located, self.index.tree.root)
         for role, attr in ROLE_FIELDS:
             for ref in getattr(located.entry, attr):
-                grant, key = model.Grant(name, role, ref, source), key_of(name, role, ref)
+                grant = model.Grant(name, role, ref, source)
+                key = self.canon(key_of(name, role, ref))
                 user = self.state.users.get(ref)
                 if user is not None:
                     if has_account(user):
@@ -187,10 +196,10 @@ def _change(commit: Commit, actor: str | None = None, known: dict | None = None)
     return change
 
 
-def _dated(dated: list[Dated]) -> dict[tuple[str, str, str], str]:
+def _dated(dated: list[Dated], canon) -> dict[GrantKey, str]:
     """(group, role, entry) -> its `until`, for the dated entries still running."""
     return {
-        key_of(d.holder, d.kind, d.ref): d.until
+        canon(key_of(d.holder, d.kind, d.ref)): d.until
         for d in dated
         if d.kind != "binding" and not d.expired and not d.lasting
     }
@@ -255,8 +264,12 @@ def _drift(inputs: Inputs, group: Group, review: model.GroupReview) -> None:
             row.google = "missing (the group is not in Google)"
             row.flags.append(model.NOT_IN_GOOGLE)
         return
+    matched: set[str] = set()
     for row in review.rows:
-        member = there.members.get(row.member)
+        found = next((a for a in _spellings(inputs, row.member) if a in there.members), None)
+        member = there.members.get(found) if found is not None else None
+        if found is not None:
+            matched.add(found)
         if member is None:
             row.google = "missing"
             row.flags.append(model.NOT_IN_GOOGLE)
@@ -264,11 +277,11 @@ def _drift(inputs: Inputs, group: Group, review: model.GroupReview) -> None:
             row.google = f"role {member.role}"
             row.flags.append(model.ROLE_DIFFERS)
         else:
-            row.google = "agrees"
+            row.google = "agrees" if found == row.member else f"agrees (listed as {found})"
             if member.status == "SUSPENDED" and model.SUSPENDED not in row.flags:
                 row.flags.append(model.SUSPENDED)
     for email, member in sorted(there.members.items()):
-        if email in group.members:
+        if email in matched:
             continue
         row = model.Row(group.email, email, member.role, member.type, google="extra")
         row.flags.append(model.NOT_IN_GIT)
@@ -285,6 +298,21 @@ def _drift(inputs: Inputs, group: Group, review: model.GroupReview) -> None:
         )
         row.why_unknown.append(f"in Google, {why} ({keep})")
         review.rows.append(row)
+
+
+def _spellings(inputs: Inputs, email: str) -> list[str]:
+    """The addresses Google may list a member Git names under, as the plan matches them:
+    Git's, the account's or group's primary in Google when Git's is an alias there, and the
+    previous emails of a rename the plan has not made yet."""
+    state = inputs.desired.state
+    known = state.users.get(email) or state.groups.get(email)
+    names = [email, *(known.previous_emails if known is not None else ())]
+    found = []
+    for name in names:
+        for address in (name, inputs.user_addresses.get(name), inputs.group_addresses.get(name)):
+            if address and address not in found:
+                found.append(address)
+    return found
 
 
 def _privileged(inputs: Inputs) -> list[model.Row] | None:

@@ -11,14 +11,18 @@ between files, or a file renamed or split, keeps its since; a grant removed and 
 starts over. That is what "since when the line that grants it exists in Git" means here,
 without a `git blame` per line.
 
-A dated entry (`{email, until}`) is the same grant as the plain one: a new `until` does not
-start it over. A group whose Git name changes starts its grants over (its email may change
-freely). A file that stops being YAML the reader understands keeps its previous grants
-until it is readable again (the state did not load meanwhile).
+A member entry naming a group by its email is the same grant as one naming it by its Git
+name. A dated entry (`{email, until}`) is the same grant as the plain one, and a new `until`
+does not start it over, unless the old one had passed when the commit landed: access that
+had ended and is given again is a new grant. A group whose Git name changes starts its
+grants over (its email may change freely). A file that stops being YAML the reader
+understands keeps its previous grants until it is readable again (the state did not load
+meanwhile).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import re
 import subprocess
@@ -31,7 +35,7 @@ from ruamel.yaml.error import YAMLError
 
 from reconciler.git_objects import BlobReader, GitObjectsError
 from reconciler.problems import ReconcilerError, one_line
-from reconciler.review.scan import ChunkCache
+from reconciler.review.scan import ChunkCache, Emails, FileGrants, Grants, merge
 
 GrantKey = tuple[str, str, str]  # (group's Git name, role, entry)
 ROLE_KEYS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "members"))
@@ -72,6 +76,11 @@ class History:
     files_read: int = 0
     shallow: bool = False
     unreadable: list[str] = field(default_factory=list)  # path at commit: why
+    names: dict[str, str] = field(default_factory=dict)  # groups' emails -> Git names
+
+    def since_of(self, key: GrantKey, names: dict[str, str]) -> Commit | None:
+        """The commit since which a grant is held (`names`: today's groups' emails)."""
+        return self.since.get(canonical(canonical(key, names), self.names))
 
 
 def key_of(group: str, role: str, ref: str) -> GrantKey:
@@ -109,8 +118,10 @@ def read_history(
         tip,
         *spec,
     )
-    held: dict[str, frozenset[GrantKey]] = {}  # path -> its grants
+    held: dict[str, Grants] = {}  # path -> its grants (canonical keys) with their until
     count: dict[GrantKey, int] = {}  # grant -> how many files hold it
+    dated: dict[GrantKey, dict[str, str]] = {}  # grant -> the files that date it, and until
+    names: dict[str, str] = {}  # groups' emails -> Git names, as last seen
     yaml = YAML(typ="safe", pure=False)
     chunks = ChunkCache(key_of)
     with BlobReader(top) as blobs:
@@ -119,39 +130,107 @@ def read_history(
                 continue
             commit, changes = _parse_record(record, boundaries, history.commits)
             history.commits += 1
-            added: list[GrantKey] = []
-            removed: list[GrantKey] = []
+            versions: list[tuple[str, Grants]] = []
             for path, blob in changes:
                 if not _is_entry_file(path, relative, skip, exclude or []):
                     continue
                 if blob == _NO_BLOB:
-                    new: frozenset[GrantKey] = frozenset()
-                else:
-                    history.files_read += 1
-                    parsed = _grants(yaml, chunks, blobs, blob)
-                    if isinstance(parsed, str):
-                        history.unreadable.append(f"{path} at {commit.sha[:12]}: {parsed}")
-                        continue
-                    new = parsed
-                old = held.get(path, frozenset())
-                added += new - old
-                removed += old - new
-                if new:
-                    held[path] = new
-                else:
-                    held.pop(path, None)
-            # Additions first: a grant one file drops and another takes up in the same
-            # commit (a move, a split file) is held all along, and keeps its since.
-            for key in added:
-                count[key] = count.get(key, 0) + 1
-                if count[key] == 1:
-                    history.since[key] = commit
-            for key in removed:
-                count[key] -= 1
-                if not count[key]:
-                    del count[key]
-                    del history.since[key]
+                    versions.append((path, {}))
+                    continue
+                history.files_read += 1
+                parsed = _grants(yaml, chunks, blobs, blob)
+                if isinstance(parsed, str):
+                    history.unreadable.append(f"{path} at {commit.sha[:12]}: {parsed}")
+                    continue
+                names.update(parsed[1])
+                versions.append((path, parsed[0]))
+            if versions:
+                _step(history, commit, versions, names, held, count, dated)
+    history.names = names
     return history
+
+
+def canonical(key: GrantKey, names: dict[str, str]) -> GrantKey:
+    """A grant's key with a group named by its email named by its Git name instead."""
+    group, role, ref = key
+    name = names.get(ref) if "@" in ref else None
+    return (group, role, name) if name is not None else key
+
+
+def _step(
+    history: History,
+    commit: Commit,
+    versions: list[tuple[str, Grants]],
+    names: dict[str, str],
+    held: dict[str, Grants],
+    count: dict[GrantKey, int],
+    dated: dict[GrantKey, dict[str, str]],
+) -> None:
+    """One commit: the new versions of the files it changed replace the old ones. A grant
+    is since this commit when no file held it before, or when it had ended (its until
+    passed) by the commit's day and runs again after it."""
+    day = _day_of(commit.date)
+    news = []
+    touched: set[GrantKey] = set()
+    for path, grants in versions:
+        new = {canonical(k, names): u for k, u in grants.items()} if names else grants
+        old = held.get(path, {})
+        touched.update(k for k, _ in old.items() ^ new.items())
+        news.append((path, old, new))
+    before = {k: _state(k, count, dated) for k in touched}
+    for path, old, new in news:
+        for key in touched:
+            was, now = old.get(key, _GONE), new.get(key, _GONE)
+            if was is now or was == now:
+                continue
+            if was is _GONE:
+                count[key] = count.get(key, 0) + 1
+            elif now is _GONE:
+                count[key] -= 1
+            if isinstance(was, str):
+                del dated[key][path]
+            if isinstance(now, str):
+                dated.setdefault(key, {})[path] = now
+        if new:
+            held[path] = new
+        else:
+            held.pop(path, None)
+    for key in touched:
+        if not count.get(key):
+            count.pop(key, None)
+            dated.pop(key, None)
+            history.since.pop(key, None)
+            continue
+        if key in dated and not dated[key]:
+            del dated[key]
+        was_held, was_until = before[key]
+        _, until = _state(key, count, dated)
+        if not was_held or (_ended(was_until, day) and not _ended(until, day)):
+            history.since[key] = commit
+
+
+_GONE = object()
+
+
+def _state(
+    key: GrantKey, count: dict[GrantKey, int], dated: dict[GrantKey, dict[str, str]]
+) -> tuple[bool, str | None]:
+    """Whether some file holds a grant, and its last day (None: a file lists it plainly)."""
+    held = count.get(key, 0)
+    days = dated.get(key, {})
+    if not held:
+        return False, None
+    return True, (max(days.values()) if len(days) == held else None)
+
+
+def _ended(until: str | None, day: str) -> bool:
+    return until is not None and until < day
+
+
+def _day_of(date: str) -> str:
+    """A commit's date as its UTC day, YYYY-MM-DD."""
+    when = dt.datetime.fromisoformat(date)
+    return when.astimezone(dt.UTC).date().isoformat()
 
 
 def _parse_record(
@@ -188,11 +267,10 @@ def _is_entry_file(path: str, relative: str, skip: set[str], exclude: list[str])
     return not any(fnmatch.fnmatch(name, p) for p in exclude)
 
 
-def _grants(
-    yaml: YAML, chunks: ChunkCache, blobs: BlobReader, blob: str
-) -> frozenset[GrantKey] | str:
-    """The grants one version of an entry file holds, or why it cannot be read: scanned
-    line by line (scan.py), or parsed where the file is outside the scanner's shape."""
+def _grants(yaml: YAML, chunks: ChunkCache, blobs: BlobReader, blob: str) -> FileGrants | str:
+    """The grants (with their until) and group emails one version of an entry file holds,
+    or why it cannot be read: scanned line by line (scan.py), or parsed where the file is
+    outside the scanner's shape."""
     try:
         data = blobs.read(blob)
     except GitObjectsError as exc:
@@ -207,19 +285,28 @@ def _grants(
         doc = yaml.load(data)
     except (YAMLError, ValueError, RecursionError) as exc:
         return f"not YAML ({one_line(str(exc))[:120]})"
-    found: set[GrantKey] = set()
+    return parsed_grants(doc)
+
+
+def parsed_grants(doc: Any) -> FileGrants:
+    """What a parsed entry file grants: as scan.py reads it from the text."""
+    grants: Grants = {}
+    emails: Emails = {}
     groups = doc.get("groups") if isinstance(doc, dict) else None
     for group in groups if isinstance(groups, list) else ():
         name = group.get("name") if isinstance(group, dict) else None
         if not isinstance(name, str):
             continue
+        if isinstance(group.get("email"), str):
+            emails[group["email"].lower()] = name
         for role, attr in ROLE_KEYS:
             items = group.get(attr)
             for item in items if isinstance(items, list) else ():
                 ref = _ref(item)
                 if ref:
-                    found.add(key_of(name, role, ref))
-    return frozenset(found)
+                    until = item.get("until") if isinstance(item, dict) else None
+                    merge(grants, key_of(name, role, ref), None if until is None else str(until))
+    return grants, emails
 
 
 def _ref(item: Any) -> str | None:

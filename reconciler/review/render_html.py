@@ -8,6 +8,7 @@ printer. Each group's table ends with a sign-off column, and each group with a s
 
 from __future__ import annotations
 
+import hashlib
 from html import escape
 
 from reconciler.review.model import FLAGS, GroupReview, Review, Row
@@ -157,7 +158,9 @@ def _summary(review: Review) -> list[str]:
 
 
 def _anchor(group: GroupReview) -> str:
-    return escape("group-" + "".join(c if c.isalnum() else "-" for c in group.email))
+    """The group's section id: readable, and unique (a.b@x and a-b@x read alike)."""
+    readable = "".join(c if c.isalnum() else "-" for c in group.email)
+    return escape(f"group-{readable}-{hashlib.sha1(group.email.encode()).hexdigest()[:8]}")
 
 
 def _flags(row: Row) -> str:

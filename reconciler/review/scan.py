@@ -9,6 +9,12 @@ from __future__ import annotations
 import re
 
 GrantKey = tuple[str, str, str]
+# What a file holds: each grant with its `until` (None: a plain entry, no end), and the
+# groups' emails -> their Git names (a member entry may name a group by either).
+Grants = dict[GrantKey, "str | None"]
+Emails = dict[str, str]
+FileGrants = tuple[Grants, Emails]
+_LINE_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 ROLES = {"owners": "OWNER", "managers": "MANAGER", "members": "MEMBER"}
 _TOP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\s*(?:#.*)?")
 _PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?:\s+(.*))?")
@@ -16,7 +22,7 @@ _DOUBLE = re.compile(r'"([^"\\]*)"\s*(?:#.*)?')
 _SINGLE = re.compile(r"'([^']*)'\s*(?:#.*)?")
 # Plain scalars YAML would read as something other than text, or that need more care.
 _TYPED = re.compile(
-    r"[-+]?(\.?[0-9].*|\.inf|\.nan)|~|null|true|false|yes|no|on|off|y|n", re.IGNORECASE
+    r"[-+]?(\.?[0-9].*|\.inf|\.nan)|~|=|null|true|false|yes|no|on|off|y|n", re.IGNORECASE
 )
 _INDICATORS = tuple("[]{}&*!|>%@`,?:-#'\"")
 
@@ -36,9 +42,9 @@ class ChunkCache:
 
     def __init__(self, key_of):
         self.key_of = key_of
-        self._known: dict[str, frozenset[GrantKey] | None] = {}
+        self._known: dict[str, FileGrants | None] = {}
 
-    def grants(self, text: str) -> frozenset[GrantKey] | None:
+    def grants(self, text: str) -> FileGrants | None:
         """As scan_grants, by groups: the `groups:` section cut at each item (the shape
         `reconciler fmt` writes: items at two spaces), the rest of the file scanned apart
         (it must hold no grant). None where the file is outside the shape."""
@@ -52,41 +58,59 @@ class ChunkCache:
         if not body.startswith("  - "):
             return self._scan(text)
         rest = text[:body_at] + text[body_end:]
-        if self._scan(rest) != frozenset():
+        if self._scan(rest) != ({}, {}):
             return None  # a second groups section, or a file outside the shape
-        found: set[GrantKey] = set()
-        pieces = body[4:].split(_ITEM_AT)
-        for piece in pieces:
-            grants = self._scan("groups:\n  - " + piece)
-            if grants is None:
+        grants: Grants = {}
+        emails: Emails = {}
+        for piece in body[4:].split(_ITEM_AT):
+            found = self._scan("groups:\n  - " + piece)
+            if found is None:
                 return None
-            found |= grants
-        return frozenset(found)
+            for key, until in found[0].items():
+                merge(grants, key, until)
+            emails.update(found[1])
+        return grants, emails
 
-    def _scan(self, text: str) -> frozenset[GrantKey] | None:
+    def _scan(self, text: str) -> FileGrants | None:
         if text not in self._known:
             self._known[text] = scan_grants(text, self.key_of)
         return self._known[text]
 
 
-def scan_grants(text: str, key_of) -> frozenset[GrantKey] | None:
-    """The (group, role, entry) grants of `text` (keyed by `key_of`), or None when the file
-    is outside the scanner's shape."""
+def scan_grants(text: str, key_of) -> FileGrants | None:
+    """The grants (keyed by `key_of`, with their `until`) and group emails of `text`, or
+    None when the file is outside the scanner's shape."""
+    if _LINE_BREAKS.search(text):
+        return None  # line breaks YAML knows and a split on newlines does not
     try:
-        return frozenset(_Scanner(key_of).run(text))
+        return _Scanner(key_of).run(text)
     except _Unsure:
         return None
+
+
+_MISSING = object()
+
+
+def merge(grants: Grants, key: GrantKey, until: str | None) -> None:
+    """Add a grant: listed plainly anywhere, it has no end; else the latest `until`."""
+    held = grants.get(key, _MISSING)
+    if held is _MISSING:
+        grants[key] = until
+    elif held is not None:
+        grants[key] = None if until is None else max(held, until)  # type: ignore[type-var]
 
 
 class _Scanner:
     def __init__(self, key_of):
         self.key_of = key_of
-        self.found: set[GrantKey] = set()
+        self.found: Grants = {}
+        self.emails: Emails = {}
+        self.email: str | None = None
         self.groups = False  # inside the top-level `groups:`
         self.item_indent: int | None = None  # the `-` of the group items
         self.key_indent: int | None = None  # the keys of the current group
         self.name: str | None = None
-        self.refs: list[tuple[str, str]] = []  # (role, ref) of the current group
+        self.refs: list[tuple[str, str, str | None]] = []  # (role, ref, until) of the group
         self.role: str | None = None  # the role list being read
         self.role_indent: int | None = None  # the `-` of its items
         self.skip_below: int | None = None  # a key whose nested lines are not ours
@@ -95,7 +119,7 @@ class _Scanner:
         self.top_keys: set[str] = set()
         self.group_keys: set[str] = set()
 
-    def run(self, text: str) -> set[GrantKey]:
+    def run(self, text: str) -> FileGrants:
         for raw in text.split("\n"):
             line = raw.rstrip(" \r")
             if "\t" in line:
@@ -105,7 +129,7 @@ class _Scanner:
                 continue
             self.line(len(line) - len(stripped), stripped)
         self.end_group()
-        return self.found
+        return self.found, self.emails
 
     def line(self, indent: int, text: str) -> None:
         if self.entry is not None:
@@ -174,6 +198,10 @@ class _Scanner:
             if empty:
                 raise _Unsure
             self.name = _scalar(value)
+        elif key == "email":
+            if empty:
+                raise _Unsure
+            self.email = _scalar(value)  # type: ignore[arg-type]
         elif key in ROLES:
             if not empty:
                 raise _Unsure  # a flow list (or a scalar): the parser reads those
@@ -191,30 +219,35 @@ class _Scanner:
             self.entry_key(rest)
             return
         assert self.role is not None
-        self.refs.append((self.role, _scalar(rest)))
+        self.refs.append((self.role, _scalar(rest), None))
 
     def entry_key(self, text: str) -> None:
         pair = _PAIR.fullmatch(text)
         if pair is None or pair.group(2) is None or pair.group(1) in self.entry:  # type: ignore[operator]
             raise _Unsure
         assert self.entry is not None
+        if pair.group(1) != "email":
+            _check_value(pair.group(2))
         self.entry[pair.group(1)] = pair.group(2)
 
     def end_entry(self) -> None:
         entry, self.entry = self.entry, None
         assert entry is not None and self.role is not None
-        if "email" in entry:
-            self.refs.append((self.role, _scalar(entry["email"])))
-        else:
+        if "email" not in entry:
             raise _Unsure
+        until = _day(entry["until"]) if "until" in entry else None
+        self.refs.append((self.role, _scalar(entry["email"]), until))
 
     def end_group(self) -> None:
         if self.entry is not None:
             self.end_entry()
         if self.name is not None:
-            for role, ref in self.refs:
-                self.found.add(self.key_of(self.name, role, ref))
+            for role, ref, until in self.refs:
+                merge(self.found, self.key_of(self.name, role, ref), until)
+            if self.email is not None:
+                self.emails[self.email.lower()] = self.name
         self.name, self.refs, self.role, self.key_indent = None, [], None, None
+        self.email = None
         self.group_keys = set()
 
 
@@ -252,6 +285,17 @@ def _check_nested(text: str) -> None:
         _check_value(value)
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(value: str) -> str:
+    """An entry's `until` as text: quoted, or a plain YYYY-MM-DD (a date to the parser)."""
+    plain = value.split(" #", 1)[0].rstrip()
+    if _DAY.fullmatch(plain):
+        return plain
+    return _scalar(value)
+
+
 def _scalar(value: str) -> str:
     """A one-line scalar as text, or _Unsure when the parser would read it otherwise."""
     if value.startswith('"'):
@@ -260,7 +304,13 @@ def _scalar(value: str) -> str:
         match = _SINGLE.fullmatch(value)
     else:
         plain = value.split(" #", 1)[0].rstrip()
-        if not plain or plain.startswith(_INDICATORS) or ": " in plain or _TYPED.fullmatch(plain):
+        if (
+            not plain
+            or plain.startswith(_INDICATORS)
+            or ": " in plain
+            or plain.endswith(":")
+            or _TYPED.fullmatch(plain)
+        ):
             raise _Unsure
         return plain
     if match is None:

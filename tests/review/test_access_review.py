@@ -16,7 +16,7 @@ import pytest
 from reconciler.commands.access_review import ReviewError, make_review
 from reconciler.review import model
 from reconciler.review.model import Review, Row
-from review.example_repo import EXAMPLE, OLIVIA, make_history
+from review.example_repo import EXAMPLE, OLIVIA, commit, git, make_history
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +217,103 @@ def test_a_directory_outside_git_is_refused_clearly(tmp_path, capsys):
     shutil.copytree(EXAMPLE, plain, ignore=shutil.ignore_patterns(".reconciler"))
     code, _, err = cli(capsys, str(plain), "--offline")
     assert code == 1 and "not in a Git repository" in err and "Traceback" not in err
+
+
+def test_a_rename_the_plan_has_not_made_is_the_same_member_in_google(history):
+    # The example's tenant still has Maria under her previous email, maria.costa@.
+    review = review_of(history, offline=False)
+    maria = row(review, "eng@example.com", "maria.silva@example.com")
+    assert maria.google == "agrees (listed as maria.costa@example.com)"
+    assert "maria.costa@example.com" not in members(review, "eng@example.com")
+
+
+def small_repo(tmp_path: Path, seed: str = "tenant.yaml") -> Path:
+    """A state directory at the root of a new repository, with one group."""
+    repo = tmp_path / "small"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "workspace.yaml").write_text(
+        "directory:\n  domains: [example.com]\nownership:\n  id: acme/identity\n"
+        f"provider:\n  kind: emulator\n  seed: {seed}\n",
+        encoding="utf-8",
+    )
+    (repo / "tenant.yaml").write_text(
+        "groups:\n  - email: eng@example.com\n    name: eng\n    members:\n"
+        "      - {email: ana@example.com, role: MEMBER}\n",
+        encoding="utf-8",
+    )
+    (repo / "people.yaml").write_text(
+        "users:\n"
+        + "".join(
+            f"  - email: {who}@example.com\n    given_name: {who}\n    family_name: X\n"
+            for who in ("ana", "bo")
+        )
+        + "bindings:\n  - user: ana@example.com\n  - user: bo@example.com\n",
+        encoding="utf-8",
+    )
+    return repo
+
+
+def write_groups(repo: Path, text: str) -> None:
+    (repo / "groups.yaml").write_text("groups:\n" + text, encoding="utf-8")
+
+
+def test_access_that_had_ended_and_is_given_again_is_a_new_grant(tmp_path):
+    repo = small_repo(tmp_path)
+    eng = "  - name: eng\n    email: eng@example.com\n    members:\n"
+    write_groups(repo, eng + "      - email: ana@example.com\n        until: '2026-01-31'\n")
+    first = commit(repo, "Ana for January (#1)", "2026-01-01T09:00:00Z")
+    write_groups(repo, eng + "      - email: ana@example.com\n        until: '2026-12-31'\n")
+    again = commit(repo, "Ana again (#2)", "2026-03-01T09:00:00Z")
+    review = make_review(repo, as_of=date(2026, 3, 5), offline=True, logs=[])
+    ana = row(review, "eng@example.com", "ana@example.com")
+    assert (ana.since.commit, ana.since.pull_request) == (again, 2)
+    # Extended before it ended, it is the same grant: since the first commit.
+    write_groups(repo, eng + "      - email: ana@example.com\n        until: '2027-06-30'\n")
+    commit(repo, "Ana longer (#3)", "2026-06-01T09:00:00Z")
+    ana = row(
+        make_review(repo, as_of=None, offline=True, logs=[]), "eng@example.com", "ana@example.com"
+    )
+    assert ana.since.pull_request == 2 and ana.until == "2027-06-30"
+    assert first != again
+
+
+def test_a_group_named_by_email_then_by_name_keeps_its_age(tmp_path):
+    repo = small_repo(tmp_path)
+    ops = "  - name: ops\n    email: ops@example.com\n    members:\n      - bo@example.com\n"
+    write_groups(
+        repo,
+        ops + "  - name: eng\n    email: eng@example.com\n    members:\n      - ops@example.com\n",
+    )
+    first = commit(repo, "Ops in eng (#1)", "2026-01-01T09:00:00Z")
+    write_groups(
+        repo, ops + "  - name: eng\n    email: eng@example.com\n    members:\n      - ops\n"
+    )
+    commit(repo, "Ops by name (#2)", "2026-02-01T09:00:00Z")
+    review = make_review(repo, as_of=None, offline=True, logs=[])
+    assert row(review, "eng@example.com", "ops@example.com").since.commit == first
+
+
+def test_an_emulator_seed_written_with_a_dot_is_no_desired_state(tmp_path, capsys):
+    repo = small_repo(tmp_path, seed="./tenant.yaml")
+    write_groups(
+        repo, "  - name: eng\n    email: eng@example.com\n    members:\n      - ana@example.com\n"
+    )
+    commit(repo, "Eng (#1)", "2026-01-01T09:00:00Z")
+    make_review(repo, as_of=None, offline=True, logs=[])
+    # people.yaml and groups.yaml: the seed's groups are never read as grants.
+    assert "2 file versions read" in capsys.readouterr().err
+
+
+def test_a_repository_without_commits_a_bare_one_and_no_directory_are_said_plainly(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "-q")
+    with pytest.raises(ReviewError, match="has no commit yet"):
+        make_review(empty, as_of=None, offline=True, logs=[])
+    with pytest.raises(ReviewError, match="no such directory"):
+        make_review(tmp_path / "nowhere", as_of=None, offline=True, logs=[])
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    with pytest.raises(ReviewError, match="without a working tree"):
+        make_review(bare, as_of=None, offline=True, logs=[])

@@ -4,6 +4,7 @@ escaped, printable page with a sign-off column."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -123,17 +124,30 @@ def test_html_reaches_for_nothing_outside_the_file():
     assert not re.search(r"""(?:src|href|action|data)\s*=\s*["']?\s*(?:[a-z]+:|//)""", page, re.I)
     assert not re.search(r"url\s*\(", page, re.I)
     assert not re.search(r"https?://|@import|<link|<img|<iframe|<object|<embed", page, re.I)
-    assert re.findall(r'href="([^"]*)"', page) == [
-        "#group-eng-example-com",
-        "#group-platform-oncall-example-com",
-        "#group-empty-example-com",
+    links = re.findall(r'href="#([^"]*)"', page)
+    assert [link.rsplit("-", 1)[0] for link in links] == [
+        "group-eng-example-com",
+        "group-platform-oncall-example-com",
+        "group-empty-example-com",
     ]
+    assert re.findall(r'href="([^"]*)"', page) == [f"#{link}" for link in links]
+    assert all(f'id="{link}"' in page for link in links)  # each leads to its section
     assert (
         '<meta http-equiv="Content-Security-Policy" '
         'content="default-src &#x27;none&#x27;; style-src &#x27;unsafe-inline&#x27;">'
     ) in page
     assert '<meta charset="utf-8">' in page
     assert page.startswith('<!DOCTYPE html>\n<html lang="en">')
+
+
+def test_html_anchors_of_look_alike_addresses_differ():
+    review = sample_review()
+    twin = copy.deepcopy(review.groups[0])
+    twin.email = twin.email.replace("eng@", "eng.@") if "eng@" in twin.email else "x." + twin.email
+    review.groups[0].email = twin.email.replace(".@", "-@")
+    review.groups.append(twin)
+    links = re.findall(r'href="#([^"]*)"', render_review(review, "html"))
+    assert len(links) == len(set(links)) == len(review.groups)
 
 
 def test_html_has_a_section_per_group_with_a_sign_off_column():

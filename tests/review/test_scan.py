@@ -12,31 +12,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from reconciler.review.history import ROLE_KEYS, _ref, key_of
+from reconciler.review.history import key_of, parsed_grants
 from reconciler.review.scan import ChunkCache, scan_grants
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "desired-state"
 _yaml = YAML(typ="safe", pure=False)
 
 
-def parsed(text: str) -> frozenset | None:
-    """The grants as the YAML parse gives them (None: the parser refuses the file)."""
+def parsed(text: str):
+    """What the history's YAML path gives (None: the parser refuses the file)."""
     try:
         doc = _yaml.load(text)
     except Exception:
         return None
-    found = set()
-    groups = doc.get("groups") if isinstance(doc, dict) else None
-    for group in groups if isinstance(groups, list) else ():
-        if not isinstance(group, dict) or not isinstance(group.get("name"), str):
-            continue
-        for role, attr in ROLE_KEYS:
-            items = group.get(attr)
-            for item in items if isinstance(items, list) else ():
-                ref = _ref(item)
-                if ref:
-                    found.add(key_of(group["name"], role, ref))
-    return frozenset(found)
+    return parsed_grants(doc)
 
 
 def entry_files() -> list[Path]:
@@ -75,6 +64,15 @@ ODD = st.sampled_from(
         "a@example.com # a comment",
         "'single@example.com'  # quoted, then a comment",
         '"double@example.com"',
+        "a@example.com:",
+        "=",
+        "a@example.com\r      - b@example.com",
+        "a@example.com\u2028      - b@example.com",
+        "email: a@example.com\n        until: a: b",
+        "email: a@example.com\n        until: *nope",
+        "email: a@example.com\n        until: 2026-03-31",
+        "email: a@example.com\n        until: '2026-04-30'",
+        "email: a@example.com\n        until: [1, {",
     ]
 )
 
@@ -167,12 +165,15 @@ def test_the_canonical_shape_is_scanned_not_parsed():
         "      who_can_join: INVITED_CAN_JOIN\n"
     )
     assert ChunkCache(key_of).grants(text) == scan_grants(text, key_of)
-    assert scan_grants(text, key_of) == {
-        ("eng", "OWNER", "ana@example.com"),
-        ("eng", "MEMBER", "jo.lei@example.com"),
-        ("eng", "MEMBER", "temp@partner.com"),
-        ("eng", "MEMBER", "platform"),
-    }
+    assert scan_grants(text, key_of) == (
+        {
+            ("eng", "OWNER", "ana@example.com"): None,
+            ("eng", "MEMBER", "jo.lei@example.com"): None,
+            ("eng", "MEMBER", "temp@partner.com"): "2026-03-31",
+            ("eng", "MEMBER", "platform"): None,
+        },
+        {"eng@example.com": "eng"},
+    )
 
 
 @pytest.mark.parametrize(
