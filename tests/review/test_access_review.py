@@ -317,3 +317,19 @@ def test_a_repository_without_commits_a_bare_one_and_no_directory_are_said_plain
     git(tmp_path, "init", "-q", "--bare", str(bare))
     with pytest.raises(ReviewError, match="without a working tree"):
         make_review(bare, as_of=None, offline=True, logs=[])
+
+
+def test_a_failed_read_of_google_is_an_error_not_a_partial_review(
+    history, tmp_path, capsys, monkeypatch
+):
+    import reconciler.session
+    from reconciler.problems import ReconcilerError
+
+    def refuse(desired, client, everything=False):
+        raise ReconcilerError("groups.list: 503 backendError (the read stopped)")
+
+    monkeypatch.setattr(reconciler.session, "read_actual", refuse)
+    out = tmp_path / "review.html"
+    code, printed, err = cli(capsys, str(Path(history["repo"]) / "directory"), "--out", str(out))
+    assert code == 1 and printed == "" and not out.exists()
+    assert "503 backendError" in err and "Traceback" not in err
