@@ -38,7 +38,9 @@ def test_example_is_in_canonical_form():
 
 def test_tenant_seed_uses_the_directory_api_shapes():
     tenant = YAML(typ="safe").load((EXAMPLE / "tenant.yaml").read_text())
-    assert set(tenant) <= {"domains", "users", "groups", "orgUnits", "schemas", "licenses"}
+    assert set(tenant) <= {
+        *("domains", "users", "groups", "orgUnits", "schemas", "licenses", "roleAssignments")
+    }
     assert set(tenant["domains"]) == {"example.com", "example.org"}
     assert all("primaryEmail" in u and "password" not in u for u in tenant["users"])
     assert all("email" in g and "members" in g for g in tenant["groups"])

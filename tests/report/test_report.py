@@ -183,7 +183,7 @@ def test_accounts_git_names_by_alias_or_previous_address_are_not_unmanaged(tmp_p
 
 
 def test_delegated_admins_are_listed_with_whether_git_names_them():
-    # The emulator has no delegated admins (isDelegatedAdmin is always false there).
+    # Built by hand: every combination of ours, theirs, super and delegated at once.
     ws = Workspace.model_validate(
         {
             "directory": {"domains": ["example.com"]},
