@@ -128,7 +128,7 @@ def test_the_example_passes_against_its_embedded_emulator(tmp_path, cli):
     assert list(found) == [
         "workspace",
         "credentials",
-        "token for plan, report, import",
+        "token for plan, report, import, access-review",
         "token for apply",
         "admin_subject",
         "customer",
@@ -175,7 +175,10 @@ def test_it_prints_each_commands_scopes_from_the_function_the_commands_use(tmp_p
     run = cli("doctor", state(tmp_path))
     assert run.code == 0, run.out
     found = by_check(run)
-    for check, read_only in (("token for plan, report, import", True), ("token for apply", False)):
+    for check, read_only in (
+        ("token for plan, report, import, access-review", True),
+        ("token for apply", False),
+    ):
         wanted = ", ".join(s.removeprefix(SCOPE_ROOT) for s in scopes(read_only))
         assert found[check] == f"ok   {check}: granted {len(wanted.split(', '))} scopes: {wanted}"
 
@@ -204,7 +207,7 @@ def test_json_lists_every_check_with_its_status_detail_and_fix(tmp_path, cli, go
     assert statuses[:4] == [
         ("workspace", "ok"),
         ("credentials", "ok"),
-        ("token for plan, report, import", "ok"),
+        ("token for plan, report, import, access-review", "ok"),
         ("token for apply", "fail"),
     ]
     assert {s for _, s in statuses[4:]} == {"not run"}
@@ -272,7 +275,9 @@ def test_a_write_scope_not_delegated_is_named_exactly(tmp_path, cli, google):
 def test_the_one_scope_missing_from_an_older_delegation_is_named(tmp_path, cli, google):
     domains = SCOPE_ROOT + "admin.directory.domain.readonly"
     google(delegated_scopes=[s for s in scopes(True) + scopes(False) if s != domains])
-    line = failed_then_not_run(cli("doctor", state(tmp_path)), "token for plan, report, import")
+    line = failed_then_not_run(
+        cli("doctor", state(tmp_path)), "token for plan, report, import, access-review"
+    )
     assert f"not delegated: {domains}; add it to" in line
 
 
@@ -282,7 +287,7 @@ def test_the_licensing_scope_is_asked_for_only_when_licenses_are_configured(tmp_
     assert cli("doctor", state(tmp_path)).code == 0
     extra = "licenses:\n  product: Google-Apps\n  default: business-standard\n"
     line = failed_then_not_run(
-        cli("doctor", state(tmp_path, extra=extra)), "token for plan, report, import"
+        cli("doctor", state(tmp_path, extra=extra)), "token for plan, report, import, access-review"
     )
     assert f"not delegated: {licensing};" in line
 
@@ -291,7 +296,7 @@ def test_an_admin_subject_who_is_no_user_is_refused_at_the_token(tmp_path, cli, 
     google()
     workspace = GOOGLE_WORKSPACE.replace("admin@example.com", "nobody@example.com")
     line = failed_then_not_run(
-        cli("doctor", state(tmp_path, workspace)), "token for plan, report, import"
+        cli("doctor", state(tmp_path, workspace)), "token for plan, report, import, access-review"
     )
     assert "invalid_grant: Invalid email or User ID" in line
     assert "provider.admin_subject must be a user of the tenant" in line

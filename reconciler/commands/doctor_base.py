@@ -13,7 +13,7 @@ from typing import Any
 SETUP = "docs/google-setup.md"
 DELEGATION = "Admin console > Security > API controls > Domain-wide delegation"
 # Each command, and whether its scopes are the read-only ones (credentials.scopes()).
-COMMANDS = (("plan, report, import", True), ("apply", False))
+COMMANDS = (("plan, report, import, access-review", True), ("apply", False))
 
 
 # What to read when a check fails in a way it has no words of its own for.

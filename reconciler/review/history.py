@@ -26,6 +26,7 @@ import datetime as dt
 import fnmatch
 import re
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -118,10 +119,7 @@ def read_history(
         tip,
         *spec,
     )
-    held: dict[str, Grants] = {}  # path -> its grants (canonical keys) with their until
-    count: dict[GrantKey, int] = {}  # grant -> how many files hold it
-    dated: dict[GrantKey, dict[str, str]] = {}  # grant -> the files that date it, and until
-    names: dict[str, str] = {}  # groups' emails -> Git names, as last seen
+    walk = _Walk(history)
     yaml = YAML(typ="safe", pure=False)
     chunks = ChunkCache(key_of)
     with BlobReader(top) as blobs:
@@ -130,23 +128,24 @@ def read_history(
                 continue
             commit, changes = _parse_record(record, boundaries, history.commits)
             history.commits += 1
-            versions: list[tuple[str, Grants]] = []
+            versions: list[tuple[str, list[tuple[str, FileGrants]]]] = []
             for path, blob in changes:
                 if not _is_entry_file(path, relative, skip, exclude or []):
                     continue
                 if blob == _NO_BLOB:
-                    versions.append((path, {}))
+                    versions.append((path, []))
                     continue
                 history.files_read += 1
-                parsed = _grants(yaml, chunks, blobs, blob)
-                if isinstance(parsed, str):
-                    history.unreadable.append(f"{path} at {commit.sha[:12]}: {parsed}")
+                pieces = _pieces(yaml, chunks, blobs, blob)
+                if isinstance(pieces, str):
+                    history.unreadable.append(f"{path} at {commit.sha[:12]}: {pieces}")
                     continue
-                names.update(parsed[1])
-                versions.append((path, parsed[0]))
+                for _, (_, emails) in pieces:
+                    walk.learn(emails)
+                versions.append((path, pieces))
             if versions:
-                _step(history, commit, versions, names, held, count, dated)
-    history.names = names
+                walk.step(commit, versions)
+    history.names = walk.names
     return history
 
 
@@ -157,70 +156,94 @@ def canonical(key: GrantKey, names: dict[str, str]) -> GrantKey:
     return (group, role, name) if name is not None else key
 
 
-def _step(
-    history: History,
-    commit: Commit,
-    versions: list[tuple[str, Grants]],
-    names: dict[str, str],
-    held: dict[str, Grants],
-    count: dict[GrantKey, int],
-    dated: dict[GrantKey, dict[str, str]],
-) -> None:
-    """One commit: the new versions of the files it changed replace the old ones. A grant
-    is since this commit when no file held it before, or when it had ended (its until
-    passed) by the commit's day and runs again after it."""
-    day = _day_of(commit.date)
-    news = []
-    touched: set[GrantKey] = set()
-    for path, grants in versions:
-        new = {canonical(k, names): u for k, u in grants.items()} if names else grants
-        old = held.get(path, {})
-        touched.update(k for k, _ in old.items() ^ new.items())
-        news.append((path, old, new))
-    before = {k: _state(k, count, dated) for k in touched}
-    for path, old, new in news:
+class _Walk:
+    """What the files hold as the walk goes: each file as pieces (a group's text, scan.py),
+    each piece's grants under their canonical keys as they were when it was added (so a
+    removal takes away exactly what the addition gave), and per grant how many pieces hold
+    it and the untils of those that date it."""
+
+    def __init__(self, history: History):
+        self.history = history
+        self.held: dict[str, dict[str, Grants]] = {}  # path -> piece -> its grants
+        self.count: dict[GrantKey, int] = {}
+        self.dated: dict[GrantKey, Counter[str]] = {}
+        self.names: dict[str, str] = {}  # groups' emails -> Git names, as last seen
+        self._version = 0  # bumped when `names` changes
+        self._canon: dict[str, tuple[int, Grants]] = {}  # piece -> its canonical grants
+
+    def learn(self, emails: dict[str, str]) -> None:
+        for email, name in emails.items():
+            if self.names.get(email) != name:
+                self.names[email] = name
+                self._version += 1
+
+    def canonical(self, piece: str, grants: Grants) -> Grants:
+        known = self._canon.get(piece)
+        if known is not None and known[0] == self._version:
+            return known[1]
+        names = self.names
+        if any(k[2] in names for k in grants):
+            grants = {canonical(k, names): u for k, u in grants.items()}
+        self._canon[piece] = (self._version, grants)
+        return grants
+
+    def step(self, commit: Commit, versions: list[tuple[str, list[tuple[str, FileGrants]]]]):
+        """One commit: the new versions of the files it changed replace the old ones. A
+        grant is since this commit when no file held it before, or when it had ended (its
+        until passed) by the commit's day and runs again after it."""
+        moves: list[tuple[list[Grants], list[Grants]]] = []
+        touched: set[GrantKey] = set()
+        for path, pieces in versions:
+            old = self.held.get(path, {})
+            new = {
+                piece: old[piece] if piece in old else self.canonical(piece, grants)
+                for piece, (grants, _) in pieces
+            }
+            removed = [g for piece, g in old.items() if piece not in new]
+            added = [g for piece, g in new.items() if piece not in old]
+            for grants in (*removed, *added):
+                touched.update(grants)
+            moves.append((removed, added))
+            if new:
+                self.held[path] = new
+            else:
+                self.held.pop(path, None)
+        before = {key: self.state(key) for key in touched}
+        count, dated = self.count, self.dated
+        for removed, added in moves:
+            for grants in added:
+                for key, until in grants.items():
+                    count[key] = count.get(key, 0) + 1
+                    if until is not None:
+                        dated.setdefault(key, Counter())[until] += 1
+            for grants in removed:
+                for key, until in grants.items():
+                    count[key] -= 1
+                    if until is not None:
+                        dated[key][until] -= 1
+        day = _day_of(commit.date)
+        since = self.history.since
         for key in touched:
-            was, now = old.get(key, _GONE), new.get(key, _GONE)
-            if was is now or was == now:
+            if not count.get(key):
+                count.pop(key, None)
+                dated.pop(key, None)
+                since.pop(key, None)
                 continue
-            if was is _GONE:
-                count[key] = count.get(key, 0) + 1
-            elif now is _GONE:
-                count[key] -= 1
-            if isinstance(was, str):
-                del dated[key][path]
-            if isinstance(now, str):
-                dated.setdefault(key, {})[path] = now
-        if new:
-            held[path] = new
-        else:
-            held.pop(path, None)
-    for key in touched:
-        if not count.get(key):
-            count.pop(key, None)
-            dated.pop(key, None)
-            history.since.pop(key, None)
-            continue
-        if key in dated and not dated[key]:
-            del dated[key]
-        was_held, was_until = before[key]
-        _, until = _state(key, count, dated)
-        if not was_held or (_ended(was_until, day) and not _ended(until, day)):
-            history.since[key] = commit
+            was_held, was_until = before[key]
+            _, until = self.state(key)
+            if not was_held or (_ended(was_until, day) and not _ended(until, day)):
+                since[key] = commit
 
-
-_GONE = object()
-
-
-def _state(
-    key: GrantKey, count: dict[GrantKey, int], dated: dict[GrantKey, dict[str, str]]
-) -> tuple[bool, str | None]:
-    """Whether some file holds a grant, and its last day (None: a file lists it plainly)."""
-    held = count.get(key, 0)
-    days = dated.get(key, {})
-    if not held:
-        return False, None
-    return True, (max(days.values()) if len(days) == held else None)
+    def state(self, key: GrantKey) -> tuple[bool, str | None]:
+        """Whether some piece holds a grant, and its last day (None: one lists it plainly)."""
+        held = self.count.get(key, 0)
+        if not held:
+            return False, None
+        days = self.dated.get(key)
+        if not days:
+            return True, None
+        running = +days  # the untils still held
+        return True, (max(running) if sum(running.values()) == held else None)
 
 
 def _ended(until: str | None, day: str) -> bool:
@@ -267,16 +290,18 @@ def _is_entry_file(path: str, relative: str, skip: set[str], exclude: list[str])
     return not any(fnmatch.fnmatch(name, p) for p in exclude)
 
 
-def _grants(yaml: YAML, chunks: ChunkCache, blobs: BlobReader, blob: str) -> FileGrants | str:
-    """The grants (with their until) and group emails one version of an entry file holds,
-    or why it cannot be read: scanned line by line (scan.py), or parsed where the file is
-    outside the scanner's shape."""
+def _pieces(
+    yaml: YAML, chunks: ChunkCache, blobs: BlobReader, blob: str
+) -> list[tuple[str, FileGrants]] | str:
+    """One version of an entry file as pieces with their grants (and group emails), or why
+    it cannot be read: scanned group by group (scan.py), or, where the file is outside the
+    scanner's shape, parsed whole (one piece)."""
     try:
         data = blobs.read(blob)
     except GitObjectsError as exc:
         return str(exc)
     try:
-        scanned = chunks.grants(data.decode("utf-8"))
+        scanned = chunks.pieces(data.decode("utf-8"))
     except UnicodeDecodeError:
         scanned = None
     if scanned is not None:
@@ -285,7 +310,7 @@ def _grants(yaml: YAML, chunks: ChunkCache, blobs: BlobReader, blob: str) -> Fil
         doc = yaml.load(data)
     except (YAMLError, ValueError, RecursionError) as exc:
         return f"not YAML ({one_line(str(exc))[:120]})"
-    return parsed_grants(doc)
+    return [(f"\0parsed {blob}", parsed_grants(doc))]
 
 
 def parsed_grants(doc: Any) -> FileGrants:

@@ -44,34 +44,48 @@ class ChunkCache:
         self.key_of = key_of
         self._known: dict[str, FileGrants | None] = {}
 
-    def grants(self, text: str) -> FileGrants | None:
-        """As scan_grants, by groups: the `groups:` section cut at each item (the shape
-        `reconciler fmt` writes: items at two spaces), the rest of the file scanned apart
-        (it must hold no grant). None where the file is outside the shape."""
+    def pieces(self, text: str) -> list[tuple[str, FileGrants]] | None:
+        """The file cut into pieces that hold their grants alone, each with what it grants:
+        the `groups:` section cut at each item (the shape `reconciler fmt` writes: items at
+        two spaces), and the rest of the file (which must grant nothing). A file without
+        that section is one piece. None where any piece is outside the scanner's shape."""
         start = _GROUPS_AT.search(text)
         if start is None:
-            return self._scan(text)
+            whole = self.scan(text)
+            return None if whole is None else [(text, whole)]
         body_at = start.end()
         end = _NEXT_TOP.search(text, body_at - 1)
         body_end = end.start() + 1 if end else len(text)
         body = text[body_at:body_end]
         if not body.startswith("  - "):
-            return self._scan(text)
+            whole = self.scan(text)
+            return None if whole is None else [(text, whole)]
         rest = text[:body_at] + text[body_end:]
-        if self._scan(rest) != ({}, {}):
+        if self.scan(rest) != ({}, {}):
             return None  # a second groups section, or a file outside the shape
+        found = []
+        for item in body[4:].split(_ITEM_AT):
+            piece = "groups:\n  - " + item
+            grants = self.scan(piece)
+            if grants is None:
+                return None
+            found.append((piece, grants))
+        return found
+
+    def grants(self, text: str) -> FileGrants | None:
+        """As scan_grants, read piece by piece."""
+        pieces = self.pieces(text)
+        if pieces is None:
+            return None
         grants: Grants = {}
         emails: Emails = {}
-        for piece in body[4:].split(_ITEM_AT):
-            found = self._scan("groups:\n  - " + piece)
-            if found is None:
-                return None
-            for key, until in found[0].items():
+        for _, (piece_grants, piece_emails) in pieces:
+            for key, until in piece_grants.items():
                 merge(grants, key, until)
-            emails.update(found[1])
+            emails.update(piece_emails)
         return grants, emails
 
-    def _scan(self, text: str) -> FileGrants | None:
+    def scan(self, text: str) -> FileGrants | None:
         if text not in self._known:
             self._known[text] = scan_grants(text, self.key_of)
         return self._known[text]
