@@ -140,8 +140,6 @@ def read_history(
                 if isinstance(pieces, str):
                     history.unreadable.append(f"{path} at {commit.sha[:12]}: {pieces}")
                     continue
-                for _, (_, emails) in pieces:
-                    walk.learn(emails)
                 versions.append((path, pieces))
             if versions:
                 walk.step(commit, versions)
@@ -193,6 +191,11 @@ class _Walk:
         until passed) by the commit's day and runs again after it."""
         moves: list[tuple[list[Grants], list[Grants]]] = []
         touched: set[GrantKey] = set()
+        for path, pieces in versions:  # the groups' emails first: keys are made with them
+            old = self.held.get(path, {})
+            for piece, (_, emails) in pieces:
+                if emails and piece not in old:
+                    self.learn(emails)
         for path, pieces in versions:
             old = self.held.get(path, {})
             new = {

@@ -64,13 +64,20 @@ class ChunkCache:
         if self.scan(rest) != ({}, {}):
             return None  # a second groups section, or a file outside the shape
         found = []
+        known = self._known
         for item in body[4:].split(_ITEM_AT):
-            piece = "groups:\n  - " + item
-            grants = self.scan(piece)
+            # Keyed by the item's own text: a file of thousands of groups, read again for
+            # one changed group, costs a lookup per group and a scan of that one.
+            grants = known[item] if item in known else self._item(item)
             if grants is None:
                 return None
-            found.append((piece, grants))
+            found.append((item, grants))
         return found
+
+    def _item(self, item: str) -> FileGrants | None:
+        grants = scan_grants("groups:\n  - " + item, self.key_of)
+        self._known[item] = grants
+        return grants
 
     def grants(self, text: str) -> FileGrants | None:
         """As scan_grants, read piece by piece."""

@@ -59,10 +59,10 @@ def model(history: list[dict[str, str]]) -> dict:
     yaml = YAML(typ="safe", pure=False)
     since: dict = {}
     before: dict = {}
+    names: dict = {}  # groups' emails -> names, as last seen (a group gone keeps its email)
     for i, files in enumerate(history):
         day = (START + timedelta(days=10 * i)).isoformat()
         grants: dict = {}
-        names: dict = {}
         per_file = [parsed_grants(yaml.load(text)) for text in files.values()]
         for _, emails in per_file:
             names.update(emails)
