@@ -45,6 +45,8 @@ from reconciler.state import Group, State, User
 # workspace.yaml's keys whose every effect shows in the resolved entities: the defaults of
 # group settings (in each group's settings) and the license rules (in each user's license).
 RESOLVED_SETTINGS = frozenset({"group_settings"})
+# workspace.yaml's keys no plan reads (`import:`, for `reconciler import` only).
+UNPLANNED_SETTINGS = frozenset({"import_"})
 RESOLVED_LICENSE_KEYS = frozenset({"rules", "default"})
 GIT_TIMEOUT_S = 120
 # How long the reader of the state at REF has to end once it has answered.
@@ -277,7 +279,7 @@ def workspace_changes(before: Workspace, after: Workspace) -> list[str]:
     moved: list[str] = []
     for name in type(after).model_fields:
         old, new = getattr(before, name), getattr(after, name)
-        if old == new or name in RESOLVED_SETTINGS:
+        if old == new or name in RESOLVED_SETTINGS or name in UNPLANNED_SETTINGS:
             continue
         if name == "licenses" and old is not None and new is not None:
             dumped_old, dumped_new = old.model_dump(), new.model_dump()

@@ -181,6 +181,13 @@ def apply(
     show_default=True,
     help="File (in DIR) that receives new entries and their bindings.",
 )
+@click.option(
+    "--summary",
+    "summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write what changed, per user (and the accounts Git lacks), as Markdown: the body "
+    "of the scheduled import's pull request.",
+)
 def import_(
     directory: Path,
     mode: str,
@@ -188,9 +195,16 @@ def import_(
     groups: bool,
     include_suspended: bool,
     target: str,
+    summary: Path | None,
 ) -> None:
     """Bring accounts (and groups) from Google into the state directory's YAML."""
-    from reconciler.commands.importing import ImportOptions, check_target, plan_import, write_edits
+    from reconciler.commands.importing import (
+        ImportOptions,
+        check_target,
+        plan_import,
+        summary_markdown,
+        write_edits,
+    )
     from reconciler.desired import load_desired
     from reconciler.session import google_session, read_actual
 
@@ -218,6 +232,11 @@ def import_(
     )
     for path in report.files:
         click.echo(f"wrote {_shown(path)}")
+    if summary is not None:
+        ws = desired.tree.workspace
+        text = summary_markdown(report, ws.sync.import_attributes, ws.import_.new_users)
+        summary.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {_shown(summary)}")
 
 
 @cli.command()

@@ -14,11 +14,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    ValidationError,
     ValidatorFunctionWrapHandler,
     create_model,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.entra_settings import Entra
 from reconciler.fields import STRICT, Email, GroupRef
@@ -128,7 +130,66 @@ class Sync(BaseModel):
 
     model_config = STRICT
 
-    attributes: list[SyncAttribute] = Field(default_factory=lambda: list(SYNCABLE_ATTRIBUTES))
+    attributes: list[SyncAttribute] = Field(
+        default_factory=lambda: list(SYNCABLE_ATTRIBUTES),
+        description="Attributes Git writes to Google. Absent: every attribute but those of "
+        "`import_attributes`.",
+    )
+    import_attributes: list[SyncAttribute] = Field(
+        default_factory=list,
+        description="Attributes Google owns (people edit them there): never written to Google "
+        "but when Git creates the account; `reconciler import --mode updates` brings them "
+        "back into the YAML, and the plan notes where Git's value differs.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attributes_not_imported(cls, data: Any) -> Any:
+        # `attributes` left out: every attribute Google does not own.
+        if isinstance(data, dict) and "attributes" not in data:
+            imported = data.get("import_attributes")
+            if isinstance(imported, list):
+                owned = set(imported)
+                attributes = [a for a in SYNCABLE_ATTRIBUTES if a not in owned]
+                return {**data, "attributes": attributes}
+        return data
+
+    @model_validator(mode="after")
+    def _owned_once(self) -> Sync:
+        both = [i for i, a in enumerate(self.import_attributes) if a in self.attributes]
+        if both:
+            raise ValidationError.from_exception_data(
+                "Sync",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "value_error",
+                            "{error}",
+                            {
+                                "error": f"'{self.import_attributes[i]}' is in "
+                                "sync.attributes too: an attribute Google owns is never "
+                                "written to Google; name it in one of the two"
+                            },
+                        ),
+                        loc=("import_attributes", i),
+                        input=self.import_attributes[i],
+                    )
+                    for i in both
+                ],
+            )
+        return self
+
+
+class Import(BaseModel):
+    """What `reconciler import --mode updates` does beyond the attributes Google owns."""
+
+    model_config = STRICT
+
+    new_users: Literal["pr", "report"] = Field(
+        "report",
+        description="Accounts Google has that Git lacks: `pr` imports them as new entries "
+        "(in the import's pull request), `report` only lists them in its summary.",
+    )
 
 
 class Safety(BaseModel):
@@ -492,6 +553,11 @@ class Workspace(BaseModel):
         "required, never assumed."
     )
     sync: Sync = Field(default_factory=Sync)
+    import_: Import = Field(
+        default_factory=Import,
+        alias="import",
+        description="The scheduled import from Google (docs/import-report-audit.md).",
+    )
     safety: Safety = Field(default_factory=Safety)
     offboarding: Offboarding | None = Field(
         None,

@@ -4,6 +4,10 @@
 `all` does both. Existing files are edited in place (only the edited values change); new
 entries, with the bindings that keep imported users bound, go to one target file.
 
+Attributes Google owns (`sync.import_attributes`): `updates` then rewrites exactly those, and
+the accounts Git lacks are imported only when `import.new_users` is `pr` (otherwise listed in
+the report); `summary_markdown` says what changed, per user, for the import's pull request.
+
 Group settings: when Git declares any (workspace.yaml's `group_settings:`, a group's
 `settings:`), an imported group's `settings:` holds Google's value of each key Git declares
 anywhere, where it differs from workspace.yaml's default; keys Git declares nowhere are not
@@ -38,9 +42,22 @@ class ImportOptions:
     target: str = "imported.yaml"
 
 
+@dataclass(frozen=True)
+class AttributeChange:
+    """One attribute of a Git user rewritten from Google's value."""
+
+    name: str
+    old: Any
+    new: Any
+
+
 @dataclass
 class ImportReport:
     new_users: list[str] = field(default_factory=list)
+    # Each updated user's rewritten attributes (email -> changes, in the file's order).
+    changes: dict[str, list[AttributeChange]] = field(default_factory=dict)
+    # Accounts Git lacks, left out because `import.new_users` is `report`.
+    not_imported: list[str] = field(default_factory=list)
     updated_users: list[str] = field(default_factory=list)
     new_groups: list[str] = field(default_factory=list)
     updated_groups: list[str] = field(default_factory=list)
@@ -105,7 +122,16 @@ class _Importer:
         self.options = options
         self.ws = tree.workspace
         self.domains = {d.lower() for d in self.ws.directory.domains}
-        self.synced = set(self.ws.sync.attributes)
+        imported = set(self.ws.sync.import_attributes)
+        # The attributes Git holds: those it writes to Google, and those Google owns.
+        self.synced = set(self.ws.sync.attributes) | imported
+        # The attributes an update rewrites: with attributes Google owns, `--mode updates`
+        # (the scheduled import) rewrites those only.
+        self.updated = imported if imported and options.mode == "updates" else self.synced
+        # `--mode updates` imports the accounts Git lacks too when `import.new_users: pr`.
+        self.adds = options.mode in ("new", "all") or (
+            options.mode == "updates" and self.ws.import_.new_users == "pr"
+        )
         self.report = ImportReport()
         self.edits: dict[Path, FileEdit] = {}
         self.target = tree.root / options.target
@@ -140,15 +166,17 @@ class _Importer:
     def run(self) -> tuple[dict[Path, FileEdit], ImportReport]:
         accounts = self._accounts()
         incoming = {u.email for u in accounts if self._git_email(u) is None}
-        if self.options.mode in ("new", "all"):
+        if self.adds:
             # Known to Git after this import: references to them are valid.
             self.known = set(self.git_users) | incoming
         else:
             self.known = set(self.git_users)
         for user in accounts:
             git_email = self._git_email(user)
-            if git_email is None and self.options.mode in ("new", "all"):
+            if git_email is None and self.adds:
                 self._add_user(user)
+            elif git_email is None and self.options.mode == "updates":
+                self.report.not_imported.append(user.email)
             elif git_email is not None and self.options.mode in ("updates", "all"):
                 self._update_user(git_email, user)
         if self.options.groups:
@@ -262,7 +290,7 @@ class _Importer:
         wanted = self._values(user)
         changed = False
         for name in USER_ATTRIBUTES:
-            if name not in self.synced:
+            if name not in self.updated:
                 continue
             have = getattr(entry, name)
             want = wanted.get(name)
@@ -272,19 +300,24 @@ class _Importer:
                 continue  # "/" and no org unit are the same place; paths ignore case
             if (have or None) != (want or None):
                 edit.set_field(node, name, want)
+                self._changed(git_email, name, have, want)
                 changed = True
         want_aliases = (
             self._aliases(git_email, user, git_email, entry.previous_emails)
-            if "aliases" in self.synced
+            if "aliases" in self.updated
             else None
         )
         if want_aliases is not None:
             have_aliases = sorted(entry.aliases) if entry.aliases is not None else None
             if have_aliases != want_aliases and (have_aliases is not None or want_aliases):
                 edit.set_field(node, "aliases", want_aliases)
+                self._changed(git_email, "aliases", have_aliases, want_aliases)
                 changed = True
         if changed:
             self.report.updated_users.append(git_email)
+
+    def _changed(self, email: str, name: str, old: Any, new: Any) -> None:
+        self.report.changes.setdefault(email, []).append(AttributeChange(name, old, new))
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -384,7 +417,7 @@ class _Importer:
         in_domains = email.rpartition("@")[2] in self.domains
         if member_type == "GROUP":
             if email in self.known_groups or (
-                self.options.mode != "updates" and in_domains and self._nameable(email, seen)
+                self.adds and in_domains and self._nameable(email, seen)
             ):
                 return email
             return None
@@ -536,3 +569,59 @@ class _Importer:
 
 def _member_refs(entry: GroupEntry) -> list[str]:
     return [*entry.owners, *entry.managers, *entry.members]
+
+
+# -- the summary of a scheduled import (the pull request's body) -------------------------------
+
+
+def summary_markdown(report: ImportReport, imported: Iterable[str], new_users: str) -> str:
+    """What an import changed, as Markdown: per user, each attribute Google changed (old ->
+    new); the accounts imported as new entries, or (`import.new_users: report`) those left
+    out. Says "No changes" when the YAML is as Google has it."""
+    owned = ", ".join(imported) or "none (sync.import_attributes is empty)"
+    lines = ["## Import from Google", "", f"Attributes Google owns: {owned}.", ""]
+    if not report.changes and not report.new_users:
+        lines += ["No changes: Git holds Google's values.", ""]
+    if report.changes:
+        lines += [f"### Changed in Google ({_count(report.changes, 'user')})", ""]
+        for email in sorted(report.changes):
+            lines.append(f"- **{_cell(email)}**")
+            for change in report.changes[email]:
+                old, new = _value(change.old), _value(change.new)
+                lines.append(f"  - {change.name}: {old} \u2192 {new}")
+        lines.append("")
+    if report.new_users:
+        lines += [f"### New in Google, imported ({_count(report.new_users, 'account')})", ""]
+        lines += [f"- {_cell(email)}" for email in sorted(report.new_users)]
+        lines.append("")
+    if report.not_imported and new_users == "report":
+        lines += [
+            f"### In Google, not in Git ({_count(report.not_imported, 'account')})",
+            "",
+            "Not imported: set `import.new_users: pr` in workspace.yaml to bring them in.",
+            "",
+        ]
+        lines += [f"- {_cell(email)}" for email in sorted(report.not_imported)]
+        lines.append("")
+    if report.notes:
+        lines += ["### Notes", ""]
+        lines += [f"- {_cell(note)}" for note in report.notes]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _count(items: Any, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _cell(text: str) -> str:
+    """Text as Markdown shows it literally (no markup, links or HTML from Google's values)."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<>|#!~" else c for c in text)
+
+
+def _value(value: Any) -> str:
+    if value in (None, "", []):
+        return "*none*"
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    return f"`{str(value).replace('`', chr(39))}`"

@@ -606,7 +606,7 @@ def _place(model: type[BaseModel], err: Any) -> _Place:
         parent, tag, choices = current, current_tag, current_choices
         if current is None or isinstance(part, int):
             continue
-        info = current.model_fields.get(part)
+        info = _field_named(current, part)
         union = _union_choices(info)
         if union and rest and rest[0] in union:
             current_tag, current_choices = rest.pop(0), union
@@ -637,7 +637,7 @@ def _models_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[type[
     for part in loc:
         if isinstance(part, int):
             continue
-        infos = [m.model_fields[part] for m in current if part in m.model_fields]
+        infos = [f for m in current if (f := _field_named(m, part)) is not None]
         if not infos:
             return []
         first = _first_model(infos[0].annotation)
@@ -689,9 +689,9 @@ def _unknown_field_message(place: _Place) -> str:
     own = getattr(place.parent, "unknown_field", None)
     if own is not None:
         return own(key)  # a model that names its nearest key itself (group settings)
-    known = list(place.parent.model_fields) if place.parent else []
+    known = _keys(place.parent) if place.parent else []
     if place.tag is not None:
-        owners = [t for t, m in place.choices.items() if t != place.tag and key in m.model_fields]
+        owners = [t for t, m in place.choices.items() if t != place.tag and key in _keys(m)]
         if owners:
             kinds = " or ".join(f"kind: {o}" for o in owners)
             return (
@@ -699,6 +699,19 @@ def _unknown_field_message(place: _Place) -> str:
                 f"are {', '.join(known)}"
             )
     return _unknown_key_message(key, known, noun="field")
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    """The keys YAML writes a model's fields by (a field's alias, as `import`, else its name)."""
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _field_named(model: type[BaseModel], key: str | int) -> Any:
+    """The field YAML writes as `key` (its alias, else its name), or None."""
+    for name, f in model.model_fields.items():
+        if (f.alias or name) == key:
+            return f
+    return None
 
 
 def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:

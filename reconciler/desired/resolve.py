@@ -20,7 +20,9 @@ _ROLE_FIELDS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "member
 def resolve(index: Index) -> State:
     """The State Git asks for, from the index of a tree that passed every check."""
     tree, bound = index.tree, index.bound
-    synced = set(tree.workspace.sync.attributes)
+    # Attributes Google owns are kept too: written when the plan creates the account, and
+    # compared for the plan's notes, never updated (plan/user_changes.py).
+    synced = set(tree.workspace.sync.attributes) | set(tree.workspace.sync.import_attributes)
     license_of = license_rules(index)
     state = State()
     for located in tree.users:

@@ -564,7 +564,7 @@ def _field_order(models: list[type[BaseModel]]) -> list[str]:
     admin_subject, ..., then the fields they share."""
     order: list[str] = []
     for model in models:
-        names = list(model.model_fields)
+        names = [f.alias or n for n, f in model.model_fields.items()]
         for i, name in enumerate(names):
             if name not in order:
                 after = [order.index(n) for n in names[i + 1 :] if n in order]

@@ -35,7 +35,13 @@ from reconciler.plan.renames import (
     too_many_aliases,
 )
 from reconciler.plan.safety import ORPHANED
-from reconciler.plan.user_changes import create_user, suspension, user_change, user_fields
+from reconciler.plan.user_changes import (
+    create_user,
+    imported_notes,
+    suspension,
+    user_change,
+    user_fields,
+)
 from reconciler.plan.user_restores import restore, unrestorable
 from reconciler.state import MAX_ALIASES, User
 
@@ -150,7 +156,9 @@ def _with_account(match: Match, account: User, context: DiffContext) -> None:
         plan.changes.append(user_change("adopt", user, reason="takeover of an existing account"))
     renamed_from = account.email if match.how != "primary" else None
     moved = offboarded_org_unit(user, context.workspace)
-    fields = user_fields(moved, account, renamed_from=renamed_from)
+    imported = context.workspace.sync.import_attributes
+    fields = user_fields(moved, account, renamed_from=renamed_from, imported=imported)
+    plan.notes.extend(imported_notes(user, account, imported))
     if fields:
         reason = "offboarding: org_unit" if moved is not user and "org_unit" in fields else None
         plan.changes.append(user_change("update", user, fields=fields, reason=reason))

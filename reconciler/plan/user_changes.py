@@ -3,6 +3,8 @@ managed fields, suspend or unsuspend."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from reconciler.plan.change import FieldChange
 from reconciler.plan.compare import same
 from reconciler.plan.kinds import UserChange
@@ -29,14 +31,20 @@ def create_user(user: User) -> UserChange:
     return user_change("create", user, fields=fields)
 
 
-def user_fields(user: User, account: User, renamed_from: str | None) -> dict[str, FieldChange]:
+def user_fields(
+    user: User,
+    account: User,
+    renamed_from: str | None,
+    imported: Collection[str] = (),
+) -> dict[str, FieldChange]:
     """The fields Git manages that the account has otherwise (after a rename from
-    `renamed_from`, if planned)."""
+    `renamed_from`, if planned). The `imported` attributes (`sync.import_attributes`) are
+    Google's: never updated (see `imported_notes`)."""
     fields: dict[str, FieldChange] = {}
     for name in USER_ATTRIBUTES:
         want, have = getattr(user, name), getattr(account, name)
-        if want is None:
-            continue  # not managed
+        if want is None or name in imported:
+            continue  # not managed, or Google's
         if name == "org_unit":
             # Google's org unit paths ignore case: a unit spelt otherwise is the same unit,
             # and the plan renames the unit itself (see diff_org_units.py).
@@ -45,11 +53,45 @@ def user_fields(user: User, account: User, renamed_from: str | None) -> dict[str
                 continue
         if not same(want, have):
             fields[name] = FieldChange(have, want)
-    if user.aliases is not None:
+    if user.aliases is not None and "aliases" not in imported:
         aliases = _alias_change(user, account, renamed_from)
         if aliases is not None:
             fields["aliases"] = aliases
     return fields
+
+
+def imported_notes(user: User, account: User, imported: Collection[str]) -> list[str]:
+    """A note for each attribute Google owns whose value in Git differs from Google's: no
+    change (Google's value stands, and the import brings it to Git), but the reviewer of a
+    pull request sees Google's current value."""
+    notes = []
+    for name in (*USER_ATTRIBUTES, "aliases"):
+        if name not in imported:
+            continue
+        want, have = getattr(user, name), getattr(account, name)
+        if want is None:
+            continue  # Git says nothing of it
+        if name == "org_unit":
+            want, have = want or "/", have or "/"
+            if want.lower() == have.lower():
+                continue
+        if name == "aliases":
+            want, have = tuple(sorted(want)), tuple(sorted(have or ()))
+        if same(want, have):
+            continue
+        notes.append(
+            f"{name} of {user.email}: Google has {_shown(have)}, Git {_shown(want)} (Google "
+            f"owns {name}: the import brings Google's value)"
+        )
+    return notes
+
+
+def _shown(value: object) -> str:
+    if value in (None, "", ()):
+        return "none"
+    if isinstance(value, tuple):
+        return ", ".join(f'"{v}"' for v in value)
+    return f'"{value}"'
 
 
 def _alias_change(user: User, account: User, renamed_from: str | None) -> FieldChange | None:

@@ -198,16 +198,21 @@ def test_group_updates_never_take_an_account_away(tmp_path, capsys):
     assert "sofia.rossi@example.com: no longer bound through a group Google changed" in run.err
     doc = YAML(typ="safe").load((root / "imported.yaml").read_text(encoding="utf-8"))
     assert {"user": "sofia.rossi@example.com"} in doc["bindings"]
-    # Google's membership and attribute drift is gone: Git now says what it has (but for the
-    # settings of platform@, which the plan creates, and audit@, whose dated members are
-    # not imported: its interim auditor's access has ended).
+    # Google's membership drift is gone: Git now says what it has (but for the settings of
+    # platform@, which the plan creates, and audit@, whose dated members are not imported:
+    # its interim auditor's access has ended). The example's users keep the attributes Git
+    # owns: `--mode updates` rewrites only those Google owns (sync.import_attributes).
     entra_before = split_entra(before)[1]
     google_after, entra_after = split_entra(after)
     drift = [a for a in google_after if a[0] in ("update", "remove_member", "update_member")]
-    assert drift == [
-        ("remove_member", "audit@example.com/interim.auditor@partner-firm.com"),
-        ("update", "platform@example.com"),
-    ]
+    users = ["emma.johnson", "hannah.lee", "maria.silva", "priya.natarajan"]
+    assert drift == sorted(
+        [
+            ("remove_member", "audit@example.com/interim.auditor@partner-firm.com"),
+            ("update", "platform@example.com"),
+            *[("update", f"{name}@example.com") for name in users],
+        ]
+    )
     assert "group audit@example.com: has dated members (until:)" in run.err
     # The groups keep `entra: true`: the export to Entra ID is planned as before (import reads
     # Google, not Entra), but for the members Git's groups now lack as Google's do: Kenji
