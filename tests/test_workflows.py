@@ -1,4 +1,4 @@
-"""The GitHub workflows a directory repository calls: plan, apply and drift are reusable
+"""The GitHub workflows a directory repository calls: plan, apply, drift and import are reusable
 (`on: workflow_call`), the example caller passes what they take and grants what they need,
 `paths:` filters name files that exist, and the tool is installed only from a pinned source
 of this project (a release tag or commit), never by a bare package name."""
@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-REUSABLE = ("plan.yml", "apply.yml", "drift.yml")
+REUSABLE = ("plan.yml", "apply.yml", "drift.yml", "import.yml")
 CALLER = ROOT / "examples" / "github" / "reconciler.yml"
 DISTRIBUTION = "gitops-workspace-reconciler"
 LEVEL = {"none": 0, "read": 1, "write": 2}
@@ -64,7 +64,7 @@ def test_the_example_caller_calls_each_workflow_with_what_it_takes():
     assert caller_jobs()["apply"]["with"]["environment"] == "google-workspace"
 
 
-@pytest.mark.parametrize("name", ["plan", "apply", "expire", "drift"])
+@pytest.mark.parametrize("name", ["plan", "apply", "expire", "drift", "import"])
 def test_the_example_caller_grants_every_permission_the_workflow_asks(name):
     """A called workflow gets at most what its caller job grants."""
     job = caller_jobs()[name]
@@ -104,7 +104,7 @@ def install_steps() -> list[str]:
 
 def test_every_job_installs_the_tool_the_same_way():
     scripts = install_steps()
-    assert len(scripts) == 4  # plan, apply's plan and apply jobs, drift
+    assert len(scripts) == 5  # plan, apply's plan and apply jobs, drift, import
     assert len(set(scripts)) == 1
     assert f'pip install "{DISTRIBUTION} @ $TOOL_SOURCE"' in scripts[0]
 
@@ -283,7 +283,9 @@ def test_apply_plans_in_full_unless_it_applies_what_expired(tmp_path, expired_on
         assert args[2:4] == ["--changed-since", "HEAD"]
     expire = caller_jobs()["expire"]
     assert called_file(expire) == "apply.yml" and expire["with"]["expired-only"] is True
-    assert expire["if"] == "github.event_name == 'schedule'"
+    assert (
+        expire["if"] == "github.event_name == 'schedule' && github.event.schedule == '17 6 * * *'"
+    )
     # Not apply's group: GitHub cancels a pending run when another is queued in its group,
     # and a push's apply waiting there would be lost.
     assert expire["concurrency"]["group"] != caller_jobs()["apply"]["concurrency"]["group"]
@@ -300,3 +302,148 @@ def test_the_plan_checks_codeowners_only_when_given_the_file():
     assert inputs["codeowners-file"]["default"] == ""
     names = [s.get("name") for s in steps]
     assert names.index("Check CODEOWNERS") < names.index("Plan")
+
+
+# -- the import from Google: one pull request, opened, updated or closed -----------------------
+
+
+def _import_steps() -> dict[str, dict[str, Any]]:
+    steps = load(WORKFLOWS / "import.yml")["jobs"]["import"]["steps"]
+    return {s["name"]: s for s in steps if "name" in s}
+
+
+def test_the_import_runs_updates_with_a_summary_outside_the_checkout(tmp_path):
+    bin_dir, called = _stand_in(tmp_path)
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    (temp / "import-summary.md").write_text("## Import from Google\n")
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "STATE_DIR": "directory",
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+    }
+    step = _import_steps()["Import"]
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, check=True, timeout=60)
+    args = called.read_text().split("\n")
+    assert args[:6] == [
+        "import",
+        "directory",
+        "--mode",
+        "updates",
+        "--summary",
+        f"{temp}/import-summary.md",
+    ]
+    assert (tmp_path / "summary").read_text() == "## Import from Google\n"
+    job = load(WORKFLOWS / "import.yml")["jobs"]["import"]
+    assert job["permissions"] == {
+        "contents": "write",
+        "id-token": "write",
+        "pull-requests": "write",
+    }
+    inputs = load(WORKFLOWS / "import.yml")["on"]["workflow_call"]["inputs"]
+    assert inputs["branch"]["default"] == "reconciler/import"
+    caller = caller_jobs()["import"]
+    assert called_file(caller) == "import.yml"
+    assert caller["concurrency"] == {"group": "reconciler-import", "cancel-in-progress": False}
+    assert "41 * * * *" in caller["if"]  # hourly, its own cron
+    crons = [c["cron"] for c in load(CALLER)["on"]["schedule"]]
+    assert "41 * * * *" in crons
+    for name in ("expire", "drift"):  # the daily jobs do not run every hour
+        assert "github.event.schedule == '17 6 * * *'" in caller_jobs()[name]["if"]
+
+
+FAKE_GH = """#!/bin/sh
+printf '%s\\n' "gh $*" >> "$GH_LOG"
+case "$1 $2" in
+  "pr list") [ -n "$OPEN_PR" ] && echo "$OPEN_PR" ;;
+esac
+exit 0
+"""
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize(
+    ("changed", "open_pr", "expected"),
+    [
+        (True, "", "create"),
+        (True, "7", "edit"),
+        (False, "7", "close"),
+        (False, "", None),
+    ],
+)
+def test_the_import_opens_updates_or_closes_one_pull_request(tmp_path, changed, open_pr, expected):
+    """The step's script with a fake `gh` on PATH, in a clone of a repository whose origin is
+    a bare repository: what it pushes to the one branch, and which `gh` call it makes."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    repo = tmp_path / "repo"
+    git(tmp_path, "clone", "-q", str(origin), str(repo))
+    (repo / "directory").mkdir()
+    (repo / "directory" / "users.yaml").write_text("users: []  # a comment\n")
+    (repo / "notes.txt").write_text("not the directory\n")
+    git(repo, "switch", "-q", "-c", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    git(repo, "push", "-q", "origin", "main")
+    if open_pr:  # an earlier run's branch, which this run force-updates
+        git(repo, "push", "-q", "origin", "main:refs/heads/reconciler/import")
+    if changed:
+        (repo / "directory" / "users.yaml").write_text("users: [] # Google's\n")
+    (repo / "notes.txt").write_text("changed outside the directory: never committed\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    (temp / "import-summary.md").write_text("## Import from Google\n\n- **jo@example.com**\n")
+    log, output = tmp_path / "gh.log", tmp_path / "output"
+    step = _import_steps()["Open, update or close the import pull request"]
+    assert step["env"]["BRANCH"] == "${{ inputs.branch }}"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "STATE_DIR": "directory",
+        "BASE": "main",
+        "BRANCH": "reconciler/import",
+        "TITLE": "Import from Google Workspace",
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(output),
+        "GH_LOG": str(log),
+        "OPEN_PR": open_pr,
+    }
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, check=True, timeout=60)
+    calls = log.read_text().splitlines()
+    assert calls[0] == (
+        "gh pr list --head reconciler/import --base main --state open --json number "
+        "--jq .[0].number"
+    )
+    body = f"{temp}/body.md"
+    after = calls[1:]
+    if expected == "create":
+        assert after == [
+            "gh pr create --base main --head reconciler/import --title Import from Google "
+            f"Workspace --body-file {body}"
+        ]
+    elif expected == "edit":
+        assert after == [f"gh pr edit 7 --title Import from Google Workspace --body-file {body}"]
+    elif expected == "close":
+        assert after == [
+            "gh pr close 7 --delete-branch --comment Git holds Google's values again: nothing "
+            "to import."
+        ]
+    else:
+        assert after == []
+    assert (temp / "body.md").read_text() == (temp / "import-summary.md").read_text()
+    pushed = git(origin, "branch", "--list", "reconciler/import")
+    if changed:
+        assert output.read_text() == "changed=true\n"
+        files = git(origin, "show", "--name-only", "--format=", "reconciler/import")
+        assert files.splitlines() == ["directory/users.yaml"]  # only the directory
+        shown = git(origin, "show", "reconciler/import:directory/users.yaml")
+        assert shown == "users: [] # Google's"
+        assert git(origin, "rev-parse", "reconciler/import~1") == git(origin, "rev-parse", "main")
+    else:
+        assert not output.exists()
+        assert bool(pushed) is bool(open_pr)  # untouched here; `gh pr close` deletes it
