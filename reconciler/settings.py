@@ -20,7 +20,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from reconciler.entra_settings import Entra
 from reconciler.fields import STRICT, Email, GroupRef
@@ -161,19 +160,16 @@ class Sync(BaseModel):
             raise ValidationError.from_exception_data(
                 "Sync",
                 [
-                    InitErrorDetails(
-                        type=PydanticCustomError(
-                            "value_error",
-                            "{error}",
-                            {
-                                "error": f"'{self.import_attributes[i]}' is in "
-                                "sync.attributes too: an attribute Google owns is never "
-                                "written to Google; name it in one of the two"
-                            },
-                        ),
-                        loc=("import_attributes", i),
-                        input=self.import_attributes[i],
-                    )
+                    {
+                        "type": "value_error",
+                        "loc": ("import_attributes", i),
+                        "input": self.import_attributes[i],
+                        "ctx": {
+                            "error": f"'{self.import_attributes[i]}' is in sync.attributes "
+                            "too: an attribute Google owns is never written to Google; name "
+                            "it in one of the two"
+                        },
+                    }
                     for i in both
                 ],
             )
