@@ -113,6 +113,10 @@ class User:
     # Why Git no longer binds it when a dated binding ended (desired/expiry.py), for the
     # plan's reason; None otherwise.
     unbound_by: str | None = field(default=None, compare=False)
+    # Git's values of the attributes Google owns (sync.import_attributes): never in the
+    # fields above (to every differ, restore and policy they are not managed), written only
+    # when the plan creates the account, and compared for the plan's notes.
+    google_owned: dict[str, Any] | None = field(default=None, compare=False)
     # Actual side: what Google holds.
     id: str | None = None
     owner: str | None = None  # the ownership marker's value, if any
@@ -237,3 +241,23 @@ class State:
     def bound_users(self) -> set[str]:
         """Emails of users that Git binds to a Google account."""
         return {email for email, user in self.users.items() if user.bound}
+
+
+def created_fields(user: User) -> dict[str, Any]:
+    """What a create writes: the attributes Git manages, and Git's values of those Google
+    owns (the account has none yet), except the org unit and aliases: where an account's
+    unit is (its policies follow it) and which addresses reach it are Google's to decide
+    when Google owns them, so the account starts as Google makes it."""
+    owned = {
+        name: value
+        for name, value in (user.google_owned or {}).items()
+        if name not in ("org_unit", "aliases")
+    }
+    values = {}
+    for name in (*USER_ATTRIBUTES, "aliases"):
+        value = getattr(user, name)
+        if value is None:
+            value = owned.get(name)
+        if value not in (None, "", ()):
+            values[name] = value
+    return values

@@ -368,6 +368,7 @@ exit 0
     [
         (True, "", "create"),
         (True, "7", "edit"),
+        ("same", "7", "edit"),  # the branch holds these values already: not pushed again
         (False, "7", "close"),
         (False, "", None),
     ],
@@ -390,6 +391,14 @@ def test_the_import_opens_updates_or_closes_one_pull_request(tmp_path, changed, 
         git(repo, "push", "-q", "origin", "main:refs/heads/reconciler/import")
     if changed:
         (repo / "directory" / "users.yaml").write_text("users: [] # Google's\n")
+    if changed == "same":  # an earlier run pushed these very values
+        git(repo, "switch", "-q", "-c", "earlier")
+        git(repo, "commit", "-qam", "earlier import")
+        git(repo, "push", "-q", "--force", "origin", "earlier:refs/heads/reconciler/import")
+        git(repo, "switch", "-q", "main")
+        git(repo, "checkout", "-q", "earlier", "--", "directory")
+        git(repo, "reset", "-q")
+    before = git(origin, "rev-parse", "reconciler/import") if open_pr else None
     (repo / "notes.txt").write_text("changed outside the directory: never committed\n")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -417,7 +426,7 @@ def test_the_import_opens_updates_or_closes_one_pull_request(tmp_path, changed, 
     calls = log.read_text().splitlines()
     assert calls[0] == (
         "gh pr list --head reconciler/import --base main --state open --json number "
-        "--jq .[0].number"
+        "--jq .[0].number // empty"
     )
     body = f"{temp}/body.md"
     after = calls[1:]
@@ -443,7 +452,12 @@ def test_the_import_opens_updates_or_closes_one_pull_request(tmp_path, changed, 
         assert files.splitlines() == ["directory/users.yaml"]  # only the directory
         shown = git(origin, "show", "reconciler/import:directory/users.yaml")
         assert shown == "users: [] # Google's"
-        assert git(origin, "rev-parse", "reconciler/import~1") == git(origin, "rev-parse", "main")
+        if changed == "same":
+            assert git(origin, "rev-parse", "reconciler/import") == before  # not pushed
+        else:
+            assert git(origin, "rev-parse", "reconciler/import~1") == git(
+                origin, "rev-parse", "main"
+            )
     else:
         assert not output.exists()
         assert bool(pushed) is bool(open_pr)  # untouched here; `gh pr close` deletes it

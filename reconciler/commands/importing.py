@@ -16,6 +16,7 @@ imported (Git does not manage them).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -615,8 +616,19 @@ def _count(items: Any, noun: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text as Markdown shows it literally (no markup, links or HTML from Google's values)."""
-    return "".join(f"\\{c}" if c in "\\`*_[]<>|#!~" else c for c in text)
+    """Text as Markdown shows it literally, on one line: no markup, links, HTML or @mention
+    from Google's values (anyone who can edit a profile writes them), control characters
+    shown escaped, at most MAX_SHOWN characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(text) > MAX_SHOWN:
+        text = text[:MAX_SHOWN] + "…"
+    text = "".join(f"\\{c}" if c in "\\`*_[]<>|#!~" else c for c in text)
+    return _MENTION.sub("\\1@\u200b", text)
+
+
+# How much of one value the summary shows, and an @ that would mention someone on GitHub.
+MAX_SHOWN = 200
+_MENTION = re.compile(r"(^|[^\w.+-])@")
 
 
 def _value(value: Any) -> str:
@@ -624,4 +636,4 @@ def _value(value: Any) -> str:
         return "*none*"
     if isinstance(value, list):
         return ", ".join(_value(v) for v in value)
-    return f"`{str(value).replace('`', chr(39))}`"
+    return f'"{_cell(str(value))}"'

@@ -20,14 +20,15 @@ _ROLE_FIELDS = (("OWNER", "owners"), ("MANAGER", "managers"), ("MEMBER", "member
 def resolve(index: Index) -> State:
     """The State Git asks for, from the index of a tree that passed every check."""
     tree, bound = index.tree, index.bound
-    # Attributes Google owns are kept too: written when the plan creates the account, and
-    # compared for the plan's notes, never updated (plan/user_changes.py).
-    synced = set(tree.workspace.sync.attributes) | set(tree.workspace.sync.import_attributes)
+    # Attributes Google owns are not managed: Git's values go aside (User.google_owned),
+    # written when the plan creates the account and compared for its notes, nothing more.
+    synced = set(tree.workspace.sync.attributes)
+    owned = tuple(tree.workspace.sync.import_attributes)
     license_of = license_rules(index)
     state = State()
     for located in tree.users:
         state.users[located.entry.email] = _user(
-            located, located.entry.email in bound, synced, tree.root, license_of
+            located, located.entry.email in bound, synced, tree.root, license_of, owned
         )
     _unbound_by_expiry(index, state)
     _resolve_groups(index, state)
@@ -42,8 +43,14 @@ def _user(
     synced: set[str],
     root: Path,
     license_of: LicenseOf | None,
+    owned: tuple[str, ...] = (),
 ) -> User:
     e = located.entry
+    google_owned = {
+        name: tuple(sorted(set(value))) if name == "aliases" else value
+        for name in owned
+        if (value := getattr(e, name)) is not None
+    }
 
     def managed(name: str, value):
         return value if name in synced else None
@@ -68,6 +75,7 @@ def _user(
         sign_out_after=e.sign_out_after,
         password_change_after=e.require_password_change_after,
         license=license_of(e) if license_of is not None else None,
+        google_owned=google_owned or None,
     )
 
 

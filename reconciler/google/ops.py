@@ -43,7 +43,7 @@ from reconciler.google.marker import (
 )
 from reconciler.google.retry import NOT_READY_MESSAGES
 from reconciler.problems import ReconcilerError
-from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User
+from reconciler.state import USER_ATTRIBUTES, Group, OrgUnit, User, created_fields
 
 ALREADY_GONE = {404: "already gone"}
 
@@ -102,10 +102,10 @@ def _found(client: GoogleClient, request: Any, label: str) -> bool | None:
 def create_user(client: GoogleClient, user: User, ownership_id: str, password: str) -> Call:
     """Insert a user, marked as ours, who must change `password` at first login."""
     attrs = {
-        name: getattr(user, name)
-        for name in USER_ATTRIBUTES
-        # The name goes in separately: Google requires both parts on insert.
-        if name not in ("given_name", "family_name") and getattr(user, name)
+        name: value
+        for name, value in created_fields(user).items()
+        # The name goes in separately: Google requires both parts on insert; aliases after.
+        if name not in ("given_name", "family_name", "aliases") and name in USER_ATTRIBUTES
     }
     body = user_body(attrs)
     body.update(

@@ -156,9 +156,8 @@ def _with_account(match: Match, account: User, context: DiffContext) -> None:
         plan.changes.append(user_change("adopt", user, reason="takeover of an existing account"))
     renamed_from = account.email if match.how != "primary" else None
     moved = offboarded_org_unit(user, context.workspace)
-    imported = context.workspace.sync.import_attributes
-    fields = user_fields(moved, account, renamed_from=renamed_from, imported=imported)
-    plan.notes.extend(imported_notes(user, account, imported))
+    fields = user_fields(moved, account, renamed_from=renamed_from)
+    plan.notes.extend(imported_notes(user, account))
     if fields:
         reason = "offboarding: org_unit" if moved is not user and "org_unit" in fields else None
         plan.changes.append(user_change("update", user, fields=fields, reason=reason))

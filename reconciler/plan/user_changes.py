@@ -3,13 +3,11 @@ managed fields, suspend or unsuspend."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from reconciler.plan.change import FieldChange
 from reconciler.plan.compare import same
 from reconciler.plan.kinds import UserChange
 from reconciler.plan.plan import Plan
-from reconciler.state import USER_ATTRIBUTES, User
+from reconciler.state import USER_ATTRIBUTES, User, created_fields
 
 # The reason of a suspension because Git no longer binds the account (a contract of sorts:
 # `reconciler report` counts such suspensions as orphaned by it).
@@ -22,29 +20,21 @@ def user_change(action, user: User, key: str | None = None, **extra) -> UserChan
 
 
 def create_user(user: User) -> UserChange:
-    """The create of a user no account is found for, with every field Git sets."""
-    fields = {
-        name: FieldChange(None, getattr(user, name))
-        for name in (*USER_ATTRIBUTES, "aliases")
-        if getattr(user, name) not in (None, "", ())
-    }
+    """The create of a user no account is found for, with every field Git sets: those Git
+    manages, and those Google owns but for the org unit (created_fields)."""
+    fields = {name: FieldChange(None, value) for name, value in created_fields(user).items()}
     return user_change("create", user, fields=fields)
 
 
-def user_fields(
-    user: User,
-    account: User,
-    renamed_from: str | None,
-    imported: Collection[str] = (),
-) -> dict[str, FieldChange]:
+def user_fields(user: User, account: User, renamed_from: str | None) -> dict[str, FieldChange]:
     """The fields Git manages that the account has otherwise (after a rename from
-    `renamed_from`, if planned). The `imported` attributes (`sync.import_attributes`) are
-    Google's: never updated (see `imported_notes`)."""
+    `renamed_from`, if planned). Attributes Google owns are not among them (resolve.py
+    leaves them None; see `imported_notes`); an offboarding move is Git's policy, kept."""
     fields: dict[str, FieldChange] = {}
     for name in USER_ATTRIBUTES:
         want, have = getattr(user, name), getattr(account, name)
-        if want is None or name in imported:
-            continue  # not managed, or Google's
+        if want is None:
+            continue  # not managed
         if name == "org_unit":
             # Google's org unit paths ignore case: a unit spelt otherwise is the same unit,
             # and the plan renames the unit itself (see diff_org_units.py).
@@ -53,24 +43,20 @@ def user_fields(
                 continue
         if not same(want, have):
             fields[name] = FieldChange(have, want)
-    if user.aliases is not None and "aliases" not in imported:
+    if user.aliases is not None:
         aliases = _alias_change(user, account, renamed_from)
         if aliases is not None:
             fields["aliases"] = aliases
     return fields
 
 
-def imported_notes(user: User, account: User, imported: Collection[str]) -> list[str]:
+def imported_notes(user: User, account: User) -> list[str]:
     """A note for each attribute Google owns whose value in Git differs from Google's: no
     change (Google's value stands, and the import brings it to Git), but the reviewer of a
     pull request sees Google's current value."""
     notes = []
-    for name in (*USER_ATTRIBUTES, "aliases"):
-        if name not in imported:
-            continue
-        want, have = getattr(user, name), getattr(account, name)
-        if want is None:
-            continue  # Git says nothing of it
+    for name, want in (user.google_owned or {}).items():
+        have = getattr(account, name)
         if name == "org_unit":
             want, have = want or "/", have or "/"
             if want.lower() == have.lower():

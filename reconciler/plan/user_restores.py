@@ -51,8 +51,7 @@ def _plan_undelete(user: User, gone: User, context: DiffContext) -> None:
     if gone.owner is None:
         plan.changes.append(user_change("adopt", user, reason="takeover of a restored account"))
     restored = replace(gone, org_unit=target)
-    imported = context.workspace.sync.import_attributes
-    fields = user_fields(user, restored, renamed_from=None, imported=imported)
+    fields = user_fields(user, restored, renamed_from=None)
     if fields:
         plan.changes.append(user_change("update", user, fields=fields))
     # Google restores the account suspended if it was when deleted (or its data was

@@ -155,7 +155,7 @@ def test_a_change_in_google_comes_back_as_a_yaml_diff_and_a_summary(tmp_path, mo
 
         body = summary.read_text(encoding="utf-8")
         assert "Attributes Google owns: department." in body
-        assert "- **jo.lei@example.com**\n  - department: `Engineering` \u2192 `Platform`" in body
+        assert '- **jo.lei@example.com**\n  - department: "Engineering" \u2192 "Platform"' in body
         # Accounts Google has that Git lacks are listed, not imported (new_users: report).
         assert "Not imported: set `import.new_users: pr`" in body
         assert "### In Google, not in Git (1 account)" in body and "- info@example.com" in body
@@ -195,7 +195,7 @@ def test_updates_rewrite_only_the_attributes_google_owns(tmp_path, monkeypatch, 
         assert new == ["    title: Staff        # Git's idea\n"]
         assert not (root / "imported.yaml").exists()
         body = summary.read_text(encoding="utf-8")
-        assert "  - title: `Engineer` \u2192 `Staff`" in body
+        assert '  - title: "Engineer" \u2192 "Staff"' in body
         assert "given_name" not in body
         assert "### In Google, not in Git (1 account)" in body
         assert "- cy@example.com" in body
@@ -227,3 +227,137 @@ def test_new_users_pr_imports_the_accounts_git_lacks(tmp_path, monkeypatch, caps
         assert cli(capsys, "validate", root).code == 0
     finally:
         server.stop()
+
+
+# -- what Google owns is not managed anywhere else: restores, org units, offboarding ----------
+
+JO_IN_ENG = """\
+users:
+  - email: jo@example.com
+    given_name: Jo
+    family_name: Lei
+    org_unit: /Eng
+bindings:
+  - user: jo@example.com
+"""
+
+
+def _owned(root: Path, text: str) -> None:
+    path = root / "workspace.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def _changes(plan: dict) -> list[tuple[str, str, dict]]:
+    return [(c["action"], c["key"], c.get("fields") or {}) for c in plan["changes"]]
+
+
+def test_a_restore_leaves_an_org_unit_google_owns_where_google_had_it(tmp_path, capsys):
+    seed = tenant(
+        [account("admin@example.com", "Ad", "Min", admin=True)], org_units=["/Eng", "/Sales"]
+    )
+    gone = account("jo@example.com", "Jo", "Lei", owner="acme/identity", org_unit="/Sales")
+    gone["id"] = "123"
+    seed["deletedUsers"] = [gone]
+    root = state_dir(tmp_path / "d", seed, {"users/team.yaml": JO_IN_ENG})
+    _owned(root, "sync:\n  import_attributes: [org_unit]\n")
+    plan = plan_json(capsys, root)
+    undelete = [c for c in _changes(plan) if c[0] == "undelete"]
+    assert undelete and undelete[0][2].get("org_unit", {}).get("new", "/Sales") == "/Sales"
+    assert not [c for c in _changes(plan) if c[0] == "update" and "org_unit" in c[2]]
+
+
+def test_org_units_only_git_values_of_a_google_owned_attribute_name_are_not_made(tmp_path, capsys):
+    seed = tenant(
+        [
+            account("jo@example.com", "Jo", "Lei", owner="acme/identity", org_unit="/Eng"),
+            account("al@example.com", "Al", "Lo", owner="acme/identity", org_unit="/Eng"),
+        ]
+    )
+    team = JO_IN_ENG.replace("org_unit: /Eng", "org_unit: /eng").replace(
+        "bindings:",
+        "  - email: al@example.com\n    given_name: Al\n    family_name: Lo\n"
+        "    org_unit: /Gone/Old\nbindings:\n  - user: al@example.com",
+    )
+    root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
+    _owned(root, "sync:\n  import_attributes: [org_unit]\n")
+    plan = plan_json(capsys, root)
+    assert [c for c in _changes(plan) if c[1].startswith("/")] == []  # no unit made or renamed
+    assert any("org_unit of al@example.com" in n for n in plan["notes"])
+
+
+def test_offboarding_moves_an_account_even_when_google_owns_its_unit(tmp_path, capsys):
+    seed = tenant(
+        [account("jo@example.com", "Jo", "Lei", owner="acme/identity", org_unit="/Eng")],
+        org_units=["/Former"],
+    )
+    team = JO_IN_ENG.replace("    org_unit: /Eng\n", "    org_unit: /Eng\n    state: suspended\n")
+    root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
+    _owned(root, "sync:\n  import_attributes: [org_unit]\noffboarding:\n  org_unit: /Former\n")
+    plan = plan_json(capsys, root)
+    moves = [c for c in _changes(plan) if c[0] == "update" and "org_unit" in c[2]]
+    assert moves and moves[0][2]["org_unit"]["new"] == "/Former"
+
+
+def test_data_goes_to_the_manager_google_has_when_google_owns_the_manager(tmp_path, capsys):
+    seed = tenant(
+        [
+            account(
+                "jo@example.com",
+                "Jo",
+                "Lei",
+                owner="acme/identity",
+                manager="new@example.com",
+                suspended=True,
+            ),
+            account("new@example.com", "N", "M", owner="acme/identity"),
+            account("old@example.com", "O", "M", owner="acme/identity"),
+        ]
+    )
+    team = """\
+users:
+  - email: jo@example.com
+    given_name: Jo
+    family_name: Lei
+    manager: old@example.com
+    state: suspended
+  - email: new@example.com
+    given_name: N
+    family_name: M
+  - email: old@example.com
+    given_name: O
+    family_name: M
+bindings:
+  - user: jo@example.com
+  - user: new@example.com
+  - user: old@example.com
+"""
+    root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
+    _owned(root, "sync:\n  import_attributes: [manager]\noffboarding:\n  transfer_to: manager\n")
+    plan = plan_json(capsys, root)
+    transfers = [c for c in _changes(plan) if c[0] == "transfer_data"]
+    assert transfers and transfers[0][2]["to"]["new"] == "new@example.com"
+
+
+def test_google_values_in_the_pull_request_body_are_text_on_one_line(tmp_path, monkeypatch, capsys):
+    """Anyone who edits a profile writes these values: in the body they may not end a code
+    span, make a heading, an image, a link or an @mention."""
+    evil = "x`\n\n# PWNED <img src=x onerror=alert(1)> [click](https://evil.example) @octocat"
+    seed = tenant([account("jo@example.com", "Jo", "Lei", owner="acme/identity", title=evil)])
+    team = (
+        "users:\n  - email: jo@example.com\n    given_name: Jo\n    family_name: Lei\n"
+        "    title: Engineer   # keep me\nbindings:\n  - user: jo@example.com\n"
+    )
+    root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
+    _owned(root, "sync:\n  import_attributes: [title]\n")
+    server, _ = serve(monkeypatch, seed, tmp_path / "tenant-state.json")
+    try:
+        summary = tmp_path / "summary.md"
+        assert cli(capsys, "import", root, "--mode", "updates", "--summary", summary).code == 0
+    finally:
+        server.stop()
+    body = summary.read_text(encoding="utf-8")
+    line = next(li for li in body.splitlines() if li.startswith("  - title:"))
+    assert "PWNED" in line and "\n# PWNED" not in body  # one line, no heading
+    unescaped = body.replace("\\<", "").replace("\\]", "")
+    assert "<img" not in unescaped and "](https" not in unescaped and " @octocat" not in body
+    assert "\\<img" in line and "@\u200boctocat" in line
