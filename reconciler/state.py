@@ -104,6 +104,10 @@ class User:
     origin: Origin | None = None
     # The user's own `offboarding:` keys (those it sets), over workspace.yaml's.
     offboarding: dict[str, Any] | None = field(default=None, compare=False)
+    # Who gets the sign-in details when the account is created (workspace.yaml's
+    # `onboarding.notify`, the user's own over it): (way, recipient), the way `manager` or
+    # `recovery_email`, the recipient None when Git gives none; None: no message.
+    onboarding: tuple[str, str | None] | None = field(default=None, compare=False)
     sign_out_after: str | None = None
     password_change_after: str | None = None
     # The license Git decides for the account, of `licenses.product`: a SKU id, "none" (no

@@ -27,6 +27,7 @@ from reconciler.google import ops
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import Actual
 from reconciler.google.marker import FIELDS as MARKER_FIELDS
+from reconciler.onboarding import DEFAULT_TEMPLATE, load_template
 from reconciler.plan.change import Change
 from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe, render_text
@@ -289,6 +290,10 @@ class RunRecords:
             on_rename_begun=self.rename_begun,
             on_rename_done=self.rename_done,
             released=frozenset(a for e in self.pending.entries.values() for a in e),
+            onboarding=ws.onboarding,
+            onboarding_template=load_template(run.desired.tree.root, ws.onboarding.template)
+            if ws.onboarding is not None
+            else DEFAULT_TEMPLATE,
         )
 
     def started(self, changes: list[Change]) -> None:

@@ -83,6 +83,7 @@ def _table(model: type[BaseModel], done: set[type[BaseModel]]) -> list[str]:
         annotation = field.annotation
         meaning = field.description or _model_summary(annotation)
         meaning = meaning.replace("|", "\\|")
+        name = field.alias or name  # as YAML spells it (`from`, a Python keyword)
         lines.append(f"| `{name}` | {_type_name(annotation)} | {_default(field)} | {meaning} |")
         nested += _models_in(annotation)
     lines.append("")

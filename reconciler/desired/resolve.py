@@ -22,10 +22,12 @@ def resolve(index: Index) -> State:
     tree, bound = index.tree, index.bound
     synced = set(tree.workspace.sync.attributes)
     license_of = license_rules(index)
+    policy = tree.workspace.onboarding if tree.has_setting("onboarding") else None
+    notify = policy.notify if policy is not None else None
     state = State()
     for located in tree.users:
         state.users[located.entry.email] = _user(
-            located, located.entry.email in bound, synced, tree.root, license_of
+            located, located.entry.email in bound, synced, tree.root, license_of, notify
         )
     _unbound_by_expiry(index, state)
     _resolve_groups(index, state)
@@ -40,8 +42,11 @@ def _user(
     synced: set[str],
     root: Path,
     license_of: LicenseOf | None,
+    notify: str | None = None,
 ) -> User:
     e = located.entry
+    if notify is not None and e.onboarding is not None:
+        notify = e.onboarding.notify
 
     def managed(name: str, value):
         return value if name in synced else None
@@ -66,7 +71,19 @@ def _user(
         sign_out_after=e.sign_out_after,
         password_change_after=e.require_password_change_after,
         license=license_of(e) if license_of is not None else None,
+        onboarding=onboarding_of(e, notify),
     )
+
+
+def onboarding_of(entry: UserEntry, notify: str | None) -> tuple[str, str | None] | None:
+    """(way, recipient) of the sign-in details of `entry`'s new account, with workspace.yaml's
+    `notify` (the user's own over it); None: no message. Git's manager and recovery email
+    whether or not `sync.attributes` manages them; the recipient is None when missing."""
+    if notify == "manager":
+        return "manager", entry.manager
+    if notify == "recovery_email":
+        return "recovery_email", entry.recovery_email
+    return None
 
 
 def _unbound_by_expiry(index: Index, state: State) -> None:

@@ -235,6 +235,17 @@ class TransferRefused(ReconcilerError):
     """A transfer that would leave data behind is not requested: its change fails."""
 
 
+class NotifyRefused(ReconcilerError):
+    """A sign-in message that cannot be sent (no password from this run): its change fails."""
+
+
+def send_message(mailer: GoogleClient, raw: str, recipient: str, account: str) -> Call:
+    """Send the message `raw` (base64url RFC 2822) as the mailer's subject (Gmail API,
+    users.messages.send). The label names the account and the recipient, never the text."""
+    request = mailer.service.users().messages().send(userId="me", body={"raw": raw})
+    return Call(request, f"users.messages.send {account}'s sign-in details to {recipient}")
+
+
 def transfer_data(
     client: GoogleClient,
     email: str,
