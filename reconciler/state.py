@@ -129,6 +129,9 @@ class User:
     suspended_at: str | None = None
     signed_out_at: str | None = None
     password_change_at: str | None = None
+    # A sign-in message this tool has still to send (onboarding), by its way: manager or
+    # recovery_email (google/marker.py ONBOARDING_PENDING); None: none waits.
+    onboarding_pending: str | None = None
     # Read only for the accounts offboarding needs them of (None: not read).
     credentials: Credentials | None = None
     transfers: tuple[Transfer, ...] | None = None

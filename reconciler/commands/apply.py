@@ -37,6 +37,8 @@ from reconciler.session import google_session, plan_for
 
 # Changes that record a date on the ownership marker (google/marker.py).
 DATED = frozenset({"suspend", "sign_out", "require_password_change"})
+# What else writes marker fields older schemas lack: a sign-in message waiting (onboarding).
+MARKED = DATED | {"notify"}
 
 OK, ERROR = 0, 1
 
@@ -211,10 +213,10 @@ def _decide(
 def _needs_schema(run: Cleared) -> bool:
     """Whether the plan writes marker fields the schema lacks. The read just now saw which
     fields it holds: no second look. Suspensions and offboarding steps record their dates
-    on the marker, in fields older schemas lack."""
+    on the marker, in fields older schemas lack; so does a sign-in message waiting."""
     changes = run.plan.changes
     marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in changes)
-    dates = any(c.kind == "user" and c.action in DATED for c in changes)
+    dates = any(c.kind == "user" and c.action in MARKED for c in changes)
     return (marks and not run.actual.marker_schema) or (
         dates and not set(MARKER_FIELDS) <= run.actual.marker_fields
     )

@@ -89,6 +89,12 @@ class DirectoryRunner:
         # memory only, for this run (the `notify` changes after the creates).
         self.passwords: dict[str, str] = {}
         self._mailer: GoogleClient | None = None
+        # The accounts whose create carries the mark of a sign-in message to send, its way.
+        self.pending: dict[str, str] = {
+            c.key: c.fields["via"].new
+            for c in plan.changes
+            if isinstance(c, UserChange) and c.action == "notify" and "reset" not in c.fields
+        }
 
     # -- the passes around the renames -----------------------------------------------------------
 
@@ -323,7 +329,8 @@ class DirectoryRunner:
         c, ctx, key = self.ctx.client, self.ctx, change.key
         user = ctx.desired.users[key]
         password = new_password()
-        call = self._claiming(ops.create_user(c, user, ctx.ownership_id, password), key)
+        create = ops.create_user(c, user, ctx.ownership_id, password, self.pending.get(key))
+        call = self._claiming(create, key)
         aliases = list(user.aliases or ())
         ctx.on_password(key, password)  # recorded before the create goes out
         self.passwords[key] = password
@@ -393,10 +400,14 @@ class DirectoryRunner:
         return [ops.require_password_change(self.ctx.client, change.key, self._now())], []
 
     def _notify(self, change: UserChange) -> Calls:
-        """The new account's sign-in details, sent as `onboarding.from` to the recipient
-        the plan names, with the password this run's create set."""
-        key, policy = change.key, self.ctx.onboarding
-        password = self.passwords.get(key)
+        """The account's sign-in details, sent as `onboarding.from` to the recipient the plan
+        names: with the password this run's create set, or (`reset`: an account whose
+        message an earlier run did not send) a new one set first. Then its marker no longer
+        says a message waits."""
+        c, key, policy = self.ctx.client, change.key, self.ctx.onboarding
+        fresh = key in self.created
+        reset = "reset" in change.fields
+        password = new_password() if reset else self.passwords.get(key)
         if password is None:
             raise ops.NotifyRefused(
                 f"notify {key}: no password of this run (the account was not created by it)"
@@ -409,10 +420,15 @@ class DirectoryRunner:
         text = render(self.ctx.onboarding_template, name=name, email=key, password=password)
         raw = compose(policy.sender, recipient, policy.subject, text)
         try:
-            self._mailer = self.ctx.client.mail_as(policy.sender, GMAIL_SEND_SCOPE)
+            mailer = self._mailer = c.mail_as(policy.sender, GMAIL_SEND_SCOPE)
         except ReconcilerError as exc:
             raise ops.NotifyRefused(f"notify {key}: {exc}") from None
-        return [ops.send_message(self._mailer, raw, recipient, key)], []
+        send = ops.send_message(mailer, raw, recipient, key)
+        cleared = ops.sent_sign_in(c, key, after_create=fresh)
+        if not reset:
+            return [send], [lambda: [cleared]]
+        self.ctx.on_password(key, password)  # the operator's file has it too, if asked for
+        return [ops.reset_password(c, key, password, fresh)], [lambda: [send], lambda: [cleared]]
 
     def _unsuspend_user(self, change: UserChange) -> Calls:
         fresh = change.key in self.created

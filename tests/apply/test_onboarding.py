@@ -85,7 +85,13 @@ def test_the_apply_mails_the_manager_a_password_that_is_nowhere_else(
     assert "notify" not in {c["action"] for c in plan_json(cli, state_dir)["changes"]}
 
 
-def test_a_refused_send_fails_that_change_only_and_keeps_the_account(
+def pending_of(tenant, email: str) -> str | None:
+    status, user = tenant.request("GET", f"/admin/directory/v1/users/{email}?projection=full")
+    assert status == 200, user
+    return (user.get("customSchemas") or {}).get("Reconciler", {}).get("onboardingPending")
+
+
+def test_a_refused_send_fails_that_change_only_and_the_next_apply_resets_and_sends(
     emulator, state_dir, cli, tmp_path
 ):
     tenant = emulator(disabled_apis=["gmail"])
@@ -99,6 +105,38 @@ def test_a_refused_send_fails_that_change_only_and_keeps_the_account(
     assert results[("notify", KENJI)] == "failed"
     assert results[("create", KENJI)] == "applied"
     assert {r for k, r in results.items() if k != ("notify", KENJI)} == {"applied"}
+    # The account says, in Google, that its message waits: any machine's next plan sees it.
+    assert pending_of(tenant, KENJI) == "manager"
+    first = files["passwords"].read_text(encoding="utf-8")
+
+    tenant.server.configure(disabled_apis=[])
+    again = cli("plan", state_dir)
+    assert again.code == 0, again.err
+    assert (
+        f"  + reset the password of {KENJI} and notify manager {PRIYA} of {KENJI}'s sign-in "
+        "details (its sign-in message was not sent)"
+    ) in again.out.splitlines()
+    assert "Plan: 0 to create, 0 to rename, 0 to adopt, 0 to update, 0 to unsuspend, 0 to " in (
+        again.out
+    )
+    second, files2 = apply_with_files(cli, state_dir, tmp_path / "second")
+    assert second.code == 0, second.text
+    [message] = tenant.server.messages()
+    assert message["to"] == [PRIYA]
+    password = re.search(r"Temporary password: (\S+)", message["body"]).group(1)
+    assert password not in first  # a new one: the first went nowhere but the lost file
+    assert f"{KENJI},{password}" in files2["passwords"].read_text(encoding="utf-8")
+    for text in (second.out, second.err, files2["audit"].read_text(), files2["result"].read_text()):
+        assert password not in text
+    assert not pending_of(tenant, KENJI)
+    assert "notify" not in {c["action"] for c in plan_json(cli, state_dir)["changes"]}
+
+
+def test_an_account_created_without_a_message_carries_no_mark(emulator, state_dir, cli):
+    tenant = emulator()
+    assert cli("apply", state_dir, "--auto-approve").code == 0
+    assert not pending_of(tenant, OMAR)  # onboarding: {notify: none}
+    assert not pending_of(tenant, KENJI)  # sent, then cleared
 
 
 def test_a_user_without_a_manager_stops_the_plan_at_its_line(emulator, state_dir, cli):

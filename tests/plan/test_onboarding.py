@@ -215,3 +215,47 @@ def test_a_users_own_choice_needs_the_block_and_what_it_chooses(tmp_path):
         "users.yaml:10: onboarding.notify: recovery_email, but user ann@example.com has no "
         "`recovery_email:`"
     )
+
+
+def with_accounts(tmp_path: Path, **pending: str | None):
+    """The plan of the usual directory against a tenant holding boss and ann, ann's marker
+    saying what `pending` says of her (owner: ours unless `owner` is given)."""
+    from reconciler.state import User
+
+    root = write_state(
+        tmp_path / "state",
+        {"workspace.yaml": WORKSPACE + BLOCK, "users.yaml": people(), "bindings.yaml": BINDINGS},
+    )
+    desired = load_desired(root)
+    actual = State()
+    owner = pending.pop("owner", "acme/identity")
+    for email, given, family in (
+        ("boss@example.com", "Bo", "Boss"),
+        ("ann@example.com", "Ann", "Lee"),
+    ):
+        actual.users[email] = User(
+            email,
+            given_name=given,
+            family_name=family,
+            owner="acme/identity" if email.startswith("boss") else owner,
+            manager="boss@example.com" if email.startswith("ann") else None,
+            recovery_email="ann.lee@gmail.com" if email.startswith("ann") else None,
+            onboarding_pending=pending.get("ann") if email.startswith("ann") else None,
+        )
+    return make_plan(desired.state, actual, desired.workspace)
+
+
+def test_a_message_an_earlier_apply_did_not_send_resets_the_password_and_sends_it(tmp_path):
+    plan = with_accounts(tmp_path / "a", ann="manager")
+    [notify] = [c for c in plan.changes if c.kind == "user"]
+    assert (notify.action, notify.key) == ("notify", "ann@example.com")
+    assert notify.fields["reset"].new is True
+    assert notify.describe() == (
+        "reset the password of ann@example.com and notify manager boss@example.com of "
+        "ann@example.com's sign-in details (its sign-in message was not sent)"
+    )
+    assert change_from_json(notify.to_json()) == notify
+    # None waits, or the account is another repository's: nothing to send.
+    assert [c for c in with_accounts(tmp_path / "b").changes if c.kind == "user"] == []
+    theirs = with_accounts(tmp_path / "c", ann="manager", owner="someone/else")
+    assert "notify" not in {c.action for c in theirs.changes}

@@ -57,7 +57,10 @@ class UserChange(RenamableChange):
         if self.action == "notify":
             via, to = self.fields.get("via"), self.fields.get("recipient")
             way = "recovery email" if via and via.new == "recovery_email" else "manager"
-            return f"notify {way} {to.new if to else '?'} of {self.key}'s sign-in details"
+            text = f"notify {way} {to.new if to else '?'} of {self.key}'s sign-in details"
+            return (
+                f"reset the password of {self.key} and {text}" if "reset" in self.fields else text
+            )
         step = _STEPS.get(self.action)
         return step.format(self.key) if step else super().summary_text()
 
