@@ -268,6 +268,87 @@ class Offboarding(BaseModel):
         return value
 
 
+NOTIFY_WAYS = ("manager", "recovery_email", "none")
+NotifyWay = Literal["manager", "recovery_email", "none"]
+DEFAULT_ONBOARDING_SUBJECT = "Your new Google account"
+
+
+class _OnboardingBase(BaseModel):
+    model_config = STRICT
+
+    notify: NotifyWay = Field(
+        "manager",
+        description="Who receives a new account's sign-in details: `manager` (the user's "
+        "manager, an address in directory.domains), `recovery_email` (the user's own), or "
+        "`none` (no message: sign-in through SSO).",
+    )
+
+    @property
+    def sender(self) -> str | None:
+        """`from`: the account the message is sent as (a Python keyword, hence the name)."""
+        return getattr(self, "from")
+
+    @model_validator(mode="after")
+    def _sender(self) -> _OnboardingBase:
+        if self.notify != "none" and self.sender is None:
+            raise ValueError(
+                "`from` is required: the account the sign-in details are sent as, e.g. "
+                "`from: it@example.com` (or `notify: none`)"
+            )
+        return self
+
+
+# `from` is the YAML key (and the field's name, so every table of keys sees it as written).
+Onboarding = create_model(  # type: ignore[call-overload]
+    "Onboarding",
+    __base__=_OnboardingBase,
+    __doc__="""How a new account's sign-in details (its temporary password) reach its person.
+
+    After the account is created, a message (Gmail API, sent as `from`) gives them to the
+    user's manager (inside the company's domains) or, when chosen, to its recovery email. A
+    user may override `notify` under its own `onboarding:`. See README, "Onboarding".""",
+    **{
+        "from": (
+            Email | None,
+            Field(
+                None,
+                description="The account the message is sent as (an address in "
+                "directory.domains; domain-wide delegation needs the gmail.send scope). "
+                "Required unless notify is none.",
+            ),
+        ),
+        "subject": (
+            str,
+            Field(
+                DEFAULT_ONBOARDING_SUBJECT,
+                min_length=1,
+                max_length=200,
+                description="The message's subject.",
+            ),
+        ),
+        "template": (
+            str | None,
+            Field(
+                None,
+                description="A text file (relative to the state directory) with the "
+                "message: {name}, {email}, {password} and {sign_in_url} are filled in, {{ "
+                "and }} are braces. Absent: a built-in text.",
+            ),
+        ),
+    },
+)
+
+
+class UserOnboarding(BaseModel):
+    """A user's own onboarding: `notify` over workspace.yaml's."""
+
+    model_config = STRICT
+
+    notify: NotifyWay = Field(
+        description="manager, recovery_email, or none (no message: sign-in through SSO)."
+    )
+
+
 # The product whose SKUs the `licenses:` block being validated names (None: the product
 # itself is invalid, and its SKUs are not judged). Set by Licenses around its own validation:
 # a SKU's meaning depends on the product, a sibling key the nested models cannot see.
@@ -560,6 +641,11 @@ class Workspace(BaseModel):
         description="What offboarding does to accounts Git suspends or deletes; absent: "
         "suspensions only, and `state: deleted` waits until `transfer_to` is said.",
     )
+    onboarding: Onboarding | None = Field(  # type: ignore[valid-type]
+        None,
+        description="How a new account's sign-in details reach its person (a message sent "
+        "as `from`); absent: the temporary password goes only to --password-file.",
+    )
     licenses: Licenses | None = Field(
         None,
         description="License management: which SKU of one product each user gets. Absent: "
@@ -590,6 +676,11 @@ class Workspace(BaseModel):
     @classmethod
     def _entra_said(cls, value: Any) -> Any:
         return _block_said(value, "tenant_id, client_id and provider")
+
+    @field_validator("onboarding", mode="before")
+    @classmethod
+    def _onboarding_said(cls, value: Any) -> Any:
+        return _block_said(value, "e.g. `notify: manager` and `from: it@example.com`")
 
     @field_validator("licenses", mode="before")
     @classmethod

@@ -104,6 +104,10 @@ class User:
     origin: Origin | None = None
     # The user's own `offboarding:` keys (those it sets), over workspace.yaml's.
     offboarding: dict[str, Any] | None = field(default=None, compare=False)
+    # Who gets the sign-in details when the account is created (workspace.yaml's
+    # `onboarding.notify`, the user's own over it): (way, recipient), the way `manager` or
+    # `recovery_email`, the recipient None when Git gives none; None: no message.
+    onboarding: tuple[str, str | None] | None = field(default=None, compare=False)
     sign_out_after: str | None = None
     password_change_after: str | None = None
     # The license Git decides for the account, of `licenses.product`: a SKU id, "none" (no
@@ -129,6 +133,9 @@ class User:
     suspended_at: str | None = None
     signed_out_at: str | None = None
     password_change_at: str | None = None
+    # A sign-in message this tool has still to send (onboarding), by its way: manager or
+    # recovery_email (google/marker.py ONBOARDING_PENDING); None: none waits.
+    onboarding_pending: str | None = None
     # Read only for the accounts offboarding needs them of (None: not read).
     credentials: Credentials | None = None
     transfers: tuple[Transfer, ...] | None = None

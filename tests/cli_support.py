@@ -24,13 +24,13 @@ GOOGLE_WORKSPACE = WORKSPACE.replace(
     "  kind: emulator\n", "  kind: google\n  admin_subject: admin@example.com\n"
 )
 
-# The example's first plan (examples/desired-state): 27 directory changes (the expired
-# auditor's removal among them), 2 of group
+# The example's first plan (examples/desired-state): 28 directory changes (the expired
+# auditor's removal among them; the new hire Kenji's sign-in message to his manager), 2 of group
 # settings, 7 of licenses in Google, then the export to Entra ID (workspace.yaml, `entra:`):
 # 3 to its groups (create Sales; adopt and update Engineering) and 9 to their members
 # (8 to add, Sam Okafor removed from Engineering).
 EXAMPLE_ENTRA_CHANGES = 3 + 9
-EXAMPLE_CHANGES = 27 + 2 + 7 + EXAMPLE_ENTRA_CHANGES
+EXAMPLE_CHANGES = 28 + 2 + 7 + EXAMPLE_ENTRA_CHANGES
 ALL_APPLIED = f"Apply complete: {EXAMPLE_CHANGES} applied, 0 failed, 0 skipped."
 
 # One user entry, unbound: enough for a file that loads.

@@ -139,9 +139,11 @@ def test_the_example_passes_against_its_embedded_emulator(tmp_path, cli):
         "licensing",
         "group settings",
         "data transfer",
+        "onboarding",
         "entra",
     ]
     assert all(line.startswith("ok   ") for name, line in found.items() if name != "data transfer")
+    assert found["onboarding"] == "ok   onboarding: a token for gmail.send as admin@example.com"
     assert found["data transfer"] == "skip data transfer: offboarding is not configured"
     assert found["admin_subject"] == "ok   admin_subject: admin@example.com is a super admin"
     assert found["ownership schema"] == "ok   ownership schema: Reconciler.ownershipId exists"
@@ -290,6 +292,24 @@ def test_the_licensing_scope_is_asked_for_only_when_licenses_are_configured(tmp_
         cli("doctor", state(tmp_path, extra=extra)), "token for plan, report, import, access-review"
     )
     assert f"not delegated: {licensing};" in line
+
+
+ONBOARDING = "onboarding:\n  notify: manager\n  from: admin@example.com\n"
+
+
+def test_onboarding_needs_gmail_send_delegated_as_its_sender(tmp_path, cli, google):
+    send = SCOPE_ROOT + "gmail.send"
+    google(delegated_scopes=scopes(True) + scopes(False) + [send])
+    run = cli("doctor", state(tmp_path, extra=ONBOARDING))
+    assert run.code == 0, run.out
+    assert by_check(run)["onboarding"] == (
+        "ok   onboarding: a token for gmail.send as admin@example.com"
+    )
+    google(delegated_scopes=scopes(True) + scopes(False))  # gmail.send left out
+    line = failed_then_not_run(cli("doctor", state(tmp_path, extra=ONBOARDING)), "onboarding")
+    assert line.startswith(f"FAIL onboarding: no token for {send} as admin@example.com: ")
+    assert "unauthorized_client" in line
+    assert f"delegate {send} to the service account's client id" in line
 
 
 def test_an_admin_subject_who_is_no_user_is_refused_at_the_token(tmp_path, cli, google):
@@ -456,6 +476,7 @@ def test_each_optional_check_is_skipped_when_not_configured(tmp_path, cli, googl
     assert found["licensing"] == "skip licensing: no licenses: block"
     assert found["group settings"] == "skip group settings: Git declares no group settings"
     assert found["data transfer"] == "skip data transfer: offboarding is not configured"
+    assert found["onboarding"] == "skip onboarding: no onboarding: block"
     assert found["entra"] == "skip entra: no entra: block"
 
 

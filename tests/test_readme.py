@@ -44,9 +44,10 @@ def test_google_pages_name_exactly_the_scopes_asked_for():
 
 def test_google_setup_names_exactly_the_scopes_of_each_optional_feature():
     """docs/google-setup.md's step 3 gives, besides the nine, one block of scopes per
-    feature (offboarding, group settings, licenses): each is exactly what credentials.scopes()
-    adds for that feature's flag, read-only and read-write together, and no block names a
-    scope no run asks for. `reconciler doctor` prints the scopes from the same function."""
+    feature (offboarding, group settings, licenses, onboarding): each is exactly what
+    credentials.scopes() adds for that feature's flag (onboarding's: the one scope its
+    messages are sent with), read-only and read-write together, and no block names a scope
+    no run asks for. `reconciler doctor` prints the scopes from the same function."""
     from reconciler.google.credentials import scopes
 
     def added(**flag: bool) -> set[str]:
@@ -57,10 +58,14 @@ def test_google_setup_names_exactly_the_scopes_of_each_optional_feature():
     step = setup.split("## 3. ", 1)[1].split("\n## ", 1)[0]
     blocks = [b.strip() for b in re.findall(r"```\n(.+?)\n```", step, flags=re.S)]
     in_blocks = [set(b.split(",")) for b in blocks]
+    # Onboarding's is asked for as `onboarding.from`, apart (google/execute.py: mail_as).
+    from reconciler.onboarding import GMAIL_SEND_SCOPE
+
     assert in_blocks[1:] == [
         added(offboarding=True),
         added(group_settings=True),
         added(licenses=True),
+        {GMAIL_SEND_SCOPE},
     ]
     everything = set(scopes(True, True, True, True) + scopes(False, True, True, True))
-    assert set().union(*in_blocks) == everything
+    assert set().union(*in_blocks) == everything | {GMAIL_SEND_SCOPE}

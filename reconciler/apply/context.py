@@ -9,7 +9,9 @@ from typing import Literal
 
 from reconciler import clock
 from reconciler.google.client import GoogleClient
+from reconciler.onboarding import DEFAULT_TEMPLATE
 from reconciler.plan.change import Change
+from reconciler.settings import Onboarding
 from reconciler.state import State
 
 Result = Literal["applied", "failed", "skipped"]
@@ -49,3 +51,7 @@ class Context:
     released: frozenset[str] = frozenset()
     # The time recorded on markers (suspendedAt, signedOutAt, passwordChangeAt).
     now: Callable[[], datetime] = clock.now
+    # workspace.yaml's `onboarding:` and its template's text: the sign-in messages of the
+    # accounts this run creates (their passwords are kept in memory for the run only).
+    onboarding: Onboarding | None = None
+    onboarding_template: str = DEFAULT_TEMPLATE

@@ -27,6 +27,7 @@ from reconciler.google import ops
 from reconciler.google.client import GoogleClient
 from reconciler.google.fetch import Actual
 from reconciler.google.marker import FIELDS as MARKER_FIELDS
+from reconciler.onboarding import DEFAULT_TEMPLATE, load_template
 from reconciler.plan.change import Change
 from reconciler.plan.plan import Plan
 from reconciler.plan.render import describe, render_text
@@ -36,6 +37,8 @@ from reconciler.session import google_session, plan_for
 
 # Changes that record a date on the ownership marker (google/marker.py).
 DATED = frozenset({"suspend", "sign_out", "require_password_change"})
+# What else writes marker fields older schemas lack: a sign-in message waiting (onboarding).
+MARKED = DATED | {"notify"}
 
 OK, ERROR = 0, 1
 
@@ -210,10 +213,10 @@ def _decide(
 def _needs_schema(run: Cleared) -> bool:
     """Whether the plan writes marker fields the schema lacks. The read just now saw which
     fields it holds: no second look. Suspensions and offboarding steps record their dates
-    on the marker, in fields older schemas lack."""
+    on the marker, in fields older schemas lack; so does a sign-in message waiting."""
     changes = run.plan.changes
     marks = any(c.kind == "user" and c.action in ("create", "adopt") for c in changes)
-    dates = any(c.kind == "user" and c.action in DATED for c in changes)
+    dates = any(c.kind == "user" and c.action in MARKED for c in changes)
     return (marks and not run.actual.marker_schema) or (
         dates and not set(MARKER_FIELDS) <= run.actual.marker_fields
     )
@@ -289,6 +292,10 @@ class RunRecords:
             on_rename_begun=self.rename_begun,
             on_rename_done=self.rename_done,
             released=frozenset(a for e in self.pending.entries.values() for a in e),
+            onboarding=ws.onboarding,
+            onboarding_template=load_template(run.desired.tree.root, ws.onboarding.template)
+            if ws.onboarding is not None
+            else DEFAULT_TEMPLATE,
         )
 
     def started(self, changes: list[Change]) -> None:

@@ -359,5 +359,6 @@ STEPS: list[tuple[str, Callable[[Doctor], Iterator[Result]]]] = [
     ("licensing", doctor_apis.licensing),
     ("group settings", doctor_apis.group_settings),
     ("data transfer", doctor_apis.data_transfer),
+    ("onboarding", doctor_apis.onboarding),
     ("entra", doctor_apis.entra),
 ]

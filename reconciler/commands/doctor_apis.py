@@ -1,6 +1,7 @@
 """The last checks of `reconciler doctor`: the APIs the workspace uses besides the Directory
 API, each with one read (the Licensing API, the Groups Settings API, the Data Transfer API)
-or Microsoft Graph's token; a feature the workspace does not use is a `skip`."""
+or a token (the Gmail API's as `onboarding.from`, Microsoft Graph's); a feature the
+workspace does not use is a `skip`."""
 
 from __future__ import annotations
 
@@ -87,6 +88,45 @@ def data_transfer(doc: Doctor) -> Iterator[Result]:
             f"admin.datatransfer and admin.datatransfer.readonly ({SETUP}, step 3)",
         )
     yield Result("data transfer", "ok", "the Data Transfer applications can be listed")
+
+
+def onboarding(doc: Doctor) -> Iterator[Result]:
+    """A token for gmail.send acting as `onboarding.from` (domain-wide delegation): what
+    apply asks for to mail a new account's sign-in details. Nothing is sent."""
+    policy = doc.desired.workspace.onboarding
+    if policy is None or policy.sender is None:
+        why = "no onboarding: block" if policy is None else "onboarding.from is not set"
+        yield Result("onboarding", "skip", why)
+        return
+    sender = policy.sender
+    from google.auth.exceptions import RefreshError, TransportError
+    from google.auth.transport.requests import Request
+
+    from reconciler.google.credentials import build_credentials, token_refused
+    from reconciler.onboarding import GMAIL_SEND_SCOPE
+
+    creds = build_credentials(doc.provider, doc.desired.tree.root, doc.endpoint, True)
+    if creds is None or not hasattr(creds, "with_subject"):
+        raise Failed(
+            f"the credentials cannot act as {sender} (onboarding.from)",
+            f"use a service account with domain-wide delegation ({SETUP})",
+        )
+    creds = creds.with_subject(sender)
+    if hasattr(creds, "with_scopes"):
+        creds = creds.with_scopes([GMAIL_SEND_SCOPE])
+    try:
+        creds.refresh(Request())
+    except RefreshError as exc:
+        raise Failed(
+            f"no token for {GMAIL_SEND_SCOPE} as {sender}: {token_refused(exc)}",
+            f"delegate {GMAIL_SEND_SCOPE} to the service account's client id ({SETUP}, "
+            "step 3), and make onboarding.from an active user of the tenant",
+        ) from None
+    except TransportError as exc:
+        raise Failed(
+            f"the token endpoint could not be reached ({type(exc).__name__})", GENERIC_FIX
+        ) from None
+    yield Result("onboarding", "ok", f"a token for gmail.send as {sender}")
 
 
 def entra(doc: Doctor) -> Iterator[Result]:

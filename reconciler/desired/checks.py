@@ -22,6 +22,7 @@ from reconciler.desired.restrictions import check_restrictions
 from reconciler.files import LINK_REFUSED, first_link, kind_of, outside_problem
 from reconciler.google.marker import group_marker_length
 from reconciler.group_settings_fields import FIELDS as SETTING_FIELDS
+from reconciler.onboarding import TemplateError, load_template, template_problems
 from reconciler.problems import Problem, display_path, excerpt
 from reconciler.settings import sku_id
 from reconciler.state import MAX_ALIASES, canonical_address
@@ -663,6 +664,85 @@ def _entra_file_problems(tree: DesiredTree) -> Iterator[Problem]:
         seed_for_state=provider.seed,
         taken=tuple(taken),
     )
+
+
+@rule("onboarding")
+def check_onboarding(index: Index) -> Iterator[Problem]:
+    """workspace.yaml's `onboarding:`: `from` on one of directory.domains, a template that
+    reads and has only known placeholders; a user's own `onboarding: {notify: ...}` needs
+    the block, and the manager or recovery email it chooses. (Whether a user that Git
+    leaves to workspace.yaml's `notify` has a recipient is judged when its account is to be
+    created: plan/diff_onboarding.py.)"""
+    tree = index.tree
+    src = tree.workspace_source
+    policy = tree.workspace.onboarding if tree.has_setting("onboarding") else None
+    if policy is not None:
+        domains = {d.lower() for d in tree.workspace.directory.domains}
+        sender = policy.sender
+        outside = sender and sender.rpartition("@")[2] not in domains
+        if outside and tree.has_setting("directory.domains"):
+            yield src.problem(
+                f"onboarding.from: '{sender}' is not on a domain of directory.domains "
+                f"({', '.join(sorted(domains))}): the message is sent as an account of "
+                "the tenant",
+                "onboarding",
+                "from",
+                rule="onboarding",
+            )
+        if sender is None and any(
+            u.entry.onboarding is not None and u.entry.onboarding.notify != "none"
+            for u in tree.users
+        ):
+            yield src.problem(
+                "onboarding.from: users choose their own `notify`, so a sender is needed: "
+                "set `from:` (an account of the tenant)",
+                "onboarding",
+                rule="onboarding",
+            )
+        try:
+            text = load_template(tree.root, policy.template)
+        except TemplateError as exc:
+            yield src.problem(
+                f"onboarding.template: {exc}", "onboarding", "template", rule="onboarding"
+            )
+        else:
+            for problem in template_problems(text):
+                yield src.problem(
+                    f"onboarding.template: {policy.template}, {problem}",
+                    "onboarding",
+                    "template",
+                    rule="onboarding",
+                )
+    elif tree.has_setting("onboarding"):
+        for u in tree.users:
+            if u.entry.onboarding is not None:
+                yield u.source.problem(
+                    "onboarding: a user's own `notify` needs workspace.yaml's `onboarding:` "
+                    "block (who sends the message, and as whom)",
+                    "onboarding",
+                    rule="onboarding",
+                )
+        return
+    for u in tree.users:
+        own = u.entry.onboarding
+        if own is None:
+            continue
+        if own.notify == "manager" and u.entry.manager is None:
+            yield u.source.problem(
+                f"onboarding.notify: manager, but user {u.entry.email} has no `manager:`: "
+                "set one, or `onboarding: {notify: none}`",
+                "onboarding",
+                "notify",
+                rule="onboarding",
+            )
+        if own.notify == "recovery_email" and u.entry.recovery_email is None:
+            yield u.source.problem(
+                f"onboarding.notify: recovery_email, but user {u.entry.email} has no "
+                "`recovery_email:`: set one, or choose `manager` or `none`",
+                "onboarding",
+                "notify",
+                rule="onboarding",
+            )
 
 
 @rule("protected")

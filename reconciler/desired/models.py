@@ -8,7 +8,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from reconciler.fields import STRICT, Day, Email, MemberRef
-from reconciler.settings import TIMESTAMP_PATTERN, GroupSettings, Offboarding, settings_said
+from reconciler.settings import (
+    TIMESTAMP_PATTERN,
+    GroupSettings,
+    Offboarding,
+    UserOnboarding,
+    settings_said,
+)
 
 UserStateName = Literal["active", "staged", "suspended", "deleted"]
 
@@ -48,6 +54,11 @@ class UserEntry(BaseModel):
         None,
         description="This user's own offboarding settings: each key given overrides "
         "workspace.yaml's `offboarding:`.",
+    )
+    onboarding: UserOnboarding | None = Field(
+        None,
+        description="This user's own onboarding: `notify` over workspace.yaml's "
+        "`onboarding.notify` (`none`: no sign-in message, e.g. for SSO).",
     )
     license: str | None = Field(
         None,

@@ -83,7 +83,7 @@ def _table(model: type[BaseModel], done: set[type[BaseModel]]) -> list[str]:
         annotation = field.annotation
         meaning = field.description or _model_summary(annotation)
         meaning = meaning.replace("|", "\\|")
-        key = field.alias or name  # as YAML writes it (`import`)
+        key = field.alias or name  # as YAML writes it (`import`, `from`: Python keywords)
         lines.append(f"| `{key}` | {_type_name(annotation)} | {_default(field)} | {meaning} |")
         nested += _models_in(annotation)
     lines.append("")

@@ -25,10 +25,18 @@ def resolve(index: Index) -> State:
     synced = set(tree.workspace.sync.attributes)
     owned = tuple(tree.workspace.sync.import_attributes)
     license_of = license_rules(index)
+    policy = tree.workspace.onboarding if tree.has_setting("onboarding") else None
+    notify = policy.notify if policy is not None else None
     state = State()
     for located in tree.users:
         state.users[located.entry.email] = _user(
-            located, located.entry.email in bound, synced, tree.root, license_of, owned
+            located,
+            located.entry.email in bound,
+            synced,
+            tree.root,
+            license_of,
+            owned,
+            notify,
         )
     _unbound_by_expiry(index, state)
     _resolve_groups(index, state)
@@ -44,6 +52,7 @@ def _user(
     root: Path,
     license_of: LicenseOf | None,
     owned: tuple[str, ...] = (),
+    notify: str | None = None,
 ) -> User:
     e = located.entry
     google_owned = {
@@ -51,6 +60,8 @@ def _user(
         for name in owned
         if (value := getattr(e, name)) is not None
     }
+    if notify is not None and e.onboarding is not None:
+        notify = e.onboarding.notify
 
     def managed(name: str, value):
         return value if name in synced else None
@@ -76,7 +87,19 @@ def _user(
         password_change_after=e.require_password_change_after,
         license=license_of(e) if license_of is not None else None,
         google_owned=google_owned or None,
+        onboarding=onboarding_of(e, notify),
     )
+
+
+def onboarding_of(entry: UserEntry, notify: str | None) -> tuple[str, str | None] | None:
+    """(way, recipient) of the sign-in details of `entry`'s new account, with workspace.yaml's
+    `notify` (the user's own over it); None: no message. Git's manager and recovery email
+    whether or not `sync.attributes` manages them; the recipient is None when missing."""
+    if notify == "manager":
+        return "manager", entry.manager
+    if notify == "recovery_email":
+        return "recovery_email", entry.recovery_email
+    return None
 
 
 def _unbound_by_expiry(index: Index, state: State) -> None:

@@ -1,5 +1,5 @@
 """An emulator of the Admin SDK Directory API, Data Transfer API, Licensing API and Groups
-Settings API, faithful enough for the real googleapiclient.
+Settings API, and of the Gmail API's send, faithful enough for the real googleapiclient.
 
 It holds one Google Workspace tenant (domains and domain aliases, users with their tokens,
 ASPs and backup codes, groups and their members, org units, custom user schemas, data
@@ -248,8 +248,12 @@ Groups Settings API (group_settings.py, api_groupssettings.py; docs/emulator.md)
   groups, the rest chosen. A bad value is `400 invalid` "Invalid Value" (message chosen);
   update (PUT) resets what its body leaves out to the defaults.
 
+Gmail API (api_gmail.py; docs/emulator.md): users.messages.send only, as a user of the tenant
+(delegation), to its own mailbox; nothing is delivered: the messages are kept in memory
+(`EmulatorServer.messages()`, `GET /_emulator/messages`), never in the saved tenant.
+
 Batches, faults, persistence (details in batch.py, faults.py, server.py, store.py)
-- A batch holds the calls of one API (Directory, Data Transfer or Licensing, all at
+- A batch holds the calls of one API (Directory, Data Transfer, Licensing or Gmail, all at
   `/batch`; Groups Settings at `/batch/groupssettings/v1` only); a mixed one is refused
   whole, 400.
 - Batch parts run, and are answered, in request order; `batch_order: "shuffle"` runs them in

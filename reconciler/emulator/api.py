@@ -45,6 +45,7 @@ from urllib.parse import unquote
 from reconciler.emulator import (
     api_datatransfer,
     api_domains,
+    api_gmail,
     api_groups,
     api_groupssettings,
     api_licensing,
@@ -242,6 +243,7 @@ DIRECTORY = "directory"
 DATATRANSFER = "datatransfer"
 LICENSING = "licensing"
 GROUPSSETTINGS = "groupssettings"
+GMAIL = "gmail"
 # The APIs served: name -> its routes, relative to `admin/<name>/v1/` (the Licensing API's
 # to `apps/licensing/v1/`, the Groups Settings API's to `groups/v1/groups/`).
 SERVICES: dict[str, list[tuple[str, str, str, Handler]]] = {
@@ -249,6 +251,7 @@ SERVICES: dict[str, list[tuple[str, str, str, Handler]]] = {
     DATATRANSFER: api_datatransfer.ROUTES,
     LICENSING: api_licensing.ROUTES,
     GROUPSSETTINGS: api_groupssettings.ROUTES,
+    GMAIL: api_gmail.ROUTES,
 }
 
 
@@ -302,6 +305,8 @@ class DirectoryApi:
         # How long a data transfer stays inProgress before it shows completed (the time is
         # stored with the transfer, so it survives a restart; transfers.py).
         self.transfer_delay_s = DEFAULT_TRANSFER_DELAY_MS / 1000
+        # The messages the Gmail API sent (api_gmail.py), oldest first: in memory only.
+        self.sent: list[dict[str, Any]] = []
 
     @property
     def consistency_delay_ms(self) -> float:
@@ -349,11 +354,13 @@ class DirectoryApi:
         query: dict[str, list[str]],
         body: bytes | None,
         service: str = DIRECTORY,
+        subject_id: str | None = None,
     ) -> ApiResponse:
         """Run one API call of `service` (DIRECTORY: `path` relative to
         admin/directory/v1/; DATATRANSFER: to admin/datatransfer/v1/; LICENSING: to
-        apps/licensing/v1/; GROUPSSETTINGS: to groups/v1/groups/); never raises for
-        anything a client can send."""
+        apps/licensing/v1/; GROUPSSETTINGS: to groups/v1/groups/; GMAIL: to gmail/v1/,
+        `subject_id` the user its token acts as); never raises for anything a client can
+        send."""
         route = self._route(http_method, path, service)
         if route is None:
             return ApiResponse(404, ApiError(404, "notFound", "Not Found").body(), "unknown")
@@ -379,6 +386,8 @@ class DirectoryApi:
                     lagged=self._lag.visible,
                     held=lambda address: self._held(address, now),
                     transfer_delay_s=self.transfer_delay_s,
+                    subject_id=subject_id,
+                    sent=self.sent,
                 )
                 tenant.on_change = self._watch(now)
                 try:
@@ -413,6 +422,7 @@ class DirectoryApi:
             self._created_at.clear()
             self._lag.clear()
             self._released_at.clear()
+            self.sent.clear()
 
     # ---- internals -----------------------------------------------------------------
 

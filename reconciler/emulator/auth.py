@@ -240,6 +240,7 @@ API_TITLES = {
     "datatransfer": ("Admin SDK API", "admin.googleapis.com"),
     "licensing": ("Enterprise License Manager API", "licensing.googleapis.com"),
     "groupssettings": ("Groups Settings API", "groupssettings.googleapis.com"),
+    "gmail": ("Gmail API", "gmail.googleapis.com"),
 }
 # The emulator's stand-in for the caller's Cloud project number.
 PROJECT = "123456789012"

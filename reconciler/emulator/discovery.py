@@ -1,8 +1,9 @@
 """The discovery documents bundled with googleapiclient, and what the emulator reads in them.
 
-Four APIs are served: the Directory API (`admin.directory_v1`), the Data Transfer API
-(`admin.datatransfer_v1`), the Licensing API (`licensing.v1`, named `licensing_v1` here) and
-the Groups Settings API (`groupssettings.v1`, named `groupssettings_v1` here).
+Five APIs are served: the Directory API (`admin.directory_v1`), the Data Transfer API
+(`admin.datatransfer_v1`), the Licensing API (`licensing.v1`, named `licensing_v1` here),
+the Groups Settings API (`groupssettings.v1`, named `groupssettings_v1` here) and, of the
+Gmail API (`gmail.v1`, named `gmail_v1` here), `users.messages.send`.
 The server serves their documents (root URL rewritten); the API
 checks `fields` selections against the response schema of each method, as Google does: a
 name the schema does not have is `400 invalidParameter` "Invalid field selection <name>".
@@ -26,12 +27,14 @@ DIRECTORY = "directory_v1"
 DATATRANSFER = "datatransfer_v1"
 LICENSING = "licensing_v1"
 GROUPSSETTINGS = "groupssettings_v1"
+GMAIL = "gmail_v1"
 # The documents served, by the name used here -> the bundled file.
 DOCUMENT_FILES = {
     DIRECTORY: "admin.directory_v1.json",
     DATATRANSFER: "admin.datatransfer_v1.json",
     LICENSING: "licensing.v1.json",
     GROUPSSETTINGS: "groupssettings.v1.json",
+    GMAIL: "gmail.v1.json",
 }
 API_VERSIONS = tuple(DOCUMENT_FILES)
 
@@ -39,7 +42,7 @@ API_VERSIONS = tuple(DOCUMENT_FILES)
 @functools.cache
 def bundled_discovery_document(version: str = DIRECTORY) -> dict[str, Any]:
     """The document of `version` (directory_v1, datatransfer_v1, licensing_v1,
-    groupssettings_v1) as bundled
+    groupssettings_v1, gmail_v1) as bundled
     with googleapiclient (read once)."""
     import googleapiclient
 

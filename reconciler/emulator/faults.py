@@ -48,7 +48,7 @@ ALL_FAULT_KINDS = (*FAULT_KINDS, *AFTER_FAULT_KINDS)
 DROP_IN_BATCH = "backend_error"
 BATCH_ORDERS = ("sequential", "shuffle")
 # The APIs served, as `disabled_apis` names them (the first part of their method ids).
-APIS = ("directory", "datatransfer", "licensing", "groupssettings")
+APIS = ("directory", "datatransfer", "licensing", "groupssettings", "gmail")
 QUOTA_WINDOW_S = 60.0
 
 
@@ -77,7 +77,7 @@ class EmulatorConfig:
     # Service accounts holding an admin role, which may call without a subject (None: all).
     admin_service_accounts: list[str] | None = None
     # APIs not enabled in the caller's Cloud project (directory, datatransfer, licensing,
-    # groupssettings): their calls are refused 403 accessNotConfigured (auth.py).
+    # groupssettings, gmail): their calls are refused 403 accessNotConfigured (auth.py).
     disabled_apis: list[str] = field(default_factory=list)
 
     def check(self) -> list[str]:

@@ -38,6 +38,10 @@ class Call:
     released: list[str] = field(default_factory=list)
     # Data transfers: how long a new one stays inProgress (seconds).
     transfer_delay_s: float = 0.0
+    # Whom the call's token acts as (the user's id; None: a service account as itself),
+    # and where the Gmail API keeps the messages it sends (api_gmail.py).
+    subject_id: str | None = None
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """A query parameter's value (the last one if repeated)."""

@@ -29,8 +29,11 @@ Routes:
   after the loopback-host and cross-site refusals below (counted in its own stats, which
   `/_emulator/stats` shows under `graph`, with Graph's calls and round trips; a reset
   leaves the Graph side as it is).
+- `/gmail/v1/users/{userId}/messages/send`: the Gmail API's send (api_gmail.py), batched at
+  `/batch` like the others.
 - `/_emulator/stats` (GET), `/_emulator/reset` (POST), `/_emulator/state` (GET),
-  `/_emulator/config` (GET; POST a JSON object of options to change them at runtime).
+  `/_emulator/config` (GET; POST a JSON object of options to change them at runtime),
+  `/_emulator/messages` (GET: the messages the Gmail API sent, `{"messages": [...]}`).
   These are not counted in the stats and get no latency.
 
 Choices where Google documents nothing: the server binds 127.0.0.1 only and refuses requests
@@ -71,6 +74,7 @@ from reconciler.emulator import batch as batchfmt
 from reconciler.emulator.api import (
     DATATRANSFER,
     DIRECTORY,
+    GMAIL,
     GROUPSSETTINGS,
     LICENSING,
     SHORT_LISTING_COLLECTIONS,
@@ -99,19 +103,21 @@ API_PREFIX = "/admin/directory/v1/"
 DATATRANSFER_PREFIX = "/admin/datatransfer/v1/"
 LICENSING_PREFIX = "/apps/licensing/v1/"
 GROUPSSETTINGS_PREFIX = "/groups/v1/groups/"
+GMAIL_PREFIX = "/gmail/v1/"
 # Path prefix -> the API (DirectoryApi service) whose calls it holds.
 API_PREFIXES = {
     API_PREFIX: DIRECTORY,
     DATATRANSFER_PREFIX: DATATRANSFER,
     LICENSING_PREFIX: LICENSING,
     GROUPSSETTINGS_PREFIX: GROUPSSETTINGS,
+    GMAIL_PREFIX: GMAIL,
 }
 GROUPSSETTINGS_BATCH = "/batch/groupssettings/v1"
 # Batch path -> the APIs whose calls it takes (one API per batch, whichever): `/batch` is the
 # batchPath of the Directory, Data Transfer and Licensing documents; the Groups Settings
 # API's own (on www.googleapis.com at Google) takes its calls only.
 BATCH_SERVICES = {
-    "/batch": frozenset({DIRECTORY, DATATRANSFER, LICENSING}),
+    "/batch": frozenset({DIRECTORY, DATATRANSFER, LICENSING, GMAIL}),
     "/batch/admin/directory_v1": frozenset({DIRECTORY}),
     GROUPSSETTINGS_BATCH: frozenset({GROUPSSETTINGS}),
 }
@@ -127,6 +133,7 @@ DISCOVERY_DOCUMENTS = {
     "/discovery/v1/apis/admin/datatransfer_v1/rest": discovery.DATATRANSFER,
     "/discovery/v1/apis/licensing/v1/rest": discovery.LICENSING,
     "/discovery/v1/apis/groupssettings/v1/rest": discovery.GROUPSSETTINGS,
+    "/discovery/v1/apis/gmail/v1/rest": discovery.GMAIL,
 }
 DISCOVERY_PATHS = ("/$discovery/rest", *DISCOVERY_DOCUMENTS)
 API_VERSION = "directory_v1"
@@ -309,6 +316,11 @@ class EmulatorServer:
             self._faults = FaultPlan(self._config.fault_seed)
             self._batch_random = random.Random(self._config.fault_seed)
 
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages the Gmail API sent (users.messages.send), oldest first: id, from,
+        to, cc, bcc, subject and the plain text body. In memory only."""
+        return [dict(m) for m in self.api.sent]
+
     def first_super_admin(self) -> str | None:
         """The tenant's first super admin (by address): a subject that delegation may act as."""
         return auth.first_super_admin(self.api.store)
@@ -407,9 +419,12 @@ class EmulatorServer:
                 status, error = fault_error(fault)
                 self.stats.by_status[status] += 1
                 return json_reply(status, error)
+        # A mailbox is its user's: the Gmail API is told whom the token acts as.
+        grant = self.tokens.lookup(auth.bearer(authorization)) if service == GMAIL else None
+        mailbox = {"subject_id": grant.subject_id} if grant is not None else {}
         try:
             response = self.api.call(
-                method, relative, parse_qs(query, keep_blank_values=True), body, service
+                method, relative, parse_qs(query, keep_blank_values=True), body, service, **mailbox
             )
             status, payload = response.status, response.body
         except Exception as exc:  # a bug in the emulator: say so, keep serving
@@ -438,6 +453,8 @@ class EmulatorServer:
             return auth.service_disabled(auth.api_of(method_id))
         if not auth.covers(grant.scopes, method_id):
             return auth.insufficient_scopes()
+        if auth.api_of(method_id) == "gmail":
+            return None  # a user's own mailbox: api_gmail.py judges the sender
         admins = self._config.admin_service_accounts
         if not auth.may_administer(self.api.store, grant, admins, method_id, params):
             return auth.not_authorized()
@@ -539,13 +556,21 @@ class EmulatorServer:
 
     def _control(self, method: str, path: str, body: bytes | None) -> Reply:
         name = path[len("/_emulator/") :]
-        allowed = {"stats": "GET", "state": "GET", "reset": "POST", "config": "GET POST"}
+        allowed = {
+            "stats": "GET",
+            "state": "GET",
+            "reset": "POST",
+            "config": "GET POST",
+            "messages": "GET",
+        }
         if name not in allowed:
             return error_reply(404, "notFound", f"Not Found: {path}")
         if method not in allowed[name].split():
             return error_reply(405, "methodNotAllowed", f"{path} answers {allowed[name]}.")
         if name == "stats":
             return json_reply(200, self.stats_json())
+        if name == "messages":
+            return json_reply(200, {"messages": self.messages()})
         try:
             if name == "state":
                 return json_reply(200, self.api.snapshot())

@@ -56,12 +56,14 @@ DIRECTORY = "directory_v1"
 DATATRANSFER = "datatransfer_v1"
 LICENSING = "licensing_v1"
 GROUPSSETTINGS = "groupssettings_v1"
+GMAIL = "gmail_v1"
 # The bundled discovery document of each API the client builds.
 DOCUMENT_FILES = {
     DIRECTORY: "admin.directory_v1.json",
     DATATRANSFER: "admin.datatransfer_v1.json",
     LICENSING: "licensing.v1.json",
     GROUPSSETTINGS: "groupssettings.v1.json",
+    GMAIL: "gmail.v1.json",
 }
 # How long one request may go without an answer (seconds); the environment may set another.
 HTTP_TIMEOUT_S = 60.0
@@ -267,6 +269,30 @@ class GoogleClient:
         if self._settings is None:
             self._settings = self._sibling(self.groupssettings)
         return self._settings
+
+    def mail_as(self, sender: str, scope: str) -> GoogleClient:
+        """A client of the Gmail API acting as `sender` with `scope` only: the same
+        credentials delegated to another subject (domain-wide delegation), the same
+        endpoint, pacing and counts; one per sender, built on first use. Its calls are run
+        one at a time (`execute`). ReconcilerError when the credentials cannot delegate."""
+        mailers = self.__dict__.setdefault("_mailers", {})
+        if sender not in mailers:
+            credentials = getattr(self.http, "credentials", None)
+            if credentials is None or not hasattr(credentials, "with_subject"):
+                raise ReconcilerError(
+                    f"the credentials cannot act as {sender}: sending as another account "
+                    "needs a service account with domain-wide delegation"
+                )
+            credentials = credentials.with_subject(sender)
+            if hasattr(credentials, "with_scopes"):
+                credentials = credentials.with_scopes([scope])
+            http = AuthorizedHttp(credentials, http=_Transport(timeout=self.timeout_s))
+            service = build_from_document(discovery_for(self.endpoint, GMAIL), http=http)
+            mailer = GoogleClient(service, http, self.pacer, self.retry, 1, self.endpoint)
+            mailer.stats = self.stats
+            mailer.timeout_s = self.timeout_s
+            mailers[sender] = mailer
+        return mailers[sender]
 
     def _sibling(self, service: Any) -> GoogleClient:
         sibling = GoogleClient(

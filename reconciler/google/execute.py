@@ -23,7 +23,8 @@ from typing import Any
 
 from reconciler.apply.context import ChangeResult, Context
 from reconciler.google import ops
-from reconciler.google.client import Call, Outcome
+from reconciler.google.client import Call, GoogleClient, Outcome
+from reconciler.onboarding import GMAIL_SEND_SCOPE, compose, render
 from reconciler.plan.change import Change
 from reconciler.plan.kinds import (
     GroupChange,
@@ -41,6 +42,10 @@ from reconciler.target import Run
 
 def _is_transfer(call: Call) -> bool:
     return str(getattr(call.request, "methodId", "")).startswith("datatransfer.")
+
+
+def _is_mail(call: Call) -> bool:
+    return str(getattr(call.request, "methodId", "")).startswith("gmail.")
 
 
 # A change's calls: the first ones, and follow-ups, each a round sent only once every
@@ -80,6 +85,16 @@ class DirectoryRunner:
         self._renamed_from: dict[tuple[str, str], str] = {}  # (kind, new) -> old, this plan's
         self._stage = 0  # the release passes run: before the renames (0), after them (1)
         self._applications: list[dict[str, Any]] | None = None  # Data Transfer's, when needed
+        # The passwords of the accounts this run created, for their sign-in messages: in
+        # memory only, for this run (the `notify` changes after the creates).
+        self.passwords: dict[str, str] = {}
+        self._mailer: GoogleClient | None = None
+        # The accounts whose create carries the mark of a sign-in message to send, its way.
+        self.pending: dict[str, str] = {
+            c.key: c.fields["via"].new
+            for c in plan.changes
+            if isinstance(c, UserChange) and c.action == "notify" and "reset" not in c.fields
+        }
 
     # -- the passes around the renames -----------------------------------------------------------
 
@@ -198,7 +213,7 @@ class DirectoryRunner:
                 continue
             try:
                 first, later = _CALLS[type(change)][change.action](self, change)
-            except ops.TransferRefused as refused:
+            except (ops.TransferRefused, ops.NotifyRefused) as refused:
                 self.run.finished(ChangeResult(change, "failed", str(refused)))
                 continue
             todo.append((change, first, later))
@@ -230,7 +245,10 @@ class DirectoryRunner:
                 self.run.finished(ChangeResult(change, "failed", error, notes.get(i, [])))
             else:
                 self._succeeded(change)
-                self.run.finished(ChangeResult(change, "applied", None, notes.get(i, [])))
+                said = notes.get(i, [])
+                if change.action == "notify":  # the audit record says to whom, never what
+                    said = [*said, f"notified {change.fields['recipient'].new}"]
+                self.run.finished(ChangeResult(change, "applied", None, said))
 
     def _execute(self, calls: list[Call]) -> list[Outcome]:
         """Run `calls`; an alias claim answered "already exists" is done when its owner
@@ -248,6 +266,17 @@ class DirectoryRunner:
     def _by_api(self, calls: list[Call]) -> list[Outcome]:
         """Run `calls`, each through the client of its API (Directory, Data Transfer: one
         batch request holds the calls of one API), in their order."""
+        if any(_is_mail(c) for c in calls):
+            # Sign-in messages go one at a time, as `onboarding.from` (its own client).
+            mail = [i for i, c in enumerate(calls) if _is_mail(c)]
+            rest = [i for i in range(len(calls)) if i not in set(mail)]
+            found: dict[int, Outcome] = dict(
+                zip(rest, self._by_api([calls[i] for i in rest]), strict=True)
+            )
+            assert self._mailer is not None
+            for i in mail:
+                found[i] = self._mailer.execute(calls[i])
+            return [found[i] for i in range(len(calls))]
         transfers = [i for i, c in enumerate(calls) if _is_transfer(c)]
         if not transfers:
             return self.ctx.client.execute_all(calls)
@@ -300,9 +329,11 @@ class DirectoryRunner:
         c, ctx, key = self.ctx.client, self.ctx, change.key
         user = ctx.desired.users[key]
         password = new_password()
-        call = self._claiming(ops.create_user(c, user, ctx.ownership_id, password), key)
+        create = ops.create_user(c, user, ctx.ownership_id, password, self.pending.get(key))
+        call = self._claiming(create, key)
         aliases = list(user.aliases or ())
         ctx.on_password(key, password)  # recorded before the create goes out
+        self.passwords[key] = password
 
         def then() -> list[Call]:
             return [
@@ -367,6 +398,37 @@ class DirectoryRunner:
 
     def _require_password_change(self, change: UserChange) -> Calls:
         return [ops.require_password_change(self.ctx.client, change.key, self._now())], []
+
+    def _notify(self, change: UserChange) -> Calls:
+        """The account's sign-in details, sent as `onboarding.from` to the recipient the plan
+        names: with the password this run's create set, or (`reset`: an account whose
+        message an earlier run did not send) a new one set first. Then its marker no longer
+        says a message waits."""
+        c, key, policy = self.ctx.client, change.key, self.ctx.onboarding
+        fresh = key in self.created
+        reset = "reset" in change.fields
+        password = new_password() if reset else self.passwords.get(key)
+        if password is None:
+            raise ops.NotifyRefused(
+                f"notify {key}: no password of this run (the account was not created by it)"
+            )
+        if policy is None or policy.sender is None:
+            raise ops.NotifyRefused(f"notify {key}: workspace.yaml's onboarding.from is not set")
+        recipient = change.fields["recipient"].new
+        user = self.ctx.desired.users[key]
+        name = " ".join(p for p in (user.given_name, user.family_name) if p) or key
+        text = render(self.ctx.onboarding_template, name=name, email=key, password=password)
+        raw = compose(policy.sender, recipient, policy.subject, text)
+        try:
+            mailer = self._mailer = c.mail_as(policy.sender, GMAIL_SEND_SCOPE)
+        except ReconcilerError as exc:
+            raise ops.NotifyRefused(f"notify {key}: {exc}") from None
+        send = ops.send_message(mailer, raw, recipient, key)
+        cleared = ops.sent_sign_in(c, key, after_create=fresh)
+        if not reset:
+            return [send], [lambda: [cleared]]
+        self.ctx.on_password(key, password)  # the operator's file has it too, if asked for
+        return [ops.reset_password(c, key, password, fresh)], [lambda: [send], lambda: [cleared]]
 
     def _unsuspend_user(self, change: UserChange) -> Calls:
         fresh = change.key in self.created
@@ -477,6 +539,7 @@ _CALLS: dict[type[Change], dict[str, Callable[[DirectoryRunner, Any], Calls]]] =
         "revoke_tokens": DirectoryRunner._revoke_tokens,
         "transfer_data": DirectoryRunner._transfer_data,
         "require_password_change": DirectoryRunner._require_password_change,
+        "notify": DirectoryRunner._notify,
     },
     GroupChange: {
         "create": DirectoryRunner._create_group,

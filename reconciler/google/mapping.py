@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from reconciler.google.marker import (
+    ONBOARDING_PENDING,
     PASSWORD_CHANGE_AT,
     SIGNED_OUT_AT,
     SUSPENDED_AT,
@@ -117,6 +118,7 @@ def user_from_api(r: dict[str, Any]) -> User:
         suspended_at=recorded(r, SUSPENDED_AT),
         signed_out_at=recorded(r, SIGNED_OUT_AT),
         password_change_at=recorded(r, PASSWORD_CHANGE_AT),
+        onboarding_pending=recorded(r, ONBOARDING_PENDING),
         is_admin=bool(r.get("isAdmin")),
         is_delegated_admin=bool(r.get("isDelegatedAdmin")),
         suspension_reason=r.get("suspensionReason"),

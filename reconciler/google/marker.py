@@ -18,7 +18,12 @@ DATE_FIELDS = {
     SIGNED_OUT_AT: "Signed out by reconciler at",
     PASSWORD_CHANGE_AT: "Password change required by reconciler at",
 }
-FIELDS = (FIELD, *DATE_FIELDS)
+# A new account's sign-in message not sent yet (onboarding): the way it goes (`manager`,
+# `recovery_email`), set when the account is created with one planned and cleared once it is
+# sent, so a later apply (on any machine) resets the password and sends it again.
+ONBOARDING_PENDING = "onboardingPending"
+OTHER_FIELDS = {ONBOARDING_PENDING: "Sign-in details to send (reconciler)"}
+FIELDS = (FIELD, *DATE_FIELDS, *OTHER_FIELDS)
 
 
 def _field(name: str, display: str) -> dict[str, Any]:
@@ -39,6 +44,7 @@ def schema_body() -> dict[str, Any]:
         "fields": [
             _field(FIELD, "Managed by (ownership id)"),
             *(_field(name, display) for name, display in DATE_FIELDS.items()),
+            *(_field(name, display) for name, display in OTHER_FIELDS.items()),
         ],
     }
 
@@ -72,6 +78,12 @@ def _text_field(resource: dict[str, Any], name: str) -> str | None:
 def marker_patch(ownership_id: str) -> dict[str, Any]:
     """The part of a user body that marks the account as ours."""
     return {"customSchemas": {SCHEMA: {FIELD: ownership_id}}}
+
+
+def pending_patch(way: str) -> dict[str, Any]:
+    """The part of a user body that says a sign-in message waits (`way`), or, with "",
+    that none does."""
+    return {"customSchemas": {SCHEMA: {ONBOARDING_PENDING: way}}}
 
 
 def record_patch(name: str, when: str) -> dict[str, Any]:

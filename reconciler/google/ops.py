@@ -31,12 +31,14 @@ from typing import Any
 from reconciler.google.client import Call, GoogleApiError, GoogleClient
 from reconciler.google.mapping import user_body
 from reconciler.google.marker import (
+    ONBOARDING_PENDING,
     PASSWORD_CHANGE_AT,
     SCHEMA,
     SIGNED_OUT_AT,
     SUSPENDED_AT,
     marked_group_description,
     marker_patch,
+    pending_patch,
     record_patch,
     schema_body,
     schema_fields,
@@ -99,8 +101,11 @@ def _found(client: GoogleClient, request: Any, label: str) -> bool | None:
 # -- users -----------------------------------------------------------------------------------
 
 
-def create_user(client: GoogleClient, user: User, ownership_id: str, password: str) -> Call:
-    """Insert a user, marked as ours, who must change `password` at first login."""
+def create_user(
+    client: GoogleClient, user: User, ownership_id: str, password: str, pending: str | None = None
+) -> Call:
+    """Insert a user, marked as ours, who must change `password` at first login; `pending`:
+    the way its sign-in message goes, recorded on the marker until it is sent."""
     attrs = {
         name: value
         for name, value in created_fields(user).items()
@@ -116,6 +121,8 @@ def create_user(client: GoogleClient, user: User, ownership_id: str, password: s
         suspended=user.suspended,
         **marker_patch(ownership_id),
     )
+    if pending:
+        body["customSchemas"][SCHEMA][ONBOARDING_PENDING] = pending
     request = client.service.users().insert(body=body, fields="id,primaryEmail")
     # The label names the account, never the password.
     return Call(request, f"users.insert {user.email}", done_on_retry=_retried_duplicate("user"))
@@ -233,6 +240,33 @@ APPLICATION_NAMES = {"drive and docs": "Drive and Docs", "calendar": "Calendar"}
 
 class TransferRefused(ReconcilerError):
     """A transfer that would leave data behind is not requested: its change fails."""
+
+
+class NotifyRefused(ReconcilerError):
+    """A sign-in message that cannot be sent (no password from this run): its change fails."""
+
+
+def reset_password(client: GoogleClient, email: str, password: str, after_create: bool) -> Call:
+    """A new password for an account whose sign-in message was never sent; it must be
+    changed at the next login. The label never holds the password."""
+    body = {"password": password, "changePasswordAtNextLogin": True}
+    request = client.service.users().patch(userKey=email, body=body, fields="id")
+    return Call(request, f"users.patch {email} (password reset)", after_create=after_create)
+
+
+def sent_sign_in(client: GoogleClient, email: str, after_create: bool) -> Call:
+    """The account's sign-in message went: its marker no longer says one waits."""
+    request = client.service.users().patch(userKey=email, body=pending_patch(""), fields="id")
+    return Call(
+        request, f"users.patch {email} ({ONBOARDING_PENDING} cleared)", after_create=after_create
+    )
+
+
+def send_message(mailer: GoogleClient, raw: str, recipient: str, account: str) -> Call:
+    """Send the message `raw` (base64url RFC 2822) as the mailer's subject (Gmail API,
+    users.messages.send). The label names the account and the recipient, never the text."""
+    request = mailer.service.users().messages().send(userId="me", body={"raw": raw})
+    return Call(request, f"users.messages.send {account}'s sign-in details to {recipient}")
 
 
 def transfer_data(

@@ -65,6 +65,9 @@ ACTIONS: Mapping[str, Action] = {
             False,
             False,
         ),
+        # Onboarding (README, "Onboarding"): a new account's sign-in details sent to its
+        # manager or recovery email; takes nothing away.
+        Action("notify", "+", "to notify", "when planned", 12, False, False),
         # Licenses (README, "Licenses"): a revocation takes a person's Google services away
         # (counted by safety.max_license_revocations).
         Action("assign_license", "+", "to assign", "licenses", 30, False, False),

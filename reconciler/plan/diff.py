@@ -1,7 +1,8 @@
 """Desired State x actual State -> Plan, following the JumpCloud integration's semantics.
 
 One differ per kind of change, each in its own module, run in order: users
-(diff_users.py), org units (diff_org_units.py), groups and their members (diff_groups.py,
+(diff_users.py), the sign-in messages of new accounts (diff_onboarding.py), org units
+(diff_org_units.py), groups and their members (diff_groups.py,
 after users: members follow the accounts the plan renames), group settings
 (diff_group_settings.py, of the groups the groups' differ found), licenses
 (diff_licenses.py, of the accounts the users' differ found), the groups exported to Entra ID
@@ -23,6 +24,7 @@ from reconciler.plan.diff_entra import diff_entra
 from reconciler.plan.diff_group_settings import diff_group_settings
 from reconciler.plan.diff_groups import diff_groups
 from reconciler.plan.diff_licenses import diff_licenses
+from reconciler.plan.diff_onboarding import diff_onboarding
 from reconciler.plan.diff_org_units import diff_org_units
 from reconciler.plan.diff_users import diff_users
 from reconciler.plan.offboarding import plan_steps
@@ -51,6 +53,9 @@ def make_plan(
     diff_licenses(context)
     diff_entra(context)  # Entra ID last: its changes follow Google's
     check_safety(context.plan, actual, workspace, desired)
+    # The sign-in messages of the accounts the plan creates: after the safety checks, whose
+    # refusals say more than a missing recipient.
+    diff_onboarding(context)
     context.plan.sort()
     return context.plan
 

@@ -124,6 +124,7 @@ def test_a_plan_right_after_creates_no_group_lists_reads_again(lagging, state_di
         f.write(
             "\n  - email: rita.labs@example.com\n    given_name: Rita\n"
             "    family_name: Labs\n    org_unit: /Labs\n"
+            "    onboarding: {notify: none}\n"  # no manager to mail her sign-in details to
         )
     applied = cli("apply", state_dir, "--auto-approve")
     assert applied.code == 0, applied.text

@@ -44,12 +44,14 @@ def inject(tenant: Tenant, hit: Callable[[str, str, bytes | None], bool], kind: 
     real = api.call
     hits: list[str] = []
 
-    def call(method: str, path: str, query: Any, body: bytes | None, *rest: Any) -> ApiResponse:
+    def call(
+        method: str, path: str, query: Any, body: bytes | None, *rest: Any, **more: Any
+    ) -> ApiResponse:
         if hit(method, unquote(path), body):
             hits.append(path)
             status, error = fault_error(kind)
             return ApiResponse(status, error, "faulted")
-        return real(method, path, query, body, *rest)
+        return real(method, path, query, body, *rest, **more)  # a Gmail call's sender too
 
     api.call = call  # type: ignore[method-assign]
     return hits

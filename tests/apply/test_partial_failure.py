@@ -110,8 +110,8 @@ def test_a_refused_org_unit_skips_its_users_and_their_memberships(
 
     run = cli("apply", state_dir, "--auto-approve", "--result-file", result_file)
     assert run.code == 1
-    applied = EXAMPLE_CHANGES - 1 - 4  # the export to Entra ID included
-    assert f"Apply complete: {applied} applied, 1 failed, 4 skipped." in run.out
+    applied = EXAMPLE_CHANGES - 1 - 5  # the export to Entra ID included
+    assert f"Apply complete: {applied} applied, 1 failed, 5 skipped." in run.out
     assert f"failed: create org unit {LONG_UNIT}: orgunits.insert" in run.err
     assert "400 invalid: Invalid Input: name" in run.err
     assert f"skipped: create user kenji.watanabe@example.com: {LONG_UNIT} failed" in run.err
@@ -122,9 +122,15 @@ def test_a_refused_org_unit_skips_its_users_and_their_memberships(
         "kenji.watanabe@example.com skipped earlier"
     ) in run.err
     assert tenant.calls("directory.members.insert") == 5  # the six adds but Kenji's
+    # No account, no password: his manager is not mailed.
+    assert (
+        "skipped: notify manager priya.natarajan@example.com of kenji.watanabe@example.com's "
+        "sign-in details: kenji.watanabe@example.com skipped earlier"
+    ) in run.err
+    assert tenant.server.messages() == []
 
     left = unapplied(result_file)
-    assert len(left) == 5  # with the license of Kenji, who was never created
+    assert len(left) == 6  # with the license and the message of Kenji, never created
     assert planned(cli, state_dir).keys() == left.keys()
     users = tenant.users()
     assert users["priya.natarajan@example.com"]["orgUnitPath"] == "/Engineering"

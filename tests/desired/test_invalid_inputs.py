@@ -322,7 +322,7 @@ def test_model_error_causes_no_reference_error(tmp_path, monkeypatch, capsys):
         "users.yaml:8: user ana.ruiz@example.com: titel: unknown field 'titel' (did you mean "
         "'title'?); allowed: email, given_name, family_name, org_unit, title, department, "
         "cost_center, manager, phone, employee_id, recovery_email, recovery_phone, aliases, "
-        "previous_emails, state, offboarding, license, sign_out_after, "
+        "previous_emails, state, offboarding, onboarding, license, sign_out_after, "
         "require_password_change_after",
         "users.yaml:13: user sam.okafor@example.com: manager 'ana.ruis@example.com' is not a "
         "user in Git (did you mean 'ana.ruiz@example.com'?)",

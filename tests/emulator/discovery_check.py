@@ -22,8 +22,12 @@ from typing import Any
 import googleapiclient
 
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
-VERSIONS = ("directory_v1", "datatransfer_v1", "licensing_v1", "groupssettings_v1")
-FILES = {"licensing_v1": "licensing.v1.json", "groupssettings_v1": "groupssettings.v1.json"}
+VERSIONS = ("directory_v1", "datatransfer_v1", "licensing_v1", "groupssettings_v1", "gmail_v1")
+FILES = {
+    "licensing_v1": "licensing.v1.json",
+    "groupssettings_v1": "groupssettings.v1.json",
+    "gmail_v1": "gmail.v1.json",
+}
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _INT64 = re.compile(r"-?\d+")
 
@@ -135,6 +139,7 @@ def response_problems(method_id: str, status: int, body: Any) -> list[str]:
         "datatransfer": "datatransfer_v1",
         "licensing": "licensing_v1",
         "groupsSettings": "groupssettings_v1",
+        "gmail": "gmail_v1",
     }.get(method_id.partition(".")[0], "directory_v1")
     return problems(body, response, version=version)
 

@@ -71,8 +71,9 @@ def unmarked_groups(seed: dict[str, Any], domains=("example.com", "example.org")
 def test_the_example_tenant(tmp_path, capsys, include_suspended):
     root = tmp_path / "acme"
     root.mkdir()
-    # With the seed of the emulated Entra tenant its `entra:` block names.
-    for name in ("workspace.yaml", "tenant.yaml", "entra-tenant.yaml"):
+    # With the seed of the emulated Entra tenant its `entra:` block names, and the template
+    # of its `onboarding:` block.
+    for name in ("workspace.yaml", "tenant.yaml", "entra-tenant.yaml", "onboarding.txt"):
         shutil.copy(EXAMPLE / name, root / name)
     flags = ["--include-suspended"] if include_suspended else []
     plan = round_trip(capsys, root, *flags)

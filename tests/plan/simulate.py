@@ -249,6 +249,10 @@ class Tenant:
             raise Refused(f"cannot unsuspend (suspended: {user.suspension_reason})")
         self.state.users[c.key] = replace(user, suspended=False, suspension_reason=None)
 
+    def _user_notify(self, c: Change) -> None:
+        # A message to a person: the directory is as it was; the account must exist.
+        self.account(c.key)
+
     def _user_delete(self, c: Change) -> None:
         user = self.account(c.key)
         del self.state.users[user.email]

@@ -367,6 +367,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "revoke_tokens",
         "transfer_data",
         "require_password_change",
+        "notify",
         "assign_license",
         "change_license",
         "revoke_license",
@@ -383,6 +384,7 @@ def test_json_has_the_design_shape(example: Example) -> None:
         "update_member": 1,
         "remove_member": 1 + 1 + 1,  # the expired auditor too
         "suspend": 2,
+        "notify": 1,  # Kenji's sign-in details to his manager
         "assign_license": 4,
         "change_license": 1,
         "revoke_license": 2,

@@ -33,6 +33,9 @@ LICENSING = "https://www.googleapis.com/auth/apps.licensing"
 # And `group_settings:`: the Groups Settings API's one scope (no read-only form either).
 GROUP_SETTINGS = "https://www.googleapis.com/auth/apps.groups.settings"
 EXAMPLE_APIS = {LICENSING, GROUP_SETTINGS}
+# And `onboarding:`: apply mails a new account's sign-in details as `onboarding.from`, with a
+# token of its own (delegated to that account) holding the Gmail API's send scope alone.
+GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
 # `report --credentials` reads the tokens, app passwords and transfers of every suspended
 # account of ours, offboarding configured or not: offboarding's scopes, as a plan asks for
 # them (the user security scope has no read-only form; the Data Transfer one read-only).
@@ -97,7 +100,9 @@ def test_apply_asks_for_the_write_scopes_and_nothing_more(granted, state_dir, cl
     _, seen = granted
     run = cli("apply", state_dir, "--auto-approve")
     assert run.code == 0, run.text
-    assert seen and all(claims == READ_WRITE | EXAMPLE_APIS for claims in seen), seen
+    directory = [claims for claims in seen if claims != {GMAIL_SEND}]
+    assert directory and all(claims == READ_WRITE | EXAMPLE_APIS for claims in directory), seen
+    assert seen.count({GMAIL_SEND}) == 1  # Kenji's manager is mailed, as onboarding.from
 
 
 def test_plan_with_a_saved_file_is_still_read_only(granted, state_dir, cli, tmp_path):
@@ -184,9 +189,12 @@ def test_each_command_asks_a_loopback_emulator_for_its_scopes_once(
     run = cli(*command, state_dir)
     assert run.code in (0, 2), run.text
     stats = tenant.server.stats_json()
-    assert stats["token_grants"] == 1, stats  # one token for the whole run
+    # One token for the whole run; apply asks for one more as onboarding.from, to mail the
+    # new hire's sign-in details (gmail.send alone).
+    mails = 0 if read_only else 1
+    assert stats["token_grants"] == 1 + mails, stats
     asked = scopes(read_only=read_only, licenses=True, group_settings=True)
-    assert stats["token_scopes"] == {s: 1 for s in asked}
+    assert stats["token_scopes"] == {s: 1 for s in asked} | ({GMAIL_SEND: 1} if mails else {})
     assert "401" not in stats["by_status"] and "403" not in stats["by_status"]
 
 

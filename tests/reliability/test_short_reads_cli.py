@@ -166,7 +166,7 @@ def with_last_user(state_dir: Path, git_email: str, previous: str | None = None)
     )
     entry = (
         f"\n  - email: {git_email}\n    given_name: Zoe\n    family_name: Zimmer\n"
-        "    org_unit: /Operations\n"
+        "    org_unit: /Operations\n    onboarding: {notify: none}\n"  # no manager to mail
     )
     if previous:
         entry += f"    previous_emails: [{previous}]\n"

@@ -106,6 +106,7 @@ def test_an_unreadable_folder_stops_plan_and_apply(
         "  - email: cai.brandt@example.com\n"
         "    given_name: Cai\n"
         "    family_name: Brandt\n"
+        "    onboarding: {notify: none}\n"  # no manager to mail her sign-in details to
         "bindings:\n"
         "  - user: cai.brandt@example.com\n"
     )

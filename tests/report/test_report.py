@@ -329,8 +329,9 @@ def test_findings_exit_2_with_detailed_exitcode_and_0_without(audit, capsys):
 def test_clean_after_import_and_apply(tmp_path, capsys, fmt):
     root = tmp_path / "acme"
     root.mkdir()
-    # With the seed of the emulated Entra tenant its `entra:` block names.
-    for name in ("workspace.yaml", "tenant.yaml", "entra-tenant.yaml"):
+    # With the seed of the emulated Entra tenant its `entra:` block names, and the template
+    # of its `onboarding:` block.
+    for name in ("workspace.yaml", "tenant.yaml", "entra-tenant.yaml", "onboarding.txt"):
         shutil.copy(EXAMPLE / name, root / name)
     assert cli(capsys, "import", root, "--groups", "--include-suspended").code == 0
     applied = cli(capsys, "apply", root, "--auto-approve")

@@ -42,6 +42,8 @@ class UserChange(RenamableChange):
         "adopt": 70,
         "update": 80,
         "unsuspend": 90,
+        # A new account's sign-in details: once the account exists (and its memberships).
+        "notify": 155,
         "suspend": 160,
         # Offboarding and security steps: after the suspension, before any deletion.
         "sign_out": 162,
@@ -52,8 +54,19 @@ class UserChange(RenamableChange):
     }
 
     def summary_text(self) -> str:
+        if self.action == "notify":
+            via, to = self.fields.get("via"), self.fields.get("recipient")
+            way = "recovery email" if via and via.new == "recovery_email" else "manager"
+            text = f"notify {way} {to.new if to else '?'} of {self.key}'s sign-in details"
+            return (
+                f"reset the password of {self.key} and {text}" if "reset" in self.fields else text
+            )
         step = _STEPS.get(self.action)
         return step.format(self.key) if step else super().summary_text()
+
+    def field_lines(self) -> list[str]:
+        # A notification says all in its line; its fields are for the JSON plan.
+        return [] if self.action == "notify" else super().field_lines()
 
     def needs(self) -> list[str]:
         unit = self.fields.get("org_unit")
