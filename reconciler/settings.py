@@ -323,7 +323,9 @@ Onboarding = create_model(  # type: ignore[call-overload]
                 DEFAULT_ONBOARDING_SUBJECT,
                 min_length=1,
                 max_length=200,
-                description="The message's subject.",
+                # One header line: a line break would end it (or start another header).
+                pattern=r"^[^\x00-\x1f\x7f]*$",
+                description="The message's subject, on one line.",
             ),
         ),
         "template": (

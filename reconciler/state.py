@@ -136,6 +136,9 @@ class User:
     # A sign-in message this tool has still to send (onboarding), by its way: manager or
     # recovery_email (google/marker.py ONBOARDING_PENDING); None: none waits.
     onboarding_pending: str | None = None
+    # Someone has signed in to the account (Google's lastLoginTime is past the epoch): a
+    # pending sign-in message is then never sent, nor its password reset.
+    signed_in: bool = field(default=False, compare=False)
     # Read only for the accounts offboarding needs them of (None: not read).
     credentials: Credentials | None = None
     transfers: tuple[Transfer, ...] | None = None

@@ -111,6 +111,9 @@ class Call:
     # The call claims an address released moments ago (earlier in this run): a 409
     # duplicate means "not free yet", waited out for up to RELEASE_WAIT_S.
     after_release: bool = False
+    # Never sent again once an attempt may have run (its answer lost): a mail sent twice is
+    # two mails. It fails instead, saying it may have gone.
+    once: bool = False
 
 
 @dataclass
@@ -395,6 +398,8 @@ class GoogleClient:
                     return outcome
                 last = exc
                 maybe_done = maybe_done or may_have_run(exc)
+                if call.once and maybe_done:
+                    return _maybe_sent(call, exc, attempts)
             if _not_free_yet(call, last):
                 wait = release.next_wait(waited)
                 if wait is None:
@@ -449,9 +454,12 @@ class GoogleClient:
                     maybe_done[i] = maybe_done[i] or self._resent() > resent
                     settled = self._settle(calls[i], exc, attempts[i], maybe_done[i])
                     if settled is None:
-                        again.append(i)
                         last[i] = exc
                         maybe_done[i] = maybe_done[i] or may_have_run(exc)
+                        if calls[i].once and maybe_done[i]:
+                            outcomes[i] = _maybe_sent(calls[i], exc, attempts[i])
+                        else:
+                            again.append(i)
                     else:
                         outcomes[i] = settled
             held = [i for i in again if _not_free_yet(calls[i], last[i])]
@@ -591,6 +599,17 @@ class GoogleClient:
         if verdict in ("retry", "not_ready"):
             return None
         return _failure(call, exc, attempts)
+
+
+def _maybe_sent(call: Call, exc: BaseException, attempts: int) -> Outcome:
+    """The failure of a call not to be sent twice, whose attempt may have run."""
+    return Outcome(
+        call,
+        False,
+        error=f"no answer ({type(exc).__name__}), and it may have been done: not sent again "
+        "(a message sent twice is two messages)",
+        attempts=attempts,
+    )
 
 
 def _endpoint_of(call: Call) -> str:

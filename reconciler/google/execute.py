@@ -417,8 +417,11 @@ class DirectoryRunner:
         recipient = change.fields["recipient"].new
         user = self.ctx.desired.users[key]
         name = " ".join(p for p in (user.given_name, user.family_name) if p) or key
-        text = render(self.ctx.onboarding_template, name=name, email=key, password=password)
-        raw = compose(policy.sender, recipient, policy.subject, text)
+        try:
+            text = render(self.ctx.onboarding_template, name=name, email=key, password=password)
+            raw = compose(policy.sender, recipient, policy.subject, text)
+        except ValueError as exc:  # a message the email library refuses to write
+            raise ops.NotifyRefused(f"notify {key}: the message cannot be written: {exc}") from None
         try:
             mailer = self._mailer = c.mail_as(policy.sender, GMAIL_SEND_SCOPE)
         except ReconcilerError as exc:

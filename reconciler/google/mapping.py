@@ -25,7 +25,7 @@ from reconciler.state import Group, Member, OrgUnit, User
 USER_FIELDS = (
     "id,primaryEmail,name(givenName,familyName),suspended,suspensionReason,orgUnitPath,"
     "aliases,isAdmin,isDelegatedAdmin,organizations,relations,phones,externalIds,"
-    "recoveryEmail,recoveryPhone,customSchemas"
+    "recoveryEmail,recoveryPhone,customSchemas,lastLoginTime"
 )
 GROUP_FIELDS = "id,email,name,description,aliases,directMembersCount"
 MEMBER_FIELDS = "id,email,role,type,status"
@@ -119,6 +119,7 @@ def user_from_api(r: dict[str, Any]) -> User:
         signed_out_at=recorded(r, SIGNED_OUT_AT),
         password_change_at=recorded(r, PASSWORD_CHANGE_AT),
         onboarding_pending=recorded(r, ONBOARDING_PENDING),
+        signed_in=_signed_in(r.get("lastLoginTime")),
         is_admin=bool(r.get("isAdmin")),
         is_delegated_admin=bool(r.get("isDelegatedAdmin")),
         suspension_reason=r.get("suspensionReason"),
@@ -236,3 +237,12 @@ def org_unit_from_api(r: dict[str, Any]) -> OrgUnit:
     return OrgUnit(
         path=r["orgUnitPath"], description=r.get("description") or None, id=r.get("orgUnitId")
     )
+
+
+# Google's lastLoginTime of an account nobody has signed in to (the Unix epoch).
+NEVER_SIGNED_IN = "1970-01-01T00:00:00"
+
+
+def _signed_in(last_login: Any) -> bool:
+    """Whether someone has signed in to the account (lastLoginTime past the epoch)."""
+    return isinstance(last_login, str) and not last_login.startswith(NEVER_SIGNED_IN)

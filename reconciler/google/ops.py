@@ -266,7 +266,10 @@ def send_message(mailer: GoogleClient, raw: str, recipient: str, account: str) -
     """Send the message `raw` (base64url RFC 2822) as the mailer's subject (Gmail API,
     users.messages.send). The label names the account and the recipient, never the text."""
     request = mailer.service.users().messages().send(userId="me", body={"raw": raw})
-    return Call(request, f"users.messages.send {account}'s sign-in details to {recipient}")
+    label = f"users.messages.send {account}'s sign-in details to {recipient}"
+    # A send whose answer is lost is not sent again: the account's mark stays, and the next
+    # apply resets the password and sends one message with the new one.
+    return Call(request, label, once=True)
 
 
 def transfer_data(

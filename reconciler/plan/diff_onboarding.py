@@ -36,12 +36,26 @@ def diff_onboarding(ctx: DiffContext) -> None:
         and not user.suspended
         and email not in created
     }
+    for key in sorted(k for k, account in waiting.items() if account.signed_in):
+        # Someone signed in: whatever the mark says, the account is in use; resetting its
+        # password would lock its person out.
+        del waiting[key]
+        ctx.plan.notes.append(
+            f"{key} has been signed in to: its pending sign-in message is not sent, nor its "
+            "password reset (the mark on the account stays, and does nothing)"
+        )
     for key in sorted({*created, *waiting}):
         user = ctx.desired.users.get(key)
         if user is None or user.onboarding is None:
             continue
         via, recipient = user.onboarding
         problem = _undeliverable(key, via, recipient, ctx.domains, key in waiting)
+        if problem is None and via == "manager" and recipient is not None:
+            problem = _inactive_manager(key, recipient, ctx, key in waiting)
+        if problem is not None and key in waiting:
+            # An account that exists blocks nothing: the message waits, said in a note.
+            ctx.plan.notes.append(f"{problem}; the message waits")
+            continue
         if problem is not None:
             origin = user.origin
             path, line = (origin.path, origin.line) if origin is not None else ("", 0)
@@ -58,6 +72,21 @@ def diff_onboarding(ctx: DiffContext) -> None:
             ctx.plan.changes.append(UserChange("notify", key, fields, origin=created[key].origin))
     if problems:
         raise InvalidInput(problems)
+
+
+def _inactive_manager(key: str, manager: str, ctx: DiffContext, waiting: bool) -> str | None:
+    """Why the manager cannot be sent the sign-in details: Git gives it no active account
+    (suspended, staged, unbound, or to be suspended by this plan)."""
+    boss = ctx.desired.users.get(manager)
+    if boss is not None and boss.bound and boss.state == "active" and not boss.suspended:
+        return None
+    what = "awaits its sign-in message" if waiting else "is to be created"
+    why = "is not a user in Git" if boss is None else "has no active account in Git"
+    return (
+        f"user {key} {what} and onboarding.notify is manager, but its manager {manager} "
+        f"{why}: sign-in details go only to someone who can read them; set another manager, "
+        "`onboarding: {notify: recovery_email}` or `onboarding: {notify: none}`"
+    )
 
 
 def _undeliverable(

@@ -153,3 +153,71 @@ def test_a_user_without_a_manager_stops_the_plan_at_its_line(emulator, state_dir
         "manager, but it has no `manager:`"
     ) in run.err
     assert "`onboarding: {notify: none}`" in run.err
+
+
+def _signed_in(tenant, email: str) -> None:
+    """Someone signs in to the account (the emulator has no sign-in: its record is set)."""
+    store = tenant.server.api.store
+    with store.lock:
+        for user in store.tenant.users.values():
+            if user.get("primaryEmail") == email:
+                user["lastLoginTime"] = "2026-12-01T10:00:00.000Z"
+
+
+def test_a_pending_message_of_an_account_signed_in_to_resets_nothing(
+    emulator, state_dir, cli, tmp_path
+):
+    """The mark stays when clearing it fails after a send: once someone has signed in, a
+    reset would lock them out and mail a new password."""
+    tenant = emulator(disabled_apis=["gmail"])
+    apply_with_files(cli, state_dir, tmp_path)
+    assert pending_of(tenant, KENJI) == "manager"
+    tenant.server.configure(disabled_apis=[])
+    _signed_in(tenant, KENJI)
+    plan = plan_json(cli, state_dir)
+    assert "notify" not in {c["action"] for c in plan["changes"]}
+    assert any(n.startswith(f"{KENJI} has been signed in to") for n in plan["notes"])
+    assert apply_with_files(cli, state_dir, tmp_path / "again")[0].code == 0
+    assert tenant.server.messages() == []
+
+
+def test_a_pending_message_whose_recipient_is_gone_waits_without_blocking_the_plan(
+    emulator, state_dir, cli, tmp_path
+):
+    tenant = emulator(disabled_apis=["gmail"])
+    apply_with_files(cli, state_dir, tmp_path)
+    edit(
+        state_dir / "users" / "engineering.yaml",
+        '    manager: priya.natarajan@example.com\n    phone: "+1 555 0116"',
+        '    phone: "+1 555 0116"',
+    )
+    run = cli("plan", state_dir)
+    assert run.code == 0, run.err
+    assert f"user {KENJI} awaits its sign-in message" in run.out and "the message waits" in run.out
+    assert pending_of(tenant, KENJI) == "manager"
+
+
+def test_a_manager_without_an_active_account_is_sent_nothing(emulator, state_dir, cli):
+    """Sam, the contractor, is no longer bound: the plan suspends him, so he is no one to
+    send a new hire's password to."""
+    emulator()
+    edit(
+        state_dir / "users" / "engineering.yaml",
+        '    manager: priya.natarajan@example.com\n    phone: "+1 555 0116"',
+        '    manager: sam.okafor@example.com\n    phone: "+1 555 0116"',
+    )
+    run = cli("plan", state_dir)
+    assert run.code == 1 and "notify" not in run.out
+    assert "its manager sam.okafor@example.com has no active account in Git" in run.err
+    assert "users/engineering.yaml:" in run.err
+
+
+def test_a_subject_on_two_lines_is_refused_before_anything_is_sent(emulator, state_dir, cli):
+    emulator()
+    edit(
+        state_dir / "workspace.yaml",
+        "subject: Your new Acme Google account",
+        'subject: "Hello\\r\\nBcc: evil@attacker.example"',
+    )
+    run = cli("plan", state_dir)
+    assert run.code == 1 and "workspace.yaml:" in run.err and "onboarding.subject" in run.err

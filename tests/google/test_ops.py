@@ -791,3 +791,22 @@ def test_an_insert_httplib2_sent_again_on_its_own_counts_as_done(client, emulato
     assert client._resent() == 1
     assert stats(emulator)["by_method"]["directory.users.insert"] == 2
     assert get_user(client, KENJI.email)["primaryEmail"] == KENJI.email
+
+
+@pytest.mark.parametrize("kind", ["backend_error_after", "drop_after"])
+def test_a_call_sent_once_is_not_sent_again_after_a_lost_answer(kind, client, emulator):
+    """A mail sent twice is two mails: a `once` call whose answer is lost fails, saying it
+    may have been done, after one attempt (the sign-in message: its mark stays, and the next
+    apply sends one new message)."""
+    waits = lose_the_first_answer(client, emulator, kind)
+    request = client.service.users().get(userKey="jo.lei@example.com")
+    outcome = client.execute(Call(request, "users.get jo.lei@example.com", once=True))
+    assert (outcome.ok, outcome.attempts) == (False, 1)
+    assert "may have been done: not sent again" in (outcome.error or "")
+    assert waits == []
+    [batched] = client.execute_all(
+        [Call(client.service.users().get(userKey="jo.lei@example.com"), "g", once=True)]
+    )
+    # Batched, the same: one attempt (the faults stop only when the client would wait).
+    assert (batched.ok, batched.attempts) == (False, 1) and waits == []
+    assert "may have been done: not sent again" in (batched.error or "")
