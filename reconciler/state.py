@@ -108,6 +108,9 @@ class User:
     # `onboarding.notify`, the user's own over it): (way, recipient), the way `manager` or
     # `recovery_email`, the recipient None when Git gives none; None: no message.
     onboarding: tuple[str, str | None] | None = field(default=None, compare=False)
+    # Why that manager cannot be sent the sign-in details (Git gives it no active account),
+    # worked out with the whole of Git, so a targeted plan judges alike; None: it can.
+    onboarding_blocked: str | None = field(default=None, compare=False)
     sign_out_after: str | None = None
     password_change_after: str | None = None
     # The license Git decides for the account, of `licenses.product`: a SKU id, "none" (no

@@ -39,6 +39,7 @@ def resolve(index: Index) -> State:
             notify,
         )
     _unbound_by_expiry(index, state)
+    _block_inactive_managers(state)
     _resolve_groups(index, state)
     _resolve_org_units(tree, state)
     state.entra_groups = entra_groups(index, state, tree.workspace)
@@ -100,6 +101,19 @@ def onboarding_of(entry: UserEntry, notify: str | None) -> tuple[str, str | None
     if notify == "recovery_email":
         return "recovery_email", entry.recovery_email
     return None
+
+
+def _block_inactive_managers(state: State) -> None:
+    """A new hire's sign-in details go to its manager only if Git keeps that manager's
+    account active (bound, not suspended or staged): say why not on the user otherwise."""
+    for email, user in state.users.items():
+        if user.onboarding is None or user.onboarding[0] != "manager" or not user.onboarding[1]:
+            continue
+        boss = state.users.get(user.onboarding[1])
+        if boss is not None and boss.bound and boss.state == "active" and not boss.suspended:
+            continue
+        why = "is not a user in Git" if boss is None else "has no active account in Git"
+        state.users[email] = replace(user, onboarding_blocked=why)
 
 
 def _unbound_by_expiry(index: Index, state: State) -> None:

@@ -51,7 +51,7 @@ def diff_onboarding(ctx: DiffContext) -> None:
         via, recipient = user.onboarding
         problem = _undeliverable(key, via, recipient, ctx.domains, key in waiting)
         if problem is None and via == "manager" and recipient is not None:
-            problem = _inactive_manager(key, recipient, ctx, key in waiting)
+            problem = _inactive_manager(key, user, key in waiting)
         if problem is not None and key in waiting:
             # An account that exists blocks nothing: the message waits, said in a note.
             ctx.plan.notes.append(f"{problem}; the message waits")
@@ -74,18 +74,18 @@ def diff_onboarding(ctx: DiffContext) -> None:
         raise InvalidInput(problems)
 
 
-def _inactive_manager(key: str, manager: str, ctx: DiffContext, waiting: bool) -> str | None:
-    """Why the manager cannot be sent the sign-in details: Git gives it no active account
-    (suspended, staged, unbound, or to be suspended by this plan)."""
-    boss = ctx.desired.users.get(manager)
-    if boss is not None and boss.bound and boss.state == "active" and not boss.suspended:
+def _inactive_manager(key: str, user, waiting: bool) -> str | None:
+    """Why the manager cannot be sent the sign-in details (resolve.py worked it out with the
+    whole of Git): it has no active account there (suspended, staged, unbound, or to be
+    suspended by this plan)."""
+    if user.onboarding_blocked is None:
         return None
     what = "awaits its sign-in message" if waiting else "is to be created"
-    why = "is not a user in Git" if boss is None else "has no active account in Git"
     return (
-        f"user {key} {what} and onboarding.notify is manager, but its manager {manager} "
-        f"{why}: sign-in details go only to someone who can read them; set another manager, "
-        "`onboarding: {notify: recovery_email}` or `onboarding: {notify: none}`"
+        f"user {key} {what} and onboarding.notify is manager, but its manager "
+        f"{user.onboarding[1]} {user.onboarding_blocked}: sign-in details go only to someone "
+        "who can read them; set another manager, `onboarding: {notify: recovery_email}` or "
+        "`onboarding: {notify: none}`"
     )
 
 
