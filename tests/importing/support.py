@@ -8,6 +8,7 @@ embedded emulator over the directory's own tenant (its state lives in `.reconcil
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import shutil
 from collections.abc import Iterable
@@ -275,3 +276,14 @@ def serve(
         GoogleProvider(kind="google"), state.parent, read_only=False, endpoint=server.base_url
     )
     return server, client
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(lines only in before, lines only in after), by a line diff."""
+    gone, new = [], []
+    for line in difflib.ndiff(before.splitlines(True), after.splitlines(True)):
+        if line.startswith("- "):
+            gone.append(line[2:])
+        elif line.startswith("+ "):
+            new.append(line[2:])
+    return gone, new

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ from ruamel.yaml import YAML
 from reconciler.desired.edit import FileEdit
 from reconciler.desired.write import format_text
 from reconciler.problems import InvalidInput
+
+from .support import changed_lines
 
 PATH = Path("users.yaml")
 
@@ -26,17 +27,6 @@ def entry(e: FileEdit, email: str, key: str = "users"):
 
 def load(text: str) -> Any:
     return YAML(typ="safe").load(text)
-
-
-def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
-    """(lines only in before, lines only in after), by a line diff."""
-    gone, new = [], []
-    for line in difflib.ndiff(before.splitlines(True), after.splitlines(True)):
-        if line.startswith("- "):
-            gone.append(line[2:])
-        elif line.startswith("+ "):
-            new.append(line[2:])
-    return gone, new
 
 
 USERS = """\

@@ -4,13 +4,13 @@ Google's values back into the YAML (the scheduled import's pull request)."""
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from reconciler.settings import SYNCABLE_ATTRIBUTES, Sync
 
 from .support import (
     account,
+    changed_lines,
     cli,
     copy_example,
     example_tenant,
@@ -19,16 +19,6 @@ from .support import (
     state_dir,
     tenant,
 )
-
-
-def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
-    gone, new = [], []
-    for line in difflib.ndiff(before.splitlines(True), after.splitlines(True)):
-        if line.startswith("- "):
-            gone.append(line[2:])
-        elif line.startswith("+ "):
-            new.append(line[2:])
-    return gone, new
 
 
 def owned(root: Path, text: str) -> None:
@@ -242,11 +232,6 @@ bindings:
 """
 
 
-def _owned(root: Path, text: str) -> None:
-    path = root / "workspace.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
-
-
 def _changes(plan: dict) -> list[tuple[str, str, dict]]:
     return [(c["action"], c["key"], c.get("fields") or {}) for c in plan["changes"]]
 
@@ -259,7 +244,7 @@ def test_a_restore_leaves_an_org_unit_google_owns_where_google_had_it(tmp_path, 
     gone["id"] = "123"
     seed["deletedUsers"] = [gone]
     root = state_dir(tmp_path / "d", seed, {"users/team.yaml": JO_IN_ENG})
-    _owned(root, "sync:\n  import_attributes: [org_unit]\n")
+    owned(root, "sync:\n  import_attributes: [org_unit]\n")
     plan = plan_json(capsys, root)
     undelete = [c for c in _changes(plan) if c[0] == "undelete"]
     assert undelete and undelete[0][2].get("org_unit", {}).get("new", "/Sales") == "/Sales"
@@ -279,7 +264,7 @@ def test_org_units_only_git_values_of_a_google_owned_attribute_name_are_not_made
         "    org_unit: /Gone/Old\nbindings:\n  - user: al@example.com",
     )
     root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
-    _owned(root, "sync:\n  import_attributes: [org_unit]\n")
+    owned(root, "sync:\n  import_attributes: [org_unit]\n")
     plan = plan_json(capsys, root)
     assert [c for c in _changes(plan) if c[1].startswith("/")] == []  # no unit made or renamed
     assert any("org_unit of al@example.com" in n for n in plan["notes"])
@@ -292,7 +277,7 @@ def test_offboarding_moves_an_account_even_when_google_owns_its_unit(tmp_path, c
     )
     team = JO_IN_ENG.replace("    org_unit: /Eng\n", "    org_unit: /Eng\n    state: suspended\n")
     root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
-    _owned(root, "sync:\n  import_attributes: [org_unit]\noffboarding:\n  org_unit: /Former\n")
+    owned(root, "sync:\n  import_attributes: [org_unit]\noffboarding:\n  org_unit: /Former\n")
     plan = plan_json(capsys, root)
     moves = [c for c in _changes(plan) if c[0] == "update" and "org_unit" in c[2]]
     assert moves and moves[0][2]["org_unit"]["new"] == "/Former"
@@ -332,7 +317,7 @@ bindings:
   - user: old@example.com
 """
     root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
-    _owned(root, "sync:\n  import_attributes: [manager]\noffboarding:\n  transfer_to: manager\n")
+    owned(root, "sync:\n  import_attributes: [manager]\noffboarding:\n  transfer_to: manager\n")
     plan = plan_json(capsys, root)
     transfers = [c for c in _changes(plan) if c[0] == "transfer_data"]
     assert transfers and transfers[0][2]["to"]["new"] == "new@example.com"
@@ -348,7 +333,7 @@ def test_google_values_in_the_pull_request_body_are_text_on_one_line(tmp_path, m
         "    title: Engineer   # keep me\nbindings:\n  - user: jo@example.com\n"
     )
     root = state_dir(tmp_path / "d", seed, {"users/team.yaml": team})
-    _owned(root, "sync:\n  import_attributes: [title]\n")
+    owned(root, "sync:\n  import_attributes: [title]\n")
     server, _ = serve(monkeypatch, seed, tmp_path / "tenant-state.json")
     try:
         summary = tmp_path / "summary.md"

@@ -3,7 +3,6 @@ accounts import must never take, and sync.attributes."""
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from ruamel.yaml import YAML
 from .support import (
     THEIRS,
     account,
+    changed_lines,
     cli,
     plan_actions,
     serve,
@@ -110,16 +110,6 @@ def imported(root: Path, name: str = "imported.yaml") -> dict:
 
 def emails(doc: dict, key: str = "users") -> list[str]:
     return [e.get("email") or e.get("user") for e in doc.get(key, [])]
-
-
-def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
-    gone, new = [], []
-    for line in difflib.ndiff(before.splitlines(True), after.splitlines(True)):
-        if line.startswith("- "):
-            gone.append(line[2:])
-        elif line.startswith("+ "):
-            new.append(line[2:])
-    return gone, new
 
 
 # -- new ---------------------------------------------------------------------------------------

@@ -3,9 +3,7 @@ everything but the edited values stay byte for byte."""
 
 from __future__ import annotations
 
-import difflib
-
-from .support import account, cli, google_group, load, state_dir, tenant
+from .support import account, changed_lines, cli, google_group, load, state_dir, tenant
 
 # Valid YAML, written the way people do: directives, quoted scalars, flow lists with odd
 # spacing, comments at the ends of lines and between entries, runs of blank lines, a key
@@ -103,17 +101,6 @@ GOOGLE_GROUPS = [
 ]
 
 
-def diff(before: str, after: str) -> tuple[list[str], list[str]]:
-    """Lines only in before, lines only in after."""
-    gone, new = [], []
-    for line in difflib.ndiff(before.splitlines(True), after.splitlines(True)):
-        if line.startswith("- "):
-            gone.append(line[2:])
-        elif line.startswith("+ "):
-            new.append(line[2:])
-    return gone, new
-
-
 def test_updates_change_only_the_edited_values(tmp_path, capsys):
     seed = tenant(GOOGLE_USERS, GOOGLE_GROUPS)
     root = state_dir(tmp_path / "odd", seed, {"people.yaml": PEOPLE, "teams.yaml": TEAMS})
@@ -121,7 +108,7 @@ def test_updates_change_only_the_edited_values(tmp_path, capsys):
     assert run.code == 0, run.err
     assert "0 new and 3 updated users, 0 new and 2 updated groups" in run.out
     people = (root / "people.yaml").read_text(encoding="utf-8")
-    gone, new = diff(PEOPLE, people)
+    gone, new = changed_lines(PEOPLE, people)
     assert gone == [
         "    title:   'Lead'   # spaced out\n",
         "    phone: '+1 555 0100'\n",
@@ -142,7 +129,7 @@ def test_updates_change_only_the_edited_values(tmp_path, capsys):
         '      phone: "+1 555 0102"\n',
     ]
     teams = (root / "teams.yaml").read_text(encoding="utf-8")
-    gone, new = diff(TEAMS, teams)
+    gone, new = changed_lines(TEAMS, teams)
     assert gone == [
         "    description: |\n",
         "      Sales team.\n",
