@@ -25,6 +25,15 @@ state_dir = click.argument(
     type=click.Path(file_okay=False, path_type=Path),
 )
 
+# Apply records beyond the git notes, for `audit` and `access-review`.
+audit_logs = click.option(
+    "--audit-log",
+    "logs",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Apply records to use besides the git notes (repeatable).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
@@ -311,13 +320,7 @@ def report(
     help="Write the review to this file instead of standard output.",
 )
 @click.option("--offline", is_flag=True, help="Do not read Google: Git's history only.")
-@click.option(
-    "--audit-log",
-    "logs",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Apply records to use besides the git notes (repeatable).",
-)
+@audit_logs
 def access_review(
     directory: Path,
     as_of: datetime | None,
@@ -372,13 +375,7 @@ def doctor(directory: Path, fmt_: str) -> None:
 @state_dir
 @click.option("--since", help="Start of the period (any date git understands).")
 @click.option("--until", help="End of the period.")
-@click.option(
-    "--audit-log",
-    "logs",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Apply records to use besides the git notes (repeatable).",
-)
+@audit_logs
 @click.option(
     "--format",
     "fmt_",

@@ -288,13 +288,18 @@ def _noted_commits(top: Path) -> set[str]:
 
 
 def _note_records(top: Path, sha: str) -> list[Record]:
-    text = _git(top, "notes", f"--ref={NOTES_REF}", "show", sha, check=False)
+    return records_in_note(_git(top, "notes", f"--ref={NOTES_REF}", "show", sha, check=False))
+
+
+def records_in_note(text: str) -> list[Record]:
+    """The apply records of one `refs/notes/reconciler` note: its lines that are JSON
+    objects (a note may hold other text too)."""
     records = []
     for line in text.splitlines():
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError):
-            continue  # a note may hold other text too
+            continue
         if isinstance(record, dict):
             records.append(record)
     return records

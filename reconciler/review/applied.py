@@ -4,12 +4,16 @@ read in one pass, and any --audit-log files), by group and member."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.commands.audit_trail import NOTES_REF, outcomes, records_from_logs
+from reconciler.commands.audit_trail import (
+    NOTES_REF,
+    outcomes,
+    records_from_logs,
+    records_in_note,
+)
 from reconciler.git_objects import BlobReader, GitObjectsError
 
 # The records that give a member its access or its role in Google.
@@ -97,11 +101,5 @@ def _noted(top: Path) -> list[dict]:
                 text = blobs.read(note).decode("utf-8", "replace")
             except GitObjectsError:
                 continue
-            for line in text.splitlines():
-                try:
-                    record = json.loads(line)
-                except (json.JSONDecodeError, RecursionError):
-                    continue  # a note may hold other text too
-                if isinstance(record, dict):
-                    records.append(record)
+            records += records_in_note(text)
     return records
